@@ -1,0 +1,22 @@
+package io.jmesh.runtime;
+
+import java.net.InetSocketAddress;
+import java.util.Map;
+
+/** One instance of a service: where to connect, how much traffic it takes, and its labels. */
+public interface Endpoint {
+  /** The IP address or host name to connect to. */
+  String host();
+
+  /** The port to connect to. */
+  int port();
+
+  /** The relative weight, {@code >= 1}. */
+  int weight();
+
+  /** Labels such as {@code version=v1}; never null. */
+  Map<String, String> labels();
+
+  /** A resolved socket address for {@link #host()}:{@link #port()}, cached. */
+  InetSocketAddress socketAddress();
+}
