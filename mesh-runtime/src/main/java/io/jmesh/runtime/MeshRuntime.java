@@ -1,8 +1,19 @@
 package io.jmesh.runtime;
 
+import io.jmesh.runtime.balance.Balancers;
+import io.jmesh.runtime.balance.LoadBalancer;
+import io.jmesh.runtime.config.ConfigFileWatcher;
 import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.ReloadResult;
+import io.jmesh.runtime.route.RouteTable;
+import io.jmesh.runtime.route.Router;
+import io.jmesh.runtime.time.Ticker;
 import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * The data plane of one JVM: holds the mesh snapshot in force and routes outbound requests.
@@ -12,10 +23,46 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class MeshRuntime implements AutoCloseable {
 
-  /** Options of one runtime; see agent/README.md for how the agent fills them. */
+  /**
+   * Options of one runtime; see agent/README.md for how the agent fills them.
+   *
+   * @param namespace the workload's own namespace: a bare service name ({@code hello}) resolves
+   *     in it, and file-mode services without a namespace belong to it
+   * @param clusterDomain the DNS suffix of fully qualified service names
+   */
   public record Options(String namespace, String clusterDomain) {
+    public Options {
+      Objects.requireNonNull(namespace, "namespace");
+      Objects.requireNonNull(clusterDomain, "clusterDomain");
+    }
+
     public static Options defaults() {
       return new Options("default", "cluster.local");
+    }
+  }
+
+  private final Router router;
+  private final ConfigFileWatcher watcher; // null unless in file mode
+  private volatile RouteTable table;
+
+  private MeshRuntime(Builder builder) {
+    this.router =
+        new Router(
+            builder.options.namespace(),
+            builder.options.clusterDomain(),
+            builder.balancerFactory,
+            builder.random,
+            builder.ticker);
+    this.table = router.update(builder.snapshot);
+    if (builder.configFile != null) {
+      this.watcher =
+          new ConfigFileWatcher(builder.configFile, builder.options.namespace(), this::update);
+      watcher.reloadNow();
+      if (builder.scheduler != null) {
+        watcher.start(builder.scheduler, builder.pollMillis);
+      }
+    } else {
+      this.watcher = null;
     }
   }
 
@@ -26,17 +73,25 @@ public final class MeshRuntime implements AutoCloseable {
    */
   public static MeshRuntime fileMode(
       Path configFile, Options options, ScheduledExecutorService scheduler, long pollMillis) {
-    throw new UnsupportedOperationException("TODO");
+    return builder()
+        .options(options)
+        .configFile(configFile, Objects.requireNonNull(scheduler, "scheduler"), pollMillis)
+        .build();
   }
 
   /** A runtime with a fixed snapshot, for tests and embedding. */
   public static MeshRuntime of(MeshSnapshot snapshot, Options options) {
-    throw new UnsupportedOperationException("TODO");
+    return builder().options(options).snapshot(snapshot).build();
+  }
+
+  /** A builder for runtimes that need a seeded random source, a fake ticker or another balancer. */
+  public static Builder builder() {
+    return new Builder();
   }
 
   /** Whether {@code host:port} names a mesh destination in the snapshot in force. Cheap. */
   public boolean isMeshDestination(String host, int port) {
-    throw new UnsupportedOperationException("TODO");
+    return table.isMeshDestination(host, port);
   }
 
   /**
@@ -44,15 +99,117 @@ public final class MeshRuntime implements AutoCloseable {
    * adapter then leaves the call untouched), otherwise the call with its route and backend.
    */
   public OutboundCall route(OutboundRequest request) {
-    throw new UnsupportedOperationException("TODO");
+    return table.route(request);
   }
 
   /** The snapshot in force. */
   public MeshSnapshot snapshot() {
-    throw new UnsupportedOperationException("TODO");
+    return table.snapshot();
   }
 
-  /** Stops watching the config file. Idempotent. */
+  /**
+   * Puts {@code snapshot} in force, atomically for readers. Balancer state of destinations that
+   * remain is kept. In file mode the next change of the file replaces it again.
+   */
+  public void update(MeshSnapshot snapshot) {
+    Objects.requireNonNull(snapshot, "snapshot");
+    synchronized (router) {
+      table = router.update(snapshot);
+    }
+  }
+
+  /**
+   * In file mode, reads the config file now and applies it if it changed; returns what happened.
+   * Synchronous, for tests and the admin endpoint.
+   *
+   * @throws IllegalStateException when this runtime is not in file mode
+   */
+  public ReloadResult reloadNow() {
+    if (watcher == null) {
+      throw new IllegalStateException("not in file mode: there is no config file to reload");
+    }
+    return watcher.reloadNow();
+  }
+
+  /**
+   * The error of the last look at the config file, if it failed (a bad or missing file); empty
+   * when the last look succeeded or when not in file mode.
+   */
+  public Optional<String> lastConfigError() {
+    return watcher == null ? Optional.empty() : watcher.lastError();
+  }
+
+  /** Stops watching the config file and shuts the balancers down. Idempotent. */
   @Override
-  public void close() {}
+  public void close() {
+    if (watcher != null) {
+      watcher.close();
+    }
+    router.close();
+  }
+
+  /**
+   * Builds a {@link MeshRuntime}. Defaults: {@link Options#defaults()}, the empty snapshot (or
+   * the config file), {@link ThreadLocalRandom}, {@link Ticker#system()}, {@link
+   * Balancers#weightedRandom()}.
+   */
+  public static final class Builder {
+    private Options options = Options.defaults();
+    private MeshSnapshot snapshot = MeshSnapshot.empty();
+    private Path configFile;
+    private ScheduledExecutorService scheduler;
+    private long pollMillis;
+    // Per call, so that each thread uses its own ThreadLocalRandom.
+    private RandomGenerator random = () -> ThreadLocalRandom.current().nextLong();
+    private Ticker ticker = Ticker.system();
+    private LoadBalancer.Factory balancerFactory = Balancers.weightedRandom();
+
+    private Builder() {}
+
+    public Builder options(Options options) {
+      this.options = Objects.requireNonNull(options, "options");
+      return this;
+    }
+
+    /** The initial snapshot; ignored in file mode, where the file gives it. */
+    public Builder snapshot(MeshSnapshot snapshot) {
+      this.snapshot = Objects.requireNonNull(snapshot, "snapshot");
+      return this;
+    }
+
+    /**
+     * File mode: load {@code file} when built, then poll it every {@code pollMillis} on {@code
+     * scheduler}. With a {@code null} scheduler nothing polls and only {@link
+     * MeshRuntime#reloadNow} reloads (for tests).
+     */
+    public Builder configFile(Path file, ScheduledExecutorService scheduler, long pollMillis) {
+      if (scheduler != null && pollMillis <= 0) {
+        throw new IllegalArgumentException("pollMillis: " + pollMillis + " (expected: > 0)");
+      }
+      this.configFile = Objects.requireNonNull(file, "file");
+      this.scheduler = scheduler;
+      this.pollMillis = pollMillis;
+      return this;
+    }
+
+    /** The random source of backend splits and balancers; must be thread-safe. */
+    public Builder random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    public Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    public Builder balancerFactory(LoadBalancer.Factory factory) {
+      this.balancerFactory = Objects.requireNonNull(factory, "factory");
+      return this;
+    }
+
+    public MeshRuntime build() {
+      return new MeshRuntime(this);
+    }
+  }
 }

@@ -1,0 +1,124 @@
+package io.jmesh.agent;
+
+import java.io.File;
+import java.lang.instrument.Instrumentation;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.util.Locale;
+import java.util.jar.JarFile;
+
+/**
+ * The {@code Premain-Class} and {@code Agent-Class} of {@code jmesh-agent.jar}. It is loaded by the
+ * system class loader, so it uses JDK types only and does as little as it can: decide whether this
+ * JVM is a workload at all, append the jar (whose root holds only this launcher and the bridge) to
+ * the bootstrap class path, and hand over to the installer inside the isolated agent class loader.
+ *
+ * <p>Any failure here is printed once and the application starts unmeshed.
+ */
+public final class JmeshAgent {
+  private static final String INSTALLER = "io.jmesh.agent.tooling.AgentInstaller";
+
+  /**
+   * Loads the agent class loader's class through the system class loader now, before the jar is
+   * appended to the bootstrap path: once it is, a first reference would resolve to a second copy
+   * in the bootstrap loader, in another runtime package.
+   */
+  private static final Class<?> LOADER_CLASS = AgentClassLoader.class;
+  private static volatile boolean started;
+
+  private JmeshAgent() {}
+
+  public static void premain(String args, Instrumentation inst) {
+    start(args, inst, false);
+  }
+
+  public static void agentmain(String args, Instrumentation inst) {
+    start(args, inst, true);
+  }
+
+  private static synchronized void start(String args, Instrumentation inst, boolean attached) {
+    if (started) {
+      return;
+    }
+    try {
+      String skip = skipReason();
+      if (skip != null) {
+        if ("debug".equalsIgnoreCase(setting("jmesh.log.level", "JMESH_LOG_LEVEL"))) {
+          System.err.println("jmesh DEBUG agent not started: " + skip);
+        }
+        return;
+      }
+      started = true;
+      File jar = agentJar();
+      inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
+      AgentClassLoader loader = new AgentClassLoader(jar, ClassLoader.getPlatformClassLoader());
+      Class<?> installer = loader.loadClass(INSTALLER);
+      Method install =
+          installer.getMethod(
+              "install", Instrumentation.class, String.class, boolean.class, File.class);
+      install.invoke(null, inst, args, attached, jar);
+    } catch (Throwable t) {
+      System.err.println("jmesh ERROR agent failed to start; the application runs unmeshed: " + t);
+      t.printStackTrace();
+    }
+  }
+
+  /**
+   * Returns why this JVM is not a workload, or null when it is. JDK tools ({@code keytool},
+   * {@code jcmd}, {@code javac}, …) start from a JDK module; build tools are named by their
+   * launcher class. Both read {@code JAVA_TOOL_OPTIONS} too and must stay untouched.
+   */
+  static String skipReason() {
+    String enabled = setting("jmesh.enabled", "JMESH_ENABLED");
+    if (enabled != null && enabled.trim().equalsIgnoreCase("false")) {
+      return "jmesh.enabled=false";
+    }
+    String module = System.getProperty("jdk.module.main");
+    if (module != null && (module.startsWith("java.") || module.startsWith("jdk."))) {
+      return "JDK tool (module " + module + ")";
+    }
+    String command = System.getProperty("sun.java.command", "");
+    String main = command.isEmpty() ? "" : command.split(" ", 2)[0];
+    for (String prefix : TOOL_MAIN_PREFIXES) {
+      if (main.startsWith(prefix)) {
+        return "tool JVM (main " + main + ")";
+      }
+    }
+    String extra = setting("jmesh.exclude.main", "JMESH_EXCLUDE_MAIN");
+    if (extra != null) {
+      for (String prefix : extra.split(",")) {
+        String p = prefix.trim();
+        if (!p.isEmpty() && main.startsWith(p)) {
+          return "excluded main " + main + " (jmesh.exclude.main)";
+        }
+      }
+    }
+    return null;
+  }
+
+  private static final String[] TOOL_MAIN_PREFIXES = {
+    "sun.tools.",
+    "sun.security.tools.",
+    "com.sun.tools.",
+    "jdk.internal.",
+    "jdk.jshell.",
+    "org.codehaus.plexus.classworlds.", // Maven
+    "org.apache.maven.",
+    "org.gradle.",
+    "org.jetbrains.kotlin.daemon.",
+  };
+
+  /** System property first, then the environment variable. */
+  static String setting(String property, String env) {
+    String v = System.getProperty(property);
+    if (v == null) {
+      v = System.getenv(env);
+    }
+    return v == null ? null : v.trim().toLowerCase(Locale.ROOT).isEmpty() ? null : v;
+  }
+
+  private static File agentJar() throws Exception {
+    URL location = JmeshAgent.class.getProtectionDomain().getCodeSource().getLocation();
+    return new File(location.toURI());
+  }
+}

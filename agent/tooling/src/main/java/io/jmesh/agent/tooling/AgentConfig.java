@@ -1,0 +1,236 @@
+package io.jmesh.agent.tooling;
+
+import io.jmesh.bridge.AgentLog;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The agent's settings, read once at start from system properties {@code -Djmesh.*} and
+ * environment variables {@code JMESH_*} (the system property wins). Every key is listed in
+ * {@link #KEYS} and documented in one table in {@code agent/README.md}.
+ *
+ * <p>A bad value stops nothing: it is reported with the key, the value and what was expected,
+ * and the default is used.
+ */
+public final class AgentConfig {
+
+  /** One setting: its property name, its environment name, its default and its meaning. */
+  public record Key(String property, String env, String defaultValue, String description) {}
+
+  public static final Key ENABLED =
+      key("jmesh.enabled", "true", "false turns the agent off in this JVM (nothing is woven).");
+  public static final Key CONFIG =
+      key("jmesh.config", "", "File mode: path of the mesh YAML file; re-read when it changes.");
+  public static final Key CONFIG_POLL_MS =
+      key("jmesh.config.poll.ms", "1000", "How often file mode checks the file, in ms (50..3600000).");
+  public static final Key SERVICE =
+      key("jmesh.service", "", "This workload's service name (used in logs; metrics later).");
+  public static final Key NAMESPACE =
+      key("jmesh.namespace", "default", "This workload's namespace: short names like 'hello' resolve in it.");
+  public static final Key CLUSTER_DOMAIN =
+      key("jmesh.cluster.domain", "cluster.local", "The cluster DNS domain for names like hello.default.svc.cluster.local.");
+  public static final Key LOG_LEVEL =
+      key("jmesh.log.level", "info", "debug, info, warn, error or off.");
+  public static final Key INSTRUMENTATION_DISABLED =
+      key("jmesh.instrumentation.disabled", "", "Comma-separated instrumentation names to skip, e.g. okhttp-3.0.");
+  public static final Key EXCLUDE_MAIN =
+      key("jmesh.exclude.main", "", "Comma-separated main-class prefixes of JVMs the agent must not touch (added to the JDK and build tools it always skips).");
+  public static final Key INJECT_FAULT =
+      key("jmesh.debug.injectFault", "", "Testing only: comma-separated places (route, java-http-client-11, http-url-connection-1.0, okhttp-3.0, all) where the agent throws on purpose, to prove calls still succeed.");
+
+  public static final List<Key> KEYS =
+      List.of(
+          ENABLED,
+          CONFIG,
+          CONFIG_POLL_MS,
+          SERVICE,
+          NAMESPACE,
+          CLUSTER_DOMAIN,
+          LOG_LEVEL,
+          INSTRUMENTATION_DISABLED,
+          EXCLUDE_MAIN,
+          INJECT_FAULT);
+
+  private static Key key(String property, String defaultValue, String description) {
+    String env = "JMESH_" + property.substring("jmesh.".length()).replace('.', '_').toUpperCase(Locale.ROOT);
+    return new Key(property, env, defaultValue, description);
+  }
+
+  private final Function<String, String> properties;
+  private final Function<String, String> environment;
+  private final List<String> problems = new ArrayList<>();
+
+  final boolean enabled;
+  final Path configFile;
+  final long configPollMillis;
+  final String service;
+  final String namespace;
+  final String clusterDomain;
+  final AgentLog.Level logLevel;
+  final Set<String> disabledInstrumentations;
+  final Set<String> injectFaults;
+
+  /** Reads the settings of this JVM. */
+  public static AgentConfig fromSystem() {
+    return new AgentConfig(System::getProperty, System::getenv);
+  }
+
+  /** Reads settings from the given maps, for tests. */
+  public static AgentConfig of(Map<String, String> properties, Map<String, String> environment) {
+    return new AgentConfig(properties::get, environment::get);
+  }
+
+  private AgentConfig(Function<String, String> properties, Function<String, String> environment) {
+    this.properties = properties;
+    this.environment = environment;
+    this.enabled = bool(ENABLED);
+    String file = raw(CONFIG);
+    this.configFile = file.isEmpty() ? null : Path.of(file);
+    this.configPollMillis = longIn(CONFIG_POLL_MS, 50, 3_600_000);
+    this.service = raw(SERVICE);
+    this.namespace = dnsLabel(NAMESPACE);
+    this.clusterDomain = raw(CLUSTER_DOMAIN).isEmpty() ? CLUSTER_DOMAIN.defaultValue() : raw(CLUSTER_DOMAIN);
+    this.logLevel = level(LOG_LEVEL);
+    this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
+    this.injectFaults = list(INJECT_FAULT);
+  }
+
+  /** The value in force and where it came from, or the default. */
+  private String raw(Key key) {
+    String v = properties.apply(key.property());
+    if (v == null) {
+      v = environment.apply(key.env());
+    }
+    return v == null ? key.defaultValue() : v.trim();
+  }
+
+  private String source(Key key) {
+    return properties.apply(key.property()) != null
+        ? "-D" + key.property()
+        : environment.apply(key.env()) != null ? key.env() : "default";
+  }
+
+  private void problem(Key key, String value, String expected) {
+    problems.add(
+        "setting "
+            + key.property()
+            + " (from "
+            + source(key)
+            + ") = '"
+            + value
+            + "' is invalid (expected: "
+            + expected
+            + "); using '"
+            + key.defaultValue()
+            + "'");
+  }
+
+  private boolean bool(Key key) {
+    String v = raw(key).toLowerCase(Locale.ROOT);
+    switch (v) {
+      case "true":
+        return true;
+      case "false":
+        return false;
+      default:
+        problem(key, v, "true or false");
+        return Boolean.parseBoolean(key.defaultValue());
+    }
+  }
+
+  private long longIn(Key key, long min, long max) {
+    String v = raw(key);
+    try {
+      long n = Long.parseLong(v);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // Reported below.
+    }
+    problem(key, v, "an integer between " + min + " and " + max);
+    return Long.parseLong(key.defaultValue());
+  }
+
+  private String dnsLabel(Key key) {
+    String v = raw(key).toLowerCase(Locale.ROOT);
+    if (v.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+      return v;
+    }
+    problem(key, v, "a DNS label such as 'default' (lower-case letters, digits, '-')");
+    return key.defaultValue();
+  }
+
+  private AgentLog.Level level(Key key) {
+    String v = raw(key);
+    try {
+      return AgentLog.Level.valueOf(v.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      problem(key, v, "one of debug, info, warn, error, off");
+      return AgentLog.Level.INFO;
+    }
+  }
+
+  private Set<String> list(Key key) {
+    Set<String> out = new LinkedHashSet<>();
+    for (String s : raw(key).split(",")) {
+      if (!s.isBlank()) {
+        out.add(s.trim().toLowerCase(Locale.ROOT));
+      }
+    }
+    return Collections.unmodifiableSet(out);
+  }
+
+  /** The problems found while reading, one line each (key, value, expectation). */
+  public List<String> problems() {
+    return List.copyOf(problems);
+  }
+
+  public boolean enabled() {
+    return enabled;
+  }
+
+  /** The file-mode config, or null when none is set. */
+  public Path configFile() {
+    return configFile;
+  }
+
+  public long configPollMillis() {
+    return configPollMillis;
+  }
+
+  public String service() {
+    return service;
+  }
+
+  public String namespace() {
+    return namespace;
+  }
+
+  public String clusterDomain() {
+    return clusterDomain;
+  }
+
+  public AgentLog.Level logLevel() {
+    return logLevel;
+  }
+
+  public boolean instrumentationEnabled(String name) {
+    return !disabledInstrumentations.contains(name.toLowerCase(Locale.ROOT));
+  }
+
+  void maybeInjectFault(String place) {
+    if (!injectFaults.isEmpty()
+        && (injectFaults.contains("all") || injectFaults.contains(place.toLowerCase(Locale.ROOT)))) {
+      throw new IllegalStateException(
+          "jmesh: fault injected at '" + place + "' (jmesh.debug.injectFault)");
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package io.jmesh.agent.tooling;
+
+import io.jmesh.bridge.BridgeEndpoint;
+import io.jmesh.runtime.Endpoint;
+import java.net.InetSocketAddress;
+
+/** A runtime endpoint seen through the bridge. */
+final class MeshEndpoint implements BridgeEndpoint {
+  final Endpoint endpoint;
+
+  MeshEndpoint(Endpoint endpoint) {
+    this.endpoint = endpoint;
+  }
+
+  @Override
+  public String host() {
+    return endpoint.host();
+  }
+
+  @Override
+  public int port() {
+    return endpoint.port();
+  }
+
+  @Override
+  public InetSocketAddress socketAddress() {
+    return endpoint.socketAddress();
+  }
+
+  @Override
+  public String toString() {
+    return endpoint.host() + ":" + endpoint.port();
+  }
+}

@@ -1,0 +1,89 @@
+package io.jmesh.instrumentation.httpurlconnection;
+
+import static net.bytebuddy.matcher.ElementMatchers.isStatic;
+import static net.bytebuddy.matcher.ElementMatchers.named;
+import static net.bytebuddy.matcher.ElementMatchers.takesArgument;
+import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
+
+import io.jmesh.agent.tooling.AgentContext;
+import io.jmesh.agent.tooling.InstrumentationModule;
+import io.jmesh.agent.tooling.TypeInstrumentation;
+import io.jmesh.agent.tooling.TypeInstrumentation.AdviceBinding;
+import io.jmesh.bridge.MeshBridge;
+import java.util.List;
+import net.bytebuddy.description.type.TypeDescription;
+import net.bytebuddy.matcher.ElementMatcher;
+
+/**
+ * {@code HttpURLConnection} and {@code HttpsURLConnection}.
+ *
+ * <p>HTTP: each connection asks {@code sun.net.www.http.HttpClient.New(url, proxy, timeout,
+ * useCache, connection)} for a client; giving it the endpoint's URL makes the JDK's keep-alive
+ * cache pool per endpoint, while the connection keeps the application's URL for the Host header.
+ * The pick is per request.
+ *
+ * <p>HTTPS: the application owns the TLS session and verifies the logical host name, so only the
+ * socket moves ({@code NetworkClient.doConnect(host, port)}); the keep-alive cache is keyed by the
+ * logical URL, so the pick is per connection.
+ */
+public final class HttpUrlConnectionInstrumentationModule implements InstrumentationModule {
+  static final String NAME = "http-url-connection-1.0";
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public String supportedVersions() {
+    return "sun.net.www HttpURLConnection of JDK 11 and later (tested on 17 and 25)";
+  }
+
+  @Override
+  public void install(AgentContext context) {
+    MeshBridge.install(new UrlConnectionHookImpl(context));
+  }
+
+  @Override
+  public List<TypeInstrumentation> typeInstrumentations() {
+    return List.of(new HttpClientNew(), new NetworkClientConnect());
+  }
+
+  private static final class HttpClientNew implements TypeInstrumentation {
+    @Override
+    public ElementMatcher<TypeDescription> typeMatcher() {
+      return named("sun.net.www.http.HttpClient");
+    }
+
+    @Override
+    public List<AdviceBinding> adviceBindings() {
+      return List.of(
+          new AdviceBinding(
+              named("New")
+                  .and(isStatic())
+                  .and(takesArguments(5))
+                  .and(takesArgument(0, named("java.net.URL")))
+                  .and(takesArgument(1, named("java.net.Proxy")))
+                  .and(takesArgument(4, named("sun.net.www.protocol.http.HttpURLConnection"))),
+              HttpClientNewAdvice.class));
+    }
+  }
+
+  private static final class NetworkClientConnect implements TypeInstrumentation {
+    @Override
+    public ElementMatcher<TypeDescription> typeMatcher() {
+      return named("sun.net.NetworkClient");
+    }
+
+    @Override
+    public List<AdviceBinding> adviceBindings() {
+      return List.of(
+          new AdviceBinding(
+              named("doConnect")
+                  .and(takesArguments(2))
+                  .and(takesArgument(0, String.class))
+                  .and(takesArgument(1, int.class)),
+              DoConnectAdvice.class));
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package io.jmesh.runtime.balance;
+
+import io.jmesh.runtime.Endpoint;
+import io.jmesh.runtime.time.Ticker;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * Picks one endpoint of a backend for each attempt: the "concrete" stage of the outbound path.
+ * Shaped like gRPC's {@code io.grpc.LoadBalancer}: a long-lived balancer per backend receives
+ * endpoint updates and publishes an immutable {@link Picker}; the request path only reads the
+ * current picker (one volatile read) and never takes a lock.
+ *
+ * <p>The runtime keeps one balancer per destination (service and subset) for its whole life, so
+ * state such as latency estimates survives snapshot updates that keep the endpoint.
+ *
+ * <p>Threading contract: {@link #updateEndpoints} and {@link #shutdown} are called by the config
+ * thread, one at a time, and must not block. {@link #picker} and {@link #attemptFinished} are
+ * called concurrently from request threads and must neither block nor take a contended lock.
+ */
+public interface LoadBalancer {
+
+  /**
+   * Replaces the endpoints of this backend (possibly with an empty list) and publishes a new
+   * picker. Endpoints are compared with {@code equals}, so state of kept endpoints may be kept.
+   */
+  void updateEndpoints(List<? extends Endpoint> endpoints);
+
+  /** The picker in force. Never null. */
+  Picker picker();
+
+  /**
+   * Reports the outcome of one attempt on {@code endpoint}, which an earlier pick of this
+   * balancer returned (possibly before an update removed it). Latency-aware balancers feed their
+   * estimates from this; the default does nothing.
+   */
+  default void attemptFinished(Endpoint endpoint, boolean success, long durationNanos) {}
+
+  /** Releases resources; the last picker keeps working for calls still holding it. Idempotent. */
+  default void shutdown() {}
+
+  /** An immutable choice function over one set of endpoints. Thread-safe. */
+  interface Picker {
+    /**
+     * Picks the endpoint of the next attempt, or {@code null} when there is none.
+     *
+     * @param avoid the endpoint of the previous attempt of the same call, or {@code null}; the
+     *     picker returns another endpoint whenever one exists
+     */
+    Endpoint pick(Endpoint avoid);
+  }
+
+  /** What the runtime gives a balancer: a name for logs, randomness and time. */
+  interface Helper {
+    /** The destination, for example {@code hello.default{version=v2}}, for logs and metrics. */
+    String name();
+
+    /** The random source; seeded in tests. Thread-safe. */
+    RandomGenerator random();
+
+    /** The source of time; a {@link io.jmesh.runtime.time.FakeTicker} in tests. */
+    Ticker ticker();
+  }
+
+  /** Creates one balancer per destination. */
+  interface Factory {
+    LoadBalancer newLoadBalancer(Helper helper);
+  }
+}

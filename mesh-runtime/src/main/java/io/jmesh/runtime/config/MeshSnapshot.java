@@ -1,0 +1,36 @@
+package io.jmesh.runtime.config;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything the data plane knows about the mesh at one moment: the services the application may
+ * call, their endpoints and their routes. Immutable; the runtime swaps whole snapshots atomically.
+ *
+ * @param version identifies this snapshot in logs and on the admin endpoint (a content hash in
+ *     file mode)
+ * @param services the services, in declaration order; qualified names are unique
+ */
+public record MeshSnapshot(String version, List<Service> services) {
+
+  public MeshSnapshot {
+    Objects.requireNonNull(version, "version");
+    services = List.copyOf(services);
+  }
+
+  /** A snapshot with no service: nothing is mesh traffic. */
+  public static MeshSnapshot empty() {
+    return new MeshSnapshot("empty", List.of());
+  }
+
+  /** The service {@code name} in {@code namespace}, if declared. */
+  public Optional<Service> service(String name, String namespace) {
+    for (Service service : services) {
+      if (service.name().equals(name) && service.namespace().equals(namespace)) {
+        return Optional.of(service);
+      }
+    }
+    return Optional.empty();
+  }
+}

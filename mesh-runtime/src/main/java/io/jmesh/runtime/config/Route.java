@@ -1,0 +1,33 @@
+package io.jmesh.runtime.config;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A route of a service, like one rule of a Gateway API {@code HTTPRoute}: a request matches when
+ * ANY of {@code matches} matches; it then goes to one of {@code backends}, picked at random in
+ * proportion to the backend weights.
+ *
+ * @param name for telemetry and error messages
+ * @param matches never empty; use {@link RouteMatch#ANY} to match every request
+ * @param backends never empty, and the weights sum to at least 1
+ */
+public record Route(String name, List<RouteMatch> matches, List<Backend> backends) {
+
+  public Route {
+    Objects.requireNonNull(name, "name");
+    matches = List.copyOf(matches);
+    backends = List.copyOf(backends);
+    if (matches.isEmpty()) {
+      throw new IllegalArgumentException("route " + name + ": matches: [] (expected: at least one match)");
+    }
+    long sum = 0;
+    for (Backend backend : backends) {
+      sum += backend.weight();
+    }
+    if (sum == 0) {
+      throw new IllegalArgumentException(
+          "route " + name + ": backend weights sum to 0 (expected: at least one backend with weight >= 1)");
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package io.jmesh.runtime.config;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One service the application may call.
+ *
+ * @param name the service name, a DNS label such as {@code hello}
+ * @param namespace the namespace, a DNS label such as {@code default}
+ * @param ports the service ports the application addresses; a request to another port is not mesh
+ *     traffic
+ * @param endpoints the instances that serve it; may be empty
+ * @param routes evaluated in order, first match wins; when none matches, the implicit default
+ *     route sends to all endpoints
+ */
+public record Service(
+    String name,
+    String namespace,
+    List<Integer> ports,
+    List<ServiceEndpoint> endpoints,
+    List<Route> routes) {
+
+  public Service {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(namespace, "namespace");
+    ports = List.copyOf(ports);
+    for (int port : ports) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
+      }
+    }
+    endpoints = List.copyOf(endpoints);
+    routes = List.copyOf(routes);
+  }
+
+  /** {@code name.namespace}, for example {@code hello.default}. */
+  public String qualifiedName() {
+    return name + "." + namespace;
+  }
+}

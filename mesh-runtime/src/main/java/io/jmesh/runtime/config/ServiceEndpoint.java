@@ -1,0 +1,100 @@
+package io.jmesh.runtime.config;
+
+import io.jmesh.runtime.Endpoint;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * An endpoint as declared in a snapshot. Immutable apart from the lazily resolved socket address.
+ * Two endpoints are equal when host, port, weight and labels are equal.
+ */
+public final class ServiceEndpoint implements Endpoint {
+  private final String host;
+  private final int port;
+  private final int weight;
+  private final Map<String, String> labels;
+  // Resolved on first use, not when the snapshot is built: resolving a host name may block on
+  // DNS, and the config thread must not. A race resolves twice, which is harmless.
+  private volatile InetSocketAddress socketAddress;
+
+  public ServiceEndpoint(String host, int port, int weight, Map<String, String> labels) {
+    this.host = Objects.requireNonNull(host, "host");
+    if (host.isEmpty()) {
+      throw new IllegalArgumentException("host: \"\" (expected: a host name or IP address)");
+    }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
+    }
+    if (weight < 1) {
+      throw new IllegalArgumentException("weight: " + weight + " (expected: >= 1)");
+    }
+    this.port = port;
+    this.weight = weight;
+    this.labels = Map.copyOf(labels);
+  }
+
+  /** An endpoint of weight 1 with no labels. */
+  public static ServiceEndpoint of(String host, int port) {
+    return new ServiceEndpoint(host, port, 1, Map.of());
+  }
+
+  @Override
+  public String host() {
+    return host;
+  }
+
+  @Override
+  public int port() {
+    return port;
+  }
+
+  @Override
+  public int weight() {
+    return weight;
+  }
+
+  @Override
+  public Map<String, String> labels() {
+    return labels;
+  }
+
+  @Override
+  public InetSocketAddress socketAddress() {
+    InetSocketAddress address = socketAddress;
+    if (address == null) {
+      address = new InetSocketAddress(host, port);
+      socketAddress = address;
+    }
+    return address;
+  }
+
+  /** Whether every label of {@code selector} is present on this endpoint with the same value. */
+  public boolean matches(Map<String, String> selector) {
+    for (Map.Entry<String, String> e : selector.entrySet()) {
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof ServiceEndpoint other
+        && port == other.port
+        && weight == other.weight
+        && host.equals(other.host)
+        && labels.equals(other.labels);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(host, port, weight, labels);
+  }
+
+  @Override
+  public String toString() {
+    return host + ":" + port + (weight == 1 ? "" : " weight=" + weight) + (labels.isEmpty() ? "" : " " + labels);
+  }
+}

@@ -1,0 +1,145 @@
+package io.jmesh.runtime.route;
+
+import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.balance.LoadBalancer;
+import io.jmesh.runtime.config.HeaderMatch;
+import io.jmesh.runtime.config.PathMatch;
+import io.jmesh.runtime.config.RouteMatch;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import java.util.regex.Pattern;
+
+/** A route with its regular expressions compiled and its backends bound to their balancers. */
+final class CompiledRoute {
+  final String name;
+  private final Match[] matches;
+  private final LoadBalancer[] backends;
+  private final long[] cumulative;
+  private final long total;
+
+  CompiledRoute(String name, Match[] matches, LoadBalancer[] backends, long[] weights) {
+    this.name = name;
+    this.matches = matches;
+    this.backends = backends;
+    this.cumulative = new long[weights.length];
+    long sum = 0;
+    for (int i = 0; i < weights.length; i++) {
+      sum += weights[i];
+      cumulative[i] = sum;
+    }
+    this.total = sum;
+  }
+
+  /** Whether ANY of the route's matches matches. */
+  boolean matches(OutboundRequest request) {
+    for (Match match : matches) {
+      if (match.matches(request)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A backend at random by weight; a backend of weight 0 is never picked. */
+  LoadBalancer pickBackend(RandomGenerator random) {
+    if (backends.length == 1) {
+      return backends[0];
+    }
+    long r = random.nextLong(total);
+    for (int i = 0; i < cumulative.length; i++) {
+      if (r < cumulative[i]) {
+        return backends[i];
+      }
+    }
+    throw new AssertionError("r=" + r + " total=" + total);
+  }
+
+  static Match[] compile(List<RouteMatch> matches) {
+    Match[] compiled = new Match[matches.size()];
+    for (int i = 0; i < compiled.length; i++) {
+      compiled[i] = Match.compile(matches.get(i));
+    }
+    return compiled;
+  }
+
+  /** The AND of a path condition, header conditions and a method. */
+  static final class Match {
+    static final Match ANY = compile(RouteMatch.ANY);
+
+    private final PathMatch.Type pathType;
+    private final String path; // for PREFIX: without trailing slash; "" matches every path
+    private final Pattern pathPattern;
+    private final String[] headerNames;
+    private final String[] headerValues; // null where the condition is a regex
+    private final Pattern[] headerPatterns;
+    private final String method;
+
+    private Match(RouteMatch match) {
+      PathMatch p = match.path();
+      this.pathType = p.type();
+      this.pathPattern = p.type() == PathMatch.Type.REGEX ? Pattern.compile(p.value()) : null;
+      String value = p.value();
+      if (p.type() == PathMatch.Type.PREFIX && value.endsWith("/")) {
+        value = value.substring(0, value.length() - 1);
+      }
+      this.path = value;
+      int n = match.headers().size();
+      this.headerNames = new String[n];
+      this.headerValues = new String[n];
+      this.headerPatterns = new Pattern[n];
+      for (int i = 0; i < n; i++) {
+        HeaderMatch h = match.headers().get(i);
+        headerNames[i] = h.name();
+        if (h.type() == HeaderMatch.Type.REGEX) {
+          headerPatterns[i] = Pattern.compile(h.value());
+        } else {
+          headerValues[i] = h.value();
+        }
+      }
+      this.method = match.method();
+    }
+
+    static Match compile(RouteMatch match) {
+      return new Match(match);
+    }
+
+    boolean matches(OutboundRequest request) {
+      if (method != null && !method.equals(request.method())) {
+        return false;
+      }
+      if (!pathMatches(request.path())) {
+        return false;
+      }
+      for (int i = 0; i < headerNames.length; i++) {
+        String actual = request.header(headerNames[i]);
+        if (actual == null) {
+          return false;
+        }
+        if (headerPatterns[i] != null
+            ? !headerPatterns[i].matcher(actual).matches()
+            : !headerValues[i].equals(actual)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private boolean pathMatches(String requestPath) {
+      if (requestPath == null || requestPath.isEmpty()) {
+        requestPath = "/";
+      }
+      switch (pathType) {
+        case EXACT:
+          return path.equals(requestPath);
+        case REGEX:
+          return pathPattern.matcher(requestPath).matches();
+        default:
+          // Element-wise prefix: "/api" matches "/api" and "/api/x", not "/apis".
+          return path.isEmpty()
+              || (requestPath.startsWith(path)
+                  && (requestPath.length() == path.length()
+                      || requestPath.charAt(path.length()) == '/'));
+      }
+    }
+  }
+}

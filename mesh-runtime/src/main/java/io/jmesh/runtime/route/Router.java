@@ -1,0 +1,162 @@
+package io.jmesh.runtime.route;
+
+import io.jmesh.runtime.Endpoint;
+import io.jmesh.runtime.balance.LoadBalancer;
+import io.jmesh.runtime.config.Backend;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.Route;
+import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.time.Ticker;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
+
+/**
+ * Turns each new {@link MeshSnapshot} into an immutable {@link RouteTable}, and owns the
+ * balancers behind it: one per destination (service and label subset), kept across snapshots so
+ * that balancer state survives updates. Public only so that {@code io.jmesh.runtime} can use it;
+ * not an API.
+ *
+ * <p>Threading: {@link #update} and {@link #close} run on the config thread and are serialized;
+ * the tables they return are read lock-free by request threads.
+ */
+public final class Router implements AutoCloseable {
+  private final String namespace;
+  private final String clusterDomain;
+  private final LoadBalancer.Factory balancerFactory;
+  private final RandomGenerator random;
+  private final Ticker ticker;
+
+  // Guarded by this.
+  private Map<BalancerKey, LoadBalancer> balancers = new HashMap<>();
+
+  /**
+   * @param namespace the runtime's own namespace: short names ({@code hello}) resolve in it
+   * @param clusterDomain for fully qualified names, for example {@code cluster.local}
+   * @param random picks backends; also handed to the balancers. Thread-safe.
+   */
+  public Router(
+      String namespace,
+      String clusterDomain,
+      LoadBalancer.Factory balancerFactory,
+      RandomGenerator random,
+      Ticker ticker) {
+    this.namespace = normalize(Objects.requireNonNull(namespace, "namespace"));
+    this.clusterDomain = normalize(Objects.requireNonNull(clusterDomain, "clusterDomain"));
+    this.balancerFactory = Objects.requireNonNull(balancerFactory, "balancerFactory");
+    this.random = Objects.requireNonNull(random, "random");
+    this.ticker = Objects.requireNonNull(ticker, "ticker");
+  }
+
+  /**
+   * Compiles {@code snapshot} into a route table and updates the balancers' endpoints. The caller
+   * publishes the returned table; balancers of destinations that disappeared are shut down.
+   */
+  public synchronized RouteTable update(MeshSnapshot snapshot) {
+    Map<BalancerKey, LoadBalancer> next = new HashMap<>();
+    Map<String, RouteTable.Destination> byHost = new HashMap<>();
+    for (Service service : snapshot.services()) {
+      String qualified = service.qualifiedName();
+      CompiledRoute defaultRoute =
+          new CompiledRoute(
+              "default",
+              new CompiledRoute.Match[] {CompiledRoute.Match.ANY},
+              new LoadBalancer[] {balancer(service, Map.of(), next)},
+              new long[] {1});
+      List<CompiledRoute> routes = new ArrayList<>();
+      for (Route route : service.routes()) {
+        List<Backend> backends = route.backends();
+        LoadBalancer[] lbs = new LoadBalancer[backends.size()];
+        long[] weights = new long[backends.size()];
+        for (int i = 0; i < lbs.length; i++) {
+          lbs[i] = balancer(service, backends.get(i).subset(), next);
+          weights[i] = backends.get(i).weight();
+        }
+        routes.add(new CompiledRoute(route.name(), CompiledRoute.compile(route.matches()), lbs, weights));
+      }
+      int[] ports = service.ports().stream().mapToInt(Integer::intValue).toArray();
+      RouteTable.Destination destination =
+          new RouteTable.Destination(
+              qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute);
+      for (String host : hostForms(service)) {
+        byHost.putIfAbsent(host, destination);
+      }
+    }
+    for (Map.Entry<BalancerKey, LoadBalancer> old : balancers.entrySet()) {
+      if (!next.containsKey(old.getKey())) {
+        old.getValue().shutdown();
+      }
+    }
+    balancers = next;
+    return new RouteTable(snapshot, byHost, random);
+  }
+
+  /** Every host a client may write for {@code service}, lower case, without trailing dot. */
+  List<String> hostForms(Service service) {
+    String name = normalize(service.name());
+    String ns = normalize(service.namespace());
+    List<String> forms = new ArrayList<>(4);
+    if (ns.equals(namespace)) {
+      forms.add(name); // like the DNS search path of a pod in that namespace
+    }
+    forms.add(name + "." + ns);
+    forms.add(name + "." + ns + ".svc");
+    forms.add(name + "." + ns + ".svc." + clusterDomain);
+    return forms;
+  }
+
+  /** The balancer of {@code service} restricted to {@code subset}, updated once per update. */
+  private LoadBalancer balancer(
+      Service service, Map<String, String> subset, Map<BalancerKey, LoadBalancer> next) {
+    BalancerKey key = new BalancerKey(service.qualifiedName(), subset);
+    LoadBalancer lb = next.get(key);
+    if (lb != null) {
+      return lb;
+    }
+    lb = balancers.get(key);
+    if (lb == null) {
+      String name = key.service() + (subset.isEmpty() ? "" : new TreeMap<>(subset).toString());
+      lb = balancerFactory.newLoadBalancer(new Helper(name, random, ticker));
+    }
+    List<Endpoint> endpoints = new ArrayList<>();
+    for (ServiceEndpoint endpoint : service.endpoints()) {
+      if (endpoint.matches(subset)) {
+        endpoints.add(endpoint);
+      }
+    }
+    lb.updateEndpoints(List.copyOf(endpoints));
+    next.put(key, lb);
+    return lb;
+  }
+
+  /** Shuts every balancer down. */
+  @Override
+  public synchronized void close() {
+    for (LoadBalancer lb : balancers.values()) {
+      lb.shutdown();
+    }
+    balancers = new HashMap<>();
+  }
+
+  /** Lower case, without the trailing dot of an absolute DNS name. */
+  static String normalize(String host) {
+    String lower = host.toLowerCase(Locale.ROOT); // returns host itself when already lower case
+    int end = lower.length();
+    if (end > 0 && lower.charAt(end - 1) == '.') {
+      return lower.substring(0, end - 1);
+    }
+    return lower;
+  }
+
+  /** One destination: a service and a label subset of its endpoints. */
+  private record BalancerKey(String service, Map<String, String> subset) {}
+
+  private record Helper(String name, RandomGenerator random, Ticker ticker)
+      implements LoadBalancer.Helper {}
+}

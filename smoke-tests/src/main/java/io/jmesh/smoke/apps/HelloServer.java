@@ -1,0 +1,93 @@
+package io.jmesh.smoke.apps;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+
+/**
+ * A small HTTP service for smoke tests, the demo and benchmarks: answers every path with one line
+ * naming the instance, its version and what it received (Host, path, x-canary), padded to
+ * {@code --body-bytes} when asked. Prints {@code READY <port>} once it listens.
+ *
+ * <p>Usage: {@code HelloServer --name v1-a --version v1 --bind 127.0.0.2 --port 18081
+ * [--body-bytes 1024]}
+ */
+public final class HelloServer {
+  private HelloServer() {}
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> opts = parse(args);
+    String name = opts.getOrDefault("name", "hello");
+    String version = opts.getOrDefault("version", "v1");
+    String bind = opts.getOrDefault("bind", "127.0.0.1");
+    int port = Integer.parseInt(opts.getOrDefault("port", "0"));
+    int bodyBytes = Integer.parseInt(opts.getOrDefault("body-bytes", "0"));
+
+    HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 1024);
+    server.setExecutor(Executors.newFixedThreadPool(Integer.parseInt(opts.getOrDefault("threads", "16"))));
+    server.createContext(
+        "/",
+        exchange -> {
+          try {
+            respond(exchange, name, version, bodyBytes);
+          } finally {
+            exchange.close();
+          }
+        });
+    server.start();
+    System.out.println("READY " + server.getAddress().getPort());
+    System.out.flush();
+  }
+
+  private static void respond(HttpExchange exchange, String name, String version, int bodyBytes)
+      throws IOException {
+    exchange.getRequestBody().readAllBytes();
+    String line =
+        "instance="
+            + name
+            + " version="
+            + version
+            + " host="
+            + exchange.getRequestHeaders().getFirst("Host")
+            + " path="
+            + exchange.getRequestURI().getPath()
+            + " method="
+            + exchange.getRequestMethod()
+            + " canary="
+            + exchange.getRequestHeaders().getFirst("x-canary");
+    StringBuilder body = new StringBuilder(Math.max(bodyBytes, line.length() + 1)).append(line);
+    while (body.length() < bodyBytes - 1) {
+      body.append('.');
+    }
+    body.append('\n');
+    byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", "text/plain");
+    exchange.getResponseHeaders().set("x-instance", name);
+    exchange.sendResponseHeaders(200, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  /** {@code --key value} pairs. */
+  static Map<String, String> parse(String[] args) {
+    Map<String, String> out = new HashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--")) {
+        throw new IllegalArgumentException("argument " + args[i] + " (expected: --key value)");
+      }
+      String key = args[i].substring(2);
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException("argument --" + key + " has no value");
+      }
+      out.put(key, args[++i]);
+    }
+    return out;
+  }
+}
