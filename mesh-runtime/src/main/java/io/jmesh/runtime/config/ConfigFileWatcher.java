@@ -1,7 +1,8 @@
 package io.jmesh.runtime.config;
 
+import io.jmesh.runtime.RuntimeLog;
+
 import java.io.IOException;
-import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,7 +31,6 @@ import java.util.function.Consumer;
  * read from any thread.
  */
 public final class ConfigFileWatcher implements AutoCloseable {
-  private static final Logger LOG = System.getLogger("io.jmesh.runtime.config");
 
   private final Path file;
   private final String defaultNamespace;
@@ -103,7 +103,7 @@ public final class ConfigFileWatcher implements AutoCloseable {
       }
     } catch (Throwable t) {
       // An exception would cancel the periodic task and silently stop watching.
-      LOG.log(Level.WARNING, "jmesh: unexpected error while polling " + file, t);
+      RuntimeLog.log(Level.WARNING, "unexpected error while polling " + file + ": " + t);
     }
   }
 
@@ -146,9 +146,9 @@ public final class ConfigFileWatcher implements AutoCloseable {
     snapshot = parsed;
     lastError = null;
     onLoad.accept(parsed);
-    LOG.log(
+    RuntimeLog.log(
         Level.INFO,
-        "jmesh: loaded " + file + " version " + parsed.version() + ": " + parsed.services().size()
+        "loaded " + file + " version " + parsed.version() + ": " + parsed.services().size()
             + " services");
     return new ReloadResult(ReloadResult.Status.LOADED, parsed, null);
   }
@@ -173,9 +173,9 @@ public final class ConfigFileWatcher implements AutoCloseable {
     lastContentVersion = contentVersion;
     lastError = error;
     if (!repeated) {
-      LOG.log(
+      RuntimeLog.log(
           Level.WARNING,
-          "jmesh: " + error + "; keeping the last good config (version " + snapshot.version() + ")");
+          error + "; keeping the last good config (version " + snapshot.version() + ")");
     }
     return new ReloadResult(ReloadResult.Status.FAILED, snapshot, error);
   }

@@ -6,6 +6,7 @@ import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.RuntimeLog;
 import java.io.File;
 import java.lang.instrument.Instrumentation;
 import java.security.ProtectionDomain;
@@ -35,6 +36,7 @@ public final class AgentInstaller {
     AgentConfig config = AgentConfig.fromSystem();
     AgentLog.setLevel(config.logLevel());
     config.problems().forEach(AgentLog::warn);
+    RuntimeLog.setSink(AgentInstaller::runtimeLog);
 
     MeshRuntime runtime = startRuntime(config);
     AgentContext context = new AgentContext(runtime, config);
@@ -95,6 +97,20 @@ public final class AgentInstaller {
             + " in "
             + (System.nanoTime() - start) / 1_000_000
             + " ms");
+  }
+
+  private static void runtimeLog(System.Logger.Level level, String message) {
+    switch (level) {
+      case ERROR:
+      case WARNING:
+        AgentLog.warn(message);
+        break;
+      case INFO:
+        AgentLog.info(message);
+        break;
+      default:
+        AgentLog.debug(message);
+    }
   }
 
   private static MeshRuntime startRuntime(AgentConfig config) {
