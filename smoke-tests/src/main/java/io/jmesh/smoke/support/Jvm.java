@@ -32,10 +32,16 @@ public final class Jvm implements AutoCloseable {
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
   private final List<String> all = new ArrayList<>();
 
+  private final Thread reader;
+
+  private boolean readerAlive() {
+    return reader.isAlive();
+  }
+
   private Jvm(String name, Process process) {
     this.name = name;
     this.process = process;
-    Thread reader =
+    reader =
         new Thread(
             () -> {
               try (BufferedReader r =
@@ -156,7 +162,7 @@ public final class Jvm implements AutoCloseable {
       pb.environment().remove("JAVA_TOOL_OPTIONS");
       pb.environment().keySet().removeIf(k -> k.startsWith("JMESH_"));
       pb.environment().putAll(env);
-      return new Jvm(name, pb.start());
+      return new Jvm(name + " " + String.join(" ", command()), pb.start());
     }
   }
 
@@ -169,9 +175,14 @@ public final class Jvm implements AutoCloseable {
         throw new IllegalStateException(
             name + ": no matching line within " + timeoutMillis + " ms; output so far:\n" + output());
       }
-      String line = lines.poll(left, TimeUnit.NANOSECONDS);
+      // Poll in short slices so that a process that died is reported at once, not at the deadline.
+      String line = lines.poll(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)), TimeUnit.NANOSECONDS);
       if (line != null && match.test(line)) {
         return line;
+      }
+      if (line == null && !process.isAlive() && lines.isEmpty() && !readerAlive()) {
+        throw new IllegalStateException(
+            name + ": exited with " + process.exitValue() + " before a matching line; output:\n" + output());
       }
     }
   }

@@ -43,7 +43,7 @@ public final class AgentConfig {
   public static final Key EXCLUDE_MAIN =
       key("jmesh.exclude.main", "", "Comma-separated main-class prefixes of JVMs the agent must not touch (added to the JDK and build tools it always skips).");
   public static final Key INJECT_FAULT =
-      key("jmesh.debug.injectFault", "", "Testing only: comma-separated places (route, java-http-client-11, http-url-connection-1.0, okhttp-3.0, all) where the agent throws on purpose, to prove calls still succeed.");
+      key("jmesh.debug.inject.fault", "", "Testing only: comma-separated places (route, java-http-client-11, http-url-connection-1.0, okhttp-3.0, all) where the agent throws on purpose, to prove calls still succeed.");
 
   public static final List<Key> KEYS =
       List.of(
@@ -230,7 +230,7 @@ public final class AgentConfig {
     if (!injectFaults.isEmpty()
         && (injectFaults.contains("all") || injectFaults.contains(place.toLowerCase(Locale.ROOT)))) {
       throw new IllegalStateException(
-          "jmesh: fault injected at '" + place + "' (jmesh.debug.injectFault)");
+          "jmesh: fault injected at '" + place + "' (jmesh.debug.inject.fault)");
     }
   }
 }

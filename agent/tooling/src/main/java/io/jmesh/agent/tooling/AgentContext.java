@@ -21,7 +21,7 @@ public final class AgentContext {
   }
 
   /**
-   * Throws when {@code jmesh.debug.injectFault} names {@code place} (or {@code all}): lets tests
+   * Throws when {@code jmesh.debug.inject.fault} names {@code place} (or {@code all}): lets tests
    * prove that an error inside the agent never breaks the application's call.
    */
   public void maybeInjectFault(String place) {

@@ -1,0 +1,85 @@
+package io.jmesh.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.jar.JarFile;
+import java.util.spi.ToolProvider;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Checks the packaged {@code jmesh-agent.jar}, as {@code unzip -l} and {@code jdeps} would. */
+class AgentJarLayoutIT {
+  private static final Path JAR = Path.of(System.getProperty("jmesh.agent.jar", "target/jmesh-agent.jar"));
+
+  private static List<String> entries() throws Exception {
+    try (JarFile jar = new JarFile(JAR.toFile())) {
+      return jar.stream().map(e -> e.getName()).filter(n -> !n.endsWith("/")).collect(Collectors.toList());
+    }
+  }
+
+  @Test
+  void rootHoldsOnlyTheLauncherAndTheBridge() throws Exception {
+    List<String> root = entries().stream().filter(n -> !n.startsWith("inst/")).collect(Collectors.toList());
+
+    assertThat(root).contains("io/jmesh/agent/JmeshAgent.class", "io/jmesh/bridge/MeshBridge.class", "META-INF/MANIFEST.MF");
+    assertThat(root)
+        .allSatisfy(
+            n -> assertThat(n).matches("META-INF/MANIFEST\\.MF|io/jmesh/agent/[^/]+\\.class|io/jmesh/bridge/[^/]+\\.class"));
+  }
+
+  @Test
+  void everyOtherClassIsHiddenAndThirdPartyClassesAreRelocated() throws Exception {
+    List<String> hidden = entries().stream().filter(n -> n.startsWith("inst/")).collect(Collectors.toList());
+
+    // Nothing the system class loader could load: no .class under inst/.
+    assertThat(hidden).noneMatch(n -> n.endsWith(".class"));
+    List<String> classes =
+        hidden.stream().filter(n -> n.endsWith(".classdata")).map(n -> n.substring("inst/".length())).collect(Collectors.toList());
+    assertThat(classes).anyMatch(n -> n.startsWith("io/jmesh/shaded/net/bytebuddy/"));
+    assertThat(classes).anyMatch(n -> n.startsWith("io/jmesh/shaded/org/yaml/snakeyaml/"));
+    // Third-party code only under the relocated prefix; ours under io/jmesh.
+    assertThat(classes).allSatisfy(n -> assertThat(n).startsWith("io/jmesh/"));
+  }
+
+  @Test
+  void bridgeAndLauncherDependOnTheJdkAlone(@TempDir Path dir) throws Exception {
+    List<Path> rootClasses = new ArrayList<>();
+    try (JarFile jar = new JarFile(JAR.toFile())) {
+      for (String name : Collections.list(jar.entries()).stream().map(e -> e.getName()).collect(Collectors.toList())) {
+        if (name.endsWith(".class") && !name.startsWith("inst/")) {
+          Path out = dir.resolve(name);
+          Files.createDirectories(out.getParent());
+          Files.write(out, jar.getInputStream(jar.getEntry(name)).readAllBytes());
+          rootClasses.add(out);
+        }
+      }
+    }
+    ToolProvider jdeps = ToolProvider.findFirst("jdeps").orElseThrow();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    List<String> args = new ArrayList<>(List.of("-verbose:class"));
+    rootClasses.forEach(p -> args.add(p.toString()));
+    int rc = jdeps.run(new PrintStream(out, true, StandardCharsets.UTF_8), System.err, args.toArray(new String[0]));
+    String report = out.toString(StandardCharsets.UTF_8);
+
+    assertThat(rc).as(report).isZero();
+    // jdeps prints "<class> -> <class it uses> <module>" per dependency.
+    assertThat(report).doesNotContain("not found");
+    List<String> targets =
+        report.lines()
+            .map(String::trim)
+            .filter(l -> l.startsWith("io.jmesh.") && l.contains(" -> "))
+            .map(l -> l.substring(l.indexOf(" -> ") + 4).trim().split("\\s+")[0])
+            .collect(Collectors.toList());
+    assertThat(targets).isNotEmpty();
+    assertThat(targets).allSatisfy(t -> assertThat(t).matches("java\\..*|io\\.jmesh\\.(agent|bridge)\\.[^.]+"));
+  }
+}

@@ -1,0 +1,129 @@
+package io.jmesh.smoke;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jmesh.smoke.demo.Demo;
+import io.jmesh.smoke.support.Jvm;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the local demo ({@link Demo}) as its own JVM, 15 s at 40 rps, and checks from its plain,
+ * machine-readable output that the three phases really happened:
+ *
+ * <ul>
+ *   <li>phase 1 (90/10): v2's share of the answered calls is between 3% and 25%, and no errors.
+ *   <li>phase 2 (v1-b killed, then removed from the file): every second that began after the
+ *       agent reloaded the file ({@code cfg=settled}) has no call to v1-b and no error, and v1-a
+ *       takes the v1 traffic. Errors between the kill and the reload are allowed (no retries yet).
+ *   <li>phase 3 (50/50): over the settled seconds, v1's share and v2's share are each within
+ *       35%..65%.
+ *   <li>every JVM the demo started is gone after it exits.
+ * </ul>
+ *
+ * <p>Statistical tolerance: the split is random per call. Phase 1 has about 6 s x 40 = 240
+ * calls: v2's expected share is 10% with a standard deviation of about 1.9 points, so 3%..25%
+ * is more than 3.5 standard deviations away on either side. Phase 3 has at least about 3 settled
+ * seconds (120 calls): the standard deviation of a 50% share is about 4.6 points, so 35%..65%
+ * is more than 3.2 standard deviations away (a false failure well under 1 in 500 runs).
+ *
+ * <p>No sleeps: the test only waits, bounded, for the demo's last line.
+ */
+class DemoSmokeTest {
+  private static final Pattern TICK =
+      Pattern.compile("^t=(\\d+) phase=(\\d) cfg=(settled|pending) \\| last 1s: (.*?) \\|");
+  private static final Pattern PID = Pattern.compile("pid (\\d+)");
+
+  record Tick(int t, int phase, boolean settled, Map<String, Long> counts, long errors) {
+    long v1() {
+      return counts.getOrDefault("v1-a", 0L) + counts.getOrDefault("v1-b", 0L);
+    }
+
+    long v2() {
+      return counts.getOrDefault("v2-a", 0L);
+    }
+  }
+
+  @Test
+  void demoShowsSplitFailoverAndShift() throws Exception {
+    List<String> lines;
+    try (Jvm demo =
+        Jvm.builder("demo")
+            .jvmArg("-Djmesh.agent.jar=" + Jvm.agentJar())
+            .jvmArg("-Djmesh.apps.classes=" + Jvm.appClasses())
+            .main(Demo.class.getName(), "--seconds", "15", "--rps", "40", "--plain", "true")
+            .start()) {
+      String last = demo.awaitLine(l -> l.startsWith("demo finished") || l.startsWith("demo failed"), 150_000);
+      assertThat(demo.awaitExit(20_000)).as(demo.output()).isZero();
+      assertThat(last).as(demo.output()).isEqualTo("demo finished: stopped 4 JVMs, none left running");
+      lines = demo.lines();
+    }
+    String output = String.join("\n", lines);
+
+    List<Tick> ticks = new ArrayList<>();
+    List<Long> pids = new ArrayList<>();
+    for (String line : lines) {
+      Matcher m = TICK.matcher(line);
+      if (m.find()) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        long errors = 0;
+        for (String token : m.group(4).trim().split(" ")) {
+          String[] kv = token.split("=");
+          if (kv[0].equals("errors")) {
+            errors = Long.parseLong(kv[1]);
+          } else {
+            counts.put(kv[0], Long.parseLong(kv[1]));
+          }
+        }
+        ticks.add(new Tick(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+            m.group(3).equals("settled"), counts, errors));
+      } else if (line.contains("started ")) {
+        Matcher p = PID.matcher(line);
+        if (p.find()) {
+          pids.add(Long.parseLong(p.group(1)));
+        }
+      }
+    }
+    assertThat(ticks).as(output).hasSize(15);
+    assertThat(pids).as(output).hasSize(4);
+
+    // Phase 1: 90/10.
+    List<Tick> p1 = ticks.stream().filter(t -> t.phase() == 1).toList();
+    assertThat(p1).as(output).isNotEmpty().allMatch(Tick::settled);
+    long p1v1 = p1.stream().mapToLong(Tick::v1).sum();
+    long p1v2 = p1.stream().mapToLong(Tick::v2).sum();
+    assertThat(p1.stream().mapToLong(Tick::errors).sum()).as(output).isZero();
+    assertThat(p1.stream().mapToLong(t -> t.counts().getOrDefault("v1-b", 0L)).sum()).as(output).isPositive();
+    assertThat(100.0 * p1v2 / (p1v1 + p1v2)).as("phase 1 v2 share\n" + output).isBetween(3.0, 25.0);
+
+    // Phase 2: after the reload, nothing reaches v1-b and nothing fails.
+    List<Tick> p2 = ticks.stream().filter(t -> t.phase() == 2 && t.settled()).toList();
+    assertThat(p2).as("settled seconds in phase 2\n" + output).isNotEmpty();
+    for (Tick t : p2) {
+      assertThat(t.counts().getOrDefault("v1-b", 0L)).as("v1-b at t=" + t.t() + "\n" + output).isZero();
+      assertThat(t.errors()).as("errors at t=" + t.t() + "\n" + output).isZero();
+      assertThat(t.counts().getOrDefault("v1-a", 0L)).as("v1-a at t=" + t.t() + "\n" + output).isPositive();
+    }
+
+    // Phase 3: 50/50 once the agent has the new weights.
+    List<Tick> p3 = ticks.stream().filter(t -> t.phase() == 3 && t.settled()).toList();
+    assertThat(p3).as("settled seconds in phase 3\n" + output).hasSizeGreaterThanOrEqualTo(2);
+    long p3v1 = p3.stream().mapToLong(Tick::v1).sum();
+    long p3v2 = p3.stream().mapToLong(Tick::v2).sum();
+    assertThat(p3.stream().mapToLong(Tick::errors).sum()).as(output).isZero();
+    assertThat(100.0 * p3v1 / (p3v1 + p3v2)).as("phase 3 v1 share\n" + output).isBetween(35.0, 65.0);
+    assertThat(100.0 * p3v2 / (p3v1 + p3v2)).as("phase 3 v2 share\n" + output).isBetween(35.0, 65.0);
+
+    // Nothing left behind.
+    for (long pid : pids) {
+      assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+          .as("pid " + pid + " still alive")
+          .isFalse();
+    }
+  }
+}
