@@ -1,0 +1,201 @@
+package io.jmesh.smoke.apps;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * An application with no mesh code: sends GET {@code --url} at a steady {@code --rps} for
+ * {@code --seconds} with {@code java.net.http.HttpClient}, and once per second prints what the
+ * calls that completed in that second got:
+ *
+ * <pre>
+ * STATS t=&lt;second&gt; &lt;instance&gt;=&lt;count&gt; ... errors=&lt;n&gt; [skipped=&lt;n&gt;]
+ * </pre>
+ *
+ * <p>The instance is the {@code x-instance} response header (as {@link HelloServer} sends it),
+ * instances sorted by name. {@code errors} counts calls that threw or got a status &ge; 400;
+ * the first error of each second is also printed as {@code ERROR t=<second> <exception>}.
+ * {@code skipped} appears only when the client could not keep up (all workers busy and the queue
+ * full). At the end: {@code DONE requests=<n> <instance>=<total> ... errors=<n>}. Bounded: sends
+ * nothing after {@code --seconds}, waits at most {@code --timeout-ms} more for the calls in
+ * flight, then exits.
+ *
+ * <p>Usage: {@code TrafficClient --url http://hello:8080/ [--rps 50] [--seconds 30]
+ * [--timeout-ms 2000] [--threads 16]}
+ */
+public final class TrafficClient {
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).version(HttpClient.Version.HTTP_1_1).build();
+  private final URI url;
+  private final Duration timeout;
+  private final Object lock = new Object();
+  private Map<String, Long> second = new TreeMap<>();
+  private final Map<String, Long> total = new TreeMap<>();
+  private long errors;
+  private long totalErrors;
+  private long skipped;
+  private String firstError;
+
+  private TrafficClient(URI url, Duration timeout) {
+    this.url = url;
+    this.timeout = timeout;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = HelloServer.parse(args);
+    URI url = URI.create(opts.getOrDefault("url", "http://hello:8080/"));
+    int rps = Integer.parseInt(opts.getOrDefault("rps", "50"));
+    int seconds = Integer.parseInt(opts.getOrDefault("seconds", "30"));
+    long timeoutMs = Long.parseLong(opts.getOrDefault("timeout-ms", "2000"));
+    int threads = Integer.parseInt(opts.getOrDefault("threads", "16"));
+    if (rps < 1 || rps > 10_000 || seconds < 1 || seconds > 3600) {
+      throw new IllegalArgumentException("--rps must be 1..10000 and --seconds 1..3600");
+    }
+    new TrafficClient(url, Duration.ofMillis(timeoutMs)).run(rps, seconds, threads, timeoutMs);
+    System.exit(0);
+  }
+
+  private void run(int rps, int seconds, int threads, long timeoutMs) throws InterruptedException {
+    ThreadPoolExecutor workers =
+        new ThreadPoolExecutor(
+            threads, threads, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(Math.max(16, rps)),
+            r -> {
+              Thread t = new Thread(r, "traffic-worker");
+              t.setDaemon(true);
+              return t;
+            });
+    ScheduledExecutorService clock =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "traffic-clock");
+              t.setDaemon(true);
+              return t;
+            });
+    AtomicBoolean sending = new AtomicBoolean(true);
+    long periodNanos = TimeUnit.SECONDS.toNanos(1) / rps;
+    clock.scheduleAtFixedRate(
+        () -> {
+          if (!sending.get()) {
+            return;
+          }
+          try {
+            workers.execute(this::callOnce);
+          } catch (RejectedExecutionException e) {
+            synchronized (lock) {
+              skipped++;
+            }
+          }
+        },
+        0, periodNanos, TimeUnit.NANOSECONDS);
+    long start = System.nanoTime();
+    for (int t = 1; t <= seconds; t++) {
+      long wait = start + TimeUnit.SECONDS.toNanos(t) - System.nanoTime();
+      if (wait > 0) {
+        TimeUnit.NANOSECONDS.sleep(wait);
+      }
+      if (t == seconds) {
+        sending.set(false);
+      }
+      printStats(t);
+    }
+    clock.shutdownNow();
+    workers.shutdown();
+    workers.awaitTermination(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+    StringBuilder done = new StringBuilder("DONE");
+    synchronized (lock) {
+      long requests = totalErrors;
+      for (long n : total.values()) {
+        requests += n;
+      }
+      done.append(" requests=").append(requests);
+      total.forEach((k, v) -> done.append(' ').append(k).append('=').append(v));
+      done.append(" errors=").append(totalErrors);
+      if (skipped > 0) {
+        done.append(" skipped=").append(skipped);
+      }
+    }
+    System.out.println(done);
+    System.out.flush();
+  }
+
+  private void printStats(int t) {
+    StringBuilder line = new StringBuilder("STATS t=").append(t);
+    String error;
+    synchronized (lock) {
+      second.forEach((k, v) -> line.append(' ').append(k).append('=').append(v));
+      line.append(" errors=").append(errors);
+      if (skipped > 0) {
+        line.append(" skipped=").append(skipped);
+      }
+      error = firstError;
+      second = new TreeMap<>();
+      errors = 0;
+      skipped = 0;
+      firstError = null;
+    }
+    if (error != null) {
+      System.out.println("ERROR t=" + t + " " + error);
+    }
+    System.out.println(line);
+    System.out.flush();
+  }
+
+  private void callOnce() {
+    try {
+      HttpResponse<String> response =
+          http.send(HttpRequest.newBuilder(url).timeout(timeout).GET().build(), HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() >= 400) {
+        recordError("HTTP " + response.statusCode() + " " + response.body().strip());
+      } else {
+        String instance = response.headers().firstValue("x-instance").orElse("unknown");
+        synchronized (lock) {
+          second.merge(instance, 1L, Long::sum);
+          total.merge(instance, 1L, Long::sum);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      recordError(describe(e));
+    }
+  }
+
+  private void recordError(String what) {
+    synchronized (lock) {
+      errors++;
+      totalErrors++;
+      if (firstError == null) {
+        firstError = what;
+      }
+    }
+  }
+
+  private static String describe(Throwable e) {
+    StringBuilder out = new StringBuilder(e.getClass().getName());
+    if (e.getMessage() != null) {
+      out.append(": ").append(e.getMessage());
+    }
+    Throwable cause = e.getCause();
+    if (cause != null && cause != e
+        && !(cause.getClass() == e.getClass() && cause.getMessage() == null)) {
+      out.append(" (caused by ").append(cause.getClass().getName());
+      if (cause.getMessage() != null) {
+        out.append(": ").append(cause.getMessage());
+      }
+      out.append(')');
+    }
+    return out.toString().replace('\n', ' ');
+  }
+}

@@ -1,0 +1,507 @@
+package io.jmesh.smoke.demo;
+
+import io.jmesh.smoke.apps.HelloServer;
+import io.jmesh.smoke.apps.TrafficClient;
+import io.jmesh.smoke.support.Jvm;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The local demo (the README's first command): three plain {@link HelloServer} JVMs (v1-a, v1-b
+ * on version v1, v2-a on v2) and one {@link TrafficClient} JVM, an application without a line of
+ * mesh code, started with {@code -javaagent:jmesh-agent.jar} and {@code JMESH_CONFIG} naming a
+ * YAML file that the demo rewrites as a discovery source or an operator would. It shows, live,
+ * which instance answered each call:
+ *
+ * <ol>
+ *   <li>"90/10 split between v1 and v2": the route splits 90/10 between the subsets;
+ *   <li>"v1-b stopped (killed)": the demo kills v1-b with SIGKILL and rewrites the file without
+ *       it; until the agent reloads the file (within about a second) calls to v1-b fail, and
+ *       those errors are shown (retries come later); then all v1 traffic goes to v1-a;
+ *   <li>"operator shifts the split to 50/50": the demo rewrites the weights.
+ * </ol>
+ *
+ * <p>Phases are driven by the client's per-second {@code STATS} lines: phase 2 starts after
+ * second {@code round(0.4 * seconds)}, phase 3 after {@code round(0.65 * seconds)}.
+ *
+ * <p>On a terminal it redraws a small table once a second. Otherwise (or with {@code --plain
+ * true}) it prints one line per second, which is also the machine-readable form the smoke test
+ * parses:
+ *
+ * <pre>
+ * t=7 phase=2 cfg=settled | last 1s: v1-a=36 v1-b=0 v2-a=4 errors=0 | phase share: v1-a=88.1% ...
+ * </pre>
+ *
+ * {@code cfg=settled} means the agent had reloaded the file the demo wrote last before that
+ * second began, so the second shows only the new configuration; {@code cfg=pending} seconds may
+ * mix the old and the new one.
+ *
+ * <p>Every JVM it starts is stopped at the end, on failure and on Ctrl-C (shutdown hook); and
+ * each one ends by itself when the demo's process disappears ({@link ChildGuard}). The last line
+ * is {@code demo finished: ...} or {@code demo failed: ...}.
+ *
+ * <p>Usage, from the repository root after {@code ./mvnw -q -B -DskipTests install}: {@code java
+ * -cp smoke-tests/target/classes io.jmesh.smoke.demo.Demo [--seconds 40] [--rps 50] [--plain
+ * true]}
+ */
+public final class Demo {
+  static final int FIXED_PORT = 18081;
+  static final String URL = "http://hello:8080/";
+  private static final Pattern LOADED = Pattern.compile("jmesh INFO loaded (.+) version ([0-9a-f]+)");
+  private static final String[] BANNERS = {
+    "90/10 split between v1 and v2",
+    "v1-b stopped (killed) \u2014 discovery removes it",
+    "operator shifts the split to 50/50",
+  };
+
+  /** One HelloServer. */
+  static final class Instance {
+    final String name;
+    final String version;
+    String address;
+    int port;
+    Jvm jvm;
+    boolean down;
+
+    Instance(String name, String version) {
+      this.name = name;
+      this.version = version;
+    }
+  }
+
+  private final int seconds;
+  private final int rps;
+  private final boolean tty;
+  private final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+  private final List<Instance> instances =
+      List.of(new Instance("v1-a", "v1"), new Instance("v1-b", "v1"), new Instance("v2-a", "v2"));
+  private final List<Jvm> started = new ArrayList<>();
+  private final int phase2Tick;
+  private final int phase3Tick;
+  private Path dir;
+  private Path config;
+
+  // Statistics, all guarded by "this".
+  private final List<Map<String, Long>> phaseCounts = new ArrayList<>();
+  private final long[] phaseErrors = new long[3];
+  private final Map<String, Long> overall = new LinkedHashMap<>();
+  private long overallErrors;
+  private int phase; // 1..3
+  private int lastTick;
+  private Map<String, Long> lastSecond = new LinkedHashMap<>();
+  private long lastErrors;
+  private String pendingVersion;
+  private boolean applied;
+  private int reloadSeenAfterTick;
+  private int drawn;
+
+  Demo(int seconds, int rps, boolean tty) {
+    this.seconds = seconds;
+    this.rps = rps;
+    this.tty = tty;
+    this.phase2Tick = Math.max(3, Math.round(seconds * 0.4f));
+    this.phase3Tick = Math.max(phase2Tick + 3, Math.round(seconds * 0.65f));
+    for (int i = 0; i < 3; i++) {
+      Map<String, Long> m = new LinkedHashMap<>();
+      for (Instance in : instances) {
+        m.put(in.name, 0L);
+      }
+      phaseCounts.add(m);
+    }
+    for (Instance in : instances) {
+      overall.put(in.name, 0L);
+    }
+  }
+
+  public static void main(String[] args) {
+    Map<String, String> opts = parse(args);
+    int seconds = Integer.parseInt(opts.getOrDefault("seconds", "40"));
+    int rps = Integer.parseInt(opts.getOrDefault("rps", "50"));
+    if (seconds < 9 || seconds > 600 || rps < 1 || rps > 2000) {
+      System.err.println("--seconds must be 9..600 and --rps 1..2000");
+      System.exit(2);
+    }
+    boolean plain =
+        Boolean.parseBoolean(opts.getOrDefault("plain", "false"))
+            || System.console() == null
+            || "dumb".equals(System.getenv("TERM"));
+    Demo demo = new Demo(seconds, rps, !plain);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> demo.stopAll("interrupted"), "jmesh-demo-stop"));
+    int code = 0;
+    try {
+      demo.run();
+      demo.stopAll("demo finished");
+    } catch (Exception e) {
+      demo.event("demo failed: " + e.getMessage());
+      demo.stopAll("demo failed");
+      code = 1;
+    }
+    System.exit(code);
+  }
+
+  void run() throws Exception {
+    Path agent = Jvm.agentJar();
+    Path classes = Jvm.appClasses();
+    if (!Files.isRegularFile(agent) || !Files.isDirectory(classes.resolve("io/jmesh/smoke/apps"))) {
+      throw new IllegalStateException(
+          "missing " + agent + " or " + classes
+              + ": run the demo from the repository root after ./mvnw -q -B -DskipTests install");
+    }
+    dir = Files.createTempDirectory("jmesh-demo-");
+    config = dir.resolve("mesh.yaml");
+    event("jmesh demo: " + seconds + " s of traffic at " + rps + " rps to " + URL
+        + " (phase 2 after t=" + phase2Tick + " s, phase 3 after t=" + phase3Tick + " s)");
+    event("servers are plain JVMs; only the client has -javaagent and JMESH_CONFIG=" + config);
+
+    for (int i = 0; i < instances.size(); i++) {
+      Instance in = instances.get(i);
+      pickAddress(in, "127.0.0." + (2 + i));
+      in.jvm = track(Jvm.builder(in.name)
+          .main(ChildGuard.class.getName(), HelloServer.class.getName(), "--name", in.name,
+              "--version", in.version, "--bind", in.address, "--port", Integer.toString(in.port))
+          .start());
+    }
+    for (Instance in : instances) {
+      in.port = in.jvm.awaitReady(30_000);
+      event("started HelloServer " + in.name + " (version " + in.version + ") on " + in.address + ":"
+          + in.port + ", pid " + in.jvm.pid());
+    }
+    writeConfig(true, 90, 10, "all three endpoints, split 90/10");
+    enterPhase(1);
+
+    Jvm client = track(Jvm.builder("traffic-client")
+        .withAgent()
+        .env("JMESH_CONFIG", config.toString())
+        .main(ChildGuard.class.getName(), TrafficClient.class.getName(), "--url", URL,
+            "--rps", Integer.toString(rps), "--seconds", Integer.toString(seconds))
+        .start());
+    event("started TrafficClient with -javaagent, pid " + client.pid());
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 120L);
+    while (true) {
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      // The first line waits for the agent's start; later ones come every second.
+      String line = client.awaitLine(l -> true, Math.max(1, Math.min(left, lastTick == 0 ? 60_000 : 10_000)));
+      if (line.startsWith("STATS ")) {
+        onTick(line);
+      } else if (line.startsWith("ERROR ")) {
+        event("client error: " + line.substring(line.indexOf(' ', 6) + 1));
+      } else if (line.startsWith("DONE ")) {
+        event("client " + line);
+        break;
+      } else if (line.contains("jmesh ")) {
+        onAgentLog(line);
+      } else if (!line.contains("Sharing is only supported")) {
+        event("[client] " + line);
+      }
+    }
+    int exit = client.awaitExit(15_000);
+    if (exit != 0) {
+      throw new IllegalStateException("the client exited with " + exit);
+    }
+    if (lastTick != seconds) {
+      throw new IllegalStateException("the client reported " + lastTick + " of " + seconds + " seconds");
+    }
+    summary();
+  }
+
+  /** 127.0.0.x:18081 when free; else a free port on 127.0.0.x; else a free port on 127.0.0.1. */
+  private static void pickAddress(Instance in, String loopback) {
+    for (String[] candidate : new String[][] {{loopback, "" + FIXED_PORT}, {loopback, "0"}, {"127.0.0.1", "0"}}) {
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new InetSocketAddress(InetAddress.getByName(candidate[0]), Integer.parseInt(candidate[1])));
+        in.address = candidate[0];
+        in.port = Integer.parseInt(candidate[1]); // 0: the server picks one and prints it
+        return;
+      } catch (IOException e) {
+        // Taken, or no such loopback address (macOS has only 127.0.0.1): try the next.
+      }
+    }
+    throw new IllegalStateException("no free loopback port for " + in.name);
+  }
+
+  private void onTick(String line) throws Exception {
+    int t = 0;
+    long errors = 0;
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (Instance in : instances) {
+      counts.put(in.name, 0L);
+    }
+    for (String token : line.substring("STATS ".length()).trim().split(" ")) {
+      int eq = token.indexOf('=');
+      String key = token.substring(0, eq);
+      long value = Long.parseLong(token.substring(eq + 1));
+      if (key.equals("t")) {
+        t = (int) value;
+      } else if (key.equals("errors")) {
+        errors = value;
+      } else if (key.equals("skipped")) {
+        event("client could not keep up: " + value + " calls skipped in second " + t);
+      } else {
+        counts.merge(key, value, Long::sum);
+      }
+    }
+    synchronized (this) {
+      lastTick = t;
+      lastSecond = counts;
+      lastErrors = errors;
+      Map<String, Long> phaseMap = phaseCounts.get(phase - 1);
+      counts.forEach((k, v) -> {
+        phaseMap.merge(k, v, Long::sum);
+        overall.merge(k, v, Long::sum);
+      });
+      phaseErrors[phase - 1] += errors;
+      overallErrors += errors;
+      boolean settled = applied && t >= reloadSeenAfterTick + 2;
+      if (tty) {
+        redraw(null);
+      } else {
+        StringBuilder s = new StringBuilder("t=").append(t).append(" phase=").append(phase)
+            .append(" cfg=").append(settled ? "settled" : "pending").append(" | last 1s:");
+        counts.forEach((k, v) -> s.append(' ').append(k).append('=').append(v));
+        s.append(" errors=").append(errors).append(" | phase share:");
+        long sum = sum(phaseMap);
+        phaseMap.forEach((k, v) -> s.append(' ').append(k).append('=').append(pct(v, sum)));
+        out.println(s);
+      }
+    }
+    if (t == phase2Tick) {
+      enterPhase(2);
+      Instance b = instances.get(1);
+      ProcessHandle.of(b.jvm.pid()).ifPresent(ProcessHandle::destroyForcibly);
+      b.jvm.awaitExit(10_000);
+      synchronized (this) {
+        b.down = true;
+      }
+      event("killed " + b.name + " (pid " + b.jvm.pid() + ") with SIGKILL");
+      writeConfig(false, 90, 10, "discovery removed " + b.name + "'s endpoint");
+    } else if (t == phase3Tick) {
+      enterPhase(3);
+      writeConfig(false, 50, 50, "operator set the split to 50/50");
+    }
+  }
+
+  private void onAgentLog(String line) {
+    Matcher m = LOADED.matcher(line);
+    if (m.find() && Path.of(m.group(1).trim()).equals(config)) {
+      synchronized (this) {
+        if (m.group(2).equals(pendingVersion)) {
+          applied = true;
+          // Before the first second there was no traffic yet: every second is settled.
+          reloadSeenAfterTick = lastTick == 0 ? -1 : lastTick;
+        }
+      }
+      event("the agent in the client loaded mesh.yaml version " + m.group(2));
+    } else {
+      int at = line.indexOf("jmesh ");
+      event("[agent] " + line.substring(at + "jmesh ".length()));
+    }
+  }
+
+  private void enterPhase(int p) {
+    synchronized (this) {
+      phase = p;
+    }
+    event((tty ? "\033[1m" : "") + "=== phase " + p + "/3: " + BANNERS[p - 1] + " ===" + (tty ? "\033[0m" : ""));
+  }
+
+  private void writeConfig(boolean withV1b, int v1Weight, int v2Weight, String why) throws IOException {
+    StringBuilder y = new StringBuilder();
+    y.append("# written by the jmesh demo: ").append(why).append('\n');
+    y.append("services:\n  - name: hello\n    ports: [8080]\n    endpoints:\n");
+    for (Instance in : instances) {
+      if (in.name.equals("v1-b") && !withV1b) {
+        continue;
+      }
+      y.append("      - {address: ").append(in.address).append(", port: ").append(in.port)
+          .append(", labels: {version: ").append(in.version).append("}}\n");
+    }
+    y.append("    routes:\n      - name: split\n        backends:\n");
+    y.append("          - {subset: {version: v1}, weight: ").append(v1Weight).append("}\n");
+    y.append("          - {subset: {version: v2}, weight: ").append(v2Weight).append("}\n");
+    byte[] bytes = y.toString().getBytes(StandardCharsets.UTF_8);
+    Path tmp = dir.resolve("mesh.yaml.tmp");
+    Files.write(tmp, bytes);
+    Files.move(tmp, config, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    String version = sha256(bytes).substring(0, 12);
+    synchronized (this) {
+      pendingVersion = version;
+      applied = false;
+    }
+    event("wrote mesh.yaml version " + version + ": " + why);
+  }
+
+  /** Prints a line above the live table (terminal) or as it is (plain). */
+  synchronized void event(String text) {
+    String line = (lastTick > 0 ? "[t=" + lastTick + "] " : "") + text;
+    if (tty) {
+      redraw(line);
+    } else {
+      out.println(line);
+    }
+  }
+
+  private void redraw(String eventLine) {
+    StringBuilder s = new StringBuilder();
+    if (drawn > 0) {
+      s.append("\033[").append(drawn).append("F\033[J");
+    }
+    if (eventLine != null) {
+      s.append(eventLine).append('\n');
+    }
+    if (lastTick == 0) {
+      drawn = 0;
+      out.print(s);
+      out.flush();
+      return;
+    }
+    List<String> block = new ArrayList<>();
+    block.add(String.format(Locale.ROOT, "\033[1mjmesh demo\033[0m  t=%d/%d s  %d rps  config %s %s", lastTick, seconds, rps,
+        pendingVersion, applied ? "(applied by the agent)" : "(waiting for the agent to reload)"));
+    block.add("\033[1mphase " + phase + "/3: " + BANNERS[phase - 1] + "\033[0m");
+    block.add(String.format(Locale.ROOT, "  %-8s %-9s %7s   %-28s %8s", "instance", "version", "last 1s", "share this phase", "overall"));
+    Map<String, Long> phaseMap = phaseCounts.get(phase - 1);
+    long phaseSum = sum(phaseMap);
+    long overallSum = sum(overall);
+    for (Instance in : instances) {
+      long p = phaseMap.getOrDefault(in.name, 0L);
+      double share = phaseSum == 0 ? 0 : 100.0 * p / phaseSum;
+      String bar = "\u2588".repeat((int) Math.round(share / 5));
+      block.add(String.format(Locale.ROOT, "  %-8s %-9s %7d   %6.1f%% %-20s %8s", in.name, in.version + (in.down ? " DOWN" : ""),
+          lastSecond.getOrDefault(in.name, 0L), share, bar, pct(overall.getOrDefault(in.name, 0L), overallSum)));
+    }
+    block.add(String.format(Locale.ROOT, "  %-8s %-9s %7d   this phase %d, overall %d", "errors", "", lastErrors,
+        phaseErrors[phase - 1], overallErrors));
+    for (String l : block) {
+      s.append(l).append('\n');
+    }
+    drawn = block.size();
+    out.print(s);
+    out.flush();
+  }
+
+  private void summary() {
+    List<String> lines = new ArrayList<>();
+    synchronized (this) {
+      lines.add("");
+      lines.add("summary: " + seconds + " s at " + rps + " rps; calls answered by each instance (share of answered calls)");
+      StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-48s", "phase"));
+      for (Instance in : instances) {
+        head.append(String.format(Locale.ROOT, " %15s", in.name));
+      }
+      lines.add(head.append(String.format(Locale.ROOT, " %8s", "errors")).toString());
+      for (int p = 0; p < 3; p++) {
+        lines.add(row((p + 1) + " " + BANNERS[p], phaseCounts.get(p), phaseErrors[p]));
+      }
+      lines.add(row("all phases", overall, overallErrors));
+      drawn = 0;
+    }
+    for (String l : lines) {
+      out.println(l);
+    }
+  }
+
+  private String row(String label, Map<String, Long> counts, long errors) {
+    long sum = sum(counts);
+    StringBuilder r = new StringBuilder(String.format(Locale.ROOT, "  %-48s", label));
+    for (Instance in : instances) {
+      long n = counts.getOrDefault(in.name, 0L);
+      r.append(String.format(Locale.ROOT, " %15s", n + " (" + pct(n, sum) + ")"));
+    }
+    return r.append(String.format(Locale.ROOT, " %8d", errors)).toString();
+  }
+
+  private Jvm track(Jvm jvm) {
+    synchronized (started) {
+      started.add(jvm);
+    }
+    return jvm;
+  }
+
+  /** Stops every JVM this demo started (idempotent; also the shutdown hook) and removes the temp files. */
+  void stopAll(String why) {
+    List<Jvm> jvms;
+    synchronized (started) {
+      jvms = new ArrayList<>(started);
+      started.clear();
+    }
+    if (jvms.isEmpty() && dir == null) {
+      return;
+    }
+    List<Long> alive = new ArrayList<>();
+    for (Jvm jvm : jvms) {
+      jvm.close();
+      if (jvm.isAlive()) {
+        alive.add(jvm.pid());
+      }
+    }
+    Path d = dir;
+    dir = null;
+    if (d != null) {
+      try {
+        Files.deleteIfExists(d.resolve("mesh.yaml.tmp"));
+        Files.deleteIfExists(d.resolve("mesh.yaml"));
+        Files.deleteIfExists(d);
+      } catch (IOException ignored) {
+        // A temp dir left behind is harmless.
+      }
+    }
+    synchronized (this) {
+      drawn = 0;
+    }
+    out.println(why + ": stopped " + jvms.size() + " JVMs"
+        + (alive.isEmpty() ? ", none left running" : ", STILL RUNNING: pids " + alive));
+    out.flush();
+  }
+
+  /** {@code --key value} pairs. */
+  static Map<String, String> parse(String[] args) {
+    Map<String, String> opts = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--") || i + 1 >= args.length) {
+        throw new IllegalArgumentException(
+            "usage: Demo [--seconds 40] [--rps 50] [--plain true] (bad argument " + args[i] + ")");
+      }
+      opts.put(args[i].substring(2), args[++i]);
+    }
+    return opts;
+  }
+
+  private static long sum(Map<String, Long> m) {
+    long s = 0;
+    for (long v : m.values()) {
+      s += v;
+    }
+    return s;
+  }
+
+  private static String pct(long n, long of) {
+    return of == 0 ? "0.0%" : String.format(Locale.ROOT, "%.1f%%", 100.0 * n / of);
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
