@@ -2,6 +2,15 @@ package io.jmesh.smoke.apps;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -16,7 +25,7 @@ import java.util.concurrent.Executors;
  * {@code --body-bytes} when asked. Prints {@code READY <port>} once it listens.
  *
  * <p>Usage: {@code HelloServer --name v1-a --version v1 --bind 127.0.0.2 --port 18081
- * [--body-bytes 1024]}
+ * [--body-bytes 1024] [--tls-keystore server.p12 --tls-password changeit]}
  */
 public final class HelloServer {
   private HelloServer() {}
@@ -29,7 +38,15 @@ public final class HelloServer {
     int port = Integer.parseInt(opts.getOrDefault("port", "0"));
     int bodyBytes = Integer.parseInt(opts.getOrDefault("body-bytes", "0"));
 
-    HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 1024);
+    String keystore = opts.get("tls-keystore");
+    HttpServer server;
+    if (keystore == null) {
+      server = HttpServer.create(new InetSocketAddress(bind, port), 1024);
+    } else {
+      HttpsServer https = HttpsServer.create(new InetSocketAddress(bind, port), 1024);
+      https.setHttpsConfigurator(new HttpsConfigurator(tls(keystore, opts.getOrDefault("tls-password", "changeit"))));
+      server = https;
+    }
     server.setExecutor(Executors.newFixedThreadPool(Integer.parseInt(opts.getOrDefault("threads", "16"))));
     server.createContext(
         "/",
@@ -43,6 +60,23 @@ public final class HelloServer {
     server.start();
     System.out.println("READY " + server.getAddress().getPort());
     System.out.flush();
+  }
+
+  /** A server TLS context from a PKCS#12 key store. */
+  static SSLContext tls(String keystore, String password) throws IOException {
+    try {
+      KeyStore ks = KeyStore.getInstance("PKCS12");
+      try (InputStream in = Files.newInputStream(Path.of(keystore))) {
+        ks.load(in, password.toCharArray());
+      }
+      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, password.toCharArray());
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(kmf.getKeyManagers(), null, null);
+      return context;
+    } catch (GeneralSecurityException e) {
+      throw new IOException("key store " + keystore + " is unusable: " + e, e);
+    }
   }
 
   private static void respond(HttpExchange exchange, String name, String version, int bodyBytes)

@@ -8,7 +8,9 @@ import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.JdkHttpClientHook;
 import io.jmesh.bridge.MeshRefusal;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -99,7 +101,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
   public InetSocketAddress address(Object requestImpl) {
     BridgeEndpoint endpoint = endpoints.get(requestImpl);
     if (endpoint != null) {
-      return endpoint.socketAddress();
+      return connectAddress((HttpRequest) requestImpl, endpoint);
     }
     // A copy the client made on its own (a redirect, an authentication retry): route it afresh
     // if it still goes to a mesh destination.
@@ -125,7 +127,26 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
       return null;
     }
     endpoints.put(requestImpl, endpoint);
-    return endpoint.socketAddress();
+    return connectAddress(request, endpoint);
+  }
+
+  /**
+   * The endpoint's address; for HTTPS, the same IP carrying the logical host name, because the
+   * JDK takes the TLS server name (SNI) and the name it verifies the certificate against from
+   * this address's host string. The application's TLS thus still checks the name it asked for.
+   */
+  private static InetSocketAddress connectAddress(HttpRequest request, BridgeEndpoint endpoint) {
+    InetSocketAddress address = endpoint.socketAddress();
+    URI uri = request.uri();
+    if (uri == null || !"https".equalsIgnoreCase(uri.getScheme()) || address.isUnresolved()) {
+      return address;
+    }
+    try {
+      return new InetSocketAddress(
+          InetAddress.getByAddress(uri.getHost(), address.getAddress().getAddress()), address.getPort());
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("endpoint " + endpoint + " has no usable IP address", e);
+    }
   }
 
   private static int port(URI uri) {

@@ -28,8 +28,10 @@ public final class MeshInterceptor implements Interceptor {
     try {
       BridgeCalls calls = MeshBridge.calls();
       HttpUrl url = request.url();
+      // HTTPS stays the application's own for now: OkHttp verifies the certificate against the
+      // URL's host, which must stay logical; mesh mTLS (issue 5) takes over meshed TLS.
       call =
-          calls == null
+          calls == null || url.isHttps()
               ? null
               : calls.route(
                   url.scheme(), url.host(), url.port(), request.method(), url.encodedPath(), request::header);

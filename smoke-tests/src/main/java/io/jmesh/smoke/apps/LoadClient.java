@@ -1,0 +1,416 @@
+package io.jmesh.smoke.apps;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * An application with no mesh code that loads one URL with one HTTP client and prints one
+ * machine-readable line at the end. Used by the benchmark harness, with and without the agent.
+ *
+ * <ul>
+ *   <li>{@code saturate}: {@code --concurrency} threads in a closed loop; reports requests/s and
+ *       the latency of each request (service time).
+ *   <li>{@code rate}: open loop at a fixed {@code --rps}. A dispatcher thread computes the intended
+ *       send time of every request and hands it to a bounded pool of {@code --concurrency}
+ *       workers; latency is measured from the <em>intended</em> send time, so a stall delays (and
+ *       is charged to) every request scheduled behind it instead of being hidden (no coordinated
+ *       omission). {@code late} counts requests that a worker started more than {@code --late-ms}
+ *       after their intended time; {@code dropped} counts requests that found the queue full
+ *       (they are also counted as errors).
+ *   <li>{@code once}: one request, then prints the milliseconds from JVM start (the runtime
+ *       MXBean's start time) to the end of that request: the startup cost seen by a service.
+ * </ul>
+ *
+ * <p>Requests sent during {@code --warmup-seconds} are not recorded. Every response body is read
+ * to the end; a status other than 200 or an exception is an error. All loops end by count or by
+ * time. The last line is {@code RESULT mode=.. client=.. rps=.. p50_us=.. p90_us=.. p99_us=..
+ * max_us=.. errors=.. late=.. dropped=.. requests=.. rss_kb=..}.
+ *
+ * <p>Usage: {@code LoadClient --client jdk|jdk-async|okhttp --url http://hello:8080/ --mode saturate|rate|once
+ * [--seconds 10] [--warmup-seconds 5] [--concurrency 8] [--rps 1000] [--late-ms 10]}
+ */
+public final class LoadClient {
+  private static final long REQUEST_TIMEOUT_SECONDS = 10;
+
+  private LoadClient() {}
+
+  /** One blocking request; returns the status after reading the whole body. */
+  interface Client {
+    int get(String url) throws Exception;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = HelloServer.parse(args);
+    String kind = opts.getOrDefault("client", "jdk");
+    String url = opts.get("url");
+    if (url == null) {
+      throw new IllegalArgumentException("--url is required");
+    }
+    String mode = opts.getOrDefault("mode", "saturate");
+    double seconds = Double.parseDouble(opts.getOrDefault("seconds", "10"));
+    double warmup = Double.parseDouble(opts.getOrDefault("warmup-seconds", "5"));
+    int concurrency = Integer.parseInt(opts.getOrDefault("concurrency", "8"));
+    int rps = Integer.parseInt(opts.getOrDefault("rps", "1000"));
+    long lateNanos = TimeUnit.MILLISECONDS.toNanos(Long.parseLong(opts.getOrDefault("late-ms", "10")));
+
+    Client client = client(kind, Math.max(concurrency, 1));
+    String result;
+    switch (mode) {
+      case "once":
+        result = once(client, kind, url);
+        break;
+      case "saturate":
+        result = saturate(client, kind, url, nanos(warmup), nanos(seconds), concurrency);
+        break;
+      case "rate":
+        result = rate(client, kind, url, nanos(warmup), nanos(seconds), concurrency, rps, lateNanos);
+        break;
+      default:
+        throw new IllegalArgumentException("--mode " + mode + " (expected: saturate, rate or once)");
+    }
+    System.out.println(result + " rss_kb=" + rssKb());
+    System.out.flush();
+    System.exit(0);
+  }
+
+  private static long nanos(double seconds) {
+    return (long) (seconds * 1e9);
+  }
+
+  static Client client(String kind, int connections) {
+    switch (kind) {
+      case "jdk":
+        return new JdkClient(false);
+      case "jdk-async":
+        return new JdkClient(true);
+      case "okhttp":
+        return new OkHttpLoadClient(connections);
+      default:
+        throw new IllegalArgumentException("--client " + kind + " (expected: jdk, jdk-async or okhttp)");
+    }
+  }
+
+  /**
+   * {@code java.net.http.HttpClient} over HTTP/1.1, one client for all requests: {@code send}, or
+   * with {@code --client jdk-async} {@code sendAsync(..).get()} (the JDK runs the exchange on the
+   * client's executor instead of partly on the calling thread).
+   */
+  static final class JdkClient implements Client {
+    private final HttpClient http =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1).build();
+    private final boolean async;
+
+    JdkClient(boolean async) {
+      this.async = async;
+    }
+
+    @Override
+    public int get(String url) throws Exception {
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(REQUEST_TIMEOUT_SECONDS)).GET().build();
+      HttpResponse<byte[]> r =
+          async
+              ? http.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).get(REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+              : http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      return r.body().length > 0 ? r.statusCode() : -1;
+    }
+  }
+
+  /**
+   * OkHttp through its 3.x API. The pool keeps as many idle connections as there are callers, so
+   * that OkHttp's default of five does not close and reopen connections under load.
+   */
+  static final class OkHttpLoadClient implements Client {
+    private final okhttp3.OkHttpClient http;
+
+    OkHttpLoadClient(int connections) {
+      http =
+          new okhttp3.OkHttpClient.Builder()
+              .connectionPool(new okhttp3.ConnectionPool(Math.max(5, connections), 5, TimeUnit.MINUTES))
+              .connectTimeout(5, TimeUnit.SECONDS)
+              .readTimeout(REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+              .build();
+    }
+
+    @Override
+    public int get(String url) throws Exception {
+      okhttp3.Request request = new okhttp3.Request.Builder().url(url).build();
+      try (okhttp3.Response r = http.newCall(request).execute();
+          InputStream in = r.body().byteStream()) {
+        byte[] buf = new byte[4096];
+        long total = 0;
+        for (int n; (n = in.read(buf)) >= 0; ) {
+          total += n;
+        }
+        return total > 0 ? r.code() : -1;
+      }
+    }
+  }
+
+  private static String once(Client client, String kind, String url) {
+    int status;
+    try {
+      status = client.get(url);
+    } catch (Exception e) {
+      status = -1;
+    }
+    long end = System.currentTimeMillis();
+    long start = ManagementFactory.getRuntimeMXBean().getStartTime();
+    return "RESULT mode=once client=" + kind + " status=" + status + " first_request_ms=" + (end - start)
+        + " errors=" + (status == 200 ? 0 : 1);
+  }
+
+  private static String saturate(Client client, String kind, String url, long warmup, long measure, int concurrency)
+      throws InterruptedException {
+    long t0 = System.nanoTime();
+    long from = t0 + warmup;
+    long to = from + measure;
+    Histogram[] histograms = new Histogram[concurrency];
+    long[] errors = new long[concurrency];
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < concurrency; i++) {
+      Histogram h = histograms[i] = new Histogram();
+      int index = i;
+      Thread t =
+          new Thread(
+              () -> {
+                long now = System.nanoTime();
+                while (now < to) {
+                  long start = now;
+                  boolean ok;
+                  try {
+                    ok = client.get(url) == 200;
+                  } catch (Exception e) {
+                    ok = false;
+                  }
+                  now = System.nanoTime();
+                  // Count a request in the window when it completes inside it.
+                  if (start >= from && now <= to) {
+                    if (ok) {
+                      h.record(now - start);
+                    } else {
+                      errors[index]++;
+                    }
+                  }
+                }
+              },
+              "load-" + i);
+      threads.add(t);
+      t.start();
+    }
+    long joinDeadline = to + TimeUnit.SECONDS.toNanos(REQUEST_TIMEOUT_SECONDS + 5);
+    for (Thread t : threads) {
+      t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(joinDeadline - System.nanoTime())));
+    }
+    Histogram all = new Histogram();
+    long errorCount = 0;
+    for (int i = 0; i < concurrency; i++) {
+      all.add(histograms[i]);
+      errorCount += errors[i];
+    }
+    // Throughput counts successful requests only.
+    return line("saturate", kind, all.count() / (measure / 1e9), all, errorCount, 0, 0);
+  }
+
+  private static String rate(
+      Client client, String kind, String url, long warmup, long measure, int workers, int rps, long lateNanos)
+      throws InterruptedException {
+    long period = 1_000_000_000L / rps;
+    long total = (warmup + measure) / period;
+    long firstMeasured = warmup / period;
+    // Enough room for two seconds of backlog; beyond that requests are dropped and counted.
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(workers, workers, 1, TimeUnit.MINUTES, new ArrayBlockingQueue<>(Math.max(16, 2 * rps)));
+    pool.prestartAllCoreThreads();
+    ThreadLocal<Histogram> local = new ThreadLocal<>();
+    List<Histogram> histograms = new ArrayList<>();
+    AtomicLong errors = new AtomicLong();
+    AtomicLong late = new AtomicLong();
+    AtomicLong dropped = new AtomicLong();
+
+    long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10);
+    for (long i = 0; i < total; i++) {
+      long intended = t0 + i * period;
+      for (long wait = intended - System.nanoTime(); wait > 0; wait = intended - System.nanoTime()) {
+        LockSupport.parkNanos(wait);
+      }
+      boolean measured = i >= firstMeasured;
+      try {
+        pool.execute(
+            () -> {
+              long started = System.nanoTime();
+              boolean ok;
+              try {
+                ok = client.get(url) == 200;
+              } catch (Exception e) {
+                ok = false;
+              }
+              long end = System.nanoTime();
+              if (!measured) {
+                return;
+              }
+              if (started - intended > lateNanos) {
+                late.incrementAndGet();
+              }
+              if (!ok) {
+                errors.incrementAndGet();
+                return;
+              }
+              Histogram h = local.get();
+              if (h == null) {
+                h = new Histogram();
+                local.set(h);
+                synchronized (histograms) {
+                  histograms.add(h);
+                }
+              }
+              h.record(end - intended);
+            });
+      } catch (RejectedExecutionException e) {
+        if (measured) {
+          dropped.incrementAndGet();
+          errors.incrementAndGet();
+        }
+      }
+    }
+    long sendEnd = System.nanoTime();
+    pool.shutdown();
+    if (!pool.awaitTermination(REQUEST_TIMEOUT_SECONDS + 5, TimeUnit.SECONDS)) {
+      pool.shutdownNow();
+    }
+    Histogram all = new Histogram();
+    synchronized (histograms) {
+      for (Histogram h : histograms) {
+        all.add(h);
+      }
+    }
+    long measuredCount = total - firstMeasured;
+    double measuredSeconds = Math.max(1e-9, (sendEnd - (t0 + firstMeasured * period)) / 1e9);
+    // Achieved rate: completed requests over the measured send window.
+    double achieved = all.count() / measuredSeconds;
+    long unfinished = measuredCount - all.count() - errors.get();
+    return line("rate", kind, achieved, all, errors.get() + Math.max(0, unfinished), late.get(), dropped.get())
+        + " target_rps=" + rps;
+  }
+
+  private static String line(
+      String mode, String kind, double rps, Histogram h, long errors, long late, long dropped) {
+    return String.format(
+        Locale.ROOT,
+        "RESULT mode=%s client=%s rps=%.1f p50_us=%d p90_us=%d p99_us=%d max_us=%d errors=%d late=%d dropped=%d requests=%d",
+        mode,
+        kind,
+        rps,
+        h.percentile(50) / 1000,
+        h.percentile(90) / 1000,
+        h.percentile(99) / 1000,
+        h.max() / 1000,
+        errors,
+        late,
+        dropped,
+        h.count());
+  }
+
+  /** Resident set size of this JVM, from {@code /proc/self/status}; -1 where there is none. */
+  static long rssKb() {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
+        if (l.startsWith("VmRSS:")) {
+          return Long.parseLong(l.substring(6).trim().split("\\s+")[0]);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Not Linux.
+    }
+    return -1;
+  }
+
+  /**
+   * A log-linear histogram of nanosecond values: exact below 64, then 64 sub-buckets per power of
+   * two (relative error under 1.6%). Not thread-safe: one per thread, merged at the end.
+   */
+  static final class Histogram {
+    private static final int SUB_BITS = 6;
+    private static final int SUB = 1 << SUB_BITS;
+    private final long[] counts = new long[(64 - SUB_BITS + 1) * SUB];
+    private long count;
+    private long max;
+
+    void record(long value) {
+      long v = Math.max(0, value);
+      counts[index(v)]++;
+      count++;
+      max = Math.max(max, v);
+    }
+
+    static int index(long v) {
+      if (v < SUB) {
+        return (int) v;
+      }
+      int exp = 63 - Long.numberOfLeadingZeros(v); // >= SUB_BITS
+      int shift = exp - SUB_BITS;
+      return (shift + 1) * SUB + (int) ((v >>> shift) - SUB);
+    }
+
+    /** The highest value that falls into bucket {@code index}. */
+    static long upperBound(int index) {
+      if (index < SUB) {
+        return index;
+      }
+      int shift = index / SUB - 1;
+      long base = (long) (index % SUB + SUB) << shift;
+      return base + (1L << shift) - 1;
+    }
+
+    void add(Histogram other) {
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] += other.counts[i];
+      }
+      count += other.count;
+      max = Math.max(max, other.max);
+    }
+
+    long count() {
+      return count;
+    }
+
+    long max() {
+      return max;
+    }
+
+    /** The value at {@code p} percent (bucket upper bound, capped at the maximum); 0 when empty. */
+    long percentile(double p) {
+      if (count == 0) {
+        return 0;
+      }
+      long rank = Math.max(1, (long) Math.ceil(p / 100.0 * count));
+      long seen = 0;
+      for (int i = 0; i < counts.length; i++) {
+        seen += counts[i];
+        if (seen >= rank) {
+          return Math.min(upperBound(i), max);
+        }
+      }
+      return max;
+    }
+  }
+}

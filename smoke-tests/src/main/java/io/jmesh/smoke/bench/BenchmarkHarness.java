@@ -1,0 +1,466 @@
+package io.jmesh.smoke.bench;
+
+import io.jmesh.smoke.apps.LoadClient;
+import io.jmesh.smoke.support.Jvm;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The end-to-end benchmark: the same unmodified application ({@link LoadClient}) against the same
+ * {@code HelloServer}, once calling the server's address directly without the agent and once
+ * calling {@code http://hello:8080/} with the agent attached and a file-mode mesh config that maps
+ * {@code hello:8080} to that server. For each client (JDK HttpClient, OkHttp 4) it measures
+ * throughput at saturation, latency at a fixed rate (open loop), time from JVM start to the first
+ * answered request, and client resident memory; then the cost of {@code JAVA_TOOL_OPTIONS} for JDK
+ * tools ({@code keytool}, {@code jcmd}), which the agent must skip.
+ *
+ * <p>It is a report, not a test: it asserts nothing about timings. It prints markdown tables
+ * (values and ratios to the direct baseline) and writes them to {@code
+ * smoke-tests/target/benchmark-results.md}.
+ *
+ * <p>Usage: {@code BenchmarkHarness [--quick] [--warmup-seconds 5] [--seconds 10] [--rps 1000]
+ * [--concurrency 8] [--rate-workers 32] [--startup-runs 5] [--tool-runs 10] [--clients jdk,okhttp]
+ * [--out path]}. Run it through the {@code bench} Maven profile, or from the repository root after
+ * a build.
+ */
+public final class BenchmarkHarness {
+  private static final String BIND = "127.0.0.2";
+  private static final String MESH_URL = "http://hello:8080/";
+
+  private final Options options;
+  private final StringBuilder report = new StringBuilder();
+  private final Path workDir;
+
+  private BenchmarkHarness(Options options) throws IOException {
+    this.options = options;
+    this.workDir = Files.createTempDirectory("jmesh-bench");
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options options = Options.parse(args);
+    new BenchmarkHarness(options).run();
+  }
+
+  /** Command-line options; blank arguments (an empty Maven property) are ignored. */
+  static final class Options {
+    double warmupSeconds = 5;
+    double seconds = 10;
+    int rps = 1000;
+    int concurrency = 8;
+    int rateWorkers = 32;
+    int startupRuns = 5;
+    int toolRuns = 10;
+    List<String> clients = List.of("jdk", "okhttp");
+    Path out = Jvm.appClasses().getParent().resolve("benchmark-results.md");
+
+    static Options parse(String[] raw) {
+      List<String> args = new ArrayList<>();
+      for (String a : raw) {
+        for (String part : a.trim().split("\\s+")) {
+          if (!part.isEmpty()) {
+            args.add(part);
+          }
+        }
+      }
+      Options o = new Options();
+      for (int i = 0; i < args.size(); i++) {
+        String a = args.get(i);
+        if (a.equals("--quick")) {
+          o.warmupSeconds = 2;
+          o.seconds = 3;
+          o.startupRuns = 3;
+          o.toolRuns = 5;
+          continue;
+        }
+        if (i + 1 >= args.size()) {
+          throw new IllegalArgumentException("argument " + a + " has no value");
+        }
+        String v = args.get(++i);
+        switch (a) {
+          case "--warmup-seconds":
+            o.warmupSeconds = Double.parseDouble(v);
+            break;
+          case "--seconds":
+            o.seconds = Double.parseDouble(v);
+            break;
+          case "--rps":
+            o.rps = Integer.parseInt(v);
+            break;
+          case "--concurrency":
+            o.concurrency = Integer.parseInt(v);
+            break;
+          case "--rate-workers":
+            o.rateWorkers = Integer.parseInt(v);
+            break;
+          case "--startup-runs":
+            o.startupRuns = Integer.parseInt(v);
+            break;
+          case "--tool-runs":
+            o.toolRuns = Integer.parseInt(v);
+            break;
+          case "--clients":
+            o.clients = List.of(v.split(","));
+            break;
+          case "--out":
+            o.out = Path.of(v);
+            break;
+          default:
+            throw new IllegalArgumentException(
+                "unknown argument " + a + " (expected: --quick, --warmup-seconds, --seconds, --rps, --concurrency,"
+                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --out)");
+        }
+      }
+      return o;
+    }
+  }
+
+  /** One parsed {@code RESULT key=value ...} line of the load client. */
+  static final class Result {
+    final Map<String, String> values = new LinkedHashMap<>();
+    long newConnections = -1;
+
+    static Result parse(String line) {
+      Result r = new Result();
+      for (String kv : line.trim().split("\\s+")) {
+        int eq = kv.indexOf('=');
+        if (eq > 0) {
+          r.values.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+      }
+      return r;
+    }
+
+    double num(String key) {
+      String v = values.get(key);
+      return v == null ? Double.NaN : Double.parseDouble(v);
+    }
+  }
+
+  private void run() throws Exception {
+    Path agent = Jvm.agentJar();
+    if (!Files.isRegularFile(agent)) {
+      throw new IllegalStateException("agent jar not found at " + agent + " (build the agent module first)");
+    }
+    Path config = workDir.resolve("mesh.yaml");
+
+    line("# jmesh end-to-end benchmark");
+    line("");
+    line("- date: " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    line("- machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + cpuModel());
+    line("- JDK: " + System.getProperty("java.vm.vendor") + " " + System.getProperty("java.runtime.version")
+        + " (" + System.getProperty("java.home") + ")");
+    line(String.format(Locale.ROOT, "- agent jar: %s, %.2f MiB (%d bytes)", agent.getFileName(),
+        Files.size(agent) / 1048576.0, Files.size(agent)));
+    line(String.format(Locale.ROOT,
+        "- load: warmup %.0f s, measure %.0f s; saturation with %d closed-loop threads; latency at %d req/s open"
+            + " loop (%d workers, latency from the intended send time); server: HelloServer on %s, 1 KiB"
+            + " bodies, 16 threads, TCP_NODELAY, same machine",
+        options.warmupSeconds, options.seconds, options.concurrency, options.rps, options.rateWorkers, BIND));
+    line("- direct: no agent, URL http://" + BIND + ":<port>/; jmesh: -javaagent, JMESH_CONFIG file mode,"
+        + " URL " + MESH_URL + " mapped to the same server");
+    line("");
+    flushProgress();
+
+    Map<String, Result[]> saturation = new LinkedHashMap<>();
+    Map<String, Result[]> latency = new LinkedHashMap<>();
+    Map<String, long[][]> startup = new LinkedHashMap<>();
+    for (String client : options.clients) {
+      try (Jvm server =
+          Jvm.builder("hello-server-" + client)
+              .classPath(Jvm.appClassPath(null))
+              // Without TCP_NODELAY the JDK server's separate header and body writes meet the
+              // client's delayed ACK (Nagle): every response waits ~40 ms, for both paths alike.
+              .jvmArg("-Dsun.net.httpserver.nodelay=true")
+              .main("io.jmesh.smoke.apps.HelloServer", "--name", "hello", "--version", "v1", "--bind", BIND,
+                  "--port", "0", "--body-bytes", "1024", "--threads", "16")
+              .start()) {
+        int port = server.awaitReady(30_000);
+        Files.writeString(config, meshYaml(port), StandardCharsets.UTF_8);
+        String direct = "http://" + BIND + ":" + port + "/";
+
+        progress(client + ": saturation, direct");
+        Result satDirect = load(client, false, direct, config, port, "saturate");
+        progress(client + ": saturation, jmesh");
+        Result satMesh = load(client, true, MESH_URL, config, port, "saturate");
+        saturation.put(client, new Result[] {satDirect, satMesh});
+
+        progress(client + ": " + options.rps + " req/s, direct");
+        Result rateDirect = load(client, false, direct, config, port, "rate");
+        progress(client + ": " + options.rps + " req/s, jmesh");
+        Result rateMesh = load(client, true, MESH_URL, config, port, "rate");
+        latency.put(client, new Result[] {rateDirect, rateMesh});
+
+        progress(client + ": startup x" + options.startupRuns);
+        startup.put(client, startup(client, direct, config));
+      }
+    }
+    progress("JDK tools x" + options.toolRuns);
+    List<String[]> tools = new ArrayList<>();
+    tools.add(tool(agent, "keytool", "-help"));
+    tools.add(tool(agent, "jcmd", "-l"));
+
+    writeSaturation(saturation);
+    writeLatency(latency);
+    writeStartup(startup);
+    writeTools(tools);
+
+    System.out.println();
+    System.out.println(report);
+    Files.createDirectories(options.out.toAbsolutePath().getParent());
+    Files.writeString(options.out, report.toString(), StandardCharsets.UTF_8);
+    System.out.println("(written to " + options.out.toAbsolutePath() + ")");
+  }
+
+  static String meshYaml(int port) {
+    return "services:\n"
+        + "  - name: hello\n"
+        + "    ports: [8080]\n"
+        + "    endpoints:\n"
+        + "      - {address: " + BIND + ", port: " + port + ", labels: {version: v1}}\n";
+  }
+
+  /** Runs the load client once and returns its RESULT line, with the TCP connections it opened. */
+  private Result load(String client, boolean mesh, String url, Path config, int port, String mode)
+      throws Exception {
+    Jvm.Builder b = Jvm.builder("load-" + client + (mesh ? "-jmesh" : "-direct")).classPath(Jvm.appClassPath("okhttp4"));
+    if (mesh) {
+      b.withAgent().env("JMESH_CONFIG", config.toString());
+    }
+    int threads = mode.equals("rate") ? options.rateWorkers : options.concurrency;
+    b.main("io.jmesh.smoke.apps.LoadClient", "--client", client, "--url", url, "--mode", mode,
+        "--seconds", Double.toString(options.seconds), "--warmup-seconds", Double.toString(options.warmupSeconds),
+        "--concurrency", Integer.toString(threads), "--rps", Integer.toString(options.rps));
+    Set<Integer> before = TcpTable.peerPorts(port);
+    long timeout = (long) ((options.warmupSeconds + options.seconds) * 1000) + 90_000;
+    try (Jvm jvm = b.start()) {
+      String line = jvm.awaitLine(l -> l.startsWith("RESULT "), timeout);
+      int exit = jvm.awaitExit(30_000);
+      Result r = Result.parse(line);
+      if (exit != 0) {
+        System.out.println("  (load client exited with " + exit + ")");
+      }
+      // The client closes its connections when it exits; each leaves a TIME_WAIT entry for a minute.
+      Set<Integer> after = TcpTable.peerPorts(port);
+      after.removeAll(before);
+      r.newConnections = after.size();
+      System.out.println("  " + line + " tcp_connections=" + r.newConnections);
+      for (String l : jvm.lines()) {
+        if (l.contains("jmesh WARN") || l.contains("jmesh ERROR") || l.contains("Exception")) {
+          System.out.println("  [" + (mesh ? "jmesh" : "direct") + " output] " + l);
+        }
+      }
+      return r;
+    }
+  }
+
+  /**
+   * JVM start to first answered request, direct and through the mesh, alternating. Returns
+   * {first_request_ms direct, first_request_ms jmesh, launch-to-exit ms direct, launch-to-exit ms jmesh}.
+   */
+  private long[][] startup(String client, String direct, Path config) throws Exception {
+    int n = options.startupRuns;
+    long[][] out = new long[4][n];
+    for (int i = 0; i < n; i++) {
+      for (int v = 0; v < 2; v++) {
+        boolean mesh = v == 1;
+        Jvm.Builder b = Jvm.builder("startup-" + client).classPath(Jvm.appClassPath("okhttp4"));
+        if (mesh) {
+          b.withAgent().env("JMESH_CONFIG", config.toString());
+        }
+        b.main("io.jmesh.smoke.apps.LoadClient", "--client", client, "--url", mesh ? MESH_URL : direct, "--mode", "once");
+        long t0 = System.nanoTime();
+        try (Jvm jvm = b.start()) {
+          String line = jvm.awaitLine(l -> l.startsWith("RESULT "), 60_000);
+          jvm.awaitExit(30_000);
+          long wall = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+          Result r = Result.parse(line);
+          if (!"200".equals(r.values.get("status"))) {
+            System.out.println("  startup request failed: " + line + "\n" + jvm.output());
+          }
+          out[v][i] = (long) r.num("first_request_ms");
+          out[2 + v][i] = wall;
+        }
+      }
+    }
+    System.out.println("  first_request_ms direct=" + Arrays.toString(out[0]) + " jmesh=" + Arrays.toString(out[1]));
+    return out;
+  }
+
+  /**
+   * Runs a JDK tool with and without {@code JAVA_TOOL_OPTIONS=-javaagent:<jar>}, alternating.
+   * Returns {name, median off, min off, median on, min on, skipped?}.
+   */
+  private String[] tool(Path agent, String tool, String arg) throws Exception {
+    Path exe = Path.of(System.getProperty("java.home"), "bin", tool);
+    long[] off = new long[options.toolRuns];
+    long[] on = new long[options.toolRuns];
+    for (int i = 0; i < options.toolRuns; i++) {
+      off[i] = runTool(exe, arg, null);
+      on[i] = runTool(exe, arg, agent);
+    }
+    // One more run with the agent's debug log, to show that the agent stood aside.
+    ProcessBuilder pb = toolProcess(exe, arg, agent);
+    pb.environment().put("JMESH_LOG_LEVEL", "debug");
+    pb.redirectErrorStream(true);
+    Process p = pb.start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    p.waitFor(60, TimeUnit.SECONDS);
+    String skipped = "no";
+    for (String l : output.split("\n")) {
+      if (l.contains("jmesh") && l.contains("not started")) {
+        skipped = "yes (`" + l.trim() + "`)";
+      }
+    }
+    System.out.println("  " + tool + " " + arg + " off=" + Arrays.toString(off) + " on=" + Arrays.toString(on));
+    return new String[] {
+      tool + " " + arg, Long.toString(median(off)), Long.toString(min(off)), Long.toString(median(on)),
+      Long.toString(min(on)), skipped
+    };
+  }
+
+  private static ProcessBuilder toolProcess(Path exe, String arg, Path agent) {
+    ProcessBuilder pb = new ProcessBuilder(exe.toString(), arg);
+    pb.environment().remove("JAVA_TOOL_OPTIONS");
+    pb.environment().keySet().removeIf(k -> k.startsWith("JMESH_"));
+    if (agent != null) {
+      pb.environment().put("JAVA_TOOL_OPTIONS", "-javaagent:" + agent);
+    }
+    return pb;
+  }
+
+  private static long runTool(Path exe, String arg, Path agent) throws Exception {
+    ProcessBuilder pb = toolProcess(exe, arg, agent);
+    pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+    long t0 = System.nanoTime();
+    Process p = pb.start();
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException(exe + " " + arg + " did not finish within 60 s");
+    }
+    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+  }
+
+  private void writeSaturation(Map<String, Result[]> results) {
+    line("## Throughput at saturation (" + options.concurrency + " threads, closed loop)");
+    line("");
+    line("| client | path | throughput | vs direct | p50 | p99 | errors | TCP connections opened | client RSS | RSS vs direct |");
+    line("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (Map.Entry<String, Result[]> e : results.entrySet()) {
+      Result base = e.getValue()[0];
+      for (int v = 0; v < 2; v++) {
+        Result r = e.getValue()[v];
+        line(String.format(Locale.ROOT, "| %s | %s | %.0f req/s | %.2f | %s | %s | %.0f | %d | %.0f MiB | %.2f |",
+            label(e.getKey()), v == 0 ? "direct" : "jmesh file mode", r.num("rps"), r.num("rps") / base.num("rps"),
+            us(r.num("p50_us")), us(r.num("p99_us")), r.num("errors"), r.newConnections, r.num("rss_kb") / 1024,
+            r.num("rss_kb") / base.num("rss_kb")));
+      }
+    }
+    line("");
+  }
+
+  private void writeLatency(Map<String, Result[]> results) {
+    line("## Latency at " + options.rps + " req/s (open loop, from intended send time)");
+    line("");
+    line("| client | path | achieved | p50 | p90 | p99 | max | p50 vs direct | p99 vs direct | errors | late (>10 ms) |");
+    line("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (Map.Entry<String, Result[]> e : results.entrySet()) {
+      Result base = e.getValue()[0];
+      for (int v = 0; v < 2; v++) {
+        Result r = e.getValue()[v];
+        line(String.format(Locale.ROOT, "| %s | %s | %.0f req/s | %s | %s | %s | %s | %.2f | %.2f | %.0f | %.0f |",
+            label(e.getKey()), v == 0 ? "direct" : "jmesh file mode", r.num("rps"), us(r.num("p50_us")),
+            us(r.num("p90_us")), us(r.num("p99_us")), us(r.num("max_us")), r.num("p50_us") / base.num("p50_us"),
+            r.num("p99_us") / base.num("p99_us"), r.num("errors"), r.num("late")));
+      }
+    }
+    line("");
+  }
+
+  private void writeStartup(Map<String, long[][]> results) {
+    line("## JVM start to first answered request (" + options.startupRuns + " runs each, median)");
+    line("");
+    line("| client | path | JVM start → response (median) | min | vs direct | process launch → exit (median) | vs direct |");
+    line("|---|---|---:|---:|---:|---:|---:|");
+    for (Map.Entry<String, long[][]> e : results.entrySet()) {
+      long[][] r = e.getValue();
+      for (int v = 0; v < 2; v++) {
+        line(String.format(Locale.ROOT, "| %s | %s | %d ms | %d ms | %.2f | %d ms | %.2f |", label(e.getKey()),
+            v == 0 ? "direct" : "jmesh file mode", median(r[v]), min(r[v]), (double) median(r[v]) / median(r[0]),
+            median(r[2 + v]), (double) median(r[2 + v]) / median(r[2])));
+      }
+    }
+    line("");
+  }
+
+  private void writeTools(List<String[]> tools) {
+    line("## JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + options.toolRuns + " runs each)");
+    line("");
+    line("| command | without agent (median / min) | with agent (median / min) | ratio (median) | agent skipped |");
+    line("|---|---:|---:|---:|---|");
+    for (String[] t : tools) {
+      line(String.format(Locale.ROOT, "| `%s` | %s ms / %s ms | %s ms / %s ms | %.2f | %s |", t[0], t[1], t[2], t[3],
+          t[4], Double.parseDouble(t[3]) / Double.parseDouble(t[1]), t[5]));
+    }
+    line("");
+  }
+
+  private static String label(String client) {
+    return client.equals("jdk") ? "JDK HttpClient" : client.equals("okhttp") ? "OkHttp 4.12" : client;
+  }
+
+  private static String us(double micros) {
+    if (Double.isNaN(micros)) {
+      return "n/a";
+    }
+    return micros >= 10_000 ? String.format(Locale.ROOT, "%.1f ms", micros / 1000) : String.format(Locale.ROOT, "%.0f µs", micros);
+  }
+
+  static long median(long[] values) {
+    long[] s = values.clone();
+    Arrays.sort(s);
+    return s.length == 0 ? 0 : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  static long min(long[] values) {
+    return Arrays.stream(values).min().orElse(0);
+  }
+
+  static String cpuModel() {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
+        if (l.startsWith("model name")) {
+          return l.substring(l.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (IOException e) {
+      // Not Linux.
+    }
+    return System.getProperty("os.arch");
+  }
+
+  private void line(String s) {
+    report.append(s).append('\n');
+  }
+
+  private void flushProgress() {
+    System.out.print(report);
+    System.out.flush();
+  }
+
+  private static void progress(String s) {
+    System.out.println("[bench] " + s);
+    System.out.flush();
+  }
+}
