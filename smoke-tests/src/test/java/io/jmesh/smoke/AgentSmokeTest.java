@@ -216,6 +216,39 @@ class AgentSmokeTest {
     }
   }
 
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("jdkClients")
+  void attachedToARunningJvmMeshesClientsAlreadyInUse(String client) throws Exception {
+    Jvm.Builder app =
+        Jvm.builder("late-" + client)
+            .env("JMESH_CONFIG", config.toString())
+            .main(
+                "io.jmesh.smoke.apps.ClientApp", "--client", client, "--url", "http://hello:8080/late", "--count", "40",
+                "--warmup-url", "http://127.0.0.1:" + directPort + "/warmup", "--wait-stdin", "true");
+    try (Jvm jvm = app.start()) {
+      // The client classes are loaded and used before the agent exists.
+      jvm.awaitLine(l -> l.equals("WAITING"), RUN_MILLIS);
+      assertThat(jvm.lines()).anyMatch(l -> l.startsWith("WARMUP 200 instance=direct"));
+
+      com.sun.tools.attach.VirtualMachine vm = com.sun.tools.attach.VirtualMachine.attach(String.valueOf(jvm.pid()));
+      try {
+        vm.loadAgent(Jvm.agentJar().toString());
+      } finally {
+        vm.detach();
+      }
+      jvm.awaitLine(l -> l.contains("agent started (attached)"), RUN_MILLIS);
+      jvm.send("go");
+
+      assertThat(jvm.awaitLine(l -> l.startsWith("DONE "), RUN_MILLIS)).as(jvm.output()).isEqualTo("DONE ok=40 failed=0");
+      List<String> results = jvm.lines().stream().filter(l -> l.startsWith("RESULT ")).collect(Collectors.toList());
+      assertThat(byInstance(results).keySet()).as(jvm.output()).isSubsetOf("v1-a", "v1-b", "v2-a").contains("v1-a", "v1-b");
+    }
+  }
+
+  static Stream<String> jdkClients() {
+    return Stream.of("jdk", "urlconnection");
+  }
+
   static Stream<Arguments> okhttpVersions() {
     return Stream.of(
         Arguments.of("okhttp3", "okhttp-3.14.9.jar"),

@@ -19,7 +19,7 @@ import java.util.Map;
  * it first prints which jar each third-party library it bundles came from, and its version.
  *
  * <p>Usage: {@code ClientApp --client jdk|urlconnection|okhttp --url http://hello:8080/ --count 10
- * [--header x-canary:always] [--method GET|POST] [--async true]}
+ * [--header x-canary:always] [--method GET|POST] [--async true] [--warmup-url U --wait-stdin true]}
  */
 public final class ClientApp {
   private ClientApp() {}
@@ -42,6 +42,16 @@ public final class ClientApp {
       printLibs();
     }
     Client client = client(kind, async);
+    String warmup = opts.get("warmup-url");
+    if (warmup != null) {
+      // Load and use the client before the agent arrives (to test a late attach).
+      System.out.println("WARMUP " + client.call(warmup, "GET", null));
+    }
+    if (Boolean.parseBoolean(opts.getOrDefault("wait-stdin", "false"))) {
+      System.out.println("WAITING");
+      System.out.flush();
+      new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+    }
     int ok = 0;
     int failed = 0;
     for (int i = 0; i < count; i++) {

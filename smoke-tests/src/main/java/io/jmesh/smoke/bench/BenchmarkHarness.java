@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Usage: {@code BenchmarkHarness [--quick] [--warmup-seconds 5] [--seconds 10] [--rps 1000]
  * [--concurrency 8] [--rate-workers 32] [--startup-runs 5] [--tool-runs 10] [--clients jdk,okhttp]
- * [--out path]}. Run it through the {@code bench} Maven profile, or from the repository root after
+ * [--out path]}; {@code --clients} also takes {@code jdk-async} (JDK {@code sendAsync(..).get()}). Run it through the {@code bench} Maven profile, or from the repository root after
  * a build.
  */
 public final class BenchmarkHarness {
@@ -417,7 +417,7 @@ public final class BenchmarkHarness {
   }
 
   private static String label(String client) {
-    return client.equals("jdk") ? "JDK HttpClient" : client.equals("okhttp") ? "OkHttp 4.12" : client;
+    return client.equals("jdk") ? "JDK HttpClient" : client.equals("jdk-async") ? "JDK HttpClient (sendAsync)" : client.equals("okhttp") ? "OkHttp 4.12" : client;
   }
 
   private static String us(double micros) {

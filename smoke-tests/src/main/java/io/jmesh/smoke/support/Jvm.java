@@ -215,6 +215,12 @@ public final class Jvm implements AutoCloseable {
     }
   }
 
+  /** Writes one line to the process's standard input. */
+  public void send(String line) throws IOException {
+    process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    process.getOutputStream().flush();
+  }
+
   public long pid() {
     return process.pid();
   }

@@ -47,7 +47,7 @@ public final class AgentInstaller {
     AgentBuilder builder =
         new AgentBuilder.Default()
             .disableClassFormatChanges()
-            .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+            .with(redefinitionStrategy(inst, agentLoaderModules()))
             .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
             .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
             .with(new ErrorListener())
@@ -97,6 +97,38 @@ public final class AgentInstaller {
             + " in "
             + (System.nanoTime() - start) / 1_000_000
             + " ms");
+  }
+
+  /** Every type instrumentation of every module, to decide before weaving whether any is loaded. */
+  private static List<TypeInstrumentation> agentLoaderModules() {
+    List<TypeInstrumentation> all = new ArrayList<>();
+    for (InstrumentationModule m :
+        ServiceLoader.load(InstrumentationModule.class, AgentInstaller.class.getClassLoader())) {
+      all.addAll(m.typeInstrumentations());
+    }
+    return all;
+  }
+
+  /**
+   * Retransforms already loaded classes only when one of them is a target (the agent was attached
+   * late, or another agent used an HTTP client first): walking every loaded class costs startup
+   * time that most JVMs need not pay.
+   */
+  private static AgentBuilder.RedefinitionStrategy redefinitionStrategy(
+      Instrumentation inst, List<TypeInstrumentation> types) {
+    for (Class<?> loaded : inst.getAllLoadedClasses()) {
+      String name = loaded.getName();
+      if (name.startsWith("[") || name.startsWith("io.jmesh.")) {
+        continue;
+      }
+      for (TypeInstrumentation type : types) {
+        if (type.typeMatcher().matches(TypeDescription.ForLoadedType.of(loaded))) {
+          AgentLog.debug(name + " is already loaded: retransforming");
+          return AgentBuilder.RedefinitionStrategy.RETRANSFORMATION;
+        }
+      }
+    }
+    return AgentBuilder.RedefinitionStrategy.DISABLED;
   }
 
   private static void runtimeLog(System.Logger.Level level, String message) {
