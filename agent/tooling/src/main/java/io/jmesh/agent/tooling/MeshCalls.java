@@ -40,19 +40,8 @@ public final class MeshCalls implements BridgeCalls {
       return null;
     }
     context.maybeInjectFault("route");
-    OutboundCall call =
-        runtime.route(new Request(scheme, host, port, method, path == null || path.isEmpty() ? "/" : path, headers));
+    OutboundCall call = runtime.route(OutboundRequest.of(scheme, host, port, method, path, headers));
     return call == null ? null : new Call(call, port);
-  }
-
-  /** A request view over plain values. */
-  private record Request(
-      String scheme, String host, int port, String method, String path, Function<String, String> headers)
-      implements OutboundRequest {
-    @Override
-    public String header(String name) {
-      return headers == null ? null : headers.apply(name);
-    }
   }
 
   /** A routed call seen through the bridge. */

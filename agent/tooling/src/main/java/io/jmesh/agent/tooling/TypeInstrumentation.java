@@ -17,6 +17,27 @@ public interface TypeInstrumentation {
    */
   List<AdviceBinding> adviceBindings();
 
+  /** A type instrumentation from its parts. */
+  static TypeInstrumentation of(ElementMatcher<TypeDescription> type, AdviceBinding... bindings) {
+    List<AdviceBinding> list = List.of(bindings);
+    return new TypeInstrumentation() {
+      @Override
+      public ElementMatcher<TypeDescription> typeMatcher() {
+        return type;
+      }
+
+      @Override
+      public List<AdviceBinding> adviceBindings() {
+        return list;
+      }
+
+      @Override
+      public String toString() {
+        return type.toString();
+      }
+    };
+  }
+
   /** One advice class applied to the methods that {@code methods} matches. */
   record AdviceBinding(ElementMatcher<? super MethodDescription> methods, Class<?> advice) {}
 }

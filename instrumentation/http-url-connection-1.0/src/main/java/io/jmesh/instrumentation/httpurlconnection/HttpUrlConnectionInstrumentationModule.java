@@ -11,8 +11,6 @@ import io.jmesh.agent.tooling.TypeInstrumentation;
 import io.jmesh.agent.tooling.TypeInstrumentation.AdviceBinding;
 import io.jmesh.bridge.MeshBridge;
 import java.util.List;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.matcher.ElementMatcher;
 
 /**
  * {@code HttpURLConnection} and {@code HttpsURLConnection}.
@@ -46,44 +44,24 @@ public final class HttpUrlConnectionInstrumentationModule implements Instrumenta
 
   @Override
   public List<TypeInstrumentation> typeInstrumentations() {
-    return List.of(new HttpClientNew(), new NetworkClientConnect());
-  }
-
-  private static final class HttpClientNew implements TypeInstrumentation {
-    @Override
-    public ElementMatcher<TypeDescription> typeMatcher() {
-      return named("sun.net.www.http.HttpClient");
-    }
-
-    @Override
-    public List<AdviceBinding> adviceBindings() {
-      return List.of(
-          new AdviceBinding(
-              named("New")
-                  .and(isStatic())
-                  .and(takesArguments(5))
-                  .and(takesArgument(0, named("java.net.URL")))
-                  .and(takesArgument(1, named("java.net.Proxy")))
-                  .and(takesArgument(4, named("sun.net.www.protocol.http.HttpURLConnection"))),
-              HttpClientNewAdvice.class));
-    }
-  }
-
-  private static final class NetworkClientConnect implements TypeInstrumentation {
-    @Override
-    public ElementMatcher<TypeDescription> typeMatcher() {
-      return named("sun.net.NetworkClient");
-    }
-
-    @Override
-    public List<AdviceBinding> adviceBindings() {
-      return List.of(
-          new AdviceBinding(
-              named("doConnect")
-                  .and(takesArguments(2))
-                  .and(takesArgument(0, String.class))
-                  .and(takesArgument(1, int.class)),
-              DoConnectAdvice.class));
-    }
+    return List.of(
+        TypeInstrumentation.of(
+            named("sun.net.www.http.HttpClient"),
+            new AdviceBinding(
+                named("New")
+                    .and(isStatic())
+                    .and(takesArguments(5))
+                    .and(takesArgument(0, named("java.net.URL")))
+                    .and(takesArgument(1, named("java.net.Proxy")))
+                    .and(takesArgument(4, named("sun.net.www.protocol.http.HttpURLConnection"))),
+                HttpClientNewAdvice.class)),
+        TypeInstrumentation.of(
+            named("sun.net.NetworkClient"),
+            new AdviceBinding(
+                named("doConnect")
+                    .and(takesArguments(2))
+                    .and(takesArgument(0, String.class))
+                    .and(takesArgument(1, int.class)),
+                DoConnectAdvice.class)));
   }
 }

@@ -12,8 +12,6 @@ import io.jmesh.agent.tooling.TypeInstrumentation;
 import io.jmesh.agent.tooling.TypeInstrumentation.AdviceBinding;
 import io.jmesh.bridge.MeshBridge;
 import java.util.List;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.matcher.ElementMatcher;
 
 /**
  * {@code java.net.http.HttpClient}: every {@code send} and {@code sendAsync} ends in the private
@@ -41,43 +39,23 @@ public final class JavaHttpClientInstrumentationModule implements Instrumentatio
 
   @Override
   public List<TypeInstrumentation> typeInstrumentations() {
-    return List.of(new ClientImpl(), new RequestImpl());
-  }
-
-  private static final class ClientImpl implements TypeInstrumentation {
-    @Override
-    public ElementMatcher<TypeDescription> typeMatcher() {
-      return named("jdk.internal.net.http.HttpClientImpl");
-    }
-
-    @Override
-    public List<AdviceBinding> adviceBindings() {
-      return List.of(
-          new AdviceBinding(
-              named("sendAsync")
-                  .and(isPrivate())
-                  .and(takesArguments(4))
-                  .and(takesArgument(0, named("java.net.http.HttpRequest"))),
-              SendAsyncAdvice.class));
-    }
-  }
-
-  private static final class RequestImpl implements TypeInstrumentation {
-    @Override
-    public ElementMatcher<TypeDescription> typeMatcher() {
-      return named("jdk.internal.net.http.HttpRequestImpl");
-    }
-
-    @Override
-    public List<AdviceBinding> adviceBindings() {
-      return List.of(
-          new AdviceBinding(
-              isConstructor()
-                  .and(takesArguments(2))
-                  .and(takesArgument(0, named("java.net.http.HttpRequest")))
-                  .and(takesArgument(1, named("java.net.ProxySelector"))),
-              RequestCopyAdvice.class),
-          new AdviceBinding(named("getAddress").and(takesArguments(0)), GetAddressAdvice.class));
-    }
+    return List.of(
+        TypeInstrumentation.of(
+            named("jdk.internal.net.http.HttpClientImpl"),
+            new AdviceBinding(
+                named("sendAsync")
+                    .and(isPrivate())
+                    .and(takesArguments(4))
+                    .and(takesArgument(0, named("java.net.http.HttpRequest"))),
+                SendAsyncAdvice.class)),
+        TypeInstrumentation.of(
+            named("jdk.internal.net.http.HttpRequestImpl"),
+            new AdviceBinding(
+                isConstructor()
+                    .and(takesArguments(2))
+                    .and(takesArgument(0, named("java.net.http.HttpRequest")))
+                    .and(takesArgument(1, named("java.net.ProxySelector"))),
+                RequestCopyAdvice.class),
+            new AdviceBinding(named("getAddress").and(takesArguments(0)), GetAddressAdvice.class)));
   }
 }

@@ -9,8 +9,6 @@ import io.jmesh.agent.tooling.InstrumentationModule;
 import io.jmesh.agent.tooling.TypeInstrumentation;
 import io.jmesh.agent.tooling.TypeInstrumentation.AdviceBinding;
 import java.util.List;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.matcher.ElementMatcher;
 
 /**
  * OkHttp 3.x, 4.x and 5.x: every {@code OkHttpClient} is built from a {@code Builder}; the
@@ -39,23 +37,13 @@ public final class OkHttpInstrumentationModule implements InstrumentationModule 
 
   @Override
   public List<TypeInstrumentation> typeInstrumentations() {
-    return List.of(new ClientConstructor());
-  }
-
-  private static final class ClientConstructor implements TypeInstrumentation {
-    @Override
-    public ElementMatcher<TypeDescription> typeMatcher() {
-      return named("okhttp3.OkHttpClient");
-    }
-
-    @Override
-    public List<AdviceBinding> adviceBindings() {
-      return List.of(
-          new AdviceBinding(
-              isConstructor()
-                  .and(takesArguments(1))
-                  .and(takesArgument(0, named("okhttp3.OkHttpClient$Builder"))),
-              ClientConstructorAdvice.class));
-    }
+    return List.of(
+        TypeInstrumentation.of(
+            named("okhttp3.OkHttpClient"),
+            new AdviceBinding(
+                isConstructor()
+                    .and(takesArguments(1))
+                    .and(takesArgument(0, named("okhttp3.OkHttpClient$Builder"))),
+                ClientConstructorAdvice.class)));
   }
 }
