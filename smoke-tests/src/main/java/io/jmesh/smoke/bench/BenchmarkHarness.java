@@ -68,6 +68,9 @@ public final class BenchmarkHarness {
     static Options parse(String[] raw) {
       List<String> args = new ArrayList<>();
       for (String a : raw) {
+        if (a == null) {
+          continue; // An empty Maven property arrives as null.
+        }
         for (String part : a.trim().split("\\s+")) {
           if (!part.isEmpty()) {
             args.add(part);

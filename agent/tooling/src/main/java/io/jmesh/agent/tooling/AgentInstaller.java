@@ -39,6 +39,7 @@ public final class AgentInstaller {
     RuntimeLog.setSink(AgentInstaller::runtimeLog);
 
     MeshRuntime runtime = startRuntime(config);
+    AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
     AgentContext context = new AgentContext(runtime, config);
     MeshCalls calls = new MeshCalls(runtime, context);
     Agent.set(context, calls);
@@ -81,6 +82,7 @@ public final class AgentInstaller {
       }
       installed.add(module.name());
     }
+    AgentLog.debug("weaving rules built at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
     builder.installOn(inst);
 
     AgentLog.info(
