@@ -8,10 +8,19 @@ import java.net.InetSocketAddress;
  */
 public interface JdkHttpClientHook {
   /**
-   * Called on entry to {@code HttpClientImpl.sendAsync}. Returns the future to hand to the
-   * application instead of running the original method, or {@code null} to run it unchanged.
+   * Called on entry to {@code HttpClientImpl.sendAsync(request, handler, pushHandler, executor)},
+   * where every send ends. Returns {@code null} when the request is not meshed; a {@link
+   * java.util.concurrent.CompletableFuture} to return instead of running the method (the mesh
+   * refused the call); or an attempt token for {@link #sendExit}. The original method then runs
+   * unchanged, with the executor the application's call chose.
    */
-  Object sendAsync(Object client, Object request, Object bodyHandler, Object pushPromiseHandler);
+  Object sendEnter(Object client, Object request);
+
+  /**
+   * Called on exit of the same method with the token from {@link #sendEnter}: returns the future
+   * to hand to the application.
+   */
+  Object sendExit(Object token, Object future, Throwable thrown);
 
   /** Called when {@code HttpRequestImpl} copies an application request. */
   void requestCopied(Object applicationRequest, Object requestImpl);

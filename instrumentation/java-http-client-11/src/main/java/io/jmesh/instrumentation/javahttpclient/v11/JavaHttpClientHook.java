@@ -12,7 +12,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.concurrent.CompletableFuture;
@@ -23,24 +22,22 @@ import java.util.concurrent.CompletableFuture;
  * so that {@code getAddress()} connects there.
  */
 final class JavaHttpClientHook implements JdkHttpClientHook {
-  /** The attempt this thread is starting; non-null marks the nested send as ours. */
+  /** The attempt this thread is starting, until the client's send returns. */
   private static final ThreadLocal<Attempt> ATTEMPT = new ThreadLocal<>();
 
   private final AgentContext context;
   private final WeakIdentityMap<Object, BridgeEndpoint> endpoints = new WeakIdentityMap<>();
 
-  private record Attempt(Object request, BridgeEndpoint endpoint) {}
+  /** One attempt: what it sends, where, for which call, since when; and the attempt it nests in. */
+  private record Attempt(
+      Object request, BridgeEndpoint endpoint, BridgeCall call, long startNanos, Attempt previous) {}
 
   JavaHttpClientHook(AgentContext context) {
     this.context = context;
   }
 
   @Override
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  public Object sendAsync(Object client, Object req, Object handler, Object pushPromiseHandler) {
-    if (ATTEMPT.get() != null) {
-      return null; // The attempt we started ourselves: run the client's own code.
-    }
+  public Object sendEnter(Object client, Object req) {
     HttpRequest request = (HttpRequest) req;
     URI uri = request.uri();
     String host = uri.getHost();
@@ -65,27 +62,31 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     if (endpoint == null) {
       return CompletableFuture.failedFuture(new MeshRefusal(call.noEndpointMessage()));
     }
-    long start = System.nanoTime();
-    CompletableFuture<HttpResponse<Object>> future;
-    ATTEMPT.set(new Attempt(request, endpoint));
-    try {
-      HttpClient c = (HttpClient) client;
-      future =
-          pushPromiseHandler == null
-              ? c.sendAsync(request, (HttpResponse.BodyHandler) handler)
-              : c.sendAsync(
-                  request,
-                  (HttpResponse.BodyHandler) handler,
-                  (HttpResponse.PushPromiseHandler) pushPromiseHandler);
-    } finally {
+    Attempt attempt = new Attempt(request, endpoint, call, System.nanoTime(), ATTEMPT.get());
+    ATTEMPT.set(attempt);
+    return attempt;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public Object sendExit(Object token, Object future, Throwable thrown) {
+    Attempt attempt = (Attempt) token;
+    if (attempt.previous == null) {
       ATTEMPT.remove();
+    } else {
+      ATTEMPT.set(attempt.previous);
     }
-    future.whenComplete(
-        (response, error) ->
-            call.attemptFinished(
-                endpoint,
-                error == null && response.statusCode() < 500,
-                System.nanoTime() - start));
+    if (thrown != null || !(future instanceof CompletableFuture)) {
+      attempt.call.attemptFinished(attempt.endpoint, false, System.nanoTime() - attempt.startNanos);
+      return future;
+    }
+    ((CompletableFuture<HttpResponse<?>>) future)
+        .whenComplete(
+            (response, error) ->
+                attempt.call.attemptFinished(
+                    attempt.endpoint,
+                    error == null && response.statusCode() < 500,
+                    System.nanoTime() - attempt.startNanos));
     return future;
   }
 
