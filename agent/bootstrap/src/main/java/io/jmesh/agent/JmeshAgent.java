@@ -18,12 +18,6 @@ import java.util.jar.JarFile;
 public final class JmeshAgent {
   private static final String INSTALLER = "io.jmesh.agent.tooling.AgentInstaller";
 
-  /**
-   * Loads the agent class loader's class through the system class loader now, before the jar is
-   * appended to the bootstrap path: once it is, a first reference would resolve to a second copy
-   * in the bootstrap loader, in another runtime package.
-   */
-  private static final Class<?> LOADER_CLASS = AgentClassLoader.class;
   private static volatile boolean started;
 
   private JmeshAgent() {}
@@ -49,9 +43,14 @@ public final class JmeshAgent {
         return;
       }
       started = true;
+      // Resolve the agent class loader's class through the system class loader now, before the
+      // jar is appended to the bootstrap path: after that, a first reference would resolve to a
+      // second copy in the bootstrap loader, in another runtime package.
+      Class<?> loaderClass = AgentClassLoader.class;
       File jar = agentJar();
       inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
       AgentClassLoader loader = new AgentClassLoader(jar, ClassLoader.getPlatformClassLoader());
+      assert loader.getClass() == loaderClass;
       Class<?> installer = loader.loadClass(INSTALLER);
       Method install =
           installer.getMethod(

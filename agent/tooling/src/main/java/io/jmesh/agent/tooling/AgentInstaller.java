@@ -8,11 +8,13 @@ import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.RuntimeLog;
 import java.io.File;
+import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
 import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -31,6 +33,13 @@ import net.bytebuddy.utility.JavaModule;
 public final class AgentInstaller {
   private AgentInstaller() {}
 
+  /** How long a class to weave may wait for the agent's background start. */
+  private static final long START_WAIT_MILLIS = 30_000;
+
+  /**
+   * Registers the start gate and returns at once; the runtime and ByteBuddy start on the daemon
+   * thread {@code jmesh-start}, in parallel with the application's own start-up.
+   */
   public static void install(Instrumentation inst, String args, boolean attached, File jar) {
     long start = System.nanoTime();
     AgentConfig config = AgentConfig.fromSystem();
@@ -38,53 +47,56 @@ public final class AgentInstaller {
     config.problems().forEach(AgentLog::warn);
     RuntimeLog.setSink(AgentInstaller::runtimeLog);
 
-    MeshRuntime runtime = startRuntime(config);
-    AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
-    AgentContext context = new AgentContext(runtime, config);
-    MeshCalls calls = new MeshCalls(runtime, context);
-    Agent.set(context, calls);
-    MeshBridge.install(calls);
-
-    AgentBuilder builder =
-        new AgentBuilder.Default()
-            .disableClassFormatChanges()
-            .with(redefinitionStrategy(inst, agentLoaderModules()))
-            .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-            .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-            .with(new ErrorListener())
-            // Unlike ByteBuddy's default, weave bootstrap and platform classes: the JDK clients
-            // live there. Never weave ourselves.
-            .ignore(
-                nameStartsWith("io.jmesh.")
-                    .or(nameStartsWith("net.bytebuddy."))
-                    .or(nameStartsWith("jdk.internal.reflect."))
-                    .or(nameStartsWith("java.lang.invoke."))
-                    .or(isSynthetic()))
-            // Woven JDK modules (java.base, java.net.http) must read the bridge's module.
-            .assureReadEdgeTo(inst, MeshBridge.class);
-
-    List<String> installed = new ArrayList<>();
     ClassLoader agentLoader = AgentInstaller.class.getClassLoader();
+    List<InstrumentationModule> modules = new ArrayList<>();
+    Set<String> targets = new HashSet<>();
     for (InstrumentationModule module : ServiceLoader.load(InstrumentationModule.class, agentLoader)) {
       if (!config.instrumentationEnabled(module.name())) {
         AgentLog.info("instrumentation " + module.name() + " disabled by " + AgentConfig.INSTRUMENTATION_DISABLED.property());
         continue;
       }
-      try {
-        module.install(context);
-      } catch (Throwable t) {
-        AgentLog.error("instrumentation " + module.name() + " failed to install; skipped", t);
-        continue;
-      }
-      HelperInjector helpers = new HelperInjector(module.name(), module.helperClassNames(), agentLoader);
+      modules.add(module);
       for (TypeInstrumentation type : module.typeInstrumentations()) {
-        builder = builder.type(type.typeMatcher()).transform(new ModuleTransformer(module, type, helpers));
+        targets.add(type.typeName().replace('.', '/'));
       }
-      installed.add(module.name());
     }
-    AgentLog.debug("weaving rules built at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
-    builder.installOn(inst);
+    StartGate gate = new StartGate(Set.copyOf(targets), START_WAIT_MILLIS);
+    inst.addTransformer(gate, true);
+    Thread starter =
+        new Thread(() -> finishStart(inst, config, modules, gate, attached, start), "jmesh-start");
+    starter.setDaemon(true); // No agent thread keeps a JVM alive.
+    gate.starter(starter);
+    starter.start();
+    AgentLog.debug("premain returned after " + (System.nanoTime() - start) / 1_000_000 + " ms");
+  }
 
+  private static void finishStart(
+      Instrumentation inst,
+      AgentConfig config,
+      List<InstrumentationModule> modules,
+      StartGate gate,
+      boolean attached,
+      long start) {
+    ClassFileTransformer weaver = null;
+    List<String> installed = new ArrayList<>();
+    try {
+      MeshRuntime runtime = startRuntime(config);
+      AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
+      AgentContext context = new AgentContext(runtime, config);
+      MeshCalls calls = new MeshCalls(runtime, context);
+      Agent.set(context, calls);
+      MeshBridge.install(calls);
+      weaver = weaver(inst, modules, context, installed);
+      AgentLog.debug("weaving rules built at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
+    } catch (Throwable t) {
+      AgentLog.error("agent failed to start; the application runs unmeshed", t);
+    } finally {
+      gate.open(weaver);
+    }
+    if (weaver == null) {
+      return;
+    }
+    retransformLoadedTargets(inst, gate);
     AgentLog.info(
         "agent started"
             + (attached ? " (attached)" : "")
@@ -101,36 +113,62 @@ public final class AgentInstaller {
             + " ms");
   }
 
-  /** Every type instrumentation of every module, to decide before weaving whether any is loaded. */
-  private static List<TypeInstrumentation> agentLoaderModules() {
-    List<TypeInstrumentation> all = new ArrayList<>();
-    for (InstrumentationModule m :
-        ServiceLoader.load(InstrumentationModule.class, AgentInstaller.class.getClassLoader())) {
-      all.addAll(m.typeInstrumentations());
+  /** ByteBuddy's transformer for every enabled module; the gate is its only caller. */
+  private static ClassFileTransformer weaver(
+      Instrumentation inst, List<InstrumentationModule> modules, AgentContext context, List<String> installed) {
+    AgentBuilder builder =
+        new AgentBuilder.Default()
+            .disableClassFormatChanges()
+            .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+            .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+            .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
+            .with(new ErrorListener())
+            // Unlike ByteBuddy's default, weave bootstrap and platform classes: the JDK clients
+            // live there. Never weave ourselves.
+            .ignore(
+                nameStartsWith("io.jmesh.")
+                    .or(nameStartsWith("net.bytebuddy."))
+                    .or(nameStartsWith("jdk.internal.reflect."))
+                    .or(nameStartsWith("java.lang.invoke."))
+                    .or(isSynthetic()))
+            // Woven JDK modules (java.base, java.net.http) must read the bridge's module.
+            .assureReadEdgeTo(inst, MeshBridge.class);
+    ClassLoader agentLoader = AgentInstaller.class.getClassLoader();
+    for (InstrumentationModule module : modules) {
+      try {
+        module.install(context);
+      } catch (Throwable t) {
+        AgentLog.error("instrumentation " + module.name() + " failed to install; skipped", t);
+        continue;
+      }
+      HelperInjector helpers = new HelperInjector(module.name(), module.helperClassNames(), agentLoader);
+      for (TypeInstrumentation type : module.typeInstrumentations()) {
+        builder = builder.type(type.typeMatcher()).transform(new ModuleTransformer(module, type, helpers));
+      }
+      installed.add(module.name());
     }
-    return all;
+    return builder.makeRaw();
   }
 
   /**
-   * Retransforms already loaded classes only when one of them is a target (the agent was attached
-   * late, or another agent used an HTTP client first): walking every loaded class costs startup
-   * time that most JVMs need not pay.
+   * Weaves targets that loaded before the gate existed: the agent was attached to a running JVM,
+   * or another agent used an HTTP client first.
    */
-  private static AgentBuilder.RedefinitionStrategy redefinitionStrategy(
-      Instrumentation inst, List<TypeInstrumentation> types) {
-    for (Class<?> loaded : inst.getAllLoadedClasses()) {
-      String name = loaded.getName();
-      if (name.startsWith("[") || name.startsWith("io.jmesh.")) {
-        continue;
-      }
-      for (TypeInstrumentation type : types) {
-        if (type.typeMatcher().matches(TypeDescription.ForLoadedType.of(loaded))) {
-          AgentLog.debug(name + " is already loaded: retransforming");
-          return AgentBuilder.RedefinitionStrategy.RETRANSFORMATION;
-        }
+  private static void retransformLoadedTargets(Instrumentation inst, StartGate gate) {
+    List<Class<?>> loaded = new ArrayList<>();
+    for (Class<?> c : inst.getAllLoadedClasses()) {
+      if (gate.isTarget(c.getName()) && inst.isModifiableClass(c)) {
+        loaded.add(c);
       }
     }
-    return AgentBuilder.RedefinitionStrategy.DISABLED;
+    for (Class<?> c : loaded) {
+      try {
+        AgentLog.debug(c.getName() + " was already loaded: retransforming");
+        inst.retransformClasses(c);
+      } catch (Throwable t) {
+        AgentLog.warn("could not weave the already loaded " + c.getName() + "; it stays unmeshed", t);
+      }
+    }
   }
 
   private static void runtimeLog(System.Logger.Level level, String message) {

@@ -4,11 +4,21 @@ import java.util.List;
 import net.bytebuddy.description.method.MethodDescription;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.matcher.ElementMatcher;
+import net.bytebuddy.matcher.ElementMatchers;
 
 /** The advice to weave into one type. */
 public interface TypeInstrumentation {
-  /** Matches the type to weave. Keep it a name match: it runs for every loaded class. */
-  ElementMatcher<TypeDescription> typeMatcher();
+  /**
+   * The binary name of the type to weave. The start-up gate waits for the agent to be ready
+   * only when a class of one of these names loads; every other class passes at the cost of one
+   * hash lookup.
+   */
+  String typeName();
+
+  /** Matches the type to weave: its name. */
+  default ElementMatcher<TypeDescription> typeMatcher() {
+    return ElementMatchers.named(typeName());
+  }
 
   /**
    * The advice to apply. Every binding's method matcher must match a method of the type, or the
@@ -18,12 +28,12 @@ public interface TypeInstrumentation {
   List<AdviceBinding> adviceBindings();
 
   /** A type instrumentation from its parts. */
-  static TypeInstrumentation of(ElementMatcher<TypeDescription> type, AdviceBinding... bindings) {
+  static TypeInstrumentation of(String typeName, AdviceBinding... bindings) {
     List<AdviceBinding> list = List.of(bindings);
     return new TypeInstrumentation() {
       @Override
-      public ElementMatcher<TypeDescription> typeMatcher() {
-        return type;
+      public String typeName() {
+        return typeName;
       }
 
       @Override
@@ -33,7 +43,7 @@ public interface TypeInstrumentation {
 
       @Override
       public String toString() {
-        return type.toString();
+        return typeName;
       }
     };
   }

@@ -46,7 +46,7 @@ public final class HttpUrlConnectionInstrumentationModule implements Instrumenta
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(
-            named("sun.net.www.http.HttpClient"),
+            "sun.net.www.http.HttpClient",
             new AdviceBinding(
                 named("New")
                     .and(isStatic())
@@ -56,7 +56,7 @@ public final class HttpUrlConnectionInstrumentationModule implements Instrumenta
                     .and(takesArgument(4, named("sun.net.www.protocol.http.HttpURLConnection"))),
                 HttpClientNewAdvice.class)),
         TypeInstrumentation.of(
-            named("sun.net.NetworkClient"),
+            "sun.net.NetworkClient",
             new AdviceBinding(
                 named("doConnect")
                     .and(takesArguments(2))

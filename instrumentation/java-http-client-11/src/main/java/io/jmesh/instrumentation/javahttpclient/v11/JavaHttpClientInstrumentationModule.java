@@ -41,7 +41,7 @@ public final class JavaHttpClientInstrumentationModule implements Instrumentatio
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(
-            named("jdk.internal.net.http.HttpClientImpl"),
+            "jdk.internal.net.http.HttpClientImpl",
             new AdviceBinding(
                 named("sendAsync")
                     .and(isPrivate())
@@ -49,7 +49,7 @@ public final class JavaHttpClientInstrumentationModule implements Instrumentatio
                     .and(takesArgument(0, named("java.net.http.HttpRequest"))),
                 SendAsyncAdvice.class)),
         TypeInstrumentation.of(
-            named("jdk.internal.net.http.HttpRequestImpl"),
+            "jdk.internal.net.http.HttpRequestImpl",
             new AdviceBinding(
                 isConstructor()
                     .and(takesArguments(2))

@@ -39,7 +39,7 @@ public final class OkHttpInstrumentationModule implements InstrumentationModule 
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(
-            named("okhttp3.OkHttpClient"),
+            "okhttp3.OkHttpClient",
             new AdviceBinding(
                 isConstructor()
                     .and(takesArguments(1))
