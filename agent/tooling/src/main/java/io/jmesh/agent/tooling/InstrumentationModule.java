@@ -13,7 +13,9 @@ public interface InstrumentationModule {
   /** The library versions this module supports, for the log line when it is skipped. */
   String supportedVersions();
 
-  /** The types to weave. */
+  /**
+   * The types to weave. Called in {@code premain}: build descriptions only, do no work.
+   */
   List<TypeInstrumentation> typeInstrumentations();
 
   /**
