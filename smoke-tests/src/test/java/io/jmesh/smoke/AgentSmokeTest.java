@@ -206,12 +206,13 @@ class AgentSmokeTest {
       assertThat(jvm.lines()).contains("LIB okhttp3.OkHttpClient loader=app jar=" + okhttpJar);
       if (libs.equals("okhttp3")) {
         // The agent carries SnakeYAML 2 and ByteBuddy 1.18, relocated: the application's own
-        // older versions, and its Netty, stay the ones it sees.
+        // older versions, and its Netty and protobuf, stay the ones it sees.
         assertThat(jvm.lines())
             .contains(
                 "LIB org.yaml.snakeyaml.Yaml loader=app jar=snakeyaml-1.33.jar",
                 "LIB net.bytebuddy.ByteBuddy loader=app jar=byte-buddy-1.14.18.jar",
-                "LIB io.netty.util.Version loader=app jar=netty-common-4.1.118.Final.jar");
+                "LIB io.netty.util.Version loader=app jar=netty-common-4.1.118.Final.jar",
+                "LIB com.google.protobuf.Message loader=app jar=protobuf-java-3.25.5.jar");
       }
     }
   }

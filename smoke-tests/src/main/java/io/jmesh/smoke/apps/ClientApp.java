@@ -157,7 +157,7 @@ public final class ClientApp {
   /** Prints where each bundled library was loaded from, to prove the agent did not replace it. */
   static void printLibs() {
     for (String name :
-        new String[] {"okhttp3.OkHttpClient", "org.yaml.snakeyaml.Yaml", "net.bytebuddy.ByteBuddy", "io.netty.util.Version"}) {
+        new String[] {"okhttp3.OkHttpClient", "org.yaml.snakeyaml.Yaml", "net.bytebuddy.ByteBuddy", "io.netty.util.Version", "com.google.protobuf.Message"}) {
       try {
         Class<?> c = Class.forName(name);
         Package p = c.getPackage();
