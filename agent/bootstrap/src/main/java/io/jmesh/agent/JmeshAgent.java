@@ -48,9 +48,20 @@ public final class JmeshAgent {
       // second copy in the bootstrap loader, in another runtime package.
       Class<?> loaderClass = AgentClassLoader.class;
       File jar = agentJar();
-      inst.appendToBootstrapClassLoaderSearch(new JarFile(jar));
-      AgentClassLoader loader = new AgentClassLoader(jar, ClassLoader.getPlatformClassLoader());
-      assert loader.getClass() == loaderClass;
+      JarFile jarFile = new JarFile(jar);
+      boolean packaged = jarFile.getJarEntry(AgentClassLoader.PREFIX) != null
+          || jarFile.getJarEntry(AgentClassLoader.PREFIX + "io/jmesh/agent/tooling/AgentInstaller" + AgentClassLoader.CLASS_SUFFIX) != null;
+      inst.appendToBootstrapClassLoaderSearch(jarFile);
+      ClassLoader loader;
+      if (packaged) {
+        loader = new AgentClassLoader(jar, ClassLoader.getPlatformClassLoader());
+        assert loader.getClass() == loaderClass;
+      } else {
+        // The bare bootstrap jar, as instrumentation tests attach it: the agent's classes come
+        // from the application class path, unshaded. Never the case for jmesh-agent.jar.
+        System.err.println("jmesh WARN development mode: agent classes from the class path (tests only)");
+        loader = ClassLoader.getSystemClassLoader();
+      }
       Class<?> installer = loader.loadClass(INSTALLER);
       Method install =
           installer.getMethod(

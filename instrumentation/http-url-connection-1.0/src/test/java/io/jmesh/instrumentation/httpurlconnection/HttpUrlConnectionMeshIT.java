@@ -1,0 +1,22 @@
+package io.jmesh.instrumentation.httpurlconnection;
+
+import io.jmesh.instrumentation.testing.AbstractMeshHttpClientTest;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
+import java.nio.charset.StandardCharsets;
+
+/** The conformance suite on {@code HttpURLConnection}. */
+class HttpUrlConnectionMeshIT extends AbstractMeshHttpClientTest {
+  @Override
+  protected Response send(Request request) throws Exception {
+    HttpURLConnection c = (HttpURLConnection) request.uri().toURL().openConnection();
+    c.setConnectTimeout(5000);
+    c.setReadTimeout(10000);
+    c.setRequestMethod(request.method());
+    request.headers().forEach(c::setRequestProperty);
+    int status = c.getResponseCode();
+    try (InputStream in = status < 400 ? c.getInputStream() : c.getErrorStream()) {
+      return new Response(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    }
+  }
+}

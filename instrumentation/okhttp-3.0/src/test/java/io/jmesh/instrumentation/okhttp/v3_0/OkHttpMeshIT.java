@@ -1,0 +1,18 @@
+package io.jmesh.instrumentation.okhttp.v3_0;
+
+import io.jmesh.instrumentation.testing.AbstractMeshHttpClientTest;
+import okhttp3.OkHttpClient;
+
+/** The conformance suite on OkHttp (the module's compile version, 3.14; 4.x and 5.x run in smoke-tests). */
+class OkHttpMeshIT extends AbstractMeshHttpClientTest {
+  private final OkHttpClient client = new OkHttpClient();
+
+  @Override
+  protected Response send(Request request) throws Exception {
+    okhttp3.Request.Builder b = new okhttp3.Request.Builder().url(request.uri().toString());
+    request.headers().forEach(b::header);
+    try (okhttp3.Response r = client.newCall(b.build()).execute()) {
+      return new Response(r.code(), r.body().string());
+    }
+  }
+}
