@@ -1,6 +1,7 @@
 package io.jmesh.runtime.config;
 
 import io.jmesh.runtime.RuntimeLog;
+import java.util.List;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -150,6 +151,15 @@ public final class ConfigFileWatcher implements AutoCloseable {
         Level.INFO,
         "loaded " + file + " version " + parsed.version() + ": " + parsed.services().size()
             + " services");
+    List<String> policies = parsed.nonDefaultPolicies();
+    if (!policies.isEmpty()) {
+      // Validated, so a bad value is still rejected, but not yet applied to calls.
+      RuntimeLog.log(
+          Level.WARNING,
+          "policies are validated but not enforced yet in this version (timeouts, retries, faults,"
+              + " balancer, breaking, limits): "
+              + policies);
+    }
     return new ReloadResult(ReloadResult.Status.LOADED, parsed, null);
   }
 

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -127,7 +128,7 @@ public final class MeshConfigParser {
     }
 
     private static final Set<String> SERVICE_FIELDS =
-        orderedSet("name", "namespace", "ports", "endpoints", "routes");
+        orderedSet("name", "namespace", "ports", "endpoints", "routes", "policy");
 
     Service service(Node node, String path) throws MeshConfigException {
       Map<String, Node> f = fields(node, path, "a service mapping", SERVICE_FIELDS);
@@ -185,7 +186,11 @@ public final class MeshConfigParser {
           routes.add(route);
         }
       }
-      return new Service(name, namespace, ports, endpoints, routes);
+      DestinationPolicy policy = DestinationPolicy.DEFAULT;
+      if (f.containsKey("policy")) {
+        policy = destinationPolicy(f.get("policy"), path + ".policy");
+      }
+      return new Service(name, namespace, ports, endpoints, routes, policy);
     }
 
     private static final Set<String> ENDPOINT_FIELDS =
@@ -210,7 +215,8 @@ public final class MeshConfigParser {
       return new ServiceEndpoint(address, port, weight, labels);
     }
 
-    private static final Set<String> ROUTE_FIELDS = orderedSet("name", "matches", "backends");
+    private static final Set<String> ROUTE_FIELDS =
+        orderedSet("name", "matches", "backends", "timeout", "retry", "fault");
 
     Route route(Node node, String path, int index) throws MeshConfigException {
       Map<String, Node> f = fields(node, path, "a route mapping", ROUTE_FIELDS);
@@ -250,7 +256,7 @@ public final class MeshConfigParser {
             path + ".backends",
             "weights sum to 0 (expected: at least one backend with weight >= 1)");
       }
-      return new Route(name, matches, backends);
+      return new Route(name, matches, backends, routePolicy(f, path));
     }
 
     private static final Set<String> MATCH_FIELDS = orderedSet("path", "headers", "method");
@@ -454,6 +460,234 @@ public final class MeshConfigParser {
         }
       }
       return map;
+    }
+
+    // --- Policy: timeouts, retries, faults per route; balancing and protection per destination.
+
+    RoutePolicy routePolicy(Map<String, Node> f, String path) throws MeshConfigException {
+      Duration timeout = null;
+      if (f.containsKey("timeout")) {
+        timeout = duration(f.get("timeout"), path + ".timeout");
+      }
+      RoutePolicy.Retry retry = RoutePolicy.Retry.DEFAULT;
+      if (f.containsKey("retry")) {
+        retry = retry(f.get("retry"), path + ".retry");
+      }
+      RoutePolicy.Fault fault = RoutePolicy.Fault.NONE;
+      if (f.containsKey("fault")) {
+        fault = fault(f.get("fault"), path + ".fault");
+      }
+      return new RoutePolicy(timeout, retry, fault);
+    }
+
+    private static final Set<String> RETRY_FIELDS =
+        orderedSet("attempts", "perTryTimeout", "on", "nonIdempotent", "backoff", "maxReplayBytes");
+    private static final Set<String> BACKOFF_FIELDS = orderedSet("base", "max");
+    private static final String RETRY_ON =
+        "a list of connect-failure, reset and HTTP statuses 100..599";
+
+    RoutePolicy.Retry retry(Node node, String path) throws MeshConfigException {
+      Map<String, Node> f = fields(node, path, "a retry mapping", RETRY_FIELDS);
+      RoutePolicy.Retry d = RoutePolicy.Retry.DEFAULT;
+      int attempts = d.attempts();
+      if (f.containsKey("attempts")) {
+        attempts = integer(f.get("attempts"), path + ".attempts", 1, 10, "an integer in 1..10 (1 turns retries off)");
+      }
+      Duration perTry = null;
+      if (f.containsKey("perTryTimeout")) {
+        perTry = duration(f.get("perTryTimeout"), path + ".perTryTimeout");
+      }
+      boolean connect = d.onConnectFailure();
+      boolean reset = d.onReset();
+      Set<Integer> statuses = d.onStatus();
+      if (f.containsKey("on")) {
+        connect = false;
+        reset = false;
+        statuses = new java.util.TreeSet<>();
+        List<Node> items = list(f.get("on"), path + ".on", RETRY_ON);
+        for (int i = 0; i < items.size(); i++) {
+          String itemPath = path + ".on[" + i + "]";
+          String value = scalar(items.get(i), itemPath, RETRY_ON);
+          if (value.equals("connect-failure")) {
+            connect = true;
+          } else if (value.equals("reset")) {
+            reset = true;
+          } else {
+            statuses.add(integer(items.get(i), itemPath, 100, 599, RETRY_ON));
+          }
+        }
+      }
+      boolean nonIdempotent = false;
+      if (f.containsKey("nonIdempotent")) {
+        nonIdempotent = bool(f.get("nonIdempotent"), path + ".nonIdempotent");
+      }
+      Duration base = d.backoffBase();
+      Duration max = d.backoffMax();
+      if (f.containsKey("backoff")) {
+        String backoffPath = path + ".backoff";
+        Map<String, Node> b = fields(f.get("backoff"), backoffPath, "a backoff mapping", BACKOFF_FIELDS);
+        if (b.containsKey("base")) {
+          base = duration(b.get("base"), backoffPath + ".base");
+        }
+        if (b.containsKey("max")) {
+          max = duration(b.get("max"), backoffPath + ".max");
+        }
+        if (max.compareTo(base) < 0) {
+          throw error(
+              b.getOrDefault("max", f.get("backoff")),
+              backoffPath + ".max",
+              format(max) + " (expected: at least the base, " + format(base) + ")");
+        }
+      }
+      int maxReplay = d.maxReplayBytes();
+      if (f.containsKey("maxReplayBytes")) {
+        maxReplay =
+            integer(f.get("maxReplayBytes"), path + ".maxReplayBytes", 0, 16 * 1024 * 1024, "an integer of bytes in 0..16777216");
+      }
+      return new RoutePolicy.Retry(attempts, perTry, connect, reset, statuses, nonIdempotent, base, max, maxReplay);
+    }
+
+    private static final Set<String> FAULT_FIELDS = orderedSet("abort", "delay");
+    private static final Set<String> ABORT_FIELDS = orderedSet("percent", "status");
+    private static final Set<String> DELAY_FIELDS = orderedSet("percent", "duration");
+
+    RoutePolicy.Fault fault(Node node, String path) throws MeshConfigException {
+      Map<String, Node> f = fields(node, path, "a fault mapping", FAULT_FIELDS);
+      double abortPercent = 0;
+      int abortStatus = 503;
+      if (f.containsKey("abort")) {
+        String p = path + ".abort";
+        Map<String, Node> a = fields(f.get("abort"), p, "an abort mapping", ABORT_FIELDS);
+        abortPercent = percent(required(f.get("abort"), a, p, "percent", "a percentage in 0..100"), p + ".percent");
+        abortStatus = integer(required(f.get("abort"), a, p, "status", "an HTTP status in 100..599"), p + ".status", 100, 599, "an HTTP status in 100..599");
+      }
+      double delayPercent = 0;
+      Duration delay = Duration.ZERO;
+      if (f.containsKey("delay")) {
+        String p = path + ".delay";
+        Map<String, Node> dl = fields(f.get("delay"), p, "a delay mapping", DELAY_FIELDS);
+        delayPercent = percent(required(f.get("delay"), dl, p, "percent", "a percentage in 0..100"), p + ".percent");
+        delay = duration(required(f.get("delay"), dl, p, "duration", "a duration such as 100ms"), p + ".duration");
+      }
+      return new RoutePolicy.Fault(abortPercent, abortStatus, delayPercent, delay);
+    }
+
+    private static final Set<String> POLICY_FIELDS =
+        orderedSet("balancer", "retryBudget", "failureAccrual", "maxEjectionPercent", "maxInFlight", "maxPending", "rateLimit");
+    private static final Set<String> BUDGET_FIELDS = orderedSet("ratio", "minPerSecond", "ttl");
+    private static final Set<String> ACCRUAL_FIELDS =
+        orderedSet("consecutiveFailures", "minPenalty", "maxPenalty", "jitter");
+    private static final Set<String> RATE_FIELDS = orderedSet("requestsPerSecond", "burst");
+
+    DestinationPolicy destinationPolicy(Node node, String path) throws MeshConfigException {
+      Map<String, Node> f = fields(node, path, "a policy mapping", POLICY_FIELDS);
+      DestinationPolicy d = DestinationPolicy.DEFAULT;
+      DestinationPolicy.Balancer balancer = d.balancer();
+      if (f.containsKey("balancer")) {
+        String expected = "one of peak-ewma, least-request, round-robin, random";
+        String value = scalar(f.get("balancer"), path + ".balancer", expected);
+        balancer = null;
+        for (DestinationPolicy.Balancer b : DestinationPolicy.Balancer.values()) {
+          if (b.yamlName().equals(value)) {
+            balancer = b;
+          }
+        }
+        if (balancer == null) {
+          throw invalid(f.get("balancer"), path + ".balancer", expected);
+        }
+      }
+      DestinationPolicy.RetryBudget budget = d.retryBudget();
+      if (f.containsKey("retryBudget")) {
+        String p = path + ".retryBudget";
+        Map<String, Node> b = fields(f.get("retryBudget"), p, "a retry budget mapping", BUDGET_FIELDS);
+        double ratio = b.containsKey("ratio") ? decimal(b.get("ratio"), p + ".ratio", 0, 1000, "a number in 0..1000") : budget.ratio();
+        int min = b.containsKey("minPerSecond") ? integer(b.get("minPerSecond"), p + ".minPerSecond", 0, 1_000_000, "an integer >= 0") : budget.minPerSecond();
+        Duration ttl = b.containsKey("ttl") ? duration(b.get("ttl"), p + ".ttl") : budget.ttl();
+        if (ttl.compareTo(Duration.ofSeconds(1)) < 0 || ttl.compareTo(Duration.ofSeconds(60)) > 0) {
+          throw invalid(b.get("ttl"), p + ".ttl", "a duration in 1s..60s");
+        }
+        budget = new DestinationPolicy.RetryBudget(ratio, min, ttl);
+      }
+      DestinationPolicy.FailureAccrual accrual = d.failureAccrual();
+      if (f.containsKey("failureAccrual")) {
+        String p = path + ".failureAccrual";
+        Map<String, Node> a = fields(f.get("failureAccrual"), p, "a failure accrual mapping", ACCRUAL_FIELDS);
+        int failures = a.containsKey("consecutiveFailures") ? integer(a.get("consecutiveFailures"), p + ".consecutiveFailures", 1, 1000, "an integer in 1..1000") : accrual.consecutiveFailures();
+        Duration min = a.containsKey("minPenalty") ? duration(a.get("minPenalty"), p + ".minPenalty") : accrual.minPenalty();
+        Duration max = a.containsKey("maxPenalty") ? duration(a.get("maxPenalty"), p + ".maxPenalty") : accrual.maxPenalty();
+        double jitter = a.containsKey("jitter") ? decimal(a.get("jitter"), p + ".jitter", 0, 1, "a number in 0..1") : accrual.jitter();
+        if (max.compareTo(min) < 0) {
+          throw error(a.getOrDefault("maxPenalty", f.get("failureAccrual")), p + ".maxPenalty", format(max) + " (expected: at least minPenalty, " + format(min) + ")");
+        }
+        accrual = new DestinationPolicy.FailureAccrual(failures, min, max, jitter);
+      }
+      int maxEjection = f.containsKey("maxEjectionPercent") ? integer(f.get("maxEjectionPercent"), path + ".maxEjectionPercent", 0, 100, "an integer in 0..100") : d.maxEjectionPercent();
+      int maxInFlight = f.containsKey("maxInFlight") ? integer(f.get("maxInFlight"), path + ".maxInFlight", 0, Integer.MAX_VALUE, "an integer >= 0 (0: no limit)") : d.maxInFlight();
+      int maxPending = f.containsKey("maxPending") ? integer(f.get("maxPending"), path + ".maxPending", 0, Integer.MAX_VALUE, "an integer >= 0") : d.maxPending();
+      DestinationPolicy.RateLimit rate = d.rateLimit();
+      if (f.containsKey("rateLimit")) {
+        String p = path + ".rateLimit";
+        Map<String, Node> r = fields(f.get("rateLimit"), p, "a rate limit mapping", RATE_FIELDS);
+        int rps = integer(required(f.get("rateLimit"), r, p, "requestsPerSecond", "an integer >= 1"), p + ".requestsPerSecond", 1, Integer.MAX_VALUE, "an integer >= 1");
+        int burst = r.containsKey("burst") ? integer(r.get("burst"), p + ".burst", 1, Integer.MAX_VALUE, "an integer >= 1") : rps;
+        rate = new DestinationPolicy.RateLimit(rps, burst);
+      }
+      return new DestinationPolicy(balancer, budget, accrual, maxEjection, maxInFlight, maxPending, rate);
+    }
+
+    private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");
+    private static final String DURATION_EXPECTED = "a duration such as 250ms, 10s, 5m or 1h, at most 24h";
+
+    Duration duration(Node node, String path) throws MeshConfigException {
+      String text = scalar(node, path, DURATION_EXPECTED);
+      java.util.regex.Matcher m = DURATION.matcher(text);
+      if (!m.matches()) {
+        throw invalid(node, path, DURATION_EXPECTED);
+      }
+      long n = Long.parseLong(m.group(1));
+      Duration d =
+          switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+          };
+      if (d.compareTo(Duration.ofHours(24)) > 0) {
+        throw invalid(node, path, DURATION_EXPECTED);
+      }
+      return d;
+    }
+
+    double decimal(Node node, String path, double min, double max, String expected) throws MeshConfigException {
+      String text = scalar(node, path, expected);
+      try {
+        double value = Double.parseDouble(text);
+        if (value >= min && value <= max && !Double.isNaN(value)) {
+          return value;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw invalid(node, path, expected);
+    }
+
+    double percent(Node node, String path) throws MeshConfigException {
+      return decimal(node, path, 0, 100, "a percentage in 0..100");
+    }
+
+    boolean bool(Node node, String path) throws MeshConfigException {
+      String text = scalar(node, path, "true or false");
+      if (text.equals("true")) {
+        return true;
+      }
+      if (text.equals("false")) {
+        return false;
+      }
+      throw invalid(node, path, "true or false");
+    }
+
+    static String format(Duration d) {
+      return d.toMillis() + "ms";
     }
 
     MeshConfigException invalid(Node node, String path, String expected) {

@@ -33,4 +33,23 @@ public record MeshSnapshot(String version, List<Service> services) {
     }
     return Optional.empty();
   }
+
+  /**
+   * Where this snapshot sets a policy other than the defaults (a service's {@code policy}, a
+   * route's {@code timeout}, {@code retry} or {@code fault}), as field paths.
+   */
+  public List<String> nonDefaultPolicies() {
+    List<String> out = new java.util.ArrayList<>();
+    for (Service s : services) {
+      if (!s.policy().equals(DestinationPolicy.DEFAULT)) {
+        out.add(s.qualifiedName() + ".policy");
+      }
+      for (Route r : s.routes()) {
+        if (!r.policy().equals(RoutePolicy.DEFAULT)) {
+          out.add(s.qualifiedName() + ".routes[" + r.name() + "]");
+        }
+      }
+    }
+    return out;
+  }
 }

@@ -11,10 +11,16 @@ import java.util.Objects;
  * @param name for telemetry and error messages
  * @param matches never empty; use {@link RouteMatch#ANY} to match every request
  * @param backends never empty, and the weights sum to at least 1
+ * @param policy timeout, retries and faults of this route
  */
-public record Route(String name, List<RouteMatch> matches, List<Backend> backends) {
+public record Route(String name, List<RouteMatch> matches, List<Backend> backends, RoutePolicy policy) {
+  /** A route with the default policy. */
+  public Route(String name, List<RouteMatch> matches, List<Backend> backends) {
+    this(name, matches, backends, RoutePolicy.DEFAULT);
+  }
 
   public Route {
+    Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(name, "name");
     matches = List.copyOf(matches);
     backends = List.copyOf(backends);

@@ -13,15 +13,23 @@ import java.util.Objects;
  * @param endpoints the instances that serve it; may be empty
  * @param routes evaluated in order, first match wins; when none matches, the implicit default
  *     route sends to all endpoints
+ * @param policy balancing and protection of this destination
  */
 public record Service(
     String name,
     String namespace,
     List<Integer> ports,
     List<ServiceEndpoint> endpoints,
-    List<Route> routes) {
+    List<Route> routes,
+    DestinationPolicy policy) {
+  /** A service with the default policy. */
+  public Service(
+      String name, String namespace, List<Integer> ports, List<ServiceEndpoint> endpoints, List<Route> routes) {
+    this(name, namespace, ports, endpoints, routes, DestinationPolicy.DEFAULT);
+  }
 
   public Service {
+    Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(namespace, "namespace");
     ports = List.copyOf(ports);
