@@ -15,12 +15,12 @@ final class WeightedRandomBalancer implements LoadBalancer {
 
   WeightedRandomBalancer(LoadBalancer.Helper helper) {
     this.helper = helper;
-    this.picker = new WeightedRandomPicker(List.of(), helper.random());
+    this.picker = new WeightedRandomPicker(List.of(), helper.filter(), helper.random());
   }
 
   @Override
   public void updateEndpoints(List<? extends Endpoint> endpoints) {
-    picker = new WeightedRandomPicker(endpoints, helper.random());
+    picker = new WeightedRandomPicker(endpoints, helper.filter(), helper.random());
   }
 
   @Override
@@ -35,17 +35,21 @@ final class WeightedRandomBalancer implements LoadBalancer {
 
   /** Immutable: the endpoints and their cumulative weights. */
   static final class WeightedRandomPicker implements Picker {
-    private final Endpoint[] endpoints;
+    /** Weighted draws before the counting scan; see {@link Candidates}. */
+    private static final int FAST_TRIES = 4;
+
+    private final Candidates candidates;
     private final long[] cumulative; // cumulative[i] = sum of weights of endpoints[0..i]
     private final long total;
     private final RandomGenerator random;
 
-    WeightedRandomPicker(List<? extends Endpoint> endpoints, RandomGenerator random) {
-      this.endpoints = endpoints.toArray(new Endpoint[0]);
-      this.cumulative = new long[this.endpoints.length];
+    WeightedRandomPicker(
+        List<? extends Endpoint> endpoints, EndpointFilter filter, RandomGenerator random) {
+      this.candidates = new Candidates(endpoints, filter);
+      this.cumulative = new long[endpoints.size()];
       long sum = 0;
-      for (int i = 0; i < this.endpoints.length; i++) {
-        sum += Math.max(1, this.endpoints[i].weight());
+      for (int i = 0; i < cumulative.length; i++) {
+        sum += weight(i);
         cumulative[i] = sum;
       }
       this.total = sum;
@@ -54,25 +58,53 @@ final class WeightedRandomBalancer implements LoadBalancer {
 
     @Override
     public Endpoint pick(Endpoint avoid) {
-      int n = endpoints.length;
+      int n = candidates.size();
       if (n == 0) {
         return null;
       }
-      if (n == 1) {
-        return endpoints[0];
+      // Common case: draw over all weights and accept an eligible endpoint. Retrying on a miss is
+      // exact in distribution (it is the draw conditioned on eligibility) and costs O(log n).
+      for (int t = 0; t < FAST_TRIES; t++) {
+        int i = find(random.nextLong(total));
+        if (candidates.eligible(i, Candidates.PREFERRED, avoid)) {
+          return candidates.get(i);
+        }
       }
-      int skip = avoid == null ? -1 : indexOf(avoid);
-      if (skip < 0) {
-        return endpoints[find(random.nextLong(total))];
+      // Degraded case (the avoided or ejected endpoints carry most of the weight): draw over the
+      // weight of the eligible endpoints of the first non-empty tier.
+      for (int tier = 0; tier < Candidates.TIERS; tier++) {
+        if (!Candidates.worthTrying(tier, avoid)) {
+          continue;
+        }
+        long eligibleWeight = 0;
+        for (int i = 0; i < n; i++) {
+          if (candidates.eligible(i, tier, avoid)) {
+            eligibleWeight += weight(i);
+          }
+        }
+        if (eligibleWeight == 0) {
+          continue;
+        }
+        long r = random.nextLong(eligibleWeight);
+        int last = -1;
+        for (int i = 0; i < n; i++) {
+          if (candidates.eligible(i, tier, avoid)) {
+            r -= weight(i);
+            last = i;
+            if (r < 0) {
+              return candidates.get(i);
+            }
+          }
+        }
+        if (last >= 0) {
+          return candidates.get(last); // The filter changed between the two scans.
+        }
       }
-      // Draw over the weight of all endpoints but the avoided one, then step over its slot.
-      long skipWeight = cumulative[skip] - (skip == 0 ? 0 : cumulative[skip - 1]);
-      long r = random.nextLong(total - skipWeight);
-      long skipStart = cumulative[skip] - skipWeight;
-      if (r >= skipStart) {
-        r += skipWeight;
-      }
-      return endpoints[find(r)];
+      return null;
+    }
+
+    private long weight(int i) {
+      return Math.max(1, candidates.get(i).weight());
     }
 
     /** The first index whose cumulative weight exceeds {@code r}. */
@@ -88,15 +120,6 @@ final class WeightedRandomBalancer implements LoadBalancer {
         }
       }
       return lo;
-    }
-
-    private int indexOf(Endpoint endpoint) {
-      for (int i = 0; i < endpoints.length; i++) {
-        if (endpoints[i].equals(endpoint)) {
-          return i;
-        }
-      }
-      return -1;
     }
   }
 }
