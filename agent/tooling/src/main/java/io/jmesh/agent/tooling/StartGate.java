@@ -45,6 +45,7 @@ final class StartGate implements ClassFileTransformer {
     return internalNames.contains(binaryName.replace('.', '/'));
   }
 
+  /** The JVM calls this variant; the one without a module keeps its default (no change). */
   @Override
   public byte[] transform(
       Module module,
@@ -61,23 +62,6 @@ final class StartGate implements ClassFileTransformer {
     return weaver == null
         ? null
         : weaver.transform(module, loader, className, classBeingRedefined, protectionDomain, classfileBuffer);
-  }
-
-  @Override
-  public byte[] transform(
-      ClassLoader loader,
-      String className,
-      Class<?> classBeingRedefined,
-      ProtectionDomain protectionDomain,
-      byte[] classfileBuffer)
-      throws IllegalClassFormatException {
-    if (className == null || !internalNames.contains(className) || !awaitReady(className)) {
-      return null;
-    }
-    ClassFileTransformer weaver = delegate;
-    return weaver == null
-        ? null
-        : weaver.transform(loader, className, classBeingRedefined, protectionDomain, classfileBuffer);
   }
 
   private boolean awaitReady(String className) {
