@@ -1,0 +1,103 @@
+package io.jmesh.runtime.retry;
+
+/**
+ * How one attempt ended, as classified by the adapter. Immutable; the outcomes without a status
+ * code are shared constants.
+ */
+public final class AttemptOutcome {
+  /** The kinds of outcome that matter to retry decisions. */
+  public enum Kind {
+    /** A good response (or a non-HTTP success): the call is done. */
+    SUCCESS,
+    /**
+     * The connection (TCP or TLS handshake) could not be made: no byte of the request reached the
+     * server, so even a non-idempotent request is safe to send again.
+     */
+    CONNECT_FAILURE,
+    /** The connection or stream was reset after the request may have been (partly) sent. */
+    RESET,
+    /** The per-try timeout fired before a response arrived. */
+    TIMEOUT,
+    /** A response arrived with {@link #statusCode()}. */
+    HTTP_STATUS,
+    /** Any other failure (protocol error, local I/O error); never retried. */
+    OTHER_ERROR
+  }
+
+  private static final AttemptOutcome SUCCESS = new AttemptOutcome(Kind.SUCCESS, 0);
+  private static final AttemptOutcome CONNECT_FAILURE = new AttemptOutcome(Kind.CONNECT_FAILURE, 0);
+  private static final AttemptOutcome RESET = new AttemptOutcome(Kind.RESET, 0);
+  private static final AttemptOutcome TIMEOUT = new AttemptOutcome(Kind.TIMEOUT, 0);
+  private static final AttemptOutcome OTHER_ERROR = new AttemptOutcome(Kind.OTHER_ERROR, 0);
+
+  private final Kind kind;
+  private final int statusCode;
+
+  private AttemptOutcome(Kind kind, int statusCode) {
+    this.kind = kind;
+    this.statusCode = statusCode;
+  }
+
+  public static AttemptOutcome success() {
+    return SUCCESS;
+  }
+
+  public static AttemptOutcome connectFailure() {
+    return CONNECT_FAILURE;
+  }
+
+  public static AttemptOutcome reset() {
+    return RESET;
+  }
+
+  public static AttemptOutcome timeout() {
+    return TIMEOUT;
+  }
+
+  public static AttemptOutcome otherError() {
+    return OTHER_ERROR;
+  }
+
+  /**
+   * A response with HTTP status {@code code}.
+   *
+   * @throws IllegalArgumentException when {@code code} is not in 100..599
+   */
+  public static AttemptOutcome status(int code) {
+    if (code < 100 || code > 599) {
+      throw new IllegalArgumentException("status: " + code + " (expected: 100..599)");
+    }
+    return new AttemptOutcome(Kind.HTTP_STATUS, code);
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  /** The HTTP status for {@link Kind#HTTP_STATUS}, otherwise 0. */
+  public int statusCode() {
+    return statusCode;
+  }
+
+  /** Whether the call is done and good: {@link Kind#SUCCESS} or a 1xx..3xx status. */
+  public boolean isSuccess() {
+    return kind == Kind.SUCCESS || (kind == Kind.HTTP_STATUS && statusCode < 400);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AttemptOutcome other
+        && other.kind == kind
+        && other.statusCode == statusCode;
+  }
+
+  @Override
+  public int hashCode() {
+    return kind.hashCode() * 31 + statusCode;
+  }
+
+  @Override
+  public String toString() {
+    return kind == Kind.HTTP_STATUS ? "HTTP_STATUS(" + statusCode + ")" : kind.name();
+  }
+}
