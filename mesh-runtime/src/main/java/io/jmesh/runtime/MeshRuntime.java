@@ -150,8 +150,8 @@ public final class MeshRuntime implements AutoCloseable {
 
   /**
    * Builds a {@link MeshRuntime}. Defaults: {@link Options#defaults()}, the empty snapshot (or
-   * the config file), {@link ThreadLocalRandom}, {@link Ticker#system()}, {@link
-   * Balancers#weightedRandom()}.
+   * the config file), {@link ThreadLocalRandom}, {@link Ticker#system()}, and each destination's
+   * own {@code balancer} policy (peak-EWMA by default).
    */
   public static final class Builder {
     private Options options = Options.defaults();
@@ -162,7 +162,7 @@ public final class MeshRuntime implements AutoCloseable {
     // Per call, so that each thread uses its own ThreadLocalRandom.
     private RandomGenerator random = () -> ThreadLocalRandom.current().nextLong();
     private Ticker ticker = Ticker.system();
-    private LoadBalancer.Factory balancerFactory = Balancers.weightedRandom();
+    private LoadBalancer.Factory balancerFactory; // null: each destination's policy chooses
 
     private Builder() {}
 
@@ -203,6 +203,10 @@ public final class MeshRuntime implements AutoCloseable {
       return this;
     }
 
+    /**
+     * One balancer for every destination, overriding their {@code balancer} policy; for tests
+     * and benchmarks that compare balancers, for example {@link Balancers#weightedRandom()}.
+     */
     public Builder balancerFactory(LoadBalancer.Factory factory) {
       this.balancerFactory = Objects.requireNonNull(factory, "factory");
       return this;

@@ -1,11 +1,27 @@
 package io.jmesh.runtime;
 
+import io.jmesh.runtime.retry.AttemptOutcome;
+import io.jmesh.runtime.retry.RetryPolicy;
+
 /**
- * One logical request to a mesh destination, as routed by {@link MeshRuntime#route}. The adapter
- * asks for an endpoint per attempt and reports each attempt's result; the call remembers the
- * route and backend chosen for it.
+ * One logical request to a mesh destination, as routed by {@link MeshRuntime#route}: it carries
+ * the route, the backend and the route's policy, and drives the attempts an adapter sends.
  *
- * <p>Thread-safety: one call is driven by one adapter at a time; different calls are independent.
+ * <p>An adapter's loop, in order:
+ *
+ * <ol>
+ *   <li>{@link #admit} once: fault injection, rate limit, concurrency cap, deadline start;
+ *   <li>per attempt: {@link #nextEndpoint()}, send with the timeout {@link #attemptTimeoutNanos()}
+ *       and the header {@link #deadlineHeaderValue()}, then {@link #attemptFinished} with the
+ *       outcome; its answer says whether to retry, and after how long;
+ *   <li>{@link #finish()} once when the call ends, however it ends.
+ * </ol>
+ *
+ * An adapter that cannot retry or admit may call only {@link #nextEndpoint()} and {@link
+ * #attemptFinished} (the call then has no deadline and takes nothing from the retry budget).
+ *
+ * <p>Thread-safety: one call is driven by one adapter at a time (attempts may run on different
+ * threads one after another); different calls are independent.
  */
 public interface OutboundCall {
   /** The destination service's fully qualified name, for example {@code hello.default}. */
@@ -18,11 +34,54 @@ public interface OutboundCall {
   String routeName();
 
   /**
-   * Picks the endpoint for the next attempt, or returns {@code null} when the chosen backend has
-   * no endpoint (the adapter then fails the call with {@link NoEndpointException}).
+   * Admits the call before its first attempt; call at most once. Counts the call in the retry
+   * budget, starts its deadline, applies the route's faults, the destination's rate limit and its
+   * cap on requests in flight (the slot taken is given back by {@link #finish()}).
+   *
+   * @param bodyReplayable whether the adapter can send the body again; true when there is none
+   * @param bodyLength the body's size, 0 for none, -1 when unknown (never replayed)
+   */
+  Admission admit(boolean bodyReplayable, long bodyLength);
+
+  /**
+   * Picks the endpoint for the next attempt, avoiding the previous attempt's endpoint and ejected
+   * endpoints, or returns {@code null} when the chosen backend has no endpoint (the adapter then
+   * fails the call with {@link #noEndpointMessage()}).
    */
   Endpoint nextEndpoint();
 
-  /** Reports the result of one attempt on {@code endpoint}. */
-  void attemptFinished(Endpoint endpoint, boolean success, long durationNanos);
+  /** The message to fail the call with when {@link #nextEndpoint()} returned {@code null}. */
+  String noEndpointMessage();
+
+  /**
+   * The timeout of the next attempt: the smaller of the route's per-try timeout and the time the
+   * call's deadline leaves, in nanoseconds; {@code -1} when nothing limits the attempt. 0 means the
+   * deadline has expired: send nothing, fail with {@link #deadlineMessage()}.
+   */
+  long attemptTimeoutNanos();
+
+  /**
+   * The value of the {@link io.jmesh.runtime.deadline.DeadlineHeader#NAME} header for the next
+   * attempt (the time left, in milliseconds), or {@code null} when the call has no deadline.
+   */
+  String deadlineHeaderValue();
+
+  /**
+   * Reports how one attempt on {@code endpoint} ended and decides what follows: feeds the latency
+   * to the balancer and the result to the circuit breaker, then applies the route's retry policy
+   * (which takes a retry from the destination's budget when it answers RETRY).
+   */
+  RetryPolicy.Decision attemptFinished(Endpoint endpoint, AttemptOutcome outcome, long durationNanos);
+
+  /**
+   * Whether the call's deadline has expired; an adapter whose last attempt failed then fails the
+   * call with {@link #deadlineMessage()} rather than the attempt's own error.
+   */
+  boolean deadlineExpired();
+
+  /** One line saying that the call's deadline expired, naming the destination and the budget. */
+  String deadlineMessage();
+
+  /** Ends the call: gives back its place among the requests in flight. Idempotent. */
+  void finish();
 }

@@ -174,7 +174,7 @@ class SplitTest {
         .build();
 
     OutboundCall call = runtime.route(Requests.get("hello", 80, "/"));
-    call.attemptFinished(call.nextEndpoint(), true, 1234);
+    call.attemptFinished(call.nextEndpoint(), io.jmesh.runtime.retry.AttemptOutcome.success(), 1234);
 
     // A new snapshot with one more endpoint updates the same balancer instead of creating one.
     Service two = new Service("hello", "default", List.of(80),

@@ -27,8 +27,9 @@ import java.util.function.IntUnaryOperator;
  *   <li><b>Failures are penalised.</b> A failed attempt counts as an RTT of {@code max(r, min(2 ×
  *       estimate, 60 s))}: an endpoint that fails fast (connection refused, instant 503) would
  *       otherwise look like the fastest one and draw even more traffic. Each consecutive failure
- *       doubles the estimate; successes bring it back down through the moving average. The 60 s
- *       ceiling keeps a long failure streak recoverable.
+ *       doubles the estimate; the first success after them replaces the estimate with its own RTT
+ *       (the penalty was a belief, the success is a measurement). The 60 s ceiling keeps a long
+ *       failure streak recoverable.
  *   <li><b>An idle endpoint's estimate decays towards zero.</b> While an endpoint has no request
  *       in flight, its estimate is read as {@code estimate × exp(-idle/τ)}. Without this an
  *       endpoint that was once slow would lose every comparison and never be measured again;
@@ -115,16 +116,17 @@ final class PeakEwmaBalancer implements LoadBalancer {
   }
 
   /** Immutable: one latency estimate and when it was last updated. */
-  record Estimate(double nanos, long atNanos) {
+  /** @param penalized whether the last sample was a failure's penalty rather than a latency */
+  record Estimate(double nanos, long atNanos, boolean penalized) {
     /** The estimate after a sample of {@code rttNanos} finished at {@code nowNanos}. */
     Estimate observe(double rttNanos, long nowNanos, double decayNanos) {
       // Two threads may read the ticker and then swap in the other order; never go back in time.
       long now = Math.max(nowNanos, atNanos);
       if (rttNanos > nanos) {
-        return new Estimate(rttNanos, now);
+        return new Estimate(rttNanos, now, false);
       }
       double w = Math.exp(-(now - atNanos) / decayNanos);
-      return new Estimate(nanos * w + rttNanos * (1 - w), now);
+      return new Estimate(nanos * w + rttNanos * (1 - w), now, false);
     }
 
     /** The estimate as read at {@code nowNanos} by an endpoint with nothing in flight. */
@@ -144,7 +146,7 @@ final class PeakEwmaBalancer implements LoadBalancer {
     final AtomicReference<Estimate> estimate;
 
     EndpointState(double priorNanos, long nowNanos) {
-      this.estimate = new AtomicReference<>(new Estimate(priorNanos, nowNanos));
+      this.estimate = new AtomicReference<>(new Estimate(priorNanos, nowNanos, false));
     }
 
     void finished(boolean success, long rttNanos, long nowNanos, double decayNanos) {
@@ -156,8 +158,16 @@ final class PeakEwmaBalancer implements LoadBalancer {
         double sample = rttNanos;
         if (!success) {
           sample = Math.max(sample, Math.min(2 * prev.nanos(), MAX_FAILURE_PENALTY_NANOS));
+          next = prev.observe(sample, nowNanos, decayNanos);
+          next = new Estimate(next.nanos(), next.atNanos(), true);
+        } else if (prev.penalized()) {
+          // The first success after failures (a breaker's probe, typically) measures the
+          // endpoint as it is now; averaging it with the penalty would keep a recovered endpoint
+          // out of every comparison for many decay periods.
+          next = new Estimate(sample, Math.max(nowNanos, prev.atNanos()), false);
+        } else {
+          next = prev.observe(sample, nowNanos, decayNanos);
         }
-        next = prev.observe(sample, nowNanos, decayNanos);
       } while (!estimate.compareAndSet(prev, next));
     }
 

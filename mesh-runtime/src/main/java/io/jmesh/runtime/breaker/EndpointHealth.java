@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -145,6 +146,7 @@ public final class EndpointHealth {
   private final RandomGenerator random;
   private final Map<Endpoint, Tracked> endpoints = new ConcurrentHashMap<>();
   private final AtomicInteger ejected = new AtomicInteger();
+  private final Set<Endpoint> out = ConcurrentHashMap.newKeySet();
   private volatile int maxEjections;
   private final FailureAccrual.EjectionGate gate =
       new FailureAccrual.EjectionGate() {
@@ -203,6 +205,7 @@ public final class EndpointHealth {
         return false;
       }
       entry.getValue().accrual().retire();
+      out.remove(entry.getKey());
       return true;
     });
   }
@@ -236,6 +239,44 @@ public final class EndpointHealth {
       t.counts().addAndGet(success ? ONE_SUCCESS : ONE_REQUEST);
     }
     t.accrual().onResult(success);
+    noteMode(endpoint, t);
+  }
+
+  /**
+   * Claims the probe of an ejected endpoint whose penalty has ended and that {@code eligible}
+   * accepts (for example: belongs to the backend being picked), so that the probe is actually
+   * sent: a latency-aware picker would otherwise keep preferring the endpoints that never failed,
+   * and the ejected one would never be tried again. Returns {@code null} when no probe is due,
+   * which costs one volatile read while nothing is ejected.
+   */
+  public Endpoint claimDueProbe(Predicate<Endpoint> eligible) {
+    if (ejected.get() == 0 || out.isEmpty()) {
+      return null;
+    }
+    for (Endpoint e : out) {
+      Tracked t = endpoints.get(e);
+      if (t == null) {
+        out.remove(e);
+        continue;
+      }
+      if (t.accrual().state().mode() == FailureAccrual.Mode.AVAILABLE) {
+        out.remove(e);
+        continue;
+      }
+      if (t.accrual().isAvailable() && eligible.test(e) && t.accrual().tryAdmit()) {
+        return e;
+      }
+    }
+    return null;
+  }
+
+  // Keeps the set of endpoints out of rotation, which claimDueProbe scans. A race may leave a
+  // healthy endpoint in it for a while; claimDueProbe checks the state and drops it.
+  private void noteMode(Endpoint endpoint, Tracked t) {
+    FailureAccrual.Mode mode = t.accrual().state().mode();
+    if (mode == FailureAccrual.Mode.EJECTED || mode == FailureAccrual.Mode.PROBING) {
+      out.add(endpoint);
+    }
   }
 
   /**
@@ -259,6 +300,7 @@ public final class EndpointHealth {
     for (Endpoint e : detector.outliers(samples)) {
       Tracked t = endpoints.get(e);
       if (t != null && t.accrual().eject()) {
+        out.add(e);
         ejectedNow.add(e);
       }
     }

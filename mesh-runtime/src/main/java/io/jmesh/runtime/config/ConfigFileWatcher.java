@@ -153,12 +153,7 @@ public final class ConfigFileWatcher implements AutoCloseable {
             + " services");
     List<String> policies = parsed.nonDefaultPolicies();
     if (!policies.isEmpty()) {
-      // Validated, so a bad value is still rejected, but not yet applied to calls.
-      RuntimeLog.log(
-          Level.WARNING,
-          "policies are validated but not enforced yet in this version (timeouts, retries, faults,"
-              + " balancer, breaking, limits): "
-              + policies);
+      RuntimeLog.log(Level.INFO, "policies other than the defaults: " + policies);
     }
     return new ReloadResult(ReloadResult.Status.LOADED, parsed, null);
   }

@@ -101,7 +101,8 @@ public final class RetryPolicy {
       return new Decision(delayNanos, null);
     }
 
-    static Decision stop(StopReason reason) {
+    /** The shared STOP decision for {@code reason}. */
+    public static Decision stop(StopReason reason) {
       return STOPS[reason.ordinal()];
     }
 
@@ -320,6 +321,16 @@ public final class RetryPolicy {
         checked.add(code);
       }
       statuses.addAll(checked);
+      return this;
+    }
+
+    /**
+     * Replaces the statuses retried (the default is 502, 503, 504) with {@code codes}; an empty
+     * set retries no status.
+     */
+    public Builder retryOnStatusOnly(Set<Integer> codes) {
+      statuses.clear();
+      retryOnStatus(codes.stream().mapToInt(Integer::intValue).toArray());
       return this;
     }
 

@@ -1,26 +1,47 @@
 package io.jmesh.runtime.route;
 
+import io.jmesh.runtime.config.RoutePolicy;
+import io.jmesh.runtime.retry.RetryPolicy;
+import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.OutboundRequest;
 import io.jmesh.runtime.balance.LoadBalancer;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.PathMatch;
 import io.jmesh.runtime.config.RouteMatch;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 import java.util.regex.Pattern;
 
 /** A route with its regular expressions compiled and its backends bound to their balancers. */
 final class CompiledRoute {
   final String name;
+  final RoutePolicy policy;
+  final RetryPolicy retry;
+  /** The route's whole-call timeout in nanoseconds, or -1 for none. */
+  final long timeoutNanos;
   private final Match[] matches;
   private final LoadBalancer[] backends;
+  // Per backend: whether an endpoint of the destination belongs to it (its label subset).
+  private final Predicate<Endpoint>[] members;
   private final long[] cumulative;
   private final long total;
 
-  CompiledRoute(String name, Match[] matches, LoadBalancer[] backends, long[] weights) {
+  CompiledRoute(
+      String name,
+      Match[] matches,
+      LoadBalancer[] backends,
+      Predicate<Endpoint>[] members,
+      long[] weights,
+      RoutePolicy policy,
+      RetryPolicy retry) {
     this.name = name;
+    this.policy = policy;
+    this.retry = retry;
+    this.timeoutNanos = policy.timeout() == null ? -1 : policy.timeout().toNanos();
     this.matches = matches;
     this.backends = backends;
+    this.members = members;
     this.cumulative = new long[weights.length];
     long sum = 0;
     for (int i = 0; i < weights.length; i++) {
@@ -40,18 +61,26 @@ final class CompiledRoute {
     return false;
   }
 
-  /** A backend at random by weight; a backend of weight 0 is never picked. */
-  LoadBalancer pickBackend(RandomGenerator random) {
+  /** The index of a backend at random by weight; a backend of weight 0 is never picked. */
+  int pickBackend(RandomGenerator random) {
     if (backends.length == 1) {
-      return backends[0];
+      return 0;
     }
     long r = random.nextLong(total);
     for (int i = 0; i < cumulative.length; i++) {
       if (r < cumulative[i]) {
-        return backends[i];
+        return i;
       }
     }
     throw new AssertionError("r=" + r + " total=" + total);
+  }
+
+  LoadBalancer backend(int index) {
+    return backends[index];
+  }
+
+  Predicate<Endpoint> members(int index) {
+    return members[index];
   }
 
   static Match[] compile(List<RouteMatch> matches) {

@@ -3,6 +3,7 @@ package io.jmesh.runtime.route;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
 import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.time.Ticker;
 import java.util.Map;
 import java.util.random.RandomGenerator;
 
@@ -16,11 +17,14 @@ public final class RouteTable {
   private final MeshSnapshot snapshot;
   private final Map<String, Destination> byHost;
   private final RandomGenerator random;
+  private final Ticker ticker;
 
-  RouteTable(MeshSnapshot snapshot, Map<String, Destination> byHost, RandomGenerator random) {
+  RouteTable(
+      MeshSnapshot snapshot, Map<String, Destination> byHost, RandomGenerator random, Ticker ticker) {
     this.snapshot = snapshot;
     this.byHost = Map.copyOf(byHost);
     this.random = random;
+    this.ticker = ticker;
   }
 
   /** The snapshot this table was compiled from. */
@@ -44,7 +48,15 @@ public final class RouteTable {
       return null;
     }
     CompiledRoute route = destination.select(request);
-    return new RoutedCall(destination.qualifiedName, request, route.name, route.pickBackend(random));
+    int backend = route.pickBackend(random);
+    return new RoutedCall(
+        destination.state,
+        request,
+        route,
+        route.backend(backend),
+        route.members(backend),
+        random,
+        ticker);
   }
 
   private Destination destination(String host, int port) {
@@ -70,9 +82,16 @@ public final class RouteTable {
     private final int[] ports;
     private final CompiledRoute[] routes;
     private final CompiledRoute defaultRoute;
+    final DestinationState state;
 
-    Destination(String qualifiedName, int[] ports, CompiledRoute[] routes, CompiledRoute defaultRoute) {
+    Destination(
+        String qualifiedName,
+        int[] ports,
+        CompiledRoute[] routes,
+        CompiledRoute defaultRoute,
+        DestinationState state) {
       this.qualifiedName = qualifiedName;
+      this.state = state;
       this.ports = ports;
       this.routes = routes;
       this.defaultRoute = defaultRoute;

@@ -1,33 +1,71 @@
 package io.jmesh.runtime.route;
 
+import io.jmesh.runtime.Admission;
 import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
 import io.jmesh.runtime.balance.LoadBalancer;
+import io.jmesh.runtime.breaker.ConcurrencyLimit;
+import io.jmesh.runtime.breaker.LocalRateLimit;
+import io.jmesh.runtime.config.RoutePolicy;
+import io.jmesh.runtime.deadline.Deadline;
+import io.jmesh.runtime.deadline.DeadlineExceededException;
+import io.jmesh.runtime.deadline.DeadlineHeader;
+import io.jmesh.runtime.retry.AttemptOutcome;
+import io.jmesh.runtime.retry.RequestFacts;
+import io.jmesh.runtime.retry.RetryPolicy;
+import io.jmesh.runtime.time.Ticker;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+import java.util.random.RandomGenerator;
 
 /**
- * A call whose route and backend are chosen. Each attempt asks the backend's balancer for an
- * endpoint, avoiding the endpoint of the previous attempt, so that a retry goes elsewhere when it
- * can. Driven by one adapter thread at a time, as {@link OutboundCall} states.
+ * A call whose route and backend are chosen; it applies the route's policy to the attempts an
+ * adapter sends. Each attempt asks the backend's balancer for an endpoint, skipping ejected ones
+ * and the endpoint of the previous attempt, so that a retry goes elsewhere when it can. Driven by
+ * one adapter at a time, as {@link OutboundCall} states; fields need no synchronization because
+ * the adapter's hand-over between threads (a future's completion) orders them.
  */
 final class RoutedCall implements OutboundCall {
-  private final String destination;
+  // How often to pick again when the chosen endpoint's probe was claimed by another request.
+  private static final int PICKS = 3;
+
+  private final DestinationState state;
   private final OutboundRequest request;
-  private final String routeName;
+  private final CompiledRoute route;
   private final LoadBalancer balancer;
+  private final Predicate<Endpoint> members;
+  private final RandomGenerator random;
+  private final Ticker ticker;
   private String authority;
   private Endpoint previous;
+  private int attempts;
+  private RequestFacts facts;
+  private Deadline deadline;
+  private ConcurrencyLimit heldLimit;
+  private CompletableFuture<Void> slot;
 
-  RoutedCall(String destination, OutboundRequest request, String routeName, LoadBalancer balancer) {
-    this.destination = destination;
+  RoutedCall(
+      DestinationState state,
+      OutboundRequest request,
+      CompiledRoute route,
+      LoadBalancer balancer,
+      Predicate<Endpoint> members,
+      RandomGenerator random,
+      Ticker ticker) {
+    this.members = members;
+    this.state = state;
     this.request = request;
-    this.routeName = routeName;
+    this.route = route;
     this.balancer = balancer;
+    this.random = random;
+    this.ticker = ticker;
   }
 
   @Override
   public String destination() {
-    return destination;
+    return state.name;
   }
 
   @Override
@@ -45,25 +83,174 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public String routeName() {
-    return routeName;
+    return route.name;
+  }
+
+  @Override
+  public Admission admit(boolean bodyReplayable, long bodyLength) {
+    if (facts != null) {
+      throw new IllegalStateException(state.name + ": admit() called twice for one call");
+    }
+    facts = new RequestFacts(request.method(), bodyReplayable, Math.max(-1, bodyLength));
+    state.budget.deposit();
+    deadline = startDeadline();
+    if (deadline != null && deadline.isExpired(ticker.nanoTime())) {
+      return Admission.refuse(
+          Admission.Refusal.DEADLINE_EXCEEDED, 504, deadlineMessage());
+    }
+    LocalRateLimit rateLimit = state.rateLimit;
+    if (rateLimit != null && !rateLimit.tryAcquire()) {
+      return Admission.refuse(
+          Admission.Refusal.RATE_LIMITED,
+          429,
+          "jmesh: " + state.name + ": local rate limit of " + rateLimit.requestsPerSecond()
+              + " requests/s (burst " + rateLimit.burst() + ") exceeded");
+    }
+    RoutePolicy.Fault fault = route.policy.fault();
+    long delayNanos = 0;
+    if (!fault.isNone()) {
+      if (fault.abortPercent() > 0 && random.nextDouble() * 100 < fault.abortPercent()) {
+        return Admission.refuse(
+            Admission.Refusal.FAULT_ABORT,
+            fault.abortStatus(),
+            "jmesh: fault injected by route " + route.name + " of " + state.name + ": abort with "
+                + fault.abortStatus() + " for " + fault.abortPercent() + " % of requests");
+      }
+      if (fault.delayPercent() > 0 && random.nextDouble() * 100 < fault.delayPercent()) {
+        delayNanos = fault.delay().toNanos();
+      }
+    }
+    ConcurrencyLimit limit = state.limit;
+    if (limit != null) {
+      CompletableFuture<Void> acquired = limit.acquire();
+      if (acquired.isCompletedExceptionally()) {
+        return Admission.refuse(
+            Admission.Refusal.OVERLOADED,
+            503,
+            "jmesh: " + state.name + ": overloaded: " + limit.maxInFlight()
+                + " requests in flight and " + limit.maxPending()
+                + " waiting (expected: at most maxInFlight + maxPending); failing fast");
+      }
+      heldLimit = limit;
+      slot = acquired;
+    }
+    return Admission.proceed(delayNanos, slot);
+  }
+
+  /** The earlier of the route's timeout and a deadline the request already carries. */
+  private Deadline startDeadline() {
+    Deadline d = route.timeoutNanos < 0 ? null : Deadline.after(Duration.ofNanos(route.timeoutNanos), ticker);
+    String carried = request.header(DeadlineHeader.NAME);
+    if (carried != null) {
+      try {
+        Deadline inbound = DeadlineHeader.parse(carried, ticker);
+        d = d == null ? inbound : d.earliest(inbound);
+      } catch (IllegalArgumentException e) {
+        // A malformed header from the application is its own business: forward it unchanged.
+      }
+    }
+    return d;
   }
 
   @Override
   public Endpoint nextEndpoint() {
-    Endpoint endpoint = balancer.picker().pick(previous);
-    if (endpoint != null) {
-      previous = endpoint;
+    Endpoint avoid = previous;
+    // An ejected endpoint whose penalty is over gets one probe, whatever the balancer prefers.
+    Endpoint probe = state.health.claimDueProbe(members);
+    if (probe != null) {
+      previous = probe;
+      balancer.attemptStarted(probe);
+      return probe;
     }
-    return endpoint;
+    for (int i = 0; i < PICKS; i++) {
+      Endpoint endpoint = balancer.picker().pick(avoid);
+      if (endpoint == null) {
+        return null;
+      }
+      // An endpoint due for a probe admits one request; the others pick again.
+      if (state.health.tryAdmit(endpoint) || i == PICKS - 1) {
+        previous = endpoint;
+        balancer.attemptStarted(endpoint);
+        return endpoint;
+      }
+      avoid = endpoint;
+    }
+    throw new AssertionError("unreachable");
   }
 
   @Override
-  public void attemptFinished(Endpoint endpoint, boolean success, long durationNanos) {
-    balancer.attemptFinished(endpoint, success, durationNanos);
+  public String noEndpointMessage() {
+    return "jmesh: no endpoint available for " + state.name + ":" + request.port() + " (route "
+        + route.name + "); check the mesh config's endpoints and the route's backends";
+  }
+
+  @Override
+  public long attemptTimeoutNanos() {
+    long perTry = route.retry.perTryTimeout() == null ? -1 : route.retry.perTryTimeout().toNanos();
+    if (deadline == null) {
+      return perTry;
+    }
+    long left = Math.max(0, deadline.remainingNanos(ticker.nanoTime()));
+    return perTry < 0 ? left : Math.min(perTry, left);
+  }
+
+  @Override
+  public String deadlineHeaderValue() {
+    return deadline == null ? null : DeadlineHeader.format(deadline);
+  }
+
+  @Override
+  public RetryPolicy.Decision attemptFinished(
+      Endpoint endpoint, AttemptOutcome outcome, long durationNanos) {
+    // For balancing and breaking, a 4xx is the caller's problem and the endpoint did its job.
+    boolean healthy =
+        outcome.isSuccess()
+            || (outcome.kind() == AttemptOutcome.Kind.HTTP_STATUS && outcome.statusCode() < 500);
+    state.health.onResult(endpoint, healthy);
+    balancer.attemptFinished(endpoint, healthy, durationNanos);
+    attempts++;
+    if (facts == null) {
+      // Not admitted: the adapter cannot retry, so the policy has nothing to decide.
+      return RetryPolicy.Decision.stop(
+          healthy ? RetryPolicy.StopReason.SUCCEEDED : RetryPolicy.StopReason.NOT_RETRYABLE_OUTCOME);
+    }
+    return route.retry.decide(outcome, attempts, facts, ticker.nanoTime(), deadline, state.budget);
+  }
+
+  @Override
+  public boolean deadlineExpired() {
+    return deadline != null && deadline.isExpired(ticker.nanoTime());
+  }
+
+  @Override
+  public String deadlineMessage() {
+    if (deadline == null) {
+      return "jmesh: " + state.name + ": no deadline";
+    }
+    return "jmesh: " + new DeadlineExceededException(state.name, deadline).getMessage()
+        + " (route " + route.name + ")";
+  }
+
+  @Override
+  public void finish() {
+    ConcurrencyLimit limit = heldLimit;
+    if (limit == null) {
+      return;
+    }
+    heldLimit = null;
+    // A waiter that never got its slot leaves the queue; one that got it gives it back.
+    if (!slot.cancel(false) && !slot.isCompletedExceptionally()) {
+      limit.release();
+    }
+  }
+
+  /** Attempts reported so far; for tests. */
+  int attempts() {
+    return attempts;
   }
 
   @Override
   public String toString() {
-    return "OutboundCall{" + destination + " route=" + routeName + " balancer=" + balancer + "}";
+    return "OutboundCall{" + state.name + " route=" + route.name + " balancer=" + balancer + "}";
   }
 }

@@ -1,7 +1,14 @@
 package io.jmesh.runtime.route;
 
 import io.jmesh.runtime.Endpoint;
+import io.jmesh.runtime.balance.Balancers;
+import io.jmesh.runtime.balance.EndpointFilter;
 import io.jmesh.runtime.balance.LoadBalancer;
+import io.jmesh.runtime.config.DestinationPolicy;
+import io.jmesh.runtime.config.RoutePolicy;
+import io.jmesh.runtime.retry.Backoff;
+import io.jmesh.runtime.retry.RetryPolicy;
+import java.util.EnumSet;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Route;
@@ -15,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -29,16 +37,20 @@ import java.util.random.RandomGenerator;
 public final class Router implements AutoCloseable {
   private final String namespace;
   private final String clusterDomain;
-  private final LoadBalancer.Factory balancerFactory;
+  private final LoadBalancer.Factory balancerOverride; // null: each destination's policy chooses
   private final RandomGenerator random;
   private final Ticker ticker;
 
   // Guarded by this.
   private Map<BalancerKey, LoadBalancer> balancers = new HashMap<>();
+  private Map<String, DestinationState> destinations = new HashMap<>();
+  private final Map<RoutePolicy.Retry, RetryPolicy> retryPolicies = new HashMap<>();
 
   /**
    * @param namespace the runtime's own namespace: short names ({@code hello}) resolve in it
    * @param clusterDomain for fully qualified names, for example {@code cluster.local}
+   * @param balancerOverride the balancer of every destination whatever its policy says (for
+   *     tests and benchmarks), or {@code null} to follow each destination's {@code balancer}
    * @param random picks backends; also handed to the balancers. Thread-safe.
    */
   public Router(
@@ -49,7 +61,7 @@ public final class Router implements AutoCloseable {
       Ticker ticker) {
     this.namespace = normalize(Objects.requireNonNull(namespace, "namespace"));
     this.clusterDomain = normalize(Objects.requireNonNull(clusterDomain, "clusterDomain"));
-    this.balancerFactory = Objects.requireNonNull(balancerFactory, "balancerFactory");
+    this.balancerOverride = balancerFactory;
     this.random = Objects.requireNonNull(random, "random");
     this.ticker = Objects.requireNonNull(ticker, "ticker");
   }
@@ -59,31 +71,50 @@ public final class Router implements AutoCloseable {
    * publishes the returned table; balancers of destinations that disappeared are shut down.
    */
   public synchronized RouteTable update(MeshSnapshot snapshot) {
+    retryPolicies.clear(); // only this snapshot's routes share them
     Map<BalancerKey, LoadBalancer> next = new HashMap<>();
+    Map<String, DestinationState> nextStates = new HashMap<>();
     Map<String, RouteTable.Destination> byHost = new HashMap<>();
     for (Service service : snapshot.services()) {
       String qualified = service.qualifiedName();
+      DestinationState state = destinations.get(qualified);
+      if (state == null) {
+        state = new DestinationState(qualified, ticker, random);
+      }
+      state.update(service.policy(), service.endpoints());
+      nextStates.put(qualified, state);
       CompiledRoute defaultRoute =
           new CompiledRoute(
               "default",
               new CompiledRoute.Match[] {CompiledRoute.Match.ANY},
-              new LoadBalancer[] {balancer(service, Map.of(), next)},
-              new long[] {1});
+              new LoadBalancer[] {balancer(service, Map.of(), state, next)},
+              members(List.of(Map.of())),
+              new long[] {1},
+              RoutePolicy.DEFAULT,
+              retryPolicy(RoutePolicy.DEFAULT.retry()));
       List<CompiledRoute> routes = new ArrayList<>();
       for (Route route : service.routes()) {
         List<Backend> backends = route.backends();
         LoadBalancer[] lbs = new LoadBalancer[backends.size()];
         long[] weights = new long[backends.size()];
         for (int i = 0; i < lbs.length; i++) {
-          lbs[i] = balancer(service, backends.get(i).subset(), next);
+          lbs[i] = balancer(service, backends.get(i).subset(), state, next);
           weights[i] = backends.get(i).weight();
         }
-        routes.add(new CompiledRoute(route.name(), CompiledRoute.compile(route.matches()), lbs, weights));
+        routes.add(
+            new CompiledRoute(
+                route.name(),
+                CompiledRoute.compile(route.matches()),
+                lbs,
+                members(backends.stream().map(Backend::subset).toList()),
+                weights,
+                route.policy(),
+                retryPolicy(route.policy().retry())));
       }
       int[] ports = service.ports().stream().mapToInt(Integer::intValue).toArray();
       RouteTable.Destination destination =
           new RouteTable.Destination(
-              qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute);
+              qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute, state);
       for (String host : hostForms(service)) {
         byHost.putIfAbsent(host, destination);
       }
@@ -94,7 +125,8 @@ public final class Router implements AutoCloseable {
       }
     }
     balancers = next;
-    return new RouteTable(snapshot, byHost, random);
+    destinations = nextStates;
+    return new RouteTable(snapshot, byHost, random, ticker);
   }
 
   /** Every host a client may write for {@code service}, lower case, without trailing dot. */
@@ -113,8 +145,12 @@ public final class Router implements AutoCloseable {
 
   /** The balancer of {@code service} restricted to {@code subset}, updated once per update. */
   private LoadBalancer balancer(
-      Service service, Map<String, String> subset, Map<BalancerKey, LoadBalancer> next) {
-    BalancerKey key = new BalancerKey(service.qualifiedName(), subset);
+      Service service,
+      Map<String, String> subset,
+      DestinationState state,
+      Map<BalancerKey, LoadBalancer> next) {
+    DestinationPolicy.Balancer kind = balancerOverride == null ? service.policy().balancer() : null;
+    BalancerKey key = new BalancerKey(service.qualifiedName(), subset, kind);
     LoadBalancer lb = next.get(key);
     if (lb != null) {
       return lb;
@@ -122,7 +158,8 @@ public final class Router implements AutoCloseable {
     lb = balancers.get(key);
     if (lb == null) {
       String name = key.service() + (subset.isEmpty() ? "" : new TreeMap<>(subset).toString());
-      lb = balancerFactory.newLoadBalancer(new Helper(name, random, ticker));
+      LoadBalancer.Factory factory = balancerOverride != null ? balancerOverride : factory(kind);
+      lb = factory.newLoadBalancer(new Helper(name, random, ticker, state::isAvailable));
     }
     List<Endpoint> endpoints = new ArrayList<>();
     for (ServiceEndpoint endpoint : service.endpoints()) {
@@ -154,9 +191,65 @@ public final class Router implements AutoCloseable {
     return lower;
   }
 
-  /** One destination: a service and a label subset of its endpoints. */
-  private record BalancerKey(String service, Map<String, String> subset) {}
+  /** Per subset, whether an endpoint carries all of its labels. */
+  @SuppressWarnings("unchecked")
+  private static Predicate<Endpoint>[] members(List<Map<String, String>> subsets) {
+    Predicate<Endpoint>[] out = new Predicate[subsets.size()];
+    for (int i = 0; i < out.length; i++) {
+      Map<String, String> subset = Map.copyOf(subsets.get(i));
+      out[i] =
+          subset.isEmpty()
+              ? e -> true
+              : e -> {
+                for (Map.Entry<String, String> label : subset.entrySet()) {
+                  if (!label.getValue().equals(e.labels().get(label.getKey()))) {
+                    return false;
+                  }
+                }
+                return true;
+              };
+    }
+    return out;
+  }
 
-  private record Helper(String name, RandomGenerator random, Ticker ticker)
+  private static LoadBalancer.Factory factory(DestinationPolicy.Balancer kind) {
+    return switch (kind) {
+      case PEAK_EWMA -> Balancers.peakEwma();
+      case LEAST_REQUEST -> Balancers.leastRequest();
+      case ROUND_ROBIN -> Balancers.roundRobin();
+      case RANDOM -> Balancers.weightedRandom();
+    };
+  }
+
+  /** The retry policy of a route's retry settings; equal settings share one policy. */
+  private RetryPolicy retryPolicy(RoutePolicy.Retry r) {
+    return retryPolicies.computeIfAbsent(r, k -> {
+      EnumSet<RetryPolicy.RetryOn> on = EnumSet.noneOf(RetryPolicy.RetryOn.class);
+      if (k.onConnectFailure()) {
+        on.add(RetryPolicy.RetryOn.CONNECT_FAILURE);
+      }
+      if (k.onReset()) {
+        on.add(RetryPolicy.RetryOn.RESET);
+      }
+      if (k.perTryTimeout() != null) {
+        on.add(RetryPolicy.RetryOn.TIMEOUT); // a per-try timeout exists to be retried elsewhere
+      }
+      return RetryPolicy.builder()
+          .maxAttempts(k.attempts())
+          .retryOn(on)
+          .retryOnStatusOnly(k.onStatus())
+          .retryNonIdempotent(k.nonIdempotent())
+          .maxReplayBodyBytes(k.maxReplayBytes())
+          .backoff(Backoff.exponential(k.backoffBase(), k.backoffMax(), Backoff.DEFAULT_JITTER, random))
+          .perTryTimeout(k.perTryTimeout())
+          .build();
+    });
+  }
+
+  /** One destination: a service, a label subset of its endpoints, and the balancer kind. */
+  private record BalancerKey(
+      String service, Map<String, String> subset, DestinationPolicy.Balancer kind) {}
+
+  private record Helper(String name, RandomGenerator random, Ticker ticker, EndpointFilter filter)
       implements LoadBalancer.Helper {}
 }

@@ -4,6 +4,7 @@ import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.config.MeshConfigParser;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -57,12 +58,22 @@ public class RouteAndPickBenchmark {
     meshRequest = OutboundRequest.of("http", "hello", 8080, "GET", "/api/items", headers::get);
   }
 
-  /** The whole per-call path of a meshed request. */
+  /**
+   * The whole per-call path of a meshed request as an adapter drives it: route, admit (budget
+   * deposit, limits, faults), pick (breaker filter, in-flight count), per-try timeout, record the
+   * outcome (balancer, breaker, retry decision), finish.
+   */
   @Benchmark
   public Endpoint routePickRecord() {
-    OutboundCall call = runtime.route(meshRequest);
+    return drive(runtime.route(meshRequest));
+  }
+
+  private static Endpoint drive(OutboundCall call) {
+    call.admit(true, 0);
     Endpoint endpoint = call.nextEndpoint();
-    call.attemptFinished(endpoint, true, 1_000_000L);
+    call.attemptTimeoutNanos();
+    call.attemptFinished(endpoint, AttemptOutcome.success(), 1_000_000L);
+    call.finish();
     return endpoint;
   }
 
@@ -71,9 +82,7 @@ public class RouteAndPickBenchmark {
   public Endpoint viewRoutePickRecord() {
     OutboundCall call =
         runtime.route(OutboundRequest.of("http", "hello.default.svc.cluster.local", 8080, "GET", "/api/items", headers::get));
-    Endpoint endpoint = call.nextEndpoint();
-    call.attemptFinished(endpoint, true, 1_000_000L);
-    return endpoint;
+    return drive(call);
   }
 
   /** What a call to a host outside the mesh pays: one lookup. */

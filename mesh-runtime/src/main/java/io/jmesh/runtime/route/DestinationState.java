@@ -1,0 +1,74 @@
+package io.jmesh.runtime.route;
+
+import io.jmesh.runtime.Endpoint;
+import io.jmesh.runtime.breaker.ConcurrencyLimit;
+import io.jmesh.runtime.breaker.EndpointHealth;
+import io.jmesh.runtime.breaker.LocalRateLimit;
+import io.jmesh.runtime.config.DestinationPolicy;
+import io.jmesh.runtime.retry.RetryBudget;
+import io.jmesh.runtime.time.Ticker;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * What one destination (a service) keeps across snapshots: the circuit breaker of its endpoints,
+ * its retry budget, its cap on requests in flight and its rate limit. Every client library of the
+ * JVM shares it, so an endpoint that fails for OkHttp is ejected for the JDK client too.
+ *
+ * <p>Threading: {@link #update} runs on the config thread; request threads read the volatile
+ * fields, each of which is itself thread-safe. A policy change replaces only the parts it changes,
+ * so that (for example) a new rate limit keeps the breaker's state.
+ */
+final class DestinationState {
+  final String name;
+  private final Ticker ticker;
+  private final RandomGenerator random;
+  private DestinationPolicy policy; // config thread only
+
+  volatile EndpointHealth health;
+  volatile RetryBudget budget;
+  volatile ConcurrencyLimit limit; // null: no cap
+  volatile LocalRateLimit rateLimit; // null: no limit
+
+  DestinationState(String name, Ticker ticker, RandomGenerator random) {
+    this.name = name;
+    this.ticker = ticker;
+    this.random = random;
+  }
+
+  /** Applies {@code next} and the destination's current endpoints. */
+  void update(DestinationPolicy next, List<? extends Endpoint> endpoints) {
+    DestinationPolicy prev = policy;
+    if (prev == null
+        || !prev.failureAccrual().equals(next.failureAccrual())
+        || prev.maxEjectionPercent() != next.maxEjectionPercent()) {
+      DestinationPolicy.FailureAccrual fa = next.failureAccrual();
+      EndpointHealth.Options options =
+          EndpointHealth.Options.defaults()
+              .withConsecutiveFailures(fa.consecutiveFailures())
+              .withPenalty(fa.minPenalty(), fa.maxPenalty())
+              .withJitter(fa.jitter())
+              .withMaxEjectionPercent(next.maxEjectionPercent());
+      health = new EndpointHealth(name, options, ticker, random);
+    }
+    health.updateEndpoints(endpoints);
+    if (prev == null || !prev.retryBudget().equals(next.retryBudget())) {
+      DestinationPolicy.RetryBudget b = next.retryBudget();
+      budget = RetryBudget.create(b.ratio(), b.minPerSecond(), b.ttl(), ticker);
+    }
+    if (prev == null || prev.maxInFlight() != next.maxInFlight() || prev.maxPending() != next.maxPending()) {
+      // Calls holding a slot of the old limit give it back there; the new one starts empty.
+      limit = next.maxInFlight() == 0 ? null : new ConcurrencyLimit(name, next.maxInFlight(), next.maxPending());
+    }
+    if (prev == null || !prev.rateLimit().equals(next.rateLimit())) {
+      DestinationPolicy.RateLimit r = next.rateLimit();
+      rateLimit =
+          r.isNone() ? null : new LocalRateLimit(name, r.requestsPerSecond(), Math.max(1, r.burst()), ticker);
+    }
+    policy = next;
+  }
+
+  boolean isAvailable(Endpoint endpoint) {
+    return health.isAvailable(endpoint);
+  }
+}
