@@ -1,5 +1,19 @@
 package io.jmesh.agent.tooling;
 
+import io.jmesh.runtime.Admission;
+import io.jmesh.runtime.retry.AttemptOutcome;
+import io.jmesh.runtime.retry.RetryPolicy;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import javax.net.ssl.SSLHandshakeException;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeCalls;
 import io.jmesh.bridge.BridgeEndpoint;
@@ -47,16 +61,41 @@ public final class MeshCalls implements BridgeCalls {
   /** A routed call seen through the bridge. */
   static final class Call implements BridgeCall {
     private final OutboundCall call;
-    private final int port;
+    private Admission admission;
 
     Call(OutboundCall call, int port) {
       this.call = call;
-      this.port = port;
     }
 
     @Override
     public String authority() {
       return call.authority();
+    }
+
+    @Override
+    public int admit(boolean bodyReplayable, long bodyLength) {
+      admission = call.admit(bodyReplayable, bodyLength);
+      return admission.status();
+    }
+
+    @Override
+    public String refusalReason() {
+      return admission == null ? null : admission.reason();
+    }
+
+    @Override
+    public String refusalKind() {
+      return admission == null || !admission.isRefused() ? null : admission.refusal().header();
+    }
+
+    @Override
+    public long admissionDelayNanos() {
+      return admission == null ? 0 : admission.delayNanos();
+    }
+
+    @Override
+    public CompletableFuture<Void> admissionSlot() {
+      return admission == null ? null : admission.slot();
     }
 
     @Override
@@ -67,20 +106,78 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public String noEndpointMessage() {
-      return "jmesh: no endpoint available for "
-          + call.destination()
-          + ":"
-          + port
-          + " (route "
-          + call.routeName()
-          + "); check the mesh config's endpoints and the route's backends";
+      return call.noEndpointMessage();
     }
 
     @Override
-    public void attemptFinished(BridgeEndpoint endpoint, boolean success, long durationNanos) {
-      if (endpoint instanceof MeshEndpoint) {
-        call.attemptFinished(((MeshEndpoint) endpoint).endpoint, success, durationNanos);
-      }
+    public long attemptTimeoutNanos() {
+      return call.attemptTimeoutNanos();
     }
+
+    @Override
+    public String deadlineHeaderValue() {
+      return call.deadlineHeaderValue();
+    }
+
+    @Override
+    public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
+      if (!(endpoint instanceof MeshEndpoint)) {
+        return -1;
+      }
+      AttemptOutcome outcome = status > 0 ? outcomeOf(status) : classify(error);
+      RetryPolicy.Decision d = call.attemptFinished(((MeshEndpoint) endpoint).endpoint, outcome, durationNanos);
+      return d.isRetry() ? d.delayNanos() : -1;
+    }
+
+    @Override
+    public boolean deadlineExpired() {
+      return call.deadlineExpired();
+    }
+
+    @Override
+    public String deadlineMessage() {
+      return call.deadlineMessage();
+    }
+
+    @Override
+    public void finish() {
+      call.finish();
+    }
+  }
+
+  /** The outcome of an answer; the runtime counts 1xx..4xx as the endpoint doing its job. */
+  static AttemptOutcome outcomeOf(int status) {
+    return status >= 100 && status <= 599 ? AttemptOutcome.status(status) : AttemptOutcome.otherError();
+  }
+
+  /**
+   * What kind of failure an attempt's exception is, as Envoy's {@code retry_on} sees it: the
+   * connection could not be made (nothing was sent), a timeout, or a reset of a connection that
+   * may have carried the request. Wrappers such as {@link CompletionException} are looked through.
+   */
+  static AttemptOutcome classify(Throwable error) {
+    Throwable t = error;
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t == null) {
+      return AttemptOutcome.otherError();
+    }
+    if (t instanceof ConnectException
+        || t instanceof NoRouteToHostException
+        || t instanceof UnknownHostException
+        || t instanceof HttpConnectTimeoutException
+        || t instanceof SSLHandshakeException) {
+      return AttemptOutcome.connectFailure();
+    }
+    if (t instanceof HttpTimeoutException || t instanceof InterruptedIOException) {
+      // SocketTimeoutException and OkHttp's call timeout are InterruptedIOExceptions too.
+      return AttemptOutcome.timeout();
+    }
+    if (t instanceof IOException) {
+      // Closed, reset or truncated after the connection was made: the request may have arrived.
+      return AttemptOutcome.reset();
+    }
+    return AttemptOutcome.otherError();
   }
 }

@@ -14,9 +14,18 @@ class HttpUrlConnectionMeshIT extends AbstractMeshHttpClientTest {
     c.setReadTimeout(10000);
     c.setRequestMethod(request.method());
     request.headers().forEach(c::setRequestProperty);
+    if (request.body() != null) {
+      c.setDoOutput(true);
+      try (java.io.OutputStream out = c.getOutputStream()) {
+        out.write(request.body().getBytes(StandardCharsets.UTF_8));
+      }
+    }
     int status = c.getResponseCode();
     try (InputStream in = status < 400 ? c.getInputStream() : c.getErrorStream()) {
-      return new Response(status, in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      return new Response(
+          status,
+          in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8),
+          c.getHeaderField("x-jmesh-refused"));
     }
   }
 }

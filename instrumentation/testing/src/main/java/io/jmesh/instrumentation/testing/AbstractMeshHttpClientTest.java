@@ -3,6 +3,7 @@ package io.jmesh.instrumentation.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jmesh.agent.tooling.Agent;
 import io.jmesh.runtime.MeshRuntime;
@@ -30,21 +31,65 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class AbstractMeshHttpClientTest {
-  /** One request as the application would make it. */
-  public record Request(String method, URI uri, Map<String, String> headers) {}
-
-  /** What the application got back. */
-  public record Response(int status, String body) {
-    /** The instance named in the body. */
-    public String instance() {
-      return body.replaceAll("(?s).*instance=(\\S+).*", "$1");
+  /** One request as the application would make it; {@code body} is {@code null} for none. */
+  public record Request(String method, URI uri, Map<String, String> headers, String body) {
+    public Request(String method, URI uri, Map<String, String> headers) {
+      this(method, uri, headers, null);
     }
   }
 
-  /** What a client can do; each switch says why it is off in the subclass. */
-  public record Options(boolean picksPerRequest) {
+  /**
+   * What the application got back.
+   *
+   * @param refused the {@code x-jmesh-refused} header, {@code null} when absent
+   */
+  public record Response(int status, String body, String refused) {
+    public Response(int status, String body) {
+      this(status, body, null);
+    }
+
+    /** The instance named in the body. */
+    public String instance() {
+      return field("instance");
+    }
+
+    /** A {@code name=value} field of the body, or {@code null}. */
+    public String field(String name) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + name + "=(\\S+)").matcher(body);
+      return m.find() ? m.group(1) : null;
+    }
+  }
+
+  /**
+   * What a client can do; each switch that is off says why in the subclass.
+   *
+   * @param picksPerRequest each request is balanced on its own (not per pooled connection)
+   * @param retries failed attempts are retried (needs the client to hand over each attempt)
+   * @param timeouts per-try and whole-call timeouts end attempts
+   * @param reportsOutcomes attempt outcomes reach the balancer and breaker
+   * @param synthesizesResponses a refusal (fault abort, rate limit) reaches the application as a
+   *     response with a status; otherwise as an {@link java.io.IOException} naming the reason
+   */
+  public record Options(
+      boolean picksPerRequest,
+      boolean retries,
+      boolean timeouts,
+      boolean reportsOutcomes,
+      boolean synthesizesResponses) {
     public static Options all() {
-      return new Options(true);
+      return new Options(true, true, true, true, true);
+    }
+
+    public Options withoutRetries() {
+      return new Options(picksPerRequest, false, timeouts, reportsOutcomes, synthesizesResponses);
+    }
+
+    public Options withoutTimeouts() {
+      return new Options(picksPerRequest, retries, false, reportsOutcomes, synthesizesResponses);
+    }
+
+    public Options withoutSynthesizedResponses() {
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, false);
     }
   }
 
@@ -84,6 +129,7 @@ public abstract class AbstractMeshHttpClientTest {
 
   @BeforeEach
   void splitNinetyTen() throws Exception {
+    servers.forEach(LoopbackServer::reset);
     mesh(
         "services:",
         "  - name: hello",
@@ -127,12 +173,11 @@ public abstract class AbstractMeshHttpClientTest {
   void splitsNinetyTenAcrossVersions() throws Exception {
     Map<String, Integer> counts = sendMany("http://hello:8080/split", 400, Map.of());
 
-    // binomial(400, 0.1): mean 40, sd 6; five sd either side.
+    // binomial(400, 0.1): mean 40, sd 6; five sd either side. Within v1 the latency-aware
+    // balancer decides, so the two v1 endpoints need not share evenly.
     assertThat(counts.getOrDefault("v2-a", 0)).as("%s", counts).isBetween(10, 70);
-    if (options().picksPerRequest()) {
-      assertThat(counts.getOrDefault("v1-a", 0)).as("%s", counts).isBetween(120, 240);
-      assertThat(counts.getOrDefault("v1-b", 0)).as("%s", counts).isBetween(120, 240);
-    }
+    assertThat(counts.getOrDefault("v1-a", 0) + counts.getOrDefault("v1-b", 0))
+        .isEqualTo(400 - counts.getOrDefault("v2-a", 0));
   }
 
   @Test
@@ -178,5 +223,243 @@ public abstract class AbstractMeshHttpClientTest {
               }
               assertThat(messages.toString()).contains("no endpoint available for empty.default:8080");
             });
+  }
+
+  // ---- Policies: each test uses a service of its own, so that balancer and breaker state of one
+  // test cannot leak into another.
+
+  private static String endpoint(LoopbackServer s) {
+    return "{address: " + s.ip() + ", port: " + s.port() + "}";
+  }
+
+  /** Puts one service in force: its policy line (may be empty), its route's extra lines. */
+  private static void service(String name, String policy, String route, String... endpoints) throws Exception {
+    List<String> lines = new ArrayList<>(List.of("services:", "  - name: " + name, "    ports: [8080]"));
+    lines.add("    endpoints:");
+    for (String e : endpoints) {
+      lines.add("      - " + e);
+    }
+    if (!policy.isEmpty()) {
+      lines.add("    policy: " + policy);
+    }
+    lines.add("    routes:");
+    lines.add("      - name: api");
+    lines.add("        backends: [{subset: {}, weight: 1}]");
+    for (String r : route.isEmpty() ? new String[0] : route.split("\n")) {
+      lines.add("        " + r);
+    }
+    mesh(lines.toArray(new String[0]));
+  }
+
+  /** An address where nothing listens: connecting is refused. */
+  private static String closedEndpoint() throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.5"))) {
+      port = s.getLocalPort();
+    }
+    return "{address: 127.0.0.5, port: " + port + "}";
+  }
+
+  private static String messages(Throwable t) {
+    StringBuilder messages = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      messages.append(c).append('\n');
+    }
+    return messages.toString();
+  }
+
+  private Response get(String url) throws Exception {
+    return send(new Request("GET", URI.create(url), Map.of()));
+  }
+
+  @Test
+  void balancesTowardTheFastEndpoint() throws Exception {
+    assumeTrue(options().picksPerRequest() && options().reportsOutcomes(), "see the client's Options");
+    v1a.delay(40);
+    service("fast", "", "", endpoint(v1a), endpoint(v1b));
+
+    Map<String, Integer> counts = sendMany("http://fast:8080/", 100, Map.of());
+
+    // Peak-EWMA tries the slow endpoint while both estimates are at their prior, then seldom.
+    assertThat(counts.getOrDefault("v1-a", 0)).as("%s", counts).isLessThan(20);
+  }
+
+  @Test
+  void retriesAGetUpToTheAttemptLimitButNeverAPost() throws Exception {
+    assumeTrue(options().retries(), "see the client's Options");
+    v1a.answerWith(503);
+    service("one", "", "", endpoint(v1a));
+
+    int before = v1a.requests();
+    assertThat(get("http://one:8080/").status()).isEqualTo(503);
+    // Three attempts in all (the default); with one endpoint they all go there.
+    assertThat(v1a.requests() - before).isEqualTo(3);
+
+    before = v1a.requests();
+    Response post = send(new Request("POST", URI.create("http://one:8080/"), Map.of(), "payload"));
+    assertThat(post.status()).isEqualTo(503);
+    assertThat(v1a.requests() - before).as("a POST that reached the server is not sent twice").isEqualTo(1);
+  }
+
+  @Test
+  void retriesA503OnAnotherEndpoint() throws Exception {
+    assumeTrue(options().retries(), "see the client's Options");
+    v1a.answerWith(503);
+    v1b.answerWith(503);
+    service("flaky", "", "", endpoint(v1a), endpoint(v1b), endpoint(v2a));
+
+    // Two of three endpoints fail; three attempts on distinct endpoints always find v2-a.
+    for (int i = 0; i < 20; i++) {
+      Response r = get("http://flaky:8080/" + i);
+      assertThat(r.status()).as(r.body()).isEqualTo(200);
+      assertThat(r.instance()).isEqualTo("v2-a");
+    }
+  }
+
+  @Test
+  void retriesAConnectFailureEvenForAPost() throws Exception {
+    assumeTrue(options().retries(), "see the client's Options");
+    service("down", "", "", closedEndpoint(), endpoint(v1b));
+
+    for (int i = 0; i < 10; i++) {
+      // Nothing was sent to the refused endpoint, so resending the POST is safe.
+      Response r = send(new Request("POST", URI.create("http://down:8080/"), Map.of(), "payload " + i));
+      assertThat(r.status()).as(r.body()).isEqualTo(200);
+      assertThat(r.instance()).isEqualTo("v1-b");
+    }
+  }
+
+  @Test
+  void theRetryBudgetCapsRetries() throws Exception {
+    assumeTrue(options().retries(), "see the client's Options");
+    v1a.answerWith(503);
+    service("budget", "{retryBudget: {ratio: 0.5, minPerSecond: 0, ttl: 10s}}", "", endpoint(v1a));
+
+    int before = v1a.requests();
+    for (int i = 0; i < 20; i++) {
+      assertThat(get("http://budget:8080/").status()).isEqualTo(503);
+    }
+
+    // 20 requests earn at most 10 retries at ratio 0.5; without a budget there would be 40.
+    assertThat(v1a.requests() - before).isBetween(21, 30);
+  }
+
+  @Test
+  void aPerTryTimeoutMovesToAnotherEndpoint() throws Exception {
+    assumeTrue(options().retries() && options().timeouts(), "see the client's Options");
+    v1a.delay(3000);
+    service("slow", "", "retry: {perTryTimeout: 300ms}", endpoint(v1a), endpoint(v1b));
+
+    for (int i = 0; i < 5; i++) {
+      Response r = get("http://slow:8080/");
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.instance()).isEqualTo("v1-b");
+    }
+  }
+
+  @Test
+  void theRouteTimeoutFailsTheCallWithADeadlineError() throws Exception {
+    assumeTrue(options().timeouts(), "see the client's Options");
+    v1a.delay(3000);
+    v1b.delay(3000);
+    service("late", "", "timeout: 300ms", endpoint(v1a), endpoint(v1b));
+    int before = v1a.requests() + v1b.requests();
+
+    assertThatThrownBy(() -> get("http://late:8080/"))
+        .satisfies(t -> assertThat(messages(t)).contains("late.default: deadline exceeded after"));
+
+    // The one attempt reached a server; none followed it once the deadline had passed.
+    await().atMost(Duration.ofSeconds(10)).until(() -> v1a.requests() + v1b.requests() > before);
+    assertThat(v1a.requests() + v1b.requests() - before).isEqualTo(1);
+  }
+
+  @Test
+  void propagatesTheDeadlineToTheNextHop() throws Exception {
+    assumeTrue(options().timeouts(), "see the client's Options");
+    service("deadline", "", "timeout: 5s", endpoint(v1b));
+
+    long left = Long.parseLong(get("http://deadline:8080/").field("deadline"));
+
+    assertThat(left).isBetween(1L, 5000L);
+  }
+
+  @Test
+  void ejectsAFailingEndpointAndProbesItLater() throws Exception {
+    assumeTrue(options().reportsOutcomes(), "see the client's Options");
+    v1a.answerWith(503);
+    // Round robin keeps offering v1-a, so that its failures add up; no retries to count plainly.
+    service(
+        "eject",
+        "{balancer: round-robin, failureAccrual: {consecutiveFailures: 3, minPenalty: 1s, maxPenalty: 1m, jitter: 0}}",
+        "retry: {attempts: 1}",
+        endpoint(v1a),
+        endpoint(v1b),
+        endpoint(v2a));
+
+    int before = v1a.requests();
+    for (int i = 0; i < 30; i++) {
+      get("http://eject:8080/");
+    }
+    // Three failures eject it; at most one probe may follow if a second has passed meanwhile.
+    assertThat(v1a.requests() - before).isBetween(3, 4);
+
+    // It recovers; after its penalty one probe finds it healthy and it is back in rotation.
+    v1a.reset();
+    int ejectedAt = v1a.requests();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> get("http://eject:8080/").status() == 200 && v1a.requests() > ejectedAt);
+    Map<String, Integer> counts = sendMany("http://eject:8080/", 30, Map.of());
+    assertThat(counts.getOrDefault("v1-a", 0)).as("%s", counts).isBetween(8, 12);
+  }
+
+  @Test
+  void injectsFaultsOnTheRoute() throws Exception {
+    service("fault", "", "fault: {abort: {percent: 100, status: 418}}", endpoint(v1b));
+    int before = v1b.requests();
+
+    if (options().synthesizesResponses()) {
+      Response r = get("http://fault:8080/");
+      assertThat(r.status()).isEqualTo(418);
+      assertThat(r.refused()).isEqualTo("fault-abort");
+      assertThat(r.body()).contains("fault injected by route api of fault.default");
+    } else {
+      assertThatThrownBy(() -> get("http://fault:8080/"))
+          .satisfies(t -> assertThat(messages(t)).contains("fault injected by route api of fault.default"));
+    }
+    assertThat(v1b.requests()).as("an aborted request is never sent").isEqualTo(before);
+
+    // A delay holds the request back, then lets it through.
+    service("fault", "", "fault: {delay: {percent: 100, duration: 50ms}}", endpoint(v1b));
+    assertThat(get("http://fault:8080/").status()).isEqualTo(200);
+  }
+
+  @Test
+  void rateLimitsLocally() throws Exception {
+    service("limited", "{rateLimit: {requestsPerSecond: 1, burst: 2}}", "", endpoint(v1b));
+
+    int ok = 0;
+    for (int i = 0; i < 10; i++) {
+      if (options().synthesizesResponses()) {
+        Response r = get("http://limited:8080/");
+        if (r.status() == 200) {
+          ok++;
+        } else {
+          assertThat(r.status()).isEqualTo(429);
+          assertThat(r.refused()).isEqualTo("rate-limited");
+        }
+      } else {
+        try {
+          get("http://limited:8080/");
+          ok++;
+        } catch (Exception e) {
+          assertThat(messages(e)).contains("local rate limit of 1 requests/s (burst 2) exceeded");
+        }
+      }
+    }
+
+    // The burst of two, plus one per second that the loop took.
+    assertThat(ok).isBetween(2, 4);
   }
 }

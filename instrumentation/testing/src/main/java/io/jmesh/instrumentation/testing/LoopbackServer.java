@@ -11,7 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A real HTTP server on one loopback address, in the test JVM: answers every request with one
- * line {@code instance=<name> host=<Host> path=<path> method=<method> canary=<x-canary>}.
+ * line {@code instance=<name> host=<Host> path=<path> method=<method> canary=<x-canary>
+ * deadline=<x-jmesh-deadline-ms>}. Tests make it fail ({@link #answerWith}) or slow ({@link
+ * #delay}) to exercise the mesh's policies.
  */
 public final class LoopbackServer implements AutoCloseable {
   static {
@@ -23,8 +25,10 @@ public final class LoopbackServer implements AutoCloseable {
 
   private final String name;
   private final HttpServer server;
-  private final ExecutorService executor = Executors.newFixedThreadPool(4);
+  private final ExecutorService executor = Executors.newFixedThreadPool(16);
   private final AtomicInteger requests = new AtomicInteger();
+  private volatile int status = 200;
+  private volatile long delayMillis;
 
   public LoopbackServer(String name, String ip) throws IOException {
     this.name = name;
@@ -36,16 +40,27 @@ public final class LoopbackServer implements AutoCloseable {
           try (exchange) {
             exchange.getRequestBody().readAllBytes();
             requests.incrementAndGet();
+            long delay = delayMillis;
+            if (delay > 0) {
+              // A slow endpoint, as the test asked: a real wait on the server's own thread.
+              try {
+                Thread.sleep(delay);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+              }
+            }
             byte[] body =
                 ("instance=" + name
                         + " host=" + exchange.getRequestHeaders().getFirst("Host")
                         + " path=" + exchange.getRequestURI().getPath()
                         + " method=" + exchange.getRequestMethod()
                         + " canary=" + exchange.getRequestHeaders().getFirst("x-canary")
+                        + " deadline=" + exchange.getRequestHeaders().getFirst("x-jmesh-deadline-ms")
                         + "\n")
                     .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("x-instance", name);
-            exchange.sendResponseHeaders(200, body.length);
+            exchange.sendResponseHeaders(status, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
               out.write(body);
             }
@@ -66,7 +81,23 @@ public final class LoopbackServer implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  /** Requests answered so far. */
+  /** Answers every later request with {@code status} (200 restores health). */
+  public void answerWith(int status) {
+    this.status = status;
+  }
+
+  /** Holds every later request for {@code millis} before answering (0: no delay). */
+  public void delay(long millis) {
+    this.delayMillis = millis;
+  }
+
+  /** Back to answering 200 at once. */
+  public void reset() {
+    status = 200;
+    delayMillis = 0;
+  }
+
+  /** Requests received so far. */
   public int requests() {
     return requests.get();
   }

@@ -17,10 +17,14 @@ class JavaHttpClientAsyncMeshIT extends AbstractMeshHttpClientTest {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(request.uri())
             .timeout(Duration.ofSeconds(10))
-            .method(request.method(), HttpRequest.BodyPublishers.noBody());
+            .method(
+                request.method(),
+                request.body() == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(request.body()));
     request.headers().forEach(b::header);
     HttpResponse<String> r =
         client.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).get(20, TimeUnit.SECONDS);
-    return new Response(r.statusCode(), r.body());
+    return new Response(r.statusCode(), r.body(), r.headers().firstValue("x-jmesh-refused").orElse(null));
   }
 }

@@ -16,9 +16,13 @@ class JavaHttpClientMeshIT extends AbstractMeshHttpClientTest {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(request.uri())
             .timeout(Duration.ofSeconds(10))
-            .method(request.method(), HttpRequest.BodyPublishers.noBody());
+            .method(
+                request.method(),
+                request.body() == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(request.body()));
     request.headers().forEach(b::header);
     HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    return new Response(r.statusCode(), r.body());
+    return new Response(r.statusCode(), r.body(), r.headers().firstValue("x-jmesh-refused").orElse(null));
   }
 }

@@ -1,7 +1,9 @@
 package io.jmesh.instrumentation.okhttp.v3_0;
 
 import io.jmesh.instrumentation.testing.AbstractMeshHttpClientTest;
+import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
+import okhttp3.RequestBody;
 
 /** The conformance suite on OkHttp (the module's compile version, 3.14; 4.x and 5.x run in smoke-tests). */
 class OkHttpMeshIT extends AbstractMeshHttpClientTest {
@@ -11,8 +13,13 @@ class OkHttpMeshIT extends AbstractMeshHttpClientTest {
   protected Response send(Request request) throws Exception {
     okhttp3.Request.Builder b = new okhttp3.Request.Builder().url(request.uri().toString());
     request.headers().forEach(b::header);
+    if (request.body() != null) {
+      b.method(request.method(), RequestBody.create(MediaType.parse("text/plain"), request.body()));
+    } else {
+      b.method(request.method(), null);
+    }
     try (okhttp3.Response r = client.newCall(b.build()).execute()) {
-      return new Response(r.code(), r.body().string());
+      return new Response(r.code(), r.body().string(), r.header("x-jmesh-refused"));
     }
   }
 }
