@@ -44,6 +44,10 @@ public final class PolicySimulator {
     out.append(String.format(Locale.ROOT,
         "healthy latency lognormal, median 10 ms, sigma 0.5; 503 after lognormal median 1 ms;"
             + " idempotent GETs; runtime defaults for breaker, retry policy and budget%n"));
+    out.append(String.format(Locale.ROOT,
+        "share: attempts per endpoint; success and p50/p99: per call, retries and backoff"
+            + " included; budget: 0.2 x requests + 10 x seconds in which retries were granted"
+            + " (the arrival period, plus the second in which the last calls drained)%n"));
     for (Scenario scenario : Scenario.all()) {
       StringJoiner models = new StringJoiner(", ");
       for (int i = 0; i < scenario.endpoints().size(); i++) {
