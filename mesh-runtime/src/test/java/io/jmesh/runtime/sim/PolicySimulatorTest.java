@@ -38,7 +38,8 @@ class PolicySimulatorTest {
    * flight on each fast endpoint the cost {@code latency × (inFlight + 1)} lets it win whenever it
    * has 2 or fewer in flight. See the README, "Policy simulator".
    */
-  @Disabled("issue 3 target (a) p99 not met by Linkerd's peak-EWMA model; see README, Policy simulator")
+  @Disabled("issue 3 target (a) p99 not met by Linkerd's peak-EWMA model; see the README,"
+      + " Policy simulator")
   @Test
   void aPeakEwmaKeepsTheP99WithinAQuarterOfTheHealthyP99() {
     SimulationResult healthy = run(Scenario.healthy(), BalancerKind.PEAK_EWMA);

@@ -14,7 +14,8 @@ record Scenario(String name, List<EndpointModel> endpoints) {
   Scenario {
     endpoints = List.copyOf(endpoints);
     if (endpoints.isEmpty()) {
-      throw new IllegalArgumentException("scenario " + name + ": no endpoints (expected: >= 1)");
+      throw new IllegalArgumentException(
+          "scenario " + name + ": no endpoints (expected: >= 1)");
     }
   }
 
@@ -36,26 +37,30 @@ record Scenario(String name, List<EndpointModel> endpoints) {
   static Scenario flappingSlow() {
     return new Scenario(
         "c: flap slow",
-        List.of(ok(), ok(), EndpointModel.flapping(FLAP_PERIOD, ok(), EndpointModel.slower(SLOWDOWN))));
+        List.of(
+            ok(), ok(), EndpointModel.flapping(FLAP_PERIOD, ok(), EndpointModel.slower(SLOWDOWN))));
   }
 
   /** (c') One endpoint alternates 5 s healthy and 5 s answering only 503. */
   static Scenario flappingFailing() {
     return new Scenario(
         "c': flap 503",
-        List.of(ok(), ok(), EndpointModel.flapping(FLAP_PERIOD, ok(), EndpointModel.unavailable())));
+        List.of(
+            ok(), ok(), EndpointModel.flapping(FLAP_PERIOD, ok(), EndpointModel.unavailable())));
   }
 
   /** (d) Every endpoint answers every attempt with a fast 503. */
   static Scenario allFailing() {
     return new Scenario(
         "d: all 503",
-        List.of(EndpointModel.unavailable(), EndpointModel.unavailable(), EndpointModel.unavailable()));
+        List.of(
+            EndpointModel.unavailable(), EndpointModel.unavailable(), EndpointModel.unavailable()));
   }
 
   /** Every scenario of the table, in its order. */
   static List<Scenario> all() {
-    return List.of(healthy(), oneSlow(), oneFailing(), flappingSlow(), flappingFailing(), allFailing());
+    return List.of(
+        healthy(), oneSlow(), oneFailing(), flappingSlow(), flappingFailing(), allFailing());
   }
 
   private static EndpointModel ok() {
