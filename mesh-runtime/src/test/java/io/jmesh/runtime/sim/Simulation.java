@@ -155,8 +155,13 @@ final class Simulation {
     schedule(sentAt + answer.latencyNanos(), () -> finished(call, endpoint, answer));
   }
 
-  /** A picked endpoint that the breaker admits. */
+  /** A picked endpoint that the breaker admits, as the runtime's RoutedCall chooses. */
   private Endpoint choose(Endpoint avoid) {
+    // An ejected endpoint whose penalty is over gets its one probe first.
+    Endpoint probe = health.claimDueProbe(e -> true);
+    if (probe != null) {
+      return probe;
+    }
     Endpoint avoidNow = avoid;
     Endpoint picked = null;
     for (int i = 0; i < endpoints.size(); i++) {
