@@ -267,4 +267,61 @@ class CallPolicyTest {
     int slow = counts.entrySet().stream().filter(x -> x.getKey().host().equals("10.0.0.3")).mapToInt(Map.Entry::getValue).sum();
     assertThat(slow).as("%s", counts).isLessThan(50);
   }
+
+  @Test
+  void failsOverToTheNextPriorityInProportionAndComesBack() throws Exception {
+    String yaml =
+        String.join(
+            "\n",
+            "services:",
+            "  - name: hello",
+            "    ports: [8080]",
+            "    endpoints:",
+            "      - {address: 10.0.0.1, port: 80}",
+            "      - {address: 10.0.0.2, port: 80}",
+            "      - {address: 10.1.0.1, port: 80, priority: 1}",
+            "    policy: {balancer: round-robin, failureAccrual: {consecutiveFailures: 1, minPenalty: 10s, maxPenalty: 1m, jitter: 0}, maxEjectionPercent: 100}",
+            "");
+    MeshRuntime runtime =
+        MeshRuntime.builder()
+            .snapshot(MeshConfigParser.parse("t.yaml", yaml, "default"))
+            .ticker(ticker)
+            .random(() -> seeded.nextLong())
+            .build();
+
+    // All of priority 0 is healthy: the remote endpoint gets nothing.
+    assertThat(hostsOf(runtime, 400)).doesNotContainKey("10.1.0.1");
+
+    // One of two local endpoints fails and is ejected: health 1.4 x 1/2 = 70 %, so 70 % stays
+    // local and 30 % spills to priority 1.
+    OutboundCall failing = get(runtime);
+    Endpoint e;
+    do {
+      e = failing.nextEndpoint();
+    } while (!e.host().equals("10.0.0.1"));
+    failing.attemptFinished(e, AttemptOutcome.connectFailure(), 1);
+    Map<String, Integer> spilled = hostsOf(runtime, 1000);
+    assertThat(spilled).doesNotContainKey("10.0.0.1");
+    // binomial(1000, 0.3): mean 300, sd 14.5.
+    assertThat(spilled.get("10.1.0.1")).as("%s", spilled).isBetween(230, 370);
+
+    // Once the penalty is over and the probe succeeds, traffic comes home.
+    ticker.advance(Duration.ofSeconds(10));
+    OutboundCall probe = get(runtime);
+    Endpoint p = probe.nextEndpoint();
+    assertThat(p.host()).isEqualTo("10.0.0.1");
+    probe.attemptFinished(p, AttemptOutcome.success(), 1);
+    assertThat(hostsOf(runtime, 400)).doesNotContainKey("10.1.0.1");
+  }
+
+  private static Map<String, Integer> hostsOf(MeshRuntime runtime, int calls) {
+    Map<String, Integer> counts = new java.util.TreeMap<>();
+    for (int i = 0; i < calls; i++) {
+      OutboundCall call = get(runtime);
+      Endpoint e = call.nextEndpoint();
+      counts.merge(e.host(), 1, Integer::sum);
+      call.attemptFinished(e, AttemptOutcome.success(), 1);
+    }
+    return counts;
+  }
 }

@@ -55,6 +55,9 @@ class AgentSmokeTest {
             "      - {address: 127.0.0.2, port: " + v1a + ", labels: {version: v1}}",
             "      - {address: 127.0.0.3, port: " + v1b + ", labels: {version: v1}}",
             "      - {address: 127.0.0.4, port: " + v2a + ", labels: {version: v2}}",
+            // Random within a subset, so that the even share of the two v1 instances is a
+            // statistical fact to check; latency-aware balancing has its own tests.
+            "    policy: {balancer: random}",
             "    routes:",
             "      - name: canary",
             "        matches:",

@@ -46,4 +46,13 @@ public final class Balancers {
   public static LoadBalancer.Factory leastRequest() {
     return LeastRequestBalancer::new;
   }
+
+  /**
+   * Failover across endpoint priorities around {@code child}: one child balancer per priority
+   * level, the level chosen per pick by Envoy's overprovisioning model; see {@link
+   * PriorityLoadBalancer}.
+   */
+  public static LoadBalancer.Factory withPriorities(LoadBalancer.Factory child) {
+    return helper -> new PriorityLoadBalancer(helper, child);
+  }
 }

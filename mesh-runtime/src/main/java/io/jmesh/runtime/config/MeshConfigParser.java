@@ -194,7 +194,7 @@ public final class MeshConfigParser {
     }
 
     private static final Set<String> ENDPOINT_FIELDS =
-        orderedSet("address", "port", "weight", "labels");
+        orderedSet("address", "port", "weight", "labels", "priority");
 
     ServiceEndpoint endpoint(Node node, String path) throws MeshConfigException {
       Map<String, Node> f = fields(node, path, "an endpoint mapping", ENDPOINT_FIELDS);
@@ -212,7 +212,11 @@ public final class MeshConfigParser {
       if (f.containsKey("labels")) {
         labels = stringMap(f.get("labels"), path + ".labels", "a mapping of label names to values");
       }
-      return new ServiceEndpoint(address, port, weight, labels);
+      int priority =
+          f.containsKey("priority")
+              ? integer(f.get("priority"), path + ".priority", 0, 1000, "an integer in 0..1000 (0: the highest)")
+              : 0;
+      return new ServiceEndpoint(address, port, weight, labels, priority);
     }
 
     private static final Set<String> ROUTE_FIELDS =

@@ -14,11 +14,21 @@ public final class ServiceEndpoint implements Endpoint {
   private final int port;
   private final int weight;
   private final Map<String, String> labels;
+  private final int priority;
   // Resolved on first use, not when the snapshot is built: resolving a host name may block on
   // DNS, and the config thread must not. A race resolves twice, which is harmless.
   private volatile InetSocketAddress socketAddress;
 
   public ServiceEndpoint(String host, int port, int weight, Map<String, String> labels) {
+    this(host, port, weight, labels, 0);
+  }
+
+  /** @param priority the failover priority, 0 the highest ({@code >= 0}) */
+  public ServiceEndpoint(String host, int port, int weight, Map<String, String> labels, int priority) {
+    if (priority < 0) {
+      throw new IllegalArgumentException("priority: " + priority + " (expected: >= 0)");
+    }
+    this.priority = priority;
     this.host = Objects.requireNonNull(host, "host");
     if (host.isEmpty()) {
       throw new IllegalArgumentException("host: \"\" (expected: a host name or IP address)");
@@ -69,6 +79,11 @@ public final class ServiceEndpoint implements Endpoint {
     return address;
   }
 
+  @Override
+  public int priority() {
+    return priority;
+  }
+
   /** Whether every label of {@code selector} is present on this endpoint with the same value. */
   public boolean matches(Map<String, String> selector) {
     for (Map.Entry<String, String> e : selector.entrySet()) {
@@ -84,17 +99,19 @@ public final class ServiceEndpoint implements Endpoint {
     return o instanceof ServiceEndpoint other
         && port == other.port
         && weight == other.weight
+        && priority == other.priority
         && host.equals(other.host)
         && labels.equals(other.labels);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(host, port, weight, labels);
+    return Objects.hash(host, port, weight, labels, priority);
   }
 
   @Override
   public String toString() {
-    return host + ":" + port + (weight == 1 ? "" : " weight=" + weight) + (labels.isEmpty() ? "" : " " + labels);
+    return host + ":" + port + (weight == 1 ? "" : " weight=" + weight)
+        + (priority == 0 ? "" : " priority=" + priority) + (labels.isEmpty() ? "" : " " + labels);
   }
 }

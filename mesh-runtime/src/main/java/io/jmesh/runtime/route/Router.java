@@ -158,7 +158,8 @@ public final class Router implements AutoCloseable {
     lb = balancers.get(key);
     if (lb == null) {
       String name = key.service() + (subset.isEmpty() ? "" : new TreeMap<>(subset).toString());
-      LoadBalancer.Factory factory = balancerOverride != null ? balancerOverride : factory(kind);
+      LoadBalancer.Factory factory =
+          Balancers.withPriorities(balancerOverride != null ? balancerOverride : factory(kind));
       lb = factory.newLoadBalancer(new Helper(name, random, ticker, state::isAvailable));
     }
     List<Endpoint> endpoints = new ArrayList<>();

@@ -106,7 +106,7 @@ class MeshConfigParserTest {
         """);
 
     assertThat(e.getMessage()).isEqualTo(FILE + ":8: services[0].endpoints[1]: unknown field 'weigth'"
-        + " (expected one of: address, port, weight, labels)");
+        + " (expected one of: address, port, weight, labels, priority)");
   }
 
   @Test

@@ -415,6 +415,36 @@ public abstract class AbstractMeshHttpClientTest {
   }
 
   @Test
+  void failsOverToTheNextPriorityAndComesBack() throws Exception {
+    assumeTrue(options().reportsOutcomes(), "see the client's Options");
+    v1a.answerWith(503);
+    service(
+        "failover",
+        "{failureAccrual: {consecutiveFailures: 2, minPenalty: 1s, maxPenalty: 1m, jitter: 0}}",
+        "retry: {attempts: 1}",
+        "{address: " + v1a.ip() + ", port: " + v1a.port() + ", priority: 0}",
+        "{address: " + v1b.ip() + ", port: " + v1b.port() + ", priority: 1}");
+
+    // Priority 0 takes everything until its only endpoint is ejected, then priority 1 does.
+    int before = v1a.requests();
+    List<String> answers = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      answers.add(get("http://failover:8080/").instance());
+    }
+    assertThat(v1a.requests() - before).isEqualTo(2);
+    assertThat(answers.subList(2, 10)).containsOnly("v1-b");
+
+    // Healthy again: after the penalty one probe succeeds, and traffic returns to priority 0.
+    v1a.reset();
+    int ejectedAt = v1a.requests();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> get("http://failover:8080/").status() == 200 && v1a.requests() > ejectedAt);
+    assertThat(sendMany("http://failover:8080/", 20, Map.of())).containsOnlyKeys("v1-a");
+  }
+
+  @Test
   void injectsFaultsOnTheRoute() throws Exception {
     service("fault", "", "fault: {abort: {percent: 100, status: 418}}", endpoint(v1b));
     int before = v1b.requests();
