@@ -15,6 +15,8 @@ public final class ServiceEndpoint implements Endpoint {
   private final int weight;
   private final Map<String, String> labels;
   private final int priority;
+  // Endpoints are map keys on the request path (breaker, balancer state): hash once.
+  private final int hash;
   // Resolved on first use, not when the snapshot is built: resolving a host name may block on
   // DNS, and the config thread must not. A race resolves twice, which is harmless.
   private volatile InetSocketAddress socketAddress;
@@ -42,6 +44,7 @@ public final class ServiceEndpoint implements Endpoint {
     this.port = port;
     this.weight = weight;
     this.labels = Map.copyOf(labels);
+    this.hash = Objects.hash(host, port, weight, this.labels, priority);
   }
 
   /** An endpoint of weight 1 with no labels. */
@@ -106,7 +109,7 @@ public final class ServiceEndpoint implements Endpoint {
 
   @Override
   public int hashCode() {
-    return Objects.hash(host, port, weight, labels, priority);
+    return hash;
   }
 
   @Override
