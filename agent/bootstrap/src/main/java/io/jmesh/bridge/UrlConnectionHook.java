@@ -1,15 +1,51 @@
 package io.jmesh.bridge;
 
+import java.io.IOException;
 import java.net.URL;
 
-/** Hooks woven into {@code sun.net.www} for {@code HttpURLConnection}. */
+/**
+ * Hooks woven into {@code sun.net.www} for {@code HttpURLConnection}. Parameters are typed {@code
+ * Object} where the bootstrap loader's view of the JDK type would not help. An {@link IOException}
+ * thrown by a hook is the mesh's answer (a refusal, an expired deadline) and reaches the
+ * application; any other {@link Throwable} is an agent error, which woven code reports with {@link
+ * MeshBridge#adviceError} before letting the call go on unmeshed.
+ */
 public interface UrlConnectionHook {
   /**
    * Called on entry to {@code sun.net.www.http.HttpClient.New(URL, Proxy, int, boolean,
    * HttpURLConnection)}: returns the URL of the endpoint to connect to (the connection keeps the
-   * application's URL, so the Host header stays logical), or {@code url} unchanged.
+   * application's URL, so the Host header stays logical), or {@code url} unchanged. A meshed
+   * connection's attempt is pending from here until {@link #connectFailed} or {@link
+   * #exchangeEnded} reports it.
+   *
+   * @throws IOException a {@link MeshRefusal} when the mesh refused the call, a {@link
+   *     java.net.SocketTimeoutException} when its deadline expired before the attempt
    */
-  URL connectTarget(URL url, Object proxy, Object connection) throws MeshRefusal;
+  URL connectTarget(URL url, Object proxy, Object connection) throws IOException;
+
+  /**
+   * Called on exit of the same {@code HttpClient.New} when it threw (no socket, so nothing was
+   * sent): reports the pending attempt and returns the URL of another endpoint to run {@code New}
+   * again with, or {@code null} to let {@code error} reach the application. May block for the
+   * retry's back-off.
+   */
+  URL connectFailed(Object connection, Throwable error);
+
+  /**
+   * Called when an exchange of {@code connection} may have ended: on exit of {@code
+   * HttpURLConnection.getInputStream0()} and on entry to its {@code disconnectInternal()}.
+   * {@code status} is the connection's response code ({@code -1} for none yet), {@code error} what
+   * the method threw or {@code null}. Reports the pending attempt, if any, once; returns the
+   * throwable to throw instead of {@code error} (the same one, or a timeout naming the call's
+   * deadline).
+   */
+  Throwable exchangeEnded(Object connection, int status, Throwable error);
+
+  /**
+   * Called on entry to {@code HttpURLConnection.writeRequests()}: the value of {@link
+   * BridgeCall#DEADLINE_HEADER} to send with the pending attempt, or {@code null}.
+   */
+  String deadlineHeaderValue(Object connection);
 
   /**
    * Called on entry to {@code NetworkClient.doConnect(String, int)} of an HTTPS client: returns

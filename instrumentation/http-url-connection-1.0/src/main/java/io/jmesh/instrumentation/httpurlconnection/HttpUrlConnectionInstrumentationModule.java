@@ -20,6 +20,11 @@ import java.util.List;
  * cache pool per endpoint, while the connection keeps the application's URL for the Host header.
  * The pick is per request.
  *
+ * <p>Outcomes (HTTP): the attempt is tied to the connection from {@code New} until the response
+ * headers are read ({@code getInputStream0()} returns or throws), or until {@code
+ * disconnectInternal()} ends it for a redirect; the deadline header is added in {@code
+ * writeRequests()}. A refused connect runs {@code New} again on another endpoint.
+ *
  * <p>HTTPS: the application owns the TLS session and verifies the logical host name, so only the
  * socket moves ({@code NetworkClient.doConnect(host, port)}); the keep-alive cache is keyed by the
  * logical URL, so the pick is per connection.
@@ -62,6 +67,14 @@ public final class HttpUrlConnectionInstrumentationModule implements Instrumenta
                     .and(takesArguments(2))
                     .and(takesArgument(0, String.class))
                     .and(takesArgument(1, int.class)),
-                DoConnectAdvice.class)));
+                DoConnectAdvice.class)),
+        TypeInstrumentation.of(
+            "sun.net.www.protocol.http.HttpURLConnection",
+            new AdviceBinding(
+                named("getInputStream0").and(takesArguments(0)), GetInputStreamAdvice.class),
+            new AdviceBinding(
+                named("disconnectInternal").and(takesArguments(0)), DisconnectInternalAdvice.class),
+            new AdviceBinding(
+                named("writeRequests").and(takesArguments(0)), WriteRequestsAdvice.class)));
   }
 }

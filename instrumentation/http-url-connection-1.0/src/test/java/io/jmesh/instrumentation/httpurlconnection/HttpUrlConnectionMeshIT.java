@@ -8,6 +8,18 @@ import java.nio.charset.StandardCharsets;
 /** The conformance suite on {@code HttpURLConnection}. */
 class HttpUrlConnectionMeshIT extends AbstractMeshHttpClientTest {
   @Override
+  protected Options options() {
+    return Options.all()
+        // The request is written and its response read inside getInputStream(), which offers no
+        // point to send it again; only a refused connect moves to another endpoint (nothing was
+        // sent), which HttpUrlConnectionConnectRetryIT shows.
+        .withoutRetries()
+        // The application is handed a connection, never a response object: a refusal (fault
+        // abort, rate limit, overload) can only fail the call, with a MeshRefusal naming why.
+        .withoutSynthesizedResponses();
+  }
+
+  @Override
   protected Response send(Request request) throws Exception {
     HttpURLConnection c = (HttpURLConnection) request.uri().toURL().openConnection();
     c.setConnectTimeout(5000);
