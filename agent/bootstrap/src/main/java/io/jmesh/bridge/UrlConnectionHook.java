@@ -53,4 +53,11 @@ public interface UrlConnectionHook {
    * TLS still verifies the application's host name.
    */
   Object[] socketTarget(Object client, String host, int port);
+
+  /**
+   * Called on exit of the same {@code doConnect} on the same thread, after {@link #socketTarget}
+   * chose an endpoint: reports the connect as that endpoint's attempt ({@code thrown} is {@code
+   * null} when the socket opened), so that a per-connection pick is never left counted in flight.
+   */
+  void socketConnected(Object client, Throwable thrown);
 }

@@ -24,7 +24,8 @@ import java.util.TreeSet;
  *   <li>methods: the idempotent ones of RFC 9110 §9.2.2 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE),
  *       all methods when the route is {@link Builder#retryNonIdempotent marked retryable}, and
  *       any method after a connect failure, because the request never reached the server;
- *   <li>bodies: only a replayable body of at most {@link #DEFAULT_MAX_REPLAY_BODY_BYTES};
+ *   <li>bodies: only a replayable body of at most {@link #DEFAULT_MAX_REPLAY_BODY_BYTES}, except
+ *       after a connect failure, before which no byte of the body was read;
  *   <li>at most {@link #DEFAULT_MAX_ATTEMPTS} attempts in total, never after the deadline, and
  *       never when the budget is exhausted.
  * </ul>
@@ -213,16 +214,19 @@ public final class RetryPolicy {
     if (!isRetryableOutcome(outcome)) {
       return Decision.stop(StopReason.NOT_RETRYABLE_OUTCOME);
     }
-    // A failed connect sent nothing, so a POST is as safe to resend as a GET.
-    if (outcome.kind() != AttemptOutcome.Kind.CONNECT_FAILURE
-        && !isRetryableMethod(facts.method())) {
-      return Decision.stop(StopReason.NOT_IDEMPOTENT);
-    }
-    if (!facts.bodyReplayable()) {
-      return Decision.stop(StopReason.BODY_NOT_REPLAYABLE);
-    }
-    if (facts.bodyLength() < 0 || facts.bodyLength() > maxReplayBodyBytes) {
-      return Decision.stop(StopReason.BODY_TOO_LARGE);
+    // A failed connect sent nothing, so a POST is as safe to resend as a GET; and no byte of the
+    // body was read either (clients write it only on an established connection), so the body
+    // rules do not apply to it.
+    if (outcome.kind() != AttemptOutcome.Kind.CONNECT_FAILURE) {
+      if (!isRetryableMethod(facts.method())) {
+        return Decision.stop(StopReason.NOT_IDEMPOTENT);
+      }
+      if (!facts.bodyReplayable()) {
+        return Decision.stop(StopReason.BODY_NOT_REPLAYABLE);
+      }
+      if (facts.bodyLength() < 0 || facts.bodyLength() > maxReplayBodyBytes) {
+        return Decision.stop(StopReason.BODY_TOO_LARGE);
+      }
     }
     if (attemptsSoFar >= maxAttempts) {
       return Decision.stop(StopReason.MAX_ATTEMPTS);

@@ -27,4 +27,17 @@ final class DoConnectAdvice {
       MeshBridge.adviceError("http-url-connection-1.0", t);
     }
   }
+
+  @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
+  static void exit(@Advice.This Object client, @Advice.Thrown Throwable thrown) {
+    UrlConnectionHook hook = MeshBridge.urlConnection();
+    if (hook == null) {
+      return;
+    }
+    try {
+      hook.socketConnected(client, thrown);
+    } catch (Throwable t) {
+      MeshBridge.adviceError("http-url-connection-1.0", t);
+    }
+  }
 }

@@ -104,9 +104,10 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     }
     boolean admitted = false;
     try {
-      // The body, when there is one, is written by the application into a stream that this
-      // client sends once; it cannot be replayed, and its size is unknown here.
-      int refused = conn.getDoOutput() ? call.admit(false, -1) : call.admit(true, 0);
+      // This client sends the request once, inside getInputStream, and cannot send it again:
+      // say "not replayable" so that the runtime never takes a retry from the budget that would
+      // go unused. Connect failures are still retried (nothing was sent; see connectFailed).
+      int refused = call.admit(false, -1);
       if (refused != 0) {
         // This client cannot be handed a response: the refusal becomes an IOException.
         throw new MeshRefusal(call.refusalReason());
@@ -275,7 +276,32 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
       return null;
     }
     BridgeEndpoint endpoint = call.nextEndpoint();
-    return endpoint == null ? null : new Object[] {endpoint.host(), endpoint.port()};
+    if (endpoint == null) {
+      return null;
+    }
+    CONNECTING.set(new Connecting(client, call, endpoint, System.nanoTime()));
+    return new Object[] {endpoint.host(), endpoint.port()};
+  }
+
+  /** An HTTPS connect in progress on this thread: reported when doConnect returns. */
+  private record Connecting(Object client, BridgeCall call, BridgeEndpoint endpoint, long startNanos) {}
+
+  private static final ThreadLocal<Connecting> CONNECTING = new ThreadLocal<>();
+
+  @Override
+  public void socketConnected(Object client, Throwable thrown) {
+    Connecting c = CONNECTING.get();
+    if (c == null || c.client != client) {
+      return;
+    }
+    CONNECTING.remove();
+    // No request is seen on this path: the connect is the attempt. Its time is the TCP handshake,
+    // a fair latency sample between endpoints of one destination; its failure feeds the breaker.
+    try {
+      c.call.attemptFinished(c.endpoint, thrown == null ? 200 : 0, thrown, System.nanoTime() - c.startNanos);
+    } finally {
+      c.call.finish();
+    }
   }
 
   private static SocketTimeoutException timeout(BridgeCall call, String otherwise) {
