@@ -9,18 +9,12 @@ import java.net.InetSocketAddress;
 public interface JdkHttpClientHook {
   /**
    * Called on entry to {@code HttpClientImpl.sendAsync(request, handler, pushHandler, executor)},
-   * where every send ends. Returns {@code null} when the request is not meshed; a {@link
-   * java.util.concurrent.CompletableFuture} to return instead of running the method (the mesh
-   * refused the call); or an attempt token for {@link #sendExit}. The original method then runs
-   * unchanged, with the executor the application's call chose.
+   * where every send ends. Returns {@code null} to run the method unchanged (the request is not
+   * meshed, or it is one attempt of a meshed call), or the {@link
+   * java.util.concurrent.CompletableFuture} to return instead: the whole meshed call, whose
+   * attempts the hook sends through the same client, or the mesh's refusal.
    */
-  Object sendEnter(Object client, Object request);
-
-  /**
-   * Called on exit of the same method with the token from {@link #sendEnter}: returns the future
-   * to hand to the application.
-   */
-  Object sendExit(Object token, Object future, Throwable thrown);
+  Object sendEnter(Object client, Object request, Object handler, Object pushHandler);
 
   /** Called when {@code HttpRequestImpl} copies an application request. */
   void requestCopied(Object applicationRequest, Object requestImpl);

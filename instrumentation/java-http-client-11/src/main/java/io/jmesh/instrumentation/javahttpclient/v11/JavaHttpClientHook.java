@@ -7,38 +7,57 @@ import io.jmesh.agent.tooling.WeakIdentityMap;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.JdkHttpClientHook;
-import io.jmesh.bridge.MeshRefusal;
+import io.jmesh.bridge.MeshBridge;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.net.URI;
+import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandler;
+import java.net.http.HttpResponse.PushPromiseHandler;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Drives one meshed {@code java.net.http} call: routes it, picks the endpoint, and runs the
- * client's own send as the attempt; the attempt's internal request copy is tied to the endpoint
- * so that {@code getAddress()} connects there.
+ * Meshes {@code java.net.http} calls: routes a request to a mesh destination, admits it, and hands
+ * it to a {@link MeshedSend}, which sends each attempt through the client's own {@code sendAsync}.
+ * An attempt's internal request copy is tied to its endpoint so that {@code getAddress()}
+ * connects there; the request keeps its URI, so Host and TLS names stay logical.
  */
 final class JavaHttpClientHook implements JdkHttpClientHook {
-  /** The attempt this thread is starting, until the client's send returns. */
+  /** The attempt this thread is handing to the client, until the client's send returns. */
   private static final ThreadLocal<Attempt> ATTEMPT = new ThreadLocal<>();
+
+  // The JDK's own request type: the WebSocket handshake sends one, whose state a copy would lose.
+  private static final String REQUEST_IMPL = "jdk.internal.net.http.HttpRequestImpl";
+
+  // BodyPublishers.fromPublisher: the application's own Flow.Publisher, perhaps good for one
+  // subscription only; every other JDK publisher with a known length can be subscribed again.
+  private static final String PUBLISHER_ADAPTER = "jdk.internal.net.http.RequestPublishers$PublisherAdapter";
 
   private final AgentContext context;
   private final WeakIdentityMap<Object, BridgeEndpoint> endpoints = new WeakIdentityMap<>();
 
-  /** One attempt: what it sends, where, for which call, since when; and the attempt it nests in. */
-  private record Attempt(
-      Object request, BridgeEndpoint endpoint, BridgeCall call, long startNanos, Attempt previous) {}
+  /**
+   * One attempt being handed to the client: the request it sends and its endpoint ({@code null}
+   * when it goes out as the client would send it); and the attempt it nests in.
+   */
+  private record Attempt(HttpRequest request, BridgeEndpoint endpoint, Attempt previous) {}
 
   JavaHttpClientHook(AgentContext context) {
     this.context = context;
   }
 
   @Override
-  public Object sendEnter(Object client, Object req) {
+  public Object sendEnter(Object client, Object req, Object handler, Object pushHandler) {
     HttpRequest request = (HttpRequest) req;
+    Attempt attempt = ATTEMPT.get();
+    if (attempt != null && attempt.request == request) {
+      // One attempt of a call this hook drives: the client sends it unchanged.
+      return null;
+    }
     URI uri = request.uri();
     String host = uri.getHost();
     int port = port(uri);
@@ -46,54 +65,81 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     if (host == null || calls == null || !calls.isMeshDestination(host, port)) {
       return null;
     }
-    context.maybeInjectFault(JavaHttpClientInstrumentationModule.NAME);
-    BridgeCall call =
-        calls.route(
-            uri.getScheme(),
-            host,
-            port,
-            request.method(),
-            uri.getRawPath(),
-            name -> request.headers().firstValue(name).orElse(null));
-    if (call == null) {
+    BridgeCall call = null;
+    try {
+      context.maybeInjectFault(JavaHttpClientInstrumentationModule.NAME);
+      call =
+          calls.route(
+              uri.getScheme(),
+              host,
+              port,
+              request.method(),
+              uri.getRawPath(),
+              name -> request.headers().firstValue(name).orElse(null));
+      if (call == null) {
+        return null;
+      }
+      return start(call, (HttpClient) client, request, handler, pushHandler);
+    } catch (Throwable t) {
+      // Nothing was sent yet: the application's call goes on as the client would make it.
+      if (call != null) {
+        call.finish();
+      }
+      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
       return null;
     }
-    BridgeEndpoint endpoint = call.nextEndpoint();
-    if (endpoint == null) {
-      return CompletableFuture.failedFuture(new MeshRefusal(call.noEndpointMessage()));
-    }
-    Attempt attempt = new Attempt(request, endpoint, call, System.nanoTime(), ATTEMPT.get());
-    ATTEMPT.set(attempt);
-    return attempt;
   }
 
-  @Override
   @SuppressWarnings("unchecked")
-  public Object sendExit(Object token, Object future, Throwable thrown) {
-    Attempt attempt = (Attempt) token;
-    if (attempt.previous == null) {
-      ATTEMPT.remove();
-    } else {
-      ATTEMPT.set(attempt.previous);
+  private <T> CompletableFuture<HttpResponse<T>> start(
+      BridgeCall call, HttpClient client, HttpRequest request, Object handler, Object pushHandler) {
+    BodyHandler<T> bodyHandler = (BodyHandler<T>) handler;
+    PushPromiseHandler<T> push = (PushPromiseHandler<T>) pushHandler;
+    MeshedSend.Sender<T> sender = (copy, endpoint, h) -> sendAttempt(client, copy, endpoint, h, push);
+    if (request.getClass().getName().equals(REQUEST_IMPL)) {
+      // Cannot be copied per attempt: one attempt, as routed, without admission or retries.
+      return new MeshedSend<>(call, request, bodyHandler, sender, MeshedSend.Scheduler.DELAYED, System::nanoTime, false)
+          .start();
     }
-    if (thrown != null || !(future instanceof CompletableFuture)) {
-      attempt.call.attemptFinished(attempt.endpoint, false, System.nanoTime() - attempt.startNanos);
-      return future;
+    BodyPublisher body = request.bodyPublisher().orElse(null);
+    long length = body == null ? 0 : body.contentLength();
+    boolean replayable = body == null || length >= 0 && !body.getClass().getName().equals(PUBLISHER_ADAPTER);
+    int refusal = call.admit(replayable, length);
+    if (refusal != 0) {
+      CompletableFuture<HttpResponse<T>> refused =
+          RefusalResponse.of(request, bodyHandler, refusal, call.refusalKind(), call.refusalReason());
+      call.finish();
+      return refused;
     }
-    ((CompletableFuture<HttpResponse<?>>) future)
-        .whenComplete(
-            (response, error) ->
-                attempt.call.attemptFinished(
-                    attempt.endpoint,
-                    error == null && response.statusCode() < 500,
-                    System.nanoTime() - attempt.startNanos));
-    return future;
+    return new MeshedSend<>(call, request, bodyHandler, sender, MeshedSend.Scheduler.DELAYED, System::nanoTime, true)
+        .start();
+  }
+
+  /** Hands one attempt to the client, marked so that {@link #sendEnter} lets it through. */
+  private <T> CompletableFuture<HttpResponse<T>> sendAttempt(
+      HttpClient client,
+      HttpRequest request,
+      BridgeEndpoint endpoint,
+      BodyHandler<T> handler,
+      PushPromiseHandler<T> push) {
+    Attempt previous = ATTEMPT.get();
+    ATTEMPT.set(new Attempt(request, endpoint, previous));
+    try {
+      // The public method passes the client's executor, as the application's sendAsync does.
+      return client.sendAsync(request, handler, push);
+    } finally {
+      if (previous == null) {
+        ATTEMPT.remove();
+      } else {
+        ATTEMPT.set(previous);
+      }
+    }
   }
 
   @Override
   public void requestCopied(Object applicationRequest, Object requestImpl) {
     Attempt attempt = ATTEMPT.get();
-    if (attempt != null && attempt.request == applicationRequest) {
+    if (attempt != null && attempt.request == applicationRequest && attempt.endpoint != null) {
       endpoints.put(requestImpl, attempt.endpoint);
     }
   }

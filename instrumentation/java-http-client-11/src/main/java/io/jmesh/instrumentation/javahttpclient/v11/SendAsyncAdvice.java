@@ -7,44 +7,35 @@ import net.bytebuddy.asm.Advice;
 import net.bytebuddy.implementation.bytecode.assign.Assigner;
 
 /**
- * Routes a request to a mesh destination as the client's own send starts, and follows its
- * outcome as it ends. The method itself runs unchanged (same thread, same executor), so meshing
- * costs a synchronous {@code send()} no extra thread hop.
+ * Hands a request to a mesh destination to {@link JavaHttpClientHook}, which returns the future of
+ * the whole meshed call (its attempts re-enter this method and run it unchanged). Requests outside
+ * the mesh run the method unchanged too, after one lookup.
  */
 final class SendAsyncAdvice {
   private SendAsyncAdvice() {}
 
-  /** Skips the method only when the mesh refused the call (the token is a failed future). */
+  /** Skips the method when the hook took the call over (the token is its future). */
   @Advice.OnMethodEnter(skipOn = CompletableFuture.class, suppress = Throwable.class)
-  static Object enter(@Advice.This Object client, @Advice.Argument(0) Object request) {
+  static Object enter(
+      @Advice.This Object client,
+      @Advice.Argument(0) Object request,
+      @Advice.Argument(1) Object handler,
+      @Advice.Argument(2) Object pushHandler) {
     try {
       JdkHttpClientHook hook = MeshBridge.jdkHttpClient();
-      return hook == null ? null : hook.sendEnter(client, request);
+      return hook == null ? null : hook.sendEnter(client, request, handler, pushHandler);
     } catch (Throwable t) {
       MeshBridge.adviceError("java-http-client-11", t);
       return null;
     }
   }
 
-  @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
+  @Advice.OnMethodExit(suppress = Throwable.class)
   static void exit(
       @Advice.Enter Object token,
-      @Advice.Return(readOnly = false, typing = Assigner.Typing.DYNAMIC) Object returned,
-      @Advice.Thrown Throwable thrown) {
-    if (token == null) {
-      return;
-    }
+      @Advice.Return(readOnly = false, typing = Assigner.Typing.DYNAMIC) Object returned) {
     if (token instanceof CompletableFuture) {
       returned = token;
-      return;
-    }
-    try {
-      JdkHttpClientHook hook = MeshBridge.jdkHttpClient();
-      if (hook != null) {
-        returned = hook.sendExit(token, returned, thrown);
-      }
-    } catch (Throwable t) {
-      MeshBridge.adviceError("java-http-client-11", t);
     }
   }
 }
