@@ -41,6 +41,10 @@ class CallPolicyTest {
             "        backends: [{subset: {}, weight: 1}]",
             route.isEmpty() ? "" : "        " + route,
             "");
+    return runtimeOf(yaml);
+  }
+
+  private MeshRuntime runtimeOf(String yaml) throws Exception {
     return MeshRuntime.builder()
         .snapshot(MeshConfigParser.parse("t.yaml", yaml, "default"))
         .ticker(ticker)
@@ -282,12 +286,7 @@ class CallPolicyTest {
             "      - {address: 10.1.0.1, port: 80, priority: 1}",
             "    policy: {balancer: round-robin, failureAccrual: {consecutiveFailures: 1, minPenalty: 10s, maxPenalty: 1m, jitter: 0}, maxEjectionPercent: 100}",
             "");
-    MeshRuntime runtime =
-        MeshRuntime.builder()
-            .snapshot(MeshConfigParser.parse("t.yaml", yaml, "default"))
-            .ticker(ticker)
-            .random(() -> seeded.nextLong())
-            .build();
+    MeshRuntime runtime = runtimeOf(yaml);
 
     // All of priority 0 is healthy: the remote endpoint gets nothing.
     assertThat(hostsOf(runtime, 400)).doesNotContainKey("10.1.0.1");

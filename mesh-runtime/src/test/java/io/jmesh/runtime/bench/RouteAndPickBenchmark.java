@@ -4,6 +4,7 @@ import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.config.MeshConfigParser;
 import java.util.Map;
@@ -48,6 +49,8 @@ public class RouteAndPickBenchmark {
           "");
 
   private MeshRuntime runtime;
+  // The same mesh with the simplest balancer: the baseline for what peak-EWMA costs.
+  private MeshRuntime randomRuntime;
   private OutboundRequest meshRequest;
   private final Map<String, String> headers = Map.of("accept", "*/*");
 
@@ -55,6 +58,16 @@ public class RouteAndPickBenchmark {
   public void setUp() throws Exception {
     runtime =
         MeshRuntime.of(MeshConfigParser.parse("bench.yaml", CONFIG, "default"), MeshRuntime.Options.defaults());
+    randomRuntime =
+        MeshRuntime.of(
+            MeshConfigParser.parse(
+                "bench.yaml",
+                CONFIG.replace("    ports: [8080]\n", "    ports: [8080]\n    policy: {balancer: random}\n"),
+                "default"),
+            MeshRuntime.Options.defaults());
+    if (randomRuntime.snapshot().services().get(0).policy().balancer() != DestinationPolicy.Balancer.RANDOM) {
+      throw new IllegalStateException("the baseline mesh must use the random balancer");
+    }
     meshRequest = OutboundRequest.of("http", "hello", 8080, "GET", "/api/items", headers::get);
   }
 
@@ -75,6 +88,12 @@ public class RouteAndPickBenchmark {
     call.attemptFinished(endpoint, AttemptOutcome.success(), 1_000_000L);
     call.finish();
     return endpoint;
+  }
+
+  /** The same with the weighted-random balancer instead of peak-EWMA. */
+  @Benchmark
+  public Endpoint routePickRecordRandomBalancer() {
+    return drive(randomRuntime.route(meshRequest));
   }
 
   /** Building the request view too, as adapters do per call. */
