@@ -209,6 +209,9 @@ final class RoutedCall implements OutboundCall {
     state.health.onResult(endpoint, healthy);
     balancer.attemptFinished(endpoint, healthy, durationNanos);
     attempts++;
+    if (outcome.isSuccess()) {
+      return RetryPolicy.Decision.stop(RetryPolicy.StopReason.SUCCEEDED); // no clock read needed
+    }
     if (facts == null) {
       // Not admitted: the adapter cannot retry, so the policy has nothing to decide.
       return RetryPolicy.Decision.stop(
