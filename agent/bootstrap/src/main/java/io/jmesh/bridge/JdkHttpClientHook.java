@@ -14,7 +14,19 @@ public interface JdkHttpClientHook {
    * java.util.concurrent.CompletableFuture} to return instead: the whole meshed call, whose
    * attempts the hook sends through the same client, or the mesh's refusal.
    */
-  Object sendEnter(Object client, Object request, Object handler, Object pushHandler);
+  Object sendEnter(
+      Object client, Object request, Object handler, Object pushHandler, Object executor);
+
+  /**
+   * Whether the hook still needs {@link #lookup}: woven code then passes {@code
+   * MethodHandles.lookup()} of {@code HttpClientImpl}, once, so that attempts can call the
+   * internal {@code sendAsync} with the executor the application's call chose (the public one
+   * adds a hop through the common pool to every response).
+   */
+  boolean needsLookup();
+
+  /** Receives the full-privilege lookup of {@code HttpClientImpl}; see {@link #needsLookup}. */
+  void lookup(Object lookup);
 
   /** Called when {@code HttpRequestImpl} copies an application request. */
   void requestCopied(Object applicationRequest, Object requestImpl);

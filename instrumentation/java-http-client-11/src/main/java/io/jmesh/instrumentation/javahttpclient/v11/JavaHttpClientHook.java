@@ -8,6 +8,9 @@ import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.JdkHttpClientHook;
 import io.jmesh.bridge.MeshBridge;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -19,6 +22,7 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandler;
 import java.net.http.HttpResponse.PushPromiseHandler;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * Meshes {@code java.net.http} calls: routes a request to a mesh destination, admits it, and hands
@@ -51,7 +55,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
   }
 
   @Override
-  public Object sendEnter(Object client, Object req, Object handler, Object pushHandler) {
+  public Object sendEnter(Object client, Object req, Object handler, Object pushHandler, Object executor) {
     HttpRequest request = (HttpRequest) req;
     Attempt attempt = ATTEMPT.get();
     if (attempt != null && attempt.request == request) {
@@ -79,7 +83,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
       if (call == null) {
         return null;
       }
-      return start(call, (HttpClient) client, request, handler, pushHandler);
+      return start(call, (HttpClient) client, request, handler, pushHandler, (Executor) executor);
     } catch (Throwable t) {
       // Nothing was sent yet: the application's call goes on as the client would make it.
       if (call != null) {
@@ -92,10 +96,16 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
 
   @SuppressWarnings("unchecked")
   private <T> CompletableFuture<HttpResponse<T>> start(
-      BridgeCall call, HttpClient client, HttpRequest request, Object handler, Object pushHandler) {
+      BridgeCall call,
+      HttpClient client,
+      HttpRequest request,
+      Object handler,
+      Object pushHandler,
+      Executor executor) {
     BodyHandler<T> bodyHandler = (BodyHandler<T>) handler;
     PushPromiseHandler<T> push = (PushPromiseHandler<T>) pushHandler;
-    MeshedSend.Sender<T> sender = (copy, endpoint, h) -> sendAttempt(client, copy, endpoint, h, push);
+    MeshedSend.Sender<T> sender =
+        (copy, endpoint, h) -> sendAttempt(client, copy, endpoint, h, push, executor);
     if (request.getClass().getName().equals(REQUEST_IMPL)) {
       // Cannot be copied per attempt: one attempt, as routed, without admission or retries.
       return new MeshedSend<>(call, request, bodyHandler, sender, MeshedSend.Scheduler.DELAYED, System::nanoTime, false)
@@ -116,23 +126,65 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
   }
 
   /** Hands one attempt to the client, marked so that {@link #sendEnter} lets it through. */
+  @SuppressWarnings("unchecked")
   private <T> CompletableFuture<HttpResponse<T>> sendAttempt(
       HttpClient client,
       HttpRequest request,
       BridgeEndpoint endpoint,
       BodyHandler<T> handler,
-      PushPromiseHandler<T> push) {
+      PushPromiseHandler<T> push,
+      Executor executor) {
     Attempt previous = ATTEMPT.get();
     ATTEMPT.set(new Attempt(request, endpoint, previous));
     try {
+      MethodHandle internal = internalSend;
+      if (internal != null) {
+        // The application's executor as it gave it: null for a synchronous send, which then
+        // completes on the client's own thread like an unmeshed one.
+        return (CompletableFuture<HttpResponse<T>>) internal.invoke(client, request, handler, push, executor);
+      }
       // The public method passes the client's executor, as the application's sendAsync does.
       return client.sendAsync(request, handler, push);
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("HttpClientImpl.sendAsync failed", t);
     } finally {
       if (previous == null) {
         ATTEMPT.remove();
       } else {
         ATTEMPT.set(previous);
       }
+    }
+  }
+
+  // HttpClientImpl.sendAsync(request, handler, push, executor); null until the first lookup.
+  private volatile MethodHandle internalSend;
+  private volatile boolean lookupTried;
+
+  @Override
+  public boolean needsLookup() {
+    return !lookupTried;
+  }
+
+  @Override
+  public void lookup(Object lookup) {
+    lookupTried = true;
+    try {
+      MethodHandles.Lookup l = (MethodHandles.Lookup) lookup;
+      internalSend =
+          l.findVirtual(
+              l.lookupClass(),
+              "sendAsync",
+              MethodType.methodType(
+                  CompletableFuture.class,
+                  HttpRequest.class,
+                  BodyHandler.class,
+                  PushPromiseHandler.class,
+                  Executor.class));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      // Attempts then go through the public sendAsync: correct, one pool hop slower.
+      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, e);
     }
   }
 

@@ -2,6 +2,7 @@ package io.jmesh.instrumentation.javahttpclient.v11;
 
 import io.jmesh.bridge.JdkHttpClientHook;
 import io.jmesh.bridge.MeshBridge;
+import java.lang.invoke.MethodHandles;
 import java.util.concurrent.CompletableFuture;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.implementation.bytecode.assign.Assigner;
@@ -20,10 +21,17 @@ final class SendAsyncAdvice {
       @Advice.This Object client,
       @Advice.Argument(0) Object request,
       @Advice.Argument(1) Object handler,
-      @Advice.Argument(2) Object pushHandler) {
+      @Advice.Argument(2) Object pushHandler,
+      @Advice.Argument(3) Object executor) {
     try {
       JdkHttpClientHook hook = MeshBridge.jdkHttpClient();
-      return hook == null ? null : hook.sendEnter(client, request, handler, pushHandler);
+      if (hook == null) {
+        return null;
+      }
+      if (hook.needsLookup()) {
+        hook.lookup(MethodHandles.lookup()); // inlined here, so it is HttpClientImpl's lookup
+      }
+      return hook.sendEnter(client, request, handler, pushHandler, executor);
     } catch (Throwable t) {
       MeshBridge.adviceError("java-http-client-11", t);
       return null;
