@@ -56,10 +56,6 @@ public final class Admission {
     this.slot = slot;
   }
 
-  static Admission proceed() {
-    return PROCEED;
-  }
-
   /** Proceed after {@code delayNanos} and once {@code slot} (may be {@code null}) completes. */
   public static Admission proceed(long delayNanos, CompletableFuture<Void> slot) {
     return delayNanos == 0 && (slot == null || slot.isDone() && !slot.isCompletedExceptionally())

@@ -89,6 +89,11 @@ public final class ServiceEndpoint implements Endpoint {
 
   /** Whether every label of {@code selector} is present on this endpoint with the same value. */
   public boolean matches(Map<String, String> selector) {
+    return matches(labels, selector);
+  }
+
+  /** Whether every label of {@code selector} is in {@code labels} with the same value. */
+  public static boolean matches(Map<String, String> labels, Map<String, String> selector) {
     for (Map.Entry<String, String> e : selector.entrySet()) {
       if (!e.getValue().equals(labels.get(e.getKey()))) {
         return false;

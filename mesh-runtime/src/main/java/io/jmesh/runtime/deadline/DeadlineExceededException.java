@@ -16,8 +16,13 @@ public final class DeadlineExceededException extends IOException {
    * "hello.default: deadline exceeded after 1502 ms (budget: 1500 ms)"}.
    */
   public DeadlineExceededException(String destination, Deadline deadline) {
-    super(destination + ": deadline exceeded after " + millis(deadline.elapsed())
-        + " ms (budget: " + millis(deadline.budget()) + " ms)");
+    super(message(destination, deadline));
+  }
+
+  /** The message of this exception, for adapters that fail the call with their own type. */
+  public static String message(String destination, Deadline deadline) {
+    return destination + ": deadline exceeded after " + millis(deadline.elapsed())
+        + " ms (budget: " + millis(deadline.budget()) + " ms)";
   }
 
   private static long millis(Duration d) {

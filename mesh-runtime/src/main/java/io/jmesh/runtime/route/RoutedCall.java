@@ -230,7 +230,7 @@ final class RoutedCall implements OutboundCall {
     if (deadline == null) {
       return "jmesh: " + state.name + ": no deadline";
     }
-    return "jmesh: " + new DeadlineExceededException(state.name, deadline).getMessage()
+    return "jmesh: " + DeadlineExceededException.message(state.name, deadline)
         + " (route " + route.name + ")";
   }
 
@@ -245,11 +245,6 @@ final class RoutedCall implements OutboundCall {
     if (!slot.cancel(false) && !slot.isCompletedExceptionally()) {
       limit.release();
     }
-  }
-
-  /** Attempts reported so far; for tests. */
-  int attempts() {
-    return attempts;
   }
 
   @Override

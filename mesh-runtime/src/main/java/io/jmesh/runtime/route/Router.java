@@ -198,17 +198,7 @@ public final class Router implements AutoCloseable {
     Predicate<Endpoint>[] out = new Predicate[subsets.size()];
     for (int i = 0; i < out.length; i++) {
       Map<String, String> subset = Map.copyOf(subsets.get(i));
-      out[i] =
-          subset.isEmpty()
-              ? e -> true
-              : e -> {
-                for (Map.Entry<String, String> label : subset.entrySet()) {
-                  if (!label.getValue().equals(e.labels().get(label.getKey()))) {
-                    return false;
-                  }
-                }
-                return true;
-              };
+      out[i] = subset.isEmpty() ? e -> true : e -> ServiceEndpoint.matches(e.labels(), subset);
     }
     return out;
   }

@@ -55,7 +55,7 @@ public final class MeshCalls implements BridgeCalls {
     }
     context.maybeInjectFault("route");
     OutboundCall call = runtime.route(OutboundRequest.of(scheme, host, port, method, path, headers));
-    return call == null ? null : new Call(call, port);
+    return call == null ? null : new Call(call);
   }
 
   /** A routed call seen through the bridge. */
@@ -63,7 +63,7 @@ public final class MeshCalls implements BridgeCalls {
     private final OutboundCall call;
     private Admission admission;
 
-    Call(OutboundCall call, int port) {
+    Call(OutboundCall call) {
       this.call = call;
     }
 
