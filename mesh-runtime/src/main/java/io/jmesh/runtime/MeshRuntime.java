@@ -5,14 +5,20 @@ import io.jmesh.runtime.balance.LoadBalancer;
 import io.jmesh.runtime.config.ConfigFileWatcher;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.ReloadResult;
+import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.route.RouteTable;
 import io.jmesh.runtime.route.Router;
 import io.jmesh.runtime.time.Ticker;
+import java.lang.System.Logger.Level;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 
 /**
@@ -43,16 +49,24 @@ public final class MeshRuntime implements AutoCloseable {
 
   private final Router router;
   private final ConfigFileWatcher watcher; // null unless in file mode
+  private final Discovery discovery; // null unless in discovery (xDS) mode
+  private final long firstUseTimeoutNanos;
+  // Services whose first use asked discovery for them; each waits at most once.
+  private final Set<String> watched = ConcurrentHashMap.newKeySet();
+  private final Object updated = new Object(); // notified after every update
   private volatile RouteTable table;
 
   private MeshRuntime(Builder builder) {
+    this.discovery = builder.discovery;
+    this.firstUseTimeoutNanos = builder.firstUseTimeout.toNanos();
     this.router =
         new Router(
             builder.options.namespace(),
             builder.options.clusterDomain(),
             builder.balancerFactory,
             builder.random,
-            builder.ticker);
+            builder.ticker,
+            discovery == null ? null : this::awaitResolved);
     this.table = router.update(builder.snapshot);
     if (builder.configFile != null) {
       this.watcher =
@@ -64,6 +78,54 @@ public final class MeshRuntime implements AutoCloseable {
     } else {
       this.watcher = null;
     }
+    if (discovery != null) {
+      discovery.start(this::update);
+    }
+  }
+
+  /**
+   * The first call to an unresolved service asks discovery for it and waits for its resources,
+   * at most the first-use timeout; later calls never wait (they fail with no endpoint until the
+   * resources arrive), so a controller that cannot answer slows one call per service, not all.
+   */
+  private RouteTable awaitResolved(String qualifiedName) {
+    if (!watched.add(qualifiedName)) {
+      return table;
+    }
+    discovery.watch(qualifiedName);
+    long deadline = System.nanoTime() + firstUseTimeoutNanos;
+    synchronized (updated) {
+      while (true) {
+        RouteTable current = table;
+        if (!isUnresolved(current.snapshot(), qualifiedName)) {
+          return current;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          RuntimeLog.log(
+              Level.WARNING,
+              qualifiedName + ": discovery sent no routes and endpoints within "
+                  + TimeUnit.NANOSECONDS.toMillis(firstUseTimeoutNanos)
+                  + " ms of its first call; its calls fail until they arrive");
+          return current;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(updated, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt(); // the application's interrupt: stop waiting
+          return table;
+        }
+      }
+    }
+  }
+
+  private static boolean isUnresolved(MeshSnapshot snapshot, String qualifiedName) {
+    for (Service s : snapshot.unresolved()) {
+      if (s.qualifiedName().equals(qualifiedName)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -116,6 +178,9 @@ public final class MeshRuntime implements AutoCloseable {
     synchronized (router) {
       table = router.update(snapshot);
     }
+    synchronized (updated) {
+      updated.notifyAll();
+    }
   }
 
   /**
@@ -145,6 +210,9 @@ public final class MeshRuntime implements AutoCloseable {
     if (watcher != null) {
       watcher.close();
     }
+    if (discovery != null) {
+      discovery.close();
+    }
     router.close();
   }
 
@@ -163,8 +231,25 @@ public final class MeshRuntime implements AutoCloseable {
     private RandomGenerator random = () -> ThreadLocalRandom.current().nextLong();
     private Ticker ticker = Ticker.system();
     private LoadBalancer.Factory balancerFactory; // null: each destination's policy chooses
+    private Discovery discovery;
+    private Duration firstUseTimeout = Duration.ofSeconds(2);
 
     private Builder() {}
+
+    /**
+     * Discovery mode: snapshots come from {@code discovery} (the xDS client), which the runtime
+     * starts when built and closes when closed; the first call to a service waits for its
+     * resources at most {@code firstUseTimeout}.
+     */
+    public Builder discovery(Discovery discovery, Duration firstUseTimeout) {
+      this.discovery = Objects.requireNonNull(discovery, "discovery");
+      if (firstUseTimeout.isNegative()) {
+        throw new IllegalArgumentException(
+            "firstUseTimeout: " + firstUseTimeout + " (expected: >= 0)");
+      }
+      this.firstUseTimeout = firstUseTimeout;
+      return this;
+    }
 
     public Builder options(Options options) {
       this.options = Objects.requireNonNull(options, "options");
@@ -213,6 +298,9 @@ public final class MeshRuntime implements AutoCloseable {
     }
 
     public MeshRuntime build() {
+      if (discovery != null && configFile != null) {
+        throw new IllegalStateException("both a config file and discovery: choose one");
+      }
       return new MeshRuntime(this);
     }
   }

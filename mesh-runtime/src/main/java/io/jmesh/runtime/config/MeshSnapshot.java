@@ -11,12 +11,22 @@ import java.util.Optional;
  * @param version identifies this snapshot in logs and on the admin endpoint (a content hash in
  *     file mode)
  * @param services the services, in declaration order; qualified names are unique
+ * @param unresolved services that discovery declares (their names and ports are mesh
+ *     destinations) but whose routes, policy and endpoints are fetched only on first use; always
+ *     empty in file mode. Their {@code endpoints}, {@code routes} and {@code policy} are empty and
+ *     default. A name is never in both lists.
  */
-public record MeshSnapshot(String version, List<Service> services) {
+public record MeshSnapshot(String version, List<Service> services, List<Service> unresolved) {
 
   public MeshSnapshot {
     Objects.requireNonNull(version, "version");
     services = List.copyOf(services);
+    unresolved = List.copyOf(unresolved);
+  }
+
+  /** A snapshot where every service is resolved. */
+  public MeshSnapshot(String version, List<Service> services) {
+    this(version, services, List.of());
   }
 
   /** A snapshot with no service: nothing is mesh traffic. */

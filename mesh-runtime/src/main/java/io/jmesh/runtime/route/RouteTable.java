@@ -18,9 +18,28 @@ public final class RouteTable {
   private final Map<String, Destination> byHost;
   private final RandomGenerator random;
   private final Ticker ticker;
+  private final FirstUse firstUse;
+
+  /**
+   * Resolves an unresolved service (see {@link MeshSnapshot#unresolved()}) on its first call.
+   * Called on the request thread; may block for a bounded time.
+   */
+  @FunctionalInterface
+  public interface FirstUse {
+    /**
+     * Asks discovery for {@code qualifiedName} and waits, boundedly, until it is resolved; returns
+     * the table in force then (which may still have it unresolved).
+     */
+    RouteTable awaitResolved(String qualifiedName);
+  }
 
   RouteTable(
-      MeshSnapshot snapshot, Map<String, Destination> byHost, RandomGenerator random, Ticker ticker) {
+      MeshSnapshot snapshot,
+      Map<String, Destination> byHost,
+      RandomGenerator random,
+      Ticker ticker,
+      FirstUse firstUse) {
+    this.firstUse = firstUse;
     this.snapshot = snapshot;
     this.byHost = Map.copyOf(byHost);
     this.random = random;
@@ -47,6 +66,20 @@ public final class RouteTable {
     if (destination == null) {
       return null;
     }
+    if (destination.pending && firstUse != null) {
+      RouteTable latest = firstUse.awaitResolved(destination.qualifiedName);
+      if (latest != this) {
+        Destination resolved = latest.destination(request.host(), request.port());
+        if (resolved == null) {
+          return null; // discovery no longer declares it
+        }
+        return latest.route(resolved, request);
+      }
+    }
+    return route(destination, request);
+  }
+
+  private OutboundCall route(Destination destination, OutboundRequest request) {
     CompiledRoute route = destination.select(request);
     int backend = route.pickBackend(random);
     return new RoutedCall(
@@ -83,13 +116,17 @@ public final class RouteTable {
     private final CompiledRoute[] routes;
     private final CompiledRoute defaultRoute;
     final DestinationState state;
+    // Declared by discovery, routes and endpoints not loaded yet (see MeshSnapshot#unresolved).
+    final boolean pending;
 
     Destination(
         String qualifiedName,
         int[] ports,
         CompiledRoute[] routes,
         CompiledRoute defaultRoute,
-        DestinationState state) {
+        DestinationState state,
+        boolean pending) {
+      this.pending = pending;
       this.qualifiedName = qualifiedName;
       this.state = state;
       this.ports = ports;

@@ -40,6 +40,7 @@ public final class Router implements AutoCloseable {
   private final LoadBalancer.Factory balancerOverride; // null: each destination's policy chooses
   private final RandomGenerator random;
   private final Ticker ticker;
+  private final RouteTable.FirstUse firstUse; // null when every service is resolved up front
 
   // Guarded by this.
   private Map<BalancerKey, LoadBalancer> balancers = new HashMap<>();
@@ -52,13 +53,16 @@ public final class Router implements AutoCloseable {
    * @param balancerOverride the balancer of every destination whatever its policy says (for
    *     tests and benchmarks), or {@code null} to follow each destination's {@code balancer}
    * @param random picks backends; also handed to the balancers. Thread-safe.
+   * @param firstUse asked to resolve an unresolved service on its first call, or {@code null}
    */
   public Router(
       String namespace,
       String clusterDomain,
       LoadBalancer.Factory balancerFactory,
       RandomGenerator random,
-      Ticker ticker) {
+      Ticker ticker,
+      RouteTable.FirstUse firstUse) {
+    this.firstUse = firstUse;
     this.namespace = normalize(Objects.requireNonNull(namespace, "namespace"));
     this.clusterDomain = normalize(Objects.requireNonNull(clusterDomain, "clusterDomain"));
     this.balancerOverride = balancerFactory;
@@ -76,48 +80,10 @@ public final class Router implements AutoCloseable {
     Map<String, DestinationState> nextStates = new HashMap<>();
     Map<String, RouteTable.Destination> byHost = new HashMap<>();
     for (Service service : snapshot.services()) {
-      String qualified = service.qualifiedName();
-      DestinationState state = destinations.get(qualified);
-      if (state == null) {
-        state = new DestinationState(qualified, ticker, random);
-      }
-      state.update(service.policy(), service.endpoints());
-      nextStates.put(qualified, state);
-      CompiledRoute defaultRoute =
-          new CompiledRoute(
-              "default",
-              new CompiledRoute.Match[] {CompiledRoute.Match.ANY},
-              new LoadBalancer[] {balancer(service, Map.of(), state, next)},
-              members(List.of(Map.of())),
-              new long[] {1},
-              RoutePolicy.DEFAULT,
-              retryPolicy(RoutePolicy.DEFAULT.retry()));
-      List<CompiledRoute> routes = new ArrayList<>();
-      for (Route route : service.routes()) {
-        List<Backend> backends = route.backends();
-        LoadBalancer[] lbs = new LoadBalancer[backends.size()];
-        long[] weights = new long[backends.size()];
-        for (int i = 0; i < lbs.length; i++) {
-          lbs[i] = balancer(service, backends.get(i).subset(), state, next);
-          weights[i] = backends.get(i).weight();
-        }
-        routes.add(
-            new CompiledRoute(
-                route.name(),
-                CompiledRoute.compile(route.matches()),
-                lbs,
-                members(backends.stream().map(Backend::subset).toList()),
-                weights,
-                route.policy(),
-                retryPolicy(route.policy().retry())));
-      }
-      int[] ports = service.ports().stream().mapToInt(Integer::intValue).toArray();
-      RouteTable.Destination destination =
-          new RouteTable.Destination(
-              qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute, state);
-      for (String host : hostForms(service)) {
-        byHost.putIfAbsent(host, destination);
-      }
+      compile(service, false, next, nextStates, byHost);
+    }
+    for (Service service : snapshot.unresolved()) {
+      compile(service, true, next, nextStates, byHost);
     }
     for (Map.Entry<BalancerKey, LoadBalancer> old : balancers.entrySet()) {
       if (!next.containsKey(old.getKey())) {
@@ -126,7 +92,62 @@ public final class Router implements AutoCloseable {
     }
     balancers = next;
     destinations = nextStates;
-    return new RouteTable(snapshot, byHost, random, ticker);
+    return new RouteTable(snapshot, byHost, random, ticker, firstUse);
+  }
+
+  /**
+   * Compiles one service into its destination and registers every host form of it. An
+   * unresolved service ({@code pending}) has no endpoints yet: its calls wait once for discovery,
+   * then fail with no endpoint until its resources arrive.
+   */
+  private void compile(
+      Service service,
+      boolean pending,
+      Map<BalancerKey, LoadBalancer> next,
+      Map<String, DestinationState> nextStates,
+      Map<String, RouteTable.Destination> byHost) {
+    String qualified = service.qualifiedName();
+    DestinationState state = destinations.get(qualified);
+    if (state == null) {
+      state = new DestinationState(qualified, ticker, random);
+    }
+    state.update(service.policy(), service.endpoints());
+    nextStates.put(qualified, state);
+    CompiledRoute defaultRoute =
+        new CompiledRoute(
+            "default",
+            new CompiledRoute.Match[] {CompiledRoute.Match.ANY},
+            new LoadBalancer[] {balancer(service, Map.of(), state, next)},
+            members(List.of(Map.of())),
+            new long[] {1},
+            RoutePolicy.DEFAULT,
+            retryPolicy(RoutePolicy.DEFAULT.retry()));
+    List<CompiledRoute> routes = new ArrayList<>();
+    for (Route route : service.routes()) {
+      List<Backend> backends = route.backends();
+      LoadBalancer[] lbs = new LoadBalancer[backends.size()];
+      long[] weights = new long[backends.size()];
+      for (int i = 0; i < lbs.length; i++) {
+        lbs[i] = balancer(service, backends.get(i).subset(), state, next);
+        weights[i] = backends.get(i).weight();
+      }
+      routes.add(
+          new CompiledRoute(
+              route.name(),
+              CompiledRoute.compile(route.matches()),
+              lbs,
+              members(backends.stream().map(Backend::subset).toList()),
+              weights,
+              route.policy(),
+              retryPolicy(route.policy().retry())));
+    }
+    int[] ports = service.ports().stream().mapToInt(Integer::intValue).toArray();
+    RouteTable.Destination destination =
+        new RouteTable.Destination(
+            qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute, state, pending);
+    for (String host : hostForms(service)) {
+      byHost.putIfAbsent(host, destination);
+    }
   }
 
   /** Every host a client may write for {@code service}, lower case, without trailing dot. */

@@ -30,6 +30,12 @@ public final class AgentConfig {
       key("jmesh.config", "", "File mode: path of the mesh YAML file; re-read when it changes.");
   public static final Key CONFIG_POLL_MS =
       key("jmesh.config.poll.ms", "1000", "How often file mode checks the file, in ms (50..3600000).");
+  public static final Key CONTROLLER =
+      key("jmesh.controller", "", "Controller mode: comma-separated xDS addresses host:port of the jmesh controller, tried in turn; wins over jmesh.config.");
+  public static final Key XDS_FIRST_USE_TIMEOUT_MS =
+      key("jmesh.xds.first.use.timeout.ms", "2000", "Controller mode: how long the first call to a service waits for its routes and endpoints, in ms (0..60000).");
+  public static final Key XDS_RECONNECT_MAX_MS =
+      key("jmesh.xds.reconnect.max.ms", "30000", "Controller mode: the longest wait between reconnects to the controller, in ms (250..600000); the first is 250 ms, doubling, jitter 0.5.");
   public static final Key SERVICE =
       key("jmesh.service", "", "This workload's service name (used in logs; metrics later).");
   public static final Key NAMESPACE =
@@ -50,6 +56,9 @@ public final class AgentConfig {
           ENABLED,
           CONFIG,
           CONFIG_POLL_MS,
+          CONTROLLER,
+          XDS_FIRST_USE_TIMEOUT_MS,
+          XDS_RECONNECT_MAX_MS,
           SERVICE,
           NAMESPACE,
           CLUSTER_DOMAIN,
@@ -70,6 +79,9 @@ public final class AgentConfig {
   final boolean enabled;
   final Path configFile;
   final long configPollMillis;
+  final List<String> controllers;
+  final long xdsFirstUseTimeoutMillis;
+  final long xdsReconnectMaxMillis;
   final String service;
   final String namespace;
   final String clusterDomain;
@@ -94,6 +106,9 @@ public final class AgentConfig {
     String file = raw(CONFIG);
     this.configFile = file.isEmpty() ? null : Path.of(file);
     this.configPollMillis = longIn(CONFIG_POLL_MS, 50, 3_600_000);
+    this.controllers = addresses(CONTROLLER);
+    this.xdsFirstUseTimeoutMillis = longIn(XDS_FIRST_USE_TIMEOUT_MS, 0, 60_000);
+    this.xdsReconnectMaxMillis = longIn(XDS_RECONNECT_MAX_MS, 250, 600_000);
     this.service = raw(SERVICE);
     this.namespace = dnsLabel(NAMESPACE);
     this.clusterDomain = raw(CLUSTER_DOMAIN).isEmpty() ? CLUSTER_DOMAIN.defaultValue() : raw(CLUSTER_DOMAIN);
@@ -168,6 +183,27 @@ public final class AgentConfig {
     return key.defaultValue();
   }
 
+  /** host:port items; a bad one is reported and dropped. */
+  private List<String> addresses(Key key) {
+    List<String> out = new ArrayList<>();
+    for (String item : raw(key).split(",")) {
+      String a = item.trim();
+      if (a.isEmpty()) {
+        continue;
+      }
+      int colon = a.lastIndexOf(':');
+      String port = colon < 0 ? "" : a.substring(colon + 1);
+      if (colon <= 0 || !port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+        problems.add(
+            "setting " + key.property() + " (from " + source(key) + "): '" + a
+                + "' is invalid (expected: host:port with a port in 1..65535); ignoring it");
+        continue;
+      }
+      out.add(a);
+    }
+    return List.copyOf(out);
+  }
+
   private AgentLog.Level level(Key key) {
     String v = raw(key);
     try {
@@ -200,6 +236,19 @@ public final class AgentConfig {
   /** The file-mode config, or null when none is set. */
   public Path configFile() {
     return configFile;
+  }
+
+  /** The controller addresses; empty when not in controller mode. */
+  public List<String> controllers() {
+    return controllers;
+  }
+
+  public long xdsFirstUseTimeoutMillis() {
+    return xdsFirstUseTimeoutMillis;
+  }
+
+  public long xdsReconnectMaxMillis() {
+    return xdsReconnectMaxMillis;
   }
 
   public long configPollMillis() {

@@ -6,6 +6,9 @@ import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.xds.XdsClient;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
 import io.jmesh.runtime.RuntimeLog;
 import java.io.File;
 import java.lang.instrument.ClassFileTransformer;
@@ -105,7 +108,9 @@ public final class AgentInstaller {
             + " namespace="
             + config.namespace()
             + " mode="
-            + (config.configFile() == null ? "none (set JMESH_CONFIG)" : "file " + config.configFile())
+            + (!config.controllers().isEmpty()
+                ? "controller " + String.join(",", config.controllers())
+                : config.configFile() == null ? "none (set JMESH_CONTROLLER or JMESH_CONFIG)" : "file " + config.configFile())
             + " instrumentations="
             + installed
             + " in "
@@ -187,18 +192,61 @@ public final class AgentInstaller {
 
   private static MeshRuntime startRuntime(AgentConfig config) {
     MeshRuntime.Options options = new MeshRuntime.Options(config.namespace(), config.clusterDomain());
-    if (config.configFile() == null) {
-      AgentLog.warn("no mesh config: set JMESH_CONFIG (file mode); every call goes on unmeshed");
+    if (config.controllers().isEmpty() && config.configFile() == null) {
+      AgentLog.warn(
+          "no mesh config: set JMESH_CONTROLLER (controller mode) or JMESH_CONFIG (file mode);"
+              + " every call goes on unmeshed");
       return MeshRuntime.of(io.jmesh.runtime.config.MeshSnapshot.empty(), options);
     }
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
-              Thread t = new Thread(r, "jmesh-config-watch");
+              Thread t = new Thread(r, "jmesh-config");
               t.setDaemon(true); // No agent thread keeps a JVM alive.
               return t;
             });
+    if (!config.controllers().isEmpty()) {
+      if (config.configFile() != null) {
+        AgentLog.warn(
+            "both JMESH_CONTROLLER and JMESH_CONFIG are set: using the controller, ignoring "
+                + config.configFile());
+      }
+      XdsClient client =
+          new XdsClient(
+              new XdsClient.Options(
+                  config.controllers(),
+                  new XdsClient.NodeIdentity(nodeId(config), serviceName(config), config.namespace()),
+                  Duration.ofMillis(250),
+                  Duration.ofMillis(config.xdsReconnectMaxMillis())),
+              scheduler,
+              () -> ThreadLocalRandom.current().nextLong());
+      return MeshRuntime.builder()
+          .options(options)
+          .discovery(client, Duration.ofMillis(config.xdsFirstUseTimeoutMillis()))
+          .build();
+    }
     return MeshRuntime.fileMode(config.configFile(), options, scheduler, config.configPollMillis());
+  }
+
+  private static String serviceName(AgentConfig config) {
+    return config.service().isEmpty() ? "unknown" : config.service();
+  }
+
+  /**
+   * Unique per JVM and readable in the controller's dump: {@code service.namespace~host~pid}, as
+   * Istio names a sidecar {@code sidecar~ip~pod.namespace~domain}.
+   */
+  private static String nodeId(AgentConfig config) {
+    // A pod's HOSTNAME is its name; elsewhere ask the resolver, which may be slow, once.
+    String host = System.getenv("HOSTNAME");
+    if (host == null || host.isBlank()) {
+      try {
+        host = java.net.InetAddress.getLocalHost().getHostName();
+      } catch (java.io.IOException | RuntimeException e) {
+        host = "localhost";
+      }
+    }
+    return serviceName(config) + "." + config.namespace() + "~" + host + "~" + ProcessHandle.current().pid();
   }
 
   /** Applies one type instrumentation after checking that the type has what the advice needs. */

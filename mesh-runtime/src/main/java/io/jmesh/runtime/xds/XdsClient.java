@@ -1,0 +1,580 @@
+package io.jmesh.runtime.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.rpc.Code;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.jmesh.runtime.Discovery;
+import io.jmesh.runtime.RuntimeLog;
+import io.jmesh.runtime.config.DestinationPolicy;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.Route;
+import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.retry.Backoff;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+
+/**
+ * The agent's xDS client: one aggregated discovery stream (state of the world) to the
+ * controller. It subscribes to every Listener (they are small, and they tell the runtime which
+ * hosts are mesh destinations without a round trip), and to a service's RouteConfiguration,
+ * Cluster and ClusterLoadAssignment only once the workload calls that service ({@link #watch}).
+ *
+ * <p>Every response is decoded strictly ({@link XdsDecoder}): if any resource of it cannot be
+ * applied, the whole response is NACKed with the decoder's messages as {@code error_detail} and
+ * the last good resources stay in force; otherwise it is ACKed and a new snapshot goes to the
+ * runtime. When the stream fails, the client keeps its snapshot and reconnects to the next
+ * controller address after a jittered exponential backoff, sending the versions it holds so that
+ * an unchanged controller pushes nothing.
+ *
+ * <p>Threading: the stream's callbacks run on {@code scheduler} (the channel's executor), which
+ * must be single-threaded; state is also guarded by this object's lock because {@link #watch}
+ * runs on request threads. No thread of its own; the gRPC transport's threads are daemons.
+ */
+public final class XdsClient implements Discovery {
+
+  /**
+   * Settings of one client.
+   *
+   * @param addresses controller addresses, {@code host:port}, tried in turn
+   * @param node how the controller knows this agent: id, service, namespace
+   * @param reconnectBase the first reconnect delay, doubling per failed attempt
+   * @param reconnectMax the longest reconnect delay
+   */
+  public record Options(
+      List<String> addresses, NodeIdentity node, Duration reconnectBase, Duration reconnectMax) {
+    public Options {
+      addresses = List.copyOf(addresses);
+      if (addresses.isEmpty()) {
+        throw new IllegalArgumentException("addresses: [] (expected: at least one host:port)");
+      }
+      for (String a : addresses) {
+        parseAddress(a);
+      }
+      Objects.requireNonNull(node, "node");
+      Objects.requireNonNull(reconnectBase, "reconnectBase");
+      Objects.requireNonNull(reconnectMax, "reconnectMax");
+    }
+  }
+
+  /** The agent as the controller sees it. */
+  public record NodeIdentity(String id, String service, String namespace) {
+    public NodeIdentity {
+      Objects.requireNonNull(id, "id");
+      Objects.requireNonNull(service, "service");
+      Objects.requireNonNull(namespace, "namespace");
+    }
+  }
+
+  /**
+   * What the client knows of its stream, for logs, tests and the admin endpoint.
+   *
+   * @param connectedTo the controller address of the stream that last received a response, or
+   *     {@code null} while no stream is up
+   * @param ackedVersions per type URL, the version last applied
+   * @param lastNack the error_detail of the last NACK, or {@code null}
+   * @param streams streams opened so far (1 + reconnects)
+   */
+  public record Status(
+      String connectedTo, Map<String, String> ackedVersions, String lastNack, int streams) {}
+
+  private static final List<String> TYPES =
+      List.of(
+          XdsNames.LISTENER_TYPE, XdsNames.ROUTE_TYPE, XdsNames.CLUSTER_TYPE, XdsNames.ENDPOINT_TYPE);
+
+  private final Options options;
+  private final ScheduledExecutorService scheduler;
+  private final Backoff backoff;
+  private final Node node;
+
+  // Guarded by this.
+  private final Map<String, TypeState> types = new LinkedHashMap<>();
+  private final Set<String> watched = new TreeSet<>();
+  private final Map<String, XdsDecoder.ListenerInfo> listeners = new TreeMap<>();
+  private final Map<String, List<Route>> routes = new HashMap<>();
+  private final Map<String, DestinationPolicy> clusters = new HashMap<>();
+  private final Map<String, List<ServiceEndpoint>> endpoints = new HashMap<>();
+  private final Map<String, ManagedChannel> channels = new HashMap<>();
+  private Consumer<MeshSnapshot> onSnapshot;
+  private MeshSnapshot published;
+  private StreamObserver<DiscoveryRequest> requests;
+  private Object stream; // identity of the current stream; responses of older ones are dropped
+  private String streamAddress;
+  private String connectedTo;
+  private boolean nodeSent;
+  private int streams;
+  private int failedAttempts;
+  private String lastNack;
+  private ScheduledFuture<?> reconnect;
+  private boolean closed;
+
+  /**
+   * @param scheduler runs the stream's callbacks and reconnect timers; must be single-threaded
+   * @param random jitter of the reconnect backoff
+   */
+  public XdsClient(Options options, ScheduledExecutorService scheduler, RandomGenerator random) {
+    this.options = Objects.requireNonNull(options, "options");
+    this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+    this.backoff =
+        Backoff.exponential(options.reconnectBase(), options.reconnectMax(), 0.5, random);
+    this.node =
+        Node.newBuilder()
+            .setId(options.node().id())
+            .setCluster(options.node().service())
+            .setUserAgentName("jmesh")
+            .setMetadata(
+                Struct.newBuilder()
+                    .putFields(
+                        "NAMESPACE",
+                        Value.newBuilder().setStringValue(options.node().namespace()).build()))
+            .build();
+    for (String type : TYPES) {
+      types.put(type, new TypeState());
+    }
+  }
+
+  @Override
+  public synchronized void start(Consumer<MeshSnapshot> onSnapshot) {
+    if (this.onSnapshot != null) {
+      throw new IllegalStateException("already started");
+    }
+    this.onSnapshot = Objects.requireNonNull(onSnapshot, "onSnapshot");
+    connect();
+  }
+
+  @Override
+  public void watch(String qualifiedName) {
+    synchronized (this) {
+      if (closed || !watched.add(qualifiedName)) {
+        return;
+      }
+    }
+    // Off the request thread: sending may touch the transport.
+    scheduler.execute(this::resubscribe);
+  }
+
+  /** A copy of what the client knows now. */
+  public synchronized Status status() {
+    Map<String, String> acked = new LinkedHashMap<>();
+    types.forEach((type, state) -> acked.put(type, state.version));
+    return new Status(connectedTo, acked, lastNack, streams);
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (reconnect != null) {
+      reconnect.cancel(false);
+    }
+    if (requests != null) {
+      try {
+        requests.onCompleted();
+      } catch (RuntimeException ignored) {
+        // The stream may already be gone.
+      }
+    }
+    for (ManagedChannel channel : channels.values()) {
+      channel.shutdownNow();
+    }
+  }
+
+  // ---- the stream ------------------------------------------------------------------------------
+
+  private synchronized void connect() {
+    if (closed) {
+      return;
+    }
+    reconnect = null;
+    String address = options.addresses().get(streams % options.addresses().size());
+    streams++;
+    ManagedChannel channel = channels.computeIfAbsent(address, this::newChannel);
+    Object id = new Object();
+    stream = id;
+    streamAddress = address;
+    nodeSent = false;
+    requests =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(new Responses(id));
+    for (Map.Entry<String, TypeState> e : types.entrySet()) {
+      e.getValue().nonce = "";
+      if (isSubscribed(e.getKey())) {
+        send(e.getKey(), null);
+      }
+    }
+  }
+
+  private ManagedChannel newChannel(String address) {
+    HostPort hp = parseAddress(address);
+    return NettyChannelBuilder.forAddress(hp.host, hp.port)
+        .usePlaintext() // mTLS to the controller comes with the identity work (issue 5)
+        .executor(scheduler)
+        .keepAliveTime(30, TimeUnit.SECONDS)
+        .build();
+  }
+
+  /** Receives one stream's responses; ignores them once a newer stream replaced it. */
+  private final class Responses implements StreamObserver<DiscoveryResponse> {
+    private final Object id;
+
+    Responses(Object id) {
+      this.id = id;
+    }
+
+    @Override
+    public void onNext(DiscoveryResponse response) {
+      try {
+        onResponse(id, response);
+      } catch (RuntimeException e) {
+        // A bug here must not kill the stream silently: log it; the response stays unanswered.
+        RuntimeLog.log(Level.WARNING, "xDS: cannot handle a " + response.getTypeUrl() + " response: " + e);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      streamEnded(id, t.toString());
+    }
+
+    @Override
+    public void onCompleted() {
+      streamEnded(id, "the controller closed the stream");
+    }
+  }
+
+  private synchronized void streamEnded(Object id, String why) {
+    if (id != stream || closed) {
+      return;
+    }
+    stream = null;
+    requests = null;
+    connectedTo = null;
+    failedAttempts++;
+    long delay = backoff.delayNanos(failedAttempts);
+    RuntimeLog.log(
+        failedAttempts == 1 ? Level.WARNING : Level.DEBUG,
+        "xDS stream to " + streamAddress + " ended (" + why + "); keeping snapshot "
+            + (published == null ? "(none)" : published.version()) + ", reconnecting in "
+            + TimeUnit.NANOSECONDS.toMillis(delay) + " ms");
+    reconnect = scheduler.schedule(this::connect, delay, TimeUnit.NANOSECONDS);
+  }
+
+  private synchronized void onResponse(Object id, DiscoveryResponse response) {
+    if (id != stream || closed) {
+      return;
+    }
+    if (connectedTo == null) {
+      connectedTo = streamAddress;
+      if (failedAttempts > 0) {
+        RuntimeLog.log(Level.INFO, "xDS stream to " + streamAddress + " is up again");
+      }
+      failedAttempts = 0;
+    }
+    String type = response.getTypeUrl();
+    TypeState state = types.get(type);
+    if (state == null) {
+      // Never subscribed: answering would be guesswork; say so once per response.
+      RuntimeLog.log(Level.WARNING, "xDS: ignoring a response of unrequested type " + type);
+      return;
+    }
+    state.nonce = response.getNonce();
+    Map<String, Object> decoded = new LinkedHashMap<>();
+    List<String> errors = new ArrayList<>();
+    for (Any any : response.getResourcesList()) {
+      try {
+        decode(type, any, decoded);
+      } catch (XdsResourceException e) {
+        errors.add(e.getMessage());
+      } catch (InvalidProtocolBufferException | RuntimeException e) {
+        errors.add(type + ": cannot decode a resource: " + e.getMessage());
+      }
+    }
+    if (!errors.isEmpty()) {
+      String error = String.join("; ", errors);
+      if (!error.equals(lastNack)) {
+        RuntimeLog.log(
+            Level.WARNING,
+            "xDS: rejected version " + response.getVersionInfo() + " of " + shortType(type) + ": "
+                + error + "; keeping version " + state.version);
+      }
+      lastNack = error;
+      send(type, error);
+      return;
+    }
+    apply(type, decoded);
+    state.version = response.getVersionInfo();
+    send(type, null);
+    if (type.equals(XdsNames.LISTENER_TYPE)) {
+      resubscribe();
+    }
+    publish();
+  }
+
+  private static void decode(String type, Any any, Map<String, Object> out)
+      throws InvalidProtocolBufferException, XdsResourceException {
+    switch (type) {
+      case XdsNames.LISTENER_TYPE -> {
+        Listener l = any.unpack(Listener.class);
+        out.put(l.getName(), XdsDecoder.listener(l));
+      }
+      case XdsNames.ROUTE_TYPE -> {
+        RouteConfiguration rc = any.unpack(RouteConfiguration.class);
+        out.put(rc.getName(), XdsDecoder.routes(rc));
+      }
+      case XdsNames.CLUSTER_TYPE -> {
+        Cluster c = any.unpack(Cluster.class);
+        out.put(c.getName(), XdsDecoder.cluster(c));
+      }
+      case XdsNames.ENDPOINT_TYPE -> {
+        ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
+        out.put(cla.getClusterName(), XdsDecoder.endpoints(cla));
+      }
+      default -> throw new AssertionError(type);
+    }
+  }
+
+  /**
+   * State of the world: a Listener or Cluster response holds every resource, so what it lacks is
+   * gone; a RouteConfiguration or ClusterLoadAssignment response holds the ones it names.
+   */
+  @SuppressWarnings("unchecked")
+  private void apply(String type, Map<String, Object> decoded) {
+    switch (type) {
+      case XdsNames.LISTENER_TYPE -> {
+        listeners.clear();
+        decoded.forEach((k, v) -> listeners.put(k, (XdsDecoder.ListenerInfo) v));
+      }
+      case XdsNames.ROUTE_TYPE -> decoded.forEach((k, v) -> routes.put(k, (List<Route>) v));
+      case XdsNames.CLUSTER_TYPE -> {
+        clusters.clear();
+        decoded.forEach((k, v) -> clusters.put(k, (DestinationPolicy) v));
+      }
+      case XdsNames.ENDPOINT_TYPE ->
+          decoded.forEach(
+              (k, v) -> {
+                List<ServiceEndpoint> next = (List<ServiceEndpoint>) v;
+                List<ServiceEndpoint> previous = endpoints.get(k);
+                if (next.isEmpty() && previous != null && !previous.isEmpty()) {
+                  // Fails safe: an empty list from discovery does not wipe endpoints that may
+                  // still answer; the breaker ejects those that do not.
+                  RuntimeLog.log(
+                      Level.WARNING,
+                      "xDS: " + k + " has no endpoints in the new version; keeping the "
+                          + previous.size() + " it had");
+                  return;
+                }
+                endpoints.put(k, next);
+              });
+      default -> throw new AssertionError(type);
+    }
+  }
+
+  /** Subscribes to the routes, cluster and endpoints of every watched service discovery knows. */
+  private synchronized void resubscribe() {
+    if (requests == null) {
+      return; // connect() subscribes to everything when the stream is back
+    }
+    Set<String> services = new TreeSet<>();
+    Set<String> routeNames = new TreeSet<>();
+    for (XdsDecoder.ListenerInfo l : listeners.values()) {
+      String service = XdsNames.service(l.service(), l.namespace());
+      if (watched.contains(service)) {
+        services.add(service);
+        routeNames.add(l.routeConfigName());
+      }
+    }
+    subscribe(XdsNames.ROUTE_TYPE, routeNames);
+    subscribe(XdsNames.CLUSTER_TYPE, services);
+    subscribe(XdsNames.ENDPOINT_TYPE, services);
+  }
+
+  private void subscribe(String type, Set<String> names) {
+    TypeState state = types.get(type);
+    if (!state.names.equals(names)) {
+      state.names = names;
+      send(type, null);
+    }
+  }
+
+  private boolean isSubscribed(String type) {
+    // Listeners: always, as a wildcard. Others: an empty name list would be a wildcard for
+    // clusters, so nothing is sent until a service is watched.
+    return type.equals(XdsNames.LISTENER_TYPE) || !types.get(type).names.isEmpty();
+  }
+
+  /** Sends the request of {@code type}: an ACK of its version, or a NACK when {@code error}. */
+  private void send(String type, String error) {
+    if (requests == null) {
+      return;
+    }
+    TypeState state = types.get(type);
+    DiscoveryRequest.Builder request =
+        DiscoveryRequest.newBuilder()
+            .setTypeUrl(type)
+            .setVersionInfo(state.version)
+            .setResponseNonce(state.nonce)
+            .addAllResourceNames(state.names);
+    if (!nodeSent) {
+      request.setNode(node); // the first request of a stream identifies the agent
+      nodeSent = true;
+    }
+    if (error != null) {
+      request.setErrorDetail(
+          com.google.rpc.Status.newBuilder().setCode(Code.INVALID_ARGUMENT_VALUE).setMessage(error));
+    }
+    try {
+      requests.onNext(request.build());
+    } catch (RuntimeException e) {
+      // The stream is failing; its onError reconnects.
+      RuntimeLog.log(Level.DEBUG, "xDS: cannot send a request: " + e);
+    }
+  }
+
+  // ---- snapshots -------------------------------------------------------------------------------
+
+  /** Builds the snapshot from what is held and hands it to the runtime if it changed. */
+  private void publish() {
+    Map<String, Declared> declared = new LinkedHashMap<>();
+    for (XdsDecoder.ListenerInfo l : listeners.values()) {
+      declared
+          .computeIfAbsent(
+              XdsNames.service(l.service(), l.namespace()),
+              k -> new Declared(l.service(), l.namespace(), l.routeConfigName()))
+          .ports
+          .add(l.port());
+    }
+    List<Service> resolved = new ArrayList<>();
+    List<Service> unresolved = new ArrayList<>();
+    for (Map.Entry<String, Declared> e : declared.entrySet()) {
+      Declared d = e.getValue();
+      String name = e.getKey();
+      List<Route> serviceRoutes = routes.get(d.routeConfigName);
+      DestinationPolicy policy = clusters.get(name);
+      List<ServiceEndpoint> serviceEndpoints = endpoints.get(name);
+      List<Integer> ports = List.copyOf(d.ports);
+      if (watched.contains(name)
+          && serviceRoutes != null
+          && policy != null
+          && serviceEndpoints != null) {
+        resolved.add(new Service(d.name, d.namespace, ports, serviceEndpoints, serviceRoutes, policy));
+      } else {
+        unresolved.add(new Service(d.name, d.namespace, ports, List.of(), List.of()));
+      }
+    }
+    MeshSnapshot next = new MeshSnapshot(version(), resolved, unresolved);
+    if (next.equals(published)) {
+      return;
+    }
+    boolean newVersion = published == null || !published.version().equals(next.version());
+    published = next;
+    onSnapshot.accept(next);
+    if (newVersion) {
+      RuntimeLog.log(
+          Level.INFO,
+          "xDS: applied version " + next.version() + ": " + resolved.size() + " services in use, "
+              + (resolved.size() + unresolved.size()) + " declared");
+    }
+  }
+
+  /** The controller's version when every type agrees (the usual case), else each one. */
+  private String version() {
+    Set<String> versions = new LinkedHashSet<>();
+    for (Map.Entry<String, TypeState> e : types.entrySet()) {
+      if (isSubscribed(e.getKey())) {
+        versions.add(e.getValue().version);
+      }
+    }
+    if (versions.size() == 1) {
+      return versions.iterator().next();
+    }
+    StringBuilder out = new StringBuilder();
+    types.forEach(
+        (type, state) -> {
+          if (isSubscribed(type)) {
+            out.append(out.length() == 0 ? "" : ",").append(shortType(type)).append('=').append(state.version);
+          }
+        });
+    return out.toString();
+  }
+
+  private static String shortType(String typeUrl) {
+    return typeUrl.substring(typeUrl.lastIndexOf('.') + 1);
+  }
+
+  /** Per resource type: the names asked for and the version and nonce to answer with. */
+  private static final class TypeState {
+    Set<String> names = Set.of();
+    String version = "";
+    String nonce = "";
+  }
+
+  /** A service as the Listeners declare it. */
+  private static final class Declared {
+    final String name;
+    final String namespace;
+    final String routeConfigName;
+    final Set<Integer> ports = new TreeSet<>();
+
+    Declared(String name, String namespace, String routeConfigName) {
+      this.name = name;
+      this.namespace = namespace;
+      this.routeConfigName = routeConfigName;
+    }
+  }
+
+  private record HostPort(String host, int port) {}
+
+  private static HostPort parseAddress(String address) {
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0 || colon == address.length() - 1) {
+      throw new IllegalArgumentException(
+          "controller address: '" + address + "' (expected: host:port, e.g. 127.0.0.1:18000)");
+    }
+    String host = address.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    int port;
+    try {
+      port = Integer.parseInt(address.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      port = -1;
+    }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException(
+          "controller address: '" + address + "' (expected: a port in 1..65535 after the colon)");
+    }
+    return new HostPort(host, port);
+  }
+}
