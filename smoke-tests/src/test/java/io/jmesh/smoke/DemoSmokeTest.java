@@ -60,7 +60,7 @@ class DemoSmokeTest {
             .start()) {
       String last = demo.awaitLine(l -> l.startsWith("demo finished") || l.startsWith("demo failed"), 150_000);
       assertThat(demo.awaitExit(20_000)).as(demo.output()).isZero();
-      assertThat(last).as(demo.output()).isEqualTo("demo finished: stopped 4 JVMs, none left running");
+      assertThat(last).as(demo.output()).isEqualTo("demo finished: stopped 5 JVMs, none left running");
       lines = demo.lines();
     }
     String output = String.join("\n", lines);
@@ -90,7 +90,7 @@ class DemoSmokeTest {
       }
     }
     assertThat(ticks).as(output).hasSize(15);
-    assertThat(pids).as(output).hasSize(4);
+    assertThat(pids).as(output).hasSize(5);
 
     // Phase 1: 90/10.
     List<Tick> p1 = ticks.stream().filter(t -> t.phase() == 1).toList();

@@ -2,6 +2,7 @@ package io.jmesh.smoke.demo;
 
 import io.jmesh.smoke.apps.HelloServer;
 import io.jmesh.smoke.apps.TrafficClient;
+import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,11 +12,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,16 +23,17 @@ import java.util.regex.Pattern;
 
 /**
  * The local demo (the README's first command): three plain {@link HelloServer} JVMs (v1-a, v1-b
- * on version v1, v2-a on v2) and one {@link TrafficClient} JVM, an application without a line of
- * mesh code, started with {@code -javaagent:jmesh-agent.jar} and {@code JMESH_CONFIG} naming a
- * YAML file that the demo rewrites as a discovery source or an operator would. It shows, live,
- * which instance answered each call:
+ * on version v1, v2-a on v2), the jmesh controller watching a YAML file that the demo rewrites as
+ * a discovery source or an operator would, and one {@link TrafficClient} JVM, an application
+ * without a line of mesh code, started with {@code -javaagent:jmesh-agent.jar} and {@code
+ * JMESH_CONTROLLER} naming the controller's xDS address. It shows, live, which instance answered
+ * each call:
  *
  * <ol>
  *   <li>"90/10 split between v1 and v2": the route splits 90/10 between the subsets;
  *   <li>"v1-b stopped (killed)": the demo kills v1-b with SIGKILL and rewrites the file without
- *       it; until the agent reloads the file (within about a second) calls to v1-b fail, and
- *       those errors are shown (retries come later); then all v1 traffic goes to v1-a;
+ *       it; until the controller pushes the change (well within a second) calls that picked v1-b
+ *       are retried on another endpoint; then all v1 traffic goes to v1-a;
  *   <li>"operator shifts the split to 50/50": the demo rewrites the weights.
  * </ol>
  *
@@ -50,8 +48,8 @@ import java.util.regex.Pattern;
  * t=7 phase=2 cfg=settled | last 1s: v1-a=36 v1-b=0 v2-a=4 errors=0 | phase share: v1-a=88.1% ...
  * </pre>
  *
- * {@code cfg=settled} means the agent had reloaded the file the demo wrote last before that
- * second began, so the second shows only the new configuration; {@code cfg=pending} seconds may
+ * {@code cfg=settled} means the agent had applied the version the controller made of the file
+ * the demo wrote last before that second began, so the second shows only the new configuration; {@code cfg=pending} seconds may
  * mix the old and the new one.
  *
  * <p>Every JVM it starts is stopped at the end, on failure and on Ctrl-C (shutdown hook); and
@@ -65,7 +63,7 @@ import java.util.regex.Pattern;
 public final class Demo {
   static final int FIXED_PORT = 18081;
   static final String URL = "http://hello:8080/";
-  private static final Pattern LOADED = Pattern.compile("jmesh INFO loaded (.+) version ([0-9a-f]+)");
+  private static final Pattern APPLIED = Pattern.compile("jmesh INFO xDS: applied version ([0-9a-f]+)");
   private static final String[] BANNERS = {
     "90/10 split between v1 and v2",
     "v1-b stopped (killed) \u2014 discovery removes it",
@@ -98,6 +96,7 @@ public final class Demo {
   private final int phase3Tick;
   private Path dir;
   private Path config;
+  private ControllerProcess controller;
 
   // Statistics, all guarded by "this".
   private final List<Map<String, Long>> phaseCounts = new ArrayList<>();
@@ -169,7 +168,8 @@ public final class Demo {
     config = dir.resolve("mesh.yaml");
     event("jmesh demo: " + seconds + " s of traffic at " + rps + " rps to " + URL
         + " (phase 2 after t=" + phase2Tick + " s, phase 3 after t=" + phase3Tick + " s)");
-    event("servers are plain JVMs; only the client has -javaagent and JMESH_CONFIG=" + config);
+    event("servers are plain JVMs; the controller watches " + config
+        + "; only the client has -javaagent and JMESH_CONTROLLER");
 
     for (int i = 0; i < instances.size(); i++) {
       Instance in = instances.get(i);
@@ -185,11 +185,17 @@ public final class Demo {
           + in.port + ", pid " + in.jvm.pid());
     }
     writeConfig(true, 90, 10, "all three endpoints, split 90/10");
+    controller = new ControllerProcess(config, null);
+    controller.start();
+    track(controller.jvm());
+    event("started the jmesh controller: xDS on " + controller.xdsAddress() + ", admin on http://127.0.0.1:"
+        + controller.adminPort() + "/agents, pid " + controller.jvm().pid());
     enterPhase(1);
 
     Jvm client = track(Jvm.builder("traffic-client")
         .withAgent()
-        .env("JMESH_CONFIG", config.toString())
+        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env("JMESH_SERVICE", "traffic-client")
         .main(ChildGuard.class.getName(), TrafficClient.class.getName(), "--url", URL,
             "--rps", Integer.toString(rps), "--seconds", Integer.toString(seconds))
         .start());
@@ -300,16 +306,16 @@ public final class Demo {
   }
 
   private void onAgentLog(String line) {
-    Matcher m = LOADED.matcher(line);
-    if (m.find() && Path.of(m.group(1).trim()).equals(config)) {
+    Matcher m = APPLIED.matcher(line);
+    if (m.find()) {
       synchronized (this) {
-        if (m.group(2).equals(pendingVersion)) {
+        if (m.group(1).equals(pendingVersion)) {
           applied = true;
           // Before the first second there was no traffic yet: every second is settled.
           reloadSeenAfterTick = lastTick == 0 ? -1 : lastTick;
         }
       }
-      event("the agent in the client loaded mesh.yaml version " + m.group(2));
+      event("the agent in the client applied version " + m.group(1) + " from the controller");
     } else {
       int at = line.indexOf("jmesh ");
       event("[agent] " + line.substring(at + "jmesh ".length()));
@@ -337,11 +343,7 @@ public final class Demo {
     y.append("    routes:\n      - name: split\n        backends:\n");
     y.append("          - {subset: {version: v1}, weight: ").append(v1Weight).append("}\n");
     y.append("          - {subset: {version: v2}, weight: ").append(v2Weight).append("}\n");
-    byte[] bytes = y.toString().getBytes(StandardCharsets.UTF_8);
-    Path tmp = dir.resolve("mesh.yaml.tmp");
-    Files.write(tmp, bytes);
-    Files.move(tmp, config, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    String version = sha256(bytes).substring(0, 12);
+    String version = ControllerProcess.write(config, y.toString());
     synchronized (this) {
       pendingVersion = version;
       applied = false;
@@ -375,7 +377,7 @@ public final class Demo {
     }
     List<String> block = new ArrayList<>();
     block.add(String.format(Locale.ROOT, "\033[1mjmesh demo\033[0m  t=%d/%d s  %d rps  config %s %s", lastTick, seconds, rps,
-        pendingVersion, applied ? "(applied by the agent)" : "(waiting for the agent to reload)"));
+        pendingVersion, applied ? "(applied by the agent)" : "(waiting for the controller and the agent)"));
     block.add("\033[1mphase " + phase + "/3: " + BANNERS[phase - 1] + "\033[0m");
     block.add(String.format(Locale.ROOT, "  %-8s %-9s %7s   %-28s %8s", "instance", "version", "last 1s", "share this phase", "overall"));
     Map<String, Long> phaseMap = phaseCounts.get(phase - 1);
@@ -495,13 +497,5 @@ public final class Demo {
 
   private static String pct(long n, long of) {
     return of == 0 ? "0.0%" : String.format(Locale.ROOT, "%.1f%%", 100.0 * n / of);
-  }
-
-  private static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

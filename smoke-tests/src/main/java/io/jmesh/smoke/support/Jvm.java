@@ -67,6 +67,12 @@ public final class Jvm implements AutoCloseable {
     return Path.of(System.getProperty("jmesh.agent.jar", "agent/target/jmesh-agent.jar")).toAbsolutePath();
   }
 
+  /** The runnable controller jar built by {@code controller/}. */
+  public static Path controllerJar() {
+    return Path.of(System.getProperty("jmesh.controller.jar", "controller/target/jmesh-controller.jar"))
+        .toAbsolutePath();
+  }
+
   /** The compiled applications. */
   public static Path appClasses() {
     return Path.of(System.getProperty("jmesh.apps.classes", "smoke-tests/target/classes")).toAbsolutePath();

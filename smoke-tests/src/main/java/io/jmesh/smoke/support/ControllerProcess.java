@@ -1,0 +1,140 @@
+package io.jmesh.smoke.support;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A jmesh controller JVM ({@code controller/target/jmesh-controller.jar}) on fixed loopback
+ * ports, so that a restarted controller is found again by agents at the same address; with a
+ * small HTTP client for its admin API. Used by the smoke tests and the demo.
+ */
+public final class ControllerProcess implements AutoCloseable {
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+
+  private final Path config;
+  private final Path overrides; // null: none
+  private final int xdsPort;
+  private final int adminPort;
+  private Jvm jvm;
+
+  /**
+   * @param config the mesh YAML the controller watches
+   * @param overrides an xDS overrides file, or {@code null}
+   */
+  public ControllerProcess(Path config, Path overrides) throws IOException {
+    this.config = config;
+    this.overrides = overrides;
+    this.xdsPort = freePort();
+    this.adminPort = freePort();
+  }
+
+  /** {@code 127.0.0.1:<xds port>}, the value of {@code JMESH_CONTROLLER}. */
+  public String xdsAddress() {
+    return "127.0.0.1:" + xdsPort;
+  }
+
+  public int adminPort() {
+    return adminPort;
+  }
+
+  public Jvm jvm() {
+    return jvm;
+  }
+
+  /** Starts the JVM and waits, boundedly, until {@code /ready} answers 200. */
+  public ControllerProcess start() throws IOException, InterruptedException {
+    List<String> args = new ArrayList<>(List.of(
+        "--config", config.toString(),
+        "--xds-address", xdsAddress(),
+        "--admin-address", "127.0.0.1:" + adminPort,
+        "--poll-ms", "100"));
+    if (overrides != null) {
+      args.add("--overrides");
+      args.add(overrides.toString());
+    }
+    jvm = Jvm.builder("controller")
+        .classPath(Jvm.controllerJar().toString())
+        .main("io.jmesh.controller.ControllerMain", args.toArray(new String[0]))
+        .start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      if (!jvm.isAlive()) {
+        throw new IllegalStateException("the controller exited:\n" + jvm.output());
+      }
+      try {
+        if (get("/ready").statusCode() == 200) {
+          return this;
+        }
+      } catch (IOException e) {
+        // Not listening yet.
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the controller was not ready within 60 s:\n" + jvm.output());
+      }
+      Thread.sleep(100); // polling a real process's port: bounded by the deadline above
+    }
+  }
+
+  /** GET on the admin API. */
+  public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + path))
+            .timeout(Duration.ofSeconds(5))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Kills the JVM at once (SIGKILL), as a crash or an evicted pod would end. */
+  public void kill() throws InterruptedException {
+    ProcessHandle.of(jvm.pid()).ifPresent(ProcessHandle::destroyForcibly);
+    jvm.awaitExit(10_000);
+  }
+
+  @Override
+  public void close() {
+    if (jvm != null) {
+      jvm.close();
+    }
+  }
+
+  /**
+   * Replaces {@code file} atomically with {@code content} and returns the version the controller
+   * will serve for it (the first 12 hex digits of its SHA-256, as the file mode hashes).
+   */
+  public static String write(Path file, String content) throws IOException {
+    byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.write(tmp, bytes);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)).substring(0, 12);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket()) {
+      s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      return s.getLocalPort();
+    }
+  }
+}
