@@ -27,6 +27,7 @@ final class AdminJson {
     out.put("version", applied == null ? null : applied.version());
     out.put("appliedAt", status.appliedAt());
     out.put("source", status.source());
+    out.put("sourceVersion", status.sourceVersion());
     out.put("lastError", status.sourceError());
     out.put("translationError", status.translationError());
     List<Object> services = new ArrayList<>();

@@ -31,6 +31,8 @@ interface AdminModel {
    * @param source what the source watches, for example {@code file /etc/jmesh/mesh.yaml}
    * @param applied the snapshot in the xDS cache; null before the first
    * @param appliedAt when it was set; null before the first
+   * @param sourceVersion the version of the source's latest good snapshot; differs from {@code
+   *     applied} while that one cannot be translated; null before the first
    * @param sourceError why the source's last look failed; null when it was good
    * @param translationError why the source's latest good snapshot could not be translated to xDS;
    *     null when it could
@@ -39,6 +41,7 @@ interface AdminModel {
       String source,
       MeshSnapshot applied,
       Instant appliedAt,
+      String sourceVersion,
       String sourceError,
       String translationError) {
     public SnapshotStatus {

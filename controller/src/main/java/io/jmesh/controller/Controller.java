@@ -409,6 +409,7 @@ public final class Controller implements AutoCloseable {
           source.description(),
           a == null ? null : a.snapshot(),
           a == null ? null : a.at(),
+          source.current().map(MeshSnapshot::version).orElse(null),
           source.lastError().orElse(null),
           translationError);
     }
