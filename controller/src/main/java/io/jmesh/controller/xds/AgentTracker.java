@@ -280,7 +280,7 @@ final class AgentTracker implements DiscoveryServerCallbacks {
 
     synchronized String who() {
       String id = node == null ? "(no node yet)" : node.getId();
-      return id + " (stream " + streamId + ", " + remoteAddress + ")";
+      return id + " (stream " + streamId + ", " + (remoteAddress == null ? "address unknown" : remoteAddress) + ")";
     }
 
     synchronized AgentStatus status() {
