@@ -19,9 +19,9 @@ import java.util.Objects;
  * @param remoteAddress the peer's address as the transport saw it, for example {@code
  *     127.0.0.1:53422}; null if unknown
  * @param connectedSince when the stream opened
- * @param types per resource type the agent asked for, keyed by the short names of {@link
- *     XdsTypes#shortName} ({@code listener}, {@code route}, {@code cluster}, {@code endpoint}), in
- *     that order
+ * @param types per resource type the agent asked for, keyed by short names ({@code listener},
+ *     {@code route}, {@code cluster}, {@code endpoint}, in that order; another type by its type
+ *     URL)
  */
 public record AgentStatus(
     long streamId,

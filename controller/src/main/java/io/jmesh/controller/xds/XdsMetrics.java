@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 /**
  * The xDS server's meters. Names are Micrometer's dotted form; the Prometheus names (listed in
  * {@code controller/README.md}) follow from them. Per-type meters carry the tag {@code type} with
- * the short names of {@link XdsTypes#shortName}.
+ * the short names listener, route, cluster and endpoint.
  *
  * <p>Thread-safety: safe from any thread.
  */

@@ -4,7 +4,7 @@ import io.jmesh.runtime.xds.XdsNames;
 import java.util.List;
 
 /** Short names of the xDS resource types, for metric tags, logs and the admin API. */
-public final class XdsTypes {
+final class XdsTypes {
   static final String SECRET_TYPE =
       "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
@@ -22,7 +22,7 @@ public final class XdsTypes {
    * {@code listener}, {@code route}, {@code cluster}, {@code endpoint} or {@code secret}; any
    * other type URL is returned as is.
    */
-  public static String shortName(String typeUrl) {
+  static String shortName(String typeUrl) {
     switch (typeUrl) {
       case XdsNames.LISTENER_TYPE:
         return "listener";
