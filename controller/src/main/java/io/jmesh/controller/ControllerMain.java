@@ -15,8 +15,8 @@ import picocli.CommandLine.Spec;
 /**
  * The command line of {@code jmesh-controller.jar}: starts a {@link Controller} on a watched YAML
  * file and runs until the JVM is asked to stop (SIGTERM, Ctrl-C), when a shutdown hook closes it.
- * Exit codes: 0 after a normal stop, 1 when the controller cannot start (an address in use), 2
- * for a bad command line.
+ * Exit codes: 1 when the controller cannot start (an address in use), 2 for a bad command line;
+ * after a signal, the JVM's usual code for it (143 for SIGTERM).
  */
 @Command(
     name = "jmesh-controller",
