@@ -178,9 +178,11 @@ public final class Controller implements AutoCloseable {
         Counter.builder("jmesh.controller.translation.failures")
             .description("Good source snapshots that could not be translated to xDS")
             .register(registry);
-    Gauge.builder("jmesh.controller.source.error", this, c -> c.source.lastError().isPresent() ? 1 : 0)
-        .description("1 while the source's last look failed (a bad edit); the last good snapshot"
-            + " stays in force")
+    Gauge.builder(
+            "jmesh.controller.source.error", this, c -> c.source.lastError().isPresent() ? 1 : 0)
+        .description(
+            "1 while the source's last look failed (a bad edit); the last good snapshot stays in"
+                + " force")
         .register(registry);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);

@@ -43,7 +43,8 @@ public final class ControllerMain implements Callable<Integer> {
       names = "--xds-address",
       paramLabel = "<host:port>",
       defaultValue = "127.0.0.1:18000",
-      description = "Where the xDS gRPC server listens (port 0: ephemeral). Default: ${DEFAULT-VALUE}.")
+      description =
+          "Where the xDS gRPC server listens (port 0: ephemeral). Default: ${DEFAULT-VALUE}.")
   String xdsAddress;
 
   @Option(

@@ -199,7 +199,8 @@ class AdminJsonTest {
   @Test
   void snapshotBeforeTheFirst() {
     AdminModel.SnapshotStatus status =
-        new AdminModel.SnapshotStatus("file /m.yaml", null, null, null, "/m.yaml: no such file", null);
+        new AdminModel.SnapshotStatus(
+            "file /m.yaml", null, null, null, "/m.yaml: no such file", null);
     Map<String, Object> json = AdminJson.snapshot(status);
     assertThat(json.get("version")).isNull();
     assertThat(json.get("services")).isEqualTo(List.of());

@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 class HostPortTest {
   @Test
   void parses() {
-    assertThat(HostPort.parse("--x", "127.0.0.1:18000")).isEqualTo(new HostPort("127.0.0.1", 18000));
+    assertThat(HostPort.parse("--x", "127.0.0.1:18000"))
+        .isEqualTo(new HostPort("127.0.0.1", 18000));
     assertThat(HostPort.parse("--x", "localhost:0")).isEqualTo(new HostPort("localhost", 0));
     assertThat(HostPort.parse("--x", "[::1]:18001")).isEqualTo(new HostPort("::1", 18001));
     assertThat(new HostPort("::1", 18001)).hasToString("[::1]:18001");

@@ -78,8 +78,8 @@ class XdsServerIT {
                 Value agents = parse(admin.body("/agents"));
                 assertThat(at(agents, "agentCount").getNumberValue()).isEqualTo(1);
                 assertThat(string(agents, "agents", "0", "nodeId")).isEqualTo("hello-1");
-                assertThat(at(agents, "agents", "0", "types", "listener", "wildcard").getBoolValue())
-                    .isTrue();
+                Value listener = at(agents, "agents", "0", "types", "listener");
+                assertThat(at(listener, "wildcard").getBoolValue()).isTrue();
               });
 
       // The first snapshot reaches the waiting agent, and the controller becomes ready.
@@ -149,7 +149,8 @@ class XdsServerIT {
                 assertThat(string(cluster, "sentVersion")).isEqualTo("v2");
                 assertThat(string(cluster, "lastNack", "version")).isEqualTo("v2");
                 assertThat(string(cluster, "lastNack", "message")).isEqualTo(NACK_MESSAGE);
-                Value endpoint = at(parse(admin.body("/agents")), "agents", "0", "types", "endpoint");
+                Value endpoint =
+                    at(parse(admin.body("/agents")), "agents", "0", "types", "endpoint");
                 assertThat(string(endpoint, "ackedVersion")).isEqualTo("v2");
               });
 

@@ -47,7 +47,10 @@ public interface MeshSource extends AutoCloseable {
    */
   Optional<String> lastError();
 
-  /** What this source watches, for logs and the admin API, for example {@code file /etc/mesh.yaml}. */
+  /**
+   * What this source watches, for logs and the admin API, for example {@code file
+   * /etc/jmesh/mesh.yaml}.
+   */
   String description();
 
   /** Stops watching; the listener is not called after this returns. Idempotent. */

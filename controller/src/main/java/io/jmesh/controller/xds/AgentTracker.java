@@ -280,7 +280,8 @@ final class AgentTracker implements DiscoveryServerCallbacks {
 
     synchronized String who() {
       String id = node == null ? "(no node yet)" : node.getId();
-      return id + " (stream " + streamId + ", " + (remoteAddress == null ? "address unknown" : remoteAddress) + ")";
+      String from = remoteAddress == null ? "address unknown" : remoteAddress;
+      return id + " (stream " + streamId + ", " + from + ")";
     }
 
     synchronized AgentStatus status() {
