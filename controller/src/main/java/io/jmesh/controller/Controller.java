@@ -246,19 +246,20 @@ public final class Controller implements AutoCloseable {
       controller.xds = XdsServer.start(options.xdsHost(), options.xdsPort(), controller.registry);
       controller.admin =
           AdminServer.start(options.adminHost(), options.adminPort(), controller.new Model());
+      // Said before the source is read, so that the log tells where before what.
+      LOG.log(
+          Level.INFO,
+          "jmesh controller: xDS on "
+              + new HostPort(options.xdsHost(), controller.xdsPort())
+              + ", admin on http://"
+              + new HostPort(options.adminHost(), controller.adminPort())
+              + ", source "
+              + source.description());
       source.start(controller::onSnapshot);
     } catch (IOException | RuntimeException e) {
       controller.close();
       throw e;
     }
-    LOG.log(
-        Level.INFO,
-        "jmesh controller: xDS on "
-            + new HostPort(options.xdsHost(), controller.xdsPort())
-            + ", admin on http://"
-            + new HostPort(options.adminHost(), controller.adminPort())
-            + ", source "
-            + source.description());
     return controller;
   }
 
