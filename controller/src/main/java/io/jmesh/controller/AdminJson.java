@@ -1,0 +1,140 @@
+package io.jmesh.controller;
+
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.jmesh.controller.xds.AgentStatus;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.Service;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON documents of the admin API, as trees for {@link Json}. The field names are an API:
+ * {@code controller/README.md} lists them, and a field is only ever added, never renamed or
+ * removed. Absent values are written as {@code null}, never left out, so that a reader can rely
+ * on every field being there.
+ */
+final class AdminJson {
+  private AdminJson() {}
+
+  /** {@code GET /snapshot}. */
+  static Map<String, Object> snapshot(AdminModel.SnapshotStatus status) {
+    MeshSnapshot applied = status.applied();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("version", applied == null ? null : applied.version());
+    out.put("appliedAt", status.appliedAt());
+    out.put("source", status.source());
+    out.put("sourceVersion", status.sourceVersion());
+    out.put("lastError", status.sourceError());
+    out.put("translationError", status.translationError());
+    List<Object> services = new ArrayList<>();
+    int endpoints = 0;
+    if (applied != null) {
+      for (Service service : applied.services()) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("name", service.name());
+        s.put("namespace", service.namespace());
+        s.put("ports", List.copyOf(service.ports()));
+        s.put("endpoints", service.endpoints().size());
+        s.put("routes", service.routes().size());
+        services.add(s);
+        endpoints += service.endpoints().size();
+      }
+    }
+    out.put("serviceCount", services.size());
+    out.put("endpointCount", endpoints);
+    out.put("services", services);
+    return out;
+  }
+
+  /** {@code GET /agents}. */
+  static Map<String, Object> agents(List<AgentStatus> agents) {
+    List<Object> list = new ArrayList<>(agents.size());
+    for (AgentStatus agent : agents) {
+      list.add(agent(agent));
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("agentCount", list.size());
+    out.put("agents", list);
+    return out;
+  }
+
+  static Map<String, Object> agent(AgentStatus agent) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("streamId", agent.streamId());
+    out.put("nodeId", agent.nodeId());
+    out.put("nodeCluster", agent.nodeCluster());
+    out.put("userAgent", agent.userAgent());
+    out.put("metadata", struct(agent.metadata()));
+    out.put("remoteAddress", agent.remoteAddress());
+    out.put("connectedSince", agent.connectedSince());
+    Map<String, Object> types = new LinkedHashMap<>();
+    agent.types().forEach((name, type) -> types.put(name, type(type)));
+    out.put("types", types);
+    return out;
+  }
+
+  private static Map<String, Object> type(AgentStatus.TypeStatus type) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("typeUrl", type.typeUrl());
+    out.put("wildcard", type.wildcard());
+    out.put("subscribed", type.subscribed());
+    out.put("sentVersion", type.sentVersion());
+    out.put("sentNonce", type.sentNonce());
+    out.put("sentAt", type.sentAt());
+    out.put("sentResources", type.sentResources());
+    out.put("ackedVersion", type.ackedVersion());
+    out.put("ackedAt", type.ackedAt());
+    out.put("nacked", type.nacked());
+    AgentStatus.Nack nack = type.lastNack();
+    if (nack == null) {
+      out.put("lastNack", null);
+    } else {
+      Map<String, Object> n = new LinkedHashMap<>();
+      n.put("version", nack.version());
+      n.put("code", nack.code());
+      n.put("message", nack.message());
+      n.put("at", nack.at());
+      out.put("lastNack", n);
+    }
+    return out;
+  }
+
+  /** A protobuf {@link Struct} as the JSON object it stands for (as {@code JsonFormat} does). */
+  static Map<String, Object> struct(Struct struct) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    // Sorted: the map of a Struct has no order of its own, and the output should be stable.
+    new java.util.TreeMap<>(struct.getFieldsMap()).forEach((k, v) -> out.put(k, value(v)));
+    return out;
+  }
+
+  private static Object value(Value value) {
+    switch (value.getKindCase()) {
+      case NUMBER_VALUE:
+        return value.getNumberValue();
+      case STRING_VALUE:
+        return value.getStringValue();
+      case BOOL_VALUE:
+        return value.getBoolValue();
+      case STRUCT_VALUE:
+        return struct(value.getStructValue());
+      case LIST_VALUE:
+        return list(value.getListValue());
+      case NULL_VALUE:
+      case KIND_NOT_SET:
+      default:
+        return null;
+    }
+  }
+
+  private static List<Object> list(ListValue list) {
+    List<Object> out = new ArrayList<>(list.getValuesCount());
+    for (Value v : list.getValuesList()) {
+      out.add(value(v));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,430 @@
+package io.jmesh.controller;
+
+import io.jmesh.controller.source.FileMeshSource;
+import io.jmesh.controller.source.MeshSource;
+import io.jmesh.controller.xds.AgentStatus;
+import io.jmesh.controller.xds.XdsResources;
+import io.jmesh.controller.xds.XdsServer;
+import io.jmesh.controller.xds.XdsTranslator;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.Service;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Function;
+
+/**
+ * The jmesh controller process, in a form that can also run inside another JVM (tests,
+ * benchmarks): a {@link MeshSource} (the watched YAML file), the translation of each of its
+ * snapshots into xDS ({@link XdsTranslator}), the {@link XdsServer} that serves it to every
+ * agent, and the admin HTTP server ({@code /ready}, {@code /live}, {@code /metrics}, {@code
+ * /snapshot}, {@code /agents}; see {@code controller/README.md}).
+ *
+ * <p>Start-up order: the xDS server listens first, then the admin server, then the source is
+ * read. A missing or bad file at start is not fatal: the controller runs, {@code /ready} answers
+ * 503 with the reason, and the first good version of the file is served as soon as it appears.
+ * Afterwards a bad edit keeps the last good snapshot in force.
+ *
+ * <p>Thread-safety: all methods may be called from any thread. Snapshots are translated and set
+ * on the source's thread, one at a time.
+ */
+public final class Controller implements AutoCloseable {
+  private static final Logger LOG = System.getLogger("io.jmesh.controller");
+
+  private final Options options;
+  private final MeshSource source;
+  private final Function<MeshSnapshot, XdsResources> translator;
+  private final ScheduledExecutorService ownedScheduler; // null when the caller owns the source's
+  private final Clock clock;
+  private final PrometheusMeterRegistry registry;
+  private final Counter translationFailures;
+  private final CountDownLatch closedLatch = new CountDownLatch(1);
+
+  private XdsServer xds;
+  private AdminServer admin;
+
+  private volatile Applied applied; // null before the first snapshot is set
+  private volatile String translationError;
+  private volatile boolean closed;
+
+  /** The snapshot in the xDS cache and when it was set. */
+  private record Applied(MeshSnapshot snapshot, Instant at) {}
+
+  /**
+   * The controller's settings. Immutable; start from {@link #defaults(Path)} and change what
+   * differs with the {@code with*} methods.
+   *
+   * @param config the YAML file to watch (format: {@code mesh-runtime/README.md})
+   * @param xdsHost the address the xDS (gRPC) server binds
+   * @param xdsPort its port; 0 for an ephemeral one ({@link Controller#xdsPort()} tells which)
+   * @param adminHost the address the admin HTTP server binds
+   * @param adminPort its port; 0 for an ephemeral one ({@link Controller#adminPort()})
+   * @param namespace the namespace of services in the file that do not name one
+   * @param clusterDomain the cluster domain in listener names ({@code
+   *     hello.default.svc.<clusterDomain>:8080})
+   * @param pollMillis how often the file is checked for changes, in milliseconds
+   */
+  public record Options(
+      Path config,
+      String xdsHost,
+      int xdsPort,
+      String adminHost,
+      int adminPort,
+      String namespace,
+      String clusterDomain,
+      long pollMillis) {
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_XDS_PORT = 18000;
+    public static final int DEFAULT_ADMIN_PORT = 18001;
+
+    public Options {
+      Objects.requireNonNull(config, "config");
+      Objects.requireNonNull(xdsHost, "xdsHost");
+      Objects.requireNonNull(adminHost, "adminHost");
+      Objects.requireNonNull(namespace, "namespace");
+      Objects.requireNonNull(clusterDomain, "clusterDomain");
+      checkPort("xdsPort", xdsPort);
+      checkPort("adminPort", adminPort);
+      if (namespace.isEmpty()) {
+        throw new IllegalArgumentException("namespace: \"\" (expected: a DNS label)");
+      }
+      if (clusterDomain.isEmpty()) {
+        throw new IllegalArgumentException(
+            "clusterDomain: \"\" (expected: a domain such as cluster.local)");
+      }
+      if (pollMillis <= 0) {
+        throw new IllegalArgumentException("pollMillis: " + pollMillis + " (expected: > 0)");
+      }
+    }
+
+    /**
+     * xDS on 127.0.0.1:18000, admin on 127.0.0.1:18001, namespace {@code default}, cluster
+     * domain {@code cluster.local}, file checked every 500 ms.
+     */
+    public static Options defaults(Path config) {
+      return new Options(
+          config,
+          DEFAULT_HOST,
+          DEFAULT_XDS_PORT,
+          DEFAULT_HOST,
+          DEFAULT_ADMIN_PORT,
+          "default",
+          "cluster.local",
+          500);
+    }
+
+    public Options withXdsAddress(String host, int port) {
+      return new Options(
+          config, host, port, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+    }
+
+    public Options withAdminAddress(String host, int port) {
+      return new Options(
+          config, xdsHost, xdsPort, host, port, namespace, clusterDomain, pollMillis);
+    }
+
+    public Options withNamespace(String namespace) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+    }
+
+    public Options withClusterDomain(String clusterDomain) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+    }
+
+    public Options withPollMillis(long pollMillis) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+    }
+
+    private static void checkPort(String name, int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException(name + ": " + port + " (expected: 0..65535)");
+      }
+    }
+  }
+
+  private Controller(
+      Options options,
+      MeshSource source,
+      Function<MeshSnapshot, XdsResources> translator,
+      ScheduledExecutorService ownedScheduler,
+      Clock clock) {
+    this.options = options;
+    this.source = source;
+    this.translator = translator;
+    this.ownedScheduler = ownedScheduler;
+    this.clock = clock;
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.translationFailures =
+        Counter.builder("jmesh.controller.translation.failures")
+            .description("Good source snapshots that could not be translated to xDS")
+            .register(registry);
+    Gauge.builder(
+            "jmesh.controller.source.error", this, c -> c.source.lastError().isPresent() ? 1 : 0)
+        .description(
+            "1 while the source's last look failed (a bad edit); the last good snapshot stays in"
+                + " force")
+        .register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  /**
+   * Starts a controller on the file {@code options.config()}: listens for xDS and admin
+   * requests, reads the file and serves its first good version, then polls it.
+   *
+   * @throws IOException if an address cannot be bound; nothing is left running then
+   */
+  public static Controller start(Options options) throws IOException {
+    Objects.requireNonNull(options, "options");
+    ScheduledExecutorService scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "jmesh-controller-source");
+              t.setDaemon(true);
+              return t;
+            });
+    FileMeshSource source =
+        new FileMeshSource(
+            options.config(), options.namespace(), scheduler, options.pollMillis());
+    String clusterDomain = options.clusterDomain();
+    return start(
+        options,
+        source,
+        snapshot -> XdsTranslator.translate(snapshot, clusterDomain),
+        scheduler,
+        Clock.systemUTC());
+  }
+
+  /**
+   * Starts a controller on any source and translation; for tests, and for sources other than a
+   * file. {@code options.config()} and {@code pollMillis()} are not used. The controller closes
+   * {@code source} when it closes.
+   */
+  static Controller start(
+      Options options, MeshSource source, Function<MeshSnapshot, XdsResources> translator)
+      throws IOException {
+    return start(options, source, translator, null, Clock.systemUTC());
+  }
+
+  private static Controller start(
+      Options options,
+      MeshSource source,
+      Function<MeshSnapshot, XdsResources> translator,
+      ScheduledExecutorService ownedScheduler,
+      Clock clock)
+      throws IOException {
+    Controller controller =
+        new Controller(
+            Objects.requireNonNull(options, "options"),
+            Objects.requireNonNull(source, "source"),
+            Objects.requireNonNull(translator, "translator"),
+            ownedScheduler,
+            clock);
+    try {
+      controller.xds = XdsServer.start(options.xdsHost(), options.xdsPort(), controller.registry);
+      controller.admin =
+          AdminServer.start(options.adminHost(), options.adminPort(), controller.new Model());
+      // Said before the source is read, so that the log tells where before what.
+      LOG.log(
+          Level.INFO,
+          "jmesh controller: xDS on "
+              + new HostPort(options.xdsHost(), controller.xdsPort())
+              + ", admin on http://"
+              + new HostPort(options.adminHost(), controller.adminPort())
+              + ", source "
+              + source.description());
+      source.start(controller::onSnapshot);
+    } catch (IOException | RuntimeException e) {
+      controller.close();
+      throw e;
+    }
+    return controller;
+  }
+
+  /** Translates and serves one good snapshot of the source; runs on the source's thread. */
+  private void onSnapshot(MeshSnapshot snapshot) {
+    if (closed) {
+      return;
+    }
+    XdsResources resources;
+    try {
+      resources = translator.apply(snapshot);
+    } catch (RuntimeException e) {
+      // Keep serving the previous snapshot: a translation bug must not empty the mesh.
+      translationFailures.increment();
+      translationError = "version " + snapshot.version() + ": " + e;
+      LOG.log(
+          Level.ERROR,
+          "snapshot version "
+              + snapshot.version()
+              + " from "
+              + source.description()
+              + " cannot be translated to xDS; still serving "
+              + (applied == null ? "nothing" : "version " + applied.snapshot().version()),
+          e);
+      return;
+    }
+    // The version agents see is the source's content hash, whatever the translator put there,
+    // so that an unchanged source is never pushed again.
+    if (!resources.version().equals(snapshot.version())) {
+      resources =
+          new XdsResources(
+              snapshot.version(),
+              resources.listeners(),
+              resources.routes(),
+              resources.clusters(),
+              resources.endpoints());
+    }
+    translationError = null;
+    boolean pushed;
+    try {
+      pushed = xds.update(resources);
+    } catch (IllegalStateException e) {
+      if (closed) {
+        return; // closed while translating: nothing to serve any more
+      }
+      throw e;
+    }
+    applied = new Applied(snapshot, clock.instant());
+    if (pushed) {
+      LOG.log(
+          Level.INFO,
+          "applied snapshot version "
+              + snapshot.version()
+              + " from "
+              + source.description()
+              + ": "
+              + summary(snapshot)
+              + ", "
+              + xds.agents().size()
+              + " agents connected");
+    } else {
+      LOG.log(
+          Level.INFO,
+          "snapshot version " + snapshot.version() + " is already served; nothing to push");
+    }
+  }
+
+  private static String summary(MeshSnapshot snapshot) {
+    int endpoints = 0;
+    for (Service service : snapshot.services()) {
+      endpoints += service.endpoints().size();
+    }
+    return snapshot.services().size() + " services, " + endpoints + " endpoints";
+  }
+
+  /** The port of the xDS (gRPC) server. */
+  public int xdsPort() {
+    return xds.port();
+  }
+
+  /** The port of the admin HTTP server. */
+  public int adminPort() {
+    return admin.port();
+  }
+
+  /** The options this controller was started with. */
+  public Options options() {
+    return options;
+  }
+
+  /** Blocks until {@link #close} has run, from any thread. */
+  void awaitClosed() throws InterruptedException {
+    closedLatch.await();
+  }
+
+  /** Stops watching, then closes the admin and xDS servers (agents are disconnected). Idempotent. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      source.close();
+      if (ownedScheduler != null) {
+        ownedScheduler.shutdownNow();
+      }
+      if (admin != null) {
+        admin.close();
+      }
+      if (xds != null) {
+        xds.close();
+      }
+      registry.close();
+    } finally {
+      closedLatch.countDown();
+    }
+  }
+
+  /** The admin API's view of this controller. */
+  private final class Model implements AdminModel {
+    @Override
+    public Optional<String> notReadyReason() {
+      if (closed) {
+        return Optional.of("the controller is shutting down");
+      }
+      if (!xds.isListening()) {
+        return Optional.of("the xDS server is not listening");
+      }
+      if (xds.version().isEmpty()) {
+        String why;
+        String translation = translationError;
+        Optional<String> sourceError = source.lastError();
+        if (translation != null) {
+          why = "translation to xDS failed: " + translation;
+        } else if (sourceError.isPresent()) {
+          why = sourceError.get();
+        } else {
+          why = "waiting for " + source.description();
+        }
+        return Optional.of("no snapshot in the xDS cache yet: " + why);
+      }
+      return Optional.empty();
+    }
+
+    @Override
+    public SnapshotStatus snapshot() {
+      Applied a = applied;
+      return new SnapshotStatus(
+          source.description(),
+          a == null ? null : a.snapshot(),
+          a == null ? null : a.at(),
+          source.current().map(MeshSnapshot::version).orElse(null),
+          source.lastError().orElse(null),
+          translationError);
+    }
+
+    @Override
+    public List<AgentStatus> agents() {
+      return xds.agents();
+    }
+
+    @Override
+    public String scrape() {
+      return registry.scrape();
+    }
+  }
+}

@@ -1,0 +1,194 @@
+package io.jmesh.controller.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.jmesh.runtime.time.Ticker;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Serves xDS v3 over gRPC (aggregated discovery, state of the world) with Envoy's
+ * java-control-plane: a {@link V3DiscoveryServer} on a {@link SimpleCache}. Every agent gets the
+ * same snapshot: the cache has one node group, {@link #NODE_GROUP}, whatever the node says. Each
+ * {@link #update} sets a new snapshot whose version, for every resource type, is {@link
+ * XdsResources#version()}; an update with the version already in the cache is skipped, so an
+ * unchanged source is never pushed again.
+ *
+ * <p>It also tracks every connected agent ({@link #agents}), counts requests, responses, ACKs and
+ * NACKs per type, and times each version from {@link #update} to each agent's ACK (see {@code
+ * controller/README.md}, Metrics). After a NACK, the rejected version is not sent again: the
+ * agent gets the next version when there is one ({@link NackHoldingWatcher}).
+ *
+ * <p>A standard gRPC health service runs on the same port: {@code NOT_SERVING} until the first
+ * snapshot is set, then {@code SERVING}.
+ *
+ * <p>Thread-safety: all methods may be called from any thread. {@link #update} answers the open
+ * watches of every agent on the calling thread before it returns.
+ */
+public final class XdsServer implements AutoCloseable {
+  /** The one node group of the cache: every node gets the same snapshot. */
+  public static final String NODE_GROUP = "jmesh";
+
+  private final SimpleCache<String> cache;
+  private final AgentTracker tracker;
+  private final XdsMetrics metrics;
+  private final VersionHistory history;
+  private final Ticker ticker;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final Server server;
+  private final int port;
+
+  private volatile String version; // in the cache; null until the first update
+  private volatile boolean closed;
+
+  private XdsServer(
+      InetSocketAddress bindAddress, MeterRegistry registry, Clock clock, Ticker ticker)
+      throws IOException {
+    this.ticker = ticker;
+    this.cache = new SimpleCache<>(node -> NODE_GROUP);
+    this.metrics = new XdsMetrics(registry);
+    this.history = new VersionHistory(32);
+    this.tracker = new AgentTracker(clock, ticker, metrics, history);
+    V3DiscoveryServer discovery =
+        new V3DiscoveryServer(tracker, new NackHoldingWatcher(cache, tracker));
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
+    this.server =
+        NettyServerBuilder.forAddress(bindAddress)
+            .addService(
+                ServerInterceptors.intercept(
+                    discovery.getAggregatedDiscoveryServiceImpl(), new RemoteAddressInterceptor()))
+            .addService(health.getHealthService())
+            // Agents may keep idle streams alive with pings; the default (5 min) would make the
+            // server close their connection with ENHANCE_YOUR_CALM.
+            .permitKeepAliveTime(10, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      throw new IOException(
+          "xDS address: " + format(bindAddress) + ": cannot listen: " + e.getMessage(), e);
+    }
+    this.port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+  }
+
+  /**
+   * Starts listening on {@code host:port}.
+   *
+   * @param port the port, or 0 for an ephemeral one ({@link #port} tells which)
+   * @throws IOException if the address cannot be bound; the message names it
+   */
+  public static XdsServer start(String host, int port, MeterRegistry registry)
+      throws IOException {
+    return start(host, port, registry, Clock.systemUTC(), Ticker.system());
+  }
+
+  /** {@link #start(String, int, MeterRegistry)} with the clock and ticker given, for tests. */
+  public static XdsServer start(
+      String host, int port, MeterRegistry registry, Clock clock, Ticker ticker)
+      throws IOException {
+    Objects.requireNonNull(host, "host");
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
+    }
+    return new XdsServer(
+        new InetSocketAddress(host, port),
+        Objects.requireNonNull(registry, "registry"),
+        Objects.requireNonNull(clock, "clock"),
+        Objects.requireNonNull(ticker, "ticker"));
+  }
+
+  /** The port the server listens on (the ephemeral one when started with port 0). */
+  public int port() {
+    return port;
+  }
+
+  /** Whether the server is listening: true from {@link #start} until {@link #close}. */
+  public boolean isListening() {
+    return !closed;
+  }
+
+  /**
+   * Sets {@code resources} as the snapshot of every agent, unless its version is the one in the
+   * cache already. Open watches are answered on the calling thread before this returns.
+   * Consistency between the resources is not checked: java-control-plane's check does not see
+   * the route name inside an {@code api_listener} and would refuse every proxyless listener.
+   *
+   * @return true if a new snapshot was set
+   */
+  public synchronized boolean update(XdsResources resources) {
+    Objects.requireNonNull(resources, "resources");
+    if (closed) {
+      throw new IllegalStateException("xDS server on port " + port + ": closed");
+    }
+    if (resources.version().equals(version)) {
+      return false;
+    }
+    Snapshot snapshot =
+        Snapshot.create(
+            resources.clusters(),
+            resources.endpoints(),
+            resources.listeners(),
+            resources.routes(),
+            List.of(),
+            resources.version());
+    // Recorded before the set: the set itself sends to open watches, and ACKs may come back
+    // before it returns.
+    history.set(resources.version(), ticker.nanoTime());
+    version = resources.version();
+    cache.setSnapshot(NODE_GROUP, snapshot);
+    metrics.snapshotUpdated();
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+    return true;
+  }
+
+  /** The version in the cache, or empty before the first {@link #update}. */
+  public Optional<String> version() {
+    return Optional.ofNullable(version);
+  }
+
+  /** The agents connected now, by stream id; each an immutable copy. */
+  public List<AgentStatus> agents() {
+    return tracker.agents();
+  }
+
+  /**
+   * Stops listening and ends every stream (agents reconnect elsewhere). Waits up to a second for
+   * calls to finish, then cancels them. Idempotent.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    health.enterTerminalState();
+    server.shutdown();
+    try {
+      // ADS streams never end on their own; a short grace lets an in-flight response finish.
+      if (!server.awaitTermination(1, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      server.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String format(InetSocketAddress address) {
+    return RemoteAddressInterceptor.format(address);
+  }
+}

@@ -1,0 +1,39 @@
+package io.jmesh.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class ControllerOptionsTest {
+  private final Controller.Options defaults = Controller.Options.defaults(Path.of("mesh.yaml"));
+
+  @Test
+  void defaultsAreTheDocumentedOnes() {
+    assertThat(defaults)
+        .isEqualTo(
+            new Controller.Options(
+                Path.of("mesh.yaml"), "127.0.0.1", 18000, "127.0.0.1", 18001, "default",
+                "cluster.local", 500));
+    assertThat(defaults.withXdsAddress("0.0.0.0", 0).xdsPort()).isZero();
+    assertThat(defaults.withAdminAddress("::1", 9).adminHost()).isEqualTo("::1");
+    assertThat(defaults.withNamespace("prod").namespace()).isEqualTo("prod");
+    assertThat(defaults.withClusterDomain("example.org").clusterDomain()).isEqualTo("example.org");
+    assertThat(defaults.withPollMillis(50).pollMillis()).isEqualTo(50);
+  }
+
+  @Test
+  void invalidValuesAreNamed() {
+    assertThatThrownBy(() -> defaults.withXdsAddress("h", 65536))
+        .hasMessage("xdsPort: 65536 (expected: 0..65535)");
+    assertThatThrownBy(() -> defaults.withAdminAddress("h", -1))
+        .hasMessage("adminPort: -1 (expected: 0..65535)");
+    assertThatThrownBy(() -> defaults.withPollMillis(0))
+        .hasMessage("pollMillis: 0 (expected: > 0)");
+    assertThatThrownBy(() -> defaults.withNamespace(""))
+        .hasMessage("namespace: \"\" (expected: a DNS label)");
+    assertThatThrownBy(() -> defaults.withClusterDomain(""))
+        .hasMessage("clusterDomain: \"\" (expected: a domain such as cluster.local)");
+  }
+}
