@@ -22,6 +22,30 @@ public final class XdsNames {
   public static final String ENDPOINT_TYPE =
       "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
+  /** The HTTP filter whose per-route config carries fault injection. */
+  public static final String FAULT_FILTER = "envoy.filters.http.fault";
+
+  /** The terminal HTTP filter every listener ends with. */
+  public static final String ROUTER_FILTER = "envoy.filters.http.router";
+
+  /** The metadata namespace of jmesh's own settings, those xDS has no field for. */
+  public static final String JMESH_METADATA = "io.jmesh";
+
+  /** The metadata namespace of endpoint labels, and of the subset a route backend selects. */
+  public static final String LB_METADATA = "envoy.lb";
+
+  /** The name of the custom load-balancing policy for peak EWMA. */
+  public static final String PEAK_EWMA_POLICY = "io.jmesh.peak_ewma";
+
+  /** The type its {@code TypedStruct} names (it has no fields yet). */
+  public static final String PEAK_EWMA_TYPE = "type.googleapis.com/io.jmesh.lb.PeakEwma";
+
+  /** Envoy's overprovisioning factor in percent, which jmesh's failover applies (1.4). */
+  public static final int OVERPROVISIONING_FACTOR = 140;
+
+  /** The name of the catch-all route the translator appends after the service's own. */
+  public static final String DEFAULT_ROUTE = "default";
+
   private XdsNames() {}
 
   /** {@code hello.default.svc.cluster.local:8080}. */
