@@ -12,6 +12,7 @@ import io.jmesh.runtime.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -52,7 +53,8 @@ public final class MeshRuntime implements AutoCloseable {
   private final Discovery discovery; // null unless in discovery (xDS) mode
   private final long firstUseTimeoutNanos;
   // Services whose first use asked discovery for them; each waits at most once.
-  private final Set<String> watched = ConcurrentHashMap.newKeySet();
+  private final Map<String, Long> firstUseDeadlines = new ConcurrentHashMap<>();
+  private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
   private final Object updated = new Object(); // notified after every update
   private volatile RouteTable table;
 
@@ -84,16 +86,21 @@ public final class MeshRuntime implements AutoCloseable {
   }
 
   /**
-   * The first call to an unresolved service asks discovery for it and waits for its resources,
-   * at most the first-use timeout; later calls never wait (they fail with no endpoint until the
-   * resources arrive), so a controller that cannot answer slows one call per service, not all.
+   * The first call to an unresolved service asks discovery for it; that call and every other call
+   * to the service in the next first-use timeout wait for its resources (as gRPC holds RPCs until
+   * its resolver answers). After that deadline calls never wait: they fail with no endpoint until
+   * the resources arrive, so a controller that cannot answer costs each service one bounded wait.
    */
   private RouteTable awaitResolved(String qualifiedName) {
-    if (!watched.add(qualifiedName)) {
-      return table;
+    Long deadline = firstUseDeadlines.get(qualifiedName);
+    if (deadline == null) {
+      long mine = System.nanoTime() + firstUseTimeoutNanos;
+      deadline = firstUseDeadlines.putIfAbsent(qualifiedName, mine);
+      if (deadline == null) {
+        deadline = mine;
+        discovery.watch(qualifiedName);
+      }
     }
-    discovery.watch(qualifiedName);
-    long deadline = System.nanoTime() + firstUseTimeoutNanos;
     synchronized (updated) {
       while (true) {
         RouteTable current = table;
@@ -102,11 +109,13 @@ public final class MeshRuntime implements AutoCloseable {
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          RuntimeLog.log(
-              Level.WARNING,
-              qualifiedName + ": discovery sent no routes and endpoints within "
-                  + TimeUnit.NANOSECONDS.toMillis(firstUseTimeoutNanos)
-                  + " ms of its first call; its calls fail until they arrive");
+          if (timedOut.add(qualifiedName)) {
+            RuntimeLog.log(
+                Level.WARNING,
+                qualifiedName + ": discovery sent no routes and endpoints within "
+                    + TimeUnit.NANOSECONDS.toMillis(firstUseTimeoutNanos)
+                    + " ms of its first call; its calls fail until they arrive");
+          }
           return current;
         }
         try {

@@ -56,6 +56,7 @@ class DemoSmokeTest {
         Jvm.builder("demo")
             .jvmArg("-Djmesh.agent.jar=" + Jvm.agentJar())
             .jvmArg("-Djmesh.apps.classes=" + Jvm.appClasses())
+            .jvmArg("-Djmesh.controller.jar=" + Jvm.controllerJar())
             .main(Demo.class.getName(), "--seconds", "15", "--rps", "40", "--plain", "true")
             .start()) {
       String last = demo.awaitLine(l -> l.startsWith("demo finished") || l.startsWith("demo failed"), 150_000);

@@ -126,6 +126,8 @@ public final class XdsClient implements Discovery {
   private final Map<String, ManagedChannel> channels = new HashMap<>();
   private Consumer<MeshSnapshot> onSnapshot;
   private MeshSnapshot published;
+  private final java.util.concurrent.CountDownLatch listenersApplied =
+      new java.util.concurrent.CountDownLatch(1);
   private StreamObserver<DiscoveryRequest> requests;
   private Object stream; // identity of the current stream; responses of older ones are dropped
   private String streamAddress;
@@ -159,6 +161,21 @@ public final class XdsClient implements Discovery {
             .build();
     for (String type : TYPES) {
       types.put(type, new TypeState());
+    }
+  }
+
+  /**
+   * Waits until the controller's first set of Listeners has been applied (so the runtime knows
+   * which hosts are mesh destinations), at most {@code timeout}.
+   *
+   * @return whether they were applied in time
+   */
+  public boolean awaitListeners(java.time.Duration timeout) {
+    try {
+      return listenersApplied.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 
@@ -339,6 +356,9 @@ public final class XdsClient implements Discovery {
       resubscribe();
     }
     publish();
+    if (type.equals(XdsNames.LISTENER_TYPE)) {
+      listenersApplied.countDown(); // after publish: the runtime knows the destinations now
+    }
   }
 
   private static void decode(String type, Any any, Map<String, Object> out)
@@ -496,7 +516,12 @@ public final class XdsClient implements Discovery {
     if (next.equals(published)) {
       return;
     }
-    boolean newVersion = published == null || !published.version().equals(next.version());
+    // Log when the version moves or a service becomes usable: resources of one version arrive
+    // type by type, so the version alone can repeat while a service resolves.
+    boolean newVersion =
+        published == null
+            || !published.version().equals(next.version())
+            || published.services().size() != next.services().size();
     published = next;
     onSnapshot.accept(next);
     if (newVersion) {

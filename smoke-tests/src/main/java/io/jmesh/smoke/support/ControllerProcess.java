@@ -70,6 +70,12 @@ public final class ControllerProcess implements AutoCloseable {
       args.add("--overrides");
       args.add(overrides.toString());
     }
+    Path jar = Jvm.controllerJar();
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(
+          "controller jar: " + jar + " does not exist (expected: built by ./mvnw package -pl controller -am,"
+              + " or named by -Djmesh.controller.jar)");
+    }
     jvm = Jvm.builder("controller")
         .classPath(Jvm.controllerJar().toString())
         .main("io.jmesh.controller.ControllerMain", args.toArray(new String[0]))

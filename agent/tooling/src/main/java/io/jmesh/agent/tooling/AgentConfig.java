@@ -32,6 +32,8 @@ public final class AgentConfig {
       key("jmesh.config.poll.ms", "1000", "How often file mode checks the file, in ms (50..3600000).");
   public static final Key CONTROLLER =
       key("jmesh.controller", "", "Controller mode: comma-separated xDS addresses host:port of the jmesh controller, tried in turn; wins over jmesh.config.");
+  public static final Key XDS_INITIAL_WAIT_MS =
+      key("jmesh.xds.initial.wait.ms", "2000", "Controller mode: how long the agent holds the application's start until the controller has said which services are meshed, in ms (0..60000; 0: do not wait).");
   public static final Key XDS_FIRST_USE_TIMEOUT_MS =
       key("jmesh.xds.first.use.timeout.ms", "2000", "Controller mode: how long the first call to a service waits for its routes and endpoints, in ms (0..60000).");
   public static final Key XDS_RECONNECT_MAX_MS =
@@ -57,6 +59,7 @@ public final class AgentConfig {
           CONFIG,
           CONFIG_POLL_MS,
           CONTROLLER,
+          XDS_INITIAL_WAIT_MS,
           XDS_FIRST_USE_TIMEOUT_MS,
           XDS_RECONNECT_MAX_MS,
           SERVICE,
@@ -80,6 +83,7 @@ public final class AgentConfig {
   final Path configFile;
   final long configPollMillis;
   final List<String> controllers;
+  final long xdsInitialWaitMillis;
   final long xdsFirstUseTimeoutMillis;
   final long xdsReconnectMaxMillis;
   final String service;
@@ -107,6 +111,7 @@ public final class AgentConfig {
     this.configFile = file.isEmpty() ? null : Path.of(file);
     this.configPollMillis = longIn(CONFIG_POLL_MS, 50, 3_600_000);
     this.controllers = addresses(CONTROLLER);
+    this.xdsInitialWaitMillis = longIn(XDS_INITIAL_WAIT_MS, 0, 60_000);
     this.xdsFirstUseTimeoutMillis = longIn(XDS_FIRST_USE_TIMEOUT_MS, 0, 60_000);
     this.xdsReconnectMaxMillis = longIn(XDS_RECONNECT_MAX_MS, 250, 600_000);
     this.service = raw(SERVICE);
@@ -241,6 +246,10 @@ public final class AgentConfig {
   /** The controller addresses; empty when not in controller mode. */
   public List<String> controllers() {
     return controllers;
+  }
+
+  public long xdsInitialWaitMillis() {
+    return xdsInitialWaitMillis;
   }
 
   public long xdsFirstUseTimeoutMillis() {

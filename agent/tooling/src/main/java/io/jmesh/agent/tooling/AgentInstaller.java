@@ -220,10 +220,22 @@ public final class AgentInstaller {
                   Duration.ofMillis(config.xdsReconnectMaxMillis())),
               scheduler,
               () -> ThreadLocalRandom.current().nextLong());
-      return MeshRuntime.builder()
-          .options(options)
-          .discovery(client, Duration.ofMillis(config.xdsFirstUseTimeoutMillis()))
-          .build();
+      MeshRuntime runtime =
+          MeshRuntime.builder()
+              .options(options)
+              .discovery(client, Duration.ofMillis(config.xdsFirstUseTimeoutMillis()))
+              .build();
+      // Until the Listeners arrive the agent cannot tell a mesh destination from any other host,
+      // so the application's first calls would bypass the mesh: hold its start, boundedly (as
+      // Istio's holdApplicationUntilProxyStarts holds containers until the sidecar is ready).
+      long wait = config.xdsInitialWaitMillis();
+      if (wait > 0 && !client.awaitListeners(Duration.ofMillis(wait))) {
+        AgentLog.warn(
+            "no answer from the controller at " + String.join(",", config.controllers())
+                + " within " + wait + " ms (" + AgentConfig.XDS_INITIAL_WAIT_MS.property()
+                + "); the application starts now and its calls go unmeshed until it answers");
+      }
+      return runtime;
     }
     return MeshRuntime.fileMode(config.configFile(), options, scheduler, config.configPollMillis());
   }
