@@ -126,6 +126,7 @@ public final class XdsClient implements Discovery {
   private final Map<String, ManagedChannel> channels = new HashMap<>();
   private Consumer<MeshSnapshot> onSnapshot;
   private MeshSnapshot published;
+  private String lastLogged; // the last "version: summary" logged at INFO
   private final java.util.concurrent.CountDownLatch listenersApplied =
       new java.util.concurrent.CountDownLatch(1);
   private StreamObserver<DiscoveryRequest> requests;
@@ -516,19 +517,18 @@ public final class XdsClient implements Discovery {
     if (next.equals(published)) {
       return;
     }
-    // Log when the version moves or a service becomes usable: resources of one version arrive
-    // type by type, so the version alone can repeat while a service resolves.
-    boolean newVersion =
-        published == null
-            || !published.version().equals(next.version())
-            || published.services().size() != next.services().size();
     published = next;
     onSnapshot.accept(next);
-    if (newVersion) {
-      RuntimeLog.log(
-          Level.INFO,
-          "xDS: applied version " + next.version() + ": " + resolved.size() + " services in use, "
-              + (resolved.size() + unresolved.size()) + " declared");
+    // One INFO line per version the agent has converged on (every type agrees) or per change in
+    // the services in use; the mixed versions in between, while a push arrives type by type, are
+    // logged at DEBUG.
+    boolean converged = !next.version().contains("=");
+    String summary = resolved.size() + " services in use, " + (resolved.size() + unresolved.size()) + " declared";
+    if (converged && !(next.version() + ": " + summary).equals(lastLogged)) {
+      lastLogged = next.version() + ": " + summary;
+      RuntimeLog.log(Level.INFO, "xDS: applied version " + lastLogged);
+    } else if (!converged) {
+      RuntimeLog.log(Level.DEBUG, "xDS: applied " + next.version() + ": " + summary);
     }
   }
 
@@ -536,7 +536,7 @@ public final class XdsClient implements Discovery {
   private String version() {
     Set<String> versions = new LinkedHashSet<>();
     for (Map.Entry<String, TypeState> e : types.entrySet()) {
-      if (isSubscribed(e.getKey())) {
+      if (isSubscribed(e.getKey()) && !e.getValue().version.isEmpty()) {
         versions.add(e.getValue().version);
       }
     }
