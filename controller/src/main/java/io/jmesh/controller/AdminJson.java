@@ -30,6 +30,9 @@ final class AdminJson {
     out.put("sourceVersion", status.sourceVersion());
     out.put("lastError", status.sourceError());
     out.put("translationError", status.translationError());
+    out.put("servedVersion", status.servedVersion());
+    out.put("overrides", status.overrides());
+    out.put("overridesError", status.overridesError());
     List<Object> services = new ArrayList<>();
     int endpoints = 0;
     if (applied != null) {

@@ -36,6 +36,10 @@ interface AdminModel {
    * @param sourceError why the source's last look failed; null when it was good
    * @param translationError why the source's latest good snapshot could not be translated to xDS;
    *     null when it could
+   * @param servedVersion the version agents are sent: {@code applied}'s, plus the overrides' hash
+   *     when there are overrides; null before the first
+   * @param overrides the overrides file and how many resources it replaces; null without one
+   * @param overridesError why the overrides file was last rejected; null when it was good
    */
   record SnapshotStatus(
       String source,
@@ -43,7 +47,10 @@ interface AdminModel {
       Instant appliedAt,
       String sourceVersion,
       String sourceError,
-      String translationError) {
+      String translationError,
+      String servedVersion,
+      String overrides,
+      String overridesError) {
     public SnapshotStatus {
       Objects.requireNonNull(source, "source");
     }

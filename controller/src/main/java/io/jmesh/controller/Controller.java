@@ -2,7 +2,9 @@ package io.jmesh.controller;
 
 import io.jmesh.controller.source.FileMeshSource;
 import io.jmesh.controller.source.MeshSource;
+import io.jmesh.controller.source.OverridesFile;
 import io.jmesh.controller.xds.AgentStatus;
+import io.jmesh.controller.xds.XdsOverrides;
 import io.jmesh.controller.xds.XdsResources;
 import io.jmesh.controller.xds.XdsServer;
 import io.jmesh.controller.xds.XdsTranslator;
@@ -59,6 +61,11 @@ public final class Controller implements AutoCloseable {
 
   private XdsServer xds;
   private AdminServer admin;
+  private OverridesFile overrides; // null without Options.overrides
+  private ScheduledExecutorService overridesScheduler; // owned; null unless overrides need one
+  // Snapshots come from the source's thread, overrides changes from the overrides file's: one
+  // push at a time.
+  private final Object pushLock = new Object();
 
   private volatile Applied applied; // null before the first snapshot is set
   private volatile String translationError;
@@ -89,7 +96,8 @@ public final class Controller implements AutoCloseable {
       int adminPort,
       String namespace,
       String clusterDomain,
-      long pollMillis) {
+      long pollMillis,
+      Path overrides) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_XDS_PORT = 18000;
     public static final int DEFAULT_ADMIN_PORT = 18001;
@@ -127,32 +135,40 @@ public final class Controller implements AutoCloseable {
           DEFAULT_ADMIN_PORT,
           "default",
           "cluster.local",
-          500);
+          500,
+          null);
     }
 
     public Options withXdsAddress(String host, int port) {
       return new Options(
-          config, host, port, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+          config, host, port, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
     }
 
     public Options withAdminAddress(String host, int port) {
       return new Options(
-          config, xdsHost, xdsPort, host, port, namespace, clusterDomain, pollMillis);
+          config, xdsHost, xdsPort, host, port, namespace, clusterDomain, pollMillis, overrides);
     }
 
     public Options withNamespace(String namespace) {
       return new Options(
-          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
     }
 
     public Options withClusterDomain(String clusterDomain) {
       return new Options(
-          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
     }
 
     public Options withPollMillis(long pollMillis) {
       return new Options(
-          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis);
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
+    }
+
+    /** Raw xDS resources that replace the translation's (see XdsOverrides); null for none. */
+    public Options withOverrides(Path overrides) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides);
     }
 
     private static void checkPort(String name, int port) {
@@ -255,6 +271,24 @@ public final class Controller implements AutoCloseable {
               + new HostPort(options.adminHost(), controller.adminPort())
               + ", source "
               + source.description());
+      if (options.overrides() != null) {
+        ScheduledExecutorService scheduler = ownedScheduler;
+        if (scheduler == null) {
+          scheduler =
+              Executors.newSingleThreadScheduledExecutor(
+                  r -> {
+                    Thread t = new Thread(r, "jmesh-controller-overrides");
+                    t.setDaemon(true);
+                    return t;
+                  });
+          controller.overridesScheduler = scheduler;
+        }
+        controller.overrides =
+            new OverridesFile(
+                options.overrides(), o -> source.current().ifPresent(controller::onSnapshot));
+        // Read before the source, so that the first version served already has them.
+        controller.overrides.start(scheduler, options.pollMillis());
+      }
       source.start(controller::onSnapshot);
     } catch (IOException | RuntimeException e) {
       controller.close();
@@ -265,6 +299,12 @@ public final class Controller implements AutoCloseable {
 
   /** Translates and serves one good snapshot of the source; runs on the source's thread. */
   private void onSnapshot(MeshSnapshot snapshot) {
+    synchronized (pushLock) {
+      push(snapshot);
+    }
+  }
+
+  private void push(MeshSnapshot snapshot) {
     if (closed) {
       return;
     }
@@ -297,6 +337,8 @@ public final class Controller implements AutoCloseable {
               resources.clusters(),
               resources.endpoints());
     }
+    // Overrides replace translated resources by name and add their hash to the version.
+    resources = (overrides == null ? XdsOverrides.NONE : overrides.current()).applyTo(resources);
     translationError = null;
     boolean pushed;
     try {
@@ -312,7 +354,7 @@ public final class Controller implements AutoCloseable {
       LOG.log(
           Level.INFO,
           "applied snapshot version "
-              + snapshot.version()
+              + resources.version()
               + " from "
               + source.description()
               + ": "
@@ -323,7 +365,7 @@ public final class Controller implements AutoCloseable {
     } else {
       LOG.log(
           Level.INFO,
-          "snapshot version " + snapshot.version() + " is already served; nothing to push");
+          "snapshot version " + resources.version() + " is already served; nothing to push");
     }
   }
 
@@ -364,6 +406,12 @@ public final class Controller implements AutoCloseable {
     closed = true;
     try {
       source.close();
+      if (overrides != null) {
+        overrides.close();
+      }
+      if (overridesScheduler != null) {
+        overridesScheduler.shutdownNow();
+      }
       if (ownedScheduler != null) {
         ownedScheduler.shutdownNow();
       }
@@ -414,7 +462,10 @@ public final class Controller implements AutoCloseable {
           a == null ? null : a.at(),
           source.current().map(MeshSnapshot::version).orElse(null),
           source.lastError().orElse(null),
-          translationError);
+          translationError,
+          xds.version().orElse(null),
+          overrides == null ? null : overrides.description(),
+          overrides == null ? null : overrides.lastError().orElse(null));
     }
 
     @Override

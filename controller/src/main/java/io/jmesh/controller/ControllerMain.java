@@ -78,6 +78,14 @@ public final class ControllerMain implements Callable<Integer> {
       description = "How often the file is checked for changes. Default: ${DEFAULT-VALUE}.")
   long pollMillis;
 
+  @Option(
+      names = "--overrides",
+      paramLabel = "<json>",
+      description =
+          "Raw xDS resources that replace the translation's by type and name, watched like the"
+              + " config file (format: controller/README.md, Overrides). Default: none.")
+  Path overrides;
+
   public static void main(String[] args) {
     // One line per record, before anything initializes java.util.logging; -D... overrides it.
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
@@ -101,7 +109,8 @@ public final class ControllerMain implements Callable<Integer> {
               .withAdminAddress(admin.host(), admin.port())
               .withNamespace(namespace)
               .withClusterDomain(clusterDomain)
-              .withPollMillis(pollMillis);
+              .withPollMillis(pollMillis)
+              .withOverrides(overrides);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }

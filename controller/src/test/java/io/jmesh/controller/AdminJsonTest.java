@@ -160,6 +160,9 @@ class AdminJsonTest {
             T0,
             "0123456789ab",
             "/etc/jmesh/mesh.yaml:4: services[0].ports[0]: 0 (expected: 1..65535)",
+            null,
+            "0123456789ab+o1f2e3d",
+            "file /etc/jmesh/overrides.json, 1 resources",
             null);
 
     assertThat(Json.write(AdminJson.snapshot(status)))
@@ -174,6 +177,9 @@ class AdminJsonTest {
                 "  \"lastError\": \"/etc/jmesh/mesh.yaml:4: services[0].ports[0]: 0 (expected:"
                     + " 1..65535)\",",
                 "  \"translationError\": null,",
+                "  \"servedVersion\": \"0123456789ab+o1f2e3d\",",
+                "  \"overrides\": \"file /etc/jmesh/overrides.json, 1 resources\",",
+                "  \"overridesError\": null,",
                 "  \"serviceCount\": 2,",
                 "  \"endpointCount\": 3,",
                 "  \"services\": [",
@@ -200,7 +206,7 @@ class AdminJsonTest {
   void snapshotBeforeTheFirst() {
     AdminModel.SnapshotStatus status =
         new AdminModel.SnapshotStatus(
-            "file /m.yaml", null, null, null, "/m.yaml: no such file", null);
+            "file /m.yaml", null, null, null, "/m.yaml: no such file", null, null, null, null);
     Map<String, Object> json = AdminJson.snapshot(status);
     assertThat(json.get("version")).isNull();
     assertThat(json.get("services")).isEqualTo(List.of());

@@ -20,11 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole controller on a watched YAML file, as the process runs it: edits of the file reach an
- * ADS client, and a bad edit keeps the last good snapshot.
- *
- * <p>Depends on {@code XdsTranslator}: while it still throws UnsupportedOperationException, this
- * test fails at its first step, with {@code /ready} saying "translation to xDS failed". {@link
- * XdsServerIT} covers the xDS server and the admin API without the translator.
+ * ADS client, and a bad edit keeps the last good snapshot; so do edits of the overrides file.
+ * {@link XdsServerIT} covers the xDS server and the admin API with hand-made resources.
  */
 class ControllerIT {
   private static final String GOOD =
@@ -56,13 +53,12 @@ class ControllerIT {
                 .withPollMillis(50));
     AdminClient admin = new AdminClient(controller.adminPort());
 
-    // The first good file is served (this step needs XdsTranslator).
+    // The first good file is served.
     await()
         .atMost(AdsClient.TIMEOUT)
         .untilAsserted(
             () ->
                 assertThat(admin.body("/ready"))
-                    .as("/ready (needs XdsTranslator.translate to be implemented)")
                     .isEqualTo("ready\n"));
     Value first = parse(admin.body("/snapshot"));
     String v1 = string(first, "version");
@@ -102,6 +98,74 @@ class ControllerIT {
       assertThat(string(second, "version")).isEqualTo(pushed.getVersionInfo());
       assertThat(at(second, "lastError").hasNullValue()).isTrue();
     }
+  }
+
+  @Test
+  void overridesReplaceTranslatedResourcesAndABadOverridesFileKeepsTheLastGood() throws Exception {
+    Path file = write(GOOD);
+    Path overrides = dir.resolve("overrides.json");
+    controller =
+        Controller.start(
+            Controller.Options.defaults(file)
+                .withXdsAddress("127.0.0.1", 0)
+                .withAdminAddress("127.0.0.1", 0)
+                .withPollMillis(50)
+                .withOverrides(overrides));
+    AdminClient admin = new AdminClient(controller.adminPort());
+    await().atMost(AdsClient.TIMEOUT).until(() -> admin.get("/ready").statusCode() == 200);
+    Value first = parse(admin.body("/snapshot"));
+    String v1 = string(first, "version");
+    // No file yet: no overrides, and the served version is the file's.
+    assertThat(string(first, "servedVersion")).isEqualTo(v1);
+    assertThat(string(first, "overrides")).isEqualTo("file " + overrides + ", 0 resources");
+
+    try (AdsClient agent = new AdsClient(controller.xdsPort())) {
+      agent.subscribe(AdsClient.node("hello-1"), XdsNames.CLUSTER_TYPE, List.of("hello.default"));
+      DiscoveryResponse cds = agent.next(XdsNames.CLUSTER_TYPE);
+      assertThat(cds.getVersionInfo()).isEqualTo(v1);
+      agent.ack(cds, List.of("hello.default"));
+
+      replace(
+          overrides,
+          "{\"resources\": [{\"@type\": \"type.googleapis.com/envoy.config.cluster.v3.Cluster\","
+              + " \"name\": \"hello.default\", \"type\": \"EDS\", \"lbPolicy\": \"MAGLEV\"}]}");
+      DiscoveryResponse overridden = agent.next(XdsNames.CLUSTER_TYPE);
+      assertThat(overridden.getVersionInfo()).startsWith(v1 + "+o");
+      assertThat(
+              overridden.getResources(0)
+                  .unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class)
+                  .getLbPolicy())
+          .isEqualTo(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.MAGLEV);
+      agent.ack(overridden, List.of("hello.default"));
+      String served = overridden.getVersionInfo();
+      assertThat(string(parse(admin.body("/snapshot")), "servedVersion")).isEqualTo(served);
+
+      // A bad overrides file: the error shows, the last good overrides stay.
+      replace(overrides, "{\"resources\": [{\"@type\": \"type.googleapis.com/nope\"}]}");
+      await()
+          .atMost(AdsClient.TIMEOUT)
+          .untilAsserted(
+              () ->
+                  assertThat(string(parse(admin.body("/snapshot")), "overridesError"))
+                      .startsWith(overrides.toString()));
+      assertThat(string(parse(admin.body("/snapshot")), "servedVersion")).isEqualTo(served);
+
+      // The file removed: back to the translation, under the file's own version.
+      Files.delete(overrides);
+      DiscoveryResponse plain = agent.next(XdsNames.CLUSTER_TYPE);
+      assertThat(plain.getVersionInfo()).isEqualTo(v1);
+      assertThat(
+              plain.getResources(0)
+                  .unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class)
+                  .getLbPolicy())
+          .isNotEqualTo(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.MAGLEV);
+    }
+  }
+
+  private void replace(Path target, String content) throws Exception {
+    Path tmp = dir.resolve(target.getFileName() + ".tmp");
+    Files.writeString(tmp, content, StandardCharsets.UTF_8);
+    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** Writes the file as the README asks (write, then rename), so no poll sees half of it. */

@@ -15,12 +15,13 @@ class ControllerOptionsTest {
         .isEqualTo(
             new Controller.Options(
                 Path.of("mesh.yaml"), "127.0.0.1", 18000, "127.0.0.1", 18001, "default",
-                "cluster.local", 500));
+                "cluster.local", 500, null));
     assertThat(defaults.withXdsAddress("0.0.0.0", 0).xdsPort()).isZero();
     assertThat(defaults.withAdminAddress("::1", 9).adminHost()).isEqualTo("::1");
     assertThat(defaults.withNamespace("prod").namespace()).isEqualTo("prod");
     assertThat(defaults.withClusterDomain("example.org").clusterDomain()).isEqualTo("example.org");
     assertThat(defaults.withPollMillis(50).pollMillis()).isEqualTo(50);
+    assertThat(defaults.withOverrides(Path.of("o.json")).overrides()).isEqualTo(Path.of("o.json"));
   }
 
   @Test

@@ -1,17 +1,25 @@
 package io.jmesh.smoke;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
 import io.jmesh.smoke.apps.HelloServer;
 import io.jmesh.smoke.apps.TrafficClient;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -78,14 +86,14 @@ class ControllerSmokeTest {
     for (Jvm client : clients) {
       awaitSeconds(client, 2, s -> s.count("a") > 0 && s.count("b") == 0, 60_000);
     }
-    awaitAgents(controller, body -> countOf(body, "\"" + v1) >= 2, "both agents ACKed " + v1);
+    awaitAgents(controller, agents -> allAcked(agents, v1), "both agents ACKed " + v1);
 
     // 2. The operator moves all traffic to v2.
     String v2 = ControllerProcess.write(config, mesh(portA, portB, 0, 100));
     for (Jvm client : clients) {
       awaitSeconds(client, 2, s -> s.count("b") > 0 && s.count("a") == 0, 20_000);
     }
-    awaitAgents(controller, body -> countOf(body, "\"" + v2) >= 2, "both agents ACKed " + v2);
+    awaitAgents(controller, agents -> allAcked(agents, v2), "both agents ACKed " + v2);
 
     // 3. The controller dies; the agents keep the last snapshot and no call fails.
     controller.kill();
@@ -100,7 +108,7 @@ class ControllerSmokeTest {
     for (Jvm client : clients) {
       awaitSeconds(client, 2, s -> s.count("a") > 0 && s.count("b") == 0, 30_000);
     }
-    awaitAgents(restarted, body -> countOf(body, "\"" + v3) >= 2, "both agents ACKed " + v3);
+    awaitAgents(restarted, agents -> allAcked(agents, v3), "both agents ACKed " + v3);
 
     // 5. A push the agents cannot apply: NACKed with the reason, the previous snapshot stays.
     ControllerProcess.write(overrides, """
@@ -109,7 +117,10 @@ class ControllerSmokeTest {
           "eds_cluster_config": {"eds_config": {"ads": {}, "resource_api_version": "V3"},
                                  "service_name": "hello.default"}}]}
         """);
-    awaitAgents(restarted, body -> countOf(body, "lb_policy") >= 2, "both agents NACKed the Cluster");
+    awaitAgents(
+        restarted,
+        agents -> clusterNacked(agents, v3, "Cluster hello.default: lb_policy: MAGLEV"),
+        "both agents NACKed the Cluster with its reason and still hold " + v3);
     for (Jvm client : clients) {
       awaitLine(client, l -> l.contains("xDS: rejected") && l.contains("lb_policy"), 20_000);
       awaitSeconds(client, 3, s -> s.count("a") > 0 && s.count("b") == 0, 20_000);
@@ -192,27 +203,97 @@ class ControllerSmokeTest {
         timeoutMillis);
   }
 
-  /** Polls {@code /agents} (bounded) until its body satisfies {@code ok}. */
-  private static void awaitAgents(ControllerProcess controller, Predicate<String> ok, String what)
-      throws Exception {
-    long deadline = System.currentTimeMillis() + 20_000;
-    String body = "";
-    while (System.currentTimeMillis() < deadline) {
-      body = controller.get("/agents").body();
-      if (ok.test(body)) {
-        return;
-      }
-      Thread.sleep(100); // polling a real process: bounded by the deadline
+  /** Polls {@code /agents} (bounded) until the parsed document satisfies {@code ok}. */
+  private static void awaitAgents(ControllerProcess controller, Predicate<Struct> ok, String what) {
+    AtomicReference<String> body = new AtomicReference<>("");
+    try {
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .pollInterval(Duration.ofMillis(100))
+          .until(
+              () -> {
+                body.set(controller.get("/agents").body());
+                return ok.test(json(body.get()));
+              });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("not within 20 s: " + what + "; /agents:\n" + body.get()
+          + "\ncontroller output:\n" + controller.jvm().output(), e);
     }
-    throw new AssertionError("not within 20 s: " + what + "; /agents:\n" + body
-        + "\ncontroller output:\n" + controller.jvm().output());
   }
 
-  private static int countOf(String s, String part) {
-    int n = 0;
-    for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) {
-      n++;
-    }
-    return n;
+  private static Struct json(String body) throws InvalidProtocolBufferException {
+    Struct.Builder out = Struct.newBuilder();
+    JsonFormat.parser().merge(body, out);
+    return out.build();
   }
+
+  /** The two agents, each with its subscribed types ({@code listener}, {@code cluster}, ...). */
+  private static List<Struct> agents(Struct doc) {
+    List<Struct> out = new ArrayList<>();
+    for (Value agent : doc.getFieldsOrThrow("agents").getListValue().getValuesList()) {
+      out.add(agent.getStructValue());
+    }
+    return out;
+  }
+
+  private static Map<String, Struct> types(Struct agent) {
+    Map<String, Struct> out = new LinkedHashMap<>();
+    agent.getFieldsOrThrow("types").getStructValue().getFieldsMap()
+        .forEach((k, v) -> out.put(k, v.getStructValue()));
+    return out;
+  }
+
+  private static String text(Struct s, String field) {
+    Value v = s.getFieldsOrDefault(field, Value.getDefaultInstance());
+    return v.hasStringValue() ? v.getStringValue() : null;
+  }
+
+  /** Both agents ACKed {@code version} for each of the four types (every service is in use). */
+  private static boolean allAcked(Struct doc, String version) {
+    List<Struct> agents = agents(doc);
+    if (agents.size() != 2) {
+      return false;
+    }
+    for (Struct agent : agents) {
+      Map<String, Struct> types = types(agent);
+      if (!types.keySet().containsAll(List.of("listener", "route", "cluster", "endpoint"))) {
+        return false;
+      }
+      for (Struct type : types.values()) {
+        if (!version.equals(text(type, "ackedVersion"))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Both agents NACKed the Cluster with a message that starts with {@code reason}, and still hold
+   * {@code kept} for it.
+   */
+  private static boolean clusterNacked(Struct doc, String kept, String reason) {
+    List<Struct> agents = agents(doc);
+    if (agents.size() != 2) {
+      return false;
+    }
+    for (Struct agent : agents) {
+      Struct cluster = types(agent).get("cluster");
+      if (cluster == null
+          || !cluster.getFieldsOrThrow("nacked").getBoolValue()
+          || !kept.equals(text(cluster, "ackedVersion"))) {
+        return false;
+      }
+      Value lastNack = cluster.getFieldsOrThrow("lastNack");
+      if (!lastNack.hasStructValue()) {
+        return false;
+      }
+      String message = text(lastNack.getStructValue(), "message");
+      if (message == null || !message.startsWith(reason)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
 }
