@@ -30,6 +30,7 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -309,6 +310,7 @@ public final class Controller implements AutoCloseable {
       return;
     }
     XdsResources resources;
+    long started = System.nanoTime();
     try {
       resources = translator.apply(snapshot);
     } catch (RuntimeException e) {
@@ -340,6 +342,7 @@ public final class Controller implements AutoCloseable {
     // Overrides replace translated resources by name and add their hash to the version.
     resources = (overrides == null ? XdsOverrides.NONE : overrides.current()).applyTo(resources);
     translationError = null;
+    long translated = System.nanoTime();
     boolean pushed;
     try {
       pushed = xds.update(resources);
@@ -361,7 +364,11 @@ public final class Controller implements AutoCloseable {
               + summary(snapshot)
               + ", "
               + xds.agents().size()
-              + " agents connected");
+              + " agents connected (translated in "
+              + TimeUnit.NANOSECONDS.toMillis(translated - started)
+              + " ms, handed to the agents' streams in "
+              + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - translated)
+              + " ms)");
     } else {
       LOG.log(
           Level.INFO,

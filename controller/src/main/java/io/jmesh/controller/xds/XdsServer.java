@@ -2,6 +2,7 @@ package io.jmesh.controller.xds;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -61,8 +62,14 @@ public final class XdsServer implements AutoCloseable {
     this.metrics = new XdsMetrics(registry);
     this.history = new VersionHistory(32);
     this.tracker = new AgentTracker(clock, ticker, metrics, history);
+    // Every agent gets the same resource objects, so each is packed into an Any once per version
+    // instead of once per agent (controller README, "Scale benchmark").
     V3DiscoveryServer discovery =
-        new V3DiscoveryServer(tracker, new NackHoldingWatcher(cache, tracker));
+        new V3DiscoveryServer(
+            List.of(tracker),
+            new NackHoldingWatcher(cache, tracker),
+            new DefaultExecutorGroup(),
+            new IdentityCachingSerializer());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
     this.server =
         NettyServerBuilder.forAddress(bindAddress)
