@@ -19,17 +19,17 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** Certificate requests as a workload makes them, from in-memory EC P-256 keys. */
-final class Csrs {
+public final class Csrs {
   private Csrs() {}
 
-  static KeyPair keyPair() throws GeneralSecurityException {
+  public static KeyPair keyPair() throws GeneralSecurityException {
     KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
     generator.initialize(new ECGenParameterSpec("secp256r1"));
     return generator.generateKeyPair();
   }
 
   /** A CSR for {@code spiffeIds} as URI SANs, signed by its own key. */
-  static PKCS10CertificationRequest forUris(String... spiffeIds) throws Exception {
+  public static PKCS10CertificationRequest forUris(String... spiffeIds) throws Exception {
     GeneralName[] names = new GeneralName[spiffeIds.length];
     for (int i = 0; i < spiffeIds.length; i++) {
       names[i] = new GeneralName(GeneralName.uniformResourceIdentifier, spiffeIds[i]);
@@ -51,7 +51,7 @@ final class Csrs {
     return builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate()));
   }
 
-  static X509Certificate certificate(String pem) throws Exception {
+  public static X509Certificate certificate(String pem) throws Exception {
     return (X509Certificate)
         CertificateFactory.getInstance("X.509")
             .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
