@@ -307,10 +307,12 @@ public final class CertificateAuthority {
                   Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
               .addExtension(
                   Extension.subjectKeyIdentifier, false, ids.createSubjectKeyIdentifier(issuerInfo))
+              // The key id alone, not the anchor's name and serial: an anchor re-issued with the
+              // same key (a renewal) still matches.
               .addExtension(
                   Extension.authorityKeyIdentifier,
                   false,
-                  ids.createAuthorityKeyIdentifier(anchor));
+                  ids.createAuthorityKeyIdentifier(anchor.getPublicKey()));
       issuer = certificate(intermediate, anchorKeys.getPrivate());
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot make a CA with the JDK's EC provider", e);
@@ -469,7 +471,9 @@ public final class CertificateAuthority {
                       new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
               .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
               .addExtension(
-                  Extension.authorityKeyIdentifier, false, ids.createAuthorityKeyIdentifier(issuer))
+                  Extension.authorityKeyIdentifier,
+                  false,
+                  ids.createAuthorityKeyIdentifier(issuer.getPublicKey()))
               .addExtension(
                   Extension.subjectKeyIdentifier, false, ids.createSubjectKeyIdentifier(key));
       List<String> chain = new ArrayList<>(2 + anchorPems.size());

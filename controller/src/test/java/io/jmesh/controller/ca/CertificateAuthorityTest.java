@@ -22,8 +22,11 @@ import java.time.ZoneOffset;
 import java.util.Date;
 import java.util.List;
 import java.util.Set;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -176,7 +179,17 @@ class CertificateAuthorityTest {
     assertThat(usage[2]).as("keyEncipherment").isTrue();
     assertThat(usage[5]).as("keyCertSign").isFalse();
     assertThat(leaf.getBasicConstraints()).isEqualTo(-1); // not a CA
-    assertThat(leaf.getExtensionValue("2.5.29.35")).as("authority key id").isNotNull();
+    // The leaf names its issuer by key id only, the issuer's subject key id.
+    AuthorityKeyIdentifier aki =
+        AuthorityKeyIdentifier.getInstance(
+            JcaX509ExtensionUtils.parseExtensionValue(leaf.getExtensionValue("2.5.29.35")));
+    assertThat(aki.getAuthorityCertIssuer()).isNull();
+    assertThat(aki.getKeyIdentifier())
+        .isEqualTo(
+            SubjectKeyIdentifier.getInstance(
+                    JcaX509ExtensionUtils.parseExtensionValue(
+                        ca.issuer().getExtensionValue("2.5.29.14")))
+                .getKeyIdentifier());
     assertThat(leaf.getExtensionValue("2.5.29.14")).as("subject key id").isNotNull();
     assertThat(leaf.getSerialNumber().bitLength()).isBetween(100, 128);
     // A minute of clock skew before, the default 24 h after.
