@@ -148,7 +148,8 @@ final class AdminJson {
               .withUpperCase()
               .formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded())));
     } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
-      throw new IllegalStateException("cannot fingerprint " + certificate.getSubjectX500Principal(), e);
+      throw new IllegalStateException(
+          "cannot fingerprint " + certificate.getSubjectX500Principal(), e);
     }
     return out;
   }

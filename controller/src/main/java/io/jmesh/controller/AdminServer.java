@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The controller's admin HTTP server, on the JDK's {@code com.sun.net.httpserver} (no
  * dependency): {@code /ready}, {@code /live}, {@code /metrics}, {@code /snapshot}, {@code
- * /agents} and {@code /ca}, all {@code GET} (or {@code HEAD}). Bound to loopback by default: it has no
- * authentication, and {@code /agents} shows node metadata.
+ * /agents} and {@code /ca}, all {@code GET} (or {@code HEAD}). Bound to loopback by default: it
+ * has no authentication, and {@code /agents} shows node metadata.
  *
  * <p>Thread-safety: requests are served on two daemon threads; {@link #close} may be called from
  * any thread.

@@ -134,7 +134,8 @@ public final class ControllerMain implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     if (config == null) {
-      throw new ParameterException(spec.commandLine(), "Missing required option: '--config=<yaml>'");
+      throw new ParameterException(
+          spec.commandLine(), "Missing required option: '--config=<yaml>'");
     }
     Controller.Options options;
     try {

@@ -61,17 +61,20 @@ class CaServiceIT {
             .withAdminAddress("127.0.0.1", 0)
             .withCaDir(caDir);
     controller = Controller.start(options);
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", controller.xdsPort()).usePlaintext().build();
+    channel =
+        NettyChannelBuilder.forAddress("127.0.0.1", controller.xdsPort()).usePlaintext().build();
   }
 
   private IstioCertificateServiceBlockingStub stub(String token) {
     IstioCertificateServiceBlockingStub stub =
-        IstioCertificateServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+        IstioCertificateServiceGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(10, TimeUnit.SECONDS);
     if (token == null) {
       return stub;
     }
     Metadata headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    headers.put(
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
     return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
@@ -117,6 +120,25 @@ class CaServiceIT {
                   .isEqualTo("no authorization header (expected: authorization: Bearer <token>)");
             });
 
+    // Another scheme, and a token of another controller's key: each refused with its reason.
+    Metadata basic = new Metadata();
+    basic.put(
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Basic aGVsbG8=");
+    assertThatThrownBy(
+            () ->
+                IstioCertificateServiceGrpc.newBlockingStub(channel)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(basic))
+                    .createCertificate(request(Csrs.forUris(HELLO))))
+        .hasMessage(
+            "UNAUTHENTICATED: authorization header: not a bearer token (expected: Bearer <token>)");
+    String foreign =
+        BootstrapTokens.loadOrCreate(dir.resolve("other"), "cluster.local", Clock.systemUTC())
+            .issue("default", "hello", Duration.ofHours(1));
+    assertThatThrownBy(() -> stub(foreign).createCertificate(request(Csrs.forUris(HELLO))))
+        .hasMessage(
+            "UNAUTHENTICATED: bad signature (expected: a token issued with this controller's"
+                + " bootstrap.key)");
+
     // A token for hello, a CSR for admin.
     assertThatThrownBy(
             () ->
@@ -137,7 +159,8 @@ class CaServiceIT {
     assertThatThrownBy(
             () ->
                 stub(token)
-                    .createCertificate(IstioCertificateRequest.newBuilder().setCsr("hello").build()))
+                    .createCertificate(
+                        IstioCertificateRequest.newBuilder().setCsr("hello").build()))
         .isInstanceOfSatisfying(
             StatusRuntimeException.class,
             e -> {
@@ -151,7 +174,7 @@ class CaServiceIT {
     String metrics = admin.body("/metrics");
     assertThat(metrics)
         .contains("jmesh_ca_certificates_issued_total 1.0")
-        .contains("jmesh_ca_requests_refused_total{reason=\"unauthenticated\"} 1.0")
+        .contains("jmesh_ca_requests_refused_total{reason=\"unauthenticated\"} 3.0")
         .contains("jmesh_ca_requests_refused_total{reason=\"wrong_identity\"} 1.0")
         .contains("jmesh_ca_requests_refused_total{reason=\"invalid_csr\"} 1.0")
         .contains("jmesh_ca_requests_refused_total{reason=\"internal\"} 0.0");
@@ -160,7 +183,8 @@ class CaServiceIT {
     assertThat(string(ca, "trustDomain")).isEqualTo("cluster.local");
     assertThat(at(ca, "maxLeafLifetimeSeconds").getNumberValue()).isEqualTo(86400);
     X509Certificate anchor = Csrs.certificate(chain.get(2));
-    assertThat(string(ca, "anchors", "0", "serial")).isEqualTo(anchor.getSerialNumber().toString(16));
+    assertThat(string(ca, "anchors", "0", "serial"))
+        .isEqualTo(anchor.getSerialNumber().toString(16));
     assertThat(string(ca, "anchors", "0", "notAfter"))
         .isEqualTo(anchor.getNotAfter().toInstant().toString());
     assertThat(string(ca, "issuer", "subject")).startsWith("CN=jmesh issuer cluster.local ");

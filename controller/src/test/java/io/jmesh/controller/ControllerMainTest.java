@@ -31,8 +31,16 @@ class ControllerMainTest {
     BootstrapTokens tokens = BootstrapTokens.loadOrCreate(dir, "cluster.local", Clock.systemUTC());
 
     int code =
-        run("token", "--ca-dir", dir.toString(), "--namespace", "shop", "--service-account",
-            "cart", "--ttl", "1h");
+        run(
+            "token",
+            "--ca-dir",
+            dir.toString(),
+            "--namespace",
+            "shop",
+            "--service-account",
+            "cart",
+            "--ttl",
+            "1h");
 
     assertThat(code).as("stderr: %s", err).isZero();
     String token = out.toString().trim();
@@ -88,8 +96,7 @@ class ControllerMainTest {
     for (String bad : new String[] {"", "h", "1", "1.5h", "-1h", "1h 2m", "1w"}) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> DurationFlag.parse("--x", bad))
           .as(bad)
-          .hasMessage(
-              "--x: \"" + bad + "\" (expected: a duration such as 24h, 30m, 90s or 1h30m)");
+          .hasMessage("--x: \"" + bad + "\" (expected: a duration such as 24h, 30m, 90s or 1h30m)");
     }
   }
 }

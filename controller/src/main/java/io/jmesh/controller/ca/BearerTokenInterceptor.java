@@ -18,8 +18,10 @@ import java.net.SocketAddress;
 final class BearerTokenInterceptor implements ServerInterceptor {
   static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
   /** The raw {@code authorization} header; null when the call has none. */
   static final Context.Key<String> AUTHORIZATION_HEADER = Context.key("jmesh-ca-authorization");
+
   /** {@code ip:port} of the caller, for log lines; null if unknown. */
   static final Context.Key<String> REMOTE_ADDRESS = Context.key("jmesh-ca-remote-address");
 

@@ -12,6 +12,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -22,13 +23,13 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * File mode's bootstrap credential: a token that proves a namespace and service account to the
- * CA, so that a workload outside Kubernetes can get its first certificate (controller README,
+ * File mode's bootstrap credential: a token that proves a namespace and service account to the CA,
+ * so that a workload outside Kubernetes can get its first certificate (controller README,
  * "Certificate authority").
  *
- * <p>Form: {@code jmesh1.<payload>.<mac>}, both parts base64url without padding; the payload is
- * the JSON {@code {"ns":"default","sa":"hello","exp":1767225600}} (expiry in epoch seconds), and
- * the MAC is HMAC-SHA256 of {@code jmesh1.<payload>} keyed by the 32-byte secret in {@code
+ * <p>Form: {@code jmesh1.<payload>.<mac>}, both parts base64url without padding; the payload is the
+ * JSON {@code {"ns":"default","sa":"hello","exp":1767225600}} (expiry in epoch seconds), and the
+ * MAC is HMAC-SHA256 of {@code jmesh1.<payload>} keyed by the 32-byte secret in {@code
  * bootstrap.key}. Whoever holds that file can mint any identity: it is as secret as the issuer's
  * key. Deleting it (and restarting the controller) voids every token issued.
  *
@@ -80,8 +81,7 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
    * The tokens keyed by {@code dir/bootstrap.key}, which must exist: issuing a token with a key
    * that no controller uses would give a token that proves nothing.
    */
-  public static BootstrapTokens load(Path dir, String trustDomain, Clock clock)
-      throws IOException {
+  public static BootstrapTokens load(Path dir, String trustDomain, Clock clock) throws IOException {
     Path file = dir.resolve(KEY_FILE);
     byte[] key;
     try {
@@ -107,8 +107,8 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
   }
 
   /**
-   * A token proving {@code spiffe://<trust domain>/ns/<namespace>/sa/<serviceAccount>} until
-   * now + {@code ttl}.
+   * A token proving {@code spiffe://<trust domain>/ns/<namespace>/sa/<serviceAccount>} until now +
+   * {@code ttl}.
    *
    * @throws IllegalArgumentException naming a bad namespace, service account or ttl
    */
@@ -117,7 +117,12 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
     if (ttl == null || ttl.compareTo(Duration.ofSeconds(1)) < 0) {
       throw new IllegalArgumentException("ttl: " + ttl + " (expected: at least 1 second)");
     }
-    long exp = clock.instant().plus(ttl).getEpochSecond();
+    long exp;
+    try {
+      exp = clock.instant().plus(ttl).getEpochSecond();
+    } catch (ArithmeticException | DateTimeException e) {
+      throw new IllegalArgumentException("ttl: " + ttl + " (expected: a date this century)", e);
+    }
     String json =
         "{\"ns\":\"" + namespace + "\",\"sa\":\"" + serviceAccount + "\",\"exp\":" + exp + "}";
     String signed = PREFIX + "." + base64(json.getBytes(StandardCharsets.UTF_8));
@@ -137,8 +142,7 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
       signature = Base64.getUrlDecoder().decode(parts[2]);
       payload = Base64.getUrlDecoder().decode(parts[1]);
     } catch (IllegalArgumentException e) {
-      throw new AuthenticationException(
-          "malformed bootstrap token: not base64url " + FORM);
+      throw new AuthenticationException("malformed bootstrap token: not base64url " + FORM);
     }
     // Constant time: a comparison that stops at the first differing byte tells an attacker how
     // many leading bytes of a forged MAC are right.

@@ -100,7 +100,11 @@ public final class CaService extends IstioCertificateServiceGrpc.IstioCertificat
       issued.increment();
       LOG.log(
           Level.INFO,
-          "issued a certificate to " + caller + " (" + BearerTokenInterceptor.REMOTE_ADDRESS.get() + ")");
+          "issued a certificate to "
+              + caller
+              + " ("
+              + BearerTokenInterceptor.REMOTE_ADDRESS.get()
+              + ")");
       response.onNext(IstioCertificateResponse.newBuilder().addAllCertChain(chain).build());
       response.onCompleted();
     } catch (AuthenticationException e) {

@@ -6,6 +6,8 @@ import java.io.StringReader;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,8 +34,10 @@ import java.util.Date;
 import java.util.List;
 import java.util.Objects;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -80,6 +84,7 @@ public final class CertificateAuthority {
 
   /** The leaf lifetime when the caller asks for none, if the maximum allows it. */
   public static final Duration DEFAULT_LEAF_LIFETIME = Duration.ofHours(24);
+
   /** The default of the longest leaf lifetime the CA signs. */
   public static final Duration DEFAULT_MAX_LEAF_LIFETIME = Duration.ofHours(24);
 
@@ -137,9 +142,9 @@ public final class CertificateAuthority {
    * <p>Loaded: {@code anchor.pem}, {@code issuer.pem} and {@code issuer-key.pem} are required,
    * {@code anchor-key.pem} and {@code trust-bundle.pem} optional. The issuer must be signed by the
    * anchor, valid now, and match its key. Made: an EC P-256 anchor (10 years) and issuer (1 year),
-   * written with their keys; key files are readable by their owner only where the file system
-   * has POSIX permissions. A directory with only some of the four files is refused: it is the
-   * trace of a mistake, and a new CA would silently distrust every workload.
+   * written with their keys; key files are readable by their owner only where the file system has
+   * POSIX permissions. A directory with only some of the four files is refused: it is the trace of
+   * a mistake, and a new CA would silently distrust every workload.
    *
    * @param maxLeafLifetime the longest leaf lifetime signed, whatever the caller asks
    * @throws IOException if the files cannot be read or written, or are inconsistent; the message
@@ -232,7 +237,8 @@ public final class CertificateAuthority {
     warnIfOpen(issuerKeyFile);
     Path anchorKeyFile = dir.resolve(ANCHOR_KEY);
     if (Files.exists(anchorKeyFile)) {
-      requireMatch(anchorKeyFile, Pem.readPrivateKey(anchorKeyFile), anchorFile, anchor.getPublicKey());
+      requireMatch(
+          anchorKeyFile, Pem.readPrivateKey(anchorKeyFile), anchorFile, anchor.getPublicKey());
       warnIfOpen(anchorKeyFile);
     }
     List<X509Certificate> anchors = new ArrayList<>();
@@ -289,7 +295,9 @@ public final class CertificateAuthority {
               .addExtension(
                   Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
               .addExtension(
-                  Extension.subjectKeyIdentifier, false, ids.createSubjectKeyIdentifier(anchorInfo));
+                  Extension.subjectKeyIdentifier,
+                  false,
+                  ids.createSubjectKeyIdentifier(anchorInfo));
       anchor = certificate(root, anchorKeys.getPrivate());
       SubjectPublicKeyInfo issuerInfo =
           SubjectPublicKeyInfo.getInstance(issuerKeys.getPublic().getEncoded());
@@ -359,8 +367,7 @@ public final class CertificateAuthority {
    * @throws CertificateRequestException ({@link CertificateRequestException.Kind#INVALID}) naming
    *     the problem
    */
-  public static PKCS10CertificationRequest parseCsr(String pem)
-      throws CertificateRequestException {
+  public static PKCS10CertificationRequest parseCsr(String pem) throws CertificateRequestException {
     List<Object> objects;
     try {
       objects = Pem.parse("csr", new StringReader(pem));
@@ -380,11 +387,11 @@ public final class CertificateAuthority {
    * Signs a leaf certificate for {@code caller}, the identity its credentials proved.
    *
    * <p>The request must be signed by the key it holds and ask, in its subject alternative names,
-   * for exactly one name: the URI of {@code caller}. The leaf has an empty subject, that URI as
-   * its only SAN (critical, as SPIFFE asks of an empty subject), a random 128-bit serial, key
-   * usages digitalSignature and keyEncipherment, extended key usages serverAuth and clientAuth,
-   * and is valid from a minute ago for {@code requested} (24 h when {@code requested} is null or
-   * not positive), at most {@link #maxLeafLifetime()} and never past the issuer's end.
+   * for exactly one name: the URI of {@code caller}. The leaf has an empty subject, that URI as its
+   * only SAN (critical, as SPIFFE asks of an empty subject), a random 128-bit serial, key usages
+   * digitalSignature and keyEncipherment, extended key usages serverAuth and clientAuth, and is
+   * valid from a minute ago for {@code requested} (24 h when {@code requested} is null or not
+   * positive), at most {@link #maxLeafLifetime()} and never past the issuer's end.
    *
    * @return PEM certificates: the leaf, the issuer, then every trust anchor (the order of {@code
    *     IstioCertificateResponse.cert_chain})
@@ -453,7 +460,7 @@ public final class CertificateAuthority {
                   serial(random),
                   Date.from(now.minus(CLOCK_SKEW)),
                   Date.from(notAfter),
-                  new X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
+                  new X500Name(new RDN[0]),
                   info)
               .addExtension(
                   Extension.subjectAlternativeName,
@@ -468,7 +475,9 @@ public final class CertificateAuthority {
                   Extension.extendedKeyUsage,
                   false,
                   new ExtendedKeyUsage(
-                      new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
+                      new KeyPurposeId[] {
+                        KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                      }))
               .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
               .addExtension(
                   Extension.authorityKeyIdentifier,
@@ -580,10 +589,10 @@ public final class CertificateAuthority {
       case GeneralName.rfc822Name:
         return "email " + value;
       case GeneralName.iPAddress:
-        byte[] bytes = org.bouncycastle.asn1.ASN1OctetString.getInstance(value).getOctets();
+        byte[] bytes = ASN1OctetString.getInstance(value).getOctets();
         try {
-          return "IP " + java.net.InetAddress.getByAddress(bytes).getHostAddress();
-        } catch (java.net.UnknownHostException e) {
+          return "IP " + InetAddress.getByAddress(bytes).getHostAddress();
+        } catch (UnknownHostException e) {
           return "IP " + Arrays.toString(bytes);
         }
       default:

@@ -25,10 +25,10 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
-import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.openssl.PEMKeyPair;
@@ -79,7 +79,9 @@ final class Pem {
     return certificates.get(0);
   }
 
-  /** The one private key of {@code file}: PKCS#8 ({@code PRIVATE KEY}) or {@code EC PRIVATE KEY}. */
+  /**
+   * The one private key of {@code file}: PKCS#8 ({@code PRIVATE KEY}) or {@code EC PRIVATE KEY}.
+   */
   static PrivateKey readPrivateKey(Path file) throws IOException {
     List<Object> objects = readObjects(file);
     if (objects.size() != 1) {

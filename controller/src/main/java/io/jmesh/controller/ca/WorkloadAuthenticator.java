@@ -4,8 +4,8 @@ import io.jmesh.runtime.identity.SpiffeId;
 
 /**
  * Turns the bearer token of a certificate request into the identity it proves. The CA signs a
- * certificate only for that identity. {@link BootstrapTokens} is the file mode's implementation;
- * a Kubernetes one (TokenReview of a projected service-account token) would be another.
+ * certificate only for that identity. {@link BootstrapTokens} is the file mode's implementation; a
+ * Kubernetes one (TokenReview of a projected service-account token) would be another.
  *
  * <p>Thread-safety: implementations are called concurrently from gRPC's threads.
  */

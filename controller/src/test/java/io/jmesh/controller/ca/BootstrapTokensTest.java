@@ -36,7 +36,9 @@ class BootstrapTokensTest {
     String token = at(NOW).issue("default", "hello", Duration.ofHours(1));
 
     assertThat(token).matches("jmesh1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+");
-    assertThat(new String(Base64.getUrlDecoder().decode(token.split("\\.")[1]), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                Base64.getUrlDecoder().decode(token.split("\\.")[1]), StandardCharsets.UTF_8))
         .isEqualTo("{\"ns\":\"default\",\"sa\":\"hello\",\"exp\":1796122800}");
     assertThat(at(NOW.plus(Duration.ofMinutes(59))).authenticate(token))
         .isEqualTo(SpiffeId.of("cluster.local", "default", "hello"));
@@ -61,7 +63,8 @@ class BootstrapTokensTest {
             .encodeToString(
                 "{\"ns\":\"default\",\"sa\":\"admin\",\"exp\":1796122800}"
                     .getBytes(StandardCharsets.UTF_8));
-    String badSignature = "bad signature (expected: a token issued with this controller's bootstrap.key)";
+    String badSignature =
+        "bad signature (expected: a token issued with this controller's bootstrap.key)";
 
     // Another identity with the original signature.
     assertThatThrownBy(() -> at(NOW).authenticate(parts[0] + "." + admin + "." + parts[2]))
@@ -85,7 +88,8 @@ class BootstrapTokensTest {
             .issue("default", "hello", Duration.ofHours(1));
 
     assertThatThrownBy(() -> at(NOW).authenticate(token))
-        .hasMessage("bad signature (expected: a token issued with this controller's bootstrap.key)");
+        .hasMessage(
+            "bad signature (expected: a token issued with this controller's bootstrap.key)");
   }
 
   @Test

@@ -100,7 +100,9 @@ class CertificateAuthorityTest {
     CertificateAuthority.loadOrCreate(other, "cluster.local", CLOCK);
 
     // The issuer's key of another CA.
-    Files.copy(other.resolve("issuer-key.pem"), dir.resolve("issuer-key.pem"),
+    Files.copy(
+        other.resolve("issuer-key.pem"),
+        dir.resolve("issuer-key.pem"),
         StandardCopyOption.REPLACE_EXISTING);
     assertThatThrownBy(() -> CertificateAuthority.loadOrCreate(dir, "cluster.local", CLOCK))
         .hasMessage(
@@ -109,7 +111,9 @@ class CertificateAuthorityTest {
                 + " that certificate)");
 
     // The issuer of another CA, with its key: not signed by this anchor.
-    Files.copy(other.resolve("issuer.pem"), dir.resolve("issuer.pem"),
+    Files.copy(
+        other.resolve("issuer.pem"),
+        dir.resolve("issuer.pem"),
         StandardCopyOption.REPLACE_EXISTING);
     assertThatThrownBy(() -> CertificateAuthority.loadOrCreate(dir, "cluster.local", CLOCK))
         .hasMessageStartingWith(
@@ -148,7 +152,8 @@ class CertificateAuthorityTest {
 
   @Test
   void aLeafChainsToTheAnchorAndHoldsTheCallersIdentity() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("ca"), "cluster.local", CLOCK);
+    CertificateAuthority ca =
+        CertificateAuthority.loadOrCreate(tmp.resolve("ca"), "cluster.local", CLOCK);
 
     List<String> chain = ca.sign(Csrs.forUris(HELLO.toString()), HELLO, Duration.ZERO);
 
@@ -159,8 +164,7 @@ class CertificateAuthorityTest {
     assertThat(Csrs.certificate(chain.get(2))).isEqualTo(ca.anchors().get(0));
 
     // PKIX, as a TLS stack would check it (no revocation: the mesh has none; short leaves instead).
-    PKIXParameters pkix =
-        new PKIXParameters(Set.of(new TrustAnchor(ca.anchors().get(0), null)));
+    PKIXParameters pkix = new PKIXParameters(Set.of(new TrustAnchor(ca.anchors().get(0), null)));
     pkix.setRevocationEnabled(false);
     pkix.setDate(Date.from(NOW));
     CertPathValidator.getInstance("PKIX")
@@ -171,7 +175,8 @@ class CertificateAuthorityTest {
     assertThat(leaf.getSubjectX500Principal().getName()).isEmpty();
     assertThat(leaf.getSubjectAlternativeNames())
         .containsExactly(List.of(GeneralName.uniformResourceIdentifier, HELLO.toString()));
-    assertThat(leaf.getCriticalExtensionOIDs()).contains("2.5.29.17"); // SAN, as the subject is empty
+    assertThat(leaf.getCriticalExtensionOIDs())
+        .contains("2.5.29.17"); // SAN, as the subject is empty
     assertThat(leaf.getExtendedKeyUsage())
         .containsExactlyInAnyOrder("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"); // server, client
     boolean[] usage = leaf.getKeyUsage();
@@ -223,45 +228,56 @@ class CertificateAuthorityTest {
     // The same CA an hour before its issuer ends.
     CertificateAuthority late =
         CertificateAuthority.loadOrCreate(
-            dir, "cluster.local", Clock.fixed(issuerEnd.minus(Duration.ofHours(1)), ZoneOffset.UTC));
+            dir,
+            "cluster.local",
+            Clock.fixed(issuerEnd.minus(Duration.ofHours(1)), ZoneOffset.UTC));
 
     assertThat(notAfter(late, Duration.ofHours(24))).isEqualTo(issuerEnd);
   }
 
   @Test
   void requestsForAnotherIdentityOrOtherNamesAreRefused() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("ca"), "cluster.local", CLOCK);
+    CertificateAuthority ca =
+        CertificateAuthority.loadOrCreate(tmp.resolve("ca"), "cluster.local", CLOCK);
     String expected = "(expected: exactly one URI SAN, spiffe://cluster.local/ns/default/sa/hello)";
 
     assertRefused(
-        ca, Csrs.forUris("spiffe://cluster.local/ns/default/sa/admin"),
+        ca,
+        Csrs.forUris("spiffe://cluster.local/ns/default/sa/admin"),
         CertificateRequestException.Kind.FORBIDDEN,
         "CSR asks for spiffe://cluster.local/ns/default/sa/admin but the caller is"
             + " spiffe://cluster.local/ns/default/sa/hello");
     assertRefused(
-        ca, Csrs.forUris("spiffe://evil.example/ns/default/sa/hello"),
+        ca,
+        Csrs.forUris("spiffe://evil.example/ns/default/sa/hello"),
         CertificateRequestException.Kind.FORBIDDEN,
         "CSR asks for spiffe://evil.example/ns/default/sa/hello in trust domain evil.example"
             + " (expected: cluster.local)");
     assertRefused(
-        ca, Csrs.forUris(HELLO.toString(), "spiffe://cluster.local/ns/default/sa/admin"),
+        ca,
+        Csrs.forUris(HELLO.toString(), "spiffe://cluster.local/ns/default/sa/admin"),
         CertificateRequestException.Kind.INVALID,
         "CSR asks for URI spiffe://cluster.local/ns/default/sa/hello,"
-            + " URI spiffe://cluster.local/ns/default/sa/admin " + expected);
+            + " URI spiffe://cluster.local/ns/default/sa/admin "
+            + expected);
     KeyPair keys = Csrs.keyPair();
     assertRefused(
         ca,
-        Csrs.build(keys, keys, new GeneralNames(new GeneralName(GeneralName.dNSName, "hello.default"))),
+        Csrs.build(
+            keys, keys, new GeneralNames(new GeneralName(GeneralName.dNSName, "hello.default"))),
         CertificateRequestException.Kind.INVALID,
         "CSR asks for DNS hello.default " + expected);
     assertRefused(
-        ca, Csrs.build(keys, keys, null),
+        ca,
+        Csrs.build(keys, keys, null),
         CertificateRequestException.Kind.INVALID,
         "CSR has no subject alternative name " + expected);
     // Signed by another key than the one it holds: whoever sent it does not own that key.
-    GeneralNames hello = new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, HELLO.toString()));
+    GeneralNames hello =
+        new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, HELLO.toString()));
     assertRefused(
-        ca, Csrs.build(keys, Csrs.keyPair(), hello),
+        ca,
+        Csrs.build(keys, Csrs.keyPair(), hello),
         CertificateRequestException.Kind.INVALID,
         "CSR signature does not verify with the CSR's own public key");
     // A caller of another trust domain (an authenticator misconfigured) gets nothing.
@@ -278,7 +294,8 @@ class CertificateAuthorityTest {
 
   @Test
   void csrPemThatIsNotARequestIsRefused() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.loadOrCreate(tmp.resolve("ca"), "cluster.local", CLOCK);
+    CertificateAuthority ca =
+        CertificateAuthority.loadOrCreate(tmp.resolve("ca"), "cluster.local", CLOCK);
 
     assertThatThrownBy(() -> CertificateAuthority.parseCsr("not pem"))
         .hasMessage("csr: holds no PEM block (expected: one CERTIFICATE REQUEST)");
@@ -292,7 +309,8 @@ class CertificateAuthorityTest {
   void extraAnchorsOfTheTrustBundleAreServedAfterTheAnchor() throws Exception {
     Path dir = tmp.resolve("ca");
     CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, "cluster.local", CLOCK);
-    CertificateAuthority next = CertificateAuthority.loadOrCreate(tmp.resolve("next"), "cluster.local", CLOCK);
+    CertificateAuthority next =
+        CertificateAuthority.loadOrCreate(tmp.resolve("next"), "cluster.local", CLOCK);
     // The next anchor, and the current one again: served once.
     Files.writeString(
         dir.resolve("trust-bundle.pem"),

@@ -1,22 +1,22 @@
 package io.jmesh.controller.ca;
 
 import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
-import java.nio.charset.StandardCharsets;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** Certificate requests as a workload makes them, from in-memory EC P-256 keys. */
 public final class Csrs {
@@ -46,7 +46,8 @@ public final class Csrs {
     if (names != null) {
       builder.addAttribute(
           PKCSObjectIdentifiers.pkcs_9_at_extensionRequest,
-          new Extensions(new Extension(Extension.subjectAlternativeName, false, names.getEncoded())));
+          new Extensions(
+              new Extension(Extension.subjectAlternativeName, false, names.getEncoded())));
     }
     return builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer.getPrivate()));
   }
