@@ -3,10 +3,16 @@ package io.jmesh.controller;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import io.jmesh.controller.ca.CertificateAuthority;
 import io.jmesh.controller.xds.AgentStatus;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,6 +108,48 @@ final class AdminJson {
       n.put("message", nack.message());
       n.put("at", nack.at());
       out.put("lastNack", n);
+    }
+    return out;
+  }
+
+  /**
+   * {@code GET /ca}: what the certificate authority serves, certificates only (never a key);
+   * {@code enabled: false} and nulls without one.
+   */
+  static Map<String, Object> ca(CertificateAuthority ca) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("enabled", ca != null);
+    out.put("trustDomain", ca == null ? null : ca.trustDomain());
+    out.put("dir", ca == null ? null : ca.dir().toString());
+    out.put("maxLeafLifetimeSeconds", ca == null ? null : ca.maxLeafLifetime().toSeconds());
+    out.put("issuer", ca == null ? null : certificate(ca.issuer()));
+    List<Object> anchors = new ArrayList<>();
+    if (ca != null) {
+      for (X509Certificate anchor : ca.anchors()) {
+        anchors.add(certificate(anchor));
+      }
+    }
+    out.put("anchors", anchors);
+    return out;
+  }
+
+  private static Map<String, Object> certificate(X509Certificate certificate) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("subject", certificate.getSubjectX500Principal().getName());
+    out.put("issuer", certificate.getIssuerX500Principal().getName());
+    out.put("serial", certificate.getSerialNumber().toString(16));
+    out.put("notBefore", certificate.getNotBefore().toInstant());
+    out.put("notAfter", certificate.getNotAfter().toInstant());
+    // What an operator compares with `openssl x509 -noout -fingerprint -sha256` of a copy.
+    try {
+      out.put(
+          "sha256",
+          HexFormat.ofDelimiter(":")
+              .withUpperCase()
+              .formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded())));
+    } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+      throw new IllegalStateException(
+          "cannot fingerprint " + certificate.getSubjectX500Principal(), e);
     }
     return out;
   }

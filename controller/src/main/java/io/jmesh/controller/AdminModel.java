@@ -1,5 +1,6 @@
 package io.jmesh.controller;
 
+import io.jmesh.controller.ca.CertificateAuthority;
 import io.jmesh.controller.xds.AgentStatus;
 import io.jmesh.runtime.config.MeshSnapshot;
 import java.time.Instant;
@@ -23,6 +24,9 @@ interface AdminModel {
 
   /** The agents connected now. */
   List<AgentStatus> agents();
+
+  /** The certificate authority served, or null when the controller runs without one. */
+  CertificateAuthority ca();
 
   /** The meters in the Prometheus text format. */
   String scrape();

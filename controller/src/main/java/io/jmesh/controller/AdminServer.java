@@ -15,16 +15,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The controller's admin HTTP server, on the JDK's {@code com.sun.net.httpserver} (no
- * dependency): {@code /ready}, {@code /live}, {@code /metrics}, {@code /snapshot} and {@code
- * /agents}, all {@code GET} (or {@code HEAD}). Bound to loopback by default: it has no
- * authentication, and {@code /agents} shows node metadata.
+ * dependency): {@code /ready}, {@code /live}, {@code /metrics}, {@code /snapshot}, {@code
+ * /agents} and {@code /ca}, all {@code GET} (or {@code HEAD}). Bound to loopback by default: it
+ * has no authentication, and {@code /agents} shows node metadata.
  *
  * <p>Thread-safety: requests are served on two daemon threads; {@link #close} may be called from
  * any thread.
  */
 final class AdminServer implements AutoCloseable {
   private static final Logger LOG = System.getLogger("io.jmesh.controller.admin");
-  static final String PATHS = "/ready, /live, /metrics, /snapshot, /agents";
+  static final String PATHS = "/ready, /live, /metrics, /snapshot, /agents, /ca";
   private static final String JSON = "application/json; charset=utf-8";
   private static final String TEXT = "text/plain; charset=utf-8";
   private static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
@@ -112,6 +112,9 @@ final class AdminServer implements AutoCloseable {
         break;
       case "/agents":
         send(exchange, 200, JSON, Json.write(AdminJson.agents(model.agents())));
+        break;
+      case "/ca":
+        send(exchange, 200, JSON, Json.write(AdminJson.ca(model.ca())));
         break;
       default:
         send(exchange, 404, TEXT, "path: " + path + " (expected one of: " + PATHS + ")\n");

@@ -1,5 +1,9 @@
 package io.jmesh.controller;
 
+import io.grpc.ServerServiceDefinition;
+import io.jmesh.controller.ca.BootstrapTokens;
+import io.jmesh.controller.ca.CaService;
+import io.jmesh.controller.ca.CertificateAuthority;
 import io.jmesh.controller.source.FileMeshSource;
 import io.jmesh.controller.source.MeshSource;
 import io.jmesh.controller.source.OverridesFile;
@@ -10,6 +14,7 @@ import io.jmesh.controller.xds.XdsServer;
 import io.jmesh.controller.xds.XdsTranslator;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.identity.SpiffeId;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -23,6 +28,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
@@ -38,7 +44,8 @@ import java.util.function.Function;
  * benchmarks): a {@link MeshSource} (the watched YAML file), the translation of each of its
  * snapshots into xDS ({@link XdsTranslator}), the {@link XdsServer} that serves it to every
  * agent, and the admin HTTP server ({@code /ready}, {@code /live}, {@code /metrics}, {@code
- * /snapshot}, {@code /agents}; see {@code controller/README.md}).
+ * /snapshot}, {@code /agents}, {@code /ca}; see {@code controller/README.md}), and, with {@link
+ * Options#caDir()}, the certificate authority's gRPC service on the xDS port.
  *
  * <p>Start-up order: the xDS server listens first, then the admin server, then the source is
  * read. A missing or bad file at start is not fatal: the controller runs, {@code /ready} answers
@@ -61,6 +68,7 @@ public final class Controller implements AutoCloseable {
   private final CountDownLatch closedLatch = new CountDownLatch(1);
 
   private XdsServer xds;
+  private CertificateAuthority ca; // null without Options.caDir
   private AdminServer admin;
   private OverridesFile overrides; // null without Options.overrides
   private ScheduledExecutorService overridesScheduler; // owned; null unless overrides need one
@@ -88,6 +96,11 @@ public final class Controller implements AutoCloseable {
    * @param clusterDomain the cluster domain in listener names ({@code
    *     hello.default.svc.<clusterDomain>:8080})
    * @param pollMillis how often the file is checked for changes, in milliseconds
+   * @param overrides raw xDS resources that replace the translation's; null for none
+   * @param caDir the certificate authority's directory; null for no CA (the certificate service
+   *     is then not served)
+   * @param trustDomain the trust domain of the identities the CA signs
+   * @param maxLeafLifetime the longest leaf lifetime the CA signs
    */
   public record Options(
       Path config,
@@ -98,7 +111,10 @@ public final class Controller implements AutoCloseable {
       String namespace,
       String clusterDomain,
       long pollMillis,
-      Path overrides) {
+      Path overrides,
+      Path caDir,
+      String trustDomain,
+      Duration maxLeafLifetime) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_XDS_PORT = 18000;
     public static final int DEFAULT_ADMIN_PORT = 18001;
@@ -121,11 +137,23 @@ public final class Controller implements AutoCloseable {
       if (pollMillis <= 0) {
         throw new IllegalArgumentException("pollMillis: " + pollMillis + " (expected: > 0)");
       }
+      Objects.requireNonNull(trustDomain, "trustDomain");
+      Objects.requireNonNull(maxLeafLifetime, "maxLeafLifetime");
+      try {
+        SpiffeId.of(trustDomain, "ns", "sa");
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("trustDomain: " + e.getMessage(), e);
+      }
+      if (maxLeafLifetime.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException(
+            "maxLeafLifetime: " + maxLeafLifetime + " (expected: at least 1 second)");
+      }
     }
 
     /**
      * xDS on 127.0.0.1:18000, admin on 127.0.0.1:18001, namespace {@code default}, cluster
-     * domain {@code cluster.local}, file checked every 500 ms.
+     * domain {@code cluster.local}, file checked every 500 ms, no overrides, no CA (trust domain
+     * {@code cluster.local} and leaves of at most 24 h once there is one).
      */
     public static Options defaults(Path config) {
       return new Options(
@@ -137,39 +165,66 @@ public final class Controller implements AutoCloseable {
           "default",
           "cluster.local",
           500,
-          null);
+          null,
+          null,
+          "cluster.local",
+          CertificateAuthority.DEFAULT_MAX_LEAF_LIFETIME);
     }
 
     public Options withXdsAddress(String host, int port) {
       return new Options(
-          config, host, port, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
+          config, host, port, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
     }
 
     public Options withAdminAddress(String host, int port) {
       return new Options(
-          config, xdsHost, xdsPort, host, port, namespace, clusterDomain, pollMillis, overrides);
+          config, xdsHost, xdsPort, host, port, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
     }
 
     public Options withNamespace(String namespace) {
       return new Options(
-          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
     }
 
     public Options withClusterDomain(String clusterDomain) {
       return new Options(
-          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
     }
 
     public Options withPollMillis(long pollMillis) {
       return new Options(
-          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis, overrides);
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
     }
 
     /** Raw xDS resources that replace the translation's (see XdsOverrides); null for none. */
     public Options withOverrides(Path overrides) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides);
+          overrides, caDir, trustDomain, maxLeafLifetime);
+    }
+
+    /** Serves a certificate authority from {@code caDir} (made there if empty); null for none. */
+    public Options withCaDir(Path caDir) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
+    }
+
+    public Options withTrustDomain(String trustDomain) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
+    }
+
+    public Options withMaxLeafLifetime(Duration maxLeafLifetime) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime);
     }
 
     private static void checkPort(String name, int port) {
@@ -260,7 +315,19 @@ public final class Controller implements AutoCloseable {
             ownedScheduler,
             clock);
     try {
-      controller.xds = XdsServer.start(options.xdsHost(), options.xdsPort(), controller.registry);
+      List<ServerServiceDefinition> services = List.of();
+      if (options.caDir() != null) {
+        // Before anything listens: a CA directory that cannot be used stops the start, rather
+        // than a controller that serves xDS but refuses every certificate.
+        controller.ca =
+            CertificateAuthority.loadOrCreate(
+                options.caDir(), options.trustDomain(), options.maxLeafLifetime(), clock);
+        BootstrapTokens tokens =
+            BootstrapTokens.loadOrCreate(options.caDir(), options.trustDomain(), clock);
+        services = List.of(new CaService(controller.ca, tokens, controller.registry).definition());
+      }
+      controller.xds =
+          XdsServer.start(options.xdsHost(), options.xdsPort(), controller.registry, services);
       controller.admin =
           AdminServer.start(options.adminHost(), options.adminPort(), controller.new Model());
       // Said before the source is read, so that the log tells where before what.
@@ -271,7 +338,13 @@ public final class Controller implements AutoCloseable {
               + ", admin on http://"
               + new HostPort(options.adminHost(), controller.adminPort())
               + ", source "
-              + source.description());
+              + source.description()
+              + (controller.ca == null
+                  ? ""
+                  : ", certificate authority for trust domain "
+                      + options.trustDomain()
+                      + " from "
+                      + options.caDir()));
       if (options.overrides() != null) {
         ScheduledExecutorService scheduler = ownedScheduler;
         if (scheduler == null) {
@@ -478,6 +551,11 @@ public final class Controller implements AutoCloseable {
     @Override
     public List<AgentStatus> agents() {
       return xds.agents();
+    }
+
+    @Override
+    public CertificateAuthority ca() {
+      return ca;
     }
 
     @Override

@@ -1,9 +1,13 @@
 package io.jmesh.controller;
 
+import io.jmesh.controller.ca.BootstrapTokens;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -16,7 +20,8 @@ import picocli.CommandLine.Spec;
  * The command line of {@code jmesh-controller.jar}: starts a {@link Controller} on a watched YAML
  * file and runs until the JVM is asked to stop (SIGTERM, Ctrl-C), when a shutdown hook closes it.
  * Exit codes: 1 when the controller cannot start (an address in use), 2 for a bad command line;
- * after a signal, the JVM's usual code for it (143 for SIGTERM).
+ * after a signal, the JVM's usual code for it (143 for SIGTERM). The subcommand {@code token}
+ * prints a bootstrap token of the certificate authority ({@link Token}).
  */
 @Command(
     name = "jmesh-controller",
@@ -24,19 +29,21 @@ import picocli.CommandLine.Spec;
     versionProvider = ControllerMain.Version.class,
     description = {
       "Serves xDS (aggregated discovery, state of the world) to jmesh agents from a watched YAML"
-          + " file, with an admin HTTP server: /ready, /live, /metrics, /snapshot, /agents."
+          + " file, with an admin HTTP server: /ready, /live, /metrics, /snapshot, /agents, /ca."
+          + " With --ca-dir, also a certificate authority on the xDS port."
     },
+    subcommands = ControllerMain.Token.class,
     sortOptions = false)
 public final class ControllerMain implements Callable<Integer> {
   private static final Logger LOG = System.getLogger("io.jmesh.controller");
 
   @Spec CommandSpec spec;
 
+  // Required, but checked in call(): picocli would also ask for it before `token`.
   @Option(
       names = "--config",
-      required = true,
       paramLabel = "<yaml>",
-      description = "The mesh YAML file to watch (format: mesh-runtime/README.md).")
+      description = "Required. The mesh YAML file to watch (format: mesh-runtime/README.md).")
   Path config;
 
   @Option(
@@ -86,6 +93,33 @@ public final class ControllerMain implements Callable<Integer> {
               + " config file (format: controller/README.md, Overrides). Default: none.")
   Path overrides;
 
+  @Option(
+      names = "--ca-dir",
+      paramLabel = "<dir>",
+      description =
+          "Serve a certificate authority from this directory (made, with a new anchor and issuer,"
+              + " if empty or missing; format: controller/README.md, Certificate authority)."
+              + " Default: none, no CA.")
+  Path caDir;
+
+  @Option(
+      names = "--trust-domain",
+      paramLabel = "<domain>",
+      defaultValue = "cluster.local",
+      description =
+          "Trust domain of the identities the CA signs (spiffe://<domain>/ns/../sa/..)."
+              + " Default: ${DEFAULT-VALUE}.")
+  String trustDomain;
+
+  @Option(
+      names = "--max-leaf-lifetime",
+      paramLabel = "<duration>",
+      defaultValue = "24h",
+      description =
+          "Longest lifetime of a certificate the CA signs, whatever is asked (24h, 30m, 90s)."
+              + " Default: ${DEFAULT-VALUE}.")
+  String maxLeafLifetime;
+
   public static void main(String[] args) {
     // One line per record, before anything initializes java.util.logging; -D... overrides it.
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
@@ -99,6 +133,10 @@ public final class ControllerMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
+    if (config == null) {
+      throw new ParameterException(
+          spec.commandLine(), "Missing required option: '--config=<yaml>'");
+    }
     Controller.Options options;
     try {
       HostPort xds = HostPort.parse("--xds-address", xdsAddress);
@@ -110,7 +148,13 @@ public final class ControllerMain implements Callable<Integer> {
               .withNamespace(namespace)
               .withClusterDomain(clusterDomain)
               .withPollMillis(pollMillis)
-              .withOverrides(overrides);
+              .withOverrides(overrides)
+              .withCaDir(caDir)
+              .withTrustDomain(trustDomain)
+              .withMaxLeafLifetime(DurationFlag.parse("--max-leaf-lifetime", maxLeafLifetime));
+      if (caDir != null) {
+        requireDirectoryOrAbsent(caDir);
+      }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
@@ -131,6 +175,97 @@ public final class ControllerMain implements Callable<Integer> {
                 "jmesh-controller-shutdown"));
     controller.awaitClosed();
     return 0;
+  }
+
+  private static void requireDirectoryOrAbsent(Path dir) {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(
+          "--ca-dir: "
+              + dir
+              + ": not a directory (expected: a directory for the CA's files, made if missing)");
+    }
+  }
+
+  /**
+   * {@code jmesh-controller token}: prints a bootstrap token for one namespace and service
+   * account, keyed by the {@code bootstrap.key} of a CA directory that a controller has made.
+   * Exit codes: 0 with the token on stdout, 1 when the key cannot be read, 2 for a bad command
+   * line.
+   */
+  @Command(
+      name = "token",
+      mixinStandardHelpOptions = true,
+      versionProvider = ControllerMain.Version.class,
+      description = {
+        "Prints a bootstrap token that proves spiffe://<trust domain>/ns/<namespace>/sa/<account>"
+            + " to the controller's certificate authority (controller/README.md, Certificate"
+            + " authority). Whoever holds it gets certificates for that identity until it expires."
+      },
+      sortOptions = false)
+  static final class Token implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(
+        names = "--ca-dir",
+        required = true,
+        paramLabel = "<dir>",
+        description = "The CA directory of the controller (it holds bootstrap.key).")
+    Path caDir;
+
+    @Option(
+        names = "--namespace",
+        paramLabel = "<name>",
+        defaultValue = "default",
+        description = "The workload's namespace. Default: ${DEFAULT-VALUE}.")
+    String namespace;
+
+    @Option(
+        names = "--service-account",
+        required = true,
+        paramLabel = "<name>",
+        description = "The workload's service account.")
+    String serviceAccount;
+
+    @Option(
+        names = "--ttl",
+        paramLabel = "<duration>",
+        defaultValue = "8760h",
+        description =
+            "How long the token is accepted (8760h, 30d, 90m). The agent presents it at every"
+                + " renewal, so it must outlive the workload's deployment. Default:"
+                + " ${DEFAULT-VALUE}.")
+    String ttl;
+
+    @Override
+    public Integer call() {
+      Duration lifetime;
+      try {
+        lifetime = DurationFlag.parse("--ttl", ttl);
+        if (Files.exists(caDir) && !Files.isDirectory(caDir)) {
+          throw new IllegalArgumentException(
+              "--ca-dir: " + caDir + ": not a directory (expected: a controller's CA directory)");
+        }
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      BootstrapTokens tokens;
+      try {
+        // The trust domain is not in the token: the controller that checks it adds its own.
+        tokens = BootstrapTokens.load(caDir, "cluster.local", Clock.systemUTC());
+      } catch (IOException e) {
+        spec.commandLine().getErr().println("jmesh-controller token: " + e.getMessage());
+        return 1;
+      }
+      String token;
+      try {
+        token = tokens.issue(namespace, serviceAccount, lifetime);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      }
+      spec.commandLine().getOut().println(token);
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
   }
 
   /** The version from the jar manifest, when run from the packaged jar. */

@@ -2,11 +2,14 @@ package io.jmesh.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.Value;
+import io.jmesh.controller.ca.BootstrapTokens;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -19,10 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packaged {@code target/jmesh-controller.jar} starts with {@code java -jar}, serves its admin
- * API, and stops on SIGTERM; a bad flag is refused with the flag, the value and the form. Proves
- * the shaded jar is complete (gRPC's service files, Main-Class), not what it serves: that is
- * {@link XdsServerIT}'s job.
+ * The packaged {@code target/jmesh-controller.jar} starts with {@code java -jar} (making a new
+ * certificate authority), serves its admin API, and stops on SIGTERM; a bad flag is refused with
+ * the flag, the value and the form; {@code token} prints a bootstrap token. Proves the shaded jar
+ * is complete (gRPC's service files, Main-Class, Bouncy Castle), not what it serves: that is
+ * {@link XdsServerIT}'s and {@link CaServiceIT}'s job.
  */
 class ControllerJarIT {
   private static final Path JAR = Path.of("target", "jmesh-controller.jar");
@@ -51,7 +55,10 @@ class ControllerJarIT {
             "--config", config.toString(),
             "--xds-address", "127.0.0.1:0",
             "--admin-address", "127.0.0.1:0",
-            "--poll-ms", "100");
+            "--poll-ms", "100",
+            // A new CA: Bouncy Castle's jars are signed and the shaded jar drops their
+            // signatures; making the anchor and issuer proves its classes still load and run.
+            "--ca-dir", dir.resolve("ca").toString());
 
     int adminPort = -1;
     List<String> seen = new ArrayList<>();
@@ -71,6 +78,10 @@ class ControllerJarIT {
     assertThat(admin.body("/metrics")).contains("jmesh_xds_streams 0.0");
     assertThat(JsonPath.string(JsonPath.parse(admin.body("/snapshot")), "source"))
         .isEqualTo("file " + config);
+    Value ca = JsonPath.parse(admin.body("/ca"));
+    assertThat(JsonPath.at(ca, "enabled").getBoolValue()).isTrue();
+    assertThat(JsonPath.string(ca, "anchors", "0", "subject"))
+        .startsWith("CN=jmesh trust anchor cluster.local ");
 
     // SIGTERM: the shutdown hook closes the controller and the JVM exits.
     process.destroy();
@@ -90,6 +101,21 @@ class ControllerJarIT {
             l ->
                 l.contains(
                     "--xds-address: \"18000\" (expected: host:port, for example 127.0.0.1:18000"));
+  }
+
+  @Test
+  void printsABootstrapTokenFromTheJar() throws Exception {
+    Path ca = dir.resolve("ca");
+    BootstrapTokens tokens = BootstrapTokens.loadOrCreate(ca, "cluster.local", Clock.systemUTC());
+    BlockingQueue<String> lines =
+        start("token", "--ca-dir", ca.toString(), "--service-account", "hello", "--ttl", "1h");
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    List<String> output = new ArrayList<>();
+    lines.drainTo(output);
+    assertThat(process.exitValue()).as("output: %s", output).isZero();
+    assertThat(output).hasSize(1);
+    assertThat(tokens.authenticate(output.get(0)).toString())
+        .isEqualTo("spiffe://cluster.local/ns/default/sa/hello");
   }
 
   /** Starts the jar; its stdout and stderr, merged, arrive line by line in the queue. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class ControllerOptionsTest {
@@ -15,13 +16,17 @@ class ControllerOptionsTest {
         .isEqualTo(
             new Controller.Options(
                 Path.of("mesh.yaml"), "127.0.0.1", 18000, "127.0.0.1", 18001, "default",
-                "cluster.local", 500, null));
+                "cluster.local", 500, null, null, "cluster.local", Duration.ofHours(24)));
     assertThat(defaults.withXdsAddress("0.0.0.0", 0).xdsPort()).isZero();
     assertThat(defaults.withAdminAddress("::1", 9).adminHost()).isEqualTo("::1");
     assertThat(defaults.withNamespace("prod").namespace()).isEqualTo("prod");
     assertThat(defaults.withClusterDomain("example.org").clusterDomain()).isEqualTo("example.org");
     assertThat(defaults.withPollMillis(50).pollMillis()).isEqualTo(50);
     assertThat(defaults.withOverrides(Path.of("o.json")).overrides()).isEqualTo(Path.of("o.json"));
+    assertThat(defaults.withCaDir(Path.of("ca")).caDir()).isEqualTo(Path.of("ca"));
+    assertThat(defaults.withTrustDomain("example.org").trustDomain()).isEqualTo("example.org");
+    assertThat(defaults.withMaxLeafLifetime(Duration.ofHours(1)).maxLeafLifetime())
+        .isEqualTo(Duration.ofHours(1));
   }
 
   @Test
@@ -36,5 +41,9 @@ class ControllerOptionsTest {
         .hasMessage("namespace: \"\" (expected: a DNS label)");
     assertThatThrownBy(() -> defaults.withClusterDomain(""))
         .hasMessage("clusterDomain: \"\" (expected: a domain such as cluster.local)");
+    assertThatThrownBy(() -> defaults.withTrustDomain("Example.org"))
+        .hasMessageStartingWith("trustDomain: trust domain: \"Example.org\" (expected: ");
+    assertThatThrownBy(() -> defaults.withMaxLeafLifetime(Duration.ofMillis(500)))
+        .hasMessage("maxLeafLifetime: PT0.5S (expected: at least 1 second)");
   }
 }

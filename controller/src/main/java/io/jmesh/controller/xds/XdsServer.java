@@ -6,6 +6,7 @@ import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -33,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  * agent gets the next version when there is one ({@link NackHoldingWatcher}).
  *
  * <p>A standard gRPC health service runs on the same port: {@code NOT_SERVING} until the first
- * snapshot is set, then {@code SERVING}.
+ * snapshot is set, then {@code SERVING}. Other services (the certificate authority's) may be
+ * given to {@link #start(String, int, MeterRegistry, List)}: agents then need one address.
  *
  * <p>Thread-safety: all methods may be called from any thread. {@link #update} answers the open
  * watches of every agent on the calling thread before it returns.
@@ -55,7 +57,11 @@ public final class XdsServer implements AutoCloseable {
   private volatile boolean closed;
 
   private XdsServer(
-      InetSocketAddress bindAddress, MeterRegistry registry, Clock clock, Ticker ticker)
+      InetSocketAddress bindAddress,
+      MeterRegistry registry,
+      Clock clock,
+      Ticker ticker,
+      List<ServerServiceDefinition> services)
       throws IOException {
     this.ticker = ticker;
     this.cache = new SimpleCache<>(node -> NODE_GROUP);
@@ -71,7 +77,7 @@ public final class XdsServer implements AutoCloseable {
             new DefaultExecutorGroup(),
             new IdentityCachingSerializer());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
-    this.server =
+    NettyServerBuilder builder =
         NettyServerBuilder.forAddress(bindAddress)
             .addService(
                 ServerInterceptors.intercept(
@@ -80,8 +86,11 @@ public final class XdsServer implements AutoCloseable {
             // Agents may keep idle streams alive with pings; the default (5 min) would make the
             // server close their connection with ENHANCE_YOUR_CALM.
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
-            .permitKeepAliveWithoutCalls(true)
-            .build();
+            .permitKeepAliveWithoutCalls(true);
+    for (ServerServiceDefinition service : services) {
+      builder.addService(service);
+    }
+    this.server = builder.build();
     try {
       server.start();
     } catch (IOException e) {
@@ -99,12 +108,34 @@ public final class XdsServer implements AutoCloseable {
    */
   public static XdsServer start(String host, int port, MeterRegistry registry)
       throws IOException {
-    return start(host, port, registry, Clock.systemUTC(), Ticker.system());
+    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), List.of());
+  }
+
+  /**
+   * {@link #start(String, int, MeterRegistry)}, also serving {@code services} on the same port.
+   *
+   * @param services more gRPC services, each bound as given (with its own interceptors)
+   */
+  public static XdsServer start(
+      String host, int port, MeterRegistry registry, List<ServerServiceDefinition> services)
+      throws IOException {
+    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), services);
   }
 
   /** {@link #start(String, int, MeterRegistry)} with the clock and ticker given, for tests. */
   public static XdsServer start(
       String host, int port, MeterRegistry registry, Clock clock, Ticker ticker)
+      throws IOException {
+    return start(host, port, registry, clock, ticker, List.of());
+  }
+
+  private static XdsServer start(
+      String host,
+      int port,
+      MeterRegistry registry,
+      Clock clock,
+      Ticker ticker,
+      List<ServerServiceDefinition> services)
       throws IOException {
     Objects.requireNonNull(host, "host");
     if (port < 0 || port > 65535) {
@@ -114,7 +145,8 @@ public final class XdsServer implements AutoCloseable {
         new InetSocketAddress(host, port),
         Objects.requireNonNull(registry, "registry"),
         Objects.requireNonNull(clock, "clock"),
-        Objects.requireNonNull(ticker, "ticker"));
+        Objects.requireNonNull(ticker, "ticker"),
+        List.copyOf(services));
   }
 
   /** The port the server listens on (the ephemeral one when started with port 0). */

@@ -1,0 +1,102 @@
+package io.jmesh.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jmesh.controller.ca.BootstrapTokens;
+import io.jmesh.runtime.identity.SpiffeId;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line without starting a controller: the {@code token} subcommand and bad flags. */
+class ControllerMainTest {
+  @TempDir Path dir;
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    return new CommandLine(new ControllerMain())
+        .setOut(new PrintWriter(out))
+        .setErr(new PrintWriter(err))
+        .execute(args);
+  }
+
+  @Test
+  void tokenPrintsABootstrapTokenThatTheControllersKeyAccepts() throws Exception {
+    BootstrapTokens tokens = BootstrapTokens.loadOrCreate(dir, "cluster.local", Clock.systemUTC());
+
+    int code =
+        run(
+            "token",
+            "--ca-dir",
+            dir.toString(),
+            "--namespace",
+            "shop",
+            "--service-account",
+            "cart",
+            "--ttl",
+            "1h");
+
+    assertThat(code).as("stderr: %s", err).isZero();
+    String token = out.toString().trim();
+    assertThat(token).startsWith("jmesh1.").doesNotContain("\n");
+    assertThat(tokens.authenticate(token)).isEqualTo(SpiffeId.of("cluster.local", "shop", "cart"));
+  }
+
+  @Test
+  void tokenNeedsTheKeyOfAControllersCaDirectory() {
+    Path empty = dir.resolve("empty");
+
+    int code = run("token", "--ca-dir", empty.toString(), "--service-account", "cart");
+
+    assertThat(code).isEqualTo(1);
+    assertThat(out.toString()).isEmpty();
+    assertThat(err.toString())
+        .startsWith("jmesh-controller token: " + empty.resolve("bootstrap.key") + ": no such file");
+    // No CA was made as a side effect.
+    assertThat(empty).doesNotExist();
+  }
+
+  @Test
+  void badCaFlagsAreRefusedNamingTheFlag() throws Exception {
+    Path file = Files.writeString(dir.resolve("file"), "");
+
+    assertThat(run("token", "--ca-dir", dir.toString(), "--service-account", "cart", "--ttl", "1y"))
+        .isEqualTo(2);
+    assertThat(err.toString())
+        .contains("--ttl: \"1y\" (expected: a duration such as 24h, 30m, 90s or 1h30m)");
+
+    assertThat(run("--config", "mesh.yaml", "--ca-dir", file.toString())).isEqualTo(2);
+    assertThat(err.toString())
+        .contains(
+            "--ca-dir: "
+                + file
+                + ": not a directory (expected: a directory for the CA's files, made if missing)");
+
+    // --config is checked by the command itself, so that `token` does not need it.
+    assertThat(run("--ca-dir", dir.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("Missing required option: '--config=<yaml>'");
+
+    assertThat(run("--config", "mesh.yaml", "--max-leaf-lifetime", "0s")).isEqualTo(2);
+    assertThat(err.toString()).contains("maxLeafLifetime: PT0S (expected: at least 1 second)");
+  }
+
+  @Test
+  void durationsReadLikeKubernetesOnes() {
+    assertThat(DurationFlag.parse("--x", "24h")).hasHours(24);
+    assertThat(DurationFlag.parse("--x", "1h30m")).hasMinutes(90);
+    assertThat(DurationFlag.parse("--x", "90s")).hasSeconds(90);
+    assertThat(DurationFlag.parse("--x", "365d")).hasDays(365);
+    assertThat(DurationFlag.parse("--x", "PT2H")).hasHours(2);
+    for (String bad : new String[] {"", "h", "1", "1.5h", "-1h", "1h 2m", "1w"}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> DurationFlag.parse("--x", bad))
+          .as(bad)
+          .hasMessage("--x: \"" + bad + "\" (expected: a duration such as 24h, 30m, 90s or 1h30m)");
+    }
+  }
+}
