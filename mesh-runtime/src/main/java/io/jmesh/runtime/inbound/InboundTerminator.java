@@ -1,0 +1,680 @@
+package io.jmesh.runtime.inbound;
+
+import io.jmesh.runtime.RuntimeLog;
+import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.identity.PeerRefusedException;
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.identity.TlsRefusals;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.pool.AbstractChannelPoolHandler;
+import io.netty.channel.pool.FixedChannelPool;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.IdentityCipherSuiteFilter;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLPeerUnverifiedException;
+
+/**
+ * The workload's inbound mesh listener. Each connection is, in order:
+ *
+ * <ol>
+ *   <li><b>detected</b>: TLS or plaintext, from its first bytes. Plaintext is refused and counted
+ *       in {@link Mode#STRICT}, served as HTTP/1.1 from an unauthenticated caller in {@link
+ *       Mode#PERMISSIVE} (migration, as Istio's PERMISSIVE mTLS);
+ *   <li><b>terminated</b>: TLS 1.3 with a client certificate of the mesh required ({@link MeshTls}),
+ *       ALPN {@code h2} or {@code http/1.1}. No ALPN means opaque TCP (a database protocol, say);
+ *   <li><b>authorized</b>: each request (each connection for opaque TCP) against the policy, with
+ *       the caller's SPIFFE identity; a denial is a 403 whose body names the policy;
+ *   <li><b>forwarded</b>: to the application's port on loopback, as HTTP/1.1 over a small pool of
+ *       keep-alive connections, with the caller's identity in {@value #CLIENT_ID_HEADER} (any such
+ *       header from the caller is removed first). So two HTTP/1.1 applications talk HTTP/2 between
+ *       their JVMs, many requests on one connection. Opaque TCP is relayed byte for byte.
+ * </ol>
+ *
+ * <p>Bodies are aggregated up to {@link Options#maxBodyBytes} (413 beyond): streaming (gRPC) comes
+ * with its own issue. Threads: its own small Netty event loop group, daemon threads.
+ */
+public final class InboundTerminator implements AutoCloseable {
+  /** The caller's SPIFFE identity, as the application receives it (Linkerd: l5d-client-id). */
+  public static final String CLIENT_ID_HEADER = "x-jmesh-client-id";
+
+  static final String OPAQUE = "jmesh-opaque";
+  /** How long a connection without ALPN may stay silent before it is taken for opaque TCP. */
+  static final long DETECT_TIMEOUT_MS = 1_000;
+  private static final Set<String> HTTP_METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  private static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
+  private static final Set<String> HOP_BY_HOP =
+      Set.of(
+          "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
+          "trailer", "proxy-authenticate", "proxy-authorization", "http2-settings");
+
+  /** Whether plaintext connections are refused (the default) or served unauthenticated. */
+  public enum Mode {
+    STRICT,
+    PERMISSIVE
+  }
+
+  /**
+   * @param listen where the mesh listener binds (all interfaces or the pod IP in production)
+   * @param application the application's own port, on loopback
+   * @param maxBodyBytes the largest request or response body forwarded
+   * @param maxConnectionsToApplication the pool's size; more concurrent requests queue
+   */
+  public record Options(
+      InetSocketAddress listen,
+      InetSocketAddress application,
+      Mode mode,
+      int maxBodyBytes,
+      int maxConnectionsToApplication) {
+    public Options {
+      Objects.requireNonNull(listen, "listen");
+      Objects.requireNonNull(application, "application");
+      Objects.requireNonNull(mode, "mode");
+      if (maxBodyBytes < 1) {
+        throw new IllegalArgumentException("maxBodyBytes: " + maxBodyBytes + " (expected: >= 1)");
+      }
+      if (maxConnectionsToApplication < 1) {
+        throw new IllegalArgumentException(
+            "maxConnectionsToApplication: " + maxConnectionsToApplication + " (expected: >= 1)");
+      }
+    }
+
+    /** Strict, 16 MiB bodies, 64 connections to the application. */
+    public static Options of(InetSocketAddress listen, InetSocketAddress application) {
+      return new Options(listen, application, Mode.STRICT, 16 << 20, 64);
+    }
+
+    public Options withMode(Mode newMode) {
+      return new Options(listen, application, newMode, maxBodyBytes, maxConnectionsToApplication);
+    }
+  }
+
+  private final Options options;
+  private final MeshTls tls;
+  private final Supplier<AuthorizationPolicy> policy;
+  private final InboundStats stats;
+  private final SslContext sslContext;
+  private final EventLoopGroup group;
+  private final FixedChannelPool pool;
+  private final Channel server;
+
+  private InboundTerminator(
+      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats)
+      throws InterruptedException {
+    this.options = options;
+    this.tls = tls;
+    this.policy = policy;
+    this.stats = stats;
+    this.sslContext =
+        new JdkSslContext(
+            tls.serverContext(),
+            false,
+            null,
+            IdentityCipherSuiteFilter.INSTANCE,
+            new ApplicationProtocolConfig(
+                ApplicationProtocolConfig.Protocol.ALPN,
+                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                ApplicationProtocolNames.HTTP_2,
+                ApplicationProtocolNames.HTTP_1_1),
+            ClientAuth.REQUIRE,
+            new String[] {"TLSv1.3"},
+            false);
+    this.group =
+        new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("jmesh-inbound", true), NioIoHandler.newFactory());
+    Bootstrap toApplication =
+        new Bootstrap()
+            .group(group)
+            .channel(NioSocketChannel.class)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5_000)
+            .remoteAddress(options.application());
+    this.pool =
+        new FixedChannelPool(
+            toApplication,
+            new AbstractChannelPoolHandler() {
+              @Override
+              public void channelCreated(Channel ch) {
+                ch.pipeline()
+                    .addLast(new HttpClientCodec(), new HttpObjectAggregator(options.maxBodyBytes()));
+              }
+            },
+            options.maxConnectionsToApplication());
+    try {
+      this.server =
+          new ServerBootstrap()
+              .group(group)
+              .channel(NioServerSocketChannel.class)
+              .childOption(ChannelOption.TCP_NODELAY, true)
+              .childHandler(
+                  new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                      stats.recordConnection();
+                      ch.pipeline().addLast("detect", new Detect());
+                    }
+                  })
+              .bind(options.listen())
+              .sync()
+              .channel();
+    } catch (RuntimeException | InterruptedException e) {
+      pool.close();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      throw e;
+    }
+  }
+
+  /**
+   * Binds the listener.
+   *
+   * @param policy read for every request, so a new policy applies at once
+   * @throws InterruptedException while binding
+   * @throws RuntimeException (a {@link java.net.BindException}, unchecked by Netty) when the
+   *     address is in use
+   */
+  public static InboundTerminator start(
+      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats)
+      throws InterruptedException {
+    return new InboundTerminator(
+        Objects.requireNonNull(options, "options"),
+        Objects.requireNonNull(tls, "tls"),
+        Objects.requireNonNull(policy, "policy"),
+        Objects.requireNonNull(stats, "stats"));
+  }
+
+  /** The port the listener is bound to (useful with port 0). */
+  public int port() {
+    return ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  public InboundStats stats() {
+    return stats;
+  }
+
+  /** Stops listening and closes every connection. Idempotent. */
+  @Override
+  public void close() {
+    server.close().syncUninterruptibly();
+    pool.close();
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  private String applicationAddress() {
+    InetSocketAddress a = options.application();
+    return (a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString()) + ":" + a.getPort();
+  }
+
+  /** Looks at the first bytes: TLS goes on to the handshake; plaintext per the mode. */
+  private final class Detect extends ByteToMessageDecoder {
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+      if (in.readableBytes() < 5) {
+        return; // a TLS record header is 5 bytes
+      }
+      if (SslHandler.isEncrypted(in, false)) {
+        ctx.pipeline().addAfter(ctx.name(), "alpn", new Negotiated());
+        ctx.pipeline().replace(this, "tls", sslContext.newHandler(ctx.alloc()));
+      } else if (options.mode() == Mode.STRICT) {
+        tls.refusals().record(TlsRefusals.Reason.PLAINTEXT);
+        RuntimeLog.log(
+            Level.DEBUG,
+            "inbound: plaintext connection from " + ctx.channel().remoteAddress()
+                + " refused (strict mTLS)");
+        in.skipBytes(in.readableBytes());
+        ctx.close();
+      } else {
+        ctx.pipeline().addAfter(ctx.name(), "http1", new HttpServerCodec());
+        ctx.pipeline().addAfter("http1", "keepalive", new HttpServerKeepAliveHandler());
+        ctx.pipeline().addAfter("keepalive", "aggregate", new HttpObjectAggregator(options.maxBodyBytes()));
+        ctx.pipeline().addAfter("aggregate", "forward", new Forward());
+        ctx.pipeline().remove(this);
+      }
+    }
+  }
+
+  /** After the handshake: who the caller is, and which protocol it chose. */
+  private final class Negotiated extends ApplicationProtocolNegotiationHandler {
+    Negotiated() {
+      super(OPAQUE);
+    }
+
+    @Override
+    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+      SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+      SpiffeId caller;
+      try {
+        caller = MeshTls.peerIdentity(ssl.engine().getSession());
+      } catch (SSLPeerUnverifiedException e) {
+        // The trust manager accepted the chain, so this does not happen; fail closed if it does.
+        tls.refusals().record(TlsRefusals.Reason.NO_IDENTITY);
+        ctx.close();
+        return;
+      }
+      ctx.channel().attr(CALLER).set(caller);
+      switch (protocol) {
+        case ApplicationProtocolNames.HTTP_2 -> http2(ctx.pipeline());
+        case ApplicationProtocolNames.HTTP_1_1 -> http1(ctx.pipeline());
+        // No ALPN: an HTTP/1.1 client that does not offer it (the JDK's HttpClient asked for
+        // HTTP/1.1, HttpURLConnection), or another protocol. Look at the first bytes.
+        default -> ctx.pipeline().addLast("sniff", new Sniff(caller));
+      }
+    }
+
+    private void http2(io.netty.channel.ChannelPipeline p) {
+      p.addLast(
+          Http2FrameCodecBuilder.forServer().build(),
+          new Http2MultiplexHandler(
+              new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel stream) {
+                  stream
+                      .pipeline()
+                      .addLast(
+                          new Http2StreamFrameToHttpObjectCodec(true),
+                          new HttpObjectAggregator(options.maxBodyBytes()),
+                          new Forward());
+                }
+              }));
+    }
+
+    private void http1(io.netty.channel.ChannelPipeline p) {
+      p.addLast(
+          new HttpServerCodec(),
+          new HttpServerKeepAliveHandler(),
+          new HttpObjectAggregator(options.maxBodyBytes()),
+          new Forward());
+    }
+
+    /**
+     * Protocol detection after a handshake without ALPN, as Linkerd does: an HTTP/1 request line
+     * or the HTTP/2 preface means HTTP (so per-request authorization and the identity header
+     * apply); anything else, or nothing within {@link #DETECT_TIMEOUT_MS} (a protocol where the
+     * server speaks first), is opaque TCP.
+     */
+    private final class Sniff extends ByteToMessageDecoder {
+      private final SpiffeId caller;
+      private io.netty.util.concurrent.ScheduledFuture<?> timeout;
+
+      Sniff(SpiffeId caller) {
+        this.caller = caller;
+      }
+
+      @Override
+      public void handlerAdded(ChannelHandlerContext ctx) {
+        timeout =
+            ctx.executor()
+                .schedule(
+                    () -> {
+                      if (ctx.pipeline().context(this) != null) {
+                        decided(ctx, "opaque");
+                      }
+                    },
+                    DETECT_TIMEOUT_MS,
+                    TimeUnit.MILLISECONDS);
+      }
+
+      @Override
+      protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        if (timeout != null) {
+          timeout.cancel(false);
+        }
+      }
+
+      @Override
+      protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        int n = Math.min(in.readableBytes(), 16);
+        String head = in.toString(in.readerIndex(), n, StandardCharsets.ISO_8859_1);
+        if (head.startsWith("PRI * HTTP/2.0")) {
+          decided(ctx, ApplicationProtocolNames.HTTP_2);
+          return;
+        }
+        int space = head.indexOf(' ');
+        if (space > 0) {
+          decided(ctx, HTTP_METHODS.contains(head.substring(0, space)) ? ApplicationProtocolNames.HTTP_1_1 : "opaque");
+        } else if (n == 16 || !head.chars().allMatch(c -> c >= 'A' && c <= 'Z')) {
+          decided(ctx, "opaque"); // no method token: not HTTP
+        }
+        // else: wait for more bytes
+      }
+
+      private void decided(ChannelHandlerContext ctx, String protocol) {
+        switch (protocol) {
+          case ApplicationProtocolNames.HTTP_2 -> http2(ctx.pipeline());
+          case ApplicationProtocolNames.HTTP_1_1 -> http1(ctx.pipeline());
+          default -> {
+            if (!opaque(ctx, caller)) {
+              return;
+            }
+          }
+        }
+        ctx.pipeline().remove(this); // hands the bytes read so far to what was just added
+      }
+    }
+
+    @Override
+    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+      if (!refusedByTrustManager(cause)) {
+        tls.refusals().record(TlsRefusals.Reason.HANDSHAKE);
+      }
+      RuntimeLog.log(
+          Level.DEBUG,
+          "inbound: TLS handshake with " + ctx.channel().remoteAddress() + " failed: " + cause);
+      ctx.close();
+    }
+
+    /** Adds the relay if the policy admits the connection; closes it otherwise. */
+    private boolean opaque(ChannelHandlerContext ctx, SpiffeId caller) {
+      AuthorizationPolicy.Decision d = policy.get().decide(caller, "TCP", "");
+      if (!d.allowed()) {
+        stats.recordDenied();
+        RuntimeLog.log(
+            Level.INFO, "inbound: TCP connection from " + caller + " denied by " + d.policy());
+        ctx.close();
+        return false;
+      }
+      stats.recordOpaque();
+      ctx.pipeline().addLast(new Relay(ctx.channel()));
+      return true;
+    }
+  }
+
+  private static boolean refusedByTrustManager(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof PeerRefusedException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Opaque TCP: one connection to the application per inbound connection, bytes both ways. */
+  private final class Relay extends ChannelInboundHandlerAdapter {
+    private final Channel inbound;
+    private final List<Object> early = new ArrayList<>();
+    private Channel outbound;
+
+    Relay(Channel inbound) {
+      this.inbound = inbound;
+      new Bootstrap()
+          .group(inbound.eventLoop())
+          .channel(NioSocketChannel.class)
+          .option(ChannelOption.TCP_NODELAY, true)
+          .handler(
+              new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                  inbound.writeAndFlush(msg);
+                }
+
+                @Override
+                public void channelInactive(ChannelHandlerContext ctx) {
+                  inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                }
+              })
+          .connect(options.application())
+          .addListener(
+              (ChannelFutureListener)
+                  f -> {
+                    if (!f.isSuccess()) {
+                      RuntimeLog.log(
+                          Level.WARNING,
+                          "inbound: the application on " + applicationAddress()
+                              + " refused a relayed TCP connection: " + f.cause());
+                      early.forEach(ReferenceCountUtil::release);
+                      early.clear();
+                      inbound.close();
+                      return;
+                    }
+                    outbound = f.channel();
+                    for (Object m : early) {
+                      outbound.write(m);
+                    }
+                    early.clear();
+                    outbound.flush();
+                  });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (outbound == null) {
+        early.add(msg); // same event loop as the connect listener: no race
+      } else {
+        outbound.writeAndFlush(msg);
+      }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      if (outbound != null) {
+        outbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      ctx.close();
+    }
+  }
+
+  /** One HTTP request: authorize, forward to the application, answer the caller. */
+  private final class Forward extends SimpleChannelInboundHandler<FullHttpRequest> {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      long start = System.nanoTime();
+      Channel connection =
+          ctx.channel() instanceof Http2StreamChannel ? ctx.channel().parent() : ctx.channel();
+      SpiffeId caller = connection.attr(CALLER).get();
+      String method = request.method().name();
+      String path = request.uri();
+      int query = path.indexOf('?');
+      String pathOnly = query < 0 ? path : path.substring(0, query);
+      AuthorizationPolicy.Decision d = policy.get().decide(caller, method, pathOnly);
+      if (!d.allowed()) {
+        stats.recordDenied();
+        String who = caller == null ? "a plaintext caller" : caller.toString();
+        answer(
+            ctx,
+            HttpResponseStatus.FORBIDDEN,
+            "jmesh: denied by authorization policy " + d.policy() + ": " + who + " may not "
+                + method + " " + pathOnly + "\n");
+        return;
+      }
+      if (d.audited()) {
+        stats.recordAudited();
+        RuntimeLog.log(
+            Level.INFO,
+            "inbound: audit: " + caller + " " + method + " " + pathOnly + " would be denied by "
+                + d.policy());
+      }
+      HttpHeaders headers = new DefaultHttpHeaders();
+      for (var h : request.headers()) {
+        String name = h.getKey().toLowerCase(Locale.ROOT);
+        if (!HOP_BY_HOP.contains(name) && !name.startsWith("x-http2-") && !name.equals(CLIENT_ID_HEADER)) {
+          headers.add(h.getKey(), h.getValue());
+        }
+      }
+      if (caller != null) {
+        headers.set(CLIENT_ID_HEADER, caller.toString());
+      }
+      headers.set(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
+      FullHttpRequest toApplication =
+          new DefaultFullHttpRequest(
+              HttpVersion.HTTP_1_1,
+              request.method(),
+              request.uri(),
+              request.content().retain(),
+              headers,
+              request.trailingHeaders().copy());
+      pool.acquire()
+          .addListener(
+              f -> {
+                if (!f.isSuccess()) {
+                  toApplication.release();
+                  unreachable(ctx, start, f.cause());
+                  return;
+                }
+                Channel app = (Channel) f.getNow();
+                AtomicBoolean done = new AtomicBoolean();
+                app.pipeline().addLast("response", new Response(ctx, app, start, done));
+                app.writeAndFlush(toApplication)
+                    .addListener(
+                        (ChannelFutureListener)
+                            w -> {
+                              if (!w.isSuccess() && done.compareAndSet(false, true)) {
+                                app.pipeline().remove("response");
+                                app.close();
+                                pool.release(app);
+                                unreachable(ctx, start, w.cause());
+                              }
+                            });
+              });
+    }
+
+    private void unreachable(ChannelHandlerContext ctx, long start, Throwable cause) {
+      stats.recordUnreachable(System.nanoTime() - start);
+      answer(
+          ctx,
+          HttpResponseStatus.BAD_GATEWAY,
+          "jmesh: the application on " + applicationAddress() + " did not answer: " + cause + "\n");
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      RuntimeLog.log(Level.DEBUG, "inbound: " + ctx.channel() + ": " + cause);
+      ctx.close();
+    }
+  }
+
+  /** The application's answer to one forwarded request, relayed to the caller. */
+  private final class Response extends SimpleChannelInboundHandler<FullHttpResponse> {
+    private final ChannelHandlerContext caller;
+    private final Channel app;
+    private final long start;
+    private final AtomicBoolean done;
+
+    Response(ChannelHandlerContext caller, Channel app, long start, AtomicBoolean done) {
+      this.caller = caller;
+      this.app = app;
+      this.start = start;
+      this.done = done;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
+      if (!done.compareAndSet(false, true)) {
+        return;
+      }
+      ctx.pipeline().remove(this);
+      HttpHeaders headers = new DefaultHttpHeaders();
+      for (var h : response.headers()) {
+        if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
+          headers.add(h.getKey(), h.getValue());
+        }
+      }
+      headers.set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+      FullHttpResponse back =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              response.status(),
+              response.content().retain(),
+              headers,
+              response.trailingHeaders().copy());
+      if (!HttpUtil.isKeepAlive(response)) {
+        app.close();
+      }
+      pool.release(app);
+      stats.recordForwarded(response.status().code(), System.nanoTime() - start);
+      caller.writeAndFlush(back);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      failed(new java.io.IOException("connection closed before the response"));
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      failed(cause);
+    }
+
+    private void failed(Throwable cause) {
+      if (!done.compareAndSet(false, true)) {
+        return;
+      }
+      if (app.pipeline().get("response") != null) {
+        app.pipeline().remove("response");
+      }
+      app.close();
+      pool.release(app);
+      stats.recordUnreachable(System.nanoTime() - start);
+      answer(
+          caller,
+          HttpResponseStatus.BAD_GATEWAY,
+          "jmesh: the application on " + applicationAddress() + " did not answer: " + cause + "\n");
+    }
+  }
+
+  private static void answer(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
+    ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+    ctx.writeAndFlush(r);
+  }
+}
