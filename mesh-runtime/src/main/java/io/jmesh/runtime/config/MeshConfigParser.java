@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
+import io.jmesh.runtime.identity.SpiffeId;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -128,7 +129,7 @@ public final class MeshConfigParser {
     }
 
     private static final Set<String> SERVICE_FIELDS =
-        orderedSet("name", "namespace", "ports", "endpoints", "routes", "policy");
+        orderedSet("name", "namespace", "ports", "endpoints", "routes", "policy", "identities");
 
     Service service(Node node, String path) throws MeshConfigException {
       Map<String, Node> f = fields(node, path, "a service mapping", SERVICE_FIELDS);
@@ -190,7 +191,25 @@ public final class MeshConfigParser {
       if (f.containsKey("policy")) {
         policy = destinationPolicy(f.get("policy"), path + ".policy");
       }
-      return new Service(name, namespace, ports, endpoints, routes, policy);
+      List<SpiffeId> identities = new ArrayList<>();
+      if (f.containsKey("identities")) {
+        String expected =
+            "a non-empty list of SPIFFE ids, spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>";
+        List<Node> items = list(f.get("identities"), path + ".identities", expected);
+        if (items.isEmpty()) {
+          throw error(f.get("identities"), path + ".identities", "[] (expected: " + expected + ")");
+        }
+        for (int i = 0; i < items.size(); i++) {
+          String itemPath = path + ".identities[" + i + "]";
+          String value = scalar(items.get(i), itemPath, expected);
+          try {
+            identities.add(SpiffeId.parse(value));
+          } catch (IllegalArgumentException e) {
+            throw error(items.get(i), itemPath, e.getMessage());
+          }
+        }
+      }
+      return new Service(name, namespace, ports, endpoints, routes, policy, identities);
     }
 
     private static final Set<String> ENDPOINT_FIELDS =

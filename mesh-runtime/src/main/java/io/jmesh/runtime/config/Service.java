@@ -1,5 +1,6 @@
 package io.jmesh.runtime.config;
 
+import io.jmesh.runtime.identity.SpiffeId;
 import java.util.List;
 import java.util.Objects;
 
@@ -14,6 +15,9 @@ import java.util.Objects;
  * @param routes evaluated in order, first match wins; when none matches, the implicit default
  *     route sends to all endpoints
  * @param policy balancing and protection of this destination
+ * @param identities the SPIFFE identities its endpoints prove. Empty: the service is reached in
+ *     plaintext, as the application asked. Non-empty: every endpoint is reached over mesh TLS at
+ *     its port (the endpoint's mesh inbound port), and its certificate must name one of these
  */
 public record Service(
     String name,
@@ -21,11 +25,28 @@ public record Service(
     List<Integer> ports,
     List<ServiceEndpoint> endpoints,
     List<Route> routes,
-    DestinationPolicy policy) {
+    DestinationPolicy policy,
+    List<SpiffeId> identities) {
   /** A service with the default policy. */
   public Service(
       String name, String namespace, List<Integer> ports, List<ServiceEndpoint> endpoints, List<Route> routes) {
     this(name, namespace, ports, endpoints, routes, DestinationPolicy.DEFAULT);
+  }
+
+  /** A service reached in plaintext. */
+  public Service(
+      String name,
+      String namespace,
+      List<Integer> ports,
+      List<ServiceEndpoint> endpoints,
+      List<Route> routes,
+      DestinationPolicy policy) {
+    this(name, namespace, ports, endpoints, routes, policy, List.of());
+  }
+
+  /** Whether its endpoints are reached over mesh TLS. */
+  public boolean meshTls() {
+    return !identities.isEmpty();
   }
 
   public Service {
@@ -40,6 +61,7 @@ public record Service(
     }
     endpoints = List.copyOf(endpoints);
     routes = List.copyOf(routes);
+    identities = List.copyOf(identities);
   }
 
   /** {@code name.namespace}, for example {@code hello.default}. */

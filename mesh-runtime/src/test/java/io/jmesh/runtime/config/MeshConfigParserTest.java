@@ -86,6 +86,45 @@ class MeshConfigParserTest {
   }
 
   @Test
+  void identitiesMakeAServiceMeshTls() throws Exception {
+    MeshSnapshot snapshot = parse("""
+        services:
+          - name: hello
+            ports: [8080]
+            identities: [spiffe://cluster.local/ns/default/sa/hello]
+          - name: legacy
+            ports: [8080]
+        """);
+
+    assertThat(snapshot.services().get(0).identities())
+        .containsExactly(io.jmesh.runtime.identity.SpiffeId.parse("spiffe://cluster.local/ns/default/sa/hello"));
+    assertThat(snapshot.services().get(0).meshTls()).isTrue();
+    assertThat(snapshot.services().get(1).meshTls()).isFalse();
+  }
+
+  @Test
+  void aBadIdentityIsNamedWithItsLine() {
+    assertThat(failure("""
+        services:
+          - name: hello
+            ports: [8080]
+            identities:
+              - spiffe://cluster.local/ns/default/sa/hello
+              - spiffe://cluster.local/default/hello
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].identities[1]: SPIFFE id: \"spiffe://cluster.local/default/hello\""
+            + " (expected: spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>)");
+    assertThat(failure("""
+        services:
+          - name: hello
+            ports: [8080]
+            identities: []
+        """).getMessage())
+        .isEqualTo(FILE + ":4: services[0].identities: [] (expected: a non-empty list of SPIFFE ids,"
+            + " spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>)");
+  }
+
+  @Test
   void emptyFileIsAnError() {
     // A truncated write must not remove every service.
     assertThat(failure("").getMessage())
