@@ -44,6 +44,7 @@ public final class XdsOverrides {
           .add(Router.getDescriptor())
           .add(HTTPFault.getDescriptor())
           .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor())
           .build();
 
   private final List<Message> resources;

@@ -263,6 +263,42 @@ public final class XdsTranslator {
 
   // ---- Cluster ---------------------------------------------------------------------------------
 
+  /**
+   * Mesh TLS to a service's endpoints, in Istio's shape: the workload's own certificate and the
+   * mesh's anchors by their SDS names, and the service's identities as exact URI SANs.
+   */
+  static io.envoyproxy.envoy.config.core.v3.TransportSocket meshTls(Service service) {
+    var validation =
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder();
+    for (var id : service.identities()) {
+      validation.addMatchTypedSubjectAltNames(
+          io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.newBuilder()
+              .setSanType(
+                  io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.URI)
+              .setMatcher(
+                  io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(id.toString())));
+    }
+    var common =
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+            .addTlsCertificateSdsSecretConfigs(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
+                    .setName(XdsNames.SDS_CERTIFICATE))
+            .setCombinedValidationContext(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                    .setDefaultValidationContext(validation)
+                    .setValidationContextSdsSecretConfig(
+                        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
+                            .setName(XdsNames.SDS_TRUST)));
+    return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+        .setName(XdsNames.TLS_TRANSPORT_SOCKET)
+        .setTypedConfig(
+            Any.pack(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+                    .setCommonTlsContext(common)
+                    .build()))
+        .build();
+  }
+
   static Cluster cluster(String name, Service service) {
     DestinationPolicy policy = service.policy();
     Cluster.Builder out =
@@ -288,6 +324,9 @@ public final class XdsTranslator {
                                           TypedStruct.newBuilder()
                                               .setTypeUrl(XdsNames.PEAK_EWMA_TYPE)
                                               .build())))));
+    }
+    if (service.meshTls()) {
+      out.setTransportSocket(meshTls(service));
     }
     Set<List<String>> selectors = new java.util.LinkedHashSet<>();
     for (Route route : service.routes()) {

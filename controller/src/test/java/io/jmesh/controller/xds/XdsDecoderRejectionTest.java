@@ -71,6 +71,41 @@ class XdsDecoderRejectionTest {
   }
 
   @Test
+  void meshTlsThatNamesADnsSanOrAnotherTrustSourceIsRejected() throws Exception {
+    // The fixture's hello.shop is a mesh-TLS destination.
+    Cluster good = cluster();
+    assertThat(XdsDecoder.clusterInfo(good).identities()).hasSize(2);
+    var tls =
+        good.getTransportSocket().getTypedConfig()
+            .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class);
+
+    var dns = tls.toBuilder();
+    dns.getCommonTlsContextBuilder().getCombinedValidationContextBuilder().getDefaultValidationContextBuilder()
+        .getMatchTypedSubjectAltNamesBuilder(1)
+        .setSanType(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.DNS);
+    assertRejected(
+        () -> XdsDecoder.clusterInfo(withTls(good, dns.build())),
+        "Cluster hello.shop: transport_socket.typed_config.common_tls_context.combined_validation_context"
+            + ".default_validation_context.match_typed_subject_alt_names[1].san_type: DNS (expected: URI)");
+
+    var trust = tls.toBuilder();
+    trust.getCommonTlsContextBuilder().getCombinedValidationContextBuilder()
+        .getValidationContextSdsSecretConfigBuilder().setName("file-cert");
+    assertRejected(
+        () -> XdsDecoder.clusterInfo(withTls(good, trust.build())),
+        "Cluster hello.shop: transport_socket.typed_config.common_tls_context.combined_validation_context"
+            + ".validation_context_sds_secret_config.name: file-cert (expected: ROOTCA (the mesh's trust"
+            + " anchors))");
+  }
+
+  private static Cluster withTls(
+      Cluster c, io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext tls) {
+    return c.toBuilder()
+        .setTransportSocket(c.getTransportSocket().toBuilder().setTypedConfig(com.google.protobuf.Any.pack(tls)))
+        .build();
+  }
+
+  @Test
   void clusterWithAFieldJmeshDoesNotImplement() {
     assertRejected(
         () ->
@@ -79,7 +114,7 @@ class XdsDecoderRejectionTest {
         "Cluster hello.shop: connect_timeout: seconds: 5 (expected: unset: jmesh does not implement"
             + " connect_timeout; it reads only name, type, eds_cluster_config, lb_policy,"
             + " load_balancing_policy, lb_subset_config, outlier_detection, circuit_breakers,"
-            + " metadata)");
+            + " metadata, transport_socket)");
   }
 
   @Test

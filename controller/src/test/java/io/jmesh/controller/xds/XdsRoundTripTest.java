@@ -60,6 +60,7 @@ class XdsRoundTripTest {
       assertThat(actual.ports()).isEqualTo(expected.ports());
       assertThat(actual.routes()).as(expected.qualifiedName() + " routes").isEqualTo(expected.routes());
       assertThat(actual.policy()).as(expected.qualifiedName() + " policy").isEqualTo(expected.policy());
+      assertThat(actual.identities()).as(expected.qualifiedName() + " identities").isEqualTo(expected.identities());
       // Grouped by priority on the wire: same endpoints, order within a priority kept.
       assertThat(actual.endpoints())
           .as(expected.qualifiedName() + " endpoints")
@@ -93,7 +94,8 @@ class XdsRoundTripTest {
               e.getValue(),
               XdsDecoder.endpoints(endpoints.get(e.getKey())),
               XdsDecoder.routes(routes.get(info.routeConfigName())),
-              XdsDecoder.cluster(clusters.get(e.getKey()))));
+              XdsDecoder.cluster(clusters.get(e.getKey())),
+              XdsDecoder.clusterInfo(clusters.get(e.getKey())).identities()));
     }
     return out;
   }

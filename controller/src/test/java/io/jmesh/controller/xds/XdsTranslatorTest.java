@@ -34,6 +34,7 @@ class XdsTranslatorTest {
                   .add(HTTPFault.getDescriptor())
                   .add(Router.getDescriptor())
                   .add(TypedStruct.getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor())
                   .build());
 
   static MeshSnapshot fixture() throws Exception {

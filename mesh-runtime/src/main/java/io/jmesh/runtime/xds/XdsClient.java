@@ -121,7 +121,7 @@ public final class XdsClient implements Discovery {
   private final Set<String> watched = new TreeSet<>();
   private final Map<String, XdsDecoder.ListenerInfo> listeners = new TreeMap<>();
   private final Map<String, List<Route>> routes = new HashMap<>();
-  private final Map<String, DestinationPolicy> clusters = new HashMap<>();
+  private final Map<String, XdsDecoder.ClusterInfo> clusters = new HashMap<>();
   private final Map<String, List<ServiceEndpoint>> endpoints = new HashMap<>();
   private final Map<String, ManagedChannel> channels = new HashMap<>();
   private Consumer<MeshSnapshot> onSnapshot;
@@ -375,7 +375,7 @@ public final class XdsClient implements Discovery {
       }
       case XdsNames.CLUSTER_TYPE -> {
         Cluster c = any.unpack(Cluster.class);
-        out.put(c.getName(), XdsDecoder.cluster(c));
+        out.put(c.getName(), XdsDecoder.clusterInfo(c));
       }
       case XdsNames.ENDPOINT_TYPE -> {
         ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
@@ -399,7 +399,7 @@ public final class XdsClient implements Discovery {
       case XdsNames.ROUTE_TYPE -> decoded.forEach((k, v) -> routes.put(k, (List<Route>) v));
       case XdsNames.CLUSTER_TYPE -> {
         clusters.clear();
-        decoded.forEach((k, v) -> clusters.put(k, (DestinationPolicy) v));
+        decoded.forEach((k, v) -> clusters.put(k, (XdsDecoder.ClusterInfo) v));
       }
       case XdsNames.ENDPOINT_TYPE ->
           decoded.forEach(
@@ -501,14 +501,17 @@ public final class XdsClient implements Discovery {
       Declared d = e.getValue();
       String name = e.getKey();
       List<Route> serviceRoutes = routes.get(d.routeConfigName);
-      DestinationPolicy policy = clusters.get(name);
+      XdsDecoder.ClusterInfo cluster = clusters.get(name);
       List<ServiceEndpoint> serviceEndpoints = endpoints.get(name);
       List<Integer> ports = List.copyOf(d.ports);
       if (watched.contains(name)
           && serviceRoutes != null
-          && policy != null
+          && cluster != null
           && serviceEndpoints != null) {
-        resolved.add(new Service(d.name, d.namespace, ports, serviceEndpoints, serviceRoutes, policy));
+        resolved.add(
+            new Service(
+                d.name, d.namespace, ports, serviceEndpoints, serviceRoutes, cluster.policy(),
+                cluster.identities()));
       } else {
         unresolved.add(new Service(d.name, d.namespace, ports, List.of(), List.of()));
       }

@@ -14,6 +14,8 @@ import io.envoyproxy.envoy.config.cluster.v3.LoadBalancingPolicy;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.jmesh.runtime.identity.SpiffeId;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -424,6 +426,80 @@ public final class XdsDecoder {
     return new RoutePolicy.Fault(abortPercent, abortStatus, delayPercent, delay);
   }
 
+  /** What a Cluster gives a destination: its policy, and the identities its endpoints prove. */
+  public record ClusterInfo(DestinationPolicy policy, List<SpiffeId> identities) {}
+
+  public static ClusterInfo clusterInfo(Cluster cluster) throws XdsResourceException {
+    return new ClusterInfo(cluster(cluster), identities(cluster));
+  }
+
+  /**
+   * The SPIFFE identities a Cluster's endpoints must prove, from its transport socket in Istio's
+   * shape: {@code envoy.transport_sockets.tls} with an UpstreamTlsContext whose certificate and
+   * trust come from the workload's own identity (SDS names {@code default} and {@code ROOTCA}) and
+   * whose validation context lists URI SANs to match exactly. Empty without a transport socket
+   * (plaintext).
+   */
+  static List<SpiffeId> identities(Cluster cluster) throws XdsResourceException {
+    if (!cluster.hasTransportSocket()) {
+      return List.of();
+    }
+    Context c = new Context("Cluster", cluster.getName());
+    var socket = cluster.getTransportSocket();
+    c.only(socket, "transport_socket", "name", "typed_config");
+    if (!socket.getName().equals(XdsNames.TLS_TRANSPORT_SOCKET)) {
+      throw c.error("transport_socket.name", socket.getName(), XdsNames.TLS_TRANSPORT_SOCKET);
+    }
+    UpstreamTlsContext tls;
+    try {
+      tls = socket.getTypedConfig().unpack(UpstreamTlsContext.class);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw c.error("transport_socket.typed_config", socket.getTypedConfig().getTypeUrl(), "an UpstreamTlsContext");
+    }
+    String at = "transport_socket.typed_config";
+    c.only(tls, at, "common_tls_context");
+    var common = tls.getCommonTlsContext();
+    at += ".common_tls_context";
+    c.only(common, at, "tls_certificate_sds_secret_configs", "combined_validation_context");
+    if (common.getTlsCertificateSdsSecretConfigsCount() != 1
+        || !common.getTlsCertificateSdsSecretConfigs(0).getName().equals(XdsNames.SDS_CERTIFICATE)) {
+      throw c.error(at + ".tls_certificate_sds_secret_configs", common.getTlsCertificateSdsSecretConfigsList(),
+          "one entry named " + XdsNames.SDS_CERTIFICATE + " (the workload's own certificate)");
+    }
+    c.only(common.getTlsCertificateSdsSecretConfigs(0), at + ".tls_certificate_sds_secret_configs[0]", "name");
+    var combined = common.getCombinedValidationContext();
+    String cp = at + ".combined_validation_context";
+    c.only(combined, cp, "default_validation_context", "validation_context_sds_secret_config");
+    c.only(combined.getValidationContextSdsSecretConfig(), cp + ".validation_context_sds_secret_config", "name");
+    if (!combined.getValidationContextSdsSecretConfig().getName().equals(XdsNames.SDS_TRUST)) {
+      throw c.error(cp + ".validation_context_sds_secret_config.name",
+          combined.getValidationContextSdsSecretConfig().getName(), XdsNames.SDS_TRUST + " (the mesh's trust anchors)");
+    }
+    var validation = combined.getDefaultValidationContext();
+    String vp = cp + ".default_validation_context";
+    c.only(validation, vp, "match_typed_subject_alt_names");
+    if (validation.getMatchTypedSubjectAltNamesCount() == 0) {
+      throw c.error(vp + ".match_typed_subject_alt_names", "[]", "at least one SPIFFE id of the destination");
+    }
+    List<SpiffeId> out = new ArrayList<>();
+    for (int i = 0; i < validation.getMatchTypedSubjectAltNamesCount(); i++) {
+      var m = validation.getMatchTypedSubjectAltNames(i);
+      String mp = vp + ".match_typed_subject_alt_names[" + i + "]";
+      c.only(m, mp, "san_type", "matcher");
+      if (m.getSanType() != io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType.URI) {
+        throw c.error(mp + ".san_type", m.getSanType(), "URI");
+      }
+      c.only(m.getMatcher(), mp + ".matcher", "exact");
+      try {
+        out.add(SpiffeId.parse(m.getMatcher().getExact()));
+      } catch (IllegalArgumentException e) {
+        throw c.error(mp + ".matcher.exact", m.getMatcher().getExact(),
+            "spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>");
+      }
+    }
+    return List.copyOf(out);
+  }
+
   public static DestinationPolicy cluster(Cluster cluster) throws XdsResourceException {
     Context c = new Context("Cluster", cluster.getName());
     c.only(
@@ -437,7 +513,8 @@ public final class XdsDecoder {
         "lb_subset_config",
         "outlier_detection",
         "circuit_breakers",
-        "metadata");
+        "metadata",
+        "transport_socket"); // checked by identities()
     if (cluster.getType() != Cluster.DiscoveryType.EDS) {
       throw c.error("type", cluster.getType(), "EDS");
     }

@@ -57,4 +57,13 @@ public final class XdsNames {
   public static String service(String name, String namespace) {
     return name + "." + namespace;
   }
+
+  /** The Cluster transport socket of mesh TLS (Istio's shape). */
+  public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+
+  /** SDS name of the workload's own certificate, as in Istio. */
+  public static final String SDS_CERTIFICATE = "default";
+
+  /** SDS name of the mesh's trust anchors, as in Istio. */
+  public static final String SDS_TRUST = "ROOTCA";
 }
