@@ -42,14 +42,24 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Requests sent during {@code --warmup-seconds} are not recorded. Every response body is read
  * to the end; a status other than 200 or an exception is an error. All loops end by count or by
- * time. The last line is {@code RESULT mode=.. client=.. rps=.. p50_us=.. p90_us=.. p99_us=..
- * max_us=.. errors=.. late=.. dropped=.. requests=.. rss_kb=..}.
+ * time. In {@code saturate} and {@code rate} it prints {@code WINDOW start} when the measured
+ * window opens and {@code WINDOW end} when it closes, so that a harness can sample the CPU time of
+ * other processes (server, proxies) over the same window. The last line is {@code RESULT mode=..
+ * client=.. rps=.. p50_us=.. p90_us=.. p99_us=.. max_us=.. errors=.. late=.. dropped=.. requests=..
+ * cpu_ms=.. rss_kb=..}, where {@code cpu_ms} is this JVM's own CPU time (user + system) inside the
+ * window, or -1 where {@code /proc} is missing.
  *
  * <p>Usage: {@code LoadClient --client jdk|jdk-async|okhttp --url http://hello:8080/ --mode saturate|rate|once
  * [--seconds 10] [--warmup-seconds 5] [--concurrency 8] [--rps 1000] [--late-ms 10]}
  */
 public final class LoadClient {
   private static final long REQUEST_TIMEOUT_SECONDS = 10;
+
+  /**
+   * Linux reports process CPU time in clock ticks of USER_HZ, which is 100 on every mainstream
+   * architecture (the kernel's ABI fixes it, whatever CONFIG_HZ is).
+   */
+  private static final long CLOCK_TICKS_PER_SECOND = 100;
 
   private LoadClient() {}
 
@@ -217,6 +227,10 @@ public final class LoadClient {
       threads.add(t);
       t.start();
     }
+    parkUntil(from);
+    long cpuFrom = window("start");
+    parkUntil(to);
+    long cpuTo = window("end");
     long joinDeadline = to + TimeUnit.SECONDS.toNanos(REQUEST_TIMEOUT_SECONDS + 5);
     for (Thread t : threads) {
       t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(joinDeadline - System.nanoTime())));
@@ -228,7 +242,8 @@ public final class LoadClient {
       errorCount += errors[i];
     }
     // Throughput counts successful requests only.
-    return line("saturate", kind, all.count() / (measure / 1e9), all, errorCount, 0, 0);
+    return line("saturate", kind, all.count() / (measure / 1e9), all, errorCount, 0, 0)
+        + " cpu_ms=" + cpuMillis(cpuFrom, cpuTo);
   }
 
   private static String rate(
@@ -248,12 +263,14 @@ public final class LoadClient {
     AtomicLong dropped = new AtomicLong();
 
     long t0 = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(10);
+    long cpuFrom = -1;
     for (long i = 0; i < total; i++) {
       long intended = t0 + i * period;
-      for (long wait = intended - System.nanoTime(); wait > 0; wait = intended - System.nanoTime()) {
-        LockSupport.parkNanos(wait);
-      }
+      parkUntil(intended);
       boolean measured = i >= firstMeasured;
+      if (i == firstMeasured) {
+        cpuFrom = window("start");
+      }
       try {
         pool.execute(
             () -> {
@@ -297,6 +314,8 @@ public final class LoadClient {
     if (!pool.awaitTermination(REQUEST_TIMEOUT_SECONDS + 5, TimeUnit.SECONDS)) {
       pool.shutdownNow();
     }
+    // The window closes when the last measured request has finished: its work belongs to it.
+    long cpuTo = window("end");
     Histogram all = new Histogram();
     synchronized (histograms) {
       for (Histogram h : histograms) {
@@ -309,7 +328,7 @@ public final class LoadClient {
     double achieved = all.count() / measuredSeconds;
     long unfinished = measuredCount - all.count() - errors.get();
     return line("rate", kind, achieved, all, errors.get() + Math.max(0, unfinished), late.get(), dropped.get())
-        + " target_rps=" + rps;
+        + " target_rps=" + rps + " cpu_ms=" + cpuMillis(cpuFrom, cpuTo);
   }
 
   private static String line(
@@ -328,6 +347,40 @@ public final class LoadClient {
         late,
         dropped,
         h.count());
+  }
+
+  private static void parkUntil(long deadlineNanos) {
+    for (long wait = deadlineNanos - System.nanoTime(); wait > 0; wait = deadlineNanos - System.nanoTime()) {
+      LockSupport.parkNanos(wait);
+    }
+  }
+
+  /**
+   * Announces a window edge on standard output and returns this JVM's CPU ticks at that moment.
+   * Flushed at once: the harness samples the other processes when it reads the line.
+   */
+  private static long window(String edge) {
+    long ticks = cpuTicks();
+    System.out.println("WINDOW " + edge);
+    System.out.flush();
+    return ticks;
+  }
+
+  private static long cpuMillis(long fromTicks, long toTicks) {
+    return fromTicks < 0 || toTicks < 0 ? -1 : (toTicks - fromTicks) * 1000 / CLOCK_TICKS_PER_SECOND;
+  }
+
+  /** User plus system CPU ticks of this process from {@code /proc/self/stat}; -1 where there is none. */
+  static long cpuTicks() {
+    try {
+      String stat = Files.readString(Path.of("/proc/self/stat"), StandardCharsets.US_ASCII);
+      // The command name (field 2) may contain spaces: count fields after its closing parenthesis.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+      // f[0] is field 3 (state); utime and stime are fields 14 and 15.
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (IOException | RuntimeException e) {
+      return -1; // Not Linux.
+    }
   }
 
   /** Resident set size of this JVM, from {@code /proc/self/status}; -1 where there is none. */

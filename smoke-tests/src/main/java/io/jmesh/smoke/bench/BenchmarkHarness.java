@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The end-to-end benchmark: the same unmodified application ({@link LoadClient}) against the same
@@ -26,18 +28,37 @@ import java.util.concurrent.TimeUnit;
  * answered request, and client resident memory; then the cost of {@code JAVA_TOOL_OPTIONS} for JDK
  * tools ({@code keytool}, {@code jcmd}), which the agent must skip.
  *
+ * <p>Then the sidecar comparison: one client against a fresh {@code HelloServer} per {@link
+ * Scenario} (direct plaintext; a {@link SidecarPair} of HAProxy processes doing mTLS; later jmesh
+ * with mTLS), measuring throughput at saturation, latency at the fixed rate, CPU time per request
+ * of every process on the path (client, server, proxies; from {@code /proc/<pid>/stat} over the
+ * load client's measured window) and the resident memory of the processes a scenario adds.
+ *
  * <p>It is a report, not a test: it asserts nothing about timings. It prints markdown tables
  * (values and ratios to the direct baseline) and writes them to {@code
  * smoke-tests/target/benchmark-results.md}.
  *
  * <p>Usage: {@code BenchmarkHarness [--quick] [--warmup-seconds 5] [--seconds 10] [--rps 1000]
  * [--concurrency 8] [--rate-workers 32] [--startup-runs 5] [--tool-runs 10] [--clients jdk,okhttp]
- * [--out path]}; {@code --clients} also takes {@code jdk-async} (JDK {@code sendAsync(..).get()}). Run it through the {@code bench} Maven profile, or from the repository root after
+ * [--sections file-mode,sidecar] [--sidecar-client okhttp] [--out path]}; {@code --clients} also
+ * takes {@code jdk-async} (JDK {@code sendAsync(..).get()}); {@code --sections sidecar} runs only
+ * the sidecar comparison. Run it through the {@code bench} Maven profile, or from the repository root after
  * a build.
  */
 public final class BenchmarkHarness {
   private static final String BIND = "127.0.0.2";
   private static final String MESH_URL = "http://hello:8080/";
+  private static final Duration SIDECAR_READY_TIMEOUT = Duration.ofSeconds(20);
+
+  /**
+   * The rows of the sidecar comparison, in order; the first is the baseline the others are divided
+   * by. A new path through the mesh is one more entry here.
+   */
+  private static final List<Scenario> SIDECAR_SCENARIOS =
+      List.of(
+          Scenario.direct(),
+          Scenario.haproxySidecarPair(SIDECAR_READY_TIMEOUT),
+          Scenario.pending("jmesh mTLS", "pending: mesh TLS data path (issue 5)"));
 
   private final Options options;
   private final StringBuilder report = new StringBuilder();
@@ -63,6 +84,8 @@ public final class BenchmarkHarness {
     int startupRuns = 5;
     int toolRuns = 10;
     List<String> clients = List.of("jdk", "okhttp");
+    List<String> sections = List.of("file-mode", "sidecar");
+    String sidecarClient = "okhttp";
     Path out = Jvm.appClasses().getParent().resolve("benchmark-results.md");
 
     static Options parse(String[] raw) {
@@ -116,13 +139,25 @@ public final class BenchmarkHarness {
           case "--clients":
             o.clients = List.of(v.split(","));
             break;
+          case "--sections":
+            o.sections = List.of(v.split(","));
+            for (String section : o.sections) {
+              if (!section.equals("file-mode") && !section.equals("sidecar")) {
+                throw new IllegalArgumentException(
+                    "--sections " + v + ": unknown section " + section + " (expected: file-mode, sidecar)");
+              }
+            }
+            break;
+          case "--sidecar-client":
+            o.sidecarClient = v;
+            break;
           case "--out":
             o.out = Path.of(v);
             break;
           default:
             throw new IllegalArgumentException(
                 "unknown argument " + a + " (expected: --quick, --warmup-seconds, --seconds, --rps, --concurrency,"
-                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --out)");
+                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --sections, --sidecar-client, --out)");
         }
       }
       return o;
@@ -133,6 +168,9 @@ public final class BenchmarkHarness {
   static final class Result {
     final Map<String, String> values = new LinkedHashMap<>();
     long newConnections = -1;
+    /** CPU ticks over the client's measured window of the server, and of the proxies; -1 unknown. */
+    long serverCpuTicks = -1;
+    long proxyCpuTicks = -1;
 
     static Result parse(String line) {
       Result r = new Result();
@@ -152,11 +190,15 @@ public final class BenchmarkHarness {
   }
 
   private void run() throws Exception {
+    boolean fileMode = options.sections.contains("file-mode");
+    boolean sidecar = options.sections.contains("sidecar");
     Path agent = Jvm.agentJar();
-    if (!Files.isRegularFile(agent)) {
+    if (fileMode && !Files.isRegularFile(agent)) {
       throw new IllegalStateException("agent jar not found at " + agent + " (build the agent module first)");
     }
-    Path config = workDir.resolve("mesh.yaml");
+    if (sidecar) {
+      SidecarPair.haproxyBinary(); // Fails now, naming the package, rather than after minutes of load.
+    }
 
     line("# jmesh end-to-end benchmark");
     line("");
@@ -164,45 +206,64 @@ public final class BenchmarkHarness {
     line("- machine: " + Runtime.getRuntime().availableProcessors() + " cores, " + cpuModel());
     line("- JDK: " + System.getProperty("java.vm.vendor") + " " + System.getProperty("java.runtime.version")
         + " (" + System.getProperty("java.home") + ")");
-    line(String.format(Locale.ROOT, "- agent jar: %s, %.2f MiB (%d bytes)", agent.getFileName(),
-        Files.size(agent) / 1048576.0, Files.size(agent)));
+    if (Files.isRegularFile(agent)) {
+      line(String.format(Locale.ROOT, "- agent jar: %s, %.2f MiB (%d bytes)", agent.getFileName(),
+          Files.size(agent) / 1048576.0, Files.size(agent)));
+    }
     line(String.format(Locale.ROOT,
         "- load: warmup %.0f s, measure %.0f s; saturation with %d closed-loop threads; latency at %d req/s open"
             + " loop (%d workers, latency from the intended send time); server: HelloServer on %s, 1 KiB"
             + " bodies, 16 threads, TCP_NODELAY, same machine",
         options.warmupSeconds, options.seconds, options.concurrency, options.rps, options.rateWorkers, BIND));
-    line("- direct: no agent, URL http://" + BIND + ":<port>/; jmesh: -javaagent, JMESH_CONFIG file mode,"
-        + " URL " + MESH_URL + " mapped to the same server");
+    if (fileMode) {
+      line("- direct: no agent, URL http://" + BIND + ":<port>/; jmesh: -javaagent, JMESH_CONFIG file mode,"
+          + " URL " + MESH_URL + " mapped to the same server");
+    }
+    if (sidecar) {
+      line("- sidecar comparison: client " + label(options.sidecarClient) + ", a fresh server per scenario; "
+          + "HAProxy " + haproxyVersion() + ", one thread per proxy, TLS 1.3, h2 between the proxies");
+    }
     line("");
     flushProgress();
 
+    if (fileMode) {
+      runFileMode(agent);
+    }
+    if (sidecar) {
+      runSidecarComparison();
+    }
+
+    System.out.println();
+    System.out.println(report);
+    Files.createDirectories(options.out.toAbsolutePath().getParent());
+    Files.writeString(options.out, report.toString(), StandardCharsets.UTF_8);
+    System.out.println("(written to " + options.out.toAbsolutePath() + ")");
+  }
+
+  /** Direct against jmesh in file mode, for each client; then start-up and the JDK tools. */
+  private void runFileMode(Path agent) throws Exception {
+    Path config = workDir.resolve("mesh.yaml");
     Map<String, Result[]> saturation = new LinkedHashMap<>();
     Map<String, Result[]> latency = new LinkedHashMap<>();
     Map<String, long[][]> startup = new LinkedHashMap<>();
+    Consumer<Jvm.Builder> noAgent = b -> {};
+    Consumer<Jvm.Builder> withAgent = b -> b.withAgent().env("JMESH_CONFIG", config.toString());
     for (String client : options.clients) {
-      try (Jvm server =
-          Jvm.builder("hello-server-" + client)
-              .classPath(Jvm.appClassPath(null))
-              // Without TCP_NODELAY the JDK server's separate header and body writes meet the
-              // client's delayed ACK (Nagle): every response waits ~40 ms, for both paths alike.
-              .jvmArg("-Dsun.net.httpserver.nodelay=true")
-              .main("io.jmesh.smoke.apps.HelloServer", "--name", "hello", "--version", "v1", "--bind", BIND,
-                  "--port", "0", "--body-bytes", "1024", "--threads", "16")
-              .start()) {
+      try (Jvm server = startServer("hello-server-" + client, b -> {})) {
         int port = server.awaitReady(30_000);
         Files.writeString(config, meshYaml(port), StandardCharsets.UTF_8);
         String direct = "http://" + BIND + ":" + port + "/";
 
         progress(client + ": saturation, direct");
-        Result satDirect = load(client, false, direct, config, port, "saturate");
+        Result satDirect = load(client, "direct", direct, noAgent, port, -1, List.of(), "saturate");
         progress(client + ": saturation, jmesh");
-        Result satMesh = load(client, true, MESH_URL, config, port, "saturate");
+        Result satMesh = load(client, "jmesh", MESH_URL, withAgent, port, -1, List.of(), "saturate");
         saturation.put(client, new Result[] {satDirect, satMesh});
 
         progress(client + ": " + options.rps + " req/s, direct");
-        Result rateDirect = load(client, false, direct, config, port, "rate");
+        Result rateDirect = load(client, "direct", direct, noAgent, port, -1, List.of(), "rate");
         progress(client + ": " + options.rps + " req/s, jmesh");
-        Result rateMesh = load(client, true, MESH_URL, config, port, "rate");
+        Result rateMesh = load(client, "jmesh", MESH_URL, withAgent, port, -1, List.of(), "rate");
         latency.put(client, new Result[] {rateDirect, rateMesh});
 
         progress(client + ": startup x" + options.startupRuns);
@@ -218,12 +279,55 @@ public final class BenchmarkHarness {
     writeLatency(latency);
     writeStartup(startup);
     writeTools(tools);
+  }
 
-    System.out.println();
-    System.out.println(report);
-    Files.createDirectories(options.out.toAbsolutePath().getParent());
-    Files.writeString(options.out, report.toString(), StandardCharsets.UTF_8);
-    System.out.println("(written to " + options.out.toAbsolutePath() + ")");
+  private static Jvm startServer(String name, Consumer<Jvm.Builder> configure) throws IOException {
+    Jvm.Builder b =
+        Jvm.builder(name)
+            .classPath(Jvm.appClassPath(null))
+            // Without TCP_NODELAY the JDK server's separate header and body writes meet the
+            // client's delayed ACK (Nagle): every response waits ~40 ms, for both paths alike.
+            .jvmArg("-Dsun.net.httpserver.nodelay=true")
+            .main("io.jmesh.smoke.apps.HelloServer", "--name", "hello", "--version", "v1", "--bind", BIND,
+                "--port", "0", "--body-bytes", "1024", "--threads", "16");
+    configure.accept(b);
+    return b.start();
+  }
+
+  /** What one scenario of the sidecar comparison measured. */
+  private record ScenarioResult(
+      Scenario scenario, Result saturation, Result rate, long serverRssKb, long proxyRssKb, int proxies) {}
+
+  /**
+   * Every scenario in turn, each with its own server, saturation first and the fixed rate second.
+   * A scenario that fails to start ends the run with its error: a table with a silent gap would
+   * read as a result.
+   */
+  private void runSidecarComparison() throws Exception {
+    String client = options.sidecarClient;
+    List<ScenarioResult> results = new ArrayList<>();
+    for (Scenario scenario : SIDECAR_SCENARIOS) {
+      if (!scenario.runs()) {
+        results.add(new ScenarioResult(scenario, null, null, -1, -1, 0));
+        continue;
+      }
+      try (Jvm server = startServer("hello-server-" + client, scenario.server())) {
+        int port = server.awaitReady(30_000);
+        try (Scenario.Route route = scenario.starter().start(BIND, port)) {
+          progress(client + ": saturation, " + scenario.name());
+          Result sat = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
+              "saturate");
+          // Memory after the saturation run: the proxies have seen their peak connection count.
+          long serverRss = ProcStat.rssKb(server.pid());
+          long proxyRss = ProcStat.rssKb(route.pids());
+          progress(client + ": " + options.rps + " req/s, " + scenario.name());
+          Result rate = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
+              "rate");
+          results.add(new ScenarioResult(scenario, sat, rate, serverRss, proxyRss, route.pids().size()));
+        }
+      }
+    }
+    writeSidecarComparison(client, results);
   }
 
   static String meshYaml(int port) {
@@ -234,13 +338,16 @@ public final class BenchmarkHarness {
         + "      - {address: " + BIND + ", port: " + port + ", labels: {version: v1}}\n";
   }
 
-  /** Runs the load client once and returns its RESULT line, with the TCP connections it opened. */
-  private Result load(String client, boolean mesh, String url, Path config, int port, String mode)
-      throws Exception {
-    Jvm.Builder b = Jvm.builder("load-" + client + (mesh ? "-jmesh" : "-direct")).classPath(Jvm.appClassPath("okhttp4"));
-    if (mesh) {
-      b.withAgent().env("JMESH_CONFIG", config.toString());
-    }
+  /**
+   * Runs the load client once and returns its RESULT line, with the TCP connections it (or the
+   * proxy in front of the server) opened to {@code port}, and the CPU ticks that {@code serverPid}
+   * (-1 for none) and {@code proxyPids} spent inside the client's measured window.
+   */
+  private Result load(String client, String label, String url, Consumer<Jvm.Builder> configure, int port,
+      long serverPid, List<Long> proxyPids, String mode) throws Exception {
+    Jvm.Builder b = Jvm.builder("load-" + client + "-" + label.replace(' ', '-'))
+        .classPath(Jvm.appClassPath("okhttp4"));
+    configure.accept(b);
     int threads = mode.equals("rate") ? options.rateWorkers : options.concurrency;
     b.main("io.jmesh.smoke.apps.LoadClient", "--client", client, "--url", url, "--mode", mode,
         "--seconds", Double.toString(options.seconds), "--warmup-seconds", Double.toString(options.warmupSeconds),
@@ -248,9 +355,19 @@ public final class BenchmarkHarness {
     Set<Integer> before = TcpTable.peerPorts(port);
     long timeout = (long) ((options.warmupSeconds + options.seconds) * 1000) + 90_000;
     try (Jvm jvm = b.start()) {
+      // Sampled when the client announces its window's edges, so that every process is charged
+      // for the same requests; the client measures its own CPU time itself.
+      jvm.awaitLine(l -> l.equals("WINDOW start"), timeout);
+      long serverFrom = serverPid < 0 ? -1 : ProcStat.cpuTicks(serverPid);
+      long proxyFrom = ProcStat.cpuTicks(proxyPids);
+      jvm.awaitLine(l -> l.equals("WINDOW end"), timeout);
+      long serverTo = serverPid < 0 ? -1 : ProcStat.cpuTicks(serverPid);
+      long proxyTo = ProcStat.cpuTicks(proxyPids);
       String line = jvm.awaitLine(l -> l.startsWith("RESULT "), timeout);
       int exit = jvm.awaitExit(30_000);
       Result r = Result.parse(line);
+      r.serverCpuTicks = serverFrom < 0 || serverTo < 0 ? -1 : serverTo - serverFrom;
+      r.proxyCpuTicks = proxyFrom < 0 || proxyTo < 0 ? -1 : proxyTo - proxyFrom;
       if (exit != 0) {
         System.out.println("  (load client exited with " + exit + ")");
       }
@@ -258,10 +375,11 @@ public final class BenchmarkHarness {
       Set<Integer> after = TcpTable.peerPorts(port);
       after.removeAll(before);
       r.newConnections = after.size();
-      System.out.println("  " + line + " tcp_connections=" + r.newConnections);
+      System.out.println("  " + line + " tcp_connections=" + r.newConnections + " server_cpu_ticks="
+          + r.serverCpuTicks + " proxy_cpu_ticks=" + r.proxyCpuTicks);
       for (String l : jvm.lines()) {
         if (l.contains("jmesh WARN") || l.contains("jmesh ERROR") || l.contains("Exception")) {
-          System.out.println("  [" + (mesh ? "jmesh" : "direct") + " output] " + l);
+          System.out.println("  [" + label + " output] " + l);
         }
       }
       return r;
@@ -419,6 +537,107 @@ public final class BenchmarkHarness {
     line("");
   }
 
+  private void writeSidecarComparison(String client, List<ScenarioResult> results) {
+    ScenarioResult base = results.get(0);
+    line("## Sidecar comparison (" + label(client) + ", same server program, one run)");
+    line("");
+    line("CPU per request = (client + server + proxies) CPU time over the client's measured window"
+        + " / requests answered in it; proxies' RSS after the saturation run.");
+    line("");
+    line("### Throughput at saturation (" + options.concurrency + " threads, closed loop)");
+    line("");
+    line("| path | throughput | vs direct | p50 | p99 | errors | connections to the server"
+        + " | CPU per request (client + server + proxies) | vs direct |");
+    line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (ScenarioResult sr : results) {
+      if (!sr.scenario().runs()) {
+        line("| " + sr.scenario().name() + " | " + sr.scenario().pending() + " | | | | | | | |");
+        continue;
+      }
+      Result r = sr.saturation();
+      line(String.format(Locale.ROOT, "| %s | %.0f req/s | %.2f | %s | %s | %.0f | %d | %s | %.2f |",
+          sr.scenario().name(), r.num("rps"), r.num("rps") / base.saturation().num("rps"), us(r.num("p50_us")),
+          us(r.num("p99_us")), r.num("errors"), r.newConnections, cpuPerRequest(r),
+          cpuMicrosPerRequest(r) / cpuMicrosPerRequest(base.saturation())));
+    }
+    line("");
+    line("### Latency at " + options.rps + " req/s (open loop, from intended send time)");
+    line("");
+    line("| path | achieved | p50 | p90 | p99 | added p50 / p90 / p99 over direct | p99 vs direct | errors"
+        + " | CPU per request (client + server + proxies) | vs direct |");
+    line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    Result b = base.rate();
+    for (ScenarioResult sr : results) {
+      if (!sr.scenario().runs()) {
+        line("| " + sr.scenario().name() + " | " + sr.scenario().pending() + " | | | | | | | | |");
+        continue;
+      }
+      Result r = sr.rate();
+      line(String.format(Locale.ROOT, "| %s | %.0f req/s | %s | %s | %s | %s / %s / %s | %.2f | %.0f | %s | %.2f |",
+          sr.scenario().name(), r.num("rps"), us(r.num("p50_us")), us(r.num("p90_us")), us(r.num("p99_us")),
+          us(r.num("p50_us") - b.num("p50_us")), us(r.num("p90_us") - b.num("p90_us")),
+          us(r.num("p99_us") - b.num("p99_us")), r.num("p99_us") / b.num("p99_us"), r.num("errors"),
+          cpuPerRequest(r), cpuMicrosPerRequest(r) / cpuMicrosPerRequest(b)));
+    }
+    line("");
+    line("### Resident memory after the saturation run");
+    line("");
+    line("| path | added processes | their RSS (memory added) | server RSS | client RSS |");
+    line("|---|---:|---:|---:|---:|");
+    for (ScenarioResult sr : results) {
+      if (!sr.scenario().runs()) {
+        line("| " + sr.scenario().name() + " | " + sr.scenario().pending() + " | | | |");
+        continue;
+      }
+      line(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s |", sr.scenario().name(), sr.proxies(),
+          mib(sr.proxyRssKb()), mib(sr.serverRssKb()), mib((long) sr.saturation().num("rss_kb"))));
+    }
+    line("");
+  }
+
+  /** Total CPU microseconds per answered request, or NaN when a figure is missing. */
+  private static double cpuMicrosPerRequest(Result r) {
+    double requests = r.num("requests");
+    double clientMs = r.num("cpu_ms");
+    if (!(requests > 0) || !(clientMs >= 0) || r.serverCpuTicks < 0 || r.proxyCpuTicks < 0) {
+      return Double.NaN;
+    }
+    double ticksToMicros = 1e6 / ProcStat.TICKS_PER_SECOND;
+    return (clientMs * 1000 + (r.serverCpuTicks + r.proxyCpuTicks) * ticksToMicros) / requests;
+  }
+
+  private static String cpuPerRequest(Result r) {
+    double total = cpuMicrosPerRequest(r);
+    if (Double.isNaN(total)) {
+      return "n/a";
+    }
+    double requests = r.num("requests");
+    double ticksToMicros = 1e6 / ProcStat.TICKS_PER_SECOND;
+    return String.format(Locale.ROOT, "%.0f µs (%.0f + %.0f + %.0f)", total, r.num("cpu_ms") * 1000 / requests,
+        r.serverCpuTicks * ticksToMicros / requests, r.proxyCpuTicks * ticksToMicros / requests);
+  }
+
+  private static String mib(long kb) {
+    return kb < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f MiB", kb / 1024.0);
+  }
+
+  /** The first line of {@code haproxy -v}, e.g. {@code 2.6.12-1+deb12u3}; "unknown" if it cannot run. */
+  private static String haproxyVersion() {
+    try {
+      Process p = new ProcessBuilder(SidecarPair.haproxyBinary().toString(), "-v").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor(10, TimeUnit.SECONDS);
+      String first = out.lines().findFirst().orElse("");
+      String[] words = first.split("\\s+");
+      return words.length >= 3 && words[0].equals("HAProxy") ? words[2] : "unknown (" + first.strip() + ")";
+    } catch (IOException e) {
+      return "unknown (" + e.getMessage() + ")";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown (interrupted)";
+    }
+  }
+
   private static String label(String client) {
     return client.equals("jdk") ? "JDK HttpClient" : client.equals("jdk-async") ? "JDK HttpClient (sendAsync)" : client.equals("okhttp") ? "OkHttp 4.12" : client;
   }
@@ -427,7 +646,8 @@ public final class BenchmarkHarness {
     if (Double.isNaN(micros)) {
       return "n/a";
     }
-    return micros >= 10_000 ? String.format(Locale.ROOT, "%.1f ms", micros / 1000) : String.format(Locale.ROOT, "%.0f µs", micros);
+    // By magnitude: a difference to direct may be negative (noise), and reads like any other figure.
+    return Math.abs(micros) >= 10_000 ? String.format(Locale.ROOT, "%.1f ms", micros / 1000) : String.format(Locale.ROOT, "%.0f µs", micros);
   }
 
   static long median(long[] values) {
