@@ -6,6 +6,7 @@ import io.jmesh.runtime.config.ConfigFileWatcher;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.ReloadResult;
 import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.route.RouteTable;
 import io.jmesh.runtime.route.Router;
 import io.jmesh.runtime.time.Ticker;
@@ -52,6 +53,7 @@ public final class MeshRuntime implements AutoCloseable {
   private final ConfigFileWatcher watcher; // null unless in file mode
   private final Discovery discovery; // null unless in discovery (xDS) mode
   private final long firstUseTimeoutNanos;
+  private final MeshTls meshTls; // null: no mesh identity, mesh TLS is off
   // Services whose first use asked discovery for them; each waits at most once.
   private final Map<String, Long> firstUseDeadlines = new ConcurrentHashMap<>();
   private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
@@ -60,6 +62,7 @@ public final class MeshRuntime implements AutoCloseable {
 
   private MeshRuntime(Builder builder) {
     this.discovery = builder.discovery;
+    this.meshTls = builder.meshTls;
     this.firstUseTimeoutNanos = builder.firstUseTimeout.toNanos();
     this.router =
         new Router(
@@ -213,9 +216,24 @@ public final class MeshRuntime implements AutoCloseable {
     return watcher == null ? Optional.empty() : watcher.lastError();
   }
 
-  /** Stops watching the config file and shuts the balancers down. Idempotent. */
+  /**
+   * This workload's mesh TLS (its identity, the contexts that present it, the refusal counts), for
+   * the inbound listener and outbound connections; {@code null} when the runtime has no identity
+   * (no bootstrap token, or file mode without a CA), and mesh TLS is then off.
+   */
+  public MeshTls meshTls() {
+    return meshTls;
+  }
+
+  /**
+   * Stops watching the config file, stops renewing the identity (the certificate in force stays
+   * readable) and shuts the balancers down. Idempotent.
+   */
   @Override
   public void close() {
+    if (meshTls != null) {
+      meshTls.identity().close();
+    }
     if (watcher != null) {
       watcher.close();
     }
@@ -242,8 +260,18 @@ public final class MeshRuntime implements AutoCloseable {
     private LoadBalancer.Factory balancerFactory; // null: each destination's policy chooses
     private Discovery discovery;
     private Duration firstUseTimeout = Duration.ofSeconds(2);
+    private MeshTls meshTls;
 
     private Builder() {}
+
+    /**
+     * This workload's mesh identity and TLS, built and started by the caller (the agent); the
+     * runtime hands it out through {@link MeshRuntime#meshTls()} and stops its renewals when closed.
+     */
+    public Builder identity(MeshTls meshTls) {
+      this.meshTls = Objects.requireNonNull(meshTls, "meshTls");
+      return this;
+    }
 
     /**
      * Discovery mode: snapshots come from {@code discovery} (the xDS client), which the runtime

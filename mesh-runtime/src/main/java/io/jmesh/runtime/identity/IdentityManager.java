@@ -129,8 +129,9 @@ public final class IdentityManager implements AutoCloseable {
     current = certificate;
     lastError = null;
     failures = 0;
-    Instant renewAt = certificate.renewAt();
-    schedule(Duration.between(clock.instant(), renewAt));
+    Instant now = clock.instant();
+    Instant renewAt = renewAt(certificate, now);
+    schedule(Duration.between(now, renewAt));
     RuntimeLog.log(
         Level.INFO,
         (renewal ? "identity renewed: " : "identity: ") + certificate + "; renewal at " + renewAt);
@@ -142,6 +143,18 @@ public final class IdentityManager implements AutoCloseable {
         RuntimeLog.log(Level.WARNING, "identity listener failed: " + e);
       }
     }
+  }
+
+  /**
+   * Two thirds into the leaf's life, but never sooner than half of what was left of it on arrival.
+   * CAs backdate a leaf's start against clock skew (the controller by a minute), so a leaf much
+   * shorter than that is already past its two-thirds point when it arrives: renewing at once
+   * would ask the CA again in a loop, each answer as short as the last.
+   */
+  static Instant renewAt(WorkloadCertificate certificate, Instant now) {
+    Instant twoThirds = certificate.renewAt();
+    Instant halfOfWhatIsLeft = now.plus(Duration.between(now, certificate.notAfter()).dividedBy(2));
+    return twoThirds.isBefore(halfOfWhatIsLeft) ? halfOfWhatIsLeft : twoThirds;
   }
 
   private void failed(String reason) {

@@ -52,6 +52,24 @@ class IdentityManagerTest {
   }
 
   @Test
+  void aLeafShorterThanTheCasBackdatingIsRenewedAtHalfOfWhatIsLeftNotAtOnce() throws Exception {
+    ca = new TestCa("test", time.now());
+    scripted = new ScriptedCa(ca, time::now);
+    manager = new IdentityManager(ME, scripted, time, time.clock(), backoff, Duration.ofSeconds(6));
+    manager.start();
+
+    time.runDue();
+
+    // Valid from a minute ago for 6 s more: two thirds of 66 s is 16 s in the past, so renewal
+    // would be due at once, again and again. Half of the 6 s left instead.
+    assertThat(scripted.requests).isEqualTo(1);
+    assertThat(time.pending()).containsExactly(Duration.ofSeconds(3));
+    time.forward(Duration.ofSeconds(3));
+    assertThat(scripted.requests).isEqualTo(2);
+    assertThat(time.pending()).containsExactly(Duration.ofSeconds(3));
+  }
+
+  @Test
   void renewalBringsANewKeyAndCertificate() throws Exception {
     start().start();
     time.runDue();

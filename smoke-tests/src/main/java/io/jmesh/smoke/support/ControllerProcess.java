@@ -33,6 +33,7 @@ public final class ControllerProcess implements AutoCloseable {
   private final Path overrides; // null: none
   private final int xdsPort;
   private final int adminPort;
+  private final List<String> extraArgs = new ArrayList<>();
   private Jvm jvm;
 
   /**
@@ -44,6 +45,33 @@ public final class ControllerProcess implements AutoCloseable {
     this.overrides = overrides;
     this.xdsPort = freePort();
     this.adminPort = freePort();
+  }
+
+  /** More command-line flags for every start, for example {@code --ca-dir <dir>}. */
+  public ControllerProcess withArgs(String... args) {
+    extraArgs.addAll(List.of(args));
+    return this;
+  }
+
+  /**
+   * Runs the controller jar's {@code token} subcommand against {@code caDir} (a directory the
+   * controller has made: start it first) and returns the bootstrap token it prints.
+   */
+  public static String token(Path caDir, String namespace, String serviceAccount, String ttl)
+      throws IOException, InterruptedException {
+    try (Jvm token = Jvm.builder("token")
+        .classPath(Jvm.controllerJar().toString())
+        .main("io.jmesh.controller.ControllerMain", "token", "--ca-dir", caDir.toString(),
+            "--namespace", namespace, "--service-account", serviceAccount, "--ttl", ttl)
+        .start()) {
+      int code = token.awaitExit(60_000);
+      // Read the output only once the reader has seen the stream end: the token is its last line.
+      String line = token.awaitLine(l -> l.startsWith("jmesh1."), 10_000);
+      if (code != 0) {
+        throw new IllegalStateException("token: exit " + code + " (expected: 0); output:\n" + token.output());
+      }
+      return line.trim();
+    }
   }
 
   /** {@code 127.0.0.1:<xds port>}, the value of {@code JMESH_CONTROLLER}. */
@@ -70,6 +98,7 @@ public final class ControllerProcess implements AutoCloseable {
       args.add("--overrides");
       args.add(overrides.toString());
     }
+    args.addAll(extraArgs);
     Path jar = Jvm.controllerJar();
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(

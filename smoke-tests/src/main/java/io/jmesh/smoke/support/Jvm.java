@@ -108,6 +108,7 @@ public final class Jvm implements AutoCloseable {
     private String mainClass;
     private final List<String> args = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
+    private Path directory; // null: the test's own working directory
 
     private Builder(String name) {
       this.name = name;
@@ -140,6 +141,12 @@ public final class Jvm implements AutoCloseable {
       return this;
     }
 
+    /** The JVM's working directory. */
+    public Builder directory(Path dir) {
+      this.directory = dir;
+      return this;
+    }
+
     public Builder env(String key, String value) {
       env.put(key, value);
       return this;
@@ -164,6 +171,9 @@ public final class Jvm implements AutoCloseable {
 
     public Jvm start() throws IOException {
       ProcessBuilder pb = new ProcessBuilder(command()).redirectErrorStream(true);
+      if (directory != null) {
+        pb.directory(directory.toFile());
+      }
       // Tests decide about the agent themselves: never inherit an outer JAVA_TOOL_OPTIONS.
       pb.environment().remove("JAVA_TOOL_OPTIONS");
       pb.environment().keySet().removeIf(k -> k.startsWith("JMESH_"));

@@ -1,6 +1,10 @@
 package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.AgentLog;
+import io.jmesh.runtime.identity.SpiffeId;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -44,6 +48,20 @@ public final class AgentConfig {
       key("jmesh.namespace", "default", "This workload's namespace: short names like 'hello' resolve in it.");
   public static final Key CLUSTER_DOMAIN =
       key("jmesh.cluster.domain", "cluster.local", "The cluster DNS domain for names like hello.default.svc.cluster.local.");
+  public static final Key BOOTSTRAP_TOKEN =
+      key("jmesh.bootstrap.token", "", "Controller mode: the bootstrap token (printed by jmesh-controller token) that proves this workload's identity to the controller's CA; unset: no mesh identity, mesh TLS off. Never logged.");
+  public static final Key BOOTSTRAP_TOKEN_FILE =
+      key("jmesh.bootstrap.token.file", "", "Controller mode: a file holding the bootstrap token, read once at start and trimmed; jmesh.bootstrap.token wins when both are set.");
+  public static final Key SERVICE_ACCOUNT =
+      key("jmesh.service.account", "", "This workload's service account, the last part of its identity spiffe://<trust domain>/ns/<namespace>/sa/<account>; default: jmesh.service, else 'default'.");
+  public static final Key TRUST_DOMAIN =
+      key("jmesh.trust.domain", "cluster.local", "The trust domain of this workload's identity; must be the controller's --trust-domain.");
+  public static final Key CA =
+      key("jmesh.ca", "", "Controller mode: the certificate authority's address host:port; default: the first jmesh.controller address.");
+  public static final Key IDENTITY_LIFETIME_S =
+      key("jmesh.identity.lifetime.s", "86400", "The certificate lifetime asked of the CA, in seconds (60..604800); the CA may grant less. Renewed at two thirds of it.");
+  public static final Key IDENTITY_WAIT_MS =
+      key("jmesh.identity.wait.ms", "5000", "Controller mode with a token: how long the agent holds the application's start until the first certificate arrives, in ms (0..60000; 0: do not wait).");
   public static final Key LOG_LEVEL =
       key("jmesh.log.level", "info", "debug, info, warn, error or off.");
   public static final Key INSTRUMENTATION_DISABLED =
@@ -65,6 +83,13 @@ public final class AgentConfig {
           SERVICE,
           NAMESPACE,
           CLUSTER_DOMAIN,
+          BOOTSTRAP_TOKEN,
+          BOOTSTRAP_TOKEN_FILE,
+          SERVICE_ACCOUNT,
+          TRUST_DOMAIN,
+          CA,
+          IDENTITY_LIFETIME_S,
+          IDENTITY_WAIT_MS,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
           EXCLUDE_MAIN,
@@ -89,6 +114,12 @@ public final class AgentConfig {
   final String service;
   final String namespace;
   final String clusterDomain;
+  private final String bootstrapToken; // null: none; a secret, never in a log line
+  final String serviceAccount;
+  final String trustDomain;
+  final String caAddress; // null: no CA (no controller and no jmesh.ca)
+  final long identityLifetimeSeconds;
+  final long identityWaitMillis;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
   final Set<String> injectFaults;
@@ -117,6 +148,12 @@ public final class AgentConfig {
     this.service = raw(SERVICE);
     this.namespace = dnsLabel(NAMESPACE);
     this.clusterDomain = raw(CLUSTER_DOMAIN).isEmpty() ? CLUSTER_DOMAIN.defaultValue() : raw(CLUSTER_DOMAIN);
+    this.bootstrapToken = readBootstrapToken();
+    this.serviceAccount = readServiceAccount();
+    this.trustDomain = readTrustDomain();
+    this.caAddress = readCaAddress();
+    this.identityLifetimeSeconds = longIn(IDENTITY_LIFETIME_S, 60, 604_800);
+    this.identityWaitMillis = longIn(IDENTITY_WAIT_MS, 0, 60_000);
     this.logLevel = level(LOG_LEVEL);
     this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
     this.injectFaults = list(INJECT_FAULT);
@@ -138,18 +175,124 @@ public final class AgentConfig {
   }
 
   private void problem(Key key, String value, String expected) {
+    problem(key, "'" + value + "'", expected, "using '" + key.defaultValue() + "'");
+  }
+
+  /** As {@link #problem(Key, String, String)}, with the value as shown and what happens instead. */
+  private void problem(Key key, String shownValue, String expected, String instead) {
     problems.add(
         "setting "
             + key.property()
             + " (from "
             + source(key)
-            + ") = '"
-            + value
-            + "' is invalid (expected: "
+            + ") = "
+            + shownValue
+            + " is invalid (expected: "
             + expected
-            + "); using '"
-            + key.defaultValue()
-            + "'");
+            + "); "
+            + instead);
+  }
+
+  /**
+   * The token from {@link #BOOTSTRAP_TOKEN}, else from the file of {@link #BOOTSTRAP_TOKEN_FILE}
+   * (read now, once), or null. It is a credential: problems describe it, never show it.
+   */
+  private String readBootstrapToken() {
+    String file = raw(BOOTSTRAP_TOKEN_FILE);
+    String token = raw(BOOTSTRAP_TOKEN);
+    String from = BOOTSTRAP_TOKEN.property();
+    if (token.isEmpty() && !file.isEmpty()) {
+      try {
+        token = Files.readString(Path.of(file), StandardCharsets.UTF_8).trim();
+      } catch (IOException | RuntimeException e) {
+        problem(BOOTSTRAP_TOKEN_FILE, "'" + file + "'", "a readable file holding the token",
+            "cannot read it (" + e + "); no bootstrap token, mesh TLS off");
+        return null;
+      }
+      from = BOOTSTRAP_TOKEN_FILE.property();
+      if (token.isEmpty()) {
+        problem(BOOTSTRAP_TOKEN_FILE, "'" + file + "'", "a file holding the token", "it is empty; no bootstrap token, mesh TLS off");
+        return null;
+      }
+    } else if (!token.isEmpty() && !file.isEmpty()) {
+      problems.add(
+          "settings " + BOOTSTRAP_TOKEN.property() + " and " + BOOTSTRAP_TOKEN_FILE.property()
+              + " are both set: using " + BOOTSTRAP_TOKEN.property() + ", ignoring the file " + file);
+    }
+    if (token.isEmpty()) {
+      return null;
+    }
+    // It travels as an HTTP/2 header value (authorization: Bearer <token>): printable ASCII only.
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      if (c <= 0x20 || c >= 0x7f) {
+        Key key = from.equals(BOOTSTRAP_TOKEN.property()) ? BOOTSTRAP_TOKEN : BOOTSTRAP_TOKEN_FILE;
+        problem(key,
+            "a token of " + token.length() + " characters (not shown) with U+" + String.format("%04X", (int) c)
+                + " at position " + i,
+            "printable ASCII without spaces, the line jmesh-controller token prints",
+            "no bootstrap token, mesh TLS off");
+        return null;
+      }
+    }
+    return token;
+  }
+
+  /** The explicit account, else the service name when it is a valid one, else 'default'. */
+  private String readServiceAccount() {
+    String v = raw(SERVICE_ACCOUNT);
+    String fallback = "default";
+    String service = raw(SERVICE);
+    if (!service.isEmpty() && spiffeProblem("x", "x", service) == null) {
+      fallback = service;
+    }
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    if (spiffeProblem("x", "x", v) != null) {
+      problem(SERVICE_ACCOUNT, "'" + v + "'", "1 or more of letters, digits, '.', '-', '_'", "using '" + fallback + "'");
+      return fallback;
+    }
+    return v;
+  }
+
+  private String readTrustDomain() {
+    String v = raw(TRUST_DOMAIN);
+    if (spiffeProblem(v, "x", "x") != null) {
+      problem(TRUST_DOMAIN, v, "1 or more of lower-case letters, digits, '.', '-', '_', such as cluster.local");
+      return TRUST_DOMAIN.defaultValue();
+    }
+    return v;
+  }
+
+  /** Where SpiffeId would refuse these parts, or null: one rule for the agent and the runtime. */
+  private static String spiffeProblem(String trustDomain, String namespace, String serviceAccount) {
+    try {
+      SpiffeId.of(trustDomain, namespace, serviceAccount);
+      return null;
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+  }
+
+  private String readCaAddress() {
+    String v = raw(CA);
+    String fallback = controllers.isEmpty() ? null : controllers.get(0);
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    if (!isHostPort(v)) {
+      problem(CA, "'" + v + "'", "host:port with a port in 1..65535",
+          fallback == null ? "no CA, mesh TLS off" : "using the first controller address " + fallback);
+      return fallback;
+    }
+    return v;
+  }
+
+  private static boolean isHostPort(String a) {
+    int colon = a.lastIndexOf(':');
+    String port = colon < 0 ? "" : a.substring(colon + 1);
+    return colon > 0 && port.matches("[0-9]{1,5}") && Integer.parseInt(port) >= 1 && Integer.parseInt(port) <= 65535;
   }
 
   private boolean bool(Key key) {
@@ -196,9 +339,7 @@ public final class AgentConfig {
       if (a.isEmpty()) {
         continue;
       }
-      int colon = a.lastIndexOf(':');
-      String port = colon < 0 ? "" : a.substring(colon + 1);
-      if (colon <= 0 || !port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+      if (!isHostPort(a)) {
         problems.add(
             "setting " + key.property() + " (from " + source(key) + "): '" + a
                 + "' is invalid (expected: host:port with a port in 1..65535); ignoring it");
@@ -274,6 +415,32 @@ public final class AgentConfig {
 
   public String clusterDomain() {
     return clusterDomain;
+  }
+
+  /** The bootstrap token, or null when none is set (or it was unusable). A secret: never log it. */
+  public String bootstrapToken() {
+    return bootstrapToken;
+  }
+
+  public String serviceAccount() {
+    return serviceAccount;
+  }
+
+  public String trustDomain() {
+    return trustDomain;
+  }
+
+  /** The CA's {@code host:port}, or null when there is none. */
+  public String caAddress() {
+    return caAddress;
+  }
+
+  public long identityLifetimeSeconds() {
+    return identityLifetimeSeconds;
+  }
+
+  public long identityWaitMillis() {
+    return identityWaitMillis;
   }
 
   public AgentLog.Level logLevel() {

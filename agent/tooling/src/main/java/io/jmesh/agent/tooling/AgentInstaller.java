@@ -6,7 +6,14 @@ import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.identity.GrpcCertificateClient;
+import io.jmesh.runtime.identity.IdentityManager;
+import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.retry.Backoff;
 import io.jmesh.runtime.xds.XdsClient;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
 import io.jmesh.runtime.RuntimeLog;
@@ -22,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
 import net.bytebuddy.description.type.TypeDescription;
@@ -82,8 +90,9 @@ public final class AgentInstaller {
       long start) {
     ClassFileTransformer weaver = null;
     List<String> installed = new ArrayList<>();
+    MeshRuntime runtime = null;
     try {
-      MeshRuntime runtime = startRuntime(config);
+      runtime = startRuntime(config);
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
       AgentContext context = new AgentContext(runtime, config);
       MeshCalls calls = new MeshCalls(runtime, context);
@@ -111,6 +120,8 @@ public final class AgentInstaller {
             + (!config.controllers().isEmpty()
                 ? "controller " + String.join(",", config.controllers())
                 : config.configFile() == null ? "none (set JMESH_CONTROLLER or JMESH_CONFIG)" : "file " + config.configFile())
+            + " identity="
+            + (runtime.meshTls() == null ? "none" : runtime.meshTls().identity().id())
             + " instrumentations="
             + installed
             + " in "
@@ -220,11 +231,24 @@ public final class AgentInstaller {
                   Duration.ofMillis(config.xdsReconnectMaxMillis())),
               scheduler,
               () -> ThreadLocalRandom.current().nextLong());
-      MeshRuntime runtime =
+      long identityStart = System.nanoTime();
+      MeshTls meshTls = startIdentity(config, scheduler);
+      MeshRuntime.Builder builder =
           MeshRuntime.builder()
               .options(options)
-              .discovery(client, Duration.ofMillis(config.xdsFirstUseTimeoutMillis()))
-              .build();
+              .discovery(client, Duration.ofMillis(config.xdsFirstUseTimeoutMillis()));
+      if (meshTls != null) {
+        builder.identity(meshTls);
+      }
+      MeshRuntime runtime;
+      try {
+        runtime = builder.build();
+      } catch (RuntimeException | Error e) {
+        if (meshTls != null) {
+          meshTls.identity().close(); // no renewal for a runtime that does not exist
+        }
+        throw e;
+      }
       // Until the Listeners arrive the agent cannot tell a mesh destination from any other host,
       // so the application's first calls would bypass the mesh: hold its start, boundedly (as
       // Istio's holdApplicationUntilProxyStarts holds containers until the sidecar is ready).
@@ -235,9 +259,95 @@ public final class AgentInstaller {
                 + " within " + wait + " ms (" + AgentConfig.XDS_INITIAL_WAIT_MS.property()
                 + "); the application starts now and its calls go unmeshed until it answers");
       }
+      if (meshTls != null) {
+        awaitIdentity(config, meshTls.identity(), identityStart);
+      }
       return runtime;
     }
+    if (config.bootstrapToken() != null) {
+      AgentLog.warn(
+          "mesh TLS is off: a bootstrap token is set but mesh identity needs controller mode"
+              + " (JMESH_CONTROLLER); the token is ignored");
+    }
     return MeshRuntime.fileMode(config.configFile(), options, scheduler, config.configPollMillis());
+  }
+
+  /**
+   * Starts this workload's identity (a certificate from the CA, renewed in the background) and
+   * returns its mesh TLS, or null when there is none: no bootstrap token, or settings the runtime
+   * refused. Never throws: without an identity the application still runs, and only mesh TLS
+   * fails (closed).
+   */
+  private static MeshTls startIdentity(AgentConfig config, ScheduledExecutorService scheduler) {
+    String token = config.bootstrapToken();
+    if (token == null) {
+      AgentLog.info(
+          "mesh TLS is off: no bootstrap token is set (" + AgentConfig.BOOTSTRAP_TOKEN.env() + " or "
+              + AgentConfig.BOOTSTRAP_TOKEN_FILE.env() + "), so this workload has no mesh identity");
+      return null;
+    }
+    SpiffeId id = null;
+    try {
+      id = SpiffeId.of(config.trustDomain(), config.namespace(), config.serviceAccount());
+      String ca = config.caAddress();
+      int colon = ca.lastIndexOf(':');
+      String host = ca.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1); // an IPv6 literal
+      }
+      int port = Integer.parseInt(ca.substring(colon + 1));
+      // The xDS scheduler runs the CA's callbacks too: the manager hops onto it anyway, and one
+      // daemon thread keeps no JVM alive.
+      GrpcCertificateClient client = new GrpcCertificateClient(host, port, token, scheduler);
+      IdentityManager identity =
+          new IdentityManager(
+              id,
+              client,
+              scheduler,
+              Clock.systemUTC(),
+              // A CA that is down is asked again soon, then less and less often, never in
+              // lockstep with the other workloads that saw it go.
+              Backoff.exponential(
+                  Duration.ofSeconds(1), Duration.ofSeconds(60), 0.5, () -> ThreadLocalRandom.current().nextLong()),
+              Duration.ofSeconds(config.identityLifetimeSeconds()));
+      MeshTls meshTls = new MeshTls(identity, new TlsRefusals(), Clock.systemUTC());
+      identity.start();
+      AgentLog.info("identity " + id + ": asking the CA at " + client.target() + " for a certificate");
+      return meshTls;
+    } catch (RuntimeException e) {
+      AgentLog.warn(
+          "identity " + (id == null ? "" : id + " ") + "could not start: " + e.getMessage()
+              + "; mesh TLS refuses connections, the application runs",
+          e);
+      return null;
+    }
+  }
+
+  /**
+   * Holds the application's start until the first certificate, at most {@code
+   * jmesh.identity.wait.ms} from {@code startNanos}: a workload that serves before it has an
+   * identity refuses every mesh connection. Bounded, because the application must start even
+   * when the CA cannot be reached or refuses the token.
+   */
+  private static void awaitIdentity(AgentConfig config, IdentityManager identity, long startNanos) {
+    long wait = config.identityWaitMillis();
+    if (wait <= 0) {
+      return;
+    }
+    long left = TimeUnit.MILLISECONDS.toNanos(wait) - (System.nanoTime() - startNanos);
+    try {
+      if (identity.awaitFirst(Duration.ofNanos(Math.max(0, left)))) {
+        return;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    String error = identity.lastError();
+    AgentLog.warn(
+        "identity " + identity.id() + ": no certificate within " + wait + " ms ("
+            + AgentConfig.IDENTITY_WAIT_MS.property() + ")"
+            + (error == null ? ", no answer from the CA yet" : ", last error: " + error)
+            + "; the application starts now, and mesh TLS refuses connections until a certificate arrives");
   }
 
   private static String serviceName(AgentConfig config) {

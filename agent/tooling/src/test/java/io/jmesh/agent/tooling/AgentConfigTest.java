@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.jmesh.bridge.AgentLog;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AgentConfigTest {
 
@@ -87,5 +89,131 @@ class AgentConfigTest {
     assertThatThrownBy(() -> c.maybeInjectFault("route")).hasMessageContaining("fault injected at 'route'");
     AgentConfig all = AgentConfig.of(Map.of("jmesh.debug.inject.fault", "all"), Map.of());
     assertThatThrownBy(() -> all.maybeInjectFault("okhttp-3.0")).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void identityDefaults() {
+    AgentConfig c = AgentConfig.of(Map.of(), Map.of("JMESH_CONTROLLER", "10.0.0.1:18000,10.0.0.2:18000"));
+
+    assertThat(c.problems()).isEmpty();
+    assertThat(c.bootstrapToken()).isNull();
+    assertThat(c.serviceAccount()).isEqualTo("default");
+    assertThat(c.trustDomain()).isEqualTo("cluster.local");
+    // One address for xDS and the CA: the first controller.
+    assertThat(c.caAddress()).isEqualTo("10.0.0.1:18000");
+    assertThat(c.identityLifetimeSeconds()).isEqualTo(86_400);
+    assertThat(c.identityWaitMillis()).isEqualTo(5_000);
+  }
+
+  @Test
+  void theServiceAccountDefaultsToTheServiceName() {
+    assertThat(AgentConfig.of(Map.of(), Map.of("JMESH_SERVICE", "hello")).serviceAccount()).isEqualTo("hello");
+    assertThat(AgentConfig.of(Map.of(), Map.of("JMESH_SERVICE", "hello", "JMESH_SERVICE_ACCOUNT", "hello-sa")).serviceAccount())
+        .isEqualTo("hello-sa");
+  }
+
+  @Test
+  void identitySettingsAreRead() {
+    AgentConfig c =
+        AgentConfig.of(
+            Map.of("jmesh.bootstrap.token", "jmesh1.abc.def"),
+            Map.of(
+                "JMESH_TRUST_DOMAIN", "prod.example",
+                "JMESH_CA", "ca.jmesh:15012",
+                "JMESH_IDENTITY_LIFETIME_S", "3600",
+                "JMESH_IDENTITY_WAIT_MS", "0"));
+
+    assertThat(c.problems()).isEmpty();
+    assertThat(c.bootstrapToken()).isEqualTo("jmesh1.abc.def");
+    assertThat(c.trustDomain()).isEqualTo("prod.example");
+    assertThat(c.caAddress()).isEqualTo("ca.jmesh:15012");
+    assertThat(c.identityLifetimeSeconds()).isEqualTo(3600);
+    assertThat(c.identityWaitMillis()).isZero();
+  }
+
+  @Test
+  void theTokenFileIsReadOnceAndTrimmed(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("token");
+    Files.writeString(file, "  jmesh1.abc.def\n");
+
+    AgentConfig c = AgentConfig.of(Map.of(), Map.of("JMESH_BOOTSTRAP_TOKEN_FILE", file.toString()));
+    Files.delete(file); // read at start, not at each renewal
+
+    assertThat(c.problems()).isEmpty();
+    assertThat(c.bootstrapToken()).isEqualTo("jmesh1.abc.def");
+  }
+
+  @Test
+  void theTokenWinsOverTheFileAndTheOverlapIsReported(@TempDir Path dir) {
+    String file = dir.resolve("token").toString();
+    AgentConfig c =
+        AgentConfig.of(Map.of(), Map.of("JMESH_BOOTSTRAP_TOKEN", "jmesh1.a.b", "JMESH_BOOTSTRAP_TOKEN_FILE", file));
+
+    assertThat(c.bootstrapToken()).isEqualTo("jmesh1.a.b");
+    assertThat(c.problems())
+        .containsExactly(
+            "settings jmesh.bootstrap.token and jmesh.bootstrap.token.file are both set: using"
+                + " jmesh.bootstrap.token, ignoring the file " + file);
+  }
+
+  @Test
+  void aMissingOrEmptyTokenFileMeansNoToken(@TempDir Path dir) throws Exception {
+    Path missing = dir.resolve("missing");
+    AgentConfig c = AgentConfig.of(Map.of(), Map.of("JMESH_BOOTSTRAP_TOKEN_FILE", missing.toString()));
+
+    assertThat(c.bootstrapToken()).isNull();
+    assertThat(c.problems())
+        .singleElement()
+        .asString()
+        .startsWith("setting jmesh.bootstrap.token.file (from JMESH_BOOTSTRAP_TOKEN_FILE) = '" + missing
+            + "' is invalid (expected: a readable file holding the token); cannot read it (java.nio.file.NoSuchFileException")
+        .endsWith("no bootstrap token, mesh TLS off");
+
+    Path empty = Files.writeString(dir.resolve("empty"), " \n");
+    assertThat(AgentConfig.of(Map.of("jmesh.bootstrap.token.file", empty.toString()), Map.of()).problems())
+        .containsExactly(
+            "setting jmesh.bootstrap.token.file (from -Djmesh.bootstrap.token.file) = '" + empty
+                + "' is invalid (expected: a file holding the token); it is empty; no bootstrap token, mesh TLS off");
+  }
+
+  @Test
+  void aBadTokenIsRefusedWithoutShowingIt() {
+    AgentConfig c = AgentConfig.of(Map.of(), Map.of("JMESH_BOOTSTRAP_TOKEN", "jmesh1.secret part"));
+
+    assertThat(c.bootstrapToken()).isNull();
+    assertThat(c.problems())
+        .containsExactly(
+            "setting jmesh.bootstrap.token (from JMESH_BOOTSTRAP_TOKEN) = a token of 18 characters (not shown)"
+                + " with U+0020 at position 13 is invalid (expected: printable ASCII without spaces, the line"
+                + " jmesh-controller token prints); no bootstrap token, mesh TLS off");
+    assertThat(String.join("\n", c.problems())).doesNotContain("secret");
+  }
+
+  @Test
+  void badIdentityValuesNameKeyValueAndExpectation() {
+    AgentConfig c =
+        AgentConfig.of(
+            Map.of(),
+            Map.of(
+                "JMESH_CONTROLLER", "10.0.0.1:18000",
+                "JMESH_SERVICE", "hello",
+                "JMESH_SERVICE_ACCOUNT", "a/b",
+                "JMESH_TRUST_DOMAIN", "Cluster.Local",
+                "JMESH_CA", "ca-without-port",
+                "JMESH_IDENTITY_LIFETIME_S", "30",
+                "JMESH_IDENTITY_WAIT_MS", "-1"));
+
+    assertThat(c.serviceAccount()).isEqualTo("hello");
+    assertThat(c.trustDomain()).isEqualTo("cluster.local");
+    assertThat(c.caAddress()).isEqualTo("10.0.0.1:18000");
+    assertThat(c.identityLifetimeSeconds()).isEqualTo(86_400);
+    assertThat(c.identityWaitMillis()).isEqualTo(5_000);
+    assertThat(c.problems())
+        .containsExactlyInAnyOrder(
+            "setting jmesh.service.account (from JMESH_SERVICE_ACCOUNT) = 'a/b' is invalid (expected: 1 or more of letters, digits, '.', '-', '_'); using 'hello'",
+            "setting jmesh.trust.domain (from JMESH_TRUST_DOMAIN) = 'Cluster.Local' is invalid (expected: 1 or more of lower-case letters, digits, '.', '-', '_', such as cluster.local); using 'cluster.local'",
+            "setting jmesh.ca (from JMESH_CA) = 'ca-without-port' is invalid (expected: host:port with a port in 1..65535); using the first controller address 10.0.0.1:18000",
+            "setting jmesh.identity.lifetime.s (from JMESH_IDENTITY_LIFETIME_S) = '30' is invalid (expected: an integer between 60 and 604800); using '86400'",
+            "setting jmesh.identity.wait.ms (from JMESH_IDENTITY_WAIT_MS) = '-1' is invalid (expected: an integer between 0 and 60000); using '5000'");
   }
 }
