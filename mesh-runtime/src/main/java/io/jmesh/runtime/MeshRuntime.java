@@ -1,5 +1,9 @@
 package io.jmesh.runtime;
 
+import io.jmesh.runtime.identity.SpiffeId;
+import javax.net.ssl.SSLContext;
+import io.jmesh.runtime.config.Service;
+import java.util.List;
 import io.jmesh.runtime.balance.Balancers;
 import io.jmesh.runtime.balance.LoadBalancer;
 import io.jmesh.runtime.config.ConfigFileWatcher;
@@ -59,6 +63,10 @@ public final class MeshRuntime implements AutoCloseable {
   private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
   private final Object updated = new Object(); // notified after every update
   private volatile RouteTable table;
+  // Destinations reached over mesh TLS, and the identities each must prove; per snapshot.
+  private volatile Map<String, List<SpiffeId>> tlsIdentities = Map.of();
+  // One client TLS context per mesh-TLS destination, kept while its identities do not change.
+  private final Map<String, Map.Entry<List<SpiffeId>, SSLContext>> tlsContexts = new ConcurrentHashMap<>();
 
   private MeshRuntime(Builder builder) {
     this.discovery = builder.discovery;
@@ -73,6 +81,7 @@ public final class MeshRuntime implements AutoCloseable {
             builder.ticker,
             discovery == null ? null : this::awaitResolved);
     this.table = router.update(builder.snapshot);
+    this.tlsIdentities = tlsIdentities(builder.snapshot);
     if (builder.configFile != null) {
       this.watcher =
           new ConfigFileWatcher(builder.configFile, builder.options.namespace(), this::update);
@@ -189,6 +198,7 @@ public final class MeshRuntime implements AutoCloseable {
     Objects.requireNonNull(snapshot, "snapshot");
     synchronized (router) {
       table = router.update(snapshot);
+      tlsIdentities = tlsIdentities(snapshot);
     }
     synchronized (updated) {
       updated.notifyAll();
@@ -221,6 +231,44 @@ public final class MeshRuntime implements AutoCloseable {
    * the inbound listener and outbound connections; {@code null} when the runtime has no identity
    * (no bootstrap token, or file mode without a CA), and mesh TLS is then off.
    */
+  /**
+   * Whether attempts to {@code destination} ({@link OutboundCall#destination()}) must go over mesh
+   * TLS. When this workload has no identity ({@link #meshTls()} is null) such calls must be refused,
+   * never sent in plaintext.
+   */
+  public boolean requiresMeshTls(String destination) {
+    return tlsIdentities.containsKey(destination);
+  }
+
+  /**
+   * The client TLS context for attempts to {@code destination}: this workload's certificate, the
+   * peer checked against the identities the config names for it. Null when the destination is
+   * reached in plaintext, or when this workload has no identity (see {@link #requiresMeshTls}).
+   */
+  public SSLContext meshTlsFor(String destination) {
+    List<SpiffeId> ids = tlsIdentities.get(destination);
+    if (ids == null || meshTls == null) {
+      return null;
+    }
+    Map.Entry<List<SpiffeId>, SSLContext> cached = tlsContexts.get(destination);
+    if (cached != null && cached.getKey().equals(ids)) {
+      return cached.getValue();
+    }
+    SSLContext context = meshTls.clientContext(destination, new java.util.HashSet<>(ids));
+    tlsContexts.put(destination, Map.entry(ids, context));
+    return context;
+  }
+
+  private static Map<String, List<SpiffeId>> tlsIdentities(MeshSnapshot snapshot) {
+    Map<String, List<SpiffeId>> out = new java.util.HashMap<>();
+    for (Service s : snapshot.services()) {
+      if (s.meshTls()) {
+        out.put(s.qualifiedName(), s.identities());
+      }
+    }
+    return Map.copyOf(out);
+  }
+
   public MeshTls meshTls() {
     return meshTls;
   }

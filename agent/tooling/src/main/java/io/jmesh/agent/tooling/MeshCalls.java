@@ -55,16 +55,19 @@ public final class MeshCalls implements BridgeCalls {
     }
     context.maybeInjectFault("route");
     OutboundCall call = runtime.route(OutboundRequest.of(scheme, host, port, method, path, headers));
-    return call == null ? null : new Call(call);
+    return call == null ? null : new Call(call, runtime);
   }
 
   /** A routed call seen through the bridge. */
   static final class Call implements BridgeCall {
     private final OutboundCall call;
+    private final MeshRuntime runtime;
     private Admission admission;
+    private String noIdentity; // set when the destination needs mesh TLS and this workload has no identity
 
-    Call(OutboundCall call) {
+    Call(OutboundCall call, MeshRuntime runtime) {
       this.call = call;
+      this.runtime = runtime;
     }
 
     @Override
@@ -74,17 +77,27 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public int admit(boolean bodyReplayable, long bodyLength) {
+      if (runtime.requiresMeshTls(call.destination()) && runtime.meshTls() == null) {
+        // Security fails closed: never plaintext to a destination that requires mesh TLS.
+        noIdentity =
+            "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh"
+                + " identity (set JMESH_BOOTSTRAP_TOKEN and JMESH_CONTROLLER)";
+        return 503;
+      }
       admission = call.admit(bodyReplayable, bodyLength);
       return admission.status();
     }
 
     @Override
     public String refusalReason() {
-      return admission == null ? null : admission.reason();
+      return noIdentity != null ? noIdentity : admission == null ? null : admission.reason();
     }
 
     @Override
     public String refusalKind() {
+      if (noIdentity != null) {
+        return "no-mesh-identity";
+      }
       return admission == null || !admission.isRefused() ? null : admission.refusal().header();
     }
 
@@ -100,13 +113,26 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public BridgeEndpoint nextEndpoint() {
+      if (noIdentity != null) {
+        return null;
+      }
       Endpoint e = call.nextEndpoint();
-      return e == null ? null : new MeshEndpoint(e);
+      if (e == null) {
+        return null;
+      }
+      javax.net.ssl.SSLContext tls = runtime.meshTlsFor(call.destination());
+      if (tls == null && runtime.requiresMeshTls(call.destination())) {
+        // A client that skips admit: still never plaintext.
+        noIdentity =
+            "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh identity";
+        return null;
+      }
+      return new MeshEndpoint(e, tls);
     }
 
     @Override
     public String noEndpointMessage() {
-      return call.noEndpointMessage();
+      return noIdentity != null ? noIdentity : call.noEndpointMessage();
     }
 
     @Override

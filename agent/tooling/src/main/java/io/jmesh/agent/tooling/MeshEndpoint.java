@@ -7,9 +7,16 @@ import java.net.InetSocketAddress;
 /** A runtime endpoint seen through the bridge. */
 final class MeshEndpoint implements BridgeEndpoint {
   final Endpoint endpoint;
+  private final javax.net.ssl.SSLContext meshTls;
 
-  MeshEndpoint(Endpoint endpoint) {
+  MeshEndpoint(Endpoint endpoint, javax.net.ssl.SSLContext meshTls) {
     this.endpoint = endpoint;
+    this.meshTls = meshTls;
+  }
+
+  @Override
+  public javax.net.ssl.SSLContext meshTls() {
+    return meshTls;
   }
 
   @Override
