@@ -25,7 +25,7 @@ import java.util.concurrent.Executors;
  * {@code --body-bytes} when asked. Prints {@code READY <port>} once it listens.
  *
  * <p>Usage: {@code HelloServer --name v1-a --version v1 --bind 127.0.0.2 --port 18081
- * [--body-bytes 1024] [--tls-keystore server.p12 --tls-password changeit]}
+ * [--body-bytes 1024] [--delay-ms 200] [--tls-keystore server.p12 --tls-password changeit]}
  */
 public final class HelloServer {
   private HelloServer() {}
@@ -42,6 +42,8 @@ public final class HelloServer {
     String bind = opts.getOrDefault("bind", "127.0.0.1");
     int port = Integer.parseInt(opts.getOrDefault("port", "0"));
     int bodyBytes = Integer.parseInt(opts.getOrDefault("body-bytes", "0"));
+    // A slow application (its work takes this long), so that requests overlap in flight.
+    long delayMs = Long.parseLong(opts.getOrDefault("delay-ms", "0"));
 
     String keystore = opts.get("tls-keystore");
     HttpServer server;
@@ -57,7 +59,12 @@ public final class HelloServer {
         "/",
         exchange -> {
           try {
+            if (delayMs > 0) {
+              Thread.sleep(delayMs);
+            }
             respond(exchange, name, version, bodyBytes);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
           } finally {
             exchange.close();
           }
@@ -99,7 +106,9 @@ public final class HelloServer {
             + " method="
             + exchange.getRequestMethod()
             + " canary="
-            + exchange.getRequestHeaders().getFirst("x-canary");
+            + exchange.getRequestHeaders().getFirst("x-canary")
+            + " client="
+            + exchange.getRequestHeaders().getFirst("x-jmesh-client-id");
     StringBuilder body = new StringBuilder(Math.max(bodyBytes, line.length() + 1)).append(line);
     while (body.length() < bodyBytes - 1) {
       body.append('.');

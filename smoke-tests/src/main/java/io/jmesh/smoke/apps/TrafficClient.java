@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * instances sorted by name. {@code errors} counts calls that threw or got a status &ge; 400;
  * the first error of each second is also printed as {@code ERROR t=<second> <exception>}.
  * {@code skipped} appears only when the client could not keep up (all workers busy and the queue
- * full). At the end: {@code DONE requests=<n> <instance>=<total> ... errors=<n>}. Bounded: sends
+ * full). The first successful answer's body is printed once, {@code FIRST <body>}. At the end: {@code DONE requests=<n> <instance>=<total> ... errors=<n>}. Bounded: sends
  * nothing after {@code --seconds}, waits at most {@code --timeout-ms} more for the calls in
  * flight, then exits.
  *
@@ -152,6 +152,9 @@ public final class TrafficClient {
     System.out.flush();
   }
 
+  private final java.util.concurrent.atomic.AtomicBoolean firstPrinted =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   private void callOnce() {
     try {
       HttpResponse<String> response =
@@ -160,6 +163,10 @@ public final class TrafficClient {
         recordError("HTTP " + response.statusCode() + " " + response.body().strip());
       } else {
         String instance = response.headers().firstValue("x-instance").orElse("unknown");
+        if (firstPrinted.compareAndSet(false, true)) {
+          // One sample of what the server saw (HelloServer echoes the request's facts).
+          System.out.println("FIRST " + response.body().strip());
+        }
         synchronized (lock) {
           second.merge(instance, 1L, Long::sum);
           total.merge(instance, 1L, Long::sum);

@@ -14,13 +14,13 @@ import java.util.Set;
  * is named by its ephemeral (client) port; whichever side closes first keeps a TIME_WAIT entry for
  * about a minute, so connections of a run that just ended are still visible.
  */
-final class TcpTable {
+public final class TcpTable {
   private static final String LISTEN = "0A";
 
   private TcpTable() {}
 
   /** The ephemeral ports of every non-listening TCP socket whose local or remote port is {@code port}. */
-  static Set<Integer> peerPorts(int port) {
+  public static Set<Integer> peerPorts(int port) {
     Set<Integer> out = new HashSet<>();
     // Java's dual-stack sockets show IPv4 connections in tcp6, as ::ffff:a.b.c.d.
     for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {

@@ -62,6 +62,14 @@ public final class AgentConfig {
       key("jmesh.identity.lifetime.s", "86400", "The certificate lifetime asked of the CA, in seconds (60..604800); the CA may grant less. Renewed at two thirds of it.");
   public static final Key IDENTITY_WAIT_MS =
       key("jmesh.identity.wait.ms", "5000", "Controller mode with a token: how long the agent holds the application's start until the first certificate arrives, in ms (0..60000; 0: do not wait).");
+  public static final Key INBOUND_PORT =
+      key("jmesh.inbound.port", "0", "The mesh inbound listener's port (mTLS; peers reach this workload there); 0: no inbound listener. Needs jmesh.app.port and a mesh identity.");
+  public static final Key INBOUND_ADDRESS =
+      key("jmesh.inbound.address", "0.0.0.0", "The address the mesh inbound listener binds to.");
+  public static final Key APP_PORT =
+      key("jmesh.app.port", "0", "The application's own port; the inbound listener forwards what it admits to it on loopback (1..65535).");
+  public static final Key INBOUND_MODE =
+      key("jmesh.inbound.mode", "strict", "strict (plaintext to the inbound port is refused) or permissive (plaintext is served without identity, for migration).");
   public static final Key LOG_LEVEL =
       key("jmesh.log.level", "info", "debug, info, warn, error or off.");
   public static final Key INSTRUMENTATION_DISABLED =
@@ -90,6 +98,10 @@ public final class AgentConfig {
           CA,
           IDENTITY_LIFETIME_S,
           IDENTITY_WAIT_MS,
+          INBOUND_PORT,
+          INBOUND_ADDRESS,
+          APP_PORT,
+          INBOUND_MODE,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
           EXCLUDE_MAIN,
@@ -120,6 +132,10 @@ public final class AgentConfig {
   final String caAddress; // null: no CA (no controller and no jmesh.ca)
   final long identityLifetimeSeconds;
   final long identityWaitMillis;
+  final int inboundPort; // 0: no inbound listener
+  final String inboundAddress;
+  final int appPort; // 0: unknown
+  final boolean inboundPermissive;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
   final Set<String> injectFaults;
@@ -154,6 +170,14 @@ public final class AgentConfig {
     this.caAddress = readCaAddress();
     this.identityLifetimeSeconds = longIn(IDENTITY_LIFETIME_S, 60, 604_800);
     this.identityWaitMillis = longIn(IDENTITY_WAIT_MS, 0, 60_000);
+    this.inboundPort = (int) longIn(INBOUND_PORT, 0, 65_535);
+    this.inboundAddress = raw(INBOUND_ADDRESS).isEmpty() ? INBOUND_ADDRESS.defaultValue() : raw(INBOUND_ADDRESS);
+    this.appPort = (int) longIn(APP_PORT, 0, 65_535);
+    String mode = raw(INBOUND_MODE).toLowerCase(Locale.ROOT);
+    if (!mode.equals("strict") && !mode.equals("permissive")) {
+      problem(INBOUND_MODE, mode, "strict or permissive");
+    }
+    this.inboundPermissive = mode.equals("permissive");
     this.logLevel = level(LOG_LEVEL);
     this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
     this.injectFaults = list(INJECT_FAULT);
@@ -441,6 +465,24 @@ public final class AgentConfig {
 
   public long identityWaitMillis() {
     return identityWaitMillis;
+  }
+
+  /** The mesh inbound listener's port; 0 when there is none. */
+  public int inboundPort() {
+    return inboundPort;
+  }
+
+  public String inboundAddress() {
+    return inboundAddress;
+  }
+
+  /** The application's own port, 0 when not set. */
+  public int appPort() {
+    return appPort;
+  }
+
+  public boolean inboundPermissive() {
+    return inboundPermissive;
   }
 
   public AgentLog.Level logLevel() {

@@ -9,6 +9,7 @@ import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.identity.GrpcCertificateClient;
 import io.jmesh.runtime.identity.IdentityManager;
 import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.inbound.InboundTerminator;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.retry.Backoff;
@@ -259,6 +260,7 @@ public final class AgentInstaller {
                 + " within " + wait + " ms (" + AgentConfig.XDS_INITIAL_WAIT_MS.property()
                 + "); the application starts now and its calls go unmeshed until it answers");
       }
+      startInbound(config, meshTls);
       if (meshTls != null) {
         awaitIdentity(config, meshTls.identity(), identityStart);
       }
@@ -270,6 +272,56 @@ public final class AgentInstaller {
               + " (JMESH_CONTROLLER); the token is ignored");
     }
     return MeshRuntime.fileMode(config.configFile(), options, scheduler, config.configPollMillis());
+  }
+
+  /** The mesh inbound listener, while there is one; its threads are daemons. */
+  private static volatile InboundTerminator inbound;
+
+  /**
+   * Opens the workload's mesh inbound listener when {@code jmesh.inbound.port} is set: mTLS with
+   * this workload's identity, every authenticated caller allowed (Linkerd's default policy),
+   * forwarding to {@code jmesh.app.port} on loopback. Never throws: without it the application
+   * runs, and its peers' calls fail (closed).
+   */
+  private static void startInbound(AgentConfig config, MeshTls meshTls) {
+    if (config.inboundPort() == 0) {
+      return;
+    }
+    if (meshTls == null) {
+      AgentLog.warn(
+          "no mesh inbound listener on port " + config.inboundPort() + ": this workload has no mesh"
+              + " identity (set " + AgentConfig.BOOTSTRAP_TOKEN.env() + ")");
+      return;
+    }
+    if (config.appPort() == 0) {
+      AgentLog.warn(
+          "no mesh inbound listener on port " + config.inboundPort() + ": "
+              + AgentConfig.APP_PORT.env() + " is not set (expected: the application's own port)");
+      return;
+    }
+    InboundTerminator.Mode mode =
+        config.inboundPermissive() ? InboundTerminator.Mode.PERMISSIVE : InboundTerminator.Mode.STRICT;
+    try {
+      inbound =
+          InboundTerminator.start(
+              InboundTerminator.Options.of(
+                      new java.net.InetSocketAddress(config.inboundAddress(), config.inboundPort()),
+                      new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), config.appPort()))
+                  .withMode(mode),
+              meshTls,
+              io.jmesh.runtime.inbound.AuthorizationPolicy::allAuthenticated,
+              new io.jmesh.runtime.inbound.InboundStats());
+      AgentLog.info(
+          "mesh inbound listener on " + config.inboundAddress() + ":" + inbound.port() + " ("
+              + mode.name().toLowerCase(java.util.Locale.ROOT) + " mTLS) -> application on 127.0.0.1:"
+              + config.appPort());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      AgentLog.warn(
+          "no mesh inbound listener: cannot listen on " + config.inboundAddress() + ":"
+              + config.inboundPort() + ": " + e);
+    }
   }
 
   /**
