@@ -11,6 +11,7 @@ import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.ReloadResult;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.route.RouteTable;
 import io.jmesh.runtime.route.Router;
 import io.jmesh.runtime.time.Ticker;
@@ -65,6 +66,8 @@ public final class MeshRuntime implements AutoCloseable {
   private volatile RouteTable table;
   // Destinations reached over mesh TLS, and the identities each must prove; per snapshot.
   private volatile Map<String, List<SpiffeId>> tlsIdentities = Map.of();
+  // Who may call each service's workloads (inbound), by qualified name; per snapshot.
+  private volatile Map<String, AuthorizationPolicy> inboundPolicies = Map.of();
   // One client TLS context per mesh-TLS destination, kept while its identities do not change.
   private final Map<String, Map.Entry<List<SpiffeId>, SSLContext>> tlsContexts = new ConcurrentHashMap<>();
 
@@ -82,6 +85,7 @@ public final class MeshRuntime implements AutoCloseable {
             discovery == null ? null : this::awaitResolved);
     this.table = router.update(builder.snapshot);
     this.tlsIdentities = tlsIdentities(builder.snapshot);
+    this.inboundPolicies = inboundPolicies(builder.snapshot);
     if (builder.configFile != null) {
       this.watcher =
           new ConfigFileWatcher(builder.configFile, builder.options.namespace(), this::update);
@@ -199,6 +203,7 @@ public final class MeshRuntime implements AutoCloseable {
     synchronized (router) {
       table = router.update(snapshot);
       tlsIdentities = tlsIdentities(snapshot);
+      inboundPolicies = inboundPolicies(snapshot);
     }
     synchronized (updated) {
       updated.notifyAll();
@@ -264,6 +269,31 @@ public final class MeshRuntime implements AutoCloseable {
     for (Service s : snapshot.services()) {
       if (s.meshTls()) {
         out.put(s.qualifiedName(), s.identities());
+      }
+    }
+    return Map.copyOf(out);
+  }
+
+  /**
+   * Who may call this workload as service {@code qualifiedService} ({@code hello.default}): the
+   * authorization policy of the snapshot in force (file mode: the service's {@code authorization}
+   * in the YAML; discovery mode: its inbound listener). When the service or its policy is unknown,
+   * the default, every authenticated caller, named after {@code qualifiedService}. Cheap and
+   * lock-free, so the inbound listener may call it for every request, and a new policy applies at
+   * once; never null.
+   */
+  public AuthorizationPolicy inboundPolicy(String qualifiedService) {
+    AuthorizationPolicy policy = inboundPolicies.get(qualifiedService);
+    return policy != null ? policy : AuthorizationPolicy.allAuthenticated(qualifiedService);
+  }
+
+  private static Map<String, AuthorizationPolicy> inboundPolicies(MeshSnapshot snapshot) {
+    Map<String, AuthorizationPolicy> out = new java.util.HashMap<>();
+    // Unresolved services (discovery mode, not called by this workload) have a policy too: a
+    // workload serves services it never calls.
+    for (List<Service> services : List.of(snapshot.unresolved(), snapshot.services())) {
+      for (Service s : services) {
+        out.put(s.qualifiedName(), s.authorization());
       }
     }
     return Map.copyOf(out);

@@ -48,6 +48,8 @@ import io.jmesh.runtime.config.RouteMatch;
 import io.jmesh.runtime.config.RoutePolicy;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
+import io.jmesh.runtime.xds.XdsAuthorization;
 import io.jmesh.runtime.xds.XdsNames;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,6 +89,12 @@ public final class XdsTranslator {
       for (int port : service.ports()) {
         listeners.add(listener(service, clusterDomain, port));
       }
+      // Only a policy other than the default travels: an agent assumes the default for a service
+      // without an inbound listener, so the default needs no resource, and removing a policy
+      // removes its listener.
+      if (!service.authorization().isDefault()) {
+        listeners.add(inboundListener(service));
+      }
       routes.add(routeConfiguration(name, service.routes()));
       clusters.add(cluster(name, service));
       endpoints.add(loadAssignment(name, service.endpoints()));
@@ -116,6 +124,80 @@ public final class XdsTranslator {
         .setName(XdsNames.listener(service.name(), service.namespace(), clusterDomain, port))
         .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm)))
         .build();
+  }
+
+  /**
+   * Who may call the service's workloads, for the agents that serve it: an RBAC filter that
+   * decides as the policy does (see {@link XdsAuthorization}) and, since RBAC keeps neither rule
+   * order nor allow rules' names, the policy itself as {@code io.jmesh} metadata. No routes: the
+   * inbound terminator forwards every admitted request to the application.
+   */
+  static Listener inboundListener(Service service) {
+    AuthorizationPolicy policy = service.authorization();
+    HttpConnectionManager hcm =
+        HttpConnectionManager.newBuilder()
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(XdsNames.RBAC_FILTER)
+                    .setTypedConfig(Any.pack(XdsAuthorization.filter(policy))))
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(XdsNames.ROUTER_FILTER)
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .build();
+    return Listener.newBuilder()
+        .setName(XdsNames.inboundListener(service.name(), service.namespace()))
+        .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm)))
+        .setMetadata(
+            Metadata.newBuilder()
+                .putFilterMetadata(
+                    XdsNames.JMESH_METADATA,
+                    Struct.newBuilder()
+                        .putFields("authorization", authorization(policy))
+                        .build()))
+        .build();
+  }
+
+  static Value authorization(AuthorizationPolicy policy) {
+    Map<String, Value> fields = new LinkedHashMap<>();
+    fields.put("mode", string(policy.mode().name().toLowerCase(java.util.Locale.ROOT)));
+    fields.put(
+        "default",
+        string(policy.fallback().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')));
+    com.google.protobuf.ListValue.Builder rules = com.google.protobuf.ListValue.newBuilder();
+    for (AuthorizationPolicy.Rule rule : policy.rules()) {
+      Map<String, Value> r = new LinkedHashMap<>();
+      r.put("name", string(rule.name()));
+      r.put("action", string(rule.allow() ? "allow" : "deny"));
+      if (!rule.identities().isEmpty()) {
+        r.put("identities", strings(rule.identities().stream().map(Object::toString).toList()));
+      }
+      if (!rule.namespaces().isEmpty()) {
+        r.put("namespaces", strings(rule.namespaces()));
+      }
+      if (!rule.serviceAccounts().isEmpty()) {
+        r.put("service_accounts", strings(rule.serviceAccounts()));
+      }
+      if (rule.pathPrefix() != null) {
+        r.put("path_prefix", string(rule.pathPrefix()));
+      }
+      if (!rule.methods().isEmpty()) {
+        r.put("methods", strings(rule.methods()));
+      }
+      rules.addValues(struct(r));
+    }
+    fields.put("rules", Value.newBuilder().setListValue(rules).build());
+    return struct(fields);
+  }
+
+  private static Value string(String s) {
+    return Value.newBuilder().setStringValue(s).build();
+  }
+
+  private static Value strings(List<String> values) {
+    com.google.protobuf.ListValue.Builder list = com.google.protobuf.ListValue.newBuilder();
+    values.forEach(v -> list.addValues(string(v)));
+    return Value.newBuilder().setListValue(list).build();
   }
 
   // ---- RouteConfiguration ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
 import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -43,6 +44,14 @@ public final class MeshConfigParser {
   private static final Pattern SERVICE_NAME = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern INTEGER = Pattern.compile("[-+]?[0-9]+");
   private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+  // RFC 9110 tokens without lower case: methods are case-sensitive and every standard one is
+  // upper case, so a lower-case "get" in a policy is a mistake that would never match.
+  private static final Pattern UPPER_TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Z-]+");
+  // Kubernetes service account names are DNS subdomains.
+  private static final Pattern DNS_SUBDOMAIN =
+      Pattern.compile("(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  private static final String SPIFFE_EXPECTED =
+      "a SPIFFE id, spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>";
 
   private MeshConfigParser() {}
 
@@ -129,7 +138,8 @@ public final class MeshConfigParser {
     }
 
     private static final Set<String> SERVICE_FIELDS =
-        orderedSet("name", "namespace", "ports", "endpoints", "routes", "policy", "identities");
+        orderedSet(
+            "name", "namespace", "ports", "endpoints", "routes", "policy", "identities", "authorization");
 
     Service service(Node node, String path) throws MeshConfigException {
       Map<String, Node> f = fields(node, path, "a service mapping", SERVICE_FIELDS);
@@ -209,7 +219,157 @@ public final class MeshConfigParser {
           }
         }
       }
-      return new Service(name, namespace, ports, endpoints, routes, policy, identities);
+      String qualified = name + "." + namespace;
+      AuthorizationPolicy authorization = AuthorizationPolicy.allAuthenticated(qualified);
+      if (f.containsKey("authorization")) {
+        authorization = authorization(f.get("authorization"), path + ".authorization", qualified);
+      }
+      return new Service(name, namespace, ports, endpoints, routes, policy, identities, authorization);
+    }
+
+    // ---- Authorization: who may call the service's workloads (their inbound side).
+
+    private static final Set<String> AUTHORIZATION_FIELDS = orderedSet("mode", "default", "rules");
+    private static final Set<String> RULE_FIELDS =
+        orderedSet(
+            "name", "action", "identities", "namespaces", "serviceAccounts", "pathPrefix", "methods");
+
+    AuthorizationPolicy authorization(Node node, String path, String qualifiedName)
+        throws MeshConfigException {
+      Map<String, Node> f = fields(node, path, "an authorization mapping", AUTHORIZATION_FIELDS);
+      AuthorizationPolicy.Mode mode = AuthorizationPolicy.Mode.ENFORCE;
+      if (f.containsKey("mode")) {
+        String value = scalar(f.get("mode"), path + ".mode", "enforce or audit");
+        mode =
+            switch (value) {
+              case "enforce" -> AuthorizationPolicy.Mode.ENFORCE;
+              case "audit" -> AuthorizationPolicy.Mode.AUDIT;
+              default -> throw invalid(f.get("mode"), path + ".mode", "enforce or audit");
+            };
+      }
+      AuthorizationPolicy.Default fallback = AuthorizationPolicy.Default.ALL_AUTHENTICATED;
+      if (f.containsKey("default")) {
+        String expected = "one of all-authenticated, all, deny";
+        String value = scalar(f.get("default"), path + ".default", expected);
+        fallback =
+            switch (value) {
+              case "all-authenticated" -> AuthorizationPolicy.Default.ALL_AUTHENTICATED;
+              case "all" -> AuthorizationPolicy.Default.ALL;
+              case "deny" -> AuthorizationPolicy.Default.DENY;
+              default -> throw invalid(f.get("default"), path + ".default", expected);
+            };
+      }
+      List<AuthorizationPolicy.Rule> rules = new ArrayList<>();
+      if (f.containsKey("rules")) {
+        List<Node> items = list(f.get("rules"), path + ".rules", "a list of rules");
+        Map<String, Integer> names = new LinkedHashMap<>();
+        for (int i = 0; i < items.size(); i++) {
+          String rulePath = path + ".rules[" + i + "]";
+          AuthorizationPolicy.Rule rule = rule(items.get(i), rulePath);
+          Integer previous = names.putIfAbsent(rule.name(), i);
+          if (previous != null) {
+            Node nameNode = fields(items.get(i), rulePath, "", RULE_FIELDS).get("name");
+            throw error(
+                nameNode,
+                rulePath + ".name",
+                rule.name()
+                    + " (expected: a rule name unique in the policy; already used by rules["
+                    + previous
+                    + "])");
+          }
+          rules.add(rule);
+        }
+      }
+      return new AuthorizationPolicy(qualifiedName, mode, fallback, rules);
+    }
+
+    AuthorizationPolicy.Rule rule(Node node, String path) throws MeshConfigException {
+      Map<String, Node> f = fields(node, path, "a rule mapping", RULE_FIELDS);
+      // Required: a denial names the rule that decided it, so an invented name would mislead.
+      String name =
+          matching(
+              required(node, f, path, "name", "a rule name"),
+              path + ".name",
+              TOKEN,
+              "a rule name: letters, digits and - . _ (no spaces or '/')");
+      String actionExpected = "allow or deny";
+      String action =
+          scalar(required(node, f, path, "action", actionExpected), path + ".action", actionExpected);
+      if (!action.equals("allow") && !action.equals("deny")) {
+        throw invalid(f.get("action"), path + ".action", actionExpected);
+      }
+      List<SpiffeId> identities = new ArrayList<>();
+      if (f.containsKey("identities")) {
+        for (Map.Entry<String, Node> e :
+            nonEmptyList(f.get("identities"), path + ".identities", "a non-empty list of SPIFFE ids").entrySet()) {
+          String value = scalar(e.getValue(), e.getKey(), SPIFFE_EXPECTED);
+          try {
+            identities.add(SpiffeId.parse(value));
+          } catch (IllegalArgumentException ex) {
+            throw error(e.getValue(), e.getKey(), ex.getMessage());
+          }
+        }
+      }
+      List<String> namespaces = new ArrayList<>();
+      if (f.containsKey("namespaces")) {
+        String expected = "a namespace: a DNS label (lower-case letters, digits and '-')";
+        for (Map.Entry<String, Node> e :
+            nonEmptyList(f.get("namespaces"), path + ".namespaces", "a non-empty list of namespaces").entrySet()) {
+          namespaces.add(matching(e.getValue(), e.getKey(), DNS_LABEL, expected));
+        }
+      }
+      List<String> serviceAccounts = new ArrayList<>();
+      if (f.containsKey("serviceAccounts")) {
+        String expected =
+            "a service account name: a DNS subdomain (lower-case letters, digits, '-' and '.')";
+        for (Map.Entry<String, Node> e :
+            nonEmptyList(f.get("serviceAccounts"), path + ".serviceAccounts", "a non-empty list of service account names").entrySet()) {
+          serviceAccounts.add(matching(e.getValue(), e.getKey(), DNS_SUBDOMAIN, expected));
+        }
+      }
+      if (identities.isEmpty() && namespaces.isEmpty() && serviceAccounts.isEmpty()) {
+        // A rule that names no caller would never match: surely not what was meant.
+        throw error(
+            node,
+            path,
+            "names no caller (expected: at least one of identities, namespaces, serviceAccounts)");
+      }
+      String pathPrefix = null;
+      if (f.containsKey("pathPrefix")) {
+        pathPrefix = absolutePath(f.get("pathPrefix"), path + ".pathPrefix");
+      }
+      List<String> methods = new ArrayList<>();
+      if (f.containsKey("methods")) {
+        String expected = "an upper-case HTTP method such as GET, or TCP for opaque connections";
+        for (Map.Entry<String, Node> e :
+            nonEmptyList(f.get("methods"), path + ".methods", "a non-empty list of methods").entrySet()) {
+          String method = matching(e.getValue(), e.getKey(), UPPER_TOKEN, expected);
+          if (method.equals("TCP") && pathPrefix != null) {
+            throw error(
+                e.getValue(),
+                e.getKey(),
+                "TCP (expected: no TCP together with pathPrefix: an opaque connection has no path,"
+                    + " so the rule could never match it)");
+          }
+          methods.add(method);
+        }
+      }
+      return new AuthorizationPolicy.Rule(
+          name, action.equals("allow"), identities, namespaces, serviceAccounts, pathPrefix, methods);
+    }
+
+    /** The items of a non-empty list, keyed by their field path ({@code path[i]}), in order. */
+    Map<String, Node> nonEmptyList(Node node, String path, String expected)
+        throws MeshConfigException {
+      List<Node> items = list(node, path, expected);
+      if (items.isEmpty()) {
+        throw error(node, path, "[] (expected: " + expected + ")");
+      }
+      Map<String, Node> out = new LinkedHashMap<>();
+      for (int i = 0; i < items.size(); i++) {
+        out.put(path + "[" + i + "]", items.get(i));
+      }
+      return out;
     }
 
     private static final Set<String> ENDPOINT_FIELDS =

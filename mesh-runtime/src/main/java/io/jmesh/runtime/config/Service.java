@@ -1,6 +1,7 @@
 package io.jmesh.runtime.config;
 
 import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import java.util.List;
 import java.util.Objects;
 
@@ -18,6 +19,9 @@ import java.util.Objects;
  * @param identities the SPIFFE identities its endpoints prove. Empty: the service is reached in
  *     plaintext, as the application asked. Non-empty: every endpoint is reached over mesh TLS at
  *     its port (the endpoint's mesh inbound port), and its certificate must name one of these
+ * @param authorization who may call the service's workloads, enforced by their inbound terminator
+ *     (not by callers); named after the service ({@link #qualifiedName()}). Without one: every
+ *     authenticated caller ({@link AuthorizationPolicy#allAuthenticated(String)})
  */
 public record Service(
     String name,
@@ -26,7 +30,8 @@ public record Service(
     List<ServiceEndpoint> endpoints,
     List<Route> routes,
     DestinationPolicy policy,
-    List<SpiffeId> identities) {
+    List<SpiffeId> identities,
+    AuthorizationPolicy authorization) {
   /** A service with the default policy. */
   public Service(
       String name, String namespace, List<Integer> ports, List<ServiceEndpoint> endpoints, List<Route> routes) {
@@ -42,6 +47,26 @@ public record Service(
       List<Route> routes,
       DestinationPolicy policy) {
     this(name, namespace, ports, endpoints, routes, policy, List.of());
+  }
+
+  /** A service with the default authorization (every authenticated caller). */
+  public Service(
+      String name,
+      String namespace,
+      List<Integer> ports,
+      List<ServiceEndpoint> endpoints,
+      List<Route> routes,
+      DestinationPolicy policy,
+      List<SpiffeId> identities) {
+    this(
+        name,
+        namespace,
+        ports,
+        endpoints,
+        routes,
+        policy,
+        identities,
+        AuthorizationPolicy.allAuthenticated(name + "." + namespace));
   }
 
   /** Whether its endpoints are reached over mesh TLS. */
@@ -62,6 +87,13 @@ public record Service(
     endpoints = List.copyOf(endpoints);
     routes = List.copyOf(routes);
     identities = List.copyOf(identities);
+    Objects.requireNonNull(authorization, "authorization");
+    // Denials name the policy; a policy named after another service would send readers astray.
+    if (!authorization.name().equals(name + "." + namespace)) {
+      throw new IllegalArgumentException(
+          "authorization: a policy named " + authorization.name()
+              + " (expected: the service's qualified name " + name + "." + namespace + ")");
+    }
   }
 
   /** {@code name.namespace}, for example {@code hello.default}. */

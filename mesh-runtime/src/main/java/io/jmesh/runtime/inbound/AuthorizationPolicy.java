@@ -80,11 +80,38 @@ public final class AuthorizationPolicy {
 
   /** Linkerd's default: every authenticated caller, enforced. */
   public static AuthorizationPolicy allAuthenticated() {
-    return new AuthorizationPolicy("default", Mode.ENFORCE, Default.ALL_AUTHENTICATED, List.of());
+    return allAuthenticated("default");
+  }
+
+  /**
+   * The default policy under {@code name}, so that a denial names the service it protects (for
+   * example {@code hello.default/default:all-authenticated}).
+   */
+  public static AuthorizationPolicy allAuthenticated(String name) {
+    return new AuthorizationPolicy(name, Mode.ENFORCE, Default.ALL_AUTHENTICATED, List.of());
   }
 
   public String name() {
     return name;
+  }
+
+  public Mode mode() {
+    return mode;
+  }
+
+  /** What applies when no rule matches ({@code default} is a Java keyword). */
+  public Default fallback() {
+    return fallback;
+  }
+
+  /** The rules, in the order they are tried. */
+  public List<Rule> rules() {
+    return rules;
+  }
+
+  /** Whether it decides exactly as {@link #allAuthenticated()} does: no rules, default, enforced. */
+  public boolean isDefault() {
+    return mode == Mode.ENFORCE && fallback == Default.ALL_AUTHENTICATED && rules.isEmpty();
   }
 
   /**
@@ -110,5 +137,25 @@ public final class AuthorizationPolicy {
       return new Decision(true, true, policy);
     }
     return new Decision(allowed, false, policy);
+  }
+
+  // Value semantics, so that snapshots carrying policies compare equal when nothing changed.
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AuthorizationPolicy p
+        && p.name.equals(name)
+        && p.mode == mode
+        && p.fallback == fallback
+        && p.rules.equals(rules);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(name, mode, fallback, rules);
+  }
+
+  @Override
+  public String toString() {
+    return "AuthorizationPolicy[" + name + ", " + mode + ", default " + fallback + ", rules " + rules + "]";
   }
 }

@@ -24,6 +24,7 @@ import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.retry.Backoff;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -120,6 +121,8 @@ public final class XdsClient implements Discovery {
   private final Map<String, TypeState> types = new LinkedHashMap<>();
   private final Set<String> watched = new TreeSet<>();
   private final Map<String, XdsDecoder.ListenerInfo> listeners = new TreeMap<>();
+  // Inbound listeners: who may call each service (qualified name) this agent may serve.
+  private final Map<String, AuthorizationPolicy> inboundPolicies = new TreeMap<>();
   private final Map<String, List<Route>> routes = new HashMap<>();
   private final Map<String, XdsDecoder.ClusterInfo> clusters = new HashMap<>();
   private final Map<String, List<ServiceEndpoint>> endpoints = new HashMap<>();
@@ -198,6 +201,15 @@ public final class XdsClient implements Discovery {
     }
     // Off the request thread: sending may touch the transport.
     scheduler.execute(this::resubscribe);
+  }
+
+  /**
+   * The authorization policies of the inbound listeners in force, by service qualified name
+   * ({@code hello.default}); a service without one has the default (every authenticated caller).
+   * The snapshots carry them too, as {@link Service#authorization()}.
+   */
+  public synchronized Map<String, AuthorizationPolicy> inboundPolicies() {
+    return Map.copyOf(inboundPolicies);
   }
 
   /** A copy of what the client knows now. */
@@ -338,6 +350,9 @@ public final class XdsClient implements Discovery {
         errors.add(type + ": cannot decode a resource: " + e.getMessage());
       }
     }
+    if (errors.isEmpty() && type.equals(XdsNames.LISTENER_TYPE)) {
+      errors.addAll(orphanInboundListeners(decoded));
+    }
     if (!errors.isEmpty()) {
       String error = String.join("; ", errors);
       if (!error.equals(lastNack)) {
@@ -362,12 +377,38 @@ public final class XdsClient implements Discovery {
     }
   }
 
+  /**
+   * A policy for a service no outbound listener declares could apply to no snapshot service: the
+   * controller and the agent disagree on the naming, and the agent's default might be weaker than
+   * what was meant. Rejected rather than dropped, as security fails closed.
+   */
+  private static List<String> orphanInboundListeners(Map<String, Object> decoded) {
+    Set<String> declared = new TreeSet<>();
+    for (Object v : decoded.values()) {
+      if (v instanceof XdsDecoder.ListenerInfo l) {
+        declared.add(XdsNames.service(l.service(), l.namespace()));
+      }
+    }
+    List<String> errors = new ArrayList<>();
+    for (Map.Entry<String, Object> e : decoded.entrySet()) {
+      if (e.getValue() instanceof AuthorizationPolicy p && !declared.contains(p.name())) {
+        errors.add(
+            "Listener " + e.getKey() + ": no listener declares service " + p.name()
+                + " (expected: an inbound listener only for a service the response declares)");
+      }
+    }
+    return errors;
+  }
+
   private static void decode(String type, Any any, Map<String, Object> out)
       throws InvalidProtocolBufferException, XdsResourceException {
     switch (type) {
       case XdsNames.LISTENER_TYPE -> {
         Listener l = any.unpack(Listener.class);
-        out.put(l.getName(), XdsDecoder.listener(l));
+        // Inbound listeners say who may call a service; they never make it a destination.
+        out.put(
+            l.getName(),
+            XdsNames.isInbound(l.getName()) ? XdsDecoder.inboundPolicy(l) : XdsDecoder.listener(l));
       }
       case XdsNames.ROUTE_TYPE -> {
         RouteConfiguration rc = any.unpack(RouteConfiguration.class);
@@ -394,7 +435,15 @@ public final class XdsClient implements Discovery {
     switch (type) {
       case XdsNames.LISTENER_TYPE -> {
         listeners.clear();
-        decoded.forEach((k, v) -> listeners.put(k, (XdsDecoder.ListenerInfo) v));
+        inboundPolicies.clear();
+        decoded.forEach(
+            (k, v) -> {
+              if (v instanceof AuthorizationPolicy policy) {
+                inboundPolicies.put(policy.name(), policy);
+              } else {
+                listeners.put(k, (XdsDecoder.ListenerInfo) v);
+              }
+            });
       }
       case XdsNames.ROUTE_TYPE -> decoded.forEach((k, v) -> routes.put(k, (List<Route>) v));
       case XdsNames.CLUSTER_TYPE -> {
@@ -504,6 +553,8 @@ public final class XdsClient implements Discovery {
       XdsDecoder.ClusterInfo cluster = clusters.get(name);
       List<ServiceEndpoint> serviceEndpoints = endpoints.get(name);
       List<Integer> ports = List.copyOf(d.ports);
+      AuthorizationPolicy authorization =
+          inboundPolicies.getOrDefault(name, AuthorizationPolicy.allAuthenticated(name));
       if (watched.contains(name)
           && serviceRoutes != null
           && cluster != null
@@ -511,9 +562,13 @@ public final class XdsClient implements Discovery {
         resolved.add(
             new Service(
                 d.name, d.namespace, ports, serviceEndpoints, serviceRoutes, cluster.policy(),
-                cluster.identities()));
+                cluster.identities(), authorization));
       } else {
-        unresolved.add(new Service(d.name, d.namespace, ports, List.of(), List.of()));
+        // Unresolved services carry their policy too: the workload serving one need not call it.
+        unresolved.add(
+            new Service(
+                d.name, d.namespace, ports, List.of(), List.of(), DestinationPolicy.DEFAULT,
+                List.of(), authorization));
       }
     }
     MeshSnapshot next = new MeshSnapshot(version(), resolved, unresolved);

@@ -10,7 +10,10 @@ package io.jmesh.runtime.xds;
  *       proxyless gRPC client names the listener after its target);
  *   <li>RouteConfiguration {@code hello.default} (one per service, shared by its ports);
  *   <li>Cluster {@code hello.default} and its ClusterLoadAssignment {@code hello.default} (one per
- *       service; route backends select subsets of it by endpoint labels).
+ *       service; route backends select subsets of it by endpoint labels);
+ *   <li>Listener {@code inbound|hello.default} (one per service whose authorization policy is not
+ *       the default): who may call the service's workloads, read by agents that serve it and never
+ *       a destination (Istio names its inbound listeners with the same {@code inbound|} prefix).
  * </ul>
  */
 public final class XdsNames {
@@ -24,6 +27,12 @@ public final class XdsNames {
 
   /** The HTTP filter whose per-route config carries fault injection. */
   public static final String FAULT_FILTER = "envoy.filters.http.fault";
+
+  /** The HTTP filter of an inbound listener that carries its authorization policy. */
+  public static final String RBAC_FILTER = "envoy.filters.http.rbac";
+
+  /** The prefix of inbound listeners' names; an outbound listener's name cannot start with it. */
+  public static final String INBOUND_PREFIX = "inbound|";
 
   /** The terminal HTTP filter every listener ends with. */
   public static final String ROUTER_FILTER = "envoy.filters.http.router";
@@ -51,6 +60,16 @@ public final class XdsNames {
   /** {@code hello.default.svc.cluster.local:8080}. */
   public static String listener(String name, String namespace, String clusterDomain, int port) {
     return name + "." + namespace + ".svc." + clusterDomain + ":" + port;
+  }
+
+  /** {@code inbound|hello.default}: the listener that carries the service's authorization. */
+  public static String inboundListener(String name, String namespace) {
+    return INBOUND_PREFIX + service(name, namespace);
+  }
+
+  /** Whether {@code listenerName} names an inbound listener (not a destination). */
+  public static boolean isInbound(String listenerName) {
+    return listenerName.startsWith(INBOUND_PREFIX);
   }
 
   /** {@code hello.default}: the name of the service's RouteConfiguration, Cluster and CLA. */
