@@ -3,6 +3,8 @@ package io.jmesh.runtime.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
@@ -122,6 +124,126 @@ class MeshConfigParserTest {
         """).getMessage())
         .isEqualTo(FILE + ":4: services[0].identities: [] (expected: a non-empty list of SPIFFE ids,"
             + " spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>)");
+  }
+
+  @Test
+  void authorizationIsParsedInOrderWithItsDefaults() throws Exception {
+    MeshSnapshot snapshot = parse("""
+        services:
+          - name: hello
+            ports: [8080]
+            authorization:
+              mode: audit
+              default: deny
+              rules:
+                - name: no-batch-writes
+                  action: deny
+                  identities: [spiffe://cluster.local/ns/jobs/sa/batch]
+                  methods: [POST, DELETE]
+                - name: shop-reads
+                  action: allow
+                  namespaces: [shop]
+                  serviceAccounts: [web, web.v2]
+                  pathPrefix: /orders
+                  methods: [GET]
+                - {name: jobs-tcp, action: allow, namespaces: [jobs], methods: [TCP]}
+          - name: plain
+            ports: [8080]
+          - name: defaults
+            ports: [8080]
+            authorization: {rules: [{name: r, action: allow, serviceAccounts: [web]}]}
+        """);
+
+    SpiffeId batch = SpiffeId.parse("spiffe://cluster.local/ns/jobs/sa/batch");
+    assertThat(snapshot.services().get(0).authorization())
+        .isEqualTo(new AuthorizationPolicy(
+            "hello.default",
+            AuthorizationPolicy.Mode.AUDIT,
+            AuthorizationPolicy.Default.DENY,
+            List.of(
+                new AuthorizationPolicy.Rule("no-batch-writes", false, List.of(batch), null, null, null, List.of("POST", "DELETE")),
+                new AuthorizationPolicy.Rule("shop-reads", true, null, List.of("shop"), List.of("web", "web.v2"), "/orders", List.of("GET")),
+                new AuthorizationPolicy.Rule("jobs-tcp", true, null, List.of("jobs"), null, null, List.of("TCP")))));
+    // No authorization: every authenticated caller, and denials name the service.
+    assertThat(snapshot.services().get(1).authorization())
+        .isEqualTo(AuthorizationPolicy.allAuthenticated("plain.default"));
+    assertThat(snapshot.services().get(1).authorization().decide(null, "GET", "/").policy())
+        .isEqualTo("plain.default/default:all-authenticated");
+    AuthorizationPolicy defaults = snapshot.services().get(2).authorization();
+    assertThat(defaults.mode()).isEqualTo(AuthorizationPolicy.Mode.ENFORCE);
+    assertThat(defaults.fallback()).isEqualTo(AuthorizationPolicy.Default.ALL_AUTHENTICATED);
+  }
+
+  @Test
+  void badAuthorizationRulesAreNamedPrecisely() {
+    String head = """
+        services:
+          - name: hello
+            ports: [8080]
+            authorization:
+              rules:
+        """;
+    assertThat(failure(head + """
+                - {name: r, action: permit, namespaces: [shop]}
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].authorization.rules[0].action: permit (expected: allow or deny)");
+    assertThat(failure(head + """
+                - {name: r, action: allow, pathPrefix: /x}
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].authorization.rules[0]: names no caller"
+            + " (expected: at least one of identities, namespaces, serviceAccounts)");
+    assertThat(failure(head + """
+                - {name: r, action: allow, namespaces: []}
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].authorization.rules[0].namespaces: []"
+            + " (expected: a non-empty list of namespaces)");
+    assertThat(failure(head + """
+                - name: r
+                  action: allow
+                  identities: [spiffe://cluster.local/ns/shop/web]
+        """).getMessage())
+        .isEqualTo(FILE + ":8: services[0].authorization.rules[0].identities[0]: SPIFFE id:"
+            + " \"spiffe://cluster.local/ns/shop/web\""
+            + " (expected: spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>)");
+    assertThat(failure(head + """
+                - {name: r, action: allow, namespaces: [shop]}
+                - {name: r, action: deny, namespaces: [jobs]}
+        """).getMessage())
+        .isEqualTo(FILE + ":7: services[0].authorization.rules[1].name: r"
+            + " (expected: a rule name unique in the policy; already used by rules[0])");
+    assertThat(failure(head + """
+                - {name: r, action: allow, namespaces: [shop], methods: [get]}
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].authorization.rules[0].methods[0]: get"
+            + " (expected: an upper-case HTTP method such as GET, or TCP for opaque connections)");
+    assertThat(failure(head + """
+                - {name: r, action: allow, namespaces: [shop], pathPrefix: /x, methods: [TCP]}
+        """).getMessage())
+        .startsWith(FILE + ":6: services[0].authorization.rules[0].methods[0]: TCP (expected: no TCP together with pathPrefix");
+    assertThat(failure(head + """
+                - {action: allow, namespaces: [shop]}
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].authorization.rules[0]: missing field 'name' (expected: a rule name)");
+    assertThat(failure(head + """
+                - {name: r, action: allow, users: [bob]}
+        """).getMessage())
+        .isEqualTo(FILE + ":6: services[0].authorization.rules[0]: unknown field 'users' (expected one of:"
+            + " name, action, identities, namespaces, serviceAccounts, pathPrefix, methods)");
+    assertThat(failure("""
+        services:
+          - name: hello
+            ports: [8080]
+            authorization: {mode: dry-run}
+        """).getMessage())
+        .isEqualTo(FILE + ":4: services[0].authorization.mode: dry-run (expected: enforce or audit)");
+    assertThat(failure("""
+        services:
+          - name: hello
+            ports: [8080]
+            authorization: {default: none}
+        """).getMessage())
+        .isEqualTo(FILE + ":4: services[0].authorization.default: none"
+            + " (expected: one of all-authenticated, all, deny)");
   }
 
   @Test
