@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.xds.XdsDecoder;
 import io.jmesh.runtime.xds.XdsNames;
 import java.io.InputStream;
@@ -48,6 +49,34 @@ class XdsRoundTripTest {
     assertRoundTrip(MeshConfigParser.parse(example, "default"));
   }
 
+  @Test
+  void everyDefaultAndModeSurvives() throws Exception {
+    // The fixture has one policy (audit, default deny); the other combinations, with mixed rules.
+    for (String mode : List.of("enforce", "audit")) {
+      for (String fallback : List.of("all-authenticated", "all", "deny")) {
+        assertRoundTrip(
+            MeshConfigParser.parse(
+                "inline",
+                """
+                services:
+                  - name: orders
+                    ports: [8080]
+                    authorization:
+                      mode: %s
+                      default: %s
+                      rules:
+                        - {name: d, action: deny, serviceAccounts: [batch], pathPrefix: /admin}
+                        - {name: a, action: allow, namespaces: [shop]}
+                  - name: open
+                    ports: [8080]
+                    authorization: {mode: %s, default: %s}
+                """
+                    .formatted(mode, fallback, mode, fallback),
+                "default"));
+      }
+    }
+  }
+
   static void assertRoundTrip(MeshSnapshot snapshot) throws Exception {
     XdsResources resources = XdsTranslator.translate(snapshot, "cluster.local");
     List<Service> decoded = decode(resources);
@@ -61,6 +90,7 @@ class XdsRoundTripTest {
       assertThat(actual.routes()).as(expected.qualifiedName() + " routes").isEqualTo(expected.routes());
       assertThat(actual.policy()).as(expected.qualifiedName() + " policy").isEqualTo(expected.policy());
       assertThat(actual.identities()).as(expected.qualifiedName() + " identities").isEqualTo(expected.identities());
+      assertThat(actual.authorization()).as(expected.qualifiedName() + " authorization").isEqualTo(expected.authorization());
       // Grouped by priority on the wire: same endpoints, order within a priority kept.
       assertThat(actual.endpoints())
           .as(expected.qualifiedName() + " endpoints")
@@ -72,7 +102,13 @@ class XdsRoundTripTest {
   static List<Service> decode(XdsResources resources) throws Exception {
     Map<String, XdsDecoder.ListenerInfo> first = new TreeMap<>();
     Map<String, List<Integer>> ports = new java.util.LinkedHashMap<>();
+    Map<String, AuthorizationPolicy> policies = new TreeMap<>();
     for (Listener l : resources.listeners()) {
+      if (XdsNames.isInbound(l.getName())) {
+        AuthorizationPolicy policy = XdsDecoder.inboundPolicy(l);
+        policies.put(policy.name(), policy);
+        continue;
+      }
       XdsDecoder.ListenerInfo info = XdsDecoder.listener(l);
       String name = XdsNames.service(info.service(), info.namespace());
       first.putIfAbsent(name, info);
@@ -95,7 +131,8 @@ class XdsRoundTripTest {
               XdsDecoder.endpoints(endpoints.get(e.getKey())),
               XdsDecoder.routes(routes.get(info.routeConfigName())),
               XdsDecoder.cluster(clusters.get(e.getKey())),
-              XdsDecoder.clusterInfo(clusters.get(e.getKey())).identities()));
+              XdsDecoder.clusterInfo(clusters.get(e.getKey())).identities(),
+              policies.getOrDefault(e.getKey(), AuthorizationPolicy.allAuthenticated(e.getKey()))));
     }
     return out;
   }

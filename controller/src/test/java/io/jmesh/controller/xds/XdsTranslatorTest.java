@@ -33,6 +33,7 @@ class XdsTranslatorTest {
                   .add(HttpConnectionManager.getDescriptor())
                   .add(HTTPFault.getDescriptor())
                   .add(Router.getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
                   .add(TypedStruct.getDescriptor())
                   .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor())
                   .build());
@@ -52,6 +53,7 @@ class XdsTranslatorTest {
         .containsExactly(
             "hello.shop.svc.cluster.local:8080",
             "hello.shop.svc.cluster.local:9090",
+            "inbound|hello.shop",
             "db-proxy.default.svc.cluster.local:5432",
             "empty.shop.svc.cluster.local:80");
     assertMatchesFixture("listeners", resources.listeners());
