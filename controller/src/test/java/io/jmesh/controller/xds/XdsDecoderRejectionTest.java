@@ -17,7 +17,10 @@ import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
@@ -395,6 +398,148 @@ class XdsDecoderRejectionTest {
         "Listener hello.shop.svc.cluster.local:8080: api_listener.api_listener.type_url:"
             + " type.googleapis.com/envoy.config.cluster.v3.Cluster (expected:"
             + " type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager)");
+  }
+
+  // ---- Inbound listener (authorization) ----------------------------------------------------
+
+  static Listener inbound() {
+    return good.listeners().stream()
+        .filter(l -> l.getName().equals("inbound|hello.shop"))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  static RBAC rbac(Listener l) throws Exception {
+    return l.getApiListener().getApiListener().unpack(HttpConnectionManager.class)
+        .getHttpFilters(0).getTypedConfig().unpack(RBAC.class);
+  }
+
+  static Listener withRbac(Listener l, RBAC rbac) throws Exception {
+    HttpConnectionManager hcm = l.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
+    HttpConnectionManager edited =
+        hcm.toBuilder()
+            .setHttpFilters(0, hcm.getHttpFilters(0).toBuilder().setTypedConfig(Any.pack(rbac)))
+            .build();
+    return l.toBuilder()
+        .setApiListener(l.getApiListener().toBuilder().setApiListener(Any.pack(edited)))
+        .build();
+  }
+
+  static final String RULES =
+      "Listener inbound|hello.shop: api_listener.api_listener.http_filters[0].typed_config.shadow_rules";
+
+  @Test
+  void theFixturesPolicyIsReadFromTheInboundListener() throws Exception {
+    var policy = XdsDecoder.inboundPolicy(inbound());
+    assertThat(policy.name()).isEqualTo("hello.shop");
+    assertThat(policy.rules()).extracting(r -> r.name())
+        .containsExactly("ops-anything", "no-batch-writes", "shop-reads", "jobs-tcp");
+  }
+
+  @Test
+  void anRbacFieldJmeshLacksIsRejected() throws Exception {
+    Listener bad = withRbac(inbound(), rbac(inbound()).toBuilder().setShadowRulesStatPrefix("x").build());
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(bad),
+        "Listener inbound|hello.shop: api_listener.api_listener.http_filters[0].typed_config"
+            + ".shadow_rules_stat_prefix: x (expected: unset: jmesh does not implement"
+            + " shadow_rules_stat_prefix; it reads only rules, shadow_rules)");
+  }
+
+  @Test
+  void aPrincipalKindJmeshLacksIsRejected() throws Exception {
+    RBAC good = rbac(inbound());
+    var byIp =
+        Principal.newBuilder()
+            .setRemoteIp(CidrRange.newBuilder().setAddressPrefix("10.0.0.0").setPrefixLen(UInt32Value.of(8)))
+            .build();
+    var policy = good.getShadowRules().getPoliciesOrThrow("default:deny").toBuilder().setPrincipals(0, byIp);
+    Listener bad =
+        withRbac(inbound(), good.toBuilder().setShadowRules(good.getShadowRules().toBuilder().putPolicies("default:deny", policy.build())).build());
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(bad),
+        RULES + ".policies[default:deny].principals[0].remote_ip: address_prefix: \"10.0.0.0\""
+            + " prefix_len { value: 8 } (expected: unset: jmesh does not implement remote_ip; it"
+            + " reads only and_ids, or_ids, not_id, any, authenticated, header, url_path)");
+  }
+
+  @Test
+  void aHeaderOtherThanTheMethodIsRejected() throws Exception {
+    RBAC good = rbac(inbound());
+    var byHeader =
+        Principal.newBuilder()
+            .setHeader(HeaderMatcher.newBuilder().setName("x-user").setStringMatch(StringMatcher.newBuilder().setExact("bob")))
+            .build();
+    var policy = good.getShadowRules().getPoliciesOrThrow("default:deny").toBuilder().setPrincipals(0, byHeader);
+    Listener bad =
+        withRbac(inbound(), good.toBuilder().setShadowRules(good.getShadowRules().toBuilder().putPolicies("default:deny", policy.build())).build());
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(bad),
+        RULES + ".policies[default:deny].principals[0].header.name: x-user"
+            + " (expected: :method (jmesh rules match no other header))");
+  }
+
+  @Test
+  void anAllowFilterIsRejected() throws Exception {
+    RBAC good = rbac(inbound());
+    Listener bad =
+        withRbac(inbound(), good.toBuilder().setShadowRules(good.getShadowRules().toBuilder().setAction(
+            io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.ALLOW)).build());
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(bad),
+        RULES + ".action: ALLOW (expected: DENY (jmesh encodes what a policy denies))");
+  }
+
+  @Test
+  void rbacThatDisagreesWithTheMetadataIsRejected() throws Exception {
+    // Enforced by the filter, audited by the metadata: the agent must not pick one.
+    RBAC good = rbac(inbound());
+    Listener bad = withRbac(inbound(), good.toBuilder().clearShadowRules().setRules(good.getShadowRules()).build());
+    assertThatThrownBy(() -> XdsDecoder.inboundPolicy(bad))
+        .isInstanceOf(XdsResourceException.class)
+        .hasMessageStartingWith(
+            "Listener inbound|hello.shop: api_listener.api_listener.http_filters[0].typed_config: rules {")
+        .hasMessageContaining(
+            "(expected: the RBAC jmesh derives from metadata.filter_metadata[io.jmesh].authorization,"
+                + " which disagrees: shadow_rules {");
+  }
+
+  @Test
+  void aRuleFieldJmeshLacksInTheMetadataIsRejected() throws Exception {
+    Struct jmesh = inbound().getMetadata().getFilterMetadataOrThrow("io.jmesh");
+    Struct policy = jmesh.getFieldsOrThrow("authorization").getStructValue();
+    Value rules = policy.getFieldsOrThrow("rules");
+    Struct rule0 =
+        rules.getListValue().getValues(0).getStructValue().toBuilder()
+            .putFields("users", Value.newBuilder().setStringValue("bob").build())
+            .build();
+    Value editedRules =
+        Value.newBuilder()
+            .setListValue(rules.getListValue().toBuilder().setValues(0, Value.newBuilder().setStructValue(rule0)))
+            .build();
+    Listener bad =
+        inbound().toBuilder()
+            .setMetadata(
+                jmeshMetadata(
+                    "authorization",
+                    Value.newBuilder().setStructValue(policy.toBuilder().putFields("rules", editedRules)).build()))
+            .build();
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(bad),
+        "Listener inbound|hello.shop: metadata.filter_metadata[io.jmesh].authorization.rules[0].users:"
+            + " string_value: \"bob\" (expected: one of action, identities, methods, name, namespaces,"
+            + " path_prefix, service_accounts)");
+  }
+
+  @Test
+  void anInboundListenerWithoutItsPolicyIsRejected() {
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(inbound().toBuilder().clearMetadata().build()),
+        "Listener inbound|hello.shop: metadata: unset (expected:"
+            + " filter_metadata[io.jmesh].authorization: the policy)");
+    assertRejected(
+        () -> XdsDecoder.inboundPolicy(inbound().toBuilder().setName("inbound|hello").build()),
+        "Listener inbound|hello: name: inbound|hello (expected: inbound|<service>.<namespace>)");
   }
 
   // ---- ClusterLoadAssignment ---------------------------------------------------------------
