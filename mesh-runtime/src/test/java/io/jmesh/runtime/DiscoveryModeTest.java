@@ -3,7 +3,9 @@ package io.jmesh.runtime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.config.ServiceEndpoint;
@@ -124,6 +126,33 @@ class DiscoveryModeTest {
 
       discovery.publish(new MeshSnapshot("2", List.of(RESOLVED)));
       assertThat(runtime.route(hello()).nextEndpoint()).isNotNull();
+    }
+  }
+
+  @Test
+  void theInboundPolicyOfADeclaredServiceIsInForceBeforeItIsResolved() {
+    // A workload serves services it never calls: their policy must not wait for a first call.
+    AuthorizationPolicy denyAll =
+        new AuthorizationPolicy(
+            "hello.default", AuthorizationPolicy.Mode.ENFORCE, AuthorizationPolicy.Default.DENY, List.of());
+    Service declared =
+        new Service(
+            "hello", "default", List.of(8080), List.of(), List.of(), DestinationPolicy.DEFAULT,
+            List.of(), denyAll);
+    ScriptedDiscovery discovery = new ScriptedDiscovery();
+    try (MeshRuntime runtime =
+        MeshRuntime.builder().discovery(discovery, Duration.ofMinutes(5)).build()) {
+      assertThat(runtime.inboundPolicy("hello.default"))
+          .isEqualTo(AuthorizationPolicy.allAuthenticated("hello.default"));
+
+      discovery.publish(new MeshSnapshot("1", List.of(), List.of(declared)));
+      assertThat(runtime.inboundPolicy("hello.default")).isEqualTo(denyAll);
+      assertThat(discovery.watched).as("reading a policy is no call").isEmpty();
+
+      // The policy's listener is gone: the default again.
+      discovery.publish(new MeshSnapshot("2", List.of(), List.of(DECLARED)));
+      assertThat(runtime.inboundPolicy("hello.default"))
+          .isEqualTo(AuthorizationPolicy.allAuthenticated("hello.default"));
     }
   }
 

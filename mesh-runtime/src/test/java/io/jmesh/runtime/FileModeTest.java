@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.jmesh.runtime.config.ReloadResult;
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +75,34 @@ class FileModeTest {
   private String endpointOf(String host, int port) {
     OutboundCall call = runtime.route(Requests.get(host, port, "/"));
     return call == null ? null : call.nextEndpoint().host();
+  }
+
+  @Test
+  void theInboundPolicyComesFromTheFileAndFollowsItsEdits() throws IOException {
+    SpiffeId web = SpiffeId.of("cluster.local", "shop", "web");
+    SpiffeId batch = SpiffeId.of("cluster.local", "jobs", "batch");
+    write("""
+        services:
+          - name: hello
+            ports: [8080]
+            authorization:
+              default: deny
+              rules: [{name: shop, action: allow, namespaces: [shop]}]
+        """);
+    start();
+    AuthorizationPolicy policy = runtime.inboundPolicy("hello.default");
+    assertThat(policy.decide(web, "GET", "/").policy()).isEqualTo("hello.default/shop");
+    assertThat(policy.decide(batch, "GET", "/").allowed()).isFalse();
+    // A service the file does not name: every authenticated caller, named after the service.
+    assertThat(runtime.inboundPolicy("other.default"))
+        .isEqualTo(AuthorizationPolicy.allAuthenticated("other.default"));
+
+    // Removing the policy brings the default back at the next reload.
+    write(V1);
+    runtime.reloadNow();
+    assertThat(runtime.inboundPolicy("hello.default"))
+        .isEqualTo(AuthorizationPolicy.allAuthenticated("hello.default"));
+    assertThat(runtime.inboundPolicy("hello.default").decide(batch, "GET", "/").allowed()).isTrue();
   }
 
   @Test
