@@ -260,7 +260,7 @@ public final class AgentInstaller {
                 + " within " + wait + " ms (" + AgentConfig.XDS_INITIAL_WAIT_MS.property()
                 + "); the application starts now and its calls go unmeshed until it answers");
       }
-      startInbound(config, meshTls);
+      startInbound(config, meshTls, runtime);
       if (meshTls != null) {
         awaitIdentity(config, meshTls.identity(), identityStart);
       }
@@ -279,11 +279,12 @@ public final class AgentInstaller {
 
   /**
    * Opens the workload's mesh inbound listener when {@code jmesh.inbound.port} is set: mTLS with
-   * this workload's identity, every authenticated caller allowed (Linkerd's default policy),
-   * forwarding to {@code jmesh.app.port} on loopback. Never throws: without it the application
+   * this workload's identity, each request checked against the authorization policy of this
+   * workload's service as the controller sends it (all authenticated callers until it says
+   * otherwise, Linkerd's default), forwarding to {@code jmesh.app.port} on loopback. Never throws: without it the application
    * runs, and its peers' calls fail (closed).
    */
-  private static void startInbound(AgentConfig config, MeshTls meshTls) {
+  private static void startInbound(AgentConfig config, MeshTls meshTls, MeshRuntime runtime) {
     if (config.inboundPort() == 0) {
       return;
     }
@@ -299,6 +300,7 @@ public final class AgentInstaller {
               + AgentConfig.APP_PORT.env() + " is not set (expected: the application's own port)");
       return;
     }
+    String service = serviceName(config) + "." + config.namespace();
     InboundTerminator.Mode mode =
         config.inboundPermissive() ? InboundTerminator.Mode.PERMISSIVE : InboundTerminator.Mode.STRICT;
     try {
@@ -309,7 +311,7 @@ public final class AgentInstaller {
                       new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), config.appPort()))
                   .withMode(mode),
               meshTls,
-              io.jmesh.runtime.inbound.AuthorizationPolicy::allAuthenticated,
+              () -> runtime.inboundPolicy(service), // read per request: a new policy applies at once
               new io.jmesh.runtime.inbound.InboundStats());
       AgentLog.info(
           "mesh inbound listener on " + config.inboundAddress() + ":" + inbound.port() + " ("
