@@ -71,7 +71,12 @@ final class MeshTlsClients {
    * wrote while {@code getAddress()} points the connection at the endpoint's mesh port.
    */
   static HttpRequest overMeshTls(HttpRequest attempt) {
-    return HttpRequest.newBuilder(attempt, (name, value) -> true).uri(httpsUri(attempt.uri())).build();
+    return HttpRequest.newBuilder(attempt, (name, value) -> true)
+        .uri(httpsUri(attempt.uri()))
+        // Between meshed peers h2 is offered even when the application's request asked for
+        // HTTP/1.1: the peer's terminator speaks HTTP/1.1 to the application in any case.
+        .version(HttpClient.Version.HTTP_2)
+        .build();
   }
 
   static URI httpsUri(URI uri) {
