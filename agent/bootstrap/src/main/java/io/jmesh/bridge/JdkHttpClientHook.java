@@ -34,6 +34,9 @@ public interface JdkHttpClientHook {
   /**
    * Called on entry to {@code HttpRequestImpl.getAddress()}: returns the endpoint to connect to
    * instead, or {@code null} to run the original (a request that is not meshed).
+   *
+   * @throws java.io.UncheckedIOException wrapping a {@link MeshRefusal} when the request must not
+   *     be sent (a plain request to a destination that requires mesh TLS); woven code rethrows it
    */
   InetSocketAddress address(Object requestImpl);
 }

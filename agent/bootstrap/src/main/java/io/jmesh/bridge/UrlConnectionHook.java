@@ -60,4 +60,26 @@ public interface UrlConnectionHook {
    * null} when the socket opened), so that a per-connection pick is never left counted in flight.
    */
   void socketConnected(Object client, Throwable thrown);
+
+  /**
+   * Called on entry to {@code HttpClient.New}, after {@link #connectTarget}: whether the pending
+   * attempt of this thread needs a connection of its own (over mesh TLS) rather than one from the
+   * keep-alive cache, which cannot tell a plaintext connection from a mesh-TLS one to the same
+   * address.
+   */
+  default boolean needsNewConnection() {
+    return false;
+  }
+
+  /**
+   * Called on exit of {@code NetworkClient.doConnect(String, int)} when it returned {@code
+   * socket}: the socket the client is to use instead (the same one, or a TLS socket layered over
+   * it after a finished handshake, for an attempt over mesh TLS).
+   *
+   * @throws IOException when the mesh-TLS handshake failed or could not be made; the socket is
+   *     closed, and woven code throws this from {@code doConnect}, so nothing is sent in plaintext
+   */
+  default java.net.Socket connected(Object client, java.net.Socket socket) throws IOException {
+    return socket;
+  }
 }

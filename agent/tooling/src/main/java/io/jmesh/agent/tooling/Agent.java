@@ -1,5 +1,9 @@
 package io.jmesh.agent.tooling;
 
+import io.jmesh.bridge.MeshBridge;
+import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.identity.MeshTls;
+
 /**
  * The installed agent, for hooks that run in the agent class loader (JDK client hooks). Set once
  * by {@link AgentInstaller} before any type is woven.
@@ -21,5 +25,36 @@ public final class Agent {
 
   public static MeshCalls calls() {
     return calls;
+  }
+
+  /**
+   * For tests only (the instrumentation conformance suite, which runs the agent in its own JVM
+   * without a controller): puts in force a runtime that holds {@code tls} as this workload's mesh
+   * identity, with the agent's options and the snapshot in force, as if the agent had started
+   * with an identity from the CA; closes the runtime it replaces. Hooks read {@link #calls()} per
+   * call, so the next call uses it. Production code never calls this: an identity is obtained
+   * once, at start, and renewed in place.
+   *
+   * @return the runtime now in force
+   * @throws IllegalStateException when the agent has not started
+   */
+  public static synchronized MeshRuntime installIdentityForTests(MeshTls tls) {
+    AgentContext old = context;
+    if (old == null) {
+      throw new IllegalStateException("the agent has not started (expected: Agent.context() != null)");
+    }
+    AgentConfig config = old.config();
+    MeshRuntime runtime =
+        MeshRuntime.builder()
+            .options(new MeshRuntime.Options(config.namespace(), config.clusterDomain()))
+            .snapshot(old.runtime().snapshot())
+            .identity(tls)
+            .build();
+    AgentContext c = new AgentContext(runtime, config);
+    MeshCalls m = new MeshCalls(runtime, c);
+    set(c, m);
+    MeshBridge.install(m);
+    old.runtime().close();
+    return runtime;
   }
 }

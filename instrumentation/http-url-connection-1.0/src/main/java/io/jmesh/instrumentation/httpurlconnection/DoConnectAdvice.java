@@ -4,7 +4,10 @@ import io.jmesh.bridge.MeshBridge;
 import io.jmesh.bridge.UrlConnectionHook;
 import net.bytebuddy.asm.Advice;
 
-/** Opens the socket of a meshed HTTPS connection to the chosen endpoint. */
+/**
+ * Opens the socket of a meshed HTTPS connection to the chosen endpoint; layers mesh TLS over the
+ * socket of an HTTP attempt whose destination requires it.
+ */
 final class DoConnectAdvice {
   private DoConnectAdvice() {}
 
@@ -29,10 +32,23 @@ final class DoConnectAdvice {
   }
 
   @Advice.OnMethodExit(onThrowable = Throwable.class, suppress = Throwable.class)
-  static void exit(@Advice.This Object client, @Advice.Thrown Throwable thrown) {
+  static void exit(
+      @Advice.This Object client,
+      @Advice.Return(readOnly = false) java.net.Socket socket,
+      @Advice.Thrown(readOnly = false) Throwable thrown) {
     UrlConnectionHook hook = MeshBridge.urlConnection();
     if (hook == null) {
       return;
+    }
+    if (thrown == null) {
+      try {
+        // An attempt over mesh TLS: the client gets the TLS socket, or doConnect throws.
+        socket = hook.connected(client, socket);
+      } catch (java.io.IOException meshTlsFailed) {
+        thrown = meshTlsFailed;
+      } catch (Throwable t) {
+        MeshBridge.adviceError("http-url-connection-1.0", t);
+      }
     }
     try {
       hook.socketConnected(client, thrown);

@@ -22,6 +22,7 @@ final class HttpClientNewAdvice {
       @Advice.Argument(value = 0, readOnly = false) URL url,
       @Advice.Argument(1) Object proxy,
       @Advice.Argument(value = 2, readOnly = false) int connectTimeout,
+      @Advice.Argument(value = 3, readOnly = false) boolean useCache,
       @Advice.Argument(4) Object connection)
       throws IOException {
     try {
@@ -32,6 +33,9 @@ final class HttpClientNewAdvice {
           url = target;
           // The hook bounds the connection's timeouts by the attempt's; New got the old value.
           connectTimeout = ((URLConnection) connection).getConnectTimeout();
+          if (hook.needsNewConnection()) {
+            useCache = false;
+          }
         }
       }
     } catch (IOException meshAnswer) {

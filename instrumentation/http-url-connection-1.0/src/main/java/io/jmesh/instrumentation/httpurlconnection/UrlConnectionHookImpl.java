@@ -13,12 +13,16 @@ import java.io.InterruptedIOException;
 import java.net.HttpURLConnection;
 import java.net.MalformedURLException;
 import java.net.Proxy;
+import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 
 /**
  * Routes {@code HttpURLConnection} requests and reports their attempts; see {@link
@@ -72,6 +76,8 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
 
   @Override
   public URL connectTarget(URL url, Object proxy, Object connection) throws IOException {
+    // Whatever an earlier New on this thread left behind (it threw before connecting) is stale.
+    MESH_TLS_CONNECT.remove();
     if (!"http".equalsIgnoreCase(url.getProtocol())) {
       return url;
     }
@@ -176,6 +182,11 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     attempt.endpoint = endpoint;
     attempt.startNanos = System.nanoTime();
     attempts.put(conn, attempt);
+    if (endpoint.meshTls() != null) {
+      MESH_TLS_CONNECT.set(new MeshTlsConnect(endpoint, conn.getConnectTimeout()));
+    } else {
+      MESH_TLS_CONNECT.remove();
+    }
     try {
       return endpointUrl(endpoint, attempt.file);
     } catch (RuntimeException e) {
@@ -195,8 +206,57 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     }
   }
 
+  /** The mesh-TLS attempt whose socket this thread's HttpClient.New is about to open. */
+  private record MeshTlsConnect(BridgeEndpoint endpoint, int connectTimeoutMillis) {}
+
+  private static final ThreadLocal<MeshTlsConnect> MESH_TLS_CONNECT = new ThreadLocal<>();
+
+  // The plain HTTP client class; HttpsClient (a subclass) does the application's own TLS.
+  private static final String HTTP_CLIENT = "sun.net.www.http.HttpClient";
+
+  @Override
+  public boolean needsNewConnection() {
+    // The keep-alive cache is keyed by the endpoint's address only: a cached connection might be
+    // plaintext, so an attempt over mesh TLS always connects (and pays a handshake) anew.
+    return MESH_TLS_CONNECT.get() != null;
+  }
+
+  @Override
+  public Socket connected(Object client, Socket socket) throws IOException {
+    MeshTlsConnect pending = MESH_TLS_CONNECT.get();
+    if (pending == null || !HTTP_CLIENT.equals(client.getClass().getName())) {
+      return socket;
+    }
+    MESH_TLS_CONNECT.remove();
+    BridgeEndpoint endpoint = pending.endpoint();
+    try {
+      SSLSocket tls =
+          (SSLSocket) endpoint.meshTls().getSocketFactory().createSocket(socket, endpoint.host(), endpoint.port(), true);
+      SSLParameters params = tls.getSSLParameters();
+      // This client speaks HTTP/1.1 only: say so, so that the peer does not wait to sniff.
+      params.setApplicationProtocols(new String[] {"http/1.1"});
+      tls.setSSLParameters(params);
+      int readTimeout = socket.getSoTimeout();
+      if (readTimeout == 0 && pending.connectTimeoutMillis() > 0) {
+        // The handshake is part of connecting: bound it as the application bounds a connect.
+        tls.setSoTimeout(pending.connectTimeoutMillis());
+      }
+      tls.startHandshake();
+      tls.setSoTimeout(readTimeout);
+      return tls;
+    } catch (IOException e) {
+      socket.close();
+      throw e;
+    } catch (RuntimeException | Error e) {
+      // Fails closed: no plaintext in place of mesh TLS, even on an agent error.
+      socket.close();
+      throw new SSLException("jmesh: mesh TLS to " + endpoint + " could not be set up", e);
+    }
+  }
+
   @Override
   public URL connectFailed(Object connection, Throwable error) {
+    MESH_TLS_CONNECT.remove();
     Attempt attempt = attempts.remove(connection);
     if (attempt == null) {
       return null;

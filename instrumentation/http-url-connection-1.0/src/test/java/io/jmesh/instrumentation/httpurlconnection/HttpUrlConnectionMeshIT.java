@@ -16,7 +16,10 @@ class HttpUrlConnectionMeshIT extends AbstractMeshHttpClientTest {
         .withoutRetries()
         // The application is handed a connection, never a response object: a refusal (fault
         // abort, rate limit, overload) can only fail the call, with a MeshRefusal naming why.
-        .withoutSynthesizedResponses();
+        .withoutSynthesizedResponses()
+        // Mesh TLS is layered over the socket of an HTTP/1.1 exchange; this client has no HTTP/2,
+        // so each exchange holds its own connection.
+        .withoutHttp2();
   }
 
   @Override

@@ -8,12 +8,24 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.jmesh.agent.tooling.Agent;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.config.MeshConfigParser;
+import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.identity.TestIdentities;
+import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
+import io.jmesh.runtime.inbound.InboundStats;
+import io.jmesh.runtime.inbound.InboundTerminator;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,7 +39,9 @@ import org.junit.jupiter.api.TestInstance;
  * send one request and switches off, with {@link Options}, what its client cannot do, saying why.
  *
  * <p>The mesh config is swapped per test through the runtime's {@code update}, as file mode or the
- * controller would.
+ * controller would. The agent holds a mesh identity of a test CA for the whole suite (installed in
+ * {@code @BeforeAll}), so every test of a plaintext destination also shows that an identity changes
+ * nothing there.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class AbstractMeshHttpClientTest {
@@ -69,27 +83,42 @@ public abstract class AbstractMeshHttpClientTest {
    * @param reportsOutcomes attempt outcomes reach the balancer and breaker
    * @param synthesizesResponses a refusal (fault abort, rate limit) reaches the application as a
    *     response with a status; otherwise as an {@link java.io.IOException} naming the reason
+   * @param meshTls attempts to a destination with {@code identities} go over mesh TLS; otherwise
+   *     such calls must fail, naming why, and never reach the peer in plaintext
+   * @param http2 mesh TLS offers ALPN {@code h2}, so concurrent calls share one connection per
+   *     endpoint
    */
   public record Options(
       boolean picksPerRequest,
       boolean retries,
       boolean timeouts,
       boolean reportsOutcomes,
-      boolean synthesizesResponses) {
+      boolean synthesizesResponses,
+      boolean meshTls,
+      boolean http2) {
     public static Options all() {
-      return new Options(true, true, true, true, true);
+      return new Options(true, true, true, true, true, true, true);
     }
 
     public Options withoutRetries() {
-      return new Options(picksPerRequest, false, timeouts, reportsOutcomes, synthesizesResponses);
+      return new Options(picksPerRequest, false, timeouts, reportsOutcomes, synthesizesResponses, meshTls, http2);
     }
 
     public Options withoutTimeouts() {
-      return new Options(picksPerRequest, retries, false, reportsOutcomes, synthesizesResponses);
+      return new Options(picksPerRequest, retries, false, reportsOutcomes, synthesizesResponses, meshTls, http2);
     }
 
     public Options withoutSynthesizedResponses() {
-      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, false);
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, false, meshTls, http2);
+    }
+
+    /** Mesh TLS is off for this client (and with it HTTP/2 between peers). */
+    public Options withoutMeshTls() {
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, false, false);
+    }
+
+    public Options withoutHttp2() {
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, meshTls, false);
     }
   }
 
@@ -105,6 +134,13 @@ public abstract class AbstractMeshHttpClientTest {
   private LoopbackServer v1b;
   private LoopbackServer v2a;
   private LoopbackServer outside;
+  private LoopbackServer secureApp; // behind an inbound terminator in the mesh-TLS tests
+
+  private static final SpiffeId CLIENT_ID = SpiffeId.of("cluster.local", "default", "conformance-client");
+  private static final SpiffeId SERVER_ID = SpiffeId.of("cluster.local", "default", "secure");
+  private final TlsRefusals clientRefusals = new TlsRefusals(); // the agent's handshakes
+  private final TlsRefusals serverRefusals = new TlsRefusals(); // the terminators'
+  private MeshTls serverTls;
 
   @BeforeAll
   void startServers() throws Exception {
@@ -112,8 +148,13 @@ public abstract class AbstractMeshHttpClientTest {
     v1b = server("v1-b", "127.0.0.3");
     v2a = server("v2-a", "127.0.0.4");
     outside = server("outside", "127.0.0.1");
+    secureApp = server("secure-app", "127.0.0.1");
     // The agent starts in the background; its runtime is there once it is ready.
     await().atMost(Duration.ofSeconds(30)).until(() -> Agent.context() != null);
+    // Both workloads get certificates of one test mesh, as the controller's CA would issue them.
+    TestIdentities testMesh = TestIdentities.mesh("conformance");
+    Agent.installIdentityForTests(testMesh.tls(CLIENT_ID, clientRefusals));
+    serverTls = testMesh.tls(SERVER_ID, serverRefusals);
   }
 
   private LoopbackServer server(String name, String ip) throws Exception {
@@ -491,5 +532,114 @@ public abstract class AbstractMeshHttpClientTest {
 
     // The burst of two, plus one per second that the loop took.
     assertThat(ok).isBetween(2, 4);
+  }
+
+  // ---- Mesh TLS: the peer workload is an InboundTerminator (mesh-runtime's own) on 127.0.0.6 in
+  // front of secureApp; the destination names the identity its endpoints must prove.
+
+  /** A fresh terminator, so that its counts are this test's alone. */
+  private InboundTerminator terminator() throws Exception {
+    return InboundTerminator.start(
+        InboundTerminator.Options.of(
+            new InetSocketAddress("127.0.0.6", 0), new InetSocketAddress(secureApp.ip(), secureApp.port())),
+        serverTls,
+        AuthorizationPolicy::allAuthenticated,
+        new InboundStats());
+  }
+
+  /** A destination reached over mesh TLS: its endpoint is the terminator's mesh port. */
+  private static void secureService(String name, InboundTerminator t, SpiffeId expected) throws Exception {
+    mesh(
+        "services:",
+        "  - name: " + name,
+        "    ports: [8080]",
+        "    identities: [\"" + expected + "\"]",
+        "    endpoints:",
+        "      - {address: 127.0.0.6, port: " + t.port() + "}");
+  }
+
+  @Test
+  void reachesAMeshTlsPeerAsThisWorkload() throws Exception {
+    try (InboundTerminator t = terminator()) {
+      secureService("secure", t, SERVER_ID);
+      int before = secureApp.requests();
+
+      if (!options().meshTls()) {
+        // Fails closed: a refusal that says why, and nothing reaches the peer, in plaintext or not.
+        assertThatThrownBy(() -> get("http://secure:8080/hello"))
+            .satisfies(e -> assertThat(messages(e)).contains("mesh TLS"));
+        assertThat(secureApp.requests()).isEqualTo(before);
+        assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
+        return;
+      }
+      Response r = get("http://secure:8080/hello");
+
+      assertThat(r.status()).as(r.body()).isEqualTo(200);
+      assertThat(r.instance()).isEqualTo("secure-app");
+      // Only a mutually authenticated handshake lets the terminator name the caller.
+      assertThat(r.field("client")).isEqualTo(CLIENT_ID.toString());
+      assertThat(r.body()).contains(" host=secure:8080 ").contains(" path=/hello ");
+      assertThat(t.stats().requests()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void multiplexesConcurrentCallsOnOneTlsConnection() throws Exception {
+    assumeTrue(options().meshTls() && options().http2(), "see the client's Options");
+    ExecutorService callers = Executors.newFixedThreadPool(8);
+    try (InboundTerminator t = terminator()) {
+      secureService("multiplexed", t, SERVER_ID);
+      // One call first: before a connection has negotiated h2, concurrent calls may each open one.
+      assertThat(get("http://multiplexed:8080/first").status()).isEqualTo(200);
+
+      List<Future<Response>> calls = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        String path = "/c" + i;
+        calls.add(callers.submit(() -> get("http://multiplexed:8080" + path)));
+      }
+      for (Future<Response> f : calls) {
+        Response r = f.get(30, TimeUnit.SECONDS);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        assertThat(r.field("client")).isEqualTo(CLIENT_ID.toString());
+      }
+
+      assertThat(t.stats().requests()).isEqualTo(17);
+      assertThat(t.stats().connections()).as("TLS connections the peer accepted").isEqualTo(1);
+    } finally {
+      callers.shutdownNow();
+    }
+  }
+
+  @Test
+  void refusesAPeerThatProvesAnotherIdentity() throws Exception {
+    try (InboundTerminator t = terminator()) {
+      // The terminator holds SERVER_ID's certificate; the control plane expects someone else.
+      secureService("imposter", t, SpiffeId.of("cluster.local", "default", "someone-else"));
+      long wrongBefore = clientRefusals.count(TlsRefusals.Reason.WRONG_IDENTITY);
+      int before = secureApp.requests();
+
+      assertThatThrownBy(() -> get("http://imposter:8080/secret"))
+          .satisfies(
+              e ->
+                  assertThat(messages(e))
+                      .contains(options().meshTls() ? "is not one of [spiffe://cluster.local/ns/default/sa/someone-else]" : "mesh TLS"));
+
+      if (options().meshTls()) {
+        assertThat(clientRefusals.count(TlsRefusals.Reason.WRONG_IDENTITY)).isGreaterThan(wrongBefore);
+      }
+      // Never sent in plaintext instead: the peer saw no request and no plaintext connection.
+      assertThat(secureApp.requests()).isEqualTo(before);
+      assertThat(t.stats().requests()).isZero();
+      assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
+    }
+  }
+
+  @Test
+  void aPlaintextDestinationStaysPlaintextWhileTheWorkloadHasAnIdentity() throws Exception {
+    Response r = get("http://hello:8080/plain");
+
+    assertThat(r.status()).isEqualTo(200);
+    // Straight to the server, no terminator in between: nobody named the caller.
+    assertThat(r.field("client")).isEqualTo("null");
   }
 }

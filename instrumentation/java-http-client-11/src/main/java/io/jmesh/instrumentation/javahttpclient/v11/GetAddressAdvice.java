@@ -12,14 +12,18 @@ import net.bytebuddy.asm.Advice;
 final class GetAddressAdvice {
   private GetAddressAdvice() {}
 
-  @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class, suppress = Throwable.class)
+  // No "suppress": the mesh's refusal (an UncheckedIOException: getAddress() declares nothing)
+  // must fail the exchange rather than let it connect in plaintext; every other error is caught.
+  @Advice.OnMethodEnter(skipOn = Advice.OnNonDefaultValue.class)
   static InetSocketAddress enter(@Advice.This Object requestImpl) {
-    JdkHttpClientHook hook = MeshBridge.jdkHttpClient();
-    if (hook == null) {
-      return null;
-    }
     try {
+      JdkHttpClientHook hook = MeshBridge.jdkHttpClient();
+      if (hook == null) {
+        return null;
+      }
       return hook.address(requestImpl);
+    } catch (java.io.UncheckedIOException refusal) {
+      throw refusal;
     } catch (Throwable t) {
       MeshBridge.adviceError("java-http-client-11", t);
       return null;

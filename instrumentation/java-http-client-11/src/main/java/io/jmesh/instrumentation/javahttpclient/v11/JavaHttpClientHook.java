@@ -8,6 +8,7 @@ import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.JdkHttpClientHook;
 import io.jmesh.bridge.MeshBridge;
+import io.jmesh.bridge.MeshRefusal;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -43,6 +44,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
 
   private final AgentContext context;
   private final WeakIdentityMap<Object, BridgeEndpoint> endpoints = new WeakIdentityMap<>();
+  private final MeshTlsClients meshClients = new MeshTlsClients();
 
   /**
    * One attempt being handed to the client: the request it sends and its endpoint ({@code null}
@@ -134,14 +136,29 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
       BodyHandler<T> handler,
       PushPromiseHandler<T> push,
       Executor executor) {
+    javax.net.ssl.SSLContext meshTls = endpoint == null ? null : endpoint.meshTls();
+    if (meshTls != null) {
+      if (request.getClass().getName().equals(REQUEST_IMPL)) {
+        // The JDK's own request (a WebSocket handshake) loses its state in a copy, and only a copy
+        // can be sent over mesh TLS: refuse it rather than send it in plaintext.
+        return CompletableFuture.failedFuture(
+            new MeshRefusal(
+                "jmesh: " + request.uri() + ": a WebSocket handshake cannot go over mesh TLS, which"
+                    + " its destination requires (expected: a plain HttpClient request)"));
+      }
+      // The application's client has its own TLS (or none): the mesh client sends it instead.
+      client = meshClients.clientFor(client, meshTls);
+      request = MeshTlsClients.overMeshTls(request);
+    }
     Attempt previous = ATTEMPT.get();
     ATTEMPT.set(new Attempt(request, endpoint, previous));
     try {
       MethodHandle internal = internalSend;
-      if (internal != null) {
+      Object impl = meshTls == null ? client : implOf(client);
+      if (internal != null && impl != null) {
         // The application's executor as it gave it: null for a synchronous send, which then
         // completes on the client's own thread like an unmeshed one.
-        return (CompletableFuture<HttpResponse<T>>) internal.invoke(client, request, handler, push, executor);
+        return (CompletableFuture<HttpResponse<T>>) internal.invoke(impl, request, handler, push, executor);
       }
       // The public method passes the client's executor, as the application's sendAsync does.
       return client.sendAsync(request, handler, push);
@@ -160,7 +177,19 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
 
   // HttpClientImpl.sendAsync(request, handler, push, executor); null until the first lookup.
   private volatile MethodHandle internalSend;
+  // HttpClientFacade.impl: a client from HttpClient.newBuilder() is a facade, and internalSend
+  // needs what is behind it (the mesh clients'). Null until the first lookup, or if it failed.
+  private volatile MethodHandle facadeImpl;
   private volatile boolean lookupTried;
+
+  /** The HttpClientImpl behind a mesh client, or null to send through its public method. */
+  private Object implOf(HttpClient client) throws Throwable {
+    MethodHandle getter = facadeImpl;
+    if (getter == null || !getter.type().parameterType(0).isInstance(client)) {
+      return null;
+    }
+    return getter.invoke(client);
+  }
 
   @Override
   public boolean needsLookup() {
@@ -184,6 +213,15 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
                   Executor.class));
     } catch (ReflectiveOperationException | RuntimeException e) {
       // Attempts then go through the public sendAsync: correct, one pool hop slower.
+      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, e);
+      return;
+    }
+    try {
+      // Same package as HttpClientImpl, so its lookup reads the facade's package-private field.
+      MethodHandles.Lookup l = (MethodHandles.Lookup) lookup;
+      facadeImpl = l.findGetter(l.findClass("jdk.internal.net.http.HttpClientFacade"), "impl", l.lookupClass());
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      // Mesh TLS attempts then go through the mesh client's public sendAsync.
       MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, e);
     }
   }
@@ -225,6 +263,16 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     if (endpoint == null) {
       return null;
     }
+    if (endpoint.meshTls() != null && !"https".equalsIgnoreCase(uri.getScheme())) {
+      // Not an attempt of the mesh client (whose requests are https): a plain request to a
+      // destination that requires mesh TLS. Fail closed rather than let it connect in plaintext.
+      call.finish();
+      throw new java.io.UncheckedIOException(
+          new MeshRefusal(
+              "jmesh: " + call.authority() + " requires mesh TLS, and this request ("
+                  + request.method() + " " + uri + ", made by the client on its own, such as a"
+                  + " redirect) cannot be sent over it"));
+    }
     endpoints.put(requestImpl, endpoint);
     return connectAddress(request, endpoint);
   }
@@ -236,6 +284,12 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
    */
   private static InetSocketAddress connectAddress(HttpRequest request, BridgeEndpoint endpoint) {
     InetSocketAddress address = endpoint.socketAddress();
+    if (endpoint.meshTls() != null) {
+      // Mesh TLS checks the peer's SPIFFE identity, not a name. And the JDK pools HTTP/2 by this
+      // address's host string and port: the endpoint's own keeps one connection per endpoint,
+      // where the logical name would put every endpoint of a destination on one connection.
+      return address;
+    }
     URI uri = request.uri();
     if (uri == null || !"https".equalsIgnoreCase(uri.getScheme()) || address.isUnresolved()) {
       return address;

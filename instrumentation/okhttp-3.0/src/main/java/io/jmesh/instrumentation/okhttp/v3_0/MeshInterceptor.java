@@ -14,6 +14,7 @@ import java.util.concurrent.TimeoutException;
 import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
 import okhttp3.Protocol;
 import okhttp3.Request;
 import okhttp3.RequestBody;
@@ -35,6 +36,18 @@ public final class MeshInterceptor implements Interceptor {
   static final String PLACE = "okhttp-3.0";
   private static final MediaType TEXT = MediaType.parse("text/plain; charset=utf-8");
 
+  /** The timeout of the mesh-TLS attempt this thread is executing, for its derived client. */
+  private static final ThreadLocal<Long> ATTEMPT_TIMEOUT = new ThreadLocal<>();
+
+  // The client this interceptor belongs to (set once it is built): mesh-TLS attempts go through
+  // clients derived from it. Null only while its constructor runs.
+  private volatile OkHttpClient client;
+  private final OkHttpMeshTls meshTls = new OkHttpMeshTls();
+
+  void builtInto(OkHttpClient owner) {
+    client = owner;
+  }
+
   @Override
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
@@ -43,8 +56,9 @@ public final class MeshInterceptor implements Interceptor {
     try {
       BridgeCalls calls = MeshBridge.calls();
       HttpUrl url = request.url();
-      // HTTPS stays the application's own for now: OkHttp verifies the certificate against the
-      // URL's host, which must stay logical; mesh mTLS (issue 5) takes over meshed TLS.
+      // HTTPS stays the application's own: OkHttp verifies the certificate against the URL's
+      // host, which must stay logical. This also lets the https attempts of the clients derived
+      // for mesh TLS (see OkHttpMeshTls) through unrouted, since they carry this interceptor too.
       call =
           calls == null || url.isHttps()
               ? null
@@ -121,7 +135,7 @@ public final class MeshInterceptor implements Interceptor {
     }
   }
 
-  private static Response attempts(Chain chain, Request request, BridgeCall call) throws IOException {
+  private Response attempts(Chain chain, Request request, BridgeCall call) throws IOException {
     HttpUrl url = request.url();
     while (true) {
       long timeoutNanos = call.attemptTimeoutNanos();
@@ -132,20 +146,25 @@ public final class MeshInterceptor implements Interceptor {
       if (endpoint == null) {
         throw new MeshRefusal(call.noEndpointMessage());
       }
+      boolean overMeshTls = endpoint.meshTls() != null;
       Request.Builder attempt =
           request
               .newBuilder()
-              .url(url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
+              // Over mesh TLS the URL stays logical (as https): the derived client connects to
+              // the endpoint; OkHttp takes :authority from the URL.
+              .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
               .header("Host", call.authority());
       String deadline = call.deadlineHeaderValue();
       if (deadline != null) {
         attempt.header(BridgeCall.DEADLINE_HEADER, deadline);
       }
-      Chain timed = withTimeout(chain, timeoutNanos);
       long start = System.nanoTime();
       Response response;
       try {
-        response = timed.proceed(attempt.build());
+        response =
+            overMeshTls
+                ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
+                : withTimeout(chain, timeoutNanos).proceed(attempt.build());
       } catch (IOException | RuntimeException e) {
         long delay = call.attemptFinished(endpoint, 0, e, System.nanoTime() - start);
         if (delay < 0) {
@@ -164,6 +183,38 @@ public final class MeshInterceptor implements Interceptor {
       response.close(); // this answer is replaced by the retry's
       pause(delay);
     }
+  }
+
+  /**
+   * Sends one attempt through the client derived for its endpoint's mesh TLS. Its call runs on
+   * this thread (OkHttp's {@code execute}), which is how its first interceptor finds the
+   * attempt's timeout.
+   */
+  private Response sendOverMeshTls(Request attempt, BridgeEndpoint endpoint, BridgeCall call, long timeoutNanos)
+      throws IOException {
+    OkHttpClient app = client;
+    if (app == null) {
+      // Cannot happen once the client is built; fail closed rather than send in plaintext.
+      throw new MeshRefusal("jmesh: " + call.authority() + " requires mesh TLS, and this OkHttp client is not built yet");
+    }
+    OkHttpClient derived = meshTls.clientFor(app, endpoint);
+    Long previous = ATTEMPT_TIMEOUT.get();
+    ATTEMPT_TIMEOUT.set(timeoutNanos);
+    try {
+      return derived.newCall(attempt).execute();
+    } finally {
+      if (previous == null) {
+        ATTEMPT_TIMEOUT.remove();
+      } else {
+        ATTEMPT_TIMEOUT.set(previous);
+      }
+    }
+  }
+
+  /** The first interceptor of a derived mesh-TLS client: the attempt's timeouts, as for others. */
+  static Response applyAttemptTimeouts(Chain chain) throws IOException {
+    Long nanos = ATTEMPT_TIMEOUT.get();
+    return (nanos == null ? chain : withTimeout(chain, nanos)).proceed(chain.request());
   }
 
   /** The chain with every timeout at most {@code nanos}; the chain itself when none applies. */

@@ -20,4 +20,13 @@ public final class OkHttpHelper {
     interceptors.removeIf(i -> i instanceof MeshInterceptor);
     interceptors.add(new MeshInterceptor());
   }
+
+  /** Tells the client's {@link MeshInterceptor} which client it belongs to, once it is built. */
+  public static void clientBuilt(Object client) {
+    for (Interceptor i : ((OkHttpClient) client).interceptors()) {
+      if (i instanceof MeshInterceptor) {
+        ((MeshInterceptor) i).builtInto((OkHttpClient) client);
+      }
+    }
+  }
 }

@@ -32,7 +32,13 @@ public final class OkHttpInstrumentationModule implements InstrumentationModule 
   @Override
   public List<String> helperClassNames() {
     // By name: loading them here, where OkHttp is absent, would fail.
-    return List.of(PACKAGE + ".MeshInterceptor", PACKAGE + ".OkHttpHelper");
+    return List.of(
+        PACKAGE + ".MeshInterceptor",
+        PACKAGE + ".OkHttpHelper",
+        PACKAGE + ".OkHttpMeshTls",
+        PACKAGE + ".OkHttpMeshTls$PeerCheckedByContext",
+        PACKAGE + ".OkHttpMeshTls$EndpointPort",
+        PACKAGE + ".OkHttpMeshTls$EndpointSocket");
   }
 
   @Override
