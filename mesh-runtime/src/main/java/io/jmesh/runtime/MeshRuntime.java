@@ -259,9 +259,16 @@ public final class MeshRuntime implements AutoCloseable {
     if (cached != null && cached.getKey().equals(ids)) {
       return cached.getValue();
     }
-    SSLContext context = meshTls.clientContext(destination, new java.util.HashSet<>(ids));
-    tlsContexts.put(destination, Map.entry(ids, context));
-    return context;
+    // Atomically: calls that start together must share one context (an adapter pools its
+    // connections per context, so two contexts would mean two connections to each endpoint).
+    return tlsContexts
+        .compute(
+            destination,
+            (d, old) ->
+                old != null && old.getKey().equals(ids)
+                    ? old
+                    : Map.entry(ids, meshTls.clientContext(d, new java.util.HashSet<>(ids))))
+        .getValue();
   }
 
   private static Map<String, List<SpiffeId>> tlsIdentities(MeshSnapshot snapshot) {

@@ -16,6 +16,7 @@ import java.util.Set;
  */
 public final class TcpTable {
   private static final String LISTEN = "0A";
+  private static final String ESTABLISHED = "01";
 
   private TcpTable() {}
 
@@ -29,7 +30,23 @@ public final class TcpTable {
     return out;
   }
 
+  /**
+   * The ephemeral ports of the ESTABLISHED connections to or from {@code port} (not TIME_WAIT or
+   * closing ones), as seen from either end.
+   */
+  public static Set<Integer> establishedPeerPorts(int port) {
+    Set<Integer> out = new HashSet<>();
+    for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      read(Path.of(table), port, out, ESTABLISHED);
+    }
+    return out;
+  }
+
   private static void read(Path table, int port, Set<Integer> out) {
+    read(table, port, out, null);
+  }
+
+  private static void read(Path table, int port, Set<Integer> out, String onlyState) {
     List<String> lines;
     try {
       lines = Files.readAllLines(table, StandardCharsets.US_ASCII);
@@ -38,7 +55,7 @@ public final class TcpTable {
     }
     for (int i = 1; i < lines.size(); i++) {
       String[] f = lines.get(i).trim().split("\\s+");
-      if (f.length < 4 || f[3].equals(LISTEN)) {
+      if (f.length < 4 || f[3].equals(LISTEN) || onlyState != null && !f[3].equals(onlyState)) {
         continue;
       }
       int local = port(f[1]);

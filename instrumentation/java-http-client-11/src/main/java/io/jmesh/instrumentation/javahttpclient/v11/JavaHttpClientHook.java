@@ -147,14 +147,40 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
                     + " its destination requires (expected: a plain HttpClient request)"));
       }
       // The application's client has its own TLS (or none): the mesh client sends it instead.
-      client = meshClients.clientFor(client, meshTls);
-      request = MeshTlsClients.overMeshTls(request);
+      HttpClient mesh = meshClients.clientFor(client, meshTls);
+      HttpRequest copy = MeshTlsClients.overMeshTls(request);
+      // Attempts that start together before the first connection to this endpoint is up would
+      // each open their own (the JDK pools an HTTP/2 connection only once it is established):
+      // let the first one through, and the others follow when it has answered.
+      java.net.InetSocketAddress address = endpoint.socketAddress();
+      CompletableFuture<Void> opened = meshClients.firstConnection(mesh, address);
+      if (opened == null) {
+        CompletableFuture<HttpResponse<T>> first = send(mesh, copy, endpoint, handler, push, executor, true);
+        first.whenComplete((r, e) -> meshClients.connectionOpened(mesh, address, e == null));
+        return first;
+      }
+      if (!opened.isDone()) {
+        return opened.thenCompose(ignored -> send(mesh, copy, endpoint, handler, push, executor, true));
+      }
+      return send(mesh, copy, endpoint, handler, push, executor, true);
     }
+    return send(client, request, endpoint, handler, push, executor, false);
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> CompletableFuture<HttpResponse<T>> send(
+      HttpClient client,
+      HttpRequest request,
+      BridgeEndpoint endpoint,
+      BodyHandler<T> handler,
+      PushPromiseHandler<T> push,
+      Executor executor,
+      boolean meshClient) {
     Attempt previous = ATTEMPT.get();
     ATTEMPT.set(new Attempt(request, endpoint, previous));
     try {
       MethodHandle internal = internalSend;
-      Object impl = meshTls == null ? client : implOf(client);
+      Object impl = meshClient ? implOf(client) : client;
       if (internal != null && impl != null) {
         // The application's executor as it gave it: null for a synchronous send, which then
         // completes on the client's own thread like an unmeshed one.

@@ -39,6 +39,38 @@ final class MeshTlsClients {
 
   private final Map<Key, HttpClient> clients = new ConcurrentHashMap<>();
 
+  private record Endpoint(HttpClient client, java.net.InetSocketAddress address) {}
+
+  // Per mesh client and endpoint: completes once a first attempt has been answered there, i.e. a
+  // connection (HTTP/2 when the peer agreed) is in the client's pool.
+  private final Map<Endpoint, java.util.concurrent.CompletableFuture<Void>> opened = new ConcurrentHashMap<>();
+
+  /**
+   * Null when the caller is the first attempt of {@code client} to {@code address} and must call
+   * {@link #connectionOpened} when it ends; otherwise the gate to wait for (done once open).
+   */
+  java.util.concurrent.CompletableFuture<Void> firstConnection(HttpClient client, java.net.InetSocketAddress address) {
+    if (opened.size() >= MAX_CLIENTS * 16) {
+      opened.clear(); // stale endpoints; at worst a few attempts open a connection each
+    }
+    java.util.concurrent.CompletableFuture<Void> mine = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Void> gate = opened.putIfAbsent(new Endpoint(client, address), mine);
+    return gate;
+  }
+
+  /** Ends the first attempt's gate: the waiting attempts go; after a failure the next one is first. */
+  void connectionOpened(HttpClient client, java.net.InetSocketAddress address, boolean answered) {
+    Endpoint key = new Endpoint(client, address);
+    java.util.concurrent.CompletableFuture<Void> gate = opened.get(key);
+    if (gate == null) {
+      return;
+    }
+    if (!answered) {
+      opened.remove(key, gate);
+    }
+    gate.complete(null);
+  }
+
   /** The mesh client for attempts of {@code app}'s calls over {@code tls}. */
   HttpClient clientFor(HttpClient app, SSLContext tls) {
     Key key = new Key(tls, app.connectTimeout(), app.followRedirects(), app.cookieHandler(), app.authenticator());
