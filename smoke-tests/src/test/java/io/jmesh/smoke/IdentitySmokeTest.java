@@ -227,7 +227,14 @@ class IdentitySmokeTest {
     Files.walkFileTree(root.toAbsolutePath().normalize(), Set.of(), 4, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
-        return excluded != null && d.startsWith(excluded) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+        // Not a workload's key: a controller's CA directory (its own keys, by design) and the
+        // benchmark harness's throwaway CAs, which other processes on this machine may be writing.
+        boolean notWorkloads =
+            Files.exists(d.resolve("anchor.pem"))
+                || d.getFileName() != null && (d.getFileName().toString().startsWith("jmesh-bench") || d.getFileName().toString().startsWith("jmesh-sidecar-pair"));
+        return excluded != null && d.startsWith(excluded) || notWorkloads
+            ? FileVisitResult.SKIP_SUBTREE
+            : FileVisitResult.CONTINUE;
       }
 
       @Override
