@@ -645,13 +645,14 @@ public final class BenchmarkHarness {
         continue;
       }
       long jvms = jvmsRssKb(sr);
-      long jvmGrowth = jvms < 0 || baseJvms < 0 ? -1 : jvms - baseJvms;
-      long added = sr.proxyRssKb() < 0 ? -1
-          : !sr.scenario().inJvms() ? sr.proxyRssKb() : jvmGrowth == -1 ? -1 : sr.proxyRssKb() + jvmGrowth;
+      // Either may be negative (heap growth under load dominates a JVM's RSS): printed with its sign.
+      Long jvmGrowth = jvms < 0 || baseJvms < 0 ? null : jvms - baseJvms;
+      Long added = sr.proxyRssKb() < 0 ? null
+          : !sr.scenario().inJvms() ? Long.valueOf(sr.proxyRssKb())
+          : jvmGrowth == null ? null : sr.proxyRssKb() + jvmGrowth;
       line(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s |", sr.scenario().name(),
           sr.proxies(), mib(sr.proxyRssKb()), mib(sr.serverRssKb()), mib((long) sr.saturation().num("rss_kb")),
-          jvmGrowth == -1 ? "n/a" : String.format(Locale.ROOT, "%+.1f MiB", jvmGrowth / 1024.0), mib(added),
-          sr.controlPlaneRssKb() < 0 ? "–" : mib(sr.controlPlaneRssKb())));
+          signedMib(jvmGrowth), signedMib(added), sr.controlPlaneRssKb() < 0 ? "–" : mib(sr.controlPlaneRssKb())));
     }
     line("");
   }
@@ -682,6 +683,11 @@ public final class BenchmarkHarness {
     double ticksToMicros = 1e6 / ProcStat.TICKS_PER_SECOND;
     return String.format(Locale.ROOT, "%.0f µs (%.0f + %.0f + %.0f)", total, r.num("cpu_ms") * 1000 / requests,
         r.serverCpuTicks * ticksToMicros / requests, r.proxyCpuTicks * ticksToMicros / requests);
+  }
+
+  /** A difference in KiB as MiB with its sign; "n/a" for null (a figure was missing). */
+  private static String signedMib(Long kb) {
+    return kb == null ? "n/a" : String.format(Locale.ROOT, "%+.1f MiB", kb / 1024.0);
   }
 
   private static String mib(long kb) {
