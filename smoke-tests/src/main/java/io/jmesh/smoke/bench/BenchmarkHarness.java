@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
 
 /**
  * The end-to-end benchmark: the same unmodified application ({@link LoadClient}) against the same
@@ -319,9 +321,12 @@ public final class BenchmarkHarness {
     return b.start();
   }
 
-  /** What one scenario of the sidecar comparison measured; RSS figures after the saturation run. */
+  /**
+   * What one scenario of the sidecar comparison measured; RSS after the saturation run, and the
+   * server's after the fixed-rate run too (the client reports its own in each RESULT).
+   */
   private record ScenarioResult(Scenario scenario, Result saturation, Result rate, long serverRssKb,
-      long proxyRssKb, int proxies, long controlPlaneRssKb) {}
+      long proxyRssKb, int proxies, long controlPlaneRssKb, long rateServerRssKb, long rateProxyRssKb) {}
 
   /**
    * Every scenario in turn, each with its own server, saturation first and the fixed rate second;
@@ -337,7 +342,7 @@ public final class BenchmarkHarness {
       List<ScenarioResult> results = new ArrayList<>();
       for (Scenario scenario : SIDECAR_SCENARIOS) {
         if (!scenario.runs()) {
-          results.add(new ScenarioResult(scenario, null, null, -1, -1, 0, -1));
+          results.add(new ScenarioResult(scenario, null, null, -1, -1, 0, -1, -1, -1));
           continue;
         }
         results.add(runScenario(client, scenario));
@@ -362,7 +367,10 @@ public final class BenchmarkHarness {
         progress(client + ": " + options.rps + " req/s, " + scenario.name());
         Result rate = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
             "rate");
-        return new ScenarioResult(scenario, sat, rate, serverRss, proxyRss, route.pids().size(), controlPlaneRss);
+        // And after the fixed rate, where every row has answered the same requests: a JVM's RSS
+        // follows its heap's growth, so this is the fairer point to compare JVMs with an agent.
+        return new ScenarioResult(scenario, sat, rate, serverRss, proxyRss, route.pids().size(), controlPlaneRss,
+            ProcStat.rssKb(server.pid()), ProcStat.rssKb(route.pids()));
       }
     }
   }
@@ -592,7 +600,7 @@ public final class BenchmarkHarness {
     line("Load average before the round: " + loadBefore + "; after it: " + loadAverage() + ".");
     line("");
     line("CPU per request = (client + server + proxies) CPU time over the client's measured window"
-        + " / requests answered in it; proxies' RSS after the saturation run.");
+        + " / requests answered in it; RSS after the saturation run and after the fixed-rate run.");
     line("");
     line("### Throughput at saturation (" + options.concurrency + " threads, closed loop)");
     line("");
@@ -630,7 +638,19 @@ public final class BenchmarkHarness {
           cpuPerRequest(r), cpuMicrosPerRequest(r) / cpuMicrosPerRequest(b)));
     }
     line("");
-    line("### Resident memory after the saturation run");
+    writeMemory("after the saturation run", results, ScenarioResult::saturation, ScenarioResult::serverRssKb,
+        ScenarioResult::proxyRssKb);
+    writeMemory("after the fixed-rate run (the same requests for every row)", results, ScenarioResult::rate,
+        ScenarioResult::rateServerRssKb, ScenarioResult::rateProxyRssKb);
+  }
+
+  /**
+   * One memory table: memory added is the added processes' RSS, plus client + server RSS over
+   * direct's where the path lives inside those JVMs; the control plane is shown apart.
+   */
+  private void writeMemory(String when, List<ScenarioResult> results, Function<ScenarioResult, Result> clientRun,
+      ToLongFunction<ScenarioResult> serverRss, ToLongFunction<ScenarioResult> proxyRss) {
+    line("### Resident memory " + when);
     line("");
     line("Memory added = the added processes' RSS, plus (client + server RSS) − direct's where the path"
         + " lives inside those JVMs (the agent); a control plane is not added but shown apart.");
@@ -638,29 +658,29 @@ public final class BenchmarkHarness {
     line("| path | added processes | their RSS | server RSS | client RSS | client + server vs direct"
         + " | memory added | control plane RSS (not added) |");
     line("|---|---:|---:|---:|---:|---:|---:|---:|");
-    long baseJvms = jvmsRssKb(base);
+    ToLongFunction<ScenarioResult> jvmsRss = sr -> {
+      double client = clientRun.apply(sr).num("rss_kb");
+      long server = serverRss.applyAsLong(sr);
+      return Double.isNaN(client) || client < 0 || server < 0 ? -1 : (long) client + server;
+    };
+    long baseJvms = jvmsRss.applyAsLong(results.get(0));
     for (ScenarioResult sr : results) {
       if (!sr.scenario().runs()) {
         line("| " + sr.scenario().name() + " | " + sr.scenario().pending() + " | | | | | | |");
         continue;
       }
-      long jvms = jvmsRssKb(sr);
+      long jvms = jvmsRss.applyAsLong(sr);
+      long proxies = proxyRss.applyAsLong(sr);
       // Either may be negative (heap growth under load dominates a JVM's RSS): printed with its sign.
       Long jvmGrowth = jvms < 0 || baseJvms < 0 ? null : jvms - baseJvms;
-      Long added = sr.proxyRssKb() < 0 ? null
-          : !sr.scenario().inJvms() ? Long.valueOf(sr.proxyRssKb())
-          : jvmGrowth == null ? null : sr.proxyRssKb() + jvmGrowth;
+      Long added = proxies < 0 ? null
+          : !sr.scenario().inJvms() ? Long.valueOf(proxies)
+          : jvmGrowth == null ? null : proxies + jvmGrowth;
       line(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s |", sr.scenario().name(),
-          sr.proxies(), mib(sr.proxyRssKb()), mib(sr.serverRssKb()), mib((long) sr.saturation().num("rss_kb")),
+          sr.proxies(), mib(proxies), mib(serverRss.applyAsLong(sr)), mib((long) clientRun.apply(sr).num("rss_kb")),
           signedMib(jvmGrowth), signedMib(added), sr.controlPlaneRssKb() < 0 ? "–" : mib(sr.controlPlaneRssKb())));
     }
     line("");
-  }
-
-  /** Client plus server RSS after the saturation run, or -1 when either is unknown. */
-  private static long jvmsRssKb(ScenarioResult sr) {
-    double client = sr.saturation().num("rss_kb");
-    return Double.isNaN(client) || client < 0 || sr.serverRssKb() < 0 ? -1 : (long) client + sr.serverRssKb();
   }
 
   /** Total CPU microseconds per answered request, or NaN when a figure is missing. */
