@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
 
 /**
  * The end-to-end benchmark: the same unmodified application ({@link LoadClient}) against the same
@@ -29,10 +31,13 @@ import java.util.function.Consumer;
  * tools ({@code keytool}, {@code jcmd}), which the agent must skip.
  *
  * <p>Then the sidecar comparison: one client against a fresh {@code HelloServer} per {@link
- * Scenario} (direct plaintext; a {@link SidecarPair} of HAProxy processes doing mTLS; later jmesh
- * with mTLS), measuring throughput at saturation, latency at the fixed rate, CPU time per request
- * of every process on the path (client, server, proxies; from {@code /proc/<pid>/stat} over the
- * load client's measured window) and the resident memory of the processes a scenario adds.
+ * Scenario} (direct plaintext; a {@link SidecarPair} of HAProxy processes doing mTLS; jmesh's own
+ * mTLS, {@link MeshTlsPath}), measuring throughput at saturation, latency at the fixed rate, CPU
+ * time per request of every process on the path (client, server, proxies; from {@code
+ * /proc/<pid>/stat} over the load client's measured window) and the resident memory a scenario
+ * adds: its extra processes, plus the growth of client and server over direct where the path lives
+ * inside them (the agent). A control plane (jmesh's controller) is charged for neither; its
+ * resident memory is reported apart. {@code --rounds n} runs the scenarios n times, alternating.
  *
  * <p>It is a report, not a test: it asserts nothing about timings. It prints markdown tables
  * (values and ratios to the direct baseline) and writes them to {@code
@@ -40,7 +45,7 @@ import java.util.function.Consumer;
  *
  * <p>Usage: {@code BenchmarkHarness [--quick] [--warmup-seconds 5] [--seconds 10] [--rps 1000]
  * [--concurrency 8] [--rate-workers 32] [--startup-runs 5] [--tool-runs 10] [--clients jdk,okhttp]
- * [--sections file-mode,sidecar] [--sidecar-client okhttp] [--out path]}; {@code --clients} also
+ * [--sections file-mode,sidecar] [--sidecar-client okhttp] [--rounds 1] [--out path]}; {@code --clients} also
  * takes {@code jdk-async} (JDK {@code sendAsync(..).get()}); {@code --sections sidecar} runs only
  * the sidecar comparison. Run it through the {@code bench} Maven profile, or from the repository root after
  * a build.
@@ -49,6 +54,8 @@ public final class BenchmarkHarness {
   private static final String BIND = "127.0.0.2";
   private static final String MESH_URL = "http://hello:8080/";
   private static final Duration SIDECAR_READY_TIMEOUT = Duration.ofSeconds(20);
+  /** Two agents bootstrapping against a fresh controller and CA on a busy 2-core machine. */
+  private static final Duration MESH_READY_TIMEOUT = Duration.ofSeconds(60);
 
   /**
    * The rows of the sidecar comparison, in order; the first is the baseline the others are divided
@@ -58,7 +65,7 @@ public final class BenchmarkHarness {
       List.of(
           Scenario.direct(),
           Scenario.haproxySidecarPair(SIDECAR_READY_TIMEOUT),
-          Scenario.pending("jmesh mTLS", "pending: mesh TLS data path (issue 5)"));
+          Scenario.jmeshMeshTls(BIND, MESH_READY_TIMEOUT));
 
   private final Options options;
   private final StringBuilder report = new StringBuilder();
@@ -86,6 +93,7 @@ public final class BenchmarkHarness {
     List<String> clients = List.of("jdk", "okhttp");
     List<String> sections = List.of("file-mode", "sidecar");
     String sidecarClient = "okhttp";
+    int rounds = 1;
     Path out = Jvm.appClasses().getParent().resolve("benchmark-results.md");
 
     static Options parse(String[] raw) {
@@ -151,13 +159,19 @@ public final class BenchmarkHarness {
           case "--sidecar-client":
             o.sidecarClient = v;
             break;
+          case "--rounds":
+            o.rounds = Integer.parseInt(v);
+            if (o.rounds < 1) {
+              throw new IllegalArgumentException("--rounds " + v + " (expected: >= 1)");
+            }
+            break;
           case "--out":
             o.out = Path.of(v);
             break;
           default:
             throw new IllegalArgumentException(
                 "unknown argument " + a + " (expected: --quick, --warmup-seconds, --seconds, --rps, --concurrency,"
-                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --sections, --sidecar-client, --out)");
+                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --sections, --sidecar-client, --rounds, --out)");
         }
       }
       return o;
@@ -193,11 +207,17 @@ public final class BenchmarkHarness {
     boolean fileMode = options.sections.contains("file-mode");
     boolean sidecar = options.sections.contains("sidecar");
     Path agent = Jvm.agentJar();
-    if (fileMode && !Files.isRegularFile(agent)) {
+    if ((fileMode || sidecar) && !Files.isRegularFile(agent)) {
       throw new IllegalStateException("agent jar not found at " + agent + " (build the agent module first)");
     }
     if (sidecar) {
-      SidecarPair.haproxyBinary(); // Fails now, naming the package, rather than after minutes of load.
+      // Fail now, naming what is missing, rather than after minutes of load.
+      SidecarPair.haproxyBinary();
+      Path controllerJar = Jvm.controllerJar();
+      if (!Files.isRegularFile(controllerJar)) {
+        throw new IllegalStateException(
+            "controller jar not found at " + controllerJar + " (expected: built by ./mvnw package -pl controller -am)");
+      }
     }
 
     line("# jmesh end-to-end benchmark");
@@ -221,7 +241,9 @@ public final class BenchmarkHarness {
     }
     if (sidecar) {
       line("- sidecar comparison: client " + label(options.sidecarClient) + ", a fresh server per scenario; "
-          + "HAProxy " + haproxyVersion() + ", one thread per proxy, TLS 1.3, h2 between the proxies");
+          + "HAProxy " + haproxyVersion() + ", one thread per proxy, TLS 1.3, h2 between the proxies; jmesh: agent"
+          + " in client and server, controller with --ca-dir (default leaves), TLS 1.3, h2 between the JVMs; "
+          + options.rounds + " round(s), scenarios alternating");
     }
     line("");
     flushProgress();
@@ -282,52 +304,85 @@ public final class BenchmarkHarness {
   }
 
   private static Jvm startServer(String name, Consumer<Jvm.Builder> configure) throws IOException {
+    return startServer(name, BIND, 0, configure);
+  }
+
+  private static Jvm startServer(String name, String bind, int port, Consumer<Jvm.Builder> configure)
+      throws IOException {
     Jvm.Builder b =
         Jvm.builder(name)
             .classPath(Jvm.appClassPath(null))
             // Without TCP_NODELAY the JDK server's separate header and body writes meet the
             // client's delayed ACK (Nagle): every response waits ~40 ms, for both paths alike.
             .jvmArg("-Dsun.net.httpserver.nodelay=true")
-            .main("io.jmesh.smoke.apps.HelloServer", "--name", "hello", "--version", "v1", "--bind", BIND,
-                "--port", "0", "--body-bytes", "1024", "--threads", "16");
+            .main("io.jmesh.smoke.apps.HelloServer", "--name", "hello", "--version", "v1", "--bind", bind,
+                "--port", Integer.toString(port), "--body-bytes", "1024", "--threads", "16");
     configure.accept(b);
     return b.start();
   }
 
-  /** What one scenario of the sidecar comparison measured. */
-  private record ScenarioResult(
-      Scenario scenario, Result saturation, Result rate, long serverRssKb, long proxyRssKb, int proxies) {}
+  /**
+   * What one scenario of the sidecar comparison measured; RSS after the saturation run, and the
+   * server's after the fixed-rate run too (the client reports its own in each RESULT).
+   */
+  private record ScenarioResult(Scenario scenario, Result saturation, Result rate, long serverRssKb,
+      long proxyRssKb, int proxies, long controlPlaneRssKb, long rateServerRssKb, long rateProxyRssKb) {}
 
   /**
-   * Every scenario in turn, each with its own server, saturation first and the fixed rate second.
-   * A scenario that fails to start ends the run with its error: a table with a silent gap would
-   * read as a result.
+   * Every scenario in turn, each with its own server, saturation first and the fixed rate second;
+   * with {@code --rounds n} the whole list n times, so that each scenario meets the machine's
+   * changing load at several moments. A scenario that fails to start ends the run with its error:
+   * a table with a silent gap would read as a result.
    */
   private void runSidecarComparison() throws Exception {
     String client = options.sidecarClient;
-    List<ScenarioResult> results = new ArrayList<>();
-    for (Scenario scenario : SIDECAR_SCENARIOS) {
-      if (!scenario.runs()) {
-        results.add(new ScenarioResult(scenario, null, null, -1, -1, 0));
-        continue;
-      }
-      try (Jvm server = startServer("hello-server-" + client, scenario.server())) {
-        int port = server.awaitReady(30_000);
-        try (Scenario.Route route = scenario.starter().start(BIND, port)) {
-          progress(client + ": saturation, " + scenario.name());
-          Result sat = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
-              "saturate");
-          // Memory after the saturation run: the proxies have seen their peak connection count.
-          long serverRss = ProcStat.rssKb(server.pid());
-          long proxyRss = ProcStat.rssKb(route.pids());
-          progress(client + ": " + options.rps + " req/s, " + scenario.name());
-          Result rate = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
-              "rate");
-          results.add(new ScenarioResult(scenario, sat, rate, serverRss, proxyRss, route.pids().size()));
+    for (int round = 1; round <= options.rounds; round++) {
+      progress("sidecar comparison, round " + round + " of " + options.rounds + ", load average " + loadAverage());
+      String loadBefore = loadAverage();
+      List<ScenarioResult> results = new ArrayList<>();
+      for (Scenario scenario : SIDECAR_SCENARIOS) {
+        if (!scenario.runs()) {
+          results.add(new ScenarioResult(scenario, null, null, -1, -1, 0, -1, -1, -1));
+          continue;
         }
+        results.add(runScenario(client, scenario));
+      }
+      writeSidecarComparison(client, results, round, loadBefore);
+    }
+  }
+
+  private ScenarioResult runScenario(String client, Scenario scenario) throws Exception {
+    try (Scenario.Run run = scenario.opener().open();
+        Jvm server = startServer("hello-server-" + client, run.serverBind(BIND), run.serverPort(), run::server)) {
+      int port = server.awaitReady(30_000);
+      String host = run.serverBind(BIND);
+      try (Scenario.Route route = run.route(server, host, port)) {
+        progress(client + ": saturation, " + scenario.name());
+        Result sat = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
+            "saturate");
+        // Memory after the saturation run: the proxies have seen their peak connection count.
+        long serverRss = ProcStat.rssKb(server.pid());
+        long proxyRss = ProcStat.rssKb(route.pids());
+        long controlPlaneRss = route.controlPlanePids().isEmpty() ? -1 : ProcStat.rssKb(route.controlPlanePids());
+        progress(client + ": " + options.rps + " req/s, " + scenario.name());
+        Result rate = load(client, scenario.name(), route.url(), route::client, port, server.pid(), route.pids(),
+            "rate");
+        // And after the fixed rate, where every row has answered the same requests: a JVM's RSS
+        // follows its heap's growth, so this is the fairer point to compare JVMs with an agent.
+        return new ScenarioResult(scenario, sat, rate, serverRss, proxyRss, route.pids().size(), controlPlaneRss,
+            ProcStat.rssKb(server.pid()), ProcStat.rssKb(route.pids()));
       }
     }
-    writeSidecarComparison(client, results);
+  }
+
+  /** {@code /proc/loadavg}'s first three fields, or "unknown". */
+  private static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return "unknown";
+    }
   }
 
   static String meshYaml(int port) {
@@ -537,12 +592,15 @@ public final class BenchmarkHarness {
     line("");
   }
 
-  private void writeSidecarComparison(String client, List<ScenarioResult> results) {
+  private void writeSidecarComparison(String client, List<ScenarioResult> results, int round, String loadBefore) {
     ScenarioResult base = results.get(0);
-    line("## Sidecar comparison (" + label(client) + ", same server program, one run)");
+    line("## Sidecar comparison (" + label(client) + ", same server program, round " + round + " of "
+        + options.rounds + ")");
+    line("");
+    line("Load average before the round: " + loadBefore + "; after it: " + loadAverage() + ".");
     line("");
     line("CPU per request = (client + server + proxies) CPU time over the client's measured window"
-        + " / requests answered in it; proxies' RSS after the saturation run.");
+        + " / requests answered in it; RSS after the saturation run and after the fixed-rate run.");
     line("");
     line("### Throughput at saturation (" + options.concurrency + " threads, closed loop)");
     line("");
@@ -580,17 +638,47 @@ public final class BenchmarkHarness {
           cpuPerRequest(r), cpuMicrosPerRequest(r) / cpuMicrosPerRequest(b)));
     }
     line("");
-    line("### Resident memory after the saturation run");
+    writeMemory("after the saturation run", results, ScenarioResult::saturation, ScenarioResult::serverRssKb,
+        ScenarioResult::proxyRssKb);
+    writeMemory("after the fixed-rate run (the same requests for every row)", results, ScenarioResult::rate,
+        ScenarioResult::rateServerRssKb, ScenarioResult::rateProxyRssKb);
+  }
+
+  /**
+   * One memory table: memory added is the added processes' RSS, plus client + server RSS over
+   * direct's where the path lives inside those JVMs; the control plane is shown apart.
+   */
+  private void writeMemory(String when, List<ScenarioResult> results, Function<ScenarioResult, Result> clientRun,
+      ToLongFunction<ScenarioResult> serverRss, ToLongFunction<ScenarioResult> proxyRss) {
+    line("### Resident memory " + when);
     line("");
-    line("| path | added processes | their RSS (memory added) | server RSS | client RSS |");
-    line("|---|---:|---:|---:|---:|");
+    line("Memory added = the added processes' RSS, plus (client + server RSS) − direct's where the path"
+        + " lives inside those JVMs (the agent); a control plane is not added but shown apart.");
+    line("");
+    line("| path | added processes | their RSS | server RSS | client RSS | client + server vs direct"
+        + " | memory added | control plane RSS (not added) |");
+    line("|---|---:|---:|---:|---:|---:|---:|---:|");
+    ToLongFunction<ScenarioResult> jvmsRss = sr -> {
+      double client = clientRun.apply(sr).num("rss_kb");
+      long server = serverRss.applyAsLong(sr);
+      return Double.isNaN(client) || client < 0 || server < 0 ? -1 : (long) client + server;
+    };
+    long baseJvms = jvmsRss.applyAsLong(results.get(0));
     for (ScenarioResult sr : results) {
       if (!sr.scenario().runs()) {
-        line("| " + sr.scenario().name() + " | " + sr.scenario().pending() + " | | | |");
+        line("| " + sr.scenario().name() + " | " + sr.scenario().pending() + " | | | | | | |");
         continue;
       }
-      line(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s |", sr.scenario().name(), sr.proxies(),
-          mib(sr.proxyRssKb()), mib(sr.serverRssKb()), mib((long) sr.saturation().num("rss_kb"))));
+      long jvms = jvmsRss.applyAsLong(sr);
+      long proxies = proxyRss.applyAsLong(sr);
+      // Either may be negative (heap growth under load dominates a JVM's RSS): printed with its sign.
+      Long jvmGrowth = jvms < 0 || baseJvms < 0 ? null : jvms - baseJvms;
+      Long added = proxies < 0 ? null
+          : !sr.scenario().inJvms() ? Long.valueOf(proxies)
+          : jvmGrowth == null ? null : proxies + jvmGrowth;
+      line(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s |", sr.scenario().name(),
+          sr.proxies(), mib(proxies), mib(serverRss.applyAsLong(sr)), mib((long) clientRun.apply(sr).num("rss_kb")),
+          signedMib(jvmGrowth), signedMib(added), sr.controlPlaneRssKb() < 0 ? "–" : mib(sr.controlPlaneRssKb())));
     }
     line("");
   }
@@ -615,6 +703,11 @@ public final class BenchmarkHarness {
     double ticksToMicros = 1e6 / ProcStat.TICKS_PER_SECOND;
     return String.format(Locale.ROOT, "%.0f µs (%.0f + %.0f + %.0f)", total, r.num("cpu_ms") * 1000 / requests,
         r.serverCpuTicks * ticksToMicros / requests, r.proxyCpuTicks * ticksToMicros / requests);
+  }
+
+  /** A difference in KiB as MiB with its sign; "n/a" for null (a figure was missing). */
+  private static String signedMib(Long kb) {
+    return kb == null ? "n/a" : String.format(Locale.ROOT, "%+.1f MiB", kb / 1024.0);
   }
 
   private static String mib(long kb) {

@@ -7,29 +7,55 @@ import java.util.function.Consumer;
 
 /**
  * One row of the benchmark's sidecar comparison: how the same load client reaches the same {@code
- * HelloServer}. A scenario says what the server JVM gets (JVM options, environment), and how to
- * start whatever sits in between once the server listens, which yields the URL the client calls,
- * what the client JVM gets, and which extra processes to charge for CPU and memory.
+ * HelloServer}. Each run of a scenario is {@linkplain Opener#open opened} before its server starts
+ * (a control plane, ports, credentials), says how the server JVM is started (address, port, JVM
+ * options, environment), and once the server listens yields the {@link Route}: the URL the client
+ * calls, what the client JVM gets, and which extra processes to charge for CPU and memory.
  *
- * <p>Adding a path to the comparison is one more definition in {@link BenchmarkHarness}'s list,
- * e.g. for jmesh's own mTLS: {@code new Scenario("jmesh mTLS", null, server -> server.withAgent()
- * .env("JMESH_CONFIG", ..), (host, port) -> Route.of(meshUrl, client -> client.withAgent()..))}.
+ * <p>Adding a path to the comparison is one more definition in {@link BenchmarkHarness}'s list.
  *
  * @param name the row's label
  * @param pending why the row has no numbers yet (printed in its place), or null when it runs
- * @param server applied to the server's JVM before it starts
- * @param starter starts the path to a listening server; called once per scenario and run
+ * @param inJvms whether the path lives inside the client and server JVMs (an agent), so that their
+ *     growth over the direct row's is memory the path adds
+ * @param opener opens one run of the scenario; called once per scenario and round
  */
-record Scenario(String name, String pending, Consumer<Jvm.Builder> server, Starter starter) {
+record Scenario(String name, String pending, boolean inJvms, Opener opener) {
 
-  /** Starts the path between client and server; the server already listens on {@code host:port}. */
+  /** Prepares one run of a scenario before its server starts. */
   @FunctionalInterface
-  interface Starter {
-    Route start(String host, int port) throws Exception;
+  interface Opener {
+    Run open() throws Exception;
   }
 
   /**
-   * A started path. {@link #close} stops what {@link Starter#start} started and may be called once;
+   * One opened run. The harness starts the server as {@link #serverBind}, {@link #serverPort} and
+   * {@link #server} say, calls {@link #route} once it printed {@code READY}, and {@link #close}s
+   * the run after the route, once, after the scenario's last measurement.
+   */
+  interface Run extends AutoCloseable {
+    /** The address the server binds, given the harness's own; that one by default. */
+    default String serverBind(String harnessHost) {
+      return harnessHost;
+    }
+
+    /** The port the server binds; 0 (any free port) by default. */
+    default int serverPort() {
+      return 0;
+    }
+
+    /** Applied to the server's JVM before it starts. */
+    default void server(Jvm.Builder b) {}
+
+    /** Starts the path to {@code server}, which already listens on {@code host:port}. */
+    Route route(Jvm server, String host, int port) throws Exception;
+
+    @Override
+    default void close() {}
+  }
+
+  /**
+   * A started path. {@link #close} stops what {@link Run#route} started and may be called once;
    * the harness calls it after the scenario's last measurement.
    */
   interface Route extends AutoCloseable {
@@ -41,6 +67,14 @@ record Scenario(String name, String pending, Consumer<Jvm.Builder> server, Start
 
     /** Processes besides client and server that do this path's work (proxies); none by default. */
     default List<Long> pids() {
+      return List.of();
+    }
+
+    /**
+     * Processes the path needs but no request passes through (a controller, as istiod is for
+     * Istio): reported apart, charged neither CPU per request nor memory added; none by default.
+     */
+    default List<Long> controlPlanePids() {
       return List.of();
     }
 
@@ -70,8 +104,8 @@ record Scenario(String name, String pending, Consumer<Jvm.Builder> server, Start
 
   /** The baseline: no agent on either side, the client calls the server's own address. */
   static Scenario direct() {
-    return new Scenario(
-        "direct (plaintext)", null, server -> {}, (host, port) -> Route.of("http://" + host + ":" + port + "/", c -> {}));
+    return new Scenario("direct (plaintext)", null, false,
+        () -> (server, host, port) -> Route.of("http://" + host + ":" + port + "/", c -> {}));
   }
 
   /**
@@ -79,39 +113,39 @@ record Scenario(String name, String pending, Consumer<Jvm.Builder> server, Start
    * the server; the client calls the local outbound proxy. Neither JVM has an agent.
    */
   static Scenario haproxySidecarPair(Duration readyTimeout) {
-    return new Scenario(
-        "HAProxy sidecar pair (mTLS)",
-        null,
-        server -> {},
-        (host, port) -> {
-          SidecarPair pair = SidecarPair.start(host, port, readyTimeout);
-          return new Route() {
-            @Override
-            public String url() {
-              return pair.url();
-            }
+    return new Scenario("HAProxy sidecar pair (mTLS)", null, false, () -> (server, host, port) -> {
+      SidecarPair pair = SidecarPair.start(host, port, readyTimeout);
+      return new Route() {
+        @Override
+        public String url() {
+          return pair.url();
+        }
 
-            @Override
-            public List<Long> pids() {
-              return pair.pids();
-            }
+        @Override
+        public List<Long> pids() {
+          return pair.pids();
+        }
 
-            @Override
-            public void close() {
-              pair.close();
-            }
-          };
-        });
+        @Override
+        public void close() {
+          pair.close();
+        }
+      };
+    });
+  }
+
+  /**
+   * jmesh's own path ({@link MeshTlsPath}): the agent in both JVMs, a controller that is also the
+   * CA, mutual TLS 1.3 and HTTP/2 between the JVMs; the client calls the logical name.
+   */
+  static Scenario jmeshMeshTls(String inboundHost, Duration readyTimeout) {
+    return new Scenario("jmesh mTLS", null, true, () -> MeshTlsPath.open(inboundHost, readyTimeout));
   }
 
   /** A row that is listed with {@code why} instead of numbers until what it needs exists. */
   static Scenario pending(String name, String why) {
-    return new Scenario(
-        name,
-        why,
-        server -> {},
-        (host, port) -> {
-          throw new IllegalStateException("scenario " + name + " is pending (" + why + ") and cannot start");
-        });
+    return new Scenario(name, why, false, () -> {
+      throw new IllegalStateException("scenario " + name + " is pending (" + why + ") and cannot start");
+    });
   }
 }
