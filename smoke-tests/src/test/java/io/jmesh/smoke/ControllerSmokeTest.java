@@ -177,7 +177,7 @@ class ControllerSmokeTest {
    * must have no error: no call may fail through weight changes, the controller's death and
    * restart, or a rejected push.
    */
-  private static void awaitSeconds(Jvm client, int n, Predicate<Second> ok, long timeoutMillis)
+  static void awaitSeconds(Jvm client, int n, Predicate<Second> ok, long timeoutMillis)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     int run = 0;

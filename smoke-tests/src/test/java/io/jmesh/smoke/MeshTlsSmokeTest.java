@@ -104,19 +104,19 @@ class MeshTlsSmokeTest {
             "--rps", Integer.toString(RPS), "--seconds", "120", "--timeout-ms", "5000"));
 
     // 1. Both servers answer, over mTLS (their agents accept nothing else).
-    awaitSeconds(client, 2, s -> s.count("a") > 0 && s.count("b") > 0, 60_000);
+    ControllerSmokeTest.awaitSeconds(client, 2, s -> s.count("a") > 0 && s.count("b") > 0, 60_000);
     double issuedBefore = issued(controller);
 
     // 2. One open connection from the client to each server's mesh port, however many requests
     //    overlap (200 ms each at 40/s: about 4 in flight per server). The first burst of calls
     //    may open a few at once before HTTP/2 is agreed; the client keeps one and closes the rest.
-    awaitSeconds(client, 3, s -> s.count("a") > 0 && s.count("b") > 0, 20_000);
+    ControllerSmokeTest.awaitSeconds(client, 3, s -> s.count("a") > 0 && s.count("b") > 0, 20_000);
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
       assertThat(TcpTable.establishedPeerPorts(meshA)).as("open connections to hello-a's mesh port").hasSize(1);
       assertThat(TcpTable.establishedPeerPorts(meshB)).as("open connections to hello-b's mesh port").hasSize(1);
     });
     java.util.Set<Integer> connectionA = TcpTable.establishedPeerPorts(meshA);
-    awaitSeconds(client, 3, s -> s.count("a") > 0 && s.count("b") > 0, 20_000);
+    ControllerSmokeTest.awaitSeconds(client, 3, s -> s.count("a") > 0 && s.count("b") > 0, 20_000);
     assertThat(TcpTable.establishedPeerPorts(meshA)).as("the same connection keeps carrying calls").isEqualTo(connectionA);
 
     // 3. Renewals everywhere (three agents, a leaf every 3 s): keep going, with no error, until
@@ -124,9 +124,9 @@ class MeshTlsSmokeTest {
     long deadline = System.currentTimeMillis() + 60_000;
     while (issued(controller) < issuedBefore + 9) {
       assertThat(System.currentTimeMillis()).as("renewals within 60 s").isLessThan(deadline);
-      awaitSeconds(client, 1, s -> s.count("a") + s.count("b") > 0, 20_000);
+      ControllerSmokeTest.awaitSeconds(client, 1, s -> s.count("a") + s.count("b") > 0, 20_000);
     }
-    awaitSeconds(client, 2, s -> s.count("a") > 0 && s.count("b") > 0, 20_000);
+    ControllerSmokeTest.awaitSeconds(client, 2, s -> s.count("a") > 0 && s.count("b") > 0, 20_000);
     assertThat(client.lines()).anyMatch(l -> l.contains("identity renewed: " + CLIENT_ID));
 
     // The servers saw who called: the inbound side passes the proven identity on.
@@ -155,24 +155,6 @@ class MeshTlsSmokeTest {
   private static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
-    }
-  }
-
-  /**
-   * Waits for {@code n} consecutive seconds that satisfy {@code ok}; every second read on the way
-   * must have no error.
-   */
-  private static void awaitSeconds(
-      Jvm client, int n, java.util.function.Predicate<ControllerSmokeTest.Second> ok, long timeoutMillis)
-      throws InterruptedException {
-    long deadline = System.currentTimeMillis() + timeoutMillis;
-    int run = 0;
-    while (run < n) {
-      long left = deadline - System.currentTimeMillis();
-      String line = client.awaitLine(l -> l.startsWith("STATS "), Math.max(1, left));
-      ControllerSmokeTest.Second second = ControllerSmokeTest.Second.parse(line);
-      assertThat(second.errors()).as("errors in %s\n%s", line, client.output()).isZero();
-      run = ok.test(second) ? run + 1 : 0;
     }
   }
 }

@@ -1,5 +1,7 @@
 package io.jmesh.controller.bench;
 
+import static org.awaitility.Awaitility.await;
+
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -10,6 +12,7 @@ import io.grpc.stub.StreamObserver;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.xds.XdsNames;
 import io.netty.channel.EventLoopGroup;
+import org.awaitility.core.ConditionTimeoutException;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
@@ -399,32 +402,37 @@ public final class XdsScaleBenchmark {
   }
 
   static void awaitAll(
-      List<SimulatedAgent> agents, String version, Process controller, Path dir, String what)
-      throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      int done = 0;
-      for (SimulatedAgent a : agents) {
-        if (a.error != null) {
-          throw new IllegalStateException(what + ": an agent's stream failed: " + a.error, a.error);
-        }
-        if (a.has(version)) {
-          done++;
-        }
-      }
-      if (done == agents.size()) {
-        return;
-      }
-      if (!controller.isAlive()) {
-        throw new IllegalStateException(
-            what + ": the controller exited; log: " + dir.resolve("controller.log"));
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            what + ": " + done + " of " + agents.size() + " agents hold version " + version
-                + " after " + WAIT + "; log: " + dir.resolve("controller.log"));
-      }
-      Thread.sleep(2); // polling in-memory flags: bounded by the deadline, resolution 2 ms
+      List<SimulatedAgent> agents, String version, Process controller, Path dir, String what) {
+    // Each agent stamps its own convergence time, so the poll interval does not bias the result.
+    int[] done = {0};
+    try {
+      await()
+          .atMost(WAIT)
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(2))
+          .until(
+              () -> {
+                done[0] = 0;
+                for (SimulatedAgent a : agents) {
+                  if (a.error != null) {
+                    throw new IllegalStateException(
+                        what + ": an agent's stream failed: " + a.error, a.error);
+                  }
+                  if (a.has(version)) {
+                    done[0]++;
+                  }
+                }
+                if (done[0] < agents.size() && !controller.isAlive()) {
+                  throw new IllegalStateException(
+                      what + ": the controller exited; log: " + dir.resolve("controller.log"));
+                }
+                return done[0] == agents.size();
+              });
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException(
+          what + ": " + done[0] + " of " + agents.size() + " agents hold version " + version
+              + " after " + WAIT + "; log: " + dir.resolve("controller.log"),
+          e);
     }
   }
 
@@ -436,46 +444,56 @@ public final class XdsScaleBenchmark {
    * the push returns; "write → translated" is the first minus the second: polling, parsing and
    * translating.
    */
-  static double[] appliedMillis(Path log, String version, Instant written)
-      throws IOException, InterruptedException {
+  static double[] appliedMillis(Path log, String version, Instant written) {
     // Logged after the push returns, so agents may have the version first: wait for the line.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    do {
-      for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
-        if (line.contains("applied snapshot version " + version + " ")) {
-          Instant at = Instant.parse(line.substring(0, line.indexOf(' ')));
-          Matcher m = HANDED.matcher(line);
-          if (!m.find()) {
-            throw new IllegalStateException("no hand-off time in: " + line);
-          }
-          return new double[] {
-            Duration.between(written, at).toNanos() / 1e6, Double.parseDouble(m.group(1))
-          };
-        }
-      }
-      Thread.sleep(10); // polling a file another process appends to: bounded
-    } while (System.nanoTime() < deadline);
-    throw new IllegalStateException("no 'applied snapshot version " + version + "' in " + log);
+    String marker = "applied snapshot version " + version + " ";
+    String line;
+    try {
+      line =
+          await()
+              .atMost(Duration.ofSeconds(10))
+              .pollDelay(Duration.ZERO)
+              .pollInterval(Duration.ofMillis(10))
+              .until(
+                  () ->
+                      Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+                          .filter(l -> l.contains(marker))
+                          .findFirst()
+                          .orElse(null),
+                  java.util.Objects::nonNull);
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("no 'applied snapshot version " + version + "' in " + log, e);
+    }
+    Instant at = Instant.parse(line.substring(0, line.indexOf(' ')));
+    Matcher m = HANDED.matcher(line);
+    if (!m.find()) {
+      throw new IllegalStateException("no hand-off time in: " + line);
+    }
+    return new double[] {
+      Duration.between(written, at).toNanos() / 1e6, Double.parseDouble(m.group(1))
+    };
   }
 
-  static void awaitReady(HttpClient http, int adminPort, Process controller, Path dir)
-      throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      if (!controller.isAlive()) {
-        throw new IllegalStateException(
-            "the controller exited: " + Files.readString(dir.resolve("controller.log")));
-      }
-      try {
-        if (get(http, adminPort, "/ready").statusCode() == 200) {
-          return;
-        }
-      } catch (IOException notYet) {
-        // not listening yet
-      }
-      Thread.sleep(50); // polling a starting process: bounded by the deadline
+  static void awaitReady(HttpClient http, int adminPort, Process controller, Path dir) {
+    try {
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(50))
+          .until(
+              () -> {
+                if (!controller.isAlive()) {
+                  throw new IllegalStateException(
+                      "the controller exited: " + Files.readString(dir.resolve("controller.log")));
+                }
+                try {
+                  return get(http, adminPort, "/ready").statusCode() == 200;
+                } catch (IOException notYet) {
+                  return false; // not listening yet
+                }
+              });
+    } catch (ConditionTimeoutException e) {
+      throw new IllegalStateException("the controller was not ready within 60 s", e);
     }
-    throw new IllegalStateException("the controller was not ready within 60 s");
   }
 
   static HttpResponse<String> get(HttpClient http, int port, String path) throws Exception {
