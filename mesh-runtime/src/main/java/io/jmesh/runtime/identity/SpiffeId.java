@@ -18,11 +18,13 @@ public final class SpiffeId {
   private final String trustDomain;
   private final String namespace;
   private final String serviceAccount;
+  private final String uri; // built once: the inbound path sends it with every request
 
   private SpiffeId(String trustDomain, String namespace, String serviceAccount) {
     this.trustDomain = trustDomain;
     this.namespace = namespace;
     this.serviceAccount = serviceAccount;
+    this.uri = SCHEME + trustDomain + "/ns/" + namespace + "/sa/" + serviceAccount;
   }
 
   /**
@@ -79,7 +81,7 @@ public final class SpiffeId {
   /** The URI form, as in a certificate's subject alternative name. */
   @Override
   public String toString() {
-    return SCHEME + trustDomain + "/ns/" + namespace + "/sa/" + serviceAccount;
+    return uri;
   }
 
   @Override

@@ -19,8 +19,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.pool.AbstractChannelPoolHandler;
-import io.netty.channel.pool.FixedChannelPool;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -63,7 +61,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
@@ -96,6 +93,8 @@ public final class InboundTerminator implements AutoCloseable {
   static final long DETECT_TIMEOUT_MS = 1_000;
   private static final Set<String> HTTP_METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  /** Event loops of the listener; each keeps its own connections to the application. */
+  private static final int LOOPS = 2;
   private static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
   private static final Set<String> HOP_BY_HOP =
       Set.of(
@@ -149,7 +148,7 @@ public final class InboundTerminator implements AutoCloseable {
   private final InboundStats stats;
   private final SslContext sslContext;
   private final EventLoopGroup group;
-  private final FixedChannelPool pool;
+  private final ApplicationPool pool;
   private final Channel server;
 
   private InboundTerminator(
@@ -176,25 +175,29 @@ public final class InboundTerminator implements AutoCloseable {
             false);
     this.group =
         new MultiThreadIoEventLoopGroup(
-            2, new DefaultThreadFactory("jmesh-inbound", true), NioIoHandler.newFactory());
+            LOOPS, new DefaultThreadFactory("jmesh-inbound", true), NioIoHandler.newFactory());
     Bootstrap toApplication =
         new Bootstrap()
-            .group(group)
+            .group(group) // replaced per connection by the loop that asks (ApplicationPool)
             .channel(NioSocketChannel.class)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5_000)
-            .remoteAddress(options.application());
+            .remoteAddress(options.application())
+            .handler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ch.pipeline()
+                        .addLast(
+                            new HttpClientCodec(),
+                            new HttpObjectAggregator(options.maxBodyBytes()),
+                            new ApplicationConnection());
+                  }
+                });
+    // The configured total, shared out between the loops (each forwards what it reads).
     this.pool =
-        new FixedChannelPool(
-            toApplication,
-            new AbstractChannelPoolHandler() {
-              @Override
-              public void channelCreated(Channel ch) {
-                ch.pipeline()
-                    .addLast(new HttpClientCodec(), new HttpObjectAggregator(options.maxBodyBytes()));
-              }
-            },
-            options.maxConnectionsToApplication());
+        new ApplicationPool(
+            toApplication, (options.maxConnectionsToApplication() + LOOPS - 1) / LOOPS);
     try {
       this.server =
           new ServerBootstrap()
@@ -560,37 +563,7 @@ public final class InboundTerminator implements AutoCloseable {
               request.content().retain(),
               headers,
               request.trailingHeaders().copy());
-      pool.acquire()
-          .addListener(
-              f -> {
-                if (!f.isSuccess()) {
-                  toApplication.release();
-                  unreachable(ctx, start, f.cause());
-                  return;
-                }
-                Channel app = (Channel) f.getNow();
-                AtomicBoolean done = new AtomicBoolean();
-                app.pipeline().addLast("response", new Response(ctx, app, start, done));
-                app.writeAndFlush(toApplication)
-                    .addListener(
-                        (ChannelFutureListener)
-                            w -> {
-                              if (!w.isSuccess() && done.compareAndSet(false, true)) {
-                                app.pipeline().remove("response");
-                                app.close();
-                                pool.release(app);
-                                unreachable(ctx, start, w.cause());
-                              }
-                            });
-              });
-    }
-
-    private void unreachable(ChannelHandlerContext ctx, long start, Throwable cause) {
-      stats.recordUnreachable(System.nanoTime() - start);
-      answer(
-          ctx,
-          HttpResponseStatus.BAD_GATEWAY,
-          "jmesh: the application on " + applicationAddress() + " did not answer: " + cause + "\n");
+      pool.acquire(ctx.channel().eventLoop(), new Exchange(ctx, toApplication, start));
     }
 
     @Override
@@ -600,26 +573,49 @@ public final class InboundTerminator implements AutoCloseable {
     }
   }
 
-  /** The application's answer to one forwarded request, relayed to the caller. */
-  private final class Response extends SimpleChannelInboundHandler<FullHttpResponse> {
+  /**
+   * One forwarded request, from the moment it waits for a connection to the application until
+   * the caller has the answer. Runs on the caller's event loop only (the pool keeps the
+   * application's connection on that loop), so its state needs no synchronization.
+   */
+  private final class Exchange implements ApplicationPool.Lease {
     private final ChannelHandlerContext caller;
-    private final Channel app;
+    private final FullHttpRequest request;
     private final long start;
-    private final AtomicBoolean done;
+    private boolean done;
 
-    Response(ChannelHandlerContext caller, Channel app, long start, AtomicBoolean done) {
+    Exchange(ChannelHandlerContext caller, FullHttpRequest request, long start) {
       this.caller = caller;
-      this.app = app;
+      this.request = request;
       this.start = start;
-      this.done = done;
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
-      if (!done.compareAndSet(false, true)) {
+    public void acquired(Channel app) {
+      app.pipeline().get(ApplicationConnection.class).begin(this);
+      app.writeAndFlush(request)
+          .addListener(
+              (ChannelFutureListener)
+                  w -> {
+                    if (!w.isSuccess()) {
+                      app.pipeline().get(ApplicationConnection.class).end(this);
+                      app.close();
+                      broken(w.cause());
+                    }
+                  });
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      request.release();
+      broken(cause);
+    }
+
+    void answered(Channel app, FullHttpResponse response) {
+      if (done) {
         return;
       }
-      ctx.pipeline().remove(this);
+      done = true;
       HttpHeaders headers = new DefaultHttpHeaders();
       for (var h : response.headers()) {
         if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
@@ -634,38 +630,68 @@ public final class InboundTerminator implements AutoCloseable {
               response.content().retain(),
               headers,
               response.trailingHeaders().copy());
-      if (!HttpUtil.isKeepAlive(response)) {
-        app.close();
-      }
-      pool.release(app);
+      pool.release(app, HttpUtil.isKeepAlive(response));
       stats.recordForwarded(response.status().code(), System.nanoTime() - start);
       caller.writeAndFlush(back);
     }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-      failed(new java.io.IOException("connection closed before the response"));
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      failed(cause);
-    }
-
-    private void failed(Throwable cause) {
-      if (!done.compareAndSet(false, true)) {
+    void broken(Throwable cause) {
+      if (done) {
         return;
       }
-      if (app.pipeline().get("response") != null) {
-        app.pipeline().remove("response");
-      }
-      app.close();
-      pool.release(app);
+      done = true;
       stats.recordUnreachable(System.nanoTime() - start);
       answer(
           caller,
           HttpResponseStatus.BAD_GATEWAY,
           "jmesh: the application on " + applicationAddress() + " did not answer: " + cause + "\n");
+    }
+  }
+
+  /**
+   * The last handler of each connection to the application: hands the answer to the exchange
+   * whose request went out on it (one at a time: HTTP/1.1 without pipelining).
+   */
+  private static final class ApplicationConnection extends SimpleChannelInboundHandler<FullHttpResponse> {
+    private Exchange current;
+
+    void begin(Exchange e) {
+      current = e;
+    }
+
+    void end(Exchange e) {
+      if (current == e) {
+        current = null;
+      }
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse response) {
+      Exchange e = current;
+      current = null;
+      if (e != null) {
+        e.answered(ctx.channel(), response);
+      } // else an answer nobody asked for: dropped (and released)
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+      Exchange e = current;
+      current = null;
+      if (e != null) {
+        e.broken(new java.io.IOException("connection closed before the response"));
+      }
+      ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      Exchange e = current;
+      current = null;
+      ctx.close();
+      if (e != null) {
+        e.broken(cause);
+      }
     }
   }
 

@@ -164,6 +164,12 @@ public final class Jvm implements AutoCloseable {
       cmd.add("-cp");
       cmd.add(classPath);
       cmd.addAll(jvmArgs);
+      // For profiling a run by hand (for example a flight recording of every JVM the benchmark
+      // starts); never set by the build.
+      String extra = System.getProperty("jmesh.test.extra.jvm.args", "").trim();
+      if (!extra.isEmpty()) {
+        cmd.addAll(List.of(extra.split("\\s+")));
+      }
       cmd.add(mainClass);
       cmd.addAll(args);
       return cmd;

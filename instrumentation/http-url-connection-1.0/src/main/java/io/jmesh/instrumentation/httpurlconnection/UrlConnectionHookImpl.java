@@ -230,6 +230,9 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     MESH_TLS_CONNECT.remove();
     BridgeEndpoint endpoint = pending.endpoint();
     try {
+      // A request's headers and body leave as separate TLS records: without TCP_NODELAY the body
+      // would wait for the peer's delayed ACK. Mesh connections always turn Nagle off.
+      socket.setTcpNoDelay(true);
       SSLSocket tls =
           (SSLSocket) endpoint.meshTls().getSocketFactory().createSocket(socket, endpoint.host(), endpoint.port(), true);
       SSLParameters params = tls.getSSLParameters();
