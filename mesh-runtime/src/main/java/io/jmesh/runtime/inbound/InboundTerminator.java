@@ -421,7 +421,7 @@ public final class InboundTerminator implements AutoCloseable {
     private boolean opaque(ChannelHandlerContext ctx, SpiffeId caller) {
       AuthorizationPolicy.Decision d = policy.get().decide(caller, "TCP", "");
       if (!d.allowed()) {
-        stats.recordDenied();
+        stats.recordDenied(caller);
         RuntimeLog.log(
             Level.INFO, "inbound: TCP connection from " + caller + " denied by " + d.policy());
         ctx.close();
@@ -516,6 +516,7 @@ public final class InboundTerminator implements AutoCloseable {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
       long start = System.nanoTime();
+      stats.recordStarted();
       Channel connection =
           ctx.channel() instanceof Http2StreamChannel ? ctx.channel().parent() : ctx.channel();
       SpiffeId caller = connection.attr(CALLER).get();
@@ -525,7 +526,7 @@ public final class InboundTerminator implements AutoCloseable {
       String pathOnly = query < 0 ? path : path.substring(0, query);
       AuthorizationPolicy.Decision d = policy.get().decide(caller, method, pathOnly);
       if (!d.allowed()) {
-        stats.recordDenied();
+        stats.recordDenied(method, caller, System.nanoTime() - start);
         String who = caller == null ? "a plaintext caller" : caller.toString();
         answer(
             ctx,
@@ -535,7 +536,7 @@ public final class InboundTerminator implements AutoCloseable {
         return;
       }
       if (d.audited()) {
-        stats.recordAudited();
+        stats.recordAudited(caller, "http");
         RuntimeLog.log(
             Level.INFO,
             "inbound: audit: " + caller + " " + method + " " + pathOnly + " would be denied by "
@@ -565,12 +566,12 @@ public final class InboundTerminator implements AutoCloseable {
               f -> {
                 if (!f.isSuccess()) {
                   toApplication.release();
-                  unreachable(ctx, start, f.cause());
+                  unreachable(ctx, start, method, caller, f.cause());
                   return;
                 }
                 Channel app = (Channel) f.getNow();
                 AtomicBoolean done = new AtomicBoolean();
-                app.pipeline().addLast("response", new Response(ctx, app, start, done));
+                app.pipeline().addLast("response", new Response(ctx, app, start, done, method, caller));
                 app.writeAndFlush(toApplication)
                     .addListener(
                         (ChannelFutureListener)
@@ -579,14 +580,15 @@ public final class InboundTerminator implements AutoCloseable {
                                 app.pipeline().remove("response");
                                 app.close();
                                 pool.release(app);
-                                unreachable(ctx, start, w.cause());
+                                unreachable(ctx, start, method, caller, w.cause());
                               }
                             });
               });
     }
 
-    private void unreachable(ChannelHandlerContext ctx, long start, Throwable cause) {
-      stats.recordUnreachable(System.nanoTime() - start);
+    private void unreachable(
+        ChannelHandlerContext ctx, long start, String method, SpiffeId caller, Throwable cause) {
+      stats.recordUnreachable(method, caller, System.nanoTime() - start);
       answer(
           ctx,
           HttpResponseStatus.BAD_GATEWAY,
@@ -606,8 +608,13 @@ public final class InboundTerminator implements AutoCloseable {
     private final Channel app;
     private final long start;
     private final AtomicBoolean done;
+    private final String method; // for the metrics
+    private final SpiffeId peer;
 
-    Response(ChannelHandlerContext caller, Channel app, long start, AtomicBoolean done) {
+    Response(
+        ChannelHandlerContext caller, Channel app, long start, AtomicBoolean done, String method, SpiffeId peer) {
+      this.method = method;
+      this.peer = peer;
       this.caller = caller;
       this.app = app;
       this.start = start;
@@ -638,7 +645,7 @@ public final class InboundTerminator implements AutoCloseable {
         app.close();
       }
       pool.release(app);
-      stats.recordForwarded(response.status().code(), System.nanoTime() - start);
+      stats.recordForwarded(method, peer, response.status().code(), System.nanoTime() - start);
       caller.writeAndFlush(back);
     }
 
@@ -661,7 +668,7 @@ public final class InboundTerminator implements AutoCloseable {
       }
       app.close();
       pool.release(app);
-      stats.recordUnreachable(System.nanoTime() - start);
+      stats.recordUnreachable(method, peer, System.nanoTime() - start);
       answer(
           caller,
           HttpResponseStatus.BAD_GATEWAY,

@@ -14,6 +14,7 @@ import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.jmesh.runtime.time.Ticker;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,6 +42,7 @@ public final class Router implements AutoCloseable {
   private final RandomGenerator random;
   private final Ticker ticker;
   private final RouteTable.FirstUse firstUse; // null when every service is resolved up front
+  private final MeshMetrics metrics;
 
   // Guarded by this.
   private Map<BalancerKey, LoadBalancer> balancers = new HashMap<>();
@@ -54,6 +56,7 @@ public final class Router implements AutoCloseable {
    *     tests and benchmarks), or {@code null} to follow each destination's {@code balancer}
    * @param random picks backends; also handed to the balancers. Thread-safe.
    * @param firstUse asked to resolve an unresolved service on its first call, or {@code null}
+   * @param metrics where calls are recorded ({@link MeshMetrics#noop()} for nowhere)
    */
   public Router(
       String namespace,
@@ -61,8 +64,10 @@ public final class Router implements AutoCloseable {
       LoadBalancer.Factory balancerFactory,
       RandomGenerator random,
       Ticker ticker,
-      RouteTable.FirstUse firstUse) {
+      RouteTable.FirstUse firstUse,
+      MeshMetrics metrics) {
     this.firstUse = firstUse;
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.namespace = normalize(Objects.requireNonNull(namespace, "namespace"));
     this.clusterDomain = normalize(Objects.requireNonNull(clusterDomain, "clusterDomain"));
     this.balancerOverride = balancerFactory;
@@ -109,7 +114,7 @@ public final class Router implements AutoCloseable {
     String qualified = service.qualifiedName();
     DestinationState state = destinations.get(qualified);
     if (state == null) {
-      state = new DestinationState(qualified, ticker, random);
+      state = new DestinationState(qualified, ticker, random, metrics.client(qualified));
     }
     state.update(service.policy(), service.endpoints());
     nextStates.put(qualified, state);
