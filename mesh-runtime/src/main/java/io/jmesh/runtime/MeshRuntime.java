@@ -319,6 +319,30 @@ public final class MeshRuntime implements AutoCloseable {
     return meshTls;
   }
 
+  /**
+   * One endpoint as the data plane sees it now, for the admin endpoint.
+   *
+   * @param state the circuit breaker's view: {@code available}, {@code ejected}, {@code probing}
+   * @param inFlight attempts in flight, as the balancer counts them
+   * @param ewmaMillis the peak-EWMA latency estimate in ms; NaN for balancers that keep none
+   */
+  public record EndpointStatus(
+      String host,
+      int port,
+      Map<String, String> labels,
+      int priority,
+      String state,
+      int inFlight,
+      double ewmaMillis) {}
+
+  /**
+   * Per destination (qualified name), the state of each of its endpoints now. Takes the config
+   * lock briefly; for the admin endpoint, not the request path.
+   */
+  public Map<String, List<EndpointStatus>> endpointStatus() {
+    return router.endpointStatus(table.snapshot().services());
+  }
+
   /** Where this runtime records its metrics; {@link MeshMetrics#noop()} unless the builder set one. */
   public MeshMetrics metrics() {
     return metrics;

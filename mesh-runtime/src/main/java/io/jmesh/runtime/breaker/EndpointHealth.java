@@ -321,6 +321,15 @@ public final class EndpointHealth {
     return ejectedNow;
   }
 
+  /**
+   * The breaker's state of {@code endpoint} for the admin endpoint: {@code available}, {@code
+   * ejected}, {@code probing}, or {@code unknown} for an endpoint it does not hold.
+   */
+  public String state(Endpoint endpoint) {
+    Tracked t = endpoints.get(endpoint);
+    return t == null ? "unknown" : t.accrual().state().mode().name().toLowerCase(java.util.Locale.ROOT);
+  }
+
   /** How many endpoints are out of rotation now (ejected or being probed); for metrics. */
   public int ejectedCount() {
     return ejected.get();

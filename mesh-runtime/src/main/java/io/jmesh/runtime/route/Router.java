@@ -199,6 +199,43 @@ public final class Router implements AutoCloseable {
     return lb;
   }
 
+  /**
+   * Per destination (qualified name, sorted), each endpoint of {@code services} with its breaker
+   * state and its load as the balancer holding it reports; for the admin endpoint. A snapshot of
+   * racy reads, never a consistent cut.
+   */
+  public synchronized Map<String, List<io.jmesh.runtime.MeshRuntime.EndpointStatus>> endpointStatus(
+      List<Service> services) {
+    Map<String, List<io.jmesh.runtime.MeshRuntime.EndpointStatus>> out = new TreeMap<>();
+    for (Service service : services) {
+      String qualified = service.qualifiedName();
+      DestinationState state = destinations.get(qualified);
+      List<io.jmesh.runtime.MeshRuntime.EndpointStatus> list = new ArrayList<>();
+      for (ServiceEndpoint e : service.endpoints()) {
+        LoadBalancer.EndpointLoad load = null;
+        for (Map.Entry<BalancerKey, LoadBalancer> b : balancers.entrySet()) {
+          if (b.getKey().service().equals(qualified) && e.matches(b.getKey().subset())) {
+            load = b.getValue().load(e);
+            if (load != null) {
+              break;
+            }
+          }
+        }
+        list.add(
+            new io.jmesh.runtime.MeshRuntime.EndpointStatus(
+                e.host(),
+                e.port(),
+                e.labels(),
+                e.priority(),
+                state == null ? "unknown" : state.health.state(e),
+                load == null ? 0 : load.inFlight(),
+                load == null ? Double.NaN : load.ewmaNanos() / 1e6));
+      }
+      out.put(qualified, list);
+    }
+    return out;
+  }
+
   /** Shuts every balancer down. */
   @Override
   public synchronized void close() {
