@@ -14,6 +14,7 @@ import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.route.RouteTable;
 import io.jmesh.runtime.route.Router;
+import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.jmesh.runtime.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -59,6 +60,7 @@ public final class MeshRuntime implements AutoCloseable {
   private final Discovery discovery; // null unless in discovery (xDS) mode
   private final long firstUseTimeoutNanos;
   private final MeshTls meshTls; // null: no mesh identity, mesh TLS is off
+  private final MeshMetrics metrics;
   // Services whose first use asked discovery for them; each waits at most once.
   private final Map<String, Long> firstUseDeadlines = new ConcurrentHashMap<>();
   private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
@@ -74,6 +76,7 @@ public final class MeshRuntime implements AutoCloseable {
   private MeshRuntime(Builder builder) {
     this.discovery = builder.discovery;
     this.meshTls = builder.meshTls;
+    this.metrics = builder.metrics;
     this.firstUseTimeoutNanos = builder.firstUseTimeout.toNanos();
     this.router =
         new Router(
@@ -82,8 +85,13 @@ public final class MeshRuntime implements AutoCloseable {
             builder.balancerFactory,
             builder.random,
             builder.ticker,
-            discovery == null ? null : this::awaitResolved);
+            discovery == null ? null : this::awaitResolved,
+            metrics);
     this.table = router.update(builder.snapshot);
+    metrics.configApplied(builder.snapshot.version());
+    if (meshTls != null) {
+      metrics.bindIdentity(meshTls);
+    }
     this.tlsIdentities = tlsIdentities(builder.snapshot);
     this.inboundPolicies = inboundPolicies(builder.snapshot);
     if (builder.configFile != null) {
@@ -204,6 +212,7 @@ public final class MeshRuntime implements AutoCloseable {
       table = router.update(snapshot);
       tlsIdentities = tlsIdentities(snapshot);
       inboundPolicies = inboundPolicies(snapshot);
+      metrics.configApplied(snapshot.version());
     }
     synchronized (updated) {
       updated.notifyAll();
@@ -311,6 +320,35 @@ public final class MeshRuntime implements AutoCloseable {
   }
 
   /**
+   * One endpoint as the data plane sees it now, for the admin endpoint.
+   *
+   * @param state the circuit breaker's view: {@code available}, {@code ejected}, {@code probing}
+   * @param inFlight attempts in flight, as the balancer counts them
+   * @param ewmaMillis the peak-EWMA latency estimate in ms; NaN for balancers that keep none
+   */
+  public record EndpointStatus(
+      String host,
+      int port,
+      Map<String, String> labels,
+      int priority,
+      String state,
+      int inFlight,
+      double ewmaMillis) {}
+
+  /**
+   * Per destination (qualified name), the state of each of its endpoints now. Takes the config
+   * lock briefly; for the admin endpoint, not the request path.
+   */
+  public Map<String, List<EndpointStatus>> endpointStatus() {
+    return router.endpointStatus(table.snapshot().services());
+  }
+
+  /** Where this runtime records its metrics; {@link MeshMetrics#noop()} unless the builder set one. */
+  public MeshMetrics metrics() {
+    return metrics;
+  }
+
+  /**
    * Stops watching the config file, stops renewing the identity (the certificate in force stays
    * readable) and shuts the balancers down. Idempotent.
    */
@@ -346,8 +384,18 @@ public final class MeshRuntime implements AutoCloseable {
     private Discovery discovery;
     private Duration firstUseTimeout = Duration.ofSeconds(2);
     private MeshTls meshTls;
+    private MeshMetrics metrics; // null: a no-op registry, made at build()
 
     private Builder() {}
+
+    /**
+     * Where to record the golden metrics (outbound calls, retries, ejections, config version, and
+     * the identity's certificate and TLS refusals); by default nowhere.
+     */
+    public Builder metrics(MeshMetrics metrics) {
+      this.metrics = Objects.requireNonNull(metrics, "metrics");
+      return this;
+    }
 
     /**
      * This workload's mesh identity and TLS, built and started by the caller (the agent); the
@@ -422,6 +470,9 @@ public final class MeshRuntime implements AutoCloseable {
     public MeshRuntime build() {
       if (discovery != null && configFile != null) {
         throw new IllegalStateException("both a config file and discovery: choose one");
+      }
+      if (metrics == null) {
+        metrics = MeshMetrics.noop();
       }
       return new MeshRuntime(this);
     }

@@ -82,6 +82,18 @@ public interface OutboundCall {
   /** One line saying that the call's deadline expired, naming the destination and the budget. */
   String deadlineMessage();
 
-  /** Ends the call: gives back its place among the requests in flight. Idempotent. */
+  /**
+   * Says that the adapter refused the call itself before any attempt (for example {@code
+   * no_mesh_identity}: the destination needs mesh TLS and this workload has none), so that the
+   * call's metrics name the reason. Call before {@link #finish()}; the default ignores it.
+   *
+   * @param errorType a low-cardinality reason in snake case, used as the {@code error.type} label
+   */
+  default void refused(String errorType) {}
+
+  /**
+   * Ends the call: gives back its place among the requests in flight and records its metrics
+   * (one update per call). Idempotent.
+   */
   void finish();
 }

@@ -44,6 +44,12 @@ final class LeastRequestBalancer implements LoadBalancer {
   }
 
   @Override
+  public EndpointLoad load(Endpoint endpoint) {
+    AtomicInteger counter = inFlight.get(endpoint);
+    return counter == null ? null : new EndpointLoad(counter.get(), Double.NaN);
+  }
+
+  @Override
   public void attemptStarted(Endpoint endpoint) {
     AtomicInteger counter = inFlight.get(endpoint);
     if (counter != null) {

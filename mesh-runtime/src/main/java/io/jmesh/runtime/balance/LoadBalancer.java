@@ -55,6 +55,22 @@ public interface LoadBalancer {
   /** Releases resources; the last picker keeps working for calls still holding it. Idempotent. */
   default void shutdown() {}
 
+  /**
+   * What this balancer tracks of {@code endpoint}'s load, for the admin endpoint; {@code null}
+   * when it tracks nothing for it (the default). Any thread; a racy read is fine.
+   */
+  default EndpointLoad load(Endpoint endpoint) {
+    return null;
+  }
+
+  /**
+   * One endpoint's load as its balancer sees it.
+   *
+   * @param inFlight attempts sent and not finished
+   * @param ewmaNanos the peak-EWMA latency estimate now, NaN for balancers that keep none
+   */
+  record EndpointLoad(int inFlight, double ewmaNanos) {}
+
   /** An immutable choice function over one set of endpoints. Thread-safe. */
   interface Picker {
     /**

@@ -85,6 +85,14 @@ final class PeakEwmaBalancer implements LoadBalancer {
   }
 
   @Override
+  public EndpointLoad load(Endpoint endpoint) {
+    EndpointState state = states.get(endpoint);
+    return state == null
+        ? null
+        : new EndpointLoad(state.inFlight.get(), state.latencyNanos(ticker.nanoTime(), decayNanos));
+  }
+
+  @Override
   public void attemptStarted(Endpoint endpoint) {
     EndpointState state = states.get(endpoint);
     if (state != null) {

@@ -68,6 +68,12 @@ final class PriorityLoadBalancer implements LoadBalancer {
   }
 
   @Override
+  public EndpointLoad load(Endpoint endpoint) {
+    LoadBalancer child = childOf(endpoint);
+    return child == null ? null : child.load(endpoint);
+  }
+
+  @Override
   public void attemptStarted(Endpoint endpoint) {
     LoadBalancer child = childOf(endpoint);
     if (child != null) {

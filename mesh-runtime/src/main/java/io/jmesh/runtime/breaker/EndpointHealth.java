@@ -148,6 +148,7 @@ public final class EndpointHealth {
   private final AtomicInteger ejected = new AtomicInteger();
   private final Set<Endpoint> out = ConcurrentHashMap.newKeySet();
   private volatile int maxEjections;
+  private volatile Runnable onEjection = () -> {};
   private final FailureAccrual.EjectionGate gate =
       new FailureAccrual.EjectionGate() {
         @Override
@@ -182,6 +183,14 @@ public final class EndpointHealth {
 
   public String name() {
     return name;
+  }
+
+  /**
+   * Calls {@code listener} on every ejection (by failures, by a failed probe, or by outlier
+   * detection), on the thread that caused it; for the metrics. Must be quick and must not throw.
+   */
+  public void onEjection(Runnable listener) {
+    this.onEjection = Objects.requireNonNull(listener, "listener");
   }
 
   public Options options() {
@@ -238,8 +247,12 @@ public final class EndpointHealth {
     if (options.successRateOutlier() != null) {
       t.counts().addAndGet(success ? ONE_SUCCESS : ONE_REQUEST);
     }
+    boolean wasEjected = !success && t.accrual().state().mode() == FailureAccrual.Mode.EJECTED;
     t.accrual().onResult(success);
     noteMode(endpoint, t);
+    if (!success && !wasEjected && t.accrual().state().mode() == FailureAccrual.Mode.EJECTED) {
+      onEjection.run();
+    }
   }
 
   /**
@@ -302,9 +315,19 @@ public final class EndpointHealth {
       if (t != null && t.accrual().eject()) {
         out.add(e);
         ejectedNow.add(e);
+        onEjection.run();
       }
     }
     return ejectedNow;
+  }
+
+  /**
+   * The breaker's state of {@code endpoint} for the admin endpoint: {@code available}, {@code
+   * ejected}, {@code probing}, or {@code unknown} for an endpoint it does not hold.
+   */
+  public String state(Endpoint endpoint) {
+    Tracked t = endpoints.get(endpoint);
+    return t == null ? "unknown" : t.accrual().state().mode().name().toLowerCase(java.util.Locale.ROOT);
   }
 
   /** How many endpoints are out of rotation now (ejected or being probed); for metrics. */

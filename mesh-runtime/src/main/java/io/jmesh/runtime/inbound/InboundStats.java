@@ -1,13 +1,19 @@
 package io.jmesh.runtime.inbound;
 
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.telemetry.MeshMetrics;
+import io.jmesh.runtime.telemetry.ServerMeters;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Server-side counts of the inbound path: requests forwarded by result, refusals by authorization,
- * and the time from a request's arrival to its response being written. The metrics (Prometheus,
- * per route and caller) build on these. Thread-safe.
+ * and the time from a request's arrival to its response being written. Every event also goes to
+ * the workload's {@link ServerMeters} (Micrometer: {@code http.server.request.duration} by caller,
+ * method, status and error type, {@code jmesh.server.authorization.denied}, ...); the totals here
+ * stay for tests and cheap reads. Thread-safe.
  */
 public final class InboundStats {
+  private final ServerMeters meters;
   private final LongAdder connections = new LongAdder();
   private final LongAdder requests = new LongAdder();
   private final LongAdder success = new LongAdder(); // status < 500
@@ -18,33 +24,66 @@ public final class InboundStats {
   private final LongAdder opaqueConnections = new LongAdder();
   private final LongAdder latencyNanos = new LongAdder();
 
-  void recordConnection() {
-    connections.increment();
+  /** Counts only, for tests: the meters go to a no-op registry. */
+  public InboundStats() {
+    this(MeshMetrics.noop().server("unknown"));
   }
 
-  void recordForwarded(int status, long nanos) {
+  /** Counts, and the meters of this workload's service. */
+  public InboundStats(ServerMeters meters) {
+    this.meters = java.util.Objects.requireNonNull(meters, "meters");
+  }
+
+  void recordConnection() {
+    connections.increment();
+    meters.connectionAccepted();
+  }
+
+  /** An HTTP request arrived; exactly one of forwarded, unreachable or denied follows. */
+  void recordStarted() {
+    meters.requestStarted();
+  }
+
+  void recordForwarded(String method, SpiffeId caller, int status, long nanos) {
     requests.increment();
     (status >= 500 ? serverErrors : success).increment();
     latencyNanos.add(nanos);
+    meters.requestFinished(method, peer(caller), status, status >= 500 ? Integer.toString(status) : null, nanos);
   }
 
-  void recordUnreachable(long nanos) {
+  void recordUnreachable(String method, SpiffeId caller, long nanos) {
     requests.increment();
     unreachable.increment();
     latencyNanos.add(nanos);
+    meters.requestFinished(method, peer(caller), 502, "application_unreachable", nanos);
   }
 
-  void recordDenied() {
+  /** An HTTP request refused with 403. */
+  void recordDenied(String method, SpiffeId caller, long nanos) {
     requests.increment();
     denied.increment();
+    meters.denied(peer(caller), "http");
+    meters.requestFinished(method, peer(caller), 403, "authorization_denied", nanos);
   }
 
-  void recordAudited() {
+  /** An opaque TCP connection refused (closed). */
+  void recordDenied(SpiffeId caller) {
+    requests.increment();
+    denied.increment();
+    meters.denied(peer(caller), "tcp");
+  }
+
+  void recordAudited(SpiffeId caller, String protocol) {
     audited.increment();
+    meters.audited(peer(caller), protocol);
   }
 
   void recordOpaque() {
     opaqueConnections.increment();
+  }
+
+  private static String peer(SpiffeId caller) {
+    return caller == null ? null : caller.toString();
   }
 
   /** Connections accepted by the listener (TLS or not). */

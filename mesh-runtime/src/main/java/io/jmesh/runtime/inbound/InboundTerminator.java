@@ -424,7 +424,7 @@ public final class InboundTerminator implements AutoCloseable {
     private boolean opaque(ChannelHandlerContext ctx, SpiffeId caller) {
       AuthorizationPolicy.Decision d = policy.get().decide(caller, "TCP", "");
       if (!d.allowed()) {
-        stats.recordDenied();
+        stats.recordDenied(caller);
         RuntimeLog.log(
             Level.INFO, "inbound: TCP connection from " + caller + " denied by " + d.policy());
         ctx.close();
@@ -519,6 +519,7 @@ public final class InboundTerminator implements AutoCloseable {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
       long start = System.nanoTime();
+      stats.recordStarted();
       Channel connection =
           ctx.channel() instanceof Http2StreamChannel ? ctx.channel().parent() : ctx.channel();
       SpiffeId caller = connection.attr(CALLER).get();
@@ -528,7 +529,7 @@ public final class InboundTerminator implements AutoCloseable {
       String pathOnly = query < 0 ? path : path.substring(0, query);
       AuthorizationPolicy.Decision d = policy.get().decide(caller, method, pathOnly);
       if (!d.allowed()) {
-        stats.recordDenied();
+        stats.recordDenied(method, caller, System.nanoTime() - start);
         String who = caller == null ? "a plaintext caller" : caller.toString();
         answer(
             ctx,
@@ -538,7 +539,7 @@ public final class InboundTerminator implements AutoCloseable {
         return;
       }
       if (d.audited()) {
-        stats.recordAudited();
+        stats.recordAudited(caller, "http");
         RuntimeLog.log(
             Level.INFO,
             "inbound: audit: " + caller + " " + method + " " + pathOnly + " would be denied by "
@@ -563,7 +564,7 @@ public final class InboundTerminator implements AutoCloseable {
               request.content().retain(),
               headers,
               request.trailingHeaders().copy());
-      pool.acquire(ctx.channel().eventLoop(), new Exchange(ctx, toApplication, start));
+      pool.acquire(ctx.channel().eventLoop(), new Exchange(ctx, toApplication, start, method, caller));
     }
 
     @Override
@@ -582,9 +583,14 @@ public final class InboundTerminator implements AutoCloseable {
     private final ChannelHandlerContext caller;
     private final FullHttpRequest request;
     private final long start;
+    private final String method; // for the metrics
+    private final SpiffeId peer;
     private boolean done;
 
-    Exchange(ChannelHandlerContext caller, FullHttpRequest request, long start) {
+    Exchange(
+        ChannelHandlerContext caller, FullHttpRequest request, long start, String method, SpiffeId peer) {
+      this.method = method;
+      this.peer = peer;
       this.caller = caller;
       this.request = request;
       this.start = start;
@@ -631,7 +637,7 @@ public final class InboundTerminator implements AutoCloseable {
               headers,
               response.trailingHeaders().copy());
       pool.release(app, HttpUtil.isKeepAlive(response));
-      stats.recordForwarded(response.status().code(), System.nanoTime() - start);
+      stats.recordForwarded(method, peer, response.status().code(), System.nanoTime() - start);
       caller.writeAndFlush(back);
     }
 
@@ -640,7 +646,7 @@ public final class InboundTerminator implements AutoCloseable {
         return;
       }
       done = true;
-      stats.recordUnreachable(System.nanoTime() - start);
+      stats.recordUnreachable(method, peer, System.nanoTime() - start);
       answer(
           caller,
           HttpResponseStatus.BAD_GATEWAY,

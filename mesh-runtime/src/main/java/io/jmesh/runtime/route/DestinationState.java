@@ -6,6 +6,7 @@ import io.jmesh.runtime.breaker.EndpointHealth;
 import io.jmesh.runtime.breaker.LocalRateLimit;
 import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.retry.RetryBudget;
+import io.jmesh.runtime.telemetry.ClientMeters;
 import io.jmesh.runtime.time.Ticker;
 import java.util.List;
 import java.util.random.RandomGenerator;
@@ -23,6 +24,7 @@ final class DestinationState {
   final String name;
   private final Ticker ticker;
   private final RandomGenerator random;
+  final ClientMeters meters;
   private DestinationPolicy policy; // config thread only
 
   volatile EndpointHealth health;
@@ -30,10 +32,12 @@ final class DestinationState {
   volatile ConcurrencyLimit limit; // null: no cap
   volatile LocalRateLimit rateLimit; // null: no limit
 
-  DestinationState(String name, Ticker ticker, RandomGenerator random) {
+  DestinationState(String name, Ticker ticker, RandomGenerator random, ClientMeters meters) {
     this.name = name;
     this.ticker = ticker;
     this.random = random;
+    this.meters = meters;
+    meters.bindEjected(this, s -> s.health == null ? 0 : s.health.ejectedCount());
   }
 
   /** Applies {@code next} and the destination's current endpoints. */
@@ -49,7 +53,9 @@ final class DestinationState {
               .withPenalty(fa.minPenalty(), fa.maxPenalty())
               .withJitter(fa.jitter())
               .withMaxEjectionPercent(next.maxEjectionPercent());
-      health = new EndpointHealth(name, options, ticker, random);
+      EndpointHealth h = new EndpointHealth(name, options, ticker, random);
+      h.onEjection(meters::ejected);
+      health = h;
     }
     health.updateEndpoints(endpoints);
     if (prev == null || !prev.retryBudget().equals(next.retryBudget())) {

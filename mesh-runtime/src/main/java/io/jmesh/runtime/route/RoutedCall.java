@@ -45,6 +45,11 @@ final class RoutedCall implements OutboundCall {
   private Deadline deadline;
   private ConcurrencyLimit heldLimit;
   private CompletableFuture<Void> slot;
+  // For the one metrics update at finish(): what the application was told, as far as we know.
+  private final long startNanos;
+  private int status; // 0: no response
+  private String errorType; // null: success
+  private boolean finished;
 
   RoutedCall(
       DestinationState state,
@@ -61,6 +66,9 @@ final class RoutedCall implements OutboundCall {
     this.balancer = balancer;
     this.random = random;
     this.ticker = ticker;
+    this.startNanos = ticker.nanoTime();
+    this.errorType = MeshMetricsErrors.NOT_FINISHED;
+    state.meters.callStarted();
   }
 
   @Override
@@ -95,26 +103,26 @@ final class RoutedCall implements OutboundCall {
     state.budget.deposit();
     deadline = startDeadline();
     if (deadline != null && deadline.isExpired(ticker.nanoTime())) {
-      return Admission.refuse(
-          Admission.Refusal.DEADLINE_EXCEEDED, 504, deadlineMessage());
+      return refused(Admission.refuse(
+          Admission.Refusal.DEADLINE_EXCEEDED, 504, deadlineMessage()));
     }
     LocalRateLimit rateLimit = state.rateLimit;
     if (rateLimit != null && !rateLimit.tryAcquire()) {
-      return Admission.refuse(
+      return refused(Admission.refuse(
           Admission.Refusal.RATE_LIMITED,
           429,
           "jmesh: " + state.name + ": local rate limit of " + rateLimit.requestsPerSecond()
-              + " requests/s (burst " + rateLimit.burst() + ") exceeded");
+              + " requests/s (burst " + rateLimit.burst() + ") exceeded"));
     }
     RoutePolicy.Fault fault = route.policy.fault();
     long delayNanos = 0;
     if (!fault.isNone()) {
       if (fault.abortPercent() > 0 && random.nextDouble() * 100 < fault.abortPercent()) {
-        return Admission.refuse(
+        return refused(Admission.refuse(
             Admission.Refusal.FAULT_ABORT,
             fault.abortStatus(),
             "jmesh: fault injected by route " + route.name + " of " + state.name + ": abort with "
-                + fault.abortStatus() + " for " + fault.abortPercent() + " % of requests");
+                + fault.abortStatus() + " for " + fault.abortPercent() + " % of requests"));
       }
       if (fault.delayPercent() > 0 && random.nextDouble() * 100 < fault.delayPercent()) {
         delayNanos = fault.delay().toNanos();
@@ -124,17 +132,29 @@ final class RoutedCall implements OutboundCall {
     if (limit != null) {
       CompletableFuture<Void> acquired = limit.acquire();
       if (acquired.isCompletedExceptionally()) {
-        return Admission.refuse(
+        return refused(Admission.refuse(
             Admission.Refusal.OVERLOADED,
             503,
             "jmesh: " + state.name + ": overloaded: " + limit.maxInFlight()
                 + " requests in flight and " + limit.maxPending()
-                + " waiting (expected: at most maxInFlight + maxPending); failing fast");
+                + " waiting (expected: at most maxInFlight + maxPending); failing fast"));
       }
       heldLimit = limit;
       slot = acquired;
     }
     return Admission.proceed(delayNanos, slot);
+  }
+
+  private Admission refused(Admission refusal) {
+    status = refusal.status();
+    errorType = MeshMetricsErrors.of(refusal.refusal());
+    return refusal;
+  }
+
+  @Override
+  public void refused(String type) {
+    status = 0;
+    errorType = type;
   }
 
   /** The earlier of the route's timeout and a deadline the request already carries. */
@@ -165,6 +185,8 @@ final class RoutedCall implements OutboundCall {
     for (int i = 0; i < PICKS; i++) {
       Endpoint endpoint = balancer.picker().pick(avoid);
       if (endpoint == null) {
+        status = 0;
+        errorType = MeshMetricsErrors.NO_ENDPOINT;
         return null;
       }
       // An endpoint due for a probe admits one request; the others pick again.
@@ -209,6 +231,8 @@ final class RoutedCall implements OutboundCall {
     state.health.onResult(endpoint, healthy);
     balancer.attemptFinished(endpoint, healthy, durationNanos);
     attempts++;
+    status = outcome.statusCode();
+    errorType = MeshMetricsErrors.of(outcome);
     if (outcome.isSuccess()) {
       return RetryPolicy.Decision.stop(RetryPolicy.StopReason.SUCCEEDED); // no clock read needed
     }
@@ -217,7 +241,12 @@ final class RoutedCall implements OutboundCall {
       return RetryPolicy.Decision.stop(
           healthy ? RetryPolicy.StopReason.SUCCEEDED : RetryPolicy.StopReason.NOT_RETRYABLE_OUTCOME);
     }
-    return route.retry.decide(outcome, attempts, facts, ticker.nanoTime(), deadline, state.budget);
+    RetryPolicy.Decision d =
+        route.retry.decide(outcome, attempts, facts, ticker.nanoTime(), deadline, state.budget);
+    if (d.stopReason() == RetryPolicy.StopReason.BUDGET_EXHAUSTED) {
+      state.meters.budgetExhausted(route.name);
+    }
+    return d;
   }
 
   @Override
@@ -236,6 +265,17 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public void finish() {
+    if (!finished) {
+      finished = true;
+      state.meters.callFinished(
+          route.name,
+          request.method(),
+          Router.normalize(request.host()),
+          status,
+          errorType,
+          ticker.nanoTime() - startNanos,
+          attempts);
+    }
     ConcurrencyLimit limit = heldLimit;
     if (limit == null) {
       return;

@@ -14,6 +14,7 @@ import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.jmesh.runtime.time.Ticker;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,6 +42,7 @@ public final class Router implements AutoCloseable {
   private final RandomGenerator random;
   private final Ticker ticker;
   private final RouteTable.FirstUse firstUse; // null when every service is resolved up front
+  private final MeshMetrics metrics;
 
   // Guarded by this.
   private Map<BalancerKey, LoadBalancer> balancers = new HashMap<>();
@@ -54,6 +56,7 @@ public final class Router implements AutoCloseable {
    *     tests and benchmarks), or {@code null} to follow each destination's {@code balancer}
    * @param random picks backends; also handed to the balancers. Thread-safe.
    * @param firstUse asked to resolve an unresolved service on its first call, or {@code null}
+   * @param metrics where calls are recorded ({@link MeshMetrics#noop()} for nowhere)
    */
   public Router(
       String namespace,
@@ -61,8 +64,10 @@ public final class Router implements AutoCloseable {
       LoadBalancer.Factory balancerFactory,
       RandomGenerator random,
       Ticker ticker,
-      RouteTable.FirstUse firstUse) {
+      RouteTable.FirstUse firstUse,
+      MeshMetrics metrics) {
     this.firstUse = firstUse;
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.namespace = normalize(Objects.requireNonNull(namespace, "namespace"));
     this.clusterDomain = normalize(Objects.requireNonNull(clusterDomain, "clusterDomain"));
     this.balancerOverride = balancerFactory;
@@ -109,7 +114,7 @@ public final class Router implements AutoCloseable {
     String qualified = service.qualifiedName();
     DestinationState state = destinations.get(qualified);
     if (state == null) {
-      state = new DestinationState(qualified, ticker, random);
+      state = new DestinationState(qualified, ticker, random, metrics.client(qualified));
     }
     state.update(service.policy(), service.endpoints());
     nextStates.put(qualified, state);
@@ -192,6 +197,43 @@ public final class Router implements AutoCloseable {
     lb.updateEndpoints(List.copyOf(endpoints));
     next.put(key, lb);
     return lb;
+  }
+
+  /**
+   * Per destination (qualified name, sorted), each endpoint of {@code services} with its breaker
+   * state and its load as the balancer holding it reports; for the admin endpoint. A snapshot of
+   * racy reads, never a consistent cut.
+   */
+  public synchronized Map<String, List<io.jmesh.runtime.MeshRuntime.EndpointStatus>> endpointStatus(
+      List<Service> services) {
+    Map<String, List<io.jmesh.runtime.MeshRuntime.EndpointStatus>> out = new TreeMap<>();
+    for (Service service : services) {
+      String qualified = service.qualifiedName();
+      DestinationState state = destinations.get(qualified);
+      List<io.jmesh.runtime.MeshRuntime.EndpointStatus> list = new ArrayList<>();
+      for (ServiceEndpoint e : service.endpoints()) {
+        LoadBalancer.EndpointLoad load = null;
+        for (Map.Entry<BalancerKey, LoadBalancer> b : balancers.entrySet()) {
+          if (b.getKey().service().equals(qualified) && e.matches(b.getKey().subset())) {
+            load = b.getValue().load(e);
+            if (load != null) {
+              break;
+            }
+          }
+        }
+        list.add(
+            new io.jmesh.runtime.MeshRuntime.EndpointStatus(
+                e.host(),
+                e.port(),
+                e.labels(),
+                e.priority(),
+                state == null ? "unknown" : state.health.state(e),
+                load == null ? 0 : load.inFlight(),
+                load == null ? Double.NaN : load.ewmaNanos() / 1e6));
+      }
+      out.put(qualified, list);
+    }
+    return out;
   }
 
   /** Shuts every balancer down. */

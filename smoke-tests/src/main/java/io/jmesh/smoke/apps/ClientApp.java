@@ -19,7 +19,8 @@ import java.util.Map;
  * it first prints which jar each third-party library it bundles came from, and its version.
  *
  * <p>Usage: {@code ClientApp --client jdk|urlconnection|okhttp --url http://hello:8080/ --count 10
- * [--header x-canary:always] [--method GET|POST] [--async true] [--warmup-url U --wait-stdin true]}
+ * [--header x-canary:always] [--method GET|POST] [--async true] [--warmup-url U --wait-stdin true]
+ * [--also-url U --also-count N] [--linger true]}
  */
 public final class ClientApp {
   private ClientApp() {}
@@ -54,9 +55,12 @@ public final class ClientApp {
     }
     int ok = 0;
     int failed = 0;
-    for (int i = 0; i < count; i++) {
+    // --also-url U --also-count N: a second batch after the first, in the same JVM.
+    String also = opts.get("also-url");
+    int alsoCount = Integer.parseInt(opts.getOrDefault("also-count", "0"));
+    for (int i = 0; i < count + (also == null ? 0 : alsoCount); i++) {
       try {
-        System.out.println("RESULT " + client.call(url, method, header));
+        System.out.println("RESULT " + client.call(i < count ? url : also, method, header));
         ok++;
       } catch (Exception e) {
         System.out.println("ERROR " + e);
@@ -65,6 +69,10 @@ public final class ClientApp {
     }
     System.out.println("DONE ok=" + ok + " failed=" + failed);
     System.out.flush();
+    if (Boolean.parseBoolean(opts.getOrDefault("linger", "false"))) {
+      // Stay up (with the agent's admin endpoint) until the test sends a line or closes stdin.
+      new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+    }
     System.exit(0);
   }
 

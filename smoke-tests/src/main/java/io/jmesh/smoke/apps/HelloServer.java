@@ -25,7 +25,7 @@ import java.util.concurrent.Executors;
  * {@code --body-bytes} when asked. Prints {@code READY <port>} once it listens.
  *
  * <p>Usage: {@code HelloServer --name v1-a --version v1 --bind 127.0.0.2 --port 18081
- * [--body-bytes 1024] [--delay-ms 200] [--tls-keystore server.p12 --tls-password changeit]}
+ * [--body-bytes 1024] [--delay-ms 200] [--fail-every 2] [--tls-keystore server.p12 --tls-password changeit]}
  */
 public final class HelloServer {
   private HelloServer() {}
@@ -44,6 +44,10 @@ public final class HelloServer {
     int bodyBytes = Integer.parseInt(opts.getOrDefault("body-bytes", "0"));
     // A slow application (its work takes this long), so that requests overlap in flight.
     long delayMs = Long.parseLong(opts.getOrDefault("delay-ms", "0"));
+    // A flaky application, deterministically: with N, requests 1, 1 + N, 1 + 2N, ... get a 503,
+    // so that a sequential client's retries (and the mesh's metrics of them) can be counted.
+    long failEvery = Long.parseLong(opts.getOrDefault("fail-every", "0"));
+    java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
 
     String keystore = opts.get("tls-keystore");
     HttpServer server;
@@ -61,6 +65,12 @@ public final class HelloServer {
           try {
             if (delayMs > 0) {
               Thread.sleep(delayMs);
+            }
+            long n = received.incrementAndGet();
+            if (failEvery > 0 && (n - 1) % failEvery == 0) {
+              exchange.getRequestBody().readAllBytes();
+              exchange.sendResponseHeaders(503, -1);
+              return;
             }
             respond(exchange, name, version, bodyBytes);
           } catch (InterruptedException e) {

@@ -68,6 +68,10 @@ public final class AgentConfig {
       key("jmesh.inbound.address", "0.0.0.0", "The address the mesh inbound listener binds to.");
   public static final Key APP_PORT =
       key("jmesh.app.port", "0", "The application's own port; the inbound listener forwards what it admits to it on loopback (1..65535).");
+  public static final Key ADMIN_PORT =
+      key("jmesh.admin.port", "4191", "The agent's admin endpoint (/metrics, /ready, /live; /config and /endpoints from loopback only), plain HTTP; 0: no admin endpoint.");
+  public static final Key ADMIN_ADDRESS =
+      key("jmesh.admin.address", "0.0.0.0", "The address the admin endpoint binds to; an IP literal or host name.");
   public static final Key INBOUND_MODE =
       key("jmesh.inbound.mode", "strict", "strict (plaintext to the inbound port is refused) or permissive (plaintext is served without identity, for migration).");
   public static final Key LOG_LEVEL =
@@ -101,6 +105,8 @@ public final class AgentConfig {
           INBOUND_PORT,
           INBOUND_ADDRESS,
           APP_PORT,
+          ADMIN_PORT,
+          ADMIN_ADDRESS,
           INBOUND_MODE,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
@@ -135,6 +141,8 @@ public final class AgentConfig {
   final int inboundPort; // 0: no inbound listener
   final String inboundAddress;
   final int appPort; // 0: unknown
+  final int adminPort; // 0: no admin endpoint
+  final String adminAddress;
   final boolean inboundPermissive;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
@@ -173,6 +181,8 @@ public final class AgentConfig {
     this.inboundPort = (int) longIn(INBOUND_PORT, 0, 65_535);
     this.inboundAddress = raw(INBOUND_ADDRESS).isEmpty() ? INBOUND_ADDRESS.defaultValue() : raw(INBOUND_ADDRESS);
     this.appPort = (int) longIn(APP_PORT, 0, 65_535);
+    this.adminPort = (int) longIn(ADMIN_PORT, 0, 65_535);
+    this.adminAddress = raw(ADMIN_ADDRESS).isEmpty() ? ADMIN_ADDRESS.defaultValue() : raw(ADMIN_ADDRESS);
     String mode = raw(INBOUND_MODE).toLowerCase(Locale.ROOT);
     if (!mode.equals("strict") && !mode.equals("permissive")) {
       problem(INBOUND_MODE, mode, "strict or permissive");
@@ -479,6 +489,15 @@ public final class AgentConfig {
   /** The application's own port, 0 when not set. */
   public int appPort() {
     return appPort;
+  }
+
+  /** The admin endpoint's port; 0 when it is off. */
+  public int adminPort() {
+    return adminPort;
+  }
+
+  public String adminAddress() {
+    return adminAddress;
   }
 
   public boolean inboundPermissive() {

@@ -13,6 +13,9 @@ import io.jmesh.runtime.inbound.InboundTerminator;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.retry.Backoff;
+import io.jmesh.runtime.telemetry.MeshMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.jmesh.runtime.xds.XdsClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -92,8 +95,12 @@ public final class AgentInstaller {
     ClassFileTransformer weaver = null;
     List<String> installed = new ArrayList<>();
     MeshRuntime runtime = null;
+    // The admin endpoint opens first, so that /live answers and /ready says what is missing
+    // while the runtime waits for the controller and the CA.
+    MeshMetrics metrics = startAdmin(config);
     try {
-      runtime = startRuntime(config);
+      runtime = startRuntime(config, metrics);
+      started = runtime;
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
       AgentContext context = new AgentContext(runtime, config);
       MeshCalls calls = new MeshCalls(runtime, context);
@@ -102,6 +109,7 @@ public final class AgentInstaller {
       weaver = weaver(inst, modules, context, installed);
       AgentLog.debug("weaving rules built at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
     } catch (Throwable t) {
+      failure = String.valueOf(t);
       AgentLog.error("agent failed to start; the application runs unmeshed", t);
     } finally {
       gate.open(weaver);
@@ -110,6 +118,7 @@ public final class AgentInstaller {
       return;
     }
     retransformLoadedTargets(inst, gate);
+    ready = true;
     AgentLog.info(
         "agent started"
             + (attached ? " (attached)" : "")
@@ -202,13 +211,80 @@ public final class AgentInstaller {
     }
   }
 
-  private static MeshRuntime startRuntime(AgentConfig config) {
+  // What /ready reads; written once each by the start thread.
+  private static volatile MeshRuntime started;
+  private static volatile boolean ready;
+  private static volatile String failure;
+  private static volatile XdsClient xds;
+  private static volatile AdminServer admin;
+
+  /**
+   * Creates the Prometheus registry the runtime records into and opens the admin endpoint on it.
+   * Never throws: without either the application runs, and the metrics go nowhere.
+   */
+  private static MeshMetrics startAdmin(AgentConfig config) {
+    PrometheusMeterRegistry registry;
+    MeshMetrics metrics;
+    try {
+      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      metrics = new MeshMetrics(registry, serviceName(config) + "." + config.namespace());
+    } catch (Throwable t) {
+      AgentLog.warn("metrics are off: the Prometheus registry could not start", t);
+      return MeshMetrics.noop();
+    }
+    if (config.adminPort() == 0) {
+      return metrics;
+    }
+    admin =
+        AdminServer.start(
+            config.adminAddress(),
+            config.adminPort(),
+            registry,
+            () -> started,
+            () -> notReady(config));
+    if (admin != null) {
+      AgentLog.info(
+          "admin endpoint on http://" + config.adminAddress() + ":" + admin.port()
+              + " (/metrics, /ready, /live; /config and /endpoints from loopback)");
+    }
+    return metrics;
+  }
+
+  /** What keeps the agent from being ready, one phrase each; empty when it is ready. */
+  private static List<String> notReady(AgentConfig config) {
+    List<String> missing = new ArrayList<>();
+    if (failure != null) {
+      missing.add("the agent failed to start (" + failure + "); the application runs unmeshed");
+      return missing;
+    }
+    if (!ready) {
+      missing.add("the agent is still starting");
+    }
+    if (!config.controllers().isEmpty()) {
+      XdsClient client = xds;
+      if (client == null || !client.awaitListeners(Duration.ZERO)) {
+        missing.add("no config from the controller at " + String.join(",", config.controllers()) + " yet");
+      }
+    }
+    if (config.bootstrapToken() != null && !config.controllers().isEmpty()) {
+      MeshRuntime r = started;
+      if (r == null || r.meshTls() == null) {
+        missing.add("no mesh identity (a bootstrap token is set; see the log for why the identity did not start)");
+      } else if (r.meshTls().identity().current() == null) {
+        String error = r.meshTls().identity().lastError();
+        missing.add("no certificate from the CA yet" + (error == null ? "" : " (last error: " + error + ")"));
+      }
+    }
+    return missing;
+  }
+
+  private static MeshRuntime startRuntime(AgentConfig config, MeshMetrics metrics) {
     MeshRuntime.Options options = new MeshRuntime.Options(config.namespace(), config.clusterDomain());
     if (config.controllers().isEmpty() && config.configFile() == null) {
       AgentLog.warn(
           "no mesh config: set JMESH_CONTROLLER (controller mode) or JMESH_CONFIG (file mode);"
               + " every call goes on unmeshed");
-      return MeshRuntime.of(io.jmesh.runtime.config.MeshSnapshot.empty(), options);
+      return MeshRuntime.builder().options(options).metrics(metrics).build();
     }
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
@@ -232,11 +308,13 @@ public final class AgentInstaller {
                   Duration.ofMillis(config.xdsReconnectMaxMillis())),
               scheduler,
               () -> ThreadLocalRandom.current().nextLong());
+      xds = client;
       long identityStart = System.nanoTime();
       MeshTls meshTls = startIdentity(config, scheduler);
       MeshRuntime.Builder builder =
           MeshRuntime.builder()
               .options(options)
+              .metrics(metrics)
               .discovery(client, Duration.ofMillis(config.xdsFirstUseTimeoutMillis()));
       if (meshTls != null) {
         builder.identity(meshTls);
@@ -271,7 +349,11 @@ public final class AgentInstaller {
           "mesh TLS is off: a bootstrap token is set but mesh identity needs controller mode"
               + " (JMESH_CONTROLLER); the token is ignored");
     }
-    return MeshRuntime.fileMode(config.configFile(), options, scheduler, config.configPollMillis());
+    return MeshRuntime.builder()
+        .options(options)
+        .metrics(metrics)
+        .configFile(config.configFile(), scheduler, config.configPollMillis())
+        .build();
   }
 
   /** The mesh inbound listener, while there is one; its threads are daemons. */
@@ -312,7 +394,7 @@ public final class AgentInstaller {
                   .withMode(mode),
               meshTls,
               () -> runtime.inboundPolicy(service), // read per request: a new policy applies at once
-              new io.jmesh.runtime.inbound.InboundStats());
+              new io.jmesh.runtime.inbound.InboundStats(runtime.metrics().server(service)));
       AgentLog.info(
           "mesh inbound listener on " + config.inboundAddress() + ":" + inbound.port() + " ("
               + mode.name().toLowerCase(java.util.Locale.ROOT) + " mTLS) -> application on 127.0.0.1:"

@@ -82,6 +82,7 @@ public final class MeshCalls implements BridgeCalls {
         noIdentity =
             "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh"
                 + " identity (set JMESH_BOOTSTRAP_TOKEN and JMESH_CONTROLLER)";
+        call.refused("no_mesh_identity");
         return 503;
       }
       admission = call.admit(bodyReplayable, bodyLength);
@@ -125,6 +126,7 @@ public final class MeshCalls implements BridgeCalls {
         // A client that skips admit: still never plaintext.
         noIdentity =
             "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh identity";
+        call.refused("no_mesh_identity");
         return null;
       }
       return new MeshEndpoint(e, tls);

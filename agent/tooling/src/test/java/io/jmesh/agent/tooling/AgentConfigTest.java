@@ -57,6 +57,22 @@ class AgentConfigTest {
   }
 
   @Test
+  void theAdminEndpointDefaultsToLinkerdsPortAndABadPortFallsBackToIt() {
+    assertThat(AgentConfig.of(Map.of(), Map.of()).adminPort()).isEqualTo(4191);
+    assertThat(AgentConfig.of(Map.of(), Map.of()).adminAddress()).isEqualTo("0.0.0.0");
+    AgentConfig off = AgentConfig.of(Map.of(), Map.of("JMESH_ADMIN_PORT", "0", "JMESH_ADMIN_ADDRESS", "127.0.0.1"));
+    assertThat(off.adminPort()).isZero();
+    assertThat(off.adminAddress()).isEqualTo("127.0.0.1");
+
+    AgentConfig bad = AgentConfig.of(Map.of("jmesh.admin.port", "70000"), Map.of());
+
+    assertThat(bad.adminPort()).isEqualTo(4191);
+    assertThat(bad.problems())
+        .containsExactly(
+            "setting jmesh.admin.port (from -Djmesh.admin.port) = '70000' is invalid (expected: an integer between 0 and 65535); using '4191'");
+  }
+
+  @Test
   void outOfRangeNumberIsRejected() {
     AgentConfig c = AgentConfig.of(Map.of("jmesh.config.poll.ms", "10"), Map.of());
 

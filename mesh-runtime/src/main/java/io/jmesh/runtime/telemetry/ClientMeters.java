@@ -1,0 +1,166 @@
+package io.jmesh.runtime.telemetry;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The meters of outbound calls to one destination service, from {@link MeshMetrics#client}. The
+ * runtime records each call once, when it finishes ({@link #callFinished}); instrumentations
+ * never touch it.
+ *
+ * <p>Thread-safety: every method may be called from any thread.
+ */
+public final class ClientMeters {
+  private final MeshMetrics metrics;
+  private final String destination;
+  private final Tags base;
+  private final AtomicInteger active = new AtomicInteger();
+  private final ConcurrentHashMap<CallKey, Timer> durations = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> retries = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> budgetExhausted = new ConcurrentHashMap<>();
+  private final Counter ejections;
+
+  /** One series of the duration timer. */
+  private record CallKey(String route, String method, String status, String errorType, String address) {}
+
+  ClientMeters(MeshMetrics metrics, String destination) {
+    this.metrics = metrics;
+    this.destination = destination;
+    this.base = Tags.of(MeshMetrics.SOURCE, metrics.localService(), MeshMetrics.DESTINATION, destination);
+    Gauge.builder(MeshMetrics.CLIENT_ACTIVE, active, AtomicInteger::get)
+        .description("Outbound calls in flight (routed, not yet finished)")
+        .tags(base)
+        .register(metrics.meterRegistry());
+    this.ejections =
+        Counter.builder(MeshMetrics.EJECTIONS)
+            .description("Endpoints taken out of rotation by the circuit breaker or outlier detection")
+            .tags(base)
+            .register(metrics.meterRegistry());
+  }
+
+  public String destination() {
+    return destination;
+  }
+
+  /** A call was routed: one more in flight until {@link #callFinished}. */
+  public void callStarted() {
+    active.incrementAndGet();
+  }
+
+  /**
+   * A call ended, however it ended.
+   *
+   * @param route the route that matched
+   * @param method the request method as sent (normalized here)
+   * @param address the host the application addressed ({@code server.address})
+   * @param status the status the application received, 0 for none
+   * @param errorType why the call failed (see agent/README.md), or {@code null} when it succeeded
+   * @param durationNanos from routing to the end, every attempt and backoff included
+   * @param attempts attempts sent; all but the first count as retries
+   */
+  public void callFinished(
+      String route,
+      String method,
+      String address,
+      int status,
+      String errorType,
+      long durationNanos,
+      int attempts) {
+    active.decrementAndGet();
+    CallKey key =
+        new CallKey(
+            route,
+            MeshMetrics.method(method),
+            MeshMetrics.status(status),
+            errorType == null ? MeshMetrics.NONE : errorType,
+            address == null ? MeshMetrics.OTHER : address);
+    Timer timer = durations.get(key);
+    if (timer == null) {
+      timer = timer(key);
+    }
+    timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
+    if (attempts > 1) {
+      counter(retries, route, MeshMetrics.RETRIES, "Retries sent (attempts after the first)")
+          .increment(attempts - 1);
+    }
+  }
+
+  /** A retry the policy allowed was refused because the destination's retry budget was spent. */
+  public void budgetExhausted(String route) {
+    counter(
+            budgetExhausted,
+            route,
+            MeshMetrics.BUDGET_EXHAUSTED,
+            "Retries not sent because the destination's retry budget was exhausted")
+        .increment();
+  }
+
+  /** An endpoint of this destination was ejected (taken out of rotation). */
+  public void ejected() {
+    ejections.increment();
+  }
+
+  /**
+   * Exposes how many endpoints of this destination are out of rotation now, as read from {@code
+   * source} (held weakly, as Micrometer holds gauge objects). The first binding wins.
+   */
+  public <T> void bindEjected(T source, ToDoubleFunction<T> ejectedNow) {
+    Gauge.builder(MeshMetrics.EJECTED, source, ejectedNow)
+        .description("Endpoints out of rotation now (ejected or being probed)")
+        .tags(base)
+        .register(metrics.meterRegistry());
+  }
+
+  /** The calls in flight now; for tests and the admin endpoint. */
+  public int active() {
+    return active.get();
+  }
+
+  private Timer timer(CallKey key) {
+    if (durations.size() >= MeshMetrics.MAX_SERIES) {
+      // Routes come from config and addresses from the mesh's own names, but a cap keeps a
+      // misconfiguration from exhausting the scraper: collapse what is not itself bounded.
+      key = new CallKey(MeshMetrics.OTHER, key.method(), key.status(), key.errorType(), MeshMetrics.OTHER);
+      Timer t = durations.get(key);
+      if (t != null) {
+        return t;
+      }
+    }
+    CallKey k = key;
+    return durations.computeIfAbsent(
+        k,
+        x ->
+            metrics
+                .durationTimer(MeshMetrics.CLIENT_DURATION, "Outbound calls through the mesh, all attempts included")
+                .tags(base)
+                .tag(MeshMetrics.ROUTE, x.route())
+                .tag(MeshMetrics.METHOD, x.method())
+                .tag(MeshMetrics.STATUS, x.status())
+                .tag(MeshMetrics.ERROR_TYPE, x.errorType())
+                .tag(MeshMetrics.SERVER_ADDRESS, x.address())
+                .register(metrics.meterRegistry()));
+  }
+
+  private Counter counter(
+      ConcurrentHashMap<String, Counter> cache, String route, String name, String description) {
+    Counter c = cache.get(route);
+    if (c != null) {
+      return c;
+    }
+    String r = cache.size() >= MeshMetrics.MAX_SERIES ? MeshMetrics.OTHER : route;
+    return cache.computeIfAbsent(
+        r,
+        x ->
+            Counter.builder(name)
+                .description(description)
+                .tags(base)
+                .tag(MeshMetrics.ROUTE, x)
+                .register(metrics.meterRegistry()));
+  }
+}

@@ -1,0 +1,63 @@
+package io.jmesh.runtime.inbound;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.telemetry.MeshMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The inbound counts and the Micrometer meters they feed, one event at a time. */
+class InboundStatsTest {
+  private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private final InboundStats stats =
+      new InboundStats(new MeshMetrics(registry, "hello.default").server("hello.default"));
+  private final SpiffeId client = SpiffeId.of("cluster.local", "default", "client");
+
+  @Test
+  void everyRequestIsOneSampleByCallerStatusAndErrorType() {
+    stats.recordConnection();
+    for (int i = 0; i < 3; i++) {
+      stats.recordStarted();
+      stats.recordForwarded("GET", client, 200, TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    stats.recordStarted();
+    stats.recordForwarded("GET", client, 503, 1);
+    stats.recordStarted();
+    stats.recordUnreachable("POST", client, 1);
+    stats.recordStarted();
+    stats.recordDenied("GET", null, 1); // a plaintext caller in permissive mode
+    stats.recordDenied(client); // an opaque TCP connection
+
+    // The accessors tests already use keep their meaning.
+    assertThat(stats.requests()).isEqualTo(7);
+    assertThat(stats.succeeded()).isEqualTo(3);
+    assertThat(stats.serverErrors()).isEqualTo(1);
+    assertThat(stats.unreachable()).isEqualTo(1);
+    assertThat(stats.denied()).isEqualTo(2);
+    assertThat(stats.connections()).isEqualTo(1);
+
+    String peer = client.toString();
+    assertThat(timerCount(peer, "200", "")).isEqualTo(3);
+    assertThat(timerCount(peer, "503", "503")).isEqualTo(1);
+    assertThat(timerCount(peer, "502", "application_unreachable")).isEqualTo(1);
+    assertThat(timerCount("none", "403", "authorization_denied")).isEqualTo(1);
+    assertThat(registry.get("jmesh.server.authorization.denied").tag("jmesh.peer.identity", peer)
+            .tag("network.protocol.name", "tcp").counter().count()).isEqualTo(1.0);
+    assertThat(registry.get("jmesh.server.authorization.denied").tag("jmesh.peer.identity", "none")
+            .tag("network.protocol.name", "http").counter().count()).isEqualTo(1.0);
+    assertThat(registry.get("http.server.active_requests").gauge().value()).isZero();
+    assertThat(registry.get("jmesh.server.connections").counter().count()).isEqualTo(1.0);
+  }
+
+  private long timerCount(String peer, String status, String errorType) {
+    return registry.get(MeshMetrics.SERVER_DURATION)
+        .tag("jmesh.destination.service", "hello.default")
+        .tag("jmesh.peer.identity", peer)
+        .tag("http.response.status_code", status)
+        .tag("error.type", errorType)
+        .timer()
+        .count();
+  }
+}
