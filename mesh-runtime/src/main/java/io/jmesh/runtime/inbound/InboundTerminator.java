@@ -5,6 +5,8 @@ import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.PeerRefusedException;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.trace.ServerSpan;
+import io.jmesh.runtime.trace.Tracing;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -147,18 +149,20 @@ public final class InboundTerminator implements AutoCloseable {
   private final MeshTls tls;
   private final Supplier<AuthorizationPolicy> policy;
   private final InboundStats stats;
+  private final Tracing tracing;
   private final SslContext sslContext;
   private final EventLoopGroup group;
   private final FixedChannelPool pool;
   private final Channel server;
 
   private InboundTerminator(
-      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats)
+      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats, Tracing tracing)
       throws InterruptedException {
     this.options = options;
     this.tls = tls;
     this.policy = policy;
     this.stats = stats;
+    this.tracing = tracing;
     this.sslContext =
         new JdkSslContext(
             tls.serverContext(),
@@ -230,11 +234,22 @@ public final class InboundTerminator implements AutoCloseable {
   public static InboundTerminator start(
       Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats)
       throws InterruptedException {
+    return start(options, tls, policy, stats, Tracing.disabled());
+  }
+
+  /**
+   * As {@link #start(Options, MeshTls, Supplier, InboundStats)}, with a server span per HTTP
+   * request when {@code tracing} is enabled (forwarded to the application as the trace's parent).
+   */
+  public static InboundTerminator start(
+      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats, Tracing tracing)
+      throws InterruptedException {
     return new InboundTerminator(
         Objects.requireNonNull(options, "options"),
         Objects.requireNonNull(tls, "tls"),
         Objects.requireNonNull(policy, "policy"),
-        Objects.requireNonNull(stats, "stats"));
+        Objects.requireNonNull(stats, "stats"),
+        Objects.requireNonNull(tracing, "tracing"));
   }
 
   /** The port the listener is bound to (useful with port 0). */
@@ -524,8 +539,13 @@ public final class InboundTerminator implements AutoCloseable {
       int query = path.indexOf('?');
       String pathOnly = query < 0 ? path : path.substring(0, query);
       AuthorizationPolicy.Decision d = policy.get().decide(caller, method, pathOnly);
+      ServerSpan span = tracing.enabled() ? serverSpan(ctx, connection, request, caller) : null;
       if (!d.allowed()) {
         stats.recordDenied();
+        if (span != null) {
+          span.denied(d.policy());
+          span.end(HttpResponseStatus.FORBIDDEN.code(), null);
+        }
         String who = caller == null ? "a plaintext caller" : caller.toString();
         answer(
             ctx,
@@ -551,6 +571,9 @@ public final class InboundTerminator implements AutoCloseable {
       if (caller != null) {
         headers.set(CLIENT_ID_HEADER, caller.toString());
       }
+      if (span != null) {
+        span.inject(headers::set); // the application continues the trace from the server span
+      }
       headers.set(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
       FullHttpRequest toApplication =
           new DefaultFullHttpRequest(
@@ -565,12 +588,12 @@ public final class InboundTerminator implements AutoCloseable {
               f -> {
                 if (!f.isSuccess()) {
                   toApplication.release();
-                  unreachable(ctx, start, f.cause());
+                  unreachable(ctx, start, f.cause(), span);
                   return;
                 }
                 Channel app = (Channel) f.getNow();
                 AtomicBoolean done = new AtomicBoolean();
-                app.pipeline().addLast("response", new Response(ctx, app, start, done));
+                app.pipeline().addLast("response", new Response(ctx, app, start, done, span));
                 app.writeAndFlush(toApplication)
                     .addListener(
                         (ChannelFutureListener)
@@ -579,14 +602,17 @@ public final class InboundTerminator implements AutoCloseable {
                                 app.pipeline().remove("response");
                                 app.close();
                                 pool.release(app);
-                                unreachable(ctx, start, w.cause());
+                                unreachable(ctx, start, w.cause(), span);
                               }
                             });
               });
     }
 
-    private void unreachable(ChannelHandlerContext ctx, long start, Throwable cause) {
+    private void unreachable(ChannelHandlerContext ctx, long start, Throwable cause, ServerSpan span) {
       stats.recordUnreachable(System.nanoTime() - start);
+      if (span != null) {
+        span.end(HttpResponseStatus.BAD_GATEWAY.code(), cause);
+      }
       answer(
           ctx,
           HttpResponseStatus.BAD_GATEWAY,
@@ -598,6 +624,25 @@ public final class InboundTerminator implements AutoCloseable {
       RuntimeLog.log(Level.DEBUG, "inbound: " + ctx.channel() + ": " + cause);
       ctx.close();
     }
+
+    /** The request's server span: the caller's child, with who called over which protocol. */
+    private ServerSpan serverSpan(
+        ChannelHandlerContext ctx, Channel connection, FullHttpRequest request, SpiffeId caller) {
+      HttpHeaders h = request.headers();
+      String peer =
+          connection.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+              ? a.getAddress().getHostAddress()
+              : null;
+      return tracing.startServer(
+          h::get,
+          request.method().name(),
+          request.uri(),
+          caller != null ? "https" : "http",
+          ctx.channel() instanceof Http2StreamChannel ? "2" : "1.1",
+          peer,
+          port(),
+          caller == null ? null : caller.toString());
+    }
   }
 
   /** The application's answer to one forwarded request, relayed to the caller. */
@@ -606,12 +651,14 @@ public final class InboundTerminator implements AutoCloseable {
     private final Channel app;
     private final long start;
     private final AtomicBoolean done;
+    private final ServerSpan span; // null when tracing is off
 
-    Response(ChannelHandlerContext caller, Channel app, long start, AtomicBoolean done) {
+    Response(ChannelHandlerContext caller, Channel app, long start, AtomicBoolean done, ServerSpan span) {
       this.caller = caller;
       this.app = app;
       this.start = start;
       this.done = done;
+      this.span = span;
     }
 
     @Override
@@ -639,6 +686,9 @@ public final class InboundTerminator implements AutoCloseable {
       }
       pool.release(app);
       stats.recordForwarded(response.status().code(), System.nanoTime() - start);
+      if (span != null) {
+        span.end(response.status().code(), null);
+      }
       caller.writeAndFlush(back);
     }
 
@@ -662,6 +712,9 @@ public final class InboundTerminator implements AutoCloseable {
       app.close();
       pool.release(app);
       stats.recordUnreachable(System.nanoTime() - start);
+      if (span != null) {
+        span.end(HttpResponseStatus.BAD_GATEWAY.code(), cause);
+      }
       answer(
           caller,
           HttpResponseStatus.BAD_GATEWAY,

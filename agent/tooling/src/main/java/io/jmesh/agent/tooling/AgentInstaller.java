@@ -13,6 +13,8 @@ import io.jmesh.runtime.inbound.InboundTerminator;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.retry.Backoff;
+import io.jmesh.runtime.trace.TraceSettings;
+import io.jmesh.runtime.trace.Tracing;
 import io.jmesh.runtime.xds.XdsClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -93,9 +95,10 @@ public final class AgentInstaller {
     List<String> installed = new ArrayList<>();
     MeshRuntime runtime = null;
     try {
-      runtime = startRuntime(config);
+      Tracing tracing = startTracing(config);
+      runtime = startRuntime(config, tracing);
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
-      AgentContext context = new AgentContext(runtime, config);
+      AgentContext context = new AgentContext(runtime, config, tracing);
       MeshCalls calls = new MeshCalls(runtime, context);
       Agent.set(context, calls);
       MeshBridge.install(calls);
@@ -202,7 +205,26 @@ public final class AgentInstaller {
     }
   }
 
-  private static MeshRuntime startRuntime(AgentConfig config) {
+  /**
+   * jmesh's tracer, from the standard OTEL_* settings (see agent/README.md, Traces); off when
+   * {@code jmesh.traces} is false or they ask for no export. Never throws: without it calls go on
+   * untraced.
+   */
+  private static Tracing startTracing(AgentConfig config) {
+    if (!config.traces()) {
+      return Tracing.disabled();
+    }
+    try {
+      TraceSettings settings =
+          TraceSettings.fromSystem(config.service().isEmpty() ? "unknown_service:java" : config.service());
+      return Tracing.start(settings, io.jmesh.runtime.time.Ticker.system());
+    } catch (RuntimeException | LinkageError e) {
+      AgentLog.warn("traces: could not start; calls go on untraced", e);
+      return Tracing.disabled();
+    }
+  }
+
+  private static MeshRuntime startRuntime(AgentConfig config, Tracing tracing) {
     MeshRuntime.Options options = new MeshRuntime.Options(config.namespace(), config.clusterDomain());
     if (config.controllers().isEmpty() && config.configFile() == null) {
       AgentLog.warn(
@@ -260,7 +282,7 @@ public final class AgentInstaller {
                 + " within " + wait + " ms (" + AgentConfig.XDS_INITIAL_WAIT_MS.property()
                 + "); the application starts now and its calls go unmeshed until it answers");
       }
-      startInbound(config, meshTls, runtime);
+      startInbound(config, meshTls, runtime, tracing);
       if (meshTls != null) {
         awaitIdentity(config, meshTls.identity(), identityStart);
       }
@@ -284,7 +306,7 @@ public final class AgentInstaller {
    * otherwise, Linkerd's default), forwarding to {@code jmesh.app.port} on loopback. Never throws: without it the application
    * runs, and its peers' calls fail (closed).
    */
-  private static void startInbound(AgentConfig config, MeshTls meshTls, MeshRuntime runtime) {
+  private static void startInbound(AgentConfig config, MeshTls meshTls, MeshRuntime runtime, Tracing tracing) {
     if (config.inboundPort() == 0) {
       return;
     }
@@ -312,7 +334,8 @@ public final class AgentInstaller {
                   .withMode(mode),
               meshTls,
               () -> runtime.inboundPolicy(service), // read per request: a new policy applies at once
-              new io.jmesh.runtime.inbound.InboundStats());
+              new io.jmesh.runtime.inbound.InboundStats(),
+              tracing);
       AgentLog.info(
           "mesh inbound listener on " + config.inboundAddress() + ":" + inbound.port() + " ("
               + mode.name().toLowerCase(java.util.Locale.ROOT) + " mTLS) -> application on 127.0.0.1:"
