@@ -25,7 +25,11 @@ import java.util.concurrent.Executors;
  * {@code --body-bytes} when asked. Prints {@code READY <port>} once it listens.
  *
  * <p>Usage: {@code HelloServer --name v1-a --version v1 --bind 127.0.0.2 --port 18081
- * [--body-bytes 1024] [--delay-ms 200] [--tls-keystore server.p12 --tls-password changeit]}
+ * [--body-bytes 1024] [--delay-ms 200] [--tls-keystore server.p12 --tls-password changeit]
+ * [--forward-to http://other:8080/]}. With {@code --forward-to} each request first calls that URL
+ * (with {@code HttpURLConnection}), passing on the request's {@code traceparent} and {@code
+ * tracestate} as an application with its own tracing would, and names the answer's status in
+ * {@code downstream=}.
  */
 public final class HelloServer {
   private HelloServer() {}
@@ -44,6 +48,7 @@ public final class HelloServer {
     int bodyBytes = Integer.parseInt(opts.getOrDefault("body-bytes", "0"));
     // A slow application (its work takes this long), so that requests overlap in flight.
     long delayMs = Long.parseLong(opts.getOrDefault("delay-ms", "0"));
+    String forwardTo = opts.get("forward-to");
 
     String keystore = opts.get("tls-keystore");
     HttpServer server;
@@ -62,7 +67,8 @@ public final class HelloServer {
             if (delayMs > 0) {
               Thread.sleep(delayMs);
             }
-            respond(exchange, name, version, bodyBytes);
+            String downstream = forwardTo == null ? null : forward(forwardTo, exchange);
+            respond(exchange, name, version, bodyBytes, downstream);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           } finally {
@@ -91,7 +97,27 @@ public final class HelloServer {
     }
   }
 
-  private static void respond(HttpExchange exchange, String name, String version, int bodyBytes)
+  /** Calls {@code url} as part of serving {@code exchange}; returns the status, or the error. */
+  private static String forward(String url, HttpExchange exchange) {
+    try {
+      java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL().openConnection();
+      c.setConnectTimeout(5_000);
+      c.setReadTimeout(10_000);
+      for (String h : new String[] {"traceparent", "tracestate"}) {
+        String v = exchange.getRequestHeaders().getFirst(h);
+        if (v != null) {
+          c.setRequestProperty(h, v);
+        }
+      }
+      int status = c.getResponseCode();
+      (status < 400 ? c.getInputStream() : c.getErrorStream()).readAllBytes();
+      return Integer.toString(status);
+    } catch (IOException | RuntimeException e) {
+      return e.getClass().getSimpleName();
+    }
+  }
+
+  private static void respond(HttpExchange exchange, String name, String version, int bodyBytes, String downstream)
       throws IOException {
     exchange.getRequestBody().readAllBytes();
     String line =
@@ -108,7 +134,8 @@ public final class HelloServer {
             + " canary="
             + exchange.getRequestHeaders().getFirst("x-canary")
             + " client="
-            + exchange.getRequestHeaders().getFirst("x-jmesh-client-id");
+            + exchange.getRequestHeaders().getFirst("x-jmesh-client-id")
+            + (downstream == null ? "" : " downstream=" + downstream);
     StringBuilder body = new StringBuilder(Math.max(bodyBytes, line.length() + 1)).append(line);
     while (body.length() < bodyBytes - 1) {
       body.append('.');

@@ -217,7 +217,13 @@ public final class AgentInstaller {
     try {
       TraceSettings settings =
           TraceSettings.fromSystem(config.service().isEmpty() ? "unknown_service:java" : config.service());
-      return Tracing.start(settings, io.jmesh.runtime.time.Ticker.system());
+      Tracing tracing = Tracing.start(settings, io.jmesh.runtime.time.Ticker.system());
+      if (tracing.enabled()) {
+        // The last batch of a JVM that exits would be lost: export it on the way out (bounded
+        // by Tracing.close()).
+        Runtime.getRuntime().addShutdownHook(new Thread(tracing::close, "jmesh-traces-flush"));
+      }
+      return tracing;
     } catch (RuntimeException | LinkageError e) {
       AgentLog.warn("traces: could not start; calls go on untraced", e);
       return Tracing.disabled();
