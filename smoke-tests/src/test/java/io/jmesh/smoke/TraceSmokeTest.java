@@ -132,17 +132,24 @@ class TraceSmokeTest {
     // jmesh's agent first on the command line, then OpenTelemetry's: both export to the receiver.
     Jvm client = start(otel(Jvm.builder("web").withAgent(), "web", mesh, "web")
         .jvmArg("-javaagent:" + otelAgent)
+        // jmesh defaults service.name to jmesh.service; the OpenTelemetry agent needs it said.
+        .env("OTEL_SERVICE_NAME", "web")
         .env("OTEL_METRICS_EXPORTER", "none")
         .env("OTEL_LOGS_EXPORTER", "none")
         .main(ClientApp.class.getName(), "--client", "urlconnection", "--url", "http://a:8080/", "--count", "1"));
     client.awaitLine(l -> l.startsWith("DONE "), 90_000);
     assertThat(client.output()).contains("DONE ok=1 failed=0");
 
-    Received otelSpan =
-        await().atMost(Duration.ofSeconds(30)).until(() -> received.stream()
-            .filter(r -> r.service().equals("web") && r.scope().startsWith("io.opentelemetry")
-                && r.span().getKind() == Span.SpanKind.SPAN_KIND_CLIENT)
-            .findFirst().orElse(null), java.util.Objects::nonNull);
+    Received otelSpan;
+    try {
+      otelSpan =
+          await().atMost(Duration.ofSeconds(30)).until(() -> received.stream()
+              .filter(r -> r.service().equals("web") && r.scope().startsWith("io.opentelemetry")
+                  && r.span().getKind() == Span.SpanKind.SPAN_KIND_CLIENT)
+              .findFirst().orElse(null), java.util.Objects::nonNull);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("no client span of the OpenTelemetry agent; received: " + received, e);
+    }
     Received web = awaitSpan("web", "io.jmesh", Span.SpanKind.SPAN_KIND_CLIENT, null);
     assertThat(web.traceId()).as("%s", received).isEqualTo(otelSpan.traceId());
     assertThat(web.parentId()).as("%s", received).isEqualTo(otelSpan.spanId());
