@@ -14,7 +14,8 @@ import java.util.concurrent.CompletableFuture;
  *       then for {@link #admissionSlot()} when it is not {@code null};
  *   <li>per attempt: {@link #nextEndpoint()}; send there with the logical {@link #authority()} as
  *       Host, {@link #DEADLINE_HEADER} set to {@link #deadlineHeaderValue()} when that is not
- *       {@code null}, and {@link #attemptTimeoutNanos()} as the attempt's timeout; report with
+ *       {@code null}, each pair of {@link #traceHeaders()} set (replacing the application's values),
+ *       and {@link #attemptTimeoutNanos()} as the attempt's timeout; report with
  *       {@link #attemptFinished}, whose answer is the delay before the next attempt, or -1 to stop;
  *   <li>when the last attempt failed and {@link #deadlineExpired()}, fail the call with a timeout
  *       carrying {@link #deadlineMessage()};
@@ -69,6 +70,16 @@ public interface BridgeCall {
 
   /** The value of {@link #DEADLINE_HEADER} for the next attempt, or {@code null}. */
   String deadlineHeaderValue();
+
+  /**
+   * The trace headers for the next attempt as name/value pairs in one array ({@code traceparent},
+   * maybe {@code tracestate} and B3), naming the call's span as the next hop's parent; set each,
+   * replacing what the application sent under that name. {@code null} when tracing is off: leave
+   * the application's headers as they are. The array is shared: never modify it.
+   */
+  default String[] traceHeaders() {
+    return null;
+  }
 
   /**
    * Reports one attempt and decides what follows: the delay in nanoseconds before the next

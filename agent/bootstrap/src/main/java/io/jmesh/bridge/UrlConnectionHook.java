@@ -48,6 +48,14 @@ public interface UrlConnectionHook {
   String deadlineHeaderValue(Object connection);
 
   /**
+   * Called on entry to {@code HttpURLConnection.writeRequests()}: {@link BridgeCall#traceHeaders()}
+   * of the pending attempt, or {@code null}.
+   */
+  default String[] traceHeaders(Object connection) {
+    return null;
+  }
+
+  /**
    * Called on entry to {@code NetworkClient.doConnect(String, int)} of an HTTPS client: returns
    * {@code {host, port}} of the endpoint to open the socket to, or {@code null} to keep them.
    * TLS still verifies the application's host name.

@@ -5,6 +5,8 @@ import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.PeerRefusedException;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.trace.ServerSpan;
+import io.jmesh.runtime.trace.Tracing;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -146,18 +148,20 @@ public final class InboundTerminator implements AutoCloseable {
   private final MeshTls tls;
   private final Supplier<AuthorizationPolicy> policy;
   private final InboundStats stats;
+  private final Tracing tracing;
   private final SslContext sslContext;
   private final EventLoopGroup group;
   private final ApplicationPool pool;
   private final Channel server;
 
   private InboundTerminator(
-      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats)
+      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats, Tracing tracing)
       throws InterruptedException {
     this.options = options;
     this.tls = tls;
     this.policy = policy;
     this.stats = stats;
+    this.tracing = tracing;
     this.sslContext =
         new JdkSslContext(
             tls.serverContext(),
@@ -233,11 +237,22 @@ public final class InboundTerminator implements AutoCloseable {
   public static InboundTerminator start(
       Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats)
       throws InterruptedException {
+    return start(options, tls, policy, stats, Tracing.disabled());
+  }
+
+  /**
+   * As {@link #start(Options, MeshTls, Supplier, InboundStats)}, with a server span per HTTP
+   * request when {@code tracing} is enabled (forwarded to the application as the trace's parent).
+   */
+  public static InboundTerminator start(
+      Options options, MeshTls tls, Supplier<AuthorizationPolicy> policy, InboundStats stats, Tracing tracing)
+      throws InterruptedException {
     return new InboundTerminator(
         Objects.requireNonNull(options, "options"),
         Objects.requireNonNull(tls, "tls"),
         Objects.requireNonNull(policy, "policy"),
-        Objects.requireNonNull(stats, "stats"));
+        Objects.requireNonNull(stats, "stats"),
+        Objects.requireNonNull(tracing, "tracing"));
   }
 
   /** The port the listener is bound to (useful with port 0). */
@@ -528,8 +543,13 @@ public final class InboundTerminator implements AutoCloseable {
       int query = path.indexOf('?');
       String pathOnly = query < 0 ? path : path.substring(0, query);
       AuthorizationPolicy.Decision d = policy.get().decide(caller, method, pathOnly);
+      ServerSpan span = tracing.enabled() ? serverSpan(ctx, connection, request, caller) : null;
       if (!d.allowed()) {
         stats.recordDenied(method, caller, System.nanoTime() - start);
+        if (span != null) {
+          span.denied(d.policy());
+          span.end(HttpResponseStatus.FORBIDDEN.code(), null);
+        }
         String who = caller == null ? "a plaintext caller" : caller.toString();
         answer(
             ctx,
@@ -555,6 +575,9 @@ public final class InboundTerminator implements AutoCloseable {
       if (caller != null) {
         headers.set(CLIENT_ID_HEADER, caller.toString());
       }
+      if (span != null) {
+        span.inject(headers::set); // the application continues the trace from the server span
+      }
       headers.set(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
       FullHttpRequest toApplication =
           new DefaultFullHttpRequest(
@@ -564,13 +587,33 @@ public final class InboundTerminator implements AutoCloseable {
               request.content().retain(),
               headers,
               request.trailingHeaders().copy());
-      pool.acquire(ctx.channel().eventLoop(), new Exchange(ctx, toApplication, start, method, caller));
+      pool.acquire(
+          ctx.channel().eventLoop(), new Exchange(ctx, toApplication, start, method, caller, span));
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       RuntimeLog.log(Level.DEBUG, "inbound: " + ctx.channel() + ": " + cause);
       ctx.close();
+    }
+
+    /** The request's server span: the caller's child, with who called over which protocol. */
+    private ServerSpan serverSpan(
+        ChannelHandlerContext ctx, Channel connection, FullHttpRequest request, SpiffeId caller) {
+      HttpHeaders h = request.headers();
+      String peer =
+          connection.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
+              ? a.getAddress().getHostAddress()
+              : null;
+      return tracing.startServer(
+          h::get,
+          request.method().name(),
+          request.uri(),
+          caller != null ? "https" : "http",
+          ctx.channel() instanceof Http2StreamChannel ? "2" : "1.1",
+          peer,
+          port(),
+          caller == null ? null : caller.toString());
     }
   }
 
@@ -585,15 +628,22 @@ public final class InboundTerminator implements AutoCloseable {
     private final long start;
     private final String method; // for the metrics
     private final SpiffeId peer;
+    private final ServerSpan span; // null when tracing is off
     private boolean done;
 
     Exchange(
-        ChannelHandlerContext caller, FullHttpRequest request, long start, String method, SpiffeId peer) {
+        ChannelHandlerContext caller,
+        FullHttpRequest request,
+        long start,
+        String method,
+        SpiffeId peer,
+        ServerSpan span) {
       this.method = method;
       this.peer = peer;
       this.caller = caller;
       this.request = request;
       this.start = start;
+      this.span = span;
     }
 
     @Override
@@ -638,6 +688,9 @@ public final class InboundTerminator implements AutoCloseable {
               response.trailingHeaders().copy());
       pool.release(app, HttpUtil.isKeepAlive(response));
       stats.recordForwarded(method, peer, response.status().code(), System.nanoTime() - start);
+      if (span != null) {
+        span.end(response.status().code(), null);
+      }
       caller.writeAndFlush(back);
     }
 
@@ -647,6 +700,9 @@ public final class InboundTerminator implements AutoCloseable {
       }
       done = true;
       stats.recordUnreachable(method, peer, System.nanoTime() - start);
+      if (span != null) {
+        span.end(HttpResponseStatus.BAD_GATEWAY.code(), cause);
+      }
       answer(
           caller,
           HttpResponseStatus.BAD_GATEWAY,

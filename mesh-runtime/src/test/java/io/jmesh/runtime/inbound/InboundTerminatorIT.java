@@ -70,6 +70,9 @@ class InboundTerminatorIT {
               (exchange.getRequestMethod() + " " + exchange.getRequestURI() + " from " + id
                       + " over " + exchange.getProtocol() + " body=" + new String(in, StandardCharsets.UTF_8))
                   .getBytes(StandardCharsets.UTF_8);
+          if (exchange.getRequestURI().getPath().startsWith("/close")) {
+            exchange.getResponseHeaders().set("Connection", "close");
+          }
           exchange.sendResponseHeaders(200, body.length);
           try (OutputStream out = exchange.getResponseBody()) {
             out.write(body);
@@ -89,15 +92,15 @@ class InboundTerminatorIT {
   }
 
   private InboundTerminator start(InboundTerminator.Mode mode, int appPort) throws Exception {
-    terminator =
-        InboundTerminator.start(
-            InboundTerminator.Options.of(
-                    new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                    new InetSocketAddress(InetAddress.getLoopbackAddress(), appPort))
-                .withMode(mode),
-            serverTls,
-            () -> policy,
-            stats);
+    return start(
+        InboundTerminator.Options.of(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), appPort))
+            .withMode(mode));
+  }
+
+  private InboundTerminator start(InboundTerminator.Options options) throws Exception {
+    terminator = InboundTerminator.start(options, serverTls, () -> policy, stats);
     return terminator;
   }
 
@@ -269,6 +272,55 @@ class InboundTerminatorIT {
     // The client refused the server (another CA), and nothing reached the application.
     assertThat(clientRefusals.count(TlsRefusals.Reason.UNTRUSTED_CHAIN)).isEqualTo(1);
     assertThat(appClients).isEmpty();
+  }
+
+  @Test
+  void requestsBeyondThePoolWaitForAConnectionOfTheirLoop() throws Exception {
+    // Two connections to the application in all, one per event loop: the twenty concurrent
+    // streams of one HTTP/2 connection (one loop) share a single connection to the application,
+    // one request at a time, and none is lost.
+    start(
+        new InboundTerminator.Options(
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), app.getAddress().getPort()),
+            InboundTerminator.Mode.STRICT,
+            1 << 20,
+            2));
+    HttpClient client = client(mesh.tls(CLIENT, clientRefusals), HttpClient.Version.HTTP_2);
+    client.send(HttpRequest.newBuilder(uri("/warm")).build(), HttpResponse.BodyHandlers.ofString());
+
+    List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      calls.add(
+          client.sendAsync(
+              HttpRequest.newBuilder(uri("/items/" + i)).timeout(Duration.ofSeconds(10)).build(),
+              HttpResponse.BodyHandlers.ofString()));
+    }
+    for (int i = 0; i < 20; i++) {
+      assertThat(calls.get(i).get(10, TimeUnit.SECONDS).body()).startsWith("GET /items/" + i + " from ");
+    }
+    assertThat(appClients).hasSize(1);
+    assertThat(stats.succeeded()).isEqualTo(21);
+  }
+
+  @Test
+  void aConnectionTheApplicationClosesIsReplacedForTheNextRequest() throws Exception {
+    start(InboundTerminator.Mode.STRICT, app.getAddress().getPort());
+    HttpClient client = client(mesh.tls(CLIENT, clientRefusals), HttpClient.Version.HTTP_2);
+
+    // The application answers and closes ("Connection: close"): the pool must not hand that
+    // connection out again.
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> r =
+          client.send(HttpRequest.newBuilder(uri("/close/" + i)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+    }
+    HttpResponse<String> after =
+        client.send(HttpRequest.newBuilder(uri("/after")).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(after.statusCode()).isEqualTo(200);
+    assertThat(appClients).hasSize(4); // a new connection for each request after a close
+    assertThat(stats.unreachable()).isZero();
   }
 
   @Test

@@ -25,7 +25,11 @@ import java.util.concurrent.Executors;
  * {@code --body-bytes} when asked. Prints {@code READY <port>} once it listens.
  *
  * <p>Usage: {@code HelloServer --name v1-a --version v1 --bind 127.0.0.2 --port 18081
- * [--body-bytes 1024] [--delay-ms 200] [--fail-every 2] [--tls-keystore server.p12 --tls-password changeit]}
+ * [--body-bytes 1024] [--delay-ms 200] [--fail-every 2] [--tls-keystore server.p12 --tls-password changeit]
+ * [--forward-to http://other:8080/]}. With {@code --forward-to} each request first calls that URL
+ * (with {@code HttpURLConnection}), passing on the request's {@code traceparent} and {@code
+ * tracestate} as an application with its own tracing would, and names the answer's status in
+ * {@code downstream=}.
  */
 public final class HelloServer {
   private HelloServer() {}
@@ -48,6 +52,7 @@ public final class HelloServer {
     // so that a sequential client's retries (and the mesh's metrics of them) can be counted.
     long failEvery = Long.parseLong(opts.getOrDefault("fail-every", "0"));
     java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+    String forwardTo = opts.get("forward-to");
 
     String keystore = opts.get("tls-keystore");
     HttpServer server;
@@ -72,7 +77,8 @@ public final class HelloServer {
               exchange.sendResponseHeaders(503, -1);
               return;
             }
-            respond(exchange, name, version, bodyBytes);
+            String downstream = forwardTo == null ? null : forward(forwardTo, exchange);
+            respond(exchange, name, version, bodyBytes, downstream);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           } finally {
@@ -101,7 +107,27 @@ public final class HelloServer {
     }
   }
 
-  private static void respond(HttpExchange exchange, String name, String version, int bodyBytes)
+  /** Calls {@code url} as part of serving {@code exchange}; returns the status, or the error. */
+  private static String forward(String url, HttpExchange exchange) {
+    try {
+      java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create(url).toURL().openConnection();
+      c.setConnectTimeout(5_000);
+      c.setReadTimeout(10_000);
+      for (String h : new String[] {"traceparent", "tracestate"}) {
+        String v = exchange.getRequestHeaders().getFirst(h);
+        if (v != null) {
+          c.setRequestProperty(h, v);
+        }
+      }
+      int status = c.getResponseCode();
+      (status < 400 ? c.getInputStream() : c.getErrorStream()).readAllBytes();
+      return Integer.toString(status);
+    } catch (IOException | RuntimeException e) {
+      return e.getClass().getSimpleName();
+    }
+  }
+
+  private static void respond(HttpExchange exchange, String name, String version, int bodyBytes, String downstream)
       throws IOException {
     exchange.getRequestBody().readAllBytes();
     String line =
@@ -118,7 +144,8 @@ public final class HelloServer {
             + " canary="
             + exchange.getRequestHeaders().getFirst("x-canary")
             + " client="
-            + exchange.getRequestHeaders().getFirst("x-jmesh-client-id");
+            + exchange.getRequestHeaders().getFirst("x-jmesh-client-id")
+            + (downstream == null ? "" : " downstream=" + downstream);
     StringBuilder body = new StringBuilder(Math.max(bodyBytes, line.length() + 1)).append(line);
     while (body.length() < bodyBytes - 1) {
       body.append('.');

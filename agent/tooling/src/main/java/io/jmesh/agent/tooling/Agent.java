@@ -3,6 +3,7 @@ package io.jmesh.agent.tooling;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.trace.Tracing;
 
 /**
  * The installed agent, for hooks that run in the agent class loader (JDK client hooks). Set once
@@ -50,11 +51,30 @@ public final class Agent {
             .snapshot(old.runtime().snapshot())
             .identity(tls)
             .build();
-    AgentContext c = new AgentContext(runtime, config);
+    AgentContext c = new AgentContext(runtime, config, old.tracing());
     MeshCalls m = new MeshCalls(runtime, c);
     set(c, m);
     MeshBridge.install(m);
     old.runtime().close();
     return runtime;
+  }
+
+  /**
+   * For tests only (the instrumentation conformance suite): puts {@code tracing} in force for the
+   * calls that start from now on, keeping the runtime, and returns the tracing it replaces (not
+   * closed). Production code never calls this: tracing is set up once, at start, from OTEL_*.
+   *
+   * @throws IllegalStateException when the agent has not started
+   */
+  public static synchronized Tracing installTracingForTests(Tracing tracing) {
+    AgentContext old = context;
+    if (old == null) {
+      throw new IllegalStateException("the agent has not started (expected: Agent.context() != null)");
+    }
+    AgentContext c = new AgentContext(old.runtime(), old.config(), tracing);
+    MeshCalls m = new MeshCalls(old.runtime(), c);
+    set(c, m);
+    MeshBridge.install(m);
+    return old.tracing();
   }
 }

@@ -74,6 +74,8 @@ public final class AgentConfig {
       key("jmesh.admin.address", "0.0.0.0", "The address the admin endpoint binds to; an IP literal or host name.");
   public static final Key INBOUND_MODE =
       key("jmesh.inbound.mode", "strict", "strict (plaintext to the inbound port is refused) or permissive (plaintext is served without identity, for migration).");
+  public static final Key TRACES =
+      key("jmesh.traces", "true", "false: jmesh makes no spans and leaves trace headers alone, whatever the OTEL_* variables say (they may be meant for an OpenTelemetry agent in the same JVM). true: spans as OTEL_* say; see Traces.");
   public static final Key LOG_LEVEL =
       key("jmesh.log.level", "info", "debug, info, warn, error or off.");
   public static final Key INSTRUMENTATION_DISABLED =
@@ -108,6 +110,7 @@ public final class AgentConfig {
           ADMIN_PORT,
           ADMIN_ADDRESS,
           INBOUND_MODE,
+          TRACES,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
           EXCLUDE_MAIN,
@@ -144,6 +147,7 @@ public final class AgentConfig {
   final int adminPort; // 0: no admin endpoint
   final String adminAddress;
   final boolean inboundPermissive;
+  final boolean traces;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
   final Set<String> injectFaults;
@@ -188,6 +192,7 @@ public final class AgentConfig {
       problem(INBOUND_MODE, mode, "strict or permissive");
     }
     this.inboundPermissive = mode.equals("permissive");
+    this.traces = bool(TRACES);
     this.logLevel = level(LOG_LEVEL);
     this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
     this.injectFaults = list(INJECT_FAULT);
@@ -502,6 +507,11 @@ public final class AgentConfig {
 
   public boolean inboundPermissive() {
     return inboundPermissive;
+  }
+
+  /** Whether jmesh may make spans at all; the OTEL_* variables then decide (see Traces). */
+  public boolean traces() {
+    return traces;
   }
 
   public AgentLog.Level logLevel() {

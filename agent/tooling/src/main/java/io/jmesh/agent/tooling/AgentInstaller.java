@@ -16,6 +16,8 @@ import io.jmesh.runtime.retry.Backoff;
 import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.jmesh.runtime.trace.TraceSettings;
+import io.jmesh.runtime.trace.Tracing;
 import io.jmesh.runtime.xds.XdsClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -100,10 +102,11 @@ public final class AgentInstaller {
     // while the runtime waits for the controller and the CA.
     MeshMetrics metrics = startAdmin(config);
     try {
-      runtime = startRuntime(config, metrics);
+      Tracing tracing = startTracing(config);
+      runtime = startRuntime(config, metrics, tracing);
       started = runtime;
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
-      AgentContext context = new AgentContext(runtime, config);
+      AgentContext context = new AgentContext(runtime, config, tracing);
       MeshCalls calls = new MeshCalls(runtime, context);
       Agent.set(context, calls);
       MeshBridge.install(calls);
@@ -289,7 +292,33 @@ public final class AgentInstaller {
     return a == null ? Map.of() : Map.of("jmesh.admin.port", Integer.toString(a.port()));
   }
 
-  private static MeshRuntime startRuntime(AgentConfig config, MeshMetrics metrics) {
+
+  /**
+   * jmesh's tracer, from the standard OTEL_* settings (see agent/README.md, Traces); off when
+   * {@code jmesh.traces} is false or they ask for no export. Never throws: without it calls go on
+   * untraced.
+   */
+  private static Tracing startTracing(AgentConfig config) {
+    if (!config.traces()) {
+      return Tracing.disabled();
+    }
+    try {
+      TraceSettings settings =
+          TraceSettings.fromSystem(config.service().isEmpty() ? "unknown_service:java" : config.service());
+      Tracing tracing = Tracing.start(settings, io.jmesh.runtime.time.Ticker.system());
+      if (tracing.enabled()) {
+        // The last batch of a JVM that exits would be lost: export it on the way out (bounded
+        // by Tracing.close()).
+        Runtime.getRuntime().addShutdownHook(new Thread(tracing::close, "jmesh-traces-flush"));
+      }
+      return tracing;
+    } catch (RuntimeException | LinkageError e) {
+      AgentLog.warn("traces: could not start; calls go on untraced", e);
+      return Tracing.disabled();
+    }
+  }
+
+  private static MeshRuntime startRuntime(AgentConfig config, MeshMetrics metrics, Tracing tracing) {
     MeshRuntime.Options options = new MeshRuntime.Options(config.namespace(), config.clusterDomain());
     if (config.controllers().isEmpty() && config.configFile() == null) {
       AgentLog.warn(
@@ -350,7 +379,7 @@ public final class AgentInstaller {
                 + " within " + wait + " ms (" + AgentConfig.XDS_INITIAL_WAIT_MS.property()
                 + "); the application starts now and its calls go unmeshed until it answers");
       }
-      startInbound(config, meshTls, runtime);
+      startInbound(config, meshTls, runtime, tracing);
       if (meshTls != null) {
         awaitIdentity(config, meshTls.identity(), identityStart);
       }
@@ -378,7 +407,7 @@ public final class AgentInstaller {
    * otherwise, Linkerd's default), forwarding to {@code jmesh.app.port} on loopback. Never throws: without it the application
    * runs, and its peers' calls fail (closed).
    */
-  private static void startInbound(AgentConfig config, MeshTls meshTls, MeshRuntime runtime) {
+  private static void startInbound(AgentConfig config, MeshTls meshTls, MeshRuntime runtime, Tracing tracing) {
     if (config.inboundPort() == 0) {
       return;
     }
@@ -406,7 +435,8 @@ public final class AgentInstaller {
                   .withMode(mode),
               meshTls,
               () -> runtime.inboundPolicy(service), // read per request: a new policy applies at once
-              new io.jmesh.runtime.inbound.InboundStats(runtime.metrics().server(service)));
+              new io.jmesh.runtime.inbound.InboundStats(runtime.metrics().server(service)),
+              tracing);
       AgentLog.info(
           "mesh inbound listener on " + config.inboundAddress() + ":" + inbound.port() + " ("
               + mode.name().toLowerCase(java.util.Locale.ROOT) + " mTLS) -> application on 127.0.0.1:"

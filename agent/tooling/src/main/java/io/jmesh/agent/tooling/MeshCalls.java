@@ -21,6 +21,8 @@ import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.trace.ClientSpan;
+import io.jmesh.runtime.trace.Tracing;
 import java.util.function.Function;
 
 /**
@@ -54,20 +56,47 @@ public final class MeshCalls implements BridgeCalls {
       return null;
     }
     context.maybeInjectFault("route");
-    OutboundCall call = runtime.route(OutboundRequest.of(scheme, host, port, method, path, headers));
-    return call == null ? null : new Call(call, runtime);
+    OutboundRequest request = OutboundRequest.of(scheme, host, port, method, path, headers);
+    OutboundCall call = runtime.route(request);
+    if (call == null) {
+      return null;
+    }
+    Tracing tracing = context.tracing();
+    ClientSpan span = null;
+    if (tracing.enabled()) {
+      try {
+        span =
+            tracing.startClient(
+                call.destination(), call.routeName(), request.scheme(), call.authority(),
+                request.port(), request.method(), request.path(), headers);
+      } catch (RuntimeException e) {
+        // A tracing error costs the call its span, never the call itself.
+        traceErrors(e);
+      }
+    }
+    return new Call(call, runtime, span);
+  }
+
+  private static final java.util.concurrent.atomic.AtomicLong TRACE_ERRORS = new java.util.concurrent.atomic.AtomicLong();
+
+  private static void traceErrors(Throwable t) {
+    if (TRACE_ERRORS.getAndIncrement() == 0) {
+      io.jmesh.bridge.AgentLog.warn("traces: could not start a client span; calls go on without (logged once)", t);
+    }
   }
 
   /** A routed call seen through the bridge. */
   static final class Call implements BridgeCall {
     private final OutboundCall call;
     private final MeshRuntime runtime;
+    private final ClientSpan span; // null when tracing is off
     private Admission admission;
     private String noIdentity; // set when the destination needs mesh TLS and this workload has no identity
 
-    Call(OutboundCall call, MeshRuntime runtime) {
+    Call(OutboundCall call, MeshRuntime runtime, ClientSpan span) {
       this.call = call;
       this.runtime = runtime;
+      this.span = span;
     }
 
     @Override
@@ -83,9 +112,15 @@ public final class MeshCalls implements BridgeCalls {
             "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh"
                 + " identity (set JMESH_BOOTSTRAP_TOKEN and JMESH_CONTROLLER)";
         call.refused("no_mesh_identity");
+        if (span != null) {
+          span.refused(503, refusalKind());
+        }
         return 503;
       }
       admission = call.admit(bodyReplayable, bodyLength);
+      if (span != null && admission.status() != 0) {
+        span.refused(admission.status(), refusalKind());
+      }
       return admission.status();
     }
 
@@ -148,9 +183,17 @@ public final class MeshCalls implements BridgeCalls {
     }
 
     @Override
+    public String[] traceHeaders() {
+      return span == null ? null : span.headers();
+    }
+
+    @Override
     public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
       if (!(endpoint instanceof MeshEndpoint)) {
         return -1;
+      }
+      if (span != null) {
+        span.attempt(endpoint.host(), endpoint.port(), status, error, durationNanos);
       }
       AttemptOutcome outcome = status > 0 ? outcomeOf(status) : classify(error);
       RetryPolicy.Decision d = call.attemptFinished(((MeshEndpoint) endpoint).endpoint, outcome, durationNanos);
@@ -170,6 +213,9 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public void finish() {
       call.finish();
+      if (span != null) {
+        span.end();
+      }
     }
   }
 

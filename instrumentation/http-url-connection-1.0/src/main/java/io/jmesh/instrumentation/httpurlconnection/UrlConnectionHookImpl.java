@@ -324,6 +324,12 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
   }
 
   @Override
+  public String[] traceHeaders(Object connection) {
+    Attempt attempt = attempts.get(connection);
+    return attempt == null ? null : attempt.call.traceHeaders();
+  }
+
+  @Override
   public Object[] socketTarget(Object client, String host, int port) {
     if (!HTTPS_CLIENT.equals(client.getClass().getName())) {
       return null;

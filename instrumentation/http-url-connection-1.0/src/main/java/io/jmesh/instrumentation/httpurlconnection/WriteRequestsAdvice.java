@@ -7,7 +7,7 @@ import java.net.HttpURLConnection;
 import net.bytebuddy.asm.Advice;
 
 /**
- * Adds the call's deadline header just before the request is written. By then the connection is
+ * Adds the call's deadline and trace headers just before the request is written. By then the connection is
  * connected, and {@code setRequestProperty} refuses changes to a connected connection; the
  * connection's header table is a JDK-internal type that agent code cannot name. So the advice
  * lowers the two flags for the one call of the public setter and restores them at once: the
@@ -27,13 +27,21 @@ final class WriteRequestsAdvice {
     }
     try {
       String deadline = hook.deadlineHeaderValue(connection);
-      if (deadline != null) {
+      String[] trace = hook.traceHeaders(connection);
+      if (deadline != null || trace != null) {
         boolean wasConnected = connected;
         boolean wasConnecting = connecting;
         connected = false;
         connecting = false;
         try {
-          connection.setRequestProperty(BridgeCall.DEADLINE_HEADER, deadline);
+          if (deadline != null) {
+            connection.setRequestProperty(BridgeCall.DEADLINE_HEADER, deadline);
+          }
+          if (trace != null) {
+            for (int i = 0; i + 1 < trace.length; i += 2) {
+              connection.setRequestProperty(trace[i], trace[i + 1]);
+            }
+          }
         } finally {
           connected = wasConnected;
           connecting = wasConnecting;

@@ -15,6 +15,15 @@ import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.inbound.InboundStats;
 import io.jmesh.runtime.inbound.InboundTerminator;
+import io.jmesh.runtime.time.Ticker;
+import io.jmesh.runtime.trace.TraceSettings;
+import io.jmesh.runtime.trace.Tracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.EventData;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -632,6 +641,57 @@ public abstract class AbstractMeshHttpClientTest {
       assertThat(t.stats().requests()).isZero();
       assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
     }
+  }
+
+  @Test
+  void theNextHopSeesTheClientSpanAsItsParent() throws Exception {
+    InMemorySpanExporter exported = InMemorySpanExporter.create();
+    Tracing previous =
+        Agent.installTracingForTests(
+            Tracing.create(
+                TraceSettings.from(Map.of("OTEL_TRACES_EXPORTER", "otlp")::get, k -> null, "conformance"),
+                SimpleSpanProcessor.create(exported),
+                Ticker.system()));
+    try {
+      service("traced", "", "", endpoint(v1b));
+
+      // No context from the application: jmesh's client span starts the trace.
+      String seen = get("http://traced:8080/first").field("traceparent");
+      SpanData first = awaitSpan(exported, "/first");
+      assertThat(first.getKind()).isEqualTo(SpanKind.CLIENT);
+      assertThat(first.getParentSpanContext().isValid()).isFalse();
+      assertThat(seen).startsWith("00-" + first.getTraceId() + "-" + first.getSpanId() + "-");
+
+      // The application's own context (its OpenTelemetry, or a header it forwards): jmesh's span
+      // is its child, and replaces it as the next hop's parent.
+      String appTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+      String appSpan = "00f067aa0ba902b7";
+      seen =
+          send(new Request("GET", URI.create("http://traced:8080/second"),
+                  Map.of("traceparent", "00-" + appTrace + "-" + appSpan + "-01")))
+              .field("traceparent");
+      SpanData second = awaitSpan(exported, "/second");
+      assertThat(second.getTraceId()).isEqualTo(appTrace);
+      assertThat(second.getParentSpanId()).isEqualTo(appSpan);
+      assertThat(seen).isEqualTo("00-" + appTrace + "-" + second.getSpanId() + "-01");
+      assertThat(second.getAttributes().get(AttributeKey.longKey("http.response.status_code"))).isEqualTo(200L);
+      assertThat(second.getEvents()).extracting(EventData::getName).containsExactly("jmesh.attempt");
+    } finally {
+      Agent.installTracingForTests(previous).close();
+    }
+  }
+
+  /** The one finished span of the call to {@code path}; the adapter may end it just after answering. */
+  private static SpanData awaitSpan(InMemorySpanExporter exported, String path) {
+    return await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                exported.getFinishedSpanItems().stream()
+                    .filter(s -> String.valueOf(s.getAttributes().get(AttributeKey.stringKey("url.full"))).endsWith(path))
+                    .findFirst()
+                    .orElse(null),
+            java.util.Objects::nonNull);
   }
 
   @Test

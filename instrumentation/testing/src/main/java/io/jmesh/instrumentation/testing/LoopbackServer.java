@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A real HTTP server on one loopback address, in the test JVM: answers every request with one
  * line {@code instance=<name> host=<Host> path=<path> method=<method> canary=<x-canary>
- * deadline=<x-jmesh-deadline-ms> client=<x-jmesh-client-id>}. Tests make it fail ({@link #answerWith}) or slow ({@link
+ * deadline=<x-jmesh-deadline-ms> client=<x-jmesh-client-id> traceparent=<traceparent>}. Tests make it fail ({@link #answerWith}) or slow ({@link
  * #delay}) to exercise the mesh's policies.
  */
 public final class LoopbackServer implements AutoCloseable {
@@ -60,6 +60,7 @@ public final class LoopbackServer implements AutoCloseable {
                         // The caller's identity, as an inbound terminator in front of this server
                         // adds it: shows that a call came over mesh TLS, and from whom.
                         + " client=" + exchange.getRequestHeaders().getFirst("x-jmesh-client-id")
+                        + " traceparent=" + exchange.getRequestHeaders().getFirst("traceparent")
                         + "\n")
                     .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("x-instance", name);

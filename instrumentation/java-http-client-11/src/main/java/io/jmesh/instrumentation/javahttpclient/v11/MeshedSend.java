@@ -169,7 +169,8 @@ final class MeshedSend<T> {
       fail(deadlineError(null));
       return;
     }
-    HttpRequest attemptRequest = retries ? copy(attemptTimeout(meshTimeout), call.deadlineHeaderValue()) : request;
+    HttpRequest attemptRequest =
+        retries ? copy(attemptTimeout(meshTimeout), call.deadlineHeaderValue(), call.traceHeaders()) : request;
     BridgeEndpoint endpoint = call.nextEndpoint();
     if (endpoint == null) {
       fail(new MeshRefusal(call.noEndpointMessage()));
@@ -205,14 +206,22 @@ final class MeshedSend<T> {
     return meshTimeoutNanos < 0 ? left : Math.min(meshTimeoutNanos, left);
   }
 
-  /** The attempt's own request: the application's, with the attempt's timeout and deadline. */
-  private HttpRequest copy(long timeoutNanos, String deadline) {
+  /**
+   * The attempt's own request: the application's, with the attempt's timeout, deadline and trace
+   * headers.
+   */
+  private HttpRequest copy(long timeoutNanos, String deadline, String[] trace) {
     HttpRequest.Builder b = HttpRequest.newBuilder(request, (name, value) -> true);
     if (timeoutNanos > 0) {
       b.timeout(Duration.ofNanos(timeoutNanos));
     }
     if (deadline != null) {
       b.setHeader(BridgeCall.DEADLINE_HEADER, deadline);
+    }
+    if (trace != null) {
+      for (int i = 0; i + 1 < trace.length; i += 2) {
+        b.setHeader(trace[i], trace[i + 1]);
+      }
     }
     return b.build();
   }

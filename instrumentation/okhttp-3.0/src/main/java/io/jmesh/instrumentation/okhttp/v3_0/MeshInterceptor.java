@@ -158,6 +158,12 @@ public final class MeshInterceptor implements Interceptor {
       if (deadline != null) {
         attempt.header(BridgeCall.DEADLINE_HEADER, deadline);
       }
+      String[] trace = call.traceHeaders();
+      if (trace != null) {
+        for (int i = 0; i + 1 < trace.length; i += 2) {
+          attempt.header(trace[i], trace[i + 1]);
+        }
+      }
       long start = System.nanoTime();
       Response response;
       try {
