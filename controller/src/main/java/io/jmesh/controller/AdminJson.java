@@ -5,8 +5,14 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.jmesh.controller.ca.CertificateAuthority;
 import io.jmesh.controller.xds.AgentStatus;
+import io.jmesh.runtime.config.Backend;
+import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.Route;
+import io.jmesh.runtime.config.RouteMatch;
+import io.jmesh.runtime.config.RoutePolicy;
 import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.config.ServiceEndpoint;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
@@ -24,6 +30,9 @@ import java.util.Map;
  * on every field being there.
  */
 final class AdminJson {
+  /** The node metadata field in which an agent announces its admin port. */
+  static final String ADMIN_PORT = "jmesh.admin.port";
+
   private AdminJson() {}
 
   /** {@code GET /snapshot}. */
@@ -59,6 +68,70 @@ final class AdminJson {
     return out;
   }
 
+  /**
+   * {@code GET /services/<name>}: one service of the snapshot served, whole: its routes in match
+   * order (the implicit default route is not listed), endpoints and identities. What {@code jmesh
+   * routes} and {@code jmesh endpoints} print.
+   */
+  static Map<String, Object> service(Service service, String snapshotVersion) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("version", snapshotVersion);
+    out.put("name", service.name());
+    out.put("namespace", service.namespace());
+    out.put("ports", List.copyOf(service.ports()));
+    out.put("balancer", service.policy().balancer().toString());
+    List<Object> identities = new ArrayList<>();
+    service.identities().forEach(id -> identities.add(id.toString()));
+    out.put("identities", identities);
+    List<Object> routes = new ArrayList<>();
+    for (Route route : service.routes()) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("name", route.name());
+      List<Object> matches = new ArrayList<>();
+      for (RouteMatch match : route.matches()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("path", match.path() == null ? null : match.path().type() + " " + match.path().value());
+        m.put("method", match.method());
+        List<Object> headers = new ArrayList<>();
+        for (HeaderMatch h : match.headers()) {
+          headers.add(h.name() + " " + h.type() + " " + h.value());
+        }
+        m.put("headers", headers);
+        matches.add(m);
+      }
+      r.put("matches", matches);
+      List<Object> backends = new ArrayList<>();
+      for (Backend b : route.backends()) {
+        Map<String, Object> backend = new LinkedHashMap<>();
+        backend.put("subset", new LinkedHashMap<String, Object>(new java.util.TreeMap<>(b.subset())));
+        backend.put("weight", b.weight());
+        backends.add(backend);
+      }
+      r.put("backends", backends);
+      RoutePolicy policy = route.policy();
+      r.put("timeoutMillis", policy.timeout() == null ? null : policy.timeout().toMillis());
+      r.put("retryAttempts", policy.retry().attempts());
+      List<Object> onStatus = new ArrayList<>(new java.util.TreeSet<>(policy.retry().onStatus()));
+      r.put("retryOnStatus", onStatus);
+      r.put("faultAbortPercent", policy.fault().abortPercent());
+      r.put("faultDelayPercent", policy.fault().delayPercent());
+      routes.add(r);
+    }
+    out.put("routes", routes);
+    List<Object> endpoints = new ArrayList<>();
+    for (ServiceEndpoint e : service.endpoints()) {
+      Map<String, Object> endpoint = new LinkedHashMap<>();
+      endpoint.put("host", e.host());
+      endpoint.put("port", e.port());
+      endpoint.put("weight", e.weight());
+      endpoint.put("priority", e.priority());
+      endpoint.put("labels", new LinkedHashMap<String, Object>(new java.util.TreeMap<>(e.labels())));
+      endpoints.add(endpoint);
+    }
+    out.put("endpoints", endpoints);
+    return out;
+  }
+
   /** {@code GET /agents}. */
   static Map<String, Object> agents(List<AgentStatus> agents) {
     List<Object> list = new ArrayList<>(agents.size());
@@ -79,11 +152,28 @@ final class AdminJson {
     out.put("userAgent", agent.userAgent());
     out.put("metadata", struct(agent.metadata()));
     out.put("remoteAddress", agent.remoteAddress());
+    out.put("adminAddress", adminAddress(agent));
     out.put("connectedSince", agent.connectedSince());
     Map<String, Object> types = new LinkedHashMap<>();
     agent.types().forEach((name, type) -> types.put(name, type(type)));
     out.put("types", types);
     return out;
+  }
+
+  /**
+   * Where the agent's admin endpoint is: the host its ADS stream came from (the agent binds the
+   * admin port on every interface by default) and the port it announced as node metadata {@value
+   * #ADMIN_PORT}; null when either is unknown (an agent with the admin endpoint off, or an older
+   * one). The {@code jmesh} CLI reads it to scrape and tap every agent.
+   */
+  static String adminAddress(AgentStatus agent) {
+    Value port = agent.metadata().getFieldsMap().get(ADMIN_PORT);
+    String remote = agent.remoteAddress();
+    if (port == null || port.getStringValue().isEmpty() || remote == null) {
+      return null;
+    }
+    int colon = remote.lastIndexOf(':');
+    return colon <= 0 ? null : remote.substring(0, colon) + ":" + port.getStringValue();
   }
 
   private static Map<String, Object> type(AgentStatus.TypeStatus type) {

@@ -2,6 +2,8 @@ package io.jmesh.controller;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.Service;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.System.Logger;
@@ -24,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class AdminServer implements AutoCloseable {
   private static final Logger LOG = System.getLogger("io.jmesh.controller.admin");
-  static final String PATHS = "/ready, /live, /metrics, /snapshot, /agents, /ca";
+  static final String PATHS = "/ready, /live, /metrics, /snapshot, /services/<name>, /agents, /ca";
   private static final String JSON = "application/json; charset=utf-8";
   private static final String TEXT = "text/plain; charset=utf-8";
   private static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
@@ -117,8 +119,32 @@ final class AdminServer implements AutoCloseable {
         send(exchange, 200, JSON, Json.write(AdminJson.ca(model.ca())));
         break;
       default:
+        if (path.startsWith("/services/")) {
+          service(exchange, path.substring("/services/".length()));
+          return;
+        }
         send(exchange, 404, TEXT, "path: " + path + " (expected one of: " + PATHS + ")\n");
     }
+  }
+
+  /** {@code hello} finds the first service of that name in any namespace; {@code hello.prod} one. */
+  private void service(HttpExchange exchange, String name) throws IOException {
+    MeshSnapshot applied = model.snapshot().applied();
+    if (applied != null) {
+      for (Service service : applied.services()) {
+        if (service.qualifiedName().equals(name) || service.name().equals(name)) {
+          send(exchange, 200, JSON, Json.write(AdminJson.service(service, applied.version())));
+          return;
+        }
+      }
+    }
+    send(
+        exchange,
+        404,
+        TEXT,
+        "service: \"" + name + "\" is not in the snapshot served"
+            + (applied == null ? " (there is none yet)" : " (version " + applied.version() + ")")
+            + " (expected: a name that /snapshot lists, e.g. hello or hello.default)\n");
   }
 
   private static void send(HttpExchange exchange, int status, String contentType, String body)

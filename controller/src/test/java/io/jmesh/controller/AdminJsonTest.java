@@ -53,6 +53,7 @@ class AdminJsonTest {
             Struct.newBuilder()
                 .putFields("zone", Value.newBuilder().setStringValue("a").build())
                 .putFields("cores", Value.newBuilder().setNumberValue(4).build())
+                .putFields("jmesh.admin.port", Value.newBuilder().setStringValue("4192").build())
                 .build(),
             "127.0.0.1:53422",
             T0,
@@ -72,9 +73,11 @@ class AdminJsonTest {
                 "      \"userAgent\": \"jmesh-agent 0.1.0\",",
                 "      \"metadata\": {",
                 "        \"cores\": 4,",
+                "        \"jmesh.admin.port\": \"4192\",",
                 "        \"zone\": \"a\"",
                 "      },",
                 "      \"remoteAddress\": \"127.0.0.1:53422\",",
+                "      \"adminAddress\": \"127.0.0.1:4192\",",
                 "      \"connectedSince\": \"2026-11-22T10:00:00Z\",",
                 "      \"types\": {",
                 "        \"listener\": {",
@@ -130,6 +133,7 @@ class AdminJsonTest {
                 "  \"userAgent\": null,",
                 "  \"metadata\": {},",
                 "  \"remoteAddress\": null,",
+                "  \"adminAddress\": null,",
                 "  \"connectedSince\": \"2026-11-22T10:00:00Z\",",
                 "  \"types\": {}",
                 "}",

@@ -14,6 +14,7 @@ import io.jmesh.runtime.deadline.DeadlineHeader;
 import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.retry.RequestFacts;
 import io.jmesh.runtime.retry.RetryPolicy;
+import io.jmesh.runtime.telemetry.MeshTap;
 import io.jmesh.runtime.time.Ticker;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -267,14 +268,19 @@ final class RoutedCall implements OutboundCall {
   public void finish() {
     if (!finished) {
       finished = true;
+      long durationNanos = ticker.nanoTime() - startNanos;
       state.meters.callFinished(
           route.name,
           request.method(),
           Router.normalize(request.host()),
           status,
           errorType,
-          ticker.nanoTime() - startNanos,
+          durationNanos,
           attempts);
+      MeshTap tap = state.meters.tap();
+      if (tap.active()) {
+        tap(tap, durationNanos);
+      }
     }
     ConcurrencyLimit limit = heldLimit;
     if (limit == null) {
@@ -285,6 +291,32 @@ final class RoutedCall implements OutboundCall {
     if (!slot.cancel(false) && !slot.isCompletedExceptionally()) {
       limit.release();
     }
+  }
+
+  /** Publishes this call to the taps; only while someone taps, so it may allocate. */
+  private void tap(MeshTap tap, long durationNanos) {
+    Endpoint last = previous;
+    tap.publish(
+        new MeshTap.Event(
+            tap.nowMillis(),
+            MeshTap.Direction.OUTBOUND,
+            state.meters.source(),
+            state.name,
+            request.method(),
+            authority(),
+            request.path(),
+            status,
+            errorType,
+            durationNanos,
+            last == null ? null : hostPort(last),
+            route.name,
+            null,
+            attempts));
+  }
+
+  private static String hostPort(Endpoint endpoint) {
+    String host = endpoint.host();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + endpoint.port();
   }
 
   @Override

@@ -48,6 +48,16 @@ public final class ClientMeters {
     return destination;
   }
 
+  /** The calling service, the {@code jmesh.source.service} of these meters. */
+  public String source() {
+    return metrics.localService();
+  }
+
+  /** Where the runtime publishes each finished call, for {@code /tap}. */
+  public MeshTap tap() {
+    return metrics.tap();
+  }
+
   /** A call was routed: one more in flight until {@link #callFinished}. */
   public void callStarted() {
     active.incrementAndGet();

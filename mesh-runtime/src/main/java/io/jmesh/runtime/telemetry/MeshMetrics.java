@@ -112,6 +112,7 @@ public final class MeshMetrics {
   private final ConcurrentHashMap<String, ServerMeters> servers = new ConcurrentHashMap<>();
   private final MultiGauge configInfo;
   private final Counter configUpdates;
+  private final MeshTap tap = new MeshTap(java.time.Clock.systemUTC());
 
   /**
    * @param registry where meters go; shared with whoever else the caller lets use it
@@ -138,6 +139,11 @@ public final class MeshMetrics {
 
   public MeterRegistry registry() {
     return registry;
+  }
+
+  /** Live copies of finished calls, for the admin endpoint's {@code /tap}. */
+  public MeshTap tap() {
+    return tap;
   }
 
   /** The {@value #SOURCE} of every outbound series. */

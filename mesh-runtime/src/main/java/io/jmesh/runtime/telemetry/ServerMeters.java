@@ -21,6 +21,7 @@ public final class ServerMeters {
   public static final String NO_PEER = "none";
 
   private final MeshMetrics metrics;
+  private final String service;
   private final Tags base;
   private final AtomicInteger active = new AtomicInteger();
   private final ConcurrentHashMap<RequestKey, Timer> durations = new ConcurrentHashMap<>();
@@ -34,6 +35,7 @@ public final class ServerMeters {
 
   ServerMeters(MeshMetrics metrics, String service) {
     this.metrics = metrics;
+    this.service = service;
     this.base = Tags.of(MeshMetrics.DESTINATION, service);
     Gauge.builder(MeshMetrics.SERVER_ACTIVE, active, AtomicInteger::get)
         .description("Inbound requests being served (authorized, not yet answered)")
@@ -90,6 +92,26 @@ public final class ServerMeters {
                       .register(metrics.meterRegistry()));
     }
     timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
+    MeshTap tap = metrics.tap();
+    if (tap.active()) {
+      // The listener does not hand the path down here: an inbound event goes without one.
+      tap.publish(
+          new MeshTap.Event(
+              tap.nowMillis(),
+              MeshTap.Direction.INBOUND,
+              null,
+              service,
+              method,
+              null,
+              null,
+              status,
+              errorType,
+              durationNanos,
+              null,
+              null,
+              peer,
+              1));
+    }
   }
 
   /**

@@ -87,12 +87,24 @@ public final class XdsClient implements Discovery {
     }
   }
 
-  /** The agent as the controller sees it. */
-  public record NodeIdentity(String id, String service, String namespace) {
+  /**
+   * The agent as the controller sees it.
+   *
+   * @param metadata more string fields of {@code node.metadata}, for example {@code
+   *     jmesh.admin.port} (the controller's {@code /agents} turns it into the address {@code jmesh}
+   *     CLI commands reach the agent at); {@code NAMESPACE} is always set from {@code namespace}
+   */
+  public record NodeIdentity(
+      String id, String service, String namespace, Map<String, String> metadata) {
     public NodeIdentity {
       Objects.requireNonNull(id, "id");
       Objects.requireNonNull(service, "service");
       Objects.requireNonNull(namespace, "namespace");
+      metadata = Map.copyOf(metadata);
+    }
+
+    public NodeIdentity(String id, String service, String namespace) {
+      this(id, service, namespace, Map.of());
     }
   }
 
@@ -152,16 +164,17 @@ public final class XdsClient implements Discovery {
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
     this.backoff =
         Backoff.exponential(options.reconnectBase(), options.reconnectMax(), 0.5, random);
+    Struct.Builder metadata = Struct.newBuilder();
+    new TreeMap<>(options.node().metadata())
+        .forEach((k, v) -> metadata.putFields(k, Value.newBuilder().setStringValue(v).build()));
+    metadata.putFields(
+        "NAMESPACE", Value.newBuilder().setStringValue(options.node().namespace()).build());
     this.node =
         Node.newBuilder()
             .setId(options.node().id())
             .setCluster(options.node().service())
             .setUserAgentName("jmesh")
-            .setMetadata(
-                Struct.newBuilder()
-                    .putFields(
-                        "NAMESPACE",
-                        Value.newBuilder().setStringValue(options.node().namespace()).build()))
+            .setMetadata(metadata)
             .build();
     for (String type : TYPES) {
       types.put(type, new TypeState());

@@ -62,6 +62,8 @@ import java.util.regex.Pattern;
  */
 public final class Demo {
   static final int FIXED_PORT = 18081;
+  /** The agent's default admin port, taken when free. */
+  static final int ADMIN_PORT = 4191;
   static final String URL = "http://hello:8080/";
   private static final Pattern APPLIED = Pattern.compile("jmesh INFO xDS: applied version ([0-9a-f]+)");
   private static final String[] BANNERS = {
@@ -192,14 +194,20 @@ public final class Demo {
         + controller.adminPort() + "/agents, pid " + controller.jvm().pid());
     enterPhase(1);
 
+    // Every JVM with the agent needs an admin port of its own on a shared host.
+    int clientAdmin = freePort(ADMIN_PORT);
     Jvm client = track(Jvm.builder("traffic-client")
         .withAgent()
         .env("JMESH_CONTROLLER", controller.xdsAddress())
         .env("JMESH_SERVICE", "traffic-client")
+        .env("JMESH_ADMIN_PORT", Integer.toString(clientAdmin))
         .main(ChildGuard.class.getName(), TrafficClient.class.getName(), "--url", URL,
             "--rps", Integer.toString(rps), "--seconds", Integer.toString(seconds))
         .start());
-    event("started TrafficClient with -javaagent, pid " + client.pid());
+    event("started TrafficClient with -javaagent, pid " + client.pid() + ", agent admin on port " + clientAdmin);
+    event("in another terminal, from the repository root: JMESH_CONTROLLER_ADMIN=127.0.0.1:"
+        + controller.adminPort() + " bin/jmesh stat   (also: check, tap hello --max 5, routes hello,"
+        + " endpoints hello)");
 
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 120L);
     while (true) {
@@ -227,6 +235,19 @@ public final class Demo {
       throw new IllegalStateException("the client reported " + lastTick + " of " + seconds + " seconds");
     }
     summary();
+  }
+
+  /** {@code preferred} when it is free on loopback, else any free port. */
+  private static int freePort(int preferred) throws IOException {
+    try (ServerSocket s = new ServerSocket()) {
+      s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), preferred));
+      return preferred;
+    } catch (IOException taken) {
+      try (ServerSocket s = new ServerSocket()) {
+        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        return s.getLocalPort();
+      }
+    }
   }
 
   /** 127.0.0.x:18081 when free; else a free port on 127.0.0.x; else a free port on 127.0.0.1. */

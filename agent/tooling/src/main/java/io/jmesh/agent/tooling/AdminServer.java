@@ -4,35 +4,52 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.telemetry.MeshTap;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
  * The agent's admin endpoint (Linkerd's proxy admin port, 4191 by default): {@code /metrics}
  * (Prometheus text), {@code /live}, {@code /ready}, and for loopback callers only {@code /config}
- * (the snapshot in force, JSON) and {@code /endpoints} (per destination, each endpoint's load and
- * breaker state, JSON).
+ * (the snapshot in force, JSON), {@code /endpoints} (per destination, each endpoint's load and
+ * breaker state, JSON) and {@code /tap} (a live stream of finished calls, JSON lines; see {@link
+ * TapStream}).
  *
  * <p>Built on the JDK's {@code com.sun.net.httpserver}: it is in the platform class loader, so it
  * needs nothing in the agent jar, never clashes with the application's own libraries, and does not
  * load Netty in file mode, where nothing else would. A scrape every few seconds needs no more.
  *
  * <p>Threading: one daemon thread serves every request, one at a time; the runtime reference is
- * read per request, so the endpoint can start before the runtime exists.
+ * read per request, so the endpoint can start before the runtime exists. Each {@code /tap} stream
+ * gets a daemon thread of its own, at most {@value #MAX_TAPS} at once, so that a long tap never
+ * holds up a scrape.
  */
 final class AdminServer implements AutoCloseable {
+  /** Taps served at once; a tap costs a thread and a queue, and a few suffice to debug. */
+  static final int MAX_TAPS = 4;
+  /** Events one tap holds while its client reads too slowly; beyond, they are dropped. */
+  static final int TAP_QUEUE = 1024;
+  /** How often an idle tap writes an empty line, to notice a client that went away. */
+  static final long TAP_HEARTBEAT_MILLIS = 1000;
+
   private final HttpServer server;
   private final ExecutorService executor;
+  private final Set<Thread> taps = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger tapIds = new AtomicInteger();
 
   private AdminServer(HttpServer server, ExecutorService executor) {
     this.server = server;
@@ -50,6 +67,7 @@ final class AdminServer implements AutoCloseable {
       String address,
       int port,
       PrometheusMeterRegistry registry,
+      MeshTap tap,
       Supplier<MeshRuntime> runtime,
       Supplier<List<String>> readiness) {
     ExecutorService executor = null;
@@ -64,7 +82,8 @@ final class AdminServer implements AutoCloseable {
               });
       server.setExecutor(executor);
       AdminServer admin = new AdminServer(server, executor);
-      server.createContext("/", exchange -> admin.handle(exchange, registry, runtime, readiness));
+      server.createContext(
+          "/", exchange -> admin.handle(exchange, registry, tap, runtime, readiness));
       // The server's own dispatcher thread inherits daemon status from the thread that starts it.
       Thread starter = new Thread(server::start, "jmesh-admin-start");
       starter.setDaemon(true);
@@ -93,9 +112,17 @@ final class AdminServer implements AutoCloseable {
   private void handle(
       HttpExchange exchange,
       PrometheusMeterRegistry registry,
+      MeshTap tap,
       Supplier<MeshRuntime> runtime,
       Supplier<List<String>> readiness)
       throws IOException {
+    if (exchange.getRequestURI().getPath().equals("/tap")
+        && exchange.getRequestMethod().equals("GET")
+        && exchange.getRemoteAddress().getAddress().isLoopbackAddress()) {
+      // The tap thread owns the exchange from here and closes it.
+      tap(exchange, tap, runtime);
+      return;
+    }
     try (exchange) {
       String path = exchange.getRequestURI().getPath();
       if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
@@ -120,9 +147,10 @@ final class AdminServer implements AutoCloseable {
           return;
         case "/config":
         case "/endpoints":
+        case "/tap":
           if (!exchange.getRemoteAddress().getAddress().isLoopbackAddress()) {
-            // The snapshot names every service, endpoint and policy of the mesh: not for the
-            // network, as Envoy's admin /config_dump is not.
+            // The snapshot names every service, endpoint and policy of the mesh, and a tap shows
+            // each request's path: not for the network, as Envoy's admin /config_dump is not.
             send(exchange, 403, "text/plain", "jmesh admin: " + path + " is served to loopback callers only"
                 + " (this request came from " + exchange.getRemoteAddress().getAddress().getHostAddress()
                 + "); ask from the workload's own host, e.g. curl http://127.0.0.1:" + port() + path + "\n");
@@ -146,11 +174,87 @@ final class AdminServer implements AutoCloseable {
           return;
         default:
           send(exchange, 404, "text/plain", "jmesh admin: no page " + path
-              + " (expected: /metrics, /ready, /live, /config, /endpoints)\n");
+              + " (expected: /metrics, /ready, /live, /config, /endpoints, /tap)\n");
       }
     } catch (RuntimeException e) {
       AgentLog.warn("admin endpoint: " + exchange.getRequestURI() + " failed", e);
     }
+  }
+
+  /**
+   * {@code GET /tap?destination=<service>&max=<n>}: answers at once with a chunked stream of JSON
+   * lines, written by a thread of its own until {@code max} events (no limit without it) or the
+   * client disconnects.
+   */
+  private void tap(HttpExchange exchange, MeshTap tap, Supplier<MeshRuntime> runtime)
+      throws IOException {
+    String destination = "";
+    long max = 0;
+    String query = exchange.getRequestURI().getRawQuery();
+    try {
+      if (query != null) {
+        for (String pair : query.split("&")) {
+          int eq = pair.indexOf('=');
+          String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+          String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+          if (key.equals("destination")) {
+            destination = value;
+          } else if (key.equals("max")) {
+            max = Long.parseLong(value);
+            if (max < 0) {
+              throw new IllegalArgumentException();
+            }
+          }
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      try (exchange) {
+        send(exchange, 400, "text/plain", "jmesh admin: /tap?" + query
+            + ": bad query (expected: destination=<service>&max=<n >= 0>)\n");
+      }
+      return;
+    }
+    if (taps.size() >= MAX_TAPS) {
+      try (exchange) {
+        send(exchange, 503, "text/plain", "jmesh admin: " + MAX_TAPS
+            + " taps are running already (expected: at most " + MAX_TAPS + " at once); stop one\n");
+      }
+      return;
+    }
+    TapStream stream =
+        new TapStream(
+            destination,
+            max,
+            TAP_QUEUE,
+            d -> {
+              MeshRuntime r = runtime.get();
+              return r != null && r.requiresMeshTls(d);
+            });
+    Thread thread =
+        new Thread(
+            () -> {
+              try (exchange;
+                  MeshTap.Subscription subscription = tap.subscribe(stream)) {
+                exchange.getResponseHeaders().set("Content-Type", "application/x-ndjson; charset=utf-8");
+                exchange.getResponseHeaders().set("Cache-Control", "no-store");
+                exchange.sendResponseHeaders(200, 0); // chunked: the length is unknown
+                try (OutputStream out = exchange.getResponseBody()) {
+                  stream.run(out, TAP_HEARTBEAT_MILLIS);
+                }
+              } catch (IOException e) {
+                // The client went away: that ends a tap, as Ctrl-C on `jmesh tap` should.
+              } catch (InterruptedException e) {
+                // The admin endpoint is closing.
+              } catch (RuntimeException e) {
+                AgentLog.warn("admin endpoint: /tap failed", e);
+              } finally {
+                taps.remove(Thread.currentThread());
+              }
+            },
+            "jmesh-tap-" + tapIds.incrementAndGet());
+    thread.setDaemon(true); // No agent thread keeps a JVM alive.
+    taps.add(thread);
+    thread.start();
   }
 
   private static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
@@ -170,5 +274,6 @@ final class AdminServer implements AutoCloseable {
   public void close() {
     server.stop(0);
     executor.shutdownNow();
+    taps.forEach(Thread::interrupt);
   }
 }

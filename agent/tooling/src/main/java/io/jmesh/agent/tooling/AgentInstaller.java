@@ -29,6 +29,7 @@ import java.lang.instrument.Instrumentation;
 import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.HashSet;
 import java.util.Set;
@@ -243,12 +244,13 @@ public final class AgentInstaller {
             config.adminAddress(),
             config.adminPort(),
             registry,
+            metrics.tap(),
             () -> started,
             () -> notReady(config));
     if (admin != null) {
       AgentLog.info(
           "admin endpoint on http://" + config.adminAddress() + ":" + admin.port()
-              + " (/metrics, /ready, /live; /config and /endpoints from loopback)");
+              + " (/metrics, /ready, /live; /config, /endpoints and /tap from loopback)");
     }
     return metrics;
   }
@@ -279,6 +281,15 @@ public final class AgentInstaller {
       }
     }
     return missing;
+  }
+
+  /**
+   * What the controller shows of this agent beyond its name: the admin port, so that the {@code
+   * jmesh} CLI can find every agent's /metrics and /tap through the controller's /agents.
+   */
+  private static Map<String, String> nodeMetadata() {
+    AdminServer a = admin;
+    return a == null ? Map.of() : Map.of("jmesh.admin.port", Integer.toString(a.port()));
   }
 
 
@@ -332,7 +343,8 @@ public final class AgentInstaller {
           new XdsClient(
               new XdsClient.Options(
                   config.controllers(),
-                  new XdsClient.NodeIdentity(nodeId(config), serviceName(config), config.namespace()),
+                  new XdsClient.NodeIdentity(
+                      nodeId(config), serviceName(config), config.namespace(), nodeMetadata()),
                   Duration.ofMillis(250),
                   Duration.ofMillis(config.xdsReconnectMaxMillis())),
               scheduler,
