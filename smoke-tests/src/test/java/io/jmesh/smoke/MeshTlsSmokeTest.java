@@ -61,6 +61,7 @@ class MeshTlsSmokeTest {
     int meshB = freePort();
     int appA = freePort();
     int appB = freePort();
+    int adminA = freePort(); // hello-a's admin endpoint; the other agents need none
     Path config = dir.resolve("mesh.yaml");
     ControllerProcess.write(config, """
         services:
@@ -88,6 +89,8 @@ class MeshTlsSmokeTest {
           .env("JMESH_INBOUND_ADDRESS", s[1])
           .env("JMESH_INBOUND_PORT", s[2])
           .env("JMESH_APP_PORT", s[3])
+          .env("JMESH_ADMIN_ADDRESS", "127.0.0.1")
+          .env("JMESH_ADMIN_PORT", s[0].equals("a") ? Integer.toString(adminA) : "0")
           .main(HelloServer.class.getName(), "--name", s[0], "--bind", "127.0.0.1", "--port", s[3],
               "--delay-ms", "200"));
       // The agent's line and the application's READY come in either order.
@@ -100,6 +103,7 @@ class MeshTlsSmokeTest {
         .env("JMESH_CONTROLLER", controller.xdsAddress())
         .env("JMESH_SERVICE", "web")
         .env("JMESH_BOOTSTRAP_TOKEN", webToken)
+        .env("JMESH_ADMIN_PORT", "0")
         .main(TrafficClient.class.getName(), "--url", "http://hello:8080/",
             "--rps", Integer.toString(RPS), "--seconds", "120", "--timeout-ms", "5000"));
 
@@ -138,6 +142,31 @@ class MeshTlsSmokeTest {
             HttpRequest.newBuilder(URI.create("http://127.0.0.2:" + meshA + "/")).timeout(Duration.ofSeconds(5)).build(),
             HttpResponse.BodyHandlers.ofString()))
         .isInstanceOf(IOException.class);
+
+    // 5. hello-a's metrics: the refusal counted by reason, the calls it served by the caller's
+    //    proven identity, and when its own certificate expires.
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+      String metrics = plain.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminA + "/metrics")).build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
+      assertThat(sample(metrics, "jmesh_tls_refusals_total", "reason=\"plaintext\"")).isGreaterThanOrEqualTo(1);
+      assertThat(sample(metrics, "http_server_request_duration_seconds_count", "jmesh_peer_identity=\"" + CLIENT_ID + "\""))
+          .isGreaterThan(0);
+      assertThat(sample(metrics, "jmesh_identity_certificate_expiration_timestamp_seconds", "jmesh_peer_identity=\"spiffe://cluster.local/ns/default/sa/hello\""))
+          .isGreaterThan(System.currentTimeMillis() / 1000.0);
+    });
+  }
+
+  /** The sum of the samples of {@code name} whose labels contain {@code label}; -1 for none. */
+  private static double sample(String exposition, String name, String label) {
+    double sum = -1;
+    for (String line : exposition.split("\n")) {
+      if (line.startsWith(name + "{") && line.contains(label)) {
+        sum = Math.max(sum, 0) + Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
   }
 
   private double issued(ControllerProcess controller) throws Exception {

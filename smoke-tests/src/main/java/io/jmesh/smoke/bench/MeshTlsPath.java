@@ -128,7 +128,10 @@ final class MeshTlsPath implements Scenario.Run {
         b.withAgent()
             .env("JMESH_CONTROLLER", controller.xdsAddress())
             .env("JMESH_SERVICE", CLIENT_SERVICE)
-            .env("JMESH_BOOTSTRAP_TOKEN", clientToken);
+            .env("JMESH_BOOTSTRAP_TOKEN", clientToken)
+            // The server's agent has the admin endpoint's default port on this host; the load
+            // client needs none (it would only log that the port is taken).
+            .env("JMESH_ADMIN_PORT", "0");
       }
 
       @Override
