@@ -25,9 +25,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -40,6 +38,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
@@ -51,6 +50,7 @@ import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AsciiString;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -59,7 +59,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -95,19 +94,17 @@ public final class InboundTerminator implements AutoCloseable {
   static final long DETECT_TIMEOUT_MS = 1_000;
   private static final Set<String> HTTP_METHODS =
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
-  /**
-   * Headers copied from a message that Netty's decoder has already validated: checking every name
-   * and value again cost a few percent of the listener's time per request.
-   */
-  private static final DefaultHttpHeadersFactory COPIED_HEADERS =
-      DefaultHttpHeadersFactory.headersFactory().withValidation(false);
   /** Event loops of the listener; each keeps its own connections to the application. */
   private static final int LOOPS = 2;
   private static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
-  private static final Set<String> HOP_BY_HOP =
-      Set.of(
-          "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
-          "trailer", "proxy-authenticate", "proxy-authorization", "http2-settings");
+  /** Headers that describe one connection, not the message: never passed on (RFC 9110 7.6.1). */
+  private static final AsciiString[] HOP_BY_HOP = {
+    AsciiString.cached("connection"), AsciiString.cached("keep-alive"),
+    AsciiString.cached("proxy-connection"), AsciiString.cached("transfer-encoding"),
+    AsciiString.cached("upgrade"), AsciiString.cached("te"), AsciiString.cached("trailer"),
+    AsciiString.cached("proxy-authenticate"), AsciiString.cached("proxy-authorization"),
+    AsciiString.cached("http2-settings")
+  };
 
   /** Whether plaintext connections are refused (the default) or served unauthenticated. */
   public enum Mode {
@@ -571,13 +568,14 @@ public final class InboundTerminator implements AutoCloseable {
             "inbound: audit: " + caller + " " + method + " " + pathOnly + " would be denied by "
                 + d.policy());
       }
-      HttpHeaders headers = COPIED_HEADERS.newHeaders();
-      for (var h : request.headers()) {
-        String name = h.getKey().toLowerCase(Locale.ROOT);
-        if (!HOP_BY_HOP.contains(name) && !name.startsWith("x-http2-") && !name.equals(CLIENT_ID_HEADER)) {
-          headers.add(h.getKey(), h.getValue());
-        }
+      // The request goes on as it came, its headers edited in place: copying them cost a header
+      // map and a lower-cased string per header, the largest share of the listener's garbage.
+      HttpHeaders headers = request.headers();
+      removeHopByHop(headers);
+      for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+        headers.remove(n.text()); // x-http2-*: what Netty's HTTP/2 conversion adds, not the caller
       }
+      headers.remove(CLIENT_ID_HEADER); // only the proven identity, never one the caller sent
       if (caller != null) {
         headers.set(CLIENT_ID_HEADER, caller.toString());
       }
@@ -585,14 +583,8 @@ public final class InboundTerminator implements AutoCloseable {
         span.inject(headers::set); // the application continues the trace from the server span
       }
       headers.set(HttpHeaderNames.CONTENT_LENGTH, request.content().readableBytes());
-      FullHttpRequest toApplication =
-          new DefaultFullHttpRequest(
-              HttpVersion.HTTP_1_1,
-              request.method(),
-              request.uri(),
-              request.content().retain(),
-              headers,
-              request.trailingHeaders().copy());
+      request.setProtocolVersion(HttpVersion.HTTP_1_1);
+      FullHttpRequest toApplication = request.retain(); // this handler releases its own reference
       pool.acquire(
           ctx.channel().eventLoop(), new Exchange(ctx, toApplication, start, method, caller, span));
     }
@@ -678,21 +670,13 @@ public final class InboundTerminator implements AutoCloseable {
         return;
       }
       done = true;
-      HttpHeaders headers = COPIED_HEADERS.newHeaders();
-      for (var h : response.headers()) {
-        if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
-          headers.add(h.getKey(), h.getValue());
-        }
-      }
+      boolean reusable = HttpUtil.isKeepAlive(response); // before its Connection header goes
+      HttpHeaders headers = response.headers();
+      removeHopByHop(headers);
       headers.set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-      FullHttpResponse back =
-          new DefaultFullHttpResponse(
-              HttpVersion.HTTP_1_1,
-              response.status(),
-              response.content().retain(),
-              headers,
-              response.trailingHeaders().copy());
-      pool.release(app, HttpUtil.isKeepAlive(response));
+      response.setProtocolVersion(HttpVersion.HTTP_1_1);
+      FullHttpResponse back = response.retain(); // the connection's handler releases its own
+      pool.release(app, reusable);
       stats.recordForwarded(method, peer, response.status().code(), System.nanoTime() - start);
       if (span != null) {
         span.end(response.status().code(), null);
@@ -760,6 +744,12 @@ public final class InboundTerminator implements AutoCloseable {
       if (e != null) {
         e.broken(cause);
       }
+    }
+  }
+
+  private static void removeHopByHop(HttpHeaders headers) {
+    for (AsciiString name : HOP_BY_HOP) {
+      headers.remove(name);
     }
   }
 
