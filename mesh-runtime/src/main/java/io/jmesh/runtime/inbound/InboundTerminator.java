@@ -646,13 +646,19 @@ public final class InboundTerminator implements AutoCloseable {
 
     @Override
     public void acquired(Channel app) {
-      app.pipeline().get(ApplicationConnection.class).begin(this);
+      ApplicationConnection connection = app.pipeline().get(ApplicationConnection.class);
+      if (connection == null) { // closed between the pool's check and now: its pipeline is gone
+        app.close();
+        failed(new java.io.IOException("the connection to the application closed"));
+        return;
+      }
+      connection.begin(this);
       app.writeAndFlush(request)
           .addListener(
               (ChannelFutureListener)
                   w -> {
                     if (!w.isSuccess()) {
-                      app.pipeline().get(ApplicationConnection.class).end(this);
+                      connection.end(this);
                       app.close();
                       broken(w.cause());
                     }
