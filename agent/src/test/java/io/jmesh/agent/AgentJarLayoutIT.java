@@ -50,6 +50,23 @@ class AgentJarLayoutIT {
     assertThat(classes).allSatisfy(n -> assertThat(n).startsWith("io/jmesh/"));
   }
 
+  private static String classText(String entry) throws Exception {
+    try (JarFile jar = new JarFile(JAR.toFile())) {
+      return new String(jar.getInputStream(jar.getEntry(entry)).readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+  }
+
+  @Test
+  void grpcHelpersKeepTheApplicationsIoGrpcAndTheModuleUsesTheShadedByteBuddy() throws Exception {
+    // The helpers are defined beside the application's gRPC: the relocation of the agent's own
+    // io.grpc must not reach them. The module class runs in the agent with its ByteBuddy.
+    String helper = classText("inst/io/jmesh/instrumentation/grpc/v1_82/MeshLoadBalancer.classdata");
+    String module = classText("inst/io/jmesh/instrumentation/grpc/v1_82/GrpcInstrumentationModule.classdata");
+
+    assertThat(helper).contains("io/grpc/LoadBalancer").doesNotContain("io/jmesh/shaded/io/grpc");
+    assertThat(module).contains("io/jmesh/shaded/net/bytebuddy").doesNotContain("io/jmesh/shaded/io/grpc");
+  }
+
   @Test
   void bridgeAndLauncherDependOnTheJdkAlone(@TempDir Path dir) throws Exception {
     List<Path> rootClasses = new ArrayList<>();

@@ -197,6 +197,27 @@ public final class MeshRuntime implements AutoCloseable {
     return table.route(request);
   }
 
+  /**
+   * Every endpoint of the service {@code host:port} names, across its subsets and priorities, as
+   * the snapshot in force lists them: for clients that keep their own connection per endpoint
+   * (gRPC's subchannels) and must know them before the first call. {@code null} when {@code
+   * host:port} is no mesh destination; empty while discovery has not resolved the service yet.
+   * Lock-free; allocates.
+   */
+  public List<Endpoint> endpointsOf(String host, int port) {
+    RouteTable t = table;
+    String name = t.destinationName(host, port);
+    if (name == null) {
+      return null;
+    }
+    for (Service s : t.snapshot().services()) {
+      if (s.qualifiedName().equals(name)) {
+        return List.copyOf(s.endpoints());
+      }
+    }
+    return List.of();
+  }
+
   /** The snapshot in force. */
   public MeshSnapshot snapshot() {
     return table.snapshot();

@@ -1,5 +1,7 @@
 package io.jmesh.bridge;
 
+import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.function.Function;
 
 /** Routes requests for woven code that runs in application class loaders (for example OkHttp). */
@@ -17,4 +19,14 @@ public interface BridgeCalls {
       String method,
       String path,
       Function<String, String> headers);
+
+  /**
+   * The addresses of every endpoint of the mesh destination {@code host:port}, across its subsets,
+   * for clients that keep a connection per endpoint before the first call (gRPC's subchannels);
+   * {@code null} when {@code host:port} is no mesh destination. Each call reads the config in
+   * force, so a client re-asks to learn of changes.
+   */
+  default List<InetSocketAddress> endpoints(String host, int port) {
+    return null;
+  }
 }

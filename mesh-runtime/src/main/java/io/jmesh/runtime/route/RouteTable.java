@@ -57,6 +57,15 @@ public final class RouteTable {
   }
 
   /**
+   * The qualified name of the service {@code host:port} names ({@code hello.default}), or {@code
+   * null} when it is no mesh destination. One hash lookup.
+   */
+  public String destinationName(String host, int port) {
+    Destination d = destination(host, port);
+    return d == null ? null : d.qualifiedName;
+  }
+
+  /**
    * Routes {@code request}: {@code null} when it is no mesh traffic; otherwise a call that has
    * chosen its route (first match in file order, else the implicit route "default") and its
    * backend (at random by backend weight).

@@ -45,6 +45,19 @@ public final class MeshCalls implements BridgeCalls {
   }
 
   @Override
+  public java.util.List<java.net.InetSocketAddress> endpoints(String host, int port) {
+    java.util.List<Endpoint> endpoints = runtime.endpointsOf(host, port);
+    if (endpoints == null) {
+      return null;
+    }
+    java.util.List<java.net.InetSocketAddress> out = new java.util.ArrayList<>(endpoints.size());
+    for (Endpoint e : endpoints) {
+      out.add(e.socketAddress());
+    }
+    return out;
+  }
+
+  @Override
   public BridgeCall route(
       String scheme,
       String host,
