@@ -103,7 +103,8 @@ public final class InboundTerminator implements AutoCloseable {
       DefaultHttpHeadersFactory.headersFactory().withValidation(false);
   /** Event loops of the listener; each keeps its own connections to the application. */
   private static final int LOOPS = 2;
-  private static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
+  /** The caller's identity, on the connection (the parent of HTTP/2 stream channels). */
+  static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
   private static final Set<String> HOP_BY_HOP =
       Set.of(
           "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
@@ -158,6 +159,7 @@ public final class InboundTerminator implements AutoCloseable {
   private final SslContext sslContext;
   private final EventLoopGroup group;
   private final ApplicationPool pool;
+  private final GrpcRelay grpc;
   private final Channel server;
 
   private InboundTerminator(
@@ -208,6 +210,7 @@ public final class InboundTerminator implements AutoCloseable {
     this.pool =
         new ApplicationPool(
             toApplication, (options.maxConnectionsToApplication() + LOOPS - 1) / LOOPS);
+    this.grpc = new GrpcRelay(options.application(), applicationAddress(), policy, stats, tracing, this::port);
     try {
       this.server =
           new ServerBootstrap()
@@ -227,6 +230,7 @@ public final class InboundTerminator implements AutoCloseable {
               .channel();
     } catch (RuntimeException | InterruptedException e) {
       pool.close();
+      grpc.close();
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw e;
     }
@@ -270,11 +274,17 @@ public final class InboundTerminator implements AutoCloseable {
     return stats;
   }
 
+  /** h2c connections to the application that gRPC calls use now (for tests). */
+  int grpcConnections() {
+    return grpc.connections();
+  }
+
   /** Stops listening and closes every connection. Idempotent. */
   @Override
   public void close() {
     server.close().syncUninterruptibly();
     pool.close();
+    grpc.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
@@ -349,6 +359,7 @@ public final class InboundTerminator implements AutoCloseable {
                   stream
                       .pipeline()
                       .addLast(
+                          grpc.divert(), // gRPC calls leave here for GrpcRelay, streamed
                           new Http2StreamFrameToHttpObjectCodec(true),
                           new HttpObjectAggregator(options.maxBodyBytes()),
                           new Forward());
