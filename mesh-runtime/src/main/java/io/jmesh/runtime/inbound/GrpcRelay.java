@@ -140,10 +140,18 @@ final class GrpcRelay {
             .remoteAddress(application);
   }
 
-  /** Whether an HTTP/2 request is a gRPC call: {@code application/grpc}, {@code application/grpc+proto}, ... */
+  /**
+   * Whether an HTTP/2 request is a gRPC call: {@code application/grpc}, {@code
+   * application/grpc+proto}, ... but not {@code application/grpc-web}, which a gRPC server does
+   * not accept as is (it stays on the HTTP path).
+   */
   static boolean isGrpc(Http2Headers headers) {
     CharSequence type = headers.get("content-type");
-    return type != null && AsciiString.regionMatches(type, true, 0, APPLICATION_GRPC, 0, APPLICATION_GRPC.length());
+    int n = APPLICATION_GRPC.length();
+    if (type == null || !AsciiString.regionMatches(type, true, 0, APPLICATION_GRPC, 0, n)) {
+      return false;
+    }
+    return type.length() == n || type.charAt(n) == '+' || type.charAt(n) == ';';
   }
 
   /**
@@ -475,7 +483,7 @@ final class GrpcRelay {
           if (app != null && app.isActive()) {
             app.writeAndFlush(new DefaultHttp2ResetFrame(r.errorCode()));
           }
-          if (grpcStatus < 0 || !responseEnded) {
+          if (!responseEnded) {
             grpcStatus = CANCELLED;
           }
           finish(null);
