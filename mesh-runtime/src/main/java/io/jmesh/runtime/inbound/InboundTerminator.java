@@ -83,8 +83,12 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *       their JVMs, many requests on one connection. Opaque TCP is relayed byte for byte.
  * </ol>
  *
- * <p>Bodies are aggregated up to {@link Options#maxBodyBytes} (413 beyond): streaming (gRPC) comes
- * with its own issue. Threads: its own small Netty event loop group, daemon threads.
+ * <p>HTTP bodies are aggregated up to {@link Options#maxBodyBytes} (413 beyond). gRPC calls (an
+ * HTTP/2 request with {@code content-type: application/grpc...}) are not: {@link GrpcRelay} relays
+ * them frame by frame, streaming, over cleartext HTTP/2 to the application, with flow control,
+ * trailers and resets passed through; a denied call gets {@code PERMISSION_DENIED}, an unreachable
+ * application {@code UNAVAILABLE}. Threads: its own small Netty event loop group, daemon threads;
+ * a request's connection to the application lives on the caller connection's event loop.
  */
 public final class InboundTerminator implements AutoCloseable {
   /** The caller's SPIFFE identity, as the application receives it (Linkerd: l5d-client-id). */
