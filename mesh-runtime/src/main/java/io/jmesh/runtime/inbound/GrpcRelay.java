@@ -669,7 +669,7 @@ final class GrpcRelay {
     Http2FrameCodec codec;
     boolean ready; // the application's SETTINGS arrived
     boolean draining; // GOAWAY received: no new streams
-    int streams; // opening or open
+    int streams; // opening or open, not counting the waiting ones
     Throwable failure;
 
     AppConnection(PerLoop owner) {
@@ -710,11 +710,10 @@ final class GrpcRelay {
     }
 
     boolean accepts() {
-      return !draining && channel.isOpen() && (!ready || streams < codec.connection().local().maxActiveStreams());
+      return !draining && channel.isOpen() && (!ready || streams < maxStreams());
     }
 
     void openStream(ChannelHandler handler, StreamLease lease) {
-      streams++;
       if (ready) {
         open(new Pending(handler, lease));
       } else {
@@ -722,7 +721,12 @@ final class GrpcRelay {
       }
     }
 
+    private int maxStreams() {
+      return codec.connection().local().maxActiveStreams(); // the application's SETTINGS say it
+    }
+
     private void open(Pending p) {
+      streams++;
       new Http2StreamChannelBootstrap(channel)
           .handler(p.handler())
           .open()
@@ -744,9 +748,14 @@ final class GrpcRelay {
       try {
         if (msg instanceof Http2SettingsFrame && !ready) {
           ready = true;
+          // Now the limit is known: what this connection cannot take goes to another one.
           Pending p;
           while ((p = waiting.poll()) != null) {
-            open(p);
+            if (streams < maxStreams()) {
+              open(p);
+            } else {
+              owner.openStream(p.handler(), p.lease());
+            }
           }
         } else if (msg instanceof Http2GoAwayFrame g) {
           draining = true;
@@ -772,7 +781,6 @@ final class GrpcRelay {
           failure != null ? failure : new IOException("the connection to the application closed before its HTTP/2 SETTINGS");
       Pending p;
       while ((p = waiting.poll()) != null) {
-        streams--;
         p.lease().failed(cause);
       }
     }

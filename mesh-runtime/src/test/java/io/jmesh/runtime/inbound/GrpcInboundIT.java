@@ -8,6 +8,7 @@ import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -29,6 +30,9 @@ import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TestIdentities;
 import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.time.Ticker;
+import io.jmesh.runtime.trace.TraceSettings;
+import io.jmesh.runtime.trace.Tracing;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
@@ -49,9 +53,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -107,6 +117,11 @@ class GrpcInboundIT {
   /** Streams 64 KiB messages as long as the transport is ready, up to FLOOD_BYTES. */
   private static final MethodDescriptor<String, String> FLOOD = method("Flood", MethodDescriptor.MethodType.SERVER_STREAMING);
 
+  /** Answers only once {@link #GATED} calls are waiting at the same time. */
+  private static final MethodDescriptor<String, String> GATE = method("Gate", MethodDescriptor.MethodType.UNARY);
+  private static final int GATED = 10;
+  private static final Metadata.Key<String> TRACEPARENT = Metadata.Key.of("traceparent", Metadata.ASCII_STRING_MARSHALLER);
+
   private static final Context.Key<String> CLIENT_ID = Context.key("client-id");
   private static final Metadata.Key<String> CLIENT_ID_HEADER =
       Metadata.Key.of(InboundTerminator.CLIENT_ID_HEADER, Metadata.ASCII_STRING_MARSHALLER);
@@ -121,7 +136,13 @@ class GrpcInboundIT {
   private final CompletableFuture<String> hangCancelled = new CompletableFuture<>();
   private final AtomicLong flooded = new AtomicLong();
   private final CompletableFuture<Long> floodBlocked = new CompletableFuture<>();
+  private final Set<String> appConnections = ConcurrentHashMap.newKeySet();
+  private final BlockingQueue<String> traceparents = new LinkedBlockingQueue<>();
+  private final List<StreamObserver<String>> gated = new ArrayList<>();
+  private final InMemorySpanExporter spans = InMemorySpanExporter.create();
   private volatile AuthorizationPolicy policy = AuthorizationPolicy.allAuthenticated();
+  private Tracing tracing = Tracing.disabled();
+  private ServerServiceDefinition service;
   private Server app;
   private InboundTerminator terminator;
   private ManagedChannel channel;
@@ -133,6 +154,8 @@ class GrpcInboundIT {
           @Override
           public <Q, A> ServerCall.Listener<Q> interceptCall(
               ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            appConnections.add(String.valueOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)));
+            traceparents.add(String.valueOf(headers.get(TRACEPARENT)));
             return Contexts.interceptCall(
                 Context.current().withValue(CLIENT_ID, headers.get(CLIENT_ID_HEADER)), call, headers, next);
           }
@@ -191,6 +214,18 @@ class GrpcInboundIT {
               Context.current().addListener(c -> hangCancelled.complete(req), Runnable::run);
               hangStarted.add(req);
             }))
+            .addMethod(GATE, ServerCalls.asyncUnaryCall((req, out) -> {
+              // Holds every call until GATED calls are open at once, then answers them all.
+              synchronized (gated) {
+                gated.add(out);
+                if (gated.size() == GATED) {
+                  for (StreamObserver<String> o : gated) {
+                    o.onNext("through");
+                    o.onCompleted();
+                  }
+                }
+              }
+            }))
             .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall((req, out) -> {
               ServerCallStreamObserver<String> call = (ServerCallStreamObserver<String>) out;
               String chunk = "x".repeat(CHUNK);
@@ -212,11 +247,21 @@ class GrpcInboundIT {
               pump.run();
             }))
             .build();
-    app =
-        NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-            .addService(ServerInterceptors.intercept(echo, clientId))
-            .build()
-            .start();
+    service = ServerInterceptors.intercept(echo, clientId);
+    app = startApp(b -> {});
+  }
+
+  private Server startApp(java.util.function.Consumer<NettyServerBuilder> settings) throws IOException {
+    NettyServerBuilder b =
+        NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).addService(service);
+    settings.accept(b);
+    return b.build().start();
+  }
+
+  /** Replaces the application by one with other HTTP/2 settings. */
+  private void restartApp(java.util.function.Consumer<NettyServerBuilder> settings) throws Exception {
+    app.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    app = startApp(settings);
   }
 
   @AfterEach
@@ -228,6 +273,7 @@ class GrpcInboundIT {
       terminator.close();
     }
     app.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    tracing.close();
   }
 
   private void start(int appPort) throws Exception {
@@ -238,7 +284,8 @@ class GrpcInboundIT {
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), appPort)),
             mesh.tls(SERVER, refusals),
             () -> policy,
-            stats);
+            stats,
+            tracing);
     // The caller: the mesh's client context (it checks the server's SPIFFE id, not a host name).
     MeshTls tls = mesh.tls(CLIENT, refusals);
     JdkSslContext ssl =
@@ -514,6 +561,71 @@ class GrpcInboundIT {
     }
     // One caller connection lives on one loop: its calls share that loop's one h2c connection.
     assertThat(terminator.grpcConnections()).isEqualTo(1);
+  }
+
+  @Test
+  void callsBeyondTheApplicationsStreamLimitGoToMoreConnections() throws Exception {
+    // The application takes two streams per connection; ten calls must be open at once.
+    restartApp(b -> b.maxConcurrentCallsPerConnection(2));
+    start(app.getPort());
+    List<CompletableFuture<String>> answers = new ArrayList<>();
+    for (int i = 0; i < GATED; i++) {
+      CompletableFuture<String> answer = new CompletableFuture<>();
+      ClientCalls.asyncUnaryCall(channel.newCall(GATE, options()), "g" + i, observer(answer));
+      answers.add(answer);
+    }
+
+    for (CompletableFuture<String> answer : answers) {
+      assertThat(answer.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("through");
+    }
+    assertThat(appConnections).hasSizeGreaterThanOrEqualTo(GATED / 2);
+    assertThat(stats.unreachable()).isZero();
+  }
+
+  @Test
+  void aConnectionTheApplicationRetiresWithGoawayIsReplaced() throws Exception {
+    // The application ends each connection after 200 ms (GOAWAY, in-flight calls may finish).
+    restartApp(b -> b.maxConnectionAge(200, TimeUnit.MILLISECONDS).maxConnectionAgeGrace(10, TimeUnit.SECONDS));
+    start(app.getPort());
+
+    // Calls keep succeeding while the connections under them are replaced; every one must.
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> {
+              assertThat(ClientCalls.blockingUnaryCall(channel, UNARY, options(), "x")).isEqualTo("x from " + CLIENT);
+              return appConnections.size() >= 3;
+            });
+    assertThat(stats.unreachable()).isZero();
+  }
+
+  @Test
+  void theServerSpanContinuesTheCallersTraceAndIsTheApplicationsParent() throws Exception {
+    tracing =
+        Tracing.create(
+            TraceSettings.from(java.util.Map.of("OTEL_TRACES_EXPORTER", "otlp")::get, k -> null, "hello"),
+            SimpleSpanProcessor.create(spans),
+            Ticker.system());
+    start(app.getPort());
+    Metadata parent = new Metadata();
+    parent.put(TRACEPARENT, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+
+    ClientCalls.blockingUnaryCall(
+        io.grpc.ClientInterceptors.intercept(channel, io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(parent)),
+        UNARY,
+        options(),
+        "traced");
+
+    await().atMost(WAIT).until(() -> spans.getFinishedSpanItems().size() == 1);
+    SpanData span = spans.getFinishedSpanItems().get(0);
+    assertThat(span.getKind()).isEqualTo(SpanKind.SERVER);
+    assertThat(span.getTraceId()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+    assertThat(span.getParentSpanId()).isEqualTo("00f067aa0ba902b7");
+    assertThat(span.getAttributes().get(AttributeKey.stringKey("url.path"))).isEqualTo("/" + SERVICE + "/Unary");
+    assertThat(span.getAttributes().get(AttributeKey.longKey("http.response.status_code"))).isEqualTo(200L);
+    // The application got the server span as its parent.
+    assertThat(traceparents.poll(WAIT.toSeconds(), TimeUnit.SECONDS))
+        .isEqualTo("00-4bf92f3577b34da6a3ce929d0e0e4736-" + span.getSpanId() + "-01");
   }
 
   private static StreamObserver<String> observer(CompletableFuture<String> answer) {
