@@ -76,7 +76,8 @@ import java.util.function.Supplier;
  *   <li><b>failed closed</b>: an application that cannot be reached, or whose stream ends before
  *       it answered, gives the caller a trailers-only {@code grpc-status: 14} UNAVAILABLE naming
  *       its address, counted as unreachable; a stream that breaks after the answer began is reset
- *       ({@code INTERNAL_ERROR}).
+ *       ({@code INTERNAL_ERROR}). A stream the application's GOAWAY says it never processed resets
+ *       the caller's with {@code REFUSED_STREAM}, which gRPC clients retry transparently.
  * </ul>
  *
  * <p>Connections to the application: per event loop, h2c connections opened lazily by the loop
@@ -570,9 +571,21 @@ final class GrpcRelay {
 
       @Override
       public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof Http2ResetFrame r) {
+        if (evt instanceof Http2GoAwayFrame && !responseStarted && !recorded && !callerGone) {
+          // The application's GOAWAY says it never processed this stream: refuse the caller's,
+          // which a gRPC client retries transparently (on this connection, so on a new h2c one).
           reset = true;
-          if (!responseEnded && !callerGone) {
+          recorded = true;
+          stats.recordGrpcUnreachable(peer, System.nanoTime() - start);
+          if (span != null) {
+            span.end(0, new IOException("refused: the application sent GOAWAY before this stream"));
+          }
+          caller.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM));
+        } else if (evt instanceof Http2ResetFrame r) {
+          reset = true;
+          // Also after a complete answer: RST_STREAM(NO_ERROR) then tells a caller still sending
+          // to stop (RFC 9113, 8.1).
+          if (!callerGone && caller.isActive()) {
             caller.writeAndFlush(new DefaultHttp2ResetFrame(r.errorCode()));
           }
           if (!responseEnded) {
