@@ -461,6 +461,21 @@ class GrpcInboundIT {
   }
 
   @Test
+  void theCallersDeadlineReachesTheApplication() throws Exception {
+    start(app.getPort());
+
+    // grpc-timeout is relayed with the headers: the application's call expires with the caller's.
+    assertThatThrownBy(
+            () ->
+                ClientCalls.blockingUnaryCall(
+                    channel, HANG, CallOptions.DEFAULT.withDeadlineAfter(300, TimeUnit.MILLISECONDS), "late"))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    assertThat(hangCancelled.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo("late");
+    await().atMost(WAIT).until(() -> stats.requests() == 1);
+  }
+
+  @Test
   void aSlowCallerHoldsBackTheApplication() throws Exception {
     start(app.getPort());
     ClientCall<String, String> call = channel.newCall(FLOOD, options());
