@@ -66,6 +66,44 @@ public final class InboundStats {
     meters.requestFinished(method, peer(caller), 403, "authorization_denied", nanos);
   }
 
+  /**
+   * A gRPC call relayed to the application ended: with the application's answer, a reset, or the
+   * caller's cancel. {@code grpcStatus} is the code the caller got (-1 when none arrived); a
+   * non-OK code is the call's error type (its name: {@code NOT_FOUND}), and the codes that mean
+   * the server failed ({@link GrpcRelay#isServerError}) count as server errors.
+   */
+  void recordGrpcFinished(SpiffeId caller, int httpStatus, int grpcStatus, long nanos) {
+    requests.increment();
+    boolean serverError = httpStatus >= 500 || GrpcRelay.isServerError(grpcStatus);
+    (serverError ? serverErrors : success).increment();
+    latencyNanos.add(nanos);
+    String errorType;
+    if (grpcStatus > 0) {
+      errorType = GrpcRelay.statusName(grpcStatus);
+    } else if (httpStatus >= 500) {
+      errorType = Integer.toString(httpStatus);
+    } else {
+      errorType = grpcStatus < 0 ? "grpc_status_missing" : null; // an answer that is no gRPC answer
+    }
+    meters.requestFinished("POST", peer(caller), httpStatus, errorType, nanos);
+  }
+
+  /** A gRPC call the application did not answer: the caller got UNAVAILABLE (HTTP 200). */
+  void recordGrpcUnreachable(SpiffeId caller, long nanos) {
+    requests.increment();
+    unreachable.increment();
+    latencyNanos.add(nanos);
+    meters.requestFinished("POST", peer(caller), 200, "application_unreachable", nanos);
+  }
+
+  /** A gRPC call refused with PERMISSION_DENIED (HTTP 200, trailers only). */
+  void recordGrpcDenied(SpiffeId caller, long nanos) {
+    requests.increment();
+    denied.increment();
+    meters.denied(peer(caller), "grpc");
+    meters.requestFinished("POST", peer(caller), 200, "authorization_denied", nanos);
+  }
+
   /** An opaque TCP connection refused (closed). */
   void recordDenied(SpiffeId caller) {
     requests.increment();

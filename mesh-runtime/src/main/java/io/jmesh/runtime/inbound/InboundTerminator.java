@@ -82,8 +82,12 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  *       their JVMs, many requests on one connection. Opaque TCP is relayed byte for byte.
  * </ol>
  *
- * <p>Bodies are aggregated up to {@link Options#maxBodyBytes} (413 beyond): streaming (gRPC) comes
- * with its own issue. Threads: its own small Netty event loop group, daemon threads.
+ * <p>HTTP bodies are aggregated up to {@link Options#maxBodyBytes} (413 beyond). gRPC calls (an
+ * HTTP/2 request with {@code content-type: application/grpc...}) are not: {@link GrpcRelay} relays
+ * them frame by frame, streaming, over cleartext HTTP/2 to the application, with flow control,
+ * trailers and resets passed through; a denied call gets {@code PERMISSION_DENIED}, an unreachable
+ * application {@code UNAVAILABLE}. Threads: its own small Netty event loop group, daemon threads;
+ * a request's connection to the application lives on the caller connection's event loop.
  */
 public final class InboundTerminator implements AutoCloseable {
   /** The caller's SPIFFE identity, as the application receives it (Linkerd: l5d-client-id). */
@@ -96,7 +100,8 @@ public final class InboundTerminator implements AutoCloseable {
       Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
   /** Event loops of the listener; each keeps its own connections to the application. */
   private static final int LOOPS = 2;
-  private static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
+  /** The caller's identity, on the connection (the parent of HTTP/2 stream channels). */
+  static final AttributeKey<SpiffeId> CALLER = AttributeKey.valueOf("jmesh.caller");
   /** Headers that describe one connection, not the message: never passed on (RFC 9110 7.6.1). */
   private static final AsciiString[] HOP_BY_HOP = {
     AsciiString.cached("connection"), AsciiString.cached("keep-alive"),
@@ -155,6 +160,7 @@ public final class InboundTerminator implements AutoCloseable {
   private final SslContext sslContext;
   private final EventLoopGroup group;
   private final ApplicationPool pool;
+  private final GrpcRelay grpc;
   private final Channel server;
 
   private InboundTerminator(
@@ -205,6 +211,7 @@ public final class InboundTerminator implements AutoCloseable {
     this.pool =
         new ApplicationPool(
             toApplication, (options.maxConnectionsToApplication() + LOOPS - 1) / LOOPS);
+    this.grpc = new GrpcRelay(options.application(), applicationAddress(), policy, stats, tracing, this::port);
     try {
       this.server =
           new ServerBootstrap()
@@ -224,6 +231,7 @@ public final class InboundTerminator implements AutoCloseable {
               .channel();
     } catch (RuntimeException | InterruptedException e) {
       pool.close();
+      grpc.close();
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw e;
     }
@@ -267,11 +275,17 @@ public final class InboundTerminator implements AutoCloseable {
     return stats;
   }
 
+  /** h2c connections to the application that gRPC calls use now (for tests). */
+  int grpcConnections() {
+    return grpc.connections();
+  }
+
   /** Stops listening and closes every connection. Idempotent. */
   @Override
   public void close() {
     server.close().syncUninterruptibly();
     pool.close();
+    grpc.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
@@ -346,6 +360,7 @@ public final class InboundTerminator implements AutoCloseable {
                   stream
                       .pipeline()
                       .addLast(
+                          grpc.divert(), // gRPC calls leave here for GrpcRelay, streamed
                           new Http2StreamFrameToHttpObjectCodec(true),
                           new HttpObjectAggregator(options.maxBodyBytes()),
                           new Forward());

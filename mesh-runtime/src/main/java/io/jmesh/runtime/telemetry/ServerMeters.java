@@ -63,7 +63,8 @@ public final class ServerMeters {
    * @param peer the caller's SPIFFE identity, or null for a plaintext caller
    * @param status the status sent back
    * @param errorType why it failed ({@code authorization_denied}, {@code application_unreachable},
-   *     or the status for a 5xx of the application), null when it did not
+   *     the status for a 5xx of the application, or for a gRPC call the name of a non-OK {@code
+   *     grpc-status}, such as {@code NOT_FOUND}), null when it did not
    */
   public void requestFinished(String method, String peer, int status, String errorType, long durationNanos) {
     active.decrementAndGet();
@@ -117,7 +118,8 @@ public final class ServerMeters {
   /**
    * The authorization policy refused a caller.
    *
-   * @param protocol {@code http} (answered 403) or {@code tcp} (an opaque connection, closed)
+   * @param protocol {@code http} (answered 403), {@code grpc} (answered PERMISSION_DENIED) or
+   *     {@code tcp} (an opaque connection, closed)
    */
   public void denied(String peer, String protocol) {
     peerCounter(denied, peer, protocol, MeshMetrics.AUTHZ_DENIED, "Requests and connections refused by the authorization policy")

@@ -51,6 +51,35 @@ class InboundStatsTest {
     assertThat(registry.get("jmesh.server.connections").counter().count()).isEqualTo(1.0);
   }
 
+  @Test
+  void grpcCallsAreSampledWithTheirHttpStatusAndGrpcStatusAsErrorType() {
+    stats.recordStarted();
+    stats.recordGrpcFinished(client, 200, 0, 1); // OK
+    stats.recordStarted();
+    stats.recordGrpcFinished(client, 200, 5, 1); // NOT_FOUND: the caller's problem
+    stats.recordStarted();
+    stats.recordGrpcFinished(client, 200, 13, 1); // INTERNAL: the server's
+    stats.recordStarted();
+    stats.recordGrpcDenied(client, 1);
+    stats.recordStarted();
+    stats.recordGrpcUnreachable(client, 1);
+
+    assertThat(stats.requests()).isEqualTo(5);
+    assertThat(stats.succeeded()).isEqualTo(2);
+    assertThat(stats.serverErrors()).isEqualTo(1);
+    assertThat(stats.denied()).isEqualTo(1);
+    assertThat(stats.unreachable()).isEqualTo(1);
+    String peer = client.toString();
+    assertThat(timerCount(peer, "200", "")).isEqualTo(1);
+    assertThat(timerCount(peer, "200", "NOT_FOUND")).isEqualTo(1);
+    assertThat(timerCount(peer, "200", "INTERNAL")).isEqualTo(1);
+    assertThat(timerCount(peer, "200", "authorization_denied")).isEqualTo(1);
+    assertThat(timerCount(peer, "200", "application_unreachable")).isEqualTo(1);
+    assertThat(registry.get("jmesh.server.authorization.denied").tag("jmesh.peer.identity", peer)
+            .tag("network.protocol.name", "grpc").counter().count()).isEqualTo(1.0);
+    assertThat(registry.get("http.server.active_requests").gauge().value()).isZero();
+  }
+
   private long timerCount(String peer, String status, String errorType) {
     return registry.get(MeshMetrics.SERVER_DURATION)
         .tag("jmesh.destination.service", "hello.default")
