@@ -42,6 +42,7 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
         PACKAGE + ".GrpcMeshChannels",
         PACKAGE + ".GrpcMeshChannels$Target",
         PACKAGE + ".GrpcStatuses",
+        PACKAGE + ".MeshChannelTls",
         PACKAGE + ".MeshNameResolverProvider",
         PACKAGE + ".MeshNameResolver",
         PACKAGE + ".MeshLoadBalancerProvider",

@@ -22,16 +22,18 @@ import io.jmesh.bridge.MeshBridge;
 public final class MeshClientInterceptor implements ClientInterceptor {
   private final String host;
   private final int port;
+  private final boolean meshTls; // the channel speaks mesh TLS (MeshChannelTls)
 
-  MeshClientInterceptor(String host, int port) {
+  MeshClientInterceptor(String host, int port, boolean meshTls) {
     this.host = host;
     this.port = port;
+    this.meshTls = meshTls;
   }
 
   @Override
   public <ReqT, RespT> ClientCall<ReqT, RespT> interceptCall(
       MethodDescriptor<ReqT, RespT> method, CallOptions callOptions, Channel next) {
-    RpcState state = new RpcState();
+    RpcState state = new RpcState(meshTls);
     return new MeshClientCall<>(
         next.newCall(method, callOptions.withOption(RpcState.KEY, state)), state, this, method.getFullMethodName());
   }

@@ -29,6 +29,13 @@ import io.jmesh.bridge.MeshBridge;
 final class RpcState {
   static final CallOptions.Key<RpcState> KEY = CallOptions.Key.createWithDefault("jmesh-rpc", null);
 
+  /** Whether the RPC's channel speaks mesh TLS; if not, endpoints that require it are refused. */
+  private final boolean meshTlsChannel;
+
+  RpcState(boolean meshTlsChannel) {
+    this.meshTlsChannel = meshTlsChannel;
+  }
+
   /** Set once when the RPC starts; null when it went unmeshed (agent error, config change). */
   volatile BridgeCall call;
 
@@ -54,13 +61,15 @@ final class RpcState {
       if (endpoint == null) {
         return PickResult.withError(Status.UNAVAILABLE.withDescription(c.noEndpointMessage()));
       }
-      if (endpoint.meshTls() != null) {
-        // Security fails closed: this slice has no mesh TLS for gRPC, so never plaintext there.
-        report(endpoint, 0, GrpcStatuses.notConnected("mesh TLS is not available to gRPC channels yet"), 0);
+      if (endpoint.meshTls() != null && !meshTlsChannel) {
+        // Security fails closed: a channel built without mesh TLS (the destination did not require
+        // it then, or the transport could not be given it) never sends there in plaintext.
+        report(endpoint, 0, GrpcStatuses.notConnected("the channel has no mesh TLS"), 0);
         return PickResult.withDrop(
             Status.UNAVAILABLE.withDescription(
-                "jmesh: " + c.authority() + " requires mesh TLS, which jmesh does not offer gRPC"
-                    + " channels yet; nothing was sent"));
+                "jmesh: " + c.authority() + " requires mesh TLS, and this channel was built without it"
+                    + " (expected: a grpc-netty or grpc-netty-shaded channel built while the destination"
+                    + " requires mesh TLS); nothing was sent"));
       }
       ConnectivityState state = picker.state(endpoint.socketAddress());
       if (state == ConnectivityState.READY) {

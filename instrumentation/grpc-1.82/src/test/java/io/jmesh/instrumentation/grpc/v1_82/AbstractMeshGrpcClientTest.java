@@ -1,16 +1,26 @@
 package io.jmesh.instrumentation.grpc.v1_82;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.jmesh.agent.tooling.Agent;
 import io.jmesh.runtime.config.MeshConfigParser;
+import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.identity.TestIdentities;
+import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
+import io.jmesh.runtime.inbound.InboundStats;
+import io.jmesh.runtime.inbound.InboundTerminator;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +58,13 @@ public abstract class AbstractMeshGrpcClientTest {
   private TestGrpcServer v1b;
   private TestGrpcServer v2a;
   private TestGrpcServer outside;
+  private TestGrpcServer secureApp; // behind an inbound terminator in the mesh-TLS tests
+
+  private static final SpiffeId CLIENT_ID = SpiffeId.of("cluster.local", "default", "grpc-client");
+  private static final SpiffeId SERVER_ID = SpiffeId.of("cluster.local", "default", "secure");
+  private final TlsRefusals clientRefusals = new TlsRefusals(); // the agent's handshakes
+  private final TlsRefusals serverRefusals = new TlsRefusals(); // the terminators'
+  private MeshTls serverTls;
 
   @BeforeAll
   void startServers() throws Exception {
@@ -55,8 +72,13 @@ public abstract class AbstractMeshGrpcClientTest {
     v1b = server("v1-b", "127.0.0.3");
     v2a = server("v2-a", "127.0.0.4");
     outside = server("outside", "127.0.0.1");
+    secureApp = server("secure-app", "127.0.0.1");
     // The agent starts in the background; its runtime is there once it is ready.
     await().atMost(Duration.ofSeconds(30)).until(() -> Agent.context() != null);
+    // Both workloads get certificates of one test mesh, as the controller's CA would issue them.
+    TestIdentities testMesh = TestIdentities.mesh("grpc-conformance");
+    Agent.installIdentityForTests(testMesh.tls(CLIENT_ID, clientRefusals));
+    serverTls = testMesh.tls(SERVER_ID, serverRefusals);
   }
 
   private TestGrpcServer server(String name, String ip) throws Exception {
@@ -225,6 +247,74 @@ public abstract class AbstractMeshGrpcClientTest {
       assertThat(callMany(channel, TestGrpcServer.HELLO, 50)).containsOnlyKeys("v1-a");
     } finally {
       doomed.close();
+    }
+  }
+
+  // ---- Mesh TLS: the server workload is secureApp behind a jmesh inbound terminator (mesh-runtime's
+  // own) on 127.0.0.6, which relays gRPC to it over h2c; the destination names the identity its
+  // endpoints must prove.
+
+  /** A fresh terminator, so that its counts are this test's alone. */
+  private InboundTerminator terminator() throws Exception {
+    return InboundTerminator.start(
+        InboundTerminator.Options.of(new InetSocketAddress("127.0.0.6", 0), new InetSocketAddress("127.0.0.1", secureApp.port())),
+        serverTls,
+        AuthorizationPolicy::allAuthenticated,
+        new InboundStats());
+  }
+
+  /** A destination reached over mesh TLS: its endpoint is the terminator's mesh port. */
+  private static void secureService(String name, InboundTerminator t, SpiffeId expected) throws Exception {
+    mesh(
+        "services:",
+        "  - name: " + name,
+        "    ports: [8080]",
+        "    identities: [\"" + expected + "\"]",
+        "    endpoints:",
+        "      - {address: 127.0.0.6, port: " + t.port() + "}");
+  }
+
+  @Test
+  void reachesAMeshTlsServerAsThisWorkload() throws Exception {
+    try (InboundTerminator t = terminator()) {
+      secureService("secure", t, SERVER_ID);
+      // The application asks for plaintext, as it may inside a mesh: jmesh gives the channel TLS.
+      ManagedChannel channel = channel(forTarget("secure:8080").usePlaintext());
+
+      String body = call(channel, TestGrpcServer.HELLO);
+      String again = call(channel, TestGrpcServer.STATS);
+
+      assertThat(field(body, "instance")).as(body).isEqualTo("secure-app");
+      // Only a mutually authenticated handshake lets the terminator name the caller.
+      assertThat(field(body, "client")).as(body).isEqualTo(CLIENT_ID.toString());
+      assertThat(field(body, "authority")).as(body).isEqualTo("secure:8080");
+      assertThat(field(again, "client")).as(again).isEqualTo(CLIENT_ID.toString());
+      assertThat(t.stats().connections()).as("TLS connections the terminator accepted").isEqualTo(1);
+      assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
+    }
+  }
+
+  @Test
+  void refusesAServerThatProvesAnotherIdentity() throws Exception {
+    try (InboundTerminator t = terminator()) {
+      // The terminator holds SERVER_ID's certificate; the control plane expects someone else.
+      secureService("imposter", t, SpiffeId.of("cluster.local", "default", "someone-else"));
+      long wrongBefore = clientRefusals.count(TlsRefusals.Reason.WRONG_IDENTITY);
+      int before = secureApp.calls();
+      ManagedChannel channel = channel(forTarget("imposter:8080").usePlaintext());
+
+      assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+
+      assertThat(clientRefusals.count(TlsRefusals.Reason.WRONG_IDENTITY))
+          .as("client-side refusals of a server with the wrong identity")
+          .isGreaterThan(wrongBefore);
+      // Never sent in plaintext instead: the server saw no RPC and no plaintext connection.
+      assertThat(secureApp.calls()).isEqualTo(before);
+      assertThat(t.stats().requests()).isZero();
+      assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
     }
   }
 }

@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real gRPC server (grpc-netty-shaded, plaintext) on one loopback address, defined without
  * protoc: two services with one unary String method each, answering {@code instance=<name>
- * method=<full method> authority=<:authority>}. A delay makes it a slow endpoint; it is applied
+ * method=<full method> authority=<:authority> client=<x-jmesh-client-id or null>}. A delay makes it a slow endpoint; it is applied
  * with a scheduler, never by sleeping.
  */
 final class TestGrpcServer implements AutoCloseable {
@@ -51,6 +51,10 @@ final class TestGrpcServer implements AutoCloseable {
   static final MethodDescriptor<String, String> STATS = unary("test.Admin/Stats");
 
   private static final Context.Key<String> AUTHORITY = Context.key("authority");
+  private static final Context.Key<String> CLIENT = Context.key("client");
+  /** Set by a jmesh inbound terminator in front of the server: the caller's SPIFFE id. */
+  private static final Metadata.Key<String> CLIENT_ID =
+      Metadata.Key.of("x-jmesh-client-id", Metadata.ASCII_STRING_MARSHALLER);
   private static final ScheduledExecutorService DELAYS =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
@@ -62,6 +66,7 @@ final class TestGrpcServer implements AutoCloseable {
   private final String name;
   private final Server server;
   private volatile long delayMillis;
+  private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 
   TestGrpcServer(String name, String ip) throws IOException {
     this.name = name;
@@ -70,7 +75,9 @@ final class TestGrpcServer implements AutoCloseable {
           @Override
           public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
               ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-            return Contexts.interceptCall(Context.current().withValue(AUTHORITY, call.getAuthority()), call, headers, next);
+            calls.incrementAndGet();
+            Context c = Context.current().withValues(AUTHORITY, call.getAuthority(), CLIENT, headers.get(CLIENT_ID));
+            return Contexts.interceptCall(c, call, headers, next);
           }
         };
     this.server =
@@ -97,7 +104,7 @@ final class TestGrpcServer implements AutoCloseable {
   }
 
   private void answer(MethodDescriptor<String, String> method, StreamObserver<String> out) {
-    String body = "instance=" + name + " method=" + method.getFullMethodName() + " authority=" + AUTHORITY.get();
+    String body = "instance=" + name + " method=" + method.getFullMethodName() + " authority=" + AUTHORITY.get() + " client=" + CLIENT.get();
     Runnable reply =
         () -> {
           out.onNext(body);
@@ -113,6 +120,11 @@ final class TestGrpcServer implements AutoCloseable {
 
   int port() {
     return server.getPort();
+  }
+
+  /** RPCs that reached this server. */
+  int calls() {
+    return calls.get();
   }
 
   void delay(long millis) {
