@@ -52,7 +52,8 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
         PACKAGE + ".MeshLoadBalancer$ErrorPicker",
         PACKAGE + ".MeshClientInterceptor",
         PACKAGE + ".MeshClientInterceptor$MeshClientCall",
-        PACKAGE + ".MeshClientInterceptor$MeshListener",
+        PACKAGE + ".MeshClientInterceptor$MeshClientCall$AttemptListener",
+        PACKAGE + ".MeshClientInterceptor$Op",
         PACKAGE + ".RpcState",
         PACKAGE + ".RpcState$AttemptTracerFactory",
         PACKAGE + ".RpcState$AttemptTracer");

@@ -11,8 +11,8 @@ import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.MeshBridge;
 
 /**
- * One RPC on a meshed channel: the runtime's call (routed by {@link MeshClientInterceptor} when
- * the RPC starts) and the endpoint of its attempt. It travels from the interceptor to the picker
+ * One attempt of an RPC on a meshed channel: the runtime's call (routed by {@link
+ * MeshClientInterceptor} when the RPC starts) and the endpoint of this attempt. It travels from the interceptor to the picker
  * in the RPC's {@link CallOptions}.
  *
  * <p>Every endpoint the runtime hands out ({@code nextEndpoint}, which counts the attempt in
@@ -32,17 +32,20 @@ final class RpcState {
   /** Whether the RPC's channel speaks mesh TLS; if not, endpoints that require it are refused. */
   private final boolean meshTlsChannel;
 
-  RpcState(boolean meshTlsChannel) {
-    this.meshTlsChannel = meshTlsChannel;
-  }
+  /** The RPC's call, routed when it started; null when it went unmeshed (agent error, config change). */
+  final BridgeCall call;
 
-  /** Set once when the RPC starts; null when it went unmeshed (agent error, config change). */
-  volatile BridgeCall call;
+  private long retryIn = -1; // the runtime's answer to the last report
 
   private BridgeEndpoint pending; // chosen, waiting for its subchannel to connect
   private BridgeEndpoint open; // picked, stream not closed yet
   private long openNanos;
   private boolean closed;
+
+  RpcState(boolean meshTlsChannel, BridgeCall call) {
+    this.meshTlsChannel = meshTlsChannel;
+    this.call = call;
+  }
 
   /** The pick for this RPC's next attempt; called by {@link MeshLoadBalancer.MeshPicker} only. */
   synchronized PickResult pick(MeshLoadBalancer.MeshPicker picker) {
@@ -102,30 +105,30 @@ final class RpcState {
     }
   }
 
-  /** The RPC ended: report what is still outstanding, then end the runtime's call. */
-  void rpcClosed(Status status) {
-    BridgeCall c = call;
-    synchronized (this) {
-      closed = true;
-      if (open != null) {
-        report(open, GrpcStatuses.httpStatus(status), GrpcStatuses.error(status), System.nanoTime() - openNanos);
-        open = null;
-      }
-      if (pending != null) {
-        // Cancelled or timed out while its endpoint connected: nothing was sent.
-        report(pending, 0, GrpcStatuses.error(status) != null ? GrpcStatuses.error(status) : GrpcStatuses.notConnected("the RPC ended before " + pending + " connected"), 0);
-        pending = null;
-      }
+  /**
+   * The attempt ended with {@code status}: reports what is still outstanding and returns the
+   * runtime's answer to the attempt's report (the delay before a retry in nanoseconds, or -1).
+   */
+  synchronized long attemptEnded(Status status) {
+    closed = true;
+    if (call == null) {
+      return -1;
     }
-    if (c != null) {
-      c.finish();
+    if (open != null) {
+      report(open, GrpcStatuses.httpStatus(status), GrpcStatuses.error(status), System.nanoTime() - openNanos);
+      open = null;
     }
+    if (pending != null) {
+      // Cancelled or timed out while its endpoint connected: nothing was sent.
+      report(pending, 0, GrpcStatuses.error(status) != null ? GrpcStatuses.error(status) : GrpcStatuses.notConnected("the RPC ended before " + pending + " connected"), 0);
+      pending = null;
+    }
+    return retryIn;
   }
 
   private void report(BridgeEndpoint endpoint, int status, Throwable error, long nanos) {
     try {
-      // The answer (retry or not) is for adapters that retry; this slice does not yet.
-      call.attemptFinished(endpoint, status, error, nanos);
+      retryIn = call.attemptFinished(endpoint, status, error, nanos);
     } catch (Throwable t) {
       MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
     }

@@ -94,6 +94,7 @@ public abstract class AbstractMeshGrpcClientTest {
     }
     channels.clear();
     servers.forEach(s -> s.delay(0));
+    servers.forEach(s -> s.failWith(null));
   }
 
   @AfterAll
@@ -248,6 +249,81 @@ public abstract class AbstractMeshGrpcClientTest {
     } finally {
       doomed.close();
     }
+  }
+
+  @Test
+  void theRoutesTimeoutBecomesTheRpcsDeadline() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: quick",
+        "        timeout: 200ms",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    v1a.delay(2000);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+
+    long start = System.nanoTime();
+    // The application allows 10 s (call()); the route allows 200 ms, and the stricter one wins.
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+    assertThat(millis).as("milliseconds until DEADLINE_EXCEEDED (route timeout 200 ms, server 2 s)").isBetween(150L, 1500L);
+  }
+
+  @Test
+  void retriesUnavailableUnaryRpcsOnTheOtherEndpoint() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    policy: {retryBudget: {ratio: 1.0, minPerSecond: 100, ttl: 10s}}",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        endpoint(v1b, "127.0.0.3", "version: v1"),
+        "    routes:",
+        "      - name: retried",
+        // gRPC methods are POSTs: the route says that they may be retried, on UNAVAILABLE (503).
+        "        retry: {attempts: 2, nonIdempotent: true, on: [503]}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    v1b.failWith(Status.UNAVAILABLE);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    int failingBefore = v1b.calls();
+    int servingBefore = v1a.calls();
+
+    Map<String, Integer> counts = callMany(channel, TestGrpcServer.HELLO, 30);
+
+    // Every RPC succeeded on v1-a; each one that v1-b failed was retried there, once.
+    assertThat(counts).containsOnlyKeys("v1-a");
+    int retried = v1b.calls() - failingBefore;
+    assertThat(retried).as("RPCs that the failing endpoint answered UNAVAILABLE, each retried").isPositive();
+    assertThat(v1a.calls() - servingBefore).as("RPCs on the serving endpoint").isEqualTo(30);
+  }
+
+  @Test
+  void neverRetriesWhenTheRouteDoesNotSaySo() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1b, "127.0.0.3", "version: v1"));
+    v1b.failWith(Status.UNAVAILABLE);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    int before = v1b.calls();
+
+    // A gRPC method is a POST, not idempotent by default: the server's UNAVAILABLE stands.
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(v1b.calls() - before).as("attempts on the failing endpoint").isEqualTo(1);
   }
 
   // ---- Mesh TLS: the server workload is secureApp behind a jmesh inbound terminator (mesh-runtime's

@@ -66,6 +66,7 @@ final class TestGrpcServer implements AutoCloseable {
   private final String name;
   private final Server server;
   private volatile long delayMillis;
+  private volatile io.grpc.Status failure; // null: answer normally
   private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
 
   TestGrpcServer(String name, String ip) throws IOException {
@@ -110,6 +111,11 @@ final class TestGrpcServer implements AutoCloseable {
           out.onNext(body);
           out.onCompleted();
         };
+    io.grpc.Status fail = failure;
+    if (fail != null) {
+      out.onError(fail.withDescription(name + " is failing on purpose").asRuntimeException());
+      return;
+    }
     long delay = delayMillis;
     if (delay > 0) {
       DELAYS.schedule(reply, delay, TimeUnit.MILLISECONDS);
@@ -125,6 +131,11 @@ final class TestGrpcServer implements AutoCloseable {
   /** RPCs that reached this server. */
   int calls() {
     return calls.get();
+  }
+
+  /** Answers every RPC with {@code status} from now on; {@code null} to answer normally again. */
+  void failWith(io.grpc.Status status) {
+    failure = status;
   }
 
   void delay(long millis) {
