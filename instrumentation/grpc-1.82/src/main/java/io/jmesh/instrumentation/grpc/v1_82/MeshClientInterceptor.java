@@ -12,6 +12,7 @@ import io.grpc.Status;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeCalls;
 import io.jmesh.bridge.MeshBridge;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -77,9 +78,11 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     private Listener<RespT> listener;
     private Metadata headers; // the application's, copied for each attempt
     private BridgeCall call; // null: unmeshed (agent error)
-    // What the application asked for, replayed on each attempt of a unary RPC; for streaming
-    // RPCs only until the first attempt starts.
-    private final List<Op<ReqT, RespT>> ops = new ArrayList<>();
+    // What the application asked for: all of it for a unary RPC (replayed on each attempt), and
+    // what the current attempt has not been given yet (applied in order by one thread at a time).
+    private final List<Op<ReqT, RespT>> log = new ArrayList<>();
+    private final ArrayDeque<Op<ReqT, RespT>> queue = new ArrayDeque<>();
+    private boolean draining; // a thread is giving the queue to the attempt
     private ClientCall<ReqT, RespT> attempt; // null before the first attempt and between attempts
     private boolean committed; // the application saw part of the answer: no retry
     private boolean closed; // onClose delivered to the application
@@ -143,7 +146,6 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     /** Starts the next attempt with what the application has asked for so far. */
     private void startAttempt() {
       ClientCall<ReqT, RespT> a;
-      List<Op<ReqT, RespT>> replay;
       RpcState state;
       Metadata attemptHeaders = new Metadata();
       attemptHeaders.merge(headers); // gRPC edits an attempt's headers (grpc-timeout, user-agent)
@@ -172,13 +174,35 @@ public final class MeshClientInterceptor implements ClientInterceptor {
         }
         a = next.newCall(method, options);
         attempt = a;
-        replay = new ArrayList<>(ops);
-        if (!unary || call == null) {
-          ops.clear(); // only unary RPCs are replayed
+        if (replayable()) {
+          queue.clear();
+          queue.addAll(log);
         }
+        draining = true;
       }
       a.start(new AttemptListener(a, state), attemptHeaders);
-      for (Op<ReqT, RespT> op : replay) {
+      drain(a);
+    }
+
+    /** Whether attempts after the first get the application's requests again (unary RPCs). */
+    private boolean replayable() {
+      return unary && call != null;
+    }
+
+    /** Gives the attempt what it has not been given yet, in order; the caller set {@code draining}. */
+    private void drain(ClientCall<ReqT, RespT> a) {
+      while (true) {
+        Op<ReqT, RespT> op;
+        synchronized (this) {
+          if (attempt != a) {
+            return; // a newer attempt has its own drainer
+          }
+          op = queue.poll();
+          if (op == null) {
+            draining = false;
+            return;
+          }
+        }
         op.apply(a);
       }
     }
@@ -202,14 +226,17 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     private void run(Op<ReqT, RespT> op) {
       ClientCall<ReqT, RespT> a;
       synchronized (this) {
-        a = attempt;
-        if (a == null || (unary && call != null)) {
-          ops.add(op);
+        if (replayable()) {
+          log.add(op);
         }
+        queue.add(op);
+        a = attempt;
+        if (a == null || draining) {
+          return; // the next attempt, or the thread draining, takes it
+        }
+        draining = true;
       }
-      if (a != null) {
-        op.apply(a);
-      }
+      drain(a);
     }
 
     @Override
