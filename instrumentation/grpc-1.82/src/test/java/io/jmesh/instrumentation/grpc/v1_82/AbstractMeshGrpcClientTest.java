@@ -307,6 +307,36 @@ public abstract class AbstractMeshGrpcClientTest {
   }
 
   @Test
+  void streamsThroughTheMeshAndNeverRetriesAStream() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: retried",
+        "        retry: {attempts: 3, nonIdempotent: true, on: [503]}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
+
+    List<String> messages = new ArrayList<>();
+    ClientCalls.blockingServerStreamingCall(channel, TestGrpcServer.COUNT, options, "50").forEachRemaining(messages::add);
+    assertThat(messages).hasSize(50).startsWith("0", "1").endsWith("49");
+
+    // A failing stream is not replayed, even on a route that retries UNAVAILABLE.
+    v1a.failWith(Status.UNAVAILABLE);
+    int before = v1a.calls();
+    assertThatThrownBy(
+            () -> ClientCalls.blockingServerStreamingCall(channel, TestGrpcServer.COUNT, options, "5").forEachRemaining(m -> {}))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(v1a.calls() - before).as("attempts of the failing stream").isEqualTo(1);
+  }
+
+  @Test
   void neverRetriesWhenTheRouteDoesNotSaySo() throws Exception {
     mesh(
         "services:",

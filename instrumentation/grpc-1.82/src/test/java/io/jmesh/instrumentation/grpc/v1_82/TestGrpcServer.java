@@ -49,6 +49,14 @@ final class TestGrpcServer implements AutoCloseable {
 
   static final MethodDescriptor<String, String> HELLO = unary("test.Greeter/Hello");
   static final MethodDescriptor<String, String> STATS = unary("test.Admin/Stats");
+  /** Request "n": answers n messages "0".."n-1", or the server's failure before any message. */
+  static final MethodDescriptor<String, String> COUNT =
+      MethodDescriptor.<String, String>newBuilder()
+          .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+          .setFullMethodName("test.Counter/Count")
+          .setRequestMarshaller(STRING)
+          .setResponseMarshaller(STRING)
+          .build();
 
   private static final Context.Key<String> AUTHORITY = Context.key("authority");
   private static final Context.Key<String> CLIENT = Context.key("client");
@@ -85,6 +93,12 @@ final class TestGrpcServer implements AutoCloseable {
         NettyServerBuilder.forAddress(new InetSocketAddress(ip, 0))
             .addService(ServerInterceptors.intercept(service("test.Greeter", HELLO), authority))
             .addService(ServerInterceptors.intercept(service("test.Admin", STATS), authority))
+            .addService(
+                ServerInterceptors.intercept(
+                    ServerServiceDefinition.builder("test.Counter")
+                        .addMethod(COUNT, ServerCalls.asyncServerStreamingCall(this::count))
+                        .build(),
+                    authority))
             .build()
             .start();
   }
@@ -122,6 +136,18 @@ final class TestGrpcServer implements AutoCloseable {
     } else {
       reply.run();
     }
+  }
+
+  private void count(String request, StreamObserver<String> out) {
+    io.grpc.Status fail = failure;
+    if (fail != null) {
+      out.onError(fail.withDescription(name + " is failing on purpose").asRuntimeException());
+      return;
+    }
+    for (int i = 0; i < Integer.parseInt(request); i++) {
+      out.onNext(Integer.toString(i));
+    }
+    out.onCompleted();
   }
 
   int port() {
