@@ -239,8 +239,8 @@ public abstract class AbstractMeshGrpcClientTest {
 
       doomed.close();
 
-      // An RPC already on its way to the dying connection may fail (this slice does not retry
-      // yet); once the channel has seen the connection go, every RPC goes to the survivor.
+      // An RPC already on its way to the dying connection may fail (this route does not retry);
+      // once the channel has seen the connection go, every RPC goes to the survivor.
       await()
           .atMost(Duration.ofSeconds(10))
           .ignoreException(StatusRuntimeException.class)
