@@ -337,6 +337,31 @@ public abstract class AbstractMeshGrpcClientTest {
   }
 
   @Test
+  void aRouteFaultRefusesTheRpcWithTheMappedStatusAndSendsNothing() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: broken",
+        "        fault: {abort: {percent: 100, status: 503}}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    int before = v1a.calls();
+
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE);
+              assertThat(e.getStatus().getDescription()).as("%s", e).startsWith("jmesh: refused (HTTP 503)");
+            });
+    assertThat(v1a.calls() - before).as("RPCs that reached the server").isZero();
+  }
+
+  @Test
   void neverRetriesWhenTheRouteDoesNotSaySo() throws Exception {
     mesh(
         "services:",
