@@ -83,7 +83,7 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     private final List<Op<ReqT, RespT>> log = new ArrayList<>();
     private final ArrayDeque<Op<ReqT, RespT>> queue = new ArrayDeque<>();
     private boolean draining; // a thread is giving the queue to the attempt
-    private ClientCall<ReqT, RespT> attempt; // null before the first attempt and between attempts
+    private volatile ClientCall<ReqT, RespT> attempt; // null before the first attempt and between attempts
     private boolean committed; // the application saw part of the answer: no retry
     private boolean closed; // onClose delivered to the application
     private Status cancelled; // the application cancelled
@@ -140,7 +140,17 @@ public final class MeshClientInterceptor implements ClientInterceptor {
       if (slot != null) {
         ready = ready.thenCompose(v -> slot);
       }
-      ready.whenComplete((v, error) -> startAttempt());
+      ready.whenComplete(
+          (v, error) -> {
+            if (error == null) {
+              startAttempt();
+              return;
+            }
+            // The destination's pending queue gave up on this call: refused as a full queue is.
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+            closeLocally(
+                GrpcStatuses.refusal(503, "overloaded: " + call.authority() + ": " + cause.getMessage()).withCause(cause));
+          });
     }
 
     /** Starts the next attempt with what the application has asked for so far. */
