@@ -301,6 +301,28 @@ public final class MeshRuntime implements AutoCloseable {
         .getValue();
   }
 
+  /**
+   * The trust manager of {@link #meshTlsFor}'s context for the destination that {@code host:port}
+   * names, as of the config in force: null when it is no mesh destination, is reached in
+   * plaintext, or this workload has no identity. For clients configured with key and trust
+   * managers; they ask again at each handshake, so that a change of the expected identities
+   * applies to new connections.
+   */
+  public javax.net.ssl.X509ExtendedTrustManager meshTrustFor(String host, int port) {
+    String destination = table.destinationName(host, port);
+    List<SpiffeId> ids = destination == null ? null : tlsIdentities.get(destination);
+    if (ids == null || meshTls == null) {
+      return null;
+    }
+    return meshTls.clientTrustManager(destination, new java.util.HashSet<>(ids));
+  }
+
+  /** Whether the destination that {@code host:port} names must be reached over mesh TLS. */
+  public boolean requiresMeshTls(String host, int port) {
+    String destination = table.destinationName(host, port);
+    return destination != null && tlsIdentities.containsKey(destination);
+  }
+
   private static Map<String, List<SpiffeId>> tlsIdentities(MeshSnapshot snapshot) {
     Map<String, List<SpiffeId>> out = new java.util.HashMap<>();
     for (Service s : snapshot.services()) {

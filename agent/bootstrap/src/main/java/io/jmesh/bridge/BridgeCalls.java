@@ -29,4 +29,31 @@ public interface BridgeCalls {
   default List<InetSocketAddress> endpoints(String host, int port) {
     return null;
   }
+
+  /**
+   * Whether attempts to the mesh destination {@code host:port} must go over mesh TLS, as of the
+   * config in force. For clients whose TLS is fixed when they are built (gRPC channels).
+   */
+  default boolean requiresMeshTls(String host, int port) {
+    return false;
+  }
+
+  /**
+   * This workload's certificate as a key manager (an {@code X509ExtendedKeyManager} that reads
+   * the identity at each handshake), or {@code null} when this workload has no mesh identity.
+   */
+  default javax.net.ssl.KeyManager meshKeyManager() {
+    return null;
+  }
+
+  /**
+   * A trust manager for connections to the mesh destination {@code host:port} (an {@code
+   * X509ExtendedTrustManager}): at each handshake it checks the server against the identities the
+   * config then in force names for the destination, and refuses every server when the
+   * destination no longer requires mesh TLS or this workload has no identity. Host names play no
+   * part. {@code null} when {@code host:port} does not require mesh TLS now.
+   */
+  default javax.net.ssl.TrustManager meshTrustManager(String host, int port) {
+    return null;
+  }
 }

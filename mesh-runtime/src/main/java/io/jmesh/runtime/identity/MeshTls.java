@@ -12,6 +12,8 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * TLS between meshed workloads: TLS 1.3 only, this workload's current certificate presented on
@@ -70,6 +72,28 @@ public final class MeshTls {
           "expected identities of " + destination + ": " + expected + " (expected: at least one SPIFFE id)");
     }
     return context(new SpiffeTrustManager(identity, refusals, clock, destination, expected));
+  }
+
+  /**
+   * This workload's certificate as a key manager, for clients whose TLS is configured with key and
+   * trust managers rather than an {@link SSLContext} (gRPC's {@code TlsChannelCredentials}). It
+   * reads the identity at each handshake, so renewals apply without a new manager.
+   */
+  public X509ExtendedKeyManager keyManager() {
+    return new IdentityKeyManager(identity);
+  }
+
+  /**
+   * The trust half of {@link #clientContext}: the server must prove one of {@code expected}, and
+   * host names play no part (it ignores endpoint identification).
+   */
+  public X509ExtendedTrustManager clientTrustManager(String destination, Set<SpiffeId> expected) {
+    Objects.requireNonNull(destination, "destination");
+    if (expected == null || expected.isEmpty()) {
+      throw new IllegalArgumentException(
+          "expected identities of " + destination + ": " + expected + " (expected: at least one SPIFFE id)");
+    }
+    return new SpiffeTrustManager(identity, refusals, clock, destination, expected);
   }
 
   /**

@@ -58,6 +58,21 @@ public final class MeshCalls implements BridgeCalls {
   }
 
   @Override
+  public boolean requiresMeshTls(String host, int port) {
+    return host != null && runtime.requiresMeshTls(host, port);
+  }
+
+  @Override
+  public javax.net.ssl.KeyManager meshKeyManager() {
+    return runtime.meshTls() == null ? null : runtime.meshTls().keyManager();
+  }
+
+  @Override
+  public javax.net.ssl.TrustManager meshTrustManager(String host, int port) {
+    return requiresMeshTls(host, port) ? new DestinationTrust(runtime, host, port) : null;
+  }
+
+  @Override
   public BridgeCall route(
       String scheme,
       String host,
@@ -266,5 +281,79 @@ public final class MeshCalls implements BridgeCalls {
       return AttemptOutcome.reset();
     }
     return AttemptOutcome.otherError();
+  }
+
+  /**
+   * Checks a server against the destination's identities as of each handshake, so that a client
+   * whose TLS is fixed at build time (a gRPC channel) follows config changes; fails closed when
+   * the destination stops requiring mesh TLS.
+   */
+  static final class DestinationTrust extends javax.net.ssl.X509ExtendedTrustManager {
+    private final MeshRuntime runtime;
+    private final String host;
+    private final int port;
+
+    DestinationTrust(MeshRuntime runtime, String host, int port) {
+      this.runtime = runtime;
+      this.host = host;
+      this.port = port;
+    }
+
+    private javax.net.ssl.X509ExtendedTrustManager current() throws java.security.cert.CertificateException {
+      javax.net.ssl.X509ExtendedTrustManager t = runtime.meshTrustFor(host, port);
+      if (t == null) {
+        throw new java.security.cert.CertificateException(
+            "jmesh: " + host + ":" + port + " does not require mesh TLS in the config in force, or this"
+                + " workload has no mesh identity (expected: a destination with identities and a workload"
+                + " certificate); refusing the server");
+      }
+      return t;
+    }
+
+    private static java.security.cert.CertificateException clientSide() {
+      return new java.security.cert.CertificateException("jmesh: a destination's trust manager checks servers only");
+    }
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+        throws java.security.cert.CertificateException {
+      current().checkServerTrusted(chain, authType, socket);
+    }
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      current().checkServerTrusted(chain, authType, engine);
+    }
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
+      current().checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+        throws java.security.cert.CertificateException {
+      throw clientSide();
+    }
+
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      throw clientSide();
+    }
+
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
+      throw clientSide();
+    }
+
+    @Override
+    public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+      javax.net.ssl.X509ExtendedTrustManager t = runtime.meshTrustFor(host, port);
+      return t == null ? new java.security.cert.X509Certificate[0] : t.getAcceptedIssuers();
+    }
   }
 }

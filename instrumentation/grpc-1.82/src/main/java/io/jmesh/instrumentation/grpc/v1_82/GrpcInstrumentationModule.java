@@ -32,7 +32,7 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
 
   @Override
   public String supportedVersions() {
-    return "gRPC-Java 1.82 and later (tested: 1.83.1)";
+    return "gRPC-Java 1.60 and later (tested: 1.60.0, 1.76.0, 1.83.1)";
   }
 
   @Override
@@ -42,6 +42,7 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
         PACKAGE + ".GrpcMeshChannels",
         PACKAGE + ".GrpcMeshChannels$Target",
         PACKAGE + ".GrpcStatuses",
+        PACKAGE + ".MeshChannelTls",
         PACKAGE + ".MeshNameResolverProvider",
         PACKAGE + ".MeshNameResolver",
         PACKAGE + ".MeshLoadBalancerProvider",
@@ -51,7 +52,8 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
         PACKAGE + ".MeshLoadBalancer$ErrorPicker",
         PACKAGE + ".MeshClientInterceptor",
         PACKAGE + ".MeshClientInterceptor$MeshClientCall",
-        PACKAGE + ".MeshClientInterceptor$MeshListener",
+        PACKAGE + ".MeshClientInterceptor$MeshClientCall$AttemptListener",
+        PACKAGE + ".MeshClientInterceptor$Op",
         PACKAGE + ".RpcState",
         PACKAGE + ".RpcState$AttemptTracerFactory",
         PACKAGE + ".RpcState$AttemptTracer");

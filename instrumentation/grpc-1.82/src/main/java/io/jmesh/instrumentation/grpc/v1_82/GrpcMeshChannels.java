@@ -57,7 +57,9 @@ public final class GrpcMeshChannels {
       // Older grpc-core: the registry set above is all there is.
     }
     b.defaultLoadBalancingPolicy(MeshLoadBalancerProvider.POLICY);
-    b.intercept(new MeshClientInterceptor(t.host, t.port));
+    // Security fails closed: a channel that could not get mesh TLS refuses RPCs to TLS endpoints.
+    boolean meshTls = calls.requiresMeshTls(t.host, t.port) && MeshChannelTls.apply(builder, calls, t.host, t.port);
+    b.intercept(new MeshClientInterceptor(t.host, t.port, meshTls));
   }
 
   private static Field field(Class<?> type, String name) throws NoSuchFieldException {

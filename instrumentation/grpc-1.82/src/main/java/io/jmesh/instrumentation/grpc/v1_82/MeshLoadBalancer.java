@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The load balancing policy of meshed channels: one subchannel per endpoint the resolver reports
- * (connected eagerly, reconnected when it goes idle), and a picker that lets the runtime choose the
+ * (connected when a pick first chooses it, and again after it goes idle), and a picker that lets the runtime choose the
  * endpoint of every attempt (peak-EWMA, ejection, failover; see {@link RpcState#pick}).
  *
  * <p>Threading, as gRPC's contract says: everything but the picker runs in the channel's
@@ -38,7 +38,7 @@ final class MeshLoadBalancer extends LoadBalancer {
   /** One endpoint's subchannel and its last state. Synchronization context only. */
   static final class Sub {
     final Subchannel subchannel;
-    ConnectivityState state = ConnectivityState.CONNECTING;
+    ConnectivityState state = ConnectivityState.IDLE; // not asked to connect until a pick wants it
 
     Sub(Subchannel subchannel) {
       this.subchannel = subchannel;
@@ -86,9 +86,10 @@ final class MeshLoadBalancer extends LoadBalancer {
 
   @Override
   public void requestConnection() {
-    for (Sub s : subs.values()) {
-      s.subchannel.requestConnection();
-    }
+    // Nothing up front: a connection is made when an RPC's pick chooses its endpoint, after the
+    // pick has checked that the channel can give it mesh TLS where the destination requires it.
+    // Connecting every endpoint eagerly would open plaintext connections to mesh-TLS ports from
+    // a channel that has no TLS (it sends the HTTP/2 preface before any RPC could be refused).
   }
 
   @Override
@@ -100,14 +101,14 @@ final class MeshLoadBalancer extends LoadBalancer {
     subs.clear();
   }
 
-  private void create(InetSocketAddress address) {
+  private Sub create(InetSocketAddress address) {
     Subchannel sc =
         helper.createSubchannel(
             CreateSubchannelArgs.newBuilder().setAddresses(new EquivalentAddressGroup(address)).build());
     Sub sub = new Sub(sc);
     subs.put(address, sub);
-    sc.start(info -> onState(address, sub, info));
-    sc.requestConnection();
+    sc.start(info -> onState(address, sub, info)); // connected on demand: see requestConnection
+    return sub;
   }
 
   private void onState(InetSocketAddress address, Sub sub, ConnectivityStateInfo info) {
@@ -116,9 +117,8 @@ final class MeshLoadBalancer extends LoadBalancer {
     }
     sub.state = info.getState();
     if (sub.state == ConnectivityState.IDLE) {
-      // The connection went away (server stopped, GOAWAY, idle timeout): reconnect at once, as
-      // round_robin does, so the runtime's next choice of it is ready or known to fail.
-      sub.subchannel.requestConnection();
+      // The connection went away (server stopped, GOAWAY, idle timeout): the next pick of this
+      // endpoint reconnects it (after its mesh-TLS check), or learns that it cannot.
       helper.refreshNameResolution();
     } else if (sub.state == ConnectivityState.TRANSIENT_FAILURE) {
       helper.refreshNameResolution();
@@ -138,7 +138,7 @@ final class MeshLoadBalancer extends LoadBalancer {
               Sub s = subs.get(address);
               if (s == null) {
                 // The runtime knows an endpoint the last resolution did not (a config change).
-                create(address);
+                create(address).subchannel.requestConnection();
                 helper.refreshNameResolution();
                 publish();
               } else if (s.state == ConnectivityState.IDLE) {

@@ -11,8 +11,8 @@ import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.MeshBridge;
 
 /**
- * One RPC on a meshed channel: the runtime's call (routed by {@link MeshClientInterceptor} when
- * the RPC starts) and the endpoint of its attempt. It travels from the interceptor to the picker
+ * One attempt of an RPC on a meshed channel: the runtime's call (routed by {@link
+ * MeshClientInterceptor} when the RPC starts) and the endpoint of this attempt. It travels from the interceptor to the picker
  * in the RPC's {@link CallOptions}.
  *
  * <p>Every endpoint the runtime hands out ({@code nextEndpoint}, which counts the attempt in
@@ -29,13 +29,23 @@ import io.jmesh.bridge.MeshBridge;
 final class RpcState {
   static final CallOptions.Key<RpcState> KEY = CallOptions.Key.createWithDefault("jmesh-rpc", null);
 
-  /** Set once when the RPC starts; null when it went unmeshed (agent error, config change). */
-  volatile BridgeCall call;
+  /** Whether the RPC's channel speaks mesh TLS; if not, endpoints that require it are refused. */
+  private final boolean meshTlsChannel;
+
+  /** The RPC's call, routed when it started; null when it went unmeshed (agent error, config change). */
+  final BridgeCall call;
+
+  private long retryIn = -1; // the runtime's answer to the last report
 
   private BridgeEndpoint pending; // chosen, waiting for its subchannel to connect
   private BridgeEndpoint open; // picked, stream not closed yet
   private long openNanos;
   private boolean closed;
+
+  RpcState(boolean meshTlsChannel, BridgeCall call) {
+    this.meshTlsChannel = meshTlsChannel;
+    this.call = call;
+  }
 
   /** The pick for this RPC's next attempt; called by {@link MeshLoadBalancer.MeshPicker} only. */
   synchronized PickResult pick(MeshLoadBalancer.MeshPicker picker) {
@@ -54,13 +64,15 @@ final class RpcState {
       if (endpoint == null) {
         return PickResult.withError(Status.UNAVAILABLE.withDescription(c.noEndpointMessage()));
       }
-      if (endpoint.meshTls() != null) {
-        // Security fails closed: this slice has no mesh TLS for gRPC, so never plaintext there.
-        report(endpoint, 0, GrpcStatuses.notConnected("mesh TLS is not available to gRPC channels yet"), 0);
+      if (endpoint.meshTls() != null && !meshTlsChannel) {
+        // Security fails closed: a channel built without mesh TLS (the destination did not require
+        // it then, or the transport could not be given it) never sends there in plaintext.
+        report(endpoint, 0, GrpcStatuses.notConnected("the channel has no mesh TLS"), 0);
         return PickResult.withDrop(
             Status.UNAVAILABLE.withDescription(
-                "jmesh: " + c.authority() + " requires mesh TLS, which jmesh does not offer gRPC"
-                    + " channels yet; nothing was sent"));
+                "jmesh: " + c.authority() + " requires mesh TLS, and this channel was built without it"
+                    + " (expected: a grpc-netty or grpc-netty-shaded channel built while the destination"
+                    + " requires mesh TLS); nothing was sent"));
       }
       ConnectivityState state = picker.state(endpoint.socketAddress());
       if (state == ConnectivityState.READY) {
@@ -93,30 +105,30 @@ final class RpcState {
     }
   }
 
-  /** The RPC ended: report what is still outstanding, then end the runtime's call. */
-  void rpcClosed(Status status) {
-    BridgeCall c = call;
-    synchronized (this) {
-      closed = true;
-      if (open != null) {
-        report(open, GrpcStatuses.httpStatus(status), GrpcStatuses.error(status), System.nanoTime() - openNanos);
-        open = null;
-      }
-      if (pending != null) {
-        // Cancelled or timed out while its endpoint connected: nothing was sent.
-        report(pending, 0, GrpcStatuses.error(status) != null ? GrpcStatuses.error(status) : GrpcStatuses.notConnected("the RPC ended before " + pending + " connected"), 0);
-        pending = null;
-      }
+  /**
+   * The attempt ended with {@code status}: reports what is still outstanding and returns the
+   * runtime's answer to the attempt's report (the delay before a retry in nanoseconds, or -1).
+   */
+  synchronized long attemptEnded(Status status) {
+    closed = true;
+    if (call == null) {
+      return -1;
     }
-    if (c != null) {
-      c.finish();
+    if (open != null) {
+      report(open, GrpcStatuses.httpStatus(status), GrpcStatuses.error(status), System.nanoTime() - openNanos);
+      open = null;
     }
+    if (pending != null) {
+      // Cancelled or timed out while its endpoint connected: nothing was sent.
+      report(pending, 0, GrpcStatuses.error(status) != null ? GrpcStatuses.error(status) : GrpcStatuses.notConnected("the RPC ended before " + pending + " connected"), 0);
+      pending = null;
+    }
+    return retryIn;
   }
 
   private void report(BridgeEndpoint endpoint, int status, Throwable error, long nanos) {
     try {
-      // The answer (retry or not) is for adapters that retry; this slice does not yet.
-      call.attemptFinished(endpoint, status, error, nanos);
+      retryIn = call.attemptFinished(endpoint, status, error, nanos);
     } catch (Throwable t) {
       MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
     }
