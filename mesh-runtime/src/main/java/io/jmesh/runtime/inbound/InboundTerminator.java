@@ -587,8 +587,8 @@ public final class InboundTerminator implements AutoCloseable {
       // map and a lower-cased string per header, the largest share of the listener's garbage.
       HttpHeaders headers = request.headers();
       removeHopByHop(headers);
-      for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
-        headers.remove(n.text()); // x-http2-*: what Netty's HTTP/2 conversion adds, not the caller
+      for (AsciiString name : HTTP2_EXTENSION_HEADERS) {
+        headers.remove(name); // x-http2-*: what Netty's HTTP/2 conversion adds, not the caller
       }
       headers.remove(CLIENT_ID_HEADER); // only the proven identity, never one the caller sent
       if (caller != null) {
@@ -767,6 +767,12 @@ public final class InboundTerminator implements AutoCloseable {
       }
     }
   }
+
+  /** The x-http2-* names, once: {@code values()} would copy the array for every request. */
+  private static final AsciiString[] HTTP2_EXTENSION_HEADERS =
+      java.util.Arrays.stream(HttpConversionUtil.ExtensionHeaderNames.values())
+          .map(HttpConversionUtil.ExtensionHeaderNames::text)
+          .toArray(AsciiString[]::new);
 
   private static void removeHopByHop(HttpHeaders headers) {
     for (AsciiString name : HOP_BY_HOP) {

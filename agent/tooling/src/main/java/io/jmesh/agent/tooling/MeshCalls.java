@@ -13,7 +13,9 @@ import java.net.http.HttpTimeoutException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLHandshakeException;
+import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeCalls;
 import io.jmesh.bridge.BridgeEndpoint;
@@ -105,11 +107,11 @@ public final class MeshCalls implements BridgeCalls {
     return new Call(call, runtime, span);
   }
 
-  private static final java.util.concurrent.atomic.AtomicLong TRACE_ERRORS = new java.util.concurrent.atomic.AtomicLong();
+  private static final AtomicLong TRACE_ERRORS = new AtomicLong();
 
   private static void traceErrors(Throwable t) {
     if (TRACE_ERRORS.getAndIncrement() == 0) {
-      io.jmesh.bridge.AgentLog.warn("traces: could not start a client span; calls go on without (logged once)", t);
+      AgentLog.warn("traces: could not start a client span; calls go on without (logged once)", t);
     }
   }
 
