@@ -60,8 +60,8 @@ class AgentJarLayoutIT {
   void grpcHelpersKeepTheApplicationsIoGrpcAndTheModuleUsesTheShadedByteBuddy() throws Exception {
     // The helpers are defined beside the application's gRPC: the relocation of the agent's own
     // io.grpc must not reach them. The module class runs in the agent with its ByteBuddy.
-    String helper = classText("inst/io/jmesh/instrumentation/grpc/v1_82/MeshLoadBalancer.classdata");
-    String module = classText("inst/io/jmesh/instrumentation/grpc/v1_82/GrpcInstrumentationModule.classdata");
+    String helper = classText("inst/io/jmesh/instrumentation/grpc/v1_60/MeshLoadBalancer.classdata");
+    String module = classText("inst/io/jmesh/instrumentation/grpc/v1_60/GrpcInstrumentationModule.classdata");
 
     assertThat(helper).contains("io/grpc/LoadBalancer").doesNotContain("io/jmesh/shaded/io/grpc");
     assertThat(module).contains("io/jmesh/shaded/net/bytebuddy").doesNotContain("io/jmesh/shaded/io/grpc");

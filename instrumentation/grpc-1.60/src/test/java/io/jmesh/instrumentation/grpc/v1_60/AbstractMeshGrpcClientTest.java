@@ -1,0 +1,475 @@
+package io.jmesh.instrumentation.grpc.v1_60;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import io.jmesh.agent.tooling.Agent;
+import io.jmesh.runtime.config.MeshConfigParser;
+import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.identity.TestIdentities;
+import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.inbound.AuthorizationPolicy;
+import io.jmesh.runtime.inbound.InboundStats;
+import io.jmesh.runtime.inbound.InboundTerminator;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The gRPC conformance suite, run once per transport (grpc-netty-shaded, grpc-netty; grpc-okhttp
+ * once the registry serves it), in the test JVM with the agent attached in development mode (the
+ * bare bootstrap jar as {@code -javaagent}, like the HTTP suite), against real gRPC servers on
+ * 127.0.0.2–4. A transport supplies how an application builds a channel with it.
+ *
+ * <p>Lives in this module's test sources rather than {@code instrumentation/testing} so that the
+ * shared testing module does not carry gRPC for the HTTP clients.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class AbstractMeshGrpcClientTest {
+  /** The transport's builder for {@code target}, plaintext, as an application would write it. */
+  protected abstract ManagedChannelBuilder<?> forTarget(String target);
+
+  /** The transport's {@code forAddress(host, port)}, plaintext. */
+  protected abstract ManagedChannelBuilder<?> forAddress(String host, int port);
+
+  /**
+   * Whether jmesh gives this transport's channels mesh TLS ({@code MeshChannelTls}: the Netty
+   * transports); where not, the mesh-TLS tests check that RPCs fail closed instead.
+   */
+  protected boolean meshTls() {
+    return true;
+  }
+
+  private final List<TestGrpcServer> servers = new ArrayList<>();
+  private final List<ManagedChannel> channels = new ArrayList<>();
+  private TestGrpcServer v1a;
+  private TestGrpcServer v1b;
+  private TestGrpcServer v2a;
+  private TestGrpcServer outside;
+  private TestGrpcServer secureApp; // behind an inbound terminator in the mesh-TLS tests
+
+  private static final SpiffeId CLIENT_ID = SpiffeId.of("cluster.local", "default", "grpc-client");
+  private static final SpiffeId SERVER_ID = SpiffeId.of("cluster.local", "default", "secure");
+  private final TlsRefusals clientRefusals = new TlsRefusals(); // the agent's handshakes
+  private final TlsRefusals serverRefusals = new TlsRefusals(); // the terminators'
+  private MeshTls serverTls;
+
+  @BeforeAll
+  void startServers() throws Exception {
+    v1a = server("v1-a", "127.0.0.2");
+    v1b = server("v1-b", "127.0.0.3");
+    v2a = server("v2-a", "127.0.0.4");
+    outside = server("outside", "127.0.0.1");
+    secureApp = server("secure-app", "127.0.0.1");
+    // The agent starts in the background; its runtime is there once it is ready.
+    await().atMost(Duration.ofSeconds(30)).until(() -> Agent.context() != null);
+    // Both workloads get certificates of one test mesh, as the controller's CA would issue them.
+    TestIdentities testMesh = TestIdentities.mesh("grpc-conformance");
+    Agent.installIdentityForTests(testMesh.tls(CLIENT_ID, clientRefusals));
+    serverTls = testMesh.tls(SERVER_ID, serverRefusals);
+  }
+
+  private TestGrpcServer server(String name, String ip) throws Exception {
+    TestGrpcServer s = new TestGrpcServer(name, ip);
+    servers.add(s);
+    return s;
+  }
+
+  @AfterEach
+  void closeChannels() throws InterruptedException {
+    for (ManagedChannel c : channels) {
+      c.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    }
+    channels.clear();
+    servers.forEach(s -> s.delay(0));
+    servers.forEach(s -> s.failWith(null));
+  }
+
+  @AfterAll
+  void stopServers() throws InterruptedException {
+    for (TestGrpcServer s : servers) {
+      s.close();
+    }
+  }
+
+  /** Puts a mesh config in force, as a file reload or the controller would. */
+  private static void mesh(String... yamlLines) throws Exception {
+    Agent.context()
+        .runtime()
+        .update(MeshConfigParser.parse("test.yaml", String.join("\n", yamlLines) + "\n", "default"));
+  }
+
+  private ManagedChannel channel(ManagedChannelBuilder<?> builder) {
+    ManagedChannel c = builder.build();
+    channels.add(c);
+    return c;
+  }
+
+  private static String call(ManagedChannel channel, MethodDescriptor<String, String> method) {
+    return ClientCalls.blockingUnaryCall(channel, method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "hi");
+  }
+
+  private static String field(String body, String name) {
+    Matcher m = Pattern.compile("\\b" + name + "=(\\S+)").matcher(body);
+    return m.find() ? m.group(1) : null;
+  }
+
+  private static Map<String, Integer> callMany(ManagedChannel channel, MethodDescriptor<String, String> method, int count) {
+    Map<String, Integer> counts = new TreeMap<>();
+    for (int i = 0; i < count; i++) {
+      counts.merge(field(call(channel, method), "instance"), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  private String endpoint(TestGrpcServer s, String ip, String labels) {
+    return "      - {address: " + ip + ", port: " + s.port() + ", labels: {" + labels + "}}";
+  }
+
+  @Test
+  void leavesTargetsOutsideTheMeshUntouched() throws Exception {
+    mesh("services:", "  - name: hello", "    ports: [8080]", "    endpoints:", endpoint(v1a, "127.0.0.2", "version: v1"));
+
+    String byName = call(channel(forTarget("localhost:" + outside.port()).usePlaintext()), TestGrpcServer.HELLO);
+    String byIp = call(channel(forAddress("127.0.0.1", outside.port()).usePlaintext()), TestGrpcServer.HELLO);
+
+    assertThat(field(byName, "instance")).isEqualTo("outside");
+    assertThat(field(byName, "authority")).isEqualTo("localhost:" + outside.port());
+    assertThat(field(byIp, "instance")).isEqualTo("outside");
+  }
+
+  @Test
+  void routesByMethodToDifferentBackendsAndKeepsTheLogicalAuthority() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "role: app"),
+        endpoint(v1b, "127.0.0.3", "role: app"),
+        endpoint(v2a, "127.0.0.4", "role: admin"),
+        "    routes:",
+        "      - name: admin",
+        "        matches: [{path: {prefix: /test.Admin/}}]",
+        "        backends: [{subset: {role: admin}, weight: 1}]",
+        "      - name: app",
+        "        backends: [{subset: {role: app}, weight: 1}]");
+    ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
+
+    Map<String, Integer> greeter = callMany(channel, TestGrpcServer.HELLO, 20);
+    Map<String, Integer> admin = callMany(channel, TestGrpcServer.STATS, 20);
+
+    assertThat(greeter.keySet()).as("%s", greeter).isSubsetOf("v1-a", "v1-b");
+    assertThat(admin).containsOnlyKeys("v2-a");
+    // The server sees the name the application used, not the endpoint's address.
+    assertThat(field(call(channel, TestGrpcServer.STATS), "authority")).isEqualTo("hello:8080");
+  }
+
+  @Test
+  void splitsNinetyTenAcrossVersions() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        endpoint(v1b, "127.0.0.3", "version: v1"),
+        endpoint(v2a, "127.0.0.4", "version: v2"),
+        "    routes:",
+        "      - name: split",
+        "        backends:",
+        "          - {subset: {version: v1}, weight: 90}",
+        "          - {subset: {version: v2}, weight: 10}");
+    ManagedChannel channel = channel(forTarget("dns:///hello:8080").usePlaintext());
+
+    Map<String, Integer> counts = callMany(channel, TestGrpcServer.HELLO, 400);
+
+    // binomial(400, 0.1): mean 40, sd 6; five sd either side.
+    assertThat(counts.getOrDefault("v2-a", 0)).as("%s", counts).isBetween(10, 70);
+    assertThat(counts.getOrDefault("v1-a", 0) + counts.getOrDefault("v1-b", 0)).isEqualTo(400 - counts.getOrDefault("v2-a", 0));
+  }
+
+  @Test
+  void balancesAwayFromASlowEndpoint() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        endpoint(v1b, "127.0.0.3", "version: v1"));
+    // 150 ms: well above what one slow answer of v1-a can take on a loaded machine. Peak-EWMA
+    // keeps a peak for about τ = 10 s, so a v1-a answer slower than v1-b's delay (a first
+    // connection, a GC pause) would rightly send the next calls to v1-b; 40 ms was within reach
+    // of such hiccups on a busy 2-core machine (one failure in four runs at load 6.8).
+    v1b.delay(150);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+
+    Map<String, Integer> counts = callMany(channel, TestGrpcServer.HELLO, 100);
+
+    // Peak-EWMA learns v1-b's 150 ms from the attempts the picker reported; an even split would
+    // send it 50. It still gets a few (the first picks, and probes as its estimate decays).
+    assertThat(counts.getOrDefault("v1-b", 0)).as("%s", counts).isLessThan(20);
+  }
+
+  @Test
+  void failsOverWhenAnEndpointsServerStops() throws Exception {
+    TestGrpcServer doomed = new TestGrpcServer("doomed", "127.0.0.3");
+    try {
+      mesh(
+          "services:",
+          "  - name: hello",
+          "    ports: [8080]",
+          "    endpoints:",
+          endpoint(v1a, "127.0.0.2", "version: v1"),
+          endpoint(doomed, "127.0.0.3", "version: v1"));
+      ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+      // Both endpoints in use.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> callMany(channel, TestGrpcServer.HELLO, 10).containsKey("doomed"));
+
+      doomed.close();
+
+      // An RPC already on its way to the dying connection may fail (this route does not retry);
+      // once the channel has seen the connection go, every RPC goes to the survivor.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .ignoreException(StatusRuntimeException.class)
+          .until(() -> call(channel, TestGrpcServer.HELLO) != null);
+      assertThat(callMany(channel, TestGrpcServer.HELLO, 50)).containsOnlyKeys("v1-a");
+    } finally {
+      doomed.close();
+    }
+  }
+
+  @Test
+  void theRoutesTimeoutBecomesTheRpcsDeadline() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: quick",
+        "        timeout: 200ms",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    v1a.delay(2000);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+
+    long start = System.nanoTime();
+    // The application allows 10 s (call()); the route allows 200 ms, and the stricter one wins.
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+    assertThat(millis).as("milliseconds until DEADLINE_EXCEEDED (route timeout 200 ms, server 2 s)").isBetween(150L, 1500L);
+  }
+
+  @Test
+  void retriesUnavailableUnaryRpcsOnTheOtherEndpoint() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    policy: {retryBudget: {ratio: 1.0, minPerSecond: 100, ttl: 10s}}",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        endpoint(v1b, "127.0.0.3", "version: v1"),
+        "    routes:",
+        "      - name: retried",
+        // gRPC methods are POSTs: the route says that they may be retried, on UNAVAILABLE (503).
+        "        retry: {attempts: 2, nonIdempotent: true, on: [503]}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    v1b.failWith(Status.UNAVAILABLE);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    int failingBefore = v1b.calls();
+    int servingBefore = v1a.calls();
+
+    Map<String, Integer> counts = callMany(channel, TestGrpcServer.HELLO, 30);
+
+    // Every RPC succeeded on v1-a; each one that v1-b failed was retried there, once.
+    assertThat(counts).containsOnlyKeys("v1-a");
+    int retried = v1b.calls() - failingBefore;
+    assertThat(retried).as("RPCs that the failing endpoint answered UNAVAILABLE, each retried").isPositive();
+    assertThat(v1a.calls() - servingBefore).as("RPCs on the serving endpoint").isEqualTo(30);
+  }
+
+  @Test
+  void streamsThroughTheMeshAndNeverRetriesAStream() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: retried",
+        "        retry: {attempts: 3, nonIdempotent: true, on: [503]}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    CallOptions options = CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS);
+
+    List<String> messages = new ArrayList<>();
+    ClientCalls.blockingServerStreamingCall(channel, TestGrpcServer.COUNT, options, "50").forEachRemaining(messages::add);
+    assertThat(messages).hasSize(50).startsWith("0", "1").endsWith("49");
+
+    // A failing stream is not replayed, even on a route that retries UNAVAILABLE.
+    v1a.failWith(Status.UNAVAILABLE);
+    int before = v1a.calls();
+    assertThatThrownBy(
+            () -> ClientCalls.blockingServerStreamingCall(channel, TestGrpcServer.COUNT, options, "5").forEachRemaining(m -> {}))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(v1a.calls() - before).as("attempts of the failing stream").isEqualTo(1);
+  }
+
+  @Test
+  void aRouteFaultRefusesTheRpcWithTheMappedStatusAndSendsNothing() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: broken",
+        "        fault: {abort: {percent: 100, status: 503}}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    int before = v1a.calls();
+
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE);
+              assertThat(e.getStatus().getDescription()).as("%s", e).startsWith("jmesh: refused (HTTP 503)");
+            });
+    assertThat(v1a.calls() - before).as("RPCs that reached the server").isZero();
+  }
+
+  @Test
+  void neverRetriesWhenTheRouteDoesNotSaySo() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1b, "127.0.0.3", "version: v1"));
+    v1b.failWith(Status.UNAVAILABLE);
+    ManagedChannel channel = channel(forTarget("hello:8080").usePlaintext());
+    int before = v1b.calls();
+
+    // A gRPC method is a POST, not idempotent by default: the server's UNAVAILABLE stands.
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(v1b.calls() - before).as("attempts on the failing endpoint").isEqualTo(1);
+  }
+
+  // ---- Mesh TLS: the server workload is secureApp behind a jmesh inbound terminator (mesh-runtime's
+  // own) on 127.0.0.6, which relays gRPC to it over h2c; the destination names the identity its
+  // endpoints must prove.
+
+  /** A fresh terminator, so that its counts are this test's alone. */
+  private InboundTerminator terminator() throws Exception {
+    return InboundTerminator.start(
+        InboundTerminator.Options.of(new InetSocketAddress("127.0.0.6", 0), new InetSocketAddress("127.0.0.1", secureApp.port())),
+        serverTls,
+        AuthorizationPolicy::allAuthenticated,
+        new InboundStats());
+  }
+
+  /** A destination reached over mesh TLS: its endpoint is the terminator's mesh port. */
+  private static void secureService(String name, InboundTerminator t, SpiffeId expected) throws Exception {
+    mesh(
+        "services:",
+        "  - name: " + name,
+        "    ports: [8080]",
+        "    identities: [\"" + expected + "\"]",
+        "    endpoints:",
+        "      - {address: 127.0.0.6, port: " + t.port() + "}");
+  }
+
+  @Test
+  void reachesAMeshTlsServerAsThisWorkload() throws Exception {
+    try (InboundTerminator t = terminator()) {
+      secureService("secure", t, SERVER_ID);
+      // The application asks for plaintext, as it may inside a mesh: jmesh gives the channel TLS.
+      ManagedChannel channel = channel(forTarget("secure:8080").usePlaintext());
+      if (!meshTls()) {
+        // Fails closed: a refusal that says why, and nothing reaches the server, in plaintext or not.
+        assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getDescription()).as("%s", e).contains("requires mesh TLS"));
+        assertThat(t.stats().connections()).isZero();
+        assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
+        return;
+      }
+
+      String body = call(channel, TestGrpcServer.HELLO);
+      String again = call(channel, TestGrpcServer.STATS);
+
+      assertThat(field(body, "instance")).as(body).isEqualTo("secure-app");
+      // Only a mutually authenticated handshake lets the terminator name the caller.
+      assertThat(field(body, "client")).as(body).isEqualTo(CLIENT_ID.toString());
+      assertThat(field(body, "authority")).as(body).isEqualTo("secure:8080");
+      assertThat(field(again, "client")).as(again).isEqualTo(CLIENT_ID.toString());
+      assertThat(t.stats().connections()).as("TLS connections the terminator accepted").isEqualTo(1);
+      assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
+    }
+  }
+
+  @Test
+  void refusesAServerThatProvesAnotherIdentity() throws Exception {
+    try (InboundTerminator t = terminator()) {
+      // The terminator holds SERVER_ID's certificate; the control plane expects someone else.
+      secureService("imposter", t, SpiffeId.of("cluster.local", "default", "someone-else"));
+      long wrongBefore = clientRefusals.count(TlsRefusals.Reason.WRONG_IDENTITY);
+      int before = secureApp.calls();
+      ManagedChannel channel = channel(forTarget("imposter:8080").usePlaintext());
+
+      assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+
+      if (meshTls()) {
+        assertThat(clientRefusals.count(TlsRefusals.Reason.WRONG_IDENTITY))
+            .as("client-side refusals of a server with the wrong identity")
+            .isGreaterThan(wrongBefore);
+      }
+      // Never sent in plaintext instead: the server saw no RPC and no plaintext connection.
+      assertThat(secureApp.calls()).isEqualTo(before);
+      assertThat(t.stats().requests()).isZero();
+      assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
+    }
+  }
+}
