@@ -21,12 +21,6 @@ class GrpcOkHttpMeshIT extends AbstractMeshGrpcClientTest {
     }
   }
 
-  /** Mesh TLS knows only the Netty transports yet: here the suite checks that RPCs fail closed. */
-  @Override
-  protected boolean meshTls() {
-    return false;
-  }
-
   @Override
   protected ManagedChannelBuilder<?> forTarget(String target) {
     return OkHttp.forTarget(target);
