@@ -10,7 +10,9 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ClientResponseObserver;
 import io.jmesh.agent.tooling.Agent;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.identity.MeshTls;
@@ -26,7 +28,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -36,9 +42,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The gRPC conformance suite, run once per transport (grpc-netty-shaded, grpc-netty; grpc-okhttp
- * once the registry serves it), in the test JVM with the agent attached in development mode (the
- * bare bootstrap jar as {@code -javaagent}, like the HTTP suite), against real gRPC servers on
+ * The gRPC conformance suite, run once per transport (grpc-netty-shaded, grpc-netty, grpc-okhttp),
+ * in the test JVM with the agent attached in development mode (the bare bootstrap jar as
+ * {@code -javaagent}, like the HTTP suite), against real gRPC servers on
  * 127.0.0.2–4. A transport supplies how an application builds a channel with it.
  *
  * <p>Lives in this module's test sources rather than {@code instrumentation/testing} so that the
@@ -53,8 +59,8 @@ public abstract class AbstractMeshGrpcClientTest {
   protected abstract ManagedChannelBuilder<?> forAddress(String host, int port);
 
   /**
-   * Whether jmesh gives this transport's channels mesh TLS ({@code MeshChannelTls}: the Netty
-   * transports); where not, the mesh-TLS tests check that RPCs fail closed instead.
+   * Whether jmesh gives this transport's channels mesh TLS ({@code MeshChannelTls}: grpc-netty,
+   * grpc-netty-shaded, grpc-okhttp); where not, the mesh-TLS tests check that RPCs fail closed.
    */
   protected boolean meshTls() {
     return true;
@@ -391,6 +397,179 @@ public abstract class AbstractMeshGrpcClientTest {
             StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
     assertThat(v1b.calls() - before).as("attempts on the failing endpoint").isEqualTo(1);
+  }
+
+  // ---- Cancellation: the application gives up on an RPC, and the server hears of it.
+
+  /** A destination whose route retries UNAVAILABLE: a cancelled attempt must not be retried. */
+  private void cancellingService() throws Exception {
+    mesh(
+        "services:",
+        "  - name: cancelling",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: retried",
+        "        retry: {attempts: 3, nonIdempotent: true, on: [503]}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+  }
+
+  // A deadline far beyond the polls below: the server must see the client's cancellation, not
+  // the deadline's.
+  private static final CallOptions LONG_DEADLINE = CallOptions.DEFAULT.withDeadlineAfter(120, TimeUnit.SECONDS);
+
+  @Test
+  void cancellingAUnaryRpcCancelsItOnTheServer() throws Exception {
+    cancellingService();
+    ManagedChannel channel = channel(forTarget("cancelling:8080").usePlaintext());
+    int hanging = v1a.hanging();
+    int cancelled = v1a.cancelled();
+    int calls = v1a.calls();
+
+    Future<String> rpc = ClientCalls.futureUnaryCall(channel.newCall(TestGrpcServer.HANG, LONG_DEADLINE), "hi");
+    // The server holds the RPC open.
+    await().atMost(Duration.ofSeconds(10)).until(() -> v1a.hanging() > hanging);
+    rpc.cancel(true);
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(v1a.cancelled() - cancelled).as("RPCs the server saw cancelled").isEqualTo(1));
+    assertThat(rpc.isCancelled()).isTrue();
+    // Cancelled by the application: not an outcome to retry.
+    assertThat(v1a.calls() - calls).as("attempts of the cancelled RPC").isEqualTo(1);
+  }
+
+  @Test
+  void cancellingAServerStreamCancelsItOnTheServer() throws Exception {
+    cancellingService();
+    ManagedChannel channel = channel(forTarget("cancelling:8080").usePlaintext());
+    int cancelled = v1a.cancelled();
+    BlockingQueue<String> messages = new LinkedBlockingQueue<>();
+    BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
+    AtomicReference<ClientCallStreamObserver<String>> stream = new AtomicReference<>();
+
+    ClientCalls.asyncServerStreamingCall(
+        channel.newCall(TestGrpcServer.WATCH, LONG_DEADLINE),
+        "watch",
+        new ClientResponseObserver<String, String>() {
+          @Override
+          public void beforeStart(ClientCallStreamObserver<String> requestStream) {
+            stream.set(requestStream);
+          }
+
+          @Override
+          public void onNext(String value) {
+            messages.add(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            errors.add(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            errors.add(new AssertionError("the stream completed; expected it to stay open until cancelled"));
+          }
+        });
+    // The stream is open end to end: its first message has arrived.
+    assertThat(messages.poll(10, TimeUnit.SECONDS)).as("first message of the stream").isEqualTo("0");
+    stream.get().cancel("the client has seen enough", null);
+
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(v1a.cancelled() - cancelled).as("streams the server saw cancelled").isEqualTo(1));
+    assertThat(Status.fromThrowable(errors.poll(10, TimeUnit.SECONDS)).getCode()).isEqualTo(Status.Code.CANCELLED);
+  }
+
+  // ---- The breaker and the retry limits, counted on the servers: no timing.
+
+  @Test
+  void ejectsAnEndpointThatFailsConsecutively() throws Exception {
+    TestGrpcServer flaky = new TestGrpcServer("flaky", "127.0.0.5");
+    try {
+      mesh(
+          "services:",
+          "  - name: ejecting",
+          "    ports: [8080]",
+          "    policy:",
+          // Round robin: without ejection, flaky would keep getting every third RPC.
+          "      balancer: round-robin",
+          // Out after three failures in a row, for longer than this test lasts.
+          "      failureAccrual: {consecutiveFailures: 3, minPenalty: 60s, maxPenalty: 60s, jitter: 0}",
+          "    endpoints:",
+          endpoint(v1a, "127.0.0.2", "version: v1"),
+          endpoint(v2a, "127.0.0.4", "version: v1"),
+          endpoint(flaky, "127.0.0.5", "version: v1"));
+      flaky.failWith(Status.UNAVAILABLE);
+      ManagedChannel channel = channel(forTarget("ejecting:8080").usePlaintext());
+
+      // The route does not retry, so flaky's failures reach the application, until the third.
+      for (int i = 0; i < 60 && flaky.calls() < 3; i++) {
+        try {
+          call(channel, TestGrpcServer.HELLO);
+        } catch (StatusRuntimeException e) {
+          assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE);
+        }
+      }
+      assertThat(flaky.calls()).as("RPCs that the failing endpoint answered UNAVAILABLE").isEqualTo(3);
+
+      Map<String, Integer> counts = callMany(channel, TestGrpcServer.HELLO, 30);
+
+      // Ejected: every RPC succeeds on the other two, and flaky gets none.
+      assertThat(counts).as("%s", counts).containsOnlyKeys("v1-a", "v2-a");
+      assertThat(flaky.calls()).as("RPCs that reached the ejected endpoint").isEqualTo(3);
+    } finally {
+      flaky.close();
+    }
+  }
+
+  /** Every RPC fails on every endpoint of {@code name}; returns the RPCs the servers received. */
+  private int failEverything(String name, String budget, int rpcs) throws Exception {
+    mesh(
+        "services:",
+        "  - name: " + name,
+        "    ports: [8080]",
+        // The breaker stays out of the way: these tests count attempts, not ejections.
+        "    policy: {retryBudget: " + budget + ", failureAccrual: {consecutiveFailures: 1000}}",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        endpoint(v1b, "127.0.0.3", "version: v1"),
+        "    routes:",
+        "      - name: retried",
+        "        retry: {attempts: 3, nonIdempotent: true, on: [503]}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    v1a.failWith(Status.UNAVAILABLE);
+    v1b.failWith(Status.UNAVAILABLE);
+    ManagedChannel channel = channel(forTarget(name + ":8080").usePlaintext());
+    int before = v1a.calls() + v1b.calls();
+    for (int i = 0; i < rpcs; i++) {
+      assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+          .isInstanceOfSatisfying(
+              StatusRuntimeException.class,
+              e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+    }
+    return v1a.calls() + v1b.calls() - before;
+  }
+
+  @Test
+  void retriesAtMostTheRoutesAttempts() throws Exception {
+    // A budget that grants every retry: attempts alone limits them.
+    int received = failEverything("capped", "{ratio: 1.0, minPerSecond: 100, ttl: 10s}", 5);
+
+    assertThat(received).as("attempts of 5 RPCs with retry.attempts 3, each failing").isEqualTo(15);
+  }
+
+  @Test
+  void theRetryBudgetStopsRetriesWhenEverythingFails() throws Exception {
+    // No floor: retries may add 10 % of the requests of the last 10 s, and no more.
+    int rpcs = 30;
+    int received = failEverything("budgeted", "{ratio: 0.1, minPerSecond: 0, ttl: 10s}", rpcs);
+
+    // Without the budget: 3 attempts each, 90. With it: at most 10 % of the requests in any one
+    // window, so at most 20 % of them all even when the calls straddle two windows.
+    assertThat(received - rpcs).as("retries of %d failing RPCs (attempts 3, budget ratio 0.1)", rpcs).isBetween(1, 6);
   }
 
   // ---- Mesh TLS: the server workload is secureApp behind a jmesh inbound terminator (mesh-runtime's

@@ -11,6 +11,7 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayInputStream;
@@ -26,8 +27,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real gRPC server (grpc-netty-shaded, plaintext) on one loopback address, defined without
  * protoc: two services with one unary String method each, answering {@code instance=<name>
- * method=<full method> authority=<:authority> client=<x-jmesh-client-id or null>}. A delay makes it a slow endpoint; it is applied
- * with a scheduler, never by sleeping.
+ * method=<full method> authority=<:authority> client=<x-jmesh-client-id or null>}; a server
+ * stream ({@link #COUNT}); and two methods that hold the RPC open until the client cancels it
+ * ({@link #HANG}, {@link #WATCH}). A delay makes it a slow endpoint; it is applied with a
+ * scheduler, never by sleeping.
  */
 final class TestGrpcServer implements AutoCloseable {
   static final MethodDescriptor.Marshaller<String> STRING =
@@ -58,6 +61,17 @@ final class TestGrpcServer implements AutoCloseable {
           .setResponseMarshaller(STRING)
           .build();
 
+  /** Never answered: the RPC ends when the client cancels it (or its deadline passes). */
+  static final MethodDescriptor<String, String> HANG = unary("test.Waiter/Hang");
+  /** Answers one message "0" and then nothing more, until the client cancels it. */
+  static final MethodDescriptor<String, String> WATCH =
+      MethodDescriptor.<String, String>newBuilder()
+          .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+          .setFullMethodName("test.Waiter/Watch")
+          .setRequestMarshaller(STRING)
+          .setResponseMarshaller(STRING)
+          .build();
+
   private static final Context.Key<String> AUTHORITY = Context.key("authority");
   private static final Context.Key<String> CLIENT = Context.key("client");
   /** Set by a jmesh inbound terminator in front of the server: the caller's SPIFFE id. */
@@ -76,6 +90,8 @@ final class TestGrpcServer implements AutoCloseable {
   private volatile long delayMillis;
   private volatile io.grpc.Status failure; // null: answer normally
   private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger hanging = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger cancelled = new java.util.concurrent.atomic.AtomicInteger();
 
   TestGrpcServer(String name, String ip) throws IOException {
     this.name = name;
@@ -93,6 +109,13 @@ final class TestGrpcServer implements AutoCloseable {
         NettyServerBuilder.forAddress(new InetSocketAddress(ip, 0))
             .addService(ServerInterceptors.intercept(service("test.Greeter", HELLO), authority))
             .addService(ServerInterceptors.intercept(service("test.Admin", STATS), authority))
+            .addService(
+                ServerInterceptors.intercept(
+                    ServerServiceDefinition.builder("test.Waiter")
+                        .addMethod(HANG, ServerCalls.asyncUnaryCall((String request, StreamObserver<String> out) -> hang(out, false)))
+                        .addMethod(WATCH, ServerCalls.asyncServerStreamingCall((String request, StreamObserver<String> out) -> hang(out, true)))
+                        .build(),
+                    authority))
             .addService(
                 ServerInterceptors.intercept(
                     ServerServiceDefinition.builder("test.Counter")
@@ -148,6 +171,29 @@ final class TestGrpcServer implements AutoCloseable {
       out.onNext(Integer.toString(i));
     }
     out.onCompleted();
+  }
+
+  /**
+   * Holds the RPC open, counted in {@link #hanging()}, until the client cancels it, which is
+   * counted in {@link #cancelled()} (gRPC's server-side view of a cancellation).
+   */
+  private void hang(StreamObserver<String> out, boolean firstMessage) {
+    ServerCallStreamObserver<String> call = (ServerCallStreamObserver<String>) out;
+    call.setOnCancelHandler(cancelled::incrementAndGet);
+    if (firstMessage) {
+      out.onNext("0");
+    }
+    hanging.incrementAndGet();
+  }
+
+  /** RPCs of {@link #HANG} or {@link #WATCH} that this server holds open (or held). */
+  int hanging() {
+    return hanging.get();
+  }
+
+  /** RPCs that their client cancelled while this server held them open. */
+  int cancelled() {
+    return cancelled.get();
   }
 
   int port() {
