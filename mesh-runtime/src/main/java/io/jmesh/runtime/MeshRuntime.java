@@ -65,6 +65,8 @@ public final class MeshRuntime implements AutoCloseable {
   private final Map<String, Long> firstUseDeadlines = new ConcurrentHashMap<>();
   private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
   private final Object updated = new Object(); // notified after every update
+  // Told after every update; clients that cache endpoints (gRPC channels) re-read them.
+  private final Set<Runnable> updateListeners = new java.util.concurrent.CopyOnWriteArraySet<>();
   private volatile RouteTable table;
   // Destinations reached over mesh TLS, and the identities each must prove; per snapshot.
   private volatile Map<String, List<SpiffeId>> tlsIdentities = Map.of();
@@ -238,6 +240,26 @@ public final class MeshRuntime implements AutoCloseable {
     synchronized (updated) {
       updated.notifyAll();
     }
+    for (Runnable listener : updateListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException | LinkageError e) {
+        // One client's failure neither stops the others' nor the update, which is in force.
+        RuntimeLog.log(Level.WARNING, "config update listener " + listener + " failed: " + e);
+      }
+    }
+  }
+
+  /**
+   * Runs {@code listener} after every snapshot put in force (a file reload, a controller push,
+   * {@link #update}), on the thread that put it in force, after readers see it: for clients that
+   * keep what they read (gRPC channels keep a subchannel per endpoint) and re-read it then. The
+   * listener must not block; it is not told which destinations changed. Returns what removes it.
+   */
+  public Runnable addUpdateListener(Runnable listener) {
+    Objects.requireNonNull(listener, "listener");
+    updateListeners.add(listener);
+    return () -> updateListeners.remove(listener);
   }
 
   /**

@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -145,6 +147,43 @@ class FileModeTest {
     assertThat(runtime.reloadNow().status()).isEqualTo(ReloadResult.Status.LOADED);
     assertThat(runtime.lastConfigError()).isEmpty();
     assertThat(endpointOf("hello", 8080)).isEqualTo("10.0.0.1");
+  }
+
+  private List<String> hostsOf(String host, int port) {
+    return runtime.endpointsOf(host, port).stream().map(Endpoint::host).toList();
+  }
+
+  @Test
+  void updateListenersHearOfEveryAppliedChangeAndSeeIt() throws IOException {
+    write(V1);
+    start();
+    List<String> heard = new ArrayList<>();
+    // Each listener reads the config when told, as a gRPC channel's resolver does.
+    Runnable removeFirst = runtime.addUpdateListener(() -> heard.add("first:" + hostsOf("hello", 8080)));
+    runtime.addUpdateListener(
+        () -> {
+          throw new IllegalStateException("a broken listener");
+        });
+    runtime.addUpdateListener(() -> heard.add("last:" + hostsOf("hello", 8080)));
+
+    // A rewritten file: both working listeners are told, after the new endpoints are in force,
+    // and the broken one stops neither them nor the update.
+    write(V2);
+    assertThat(runtime.reloadNow().status()).isEqualTo(ReloadResult.Status.LOADED);
+    assertThat(heard).hasSize(2).allMatch(h -> h.endsWith("[10.0.0.2]"), "the new endpoints");
+
+    // Nothing applied, nobody told: the same content, then a bad file.
+    heard.clear();
+    runtime.reloadNow();
+    write(BAD);
+    runtime.reloadNow();
+    assertThat(heard).isEmpty();
+
+    // A removed listener is told no more.
+    removeFirst.run();
+    write(V1);
+    runtime.reloadNow();
+    assertThat(heard).containsExactly("last:[10.0.0.1]");
   }
 
   @Test

@@ -31,6 +31,15 @@ public interface BridgeCalls {
   }
 
   /**
+   * Runs {@code listener} after every config change (a file reload, a controller push), on the
+   * runtime's thread, for clients that keep what {@link #endpoints} said (gRPC's subchannels) and
+   * re-ask then; it must not block, and it is not told what changed. Returns what unregisters it.
+   */
+  default Runnable onConfigChange(Runnable listener) {
+    return () -> {};
+  }
+
+  /**
    * Whether attempts to the mesh destination {@code host:port} must go over mesh TLS, as of the
    * config in force. For clients whose TLS is fixed when they are built (gRPC channels).
    */

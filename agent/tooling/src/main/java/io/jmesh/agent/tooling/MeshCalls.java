@@ -47,6 +47,11 @@ public final class MeshCalls implements BridgeCalls {
   }
 
   @Override
+  public Runnable onConfigChange(Runnable listener) {
+    return runtime.addUpdateListener(listener);
+  }
+
+  @Override
   public java.util.List<java.net.InetSocketAddress> endpoints(String host, int port) {
     java.util.List<Endpoint> endpoints = runtime.endpointsOf(host, port);
     if (endpoints == null) {

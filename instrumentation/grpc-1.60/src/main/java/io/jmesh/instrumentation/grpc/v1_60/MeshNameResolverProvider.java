@@ -37,6 +37,6 @@ final class MeshNameResolverProvider extends NameResolverProvider {
 
   @Override
   public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
-    return new MeshNameResolver(host, port);
+    return new MeshNameResolver(host, port, args.getSynchronizationContext());
   }
 }

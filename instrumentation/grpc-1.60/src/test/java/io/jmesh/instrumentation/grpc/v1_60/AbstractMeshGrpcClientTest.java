@@ -572,6 +572,48 @@ public abstract class AbstractMeshGrpcClientTest {
     assertThat(received - rpcs).as("retries of %d failing RPCs (attempts 3, budget ratio 0.1)", rpcs).isBetween(1, 6);
   }
 
+  // ---- Config changes reach channels that are open.
+
+  @Test
+  void aRemovedEndpointGetsNoMoreRpcsAndItsConnectionCloses() throws Exception {
+    TestGrpcServer leaving = new TestGrpcServer("leaving", "127.0.0.5");
+    try {
+      mesh(
+          "services:",
+          "  - name: resizing",
+          "    ports: [8080]",
+          "    policy: {balancer: round-robin}",
+          "    endpoints:",
+          endpoint(v1a, "127.0.0.2", "version: v1"),
+          endpoint(leaving, "127.0.0.5", "version: v1"));
+      ManagedChannel channel = channel(forTarget("resizing:8080").usePlaintext());
+      // Round robin: both endpoints serve, each over its connection.
+      assertThat(callMany(channel, TestGrpcServer.HELLO, 10)).containsOnlyKeys("v1-a", "leaving");
+      assertThat(leaving.connections()).as("connections to the endpoint about to leave").isEqualTo(1);
+      int before = leaving.calls();
+
+      // The config drops the endpoint, as a file reload or a controller push would.
+      mesh(
+          "services:",
+          "  - name: resizing",
+          "    ports: [8080]",
+          "    policy: {balancer: round-robin}",
+          "    endpoints:",
+          endpoint(v1a, "127.0.0.2", "version: v1"));
+
+      // No RPC needs to fail or pass first: the runtime tells the channel, whose balancer shuts
+      // the endpoint's subchannel down, and its connection closes. gRPC itself delays a
+      // subchannel's shutdown by 5 s (for RPCs that an older picker gave it), hence the bound.
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(() -> assertThat(leaving.connections()).as("connections to the removed endpoint").isZero());
+      assertThat(callMany(channel, TestGrpcServer.HELLO, 20)).containsOnlyKeys("v1-a");
+      assertThat(leaving.calls() - before).as("RPCs that reached the removed endpoint").isZero();
+    } finally {
+      leaving.close();
+    }
+  }
+
   // ---- Mesh TLS: the server workload is secureApp behind a jmesh inbound terminator (mesh-runtime's
   // own) on 127.0.0.6, which relays gRPC to it over h2c; the destination names the identity its
   // endpoints must prove.

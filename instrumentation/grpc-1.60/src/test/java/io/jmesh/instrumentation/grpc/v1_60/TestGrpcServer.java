@@ -1,5 +1,6 @@
 package io.jmesh.instrumentation.grpc.v1_60;
 
+import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -10,6 +11,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServerTransportFilter;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
@@ -90,6 +92,7 @@ final class TestGrpcServer implements AutoCloseable {
   private volatile long delayMillis;
   private volatile io.grpc.Status failure; // null: answer normally
   private final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger hanging = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger cancelled = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -107,6 +110,19 @@ final class TestGrpcServer implements AutoCloseable {
         };
     this.server =
         NettyServerBuilder.forAddress(new InetSocketAddress(ip, 0))
+            .addTransportFilter(
+                new ServerTransportFilter() {
+                  @Override
+                  public Attributes transportReady(Attributes attributes) {
+                    connections.incrementAndGet();
+                    return attributes;
+                  }
+
+                  @Override
+                  public void transportTerminated(Attributes attributes) {
+                    connections.decrementAndGet();
+                  }
+                })
             .addService(ServerInterceptors.intercept(service("test.Greeter", HELLO), authority))
             .addService(ServerInterceptors.intercept(service("test.Admin", STATS), authority))
             .addService(
@@ -198,6 +214,11 @@ final class TestGrpcServer implements AutoCloseable {
 
   int port() {
     return server.getPort();
+  }
+
+  /** Client connections open now (HTTP/2 handshake done, not yet closed). */
+  int connections() {
+    return connections.get();
   }
 
   /** RPCs that reached this server. */
