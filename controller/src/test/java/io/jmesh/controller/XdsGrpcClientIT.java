@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
+import com.google.protobuf.Value;
 import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
@@ -16,6 +20,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.ServerCalls;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -115,6 +120,9 @@ class XdsGrpcClientIT {
       // All of the split goes to subset v1: the listener, routes, subset cluster and its
       // endpoints were served, and every call lands on 127.0.0.2.
       assertThat(whoAnswers(channel, 20)).containsOnly("v1");
+      // The header route sends its calls to subset v2 whatever the split says.
+      assertThat(whoAnswers(canary(channel), 10)).containsOnly("v2");
+      assertNoNack();
 
       // All to v2: the edit is pushed and the client's traffic follows.
       write(mesh(0, 100));
@@ -127,6 +135,7 @@ class XdsGrpcClientIT {
       await()
           .atMost(TIMEOUT)
           .untilAsserted(() -> assertThat(whoAnswers(channel, 40)).contains("v1", "v2"));
+      assertNoNack();
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
@@ -153,7 +162,46 @@ class XdsGrpcClientIT {
     }
   }
 
-  private static List<String> whoAnswers(ManagedChannel channel, int calls) {
+  /** Calls with the header of the canary route. */
+  private static Channel canary(Channel channel) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("x-canary", Metadata.ASCII_STRING_MARSHALLER), "always");
+    return ClientInterceptors.intercept(
+        channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  /**
+   * The gRPC client is connected as a gRPC library (not an agent) and has ACKed every type it
+   * asked for: it accepted what the controller translated for it.
+   */
+  private static void assertNoNack() {
+    AdminClient admin = new AdminClient(controller.adminPort());
+    await()
+        .atMost(TIMEOUT)
+        .untilAsserted(
+            () -> {
+              Value agents = JsonPath.parse(admin.body("/agents"));
+              Value client = null;
+              for (Value agent : JsonPath.at(agents, "agents").getListValue().getValuesList()) {
+                if (JsonPath.string(agent, "nodeId").equals("plain-grpc-client-1")) {
+                  client = agent;
+                }
+              }
+              assertThat(client).as("plain-grpc-client-1 in /agents").isNotNull();
+              assertThat(JsonPath.string(client, "userAgent")).startsWith("gRPC Java");
+              var types = JsonPath.at(client, "types").getStructValue().getFieldsMap();
+              assertThat(types).hasSize(4);
+              for (Value type : types.values()) {
+                assertThat(JsonPath.at(type, "lastNack").hasNullValue())
+                    .as("lastNack of %s", type)
+                    .isTrue();
+                assertThat(JsonPath.string(type, "ackedVersion"))
+                    .isEqualTo(JsonPath.string(type, "sentVersion"));
+              }
+            });
+  }
+
+  private static List<String> whoAnswers(Channel channel, int calls) {
     List<String> answers = new ArrayList<>();
     for (int i = 0; i < calls; i++) {
       answers.add(call(channel));
@@ -161,7 +209,7 @@ class XdsGrpcClientIT {
     return answers;
   }
 
-  private static String call(ManagedChannel channel) {
+  private static String call(Channel channel) {
     return ClientCalls.blockingUnaryCall(
         channel, WHO, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "who?");
   }
@@ -177,7 +225,21 @@ class XdsGrpcClientIT {
         + "      - {address: 127.0.0.3, port: "
         + port(v2)
         + ", labels: {version: v2}}\n"
+        // A failover endpoint of subset v1: gRPC must keep to priority 0 while it is up.
+        + "      - {address: 127.0.0.3, port: "
+        + port(v2)
+        + ", labels: {version: v1}, priority: 1}\n"
+        // Fields a plain gRPC client must accept (a NACK would show in /agents).
+        + "    policy:\n"
+        + "      balancer: peak-ewma\n"
+        + "      failureAccrual: {consecutiveFailures: 5, minPenalty: 1s, maxPenalty: 10s}\n"
+        + "      maxInFlight: 100\n"
         + "    routes:\n"
+        + "      - name: canary\n"
+        + "        matches: [{headers: [{name: x-canary, value: always}]}]\n"
+        + "        backends: [{subset: {version: v2}}]\n"
+        + "        timeout: 5s\n"
+        + "        retry: {attempts: 3, on: [connect-failure, 503], backoff: {base: 10ms, max: 100ms}}\n"
         + "      - name: split\n"
         + "        matches: [{path: {prefix: /}}]\n"
         + "        backends:\n"
