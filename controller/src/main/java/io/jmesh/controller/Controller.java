@@ -11,6 +11,7 @@ import io.jmesh.controller.xds.AgentStatus;
 import io.jmesh.controller.xds.XdsOverrides;
 import io.jmesh.controller.xds.XdsResources;
 import io.jmesh.controller.xds.XdsServer;
+import io.jmesh.controller.xds.ProxylessTranslator;
 import io.jmesh.controller.xds.XdsTranslator;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
@@ -383,9 +384,11 @@ public final class Controller implements AutoCloseable {
       return;
     }
     XdsResources resources;
+    XdsResources proxyless;
     long started = System.nanoTime();
     try {
       resources = translator.apply(snapshot);
+      proxyless = ProxylessTranslator.translate(snapshot, options.clusterDomain());
     } catch (RuntimeException e) {
       // Keep serving the previous snapshot: a translation bug must not empty the mesh.
       translationFailures.increment();
@@ -414,11 +417,19 @@ public final class Controller implements AutoCloseable {
     }
     // Overrides replace translated resources by name and add their hash to the version.
     resources = (overrides == null ? XdsOverrides.NONE : overrides.current()).applyTo(resources);
+    // Standard gRPC clients get the same version; overrides are jmesh resources for agents.
+    proxyless =
+        new XdsResources(
+            resources.version(),
+            proxyless.listeners(),
+            proxyless.routes(),
+            proxyless.clusters(),
+            proxyless.endpoints());
     translationError = null;
     long translated = System.nanoTime();
     boolean pushed;
     try {
-      pushed = xds.update(resources);
+      pushed = xds.update(resources, proxyless);
     } catch (IllegalStateException e) {
       if (closed) {
         return; // closed while translating: nothing to serve any more
@@ -442,6 +453,18 @@ public final class Controller implements AutoCloseable {
               + " ms, handed to the agents' streams in "
               + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - translated)
               + " ms)");
+      List<String> refused = ProxylessTranslator.meshTlsServices(snapshot);
+      if (!refused.isEmpty()) {
+        LOG.log(
+            Level.WARNING,
+            "version "
+                + resources.version()
+                + ": "
+                + refused
+                + " require mesh TLS: standard proxyless gRPC clients (not jmesh agents) get"
+                + " a route to a cluster without endpoints (<service>|mesh-tls-required), so their"
+                + " calls fail (UNAVAILABLE) instead of going in plaintext");
+      }
     } else {
       LOG.log(
           Level.INFO,

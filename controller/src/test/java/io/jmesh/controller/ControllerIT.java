@@ -162,6 +162,49 @@ class ControllerIT {
     }
   }
 
+  @Test
+  void grpcLibrariesGetTheirOwnTranslationOfTheSameVersion() throws Exception {
+    Path file = write(GOOD);
+    controller =
+        Controller.start(
+            Controller.Options.defaults(file)
+                .withXdsAddress("127.0.0.1", 0)
+                .withAdminAddress("127.0.0.1", 0)
+                .withPollMillis(50));
+    try (AdsClient agent = new AdsClient(controller.xdsPort());
+        AdsClient grpc = new AdsClient(controller.xdsPort())) {
+      agent.subscribe(AdsClient.node("hello-1"), XdsNames.CLUSTER_TYPE, List.of("hello.default"));
+      // What grpc-java sends: its own user agent, whatever the bootstrap's node says.
+      grpc.subscribe(
+          io.envoyproxy.envoy.config.core.v3.Node.newBuilder()
+              .setId("plain-1")
+              .setUserAgentName("gRPC Java")
+              .setUserAgentVersion("1.83.1")
+              .build(),
+          XdsNames.CLUSTER_TYPE,
+          List.of("hello.default"));
+      DiscoveryResponse forAgent = agent.next(XdsNames.CLUSTER_TYPE);
+      DiscoveryResponse forGrpc = grpc.next(XdsNames.CLUSTER_TYPE);
+
+      assertThat(forGrpc.getVersionInfo()).isEqualTo(forAgent.getVersionInfo());
+      // The default balancer, peak EWMA: jmesh's extension for the agent, least request (which
+      // gRPC implements) for the library.
+      var agentCluster =
+          forAgent.getResources(0).unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class);
+      var grpcCluster =
+          forGrpc.getResources(0).unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class);
+      assertThat(agentCluster.getLoadBalancingPolicy().getPolicies(0).getTypedExtensionConfig()
+              .getName())
+          .isEqualTo(XdsNames.PEAK_EWMA_POLICY);
+      assertThat(agentCluster.getMetadata().getFilterMetadataMap())
+          .containsKey(XdsNames.JMESH_METADATA);
+      assertThat(grpcCluster.hasLoadBalancingPolicy()).isFalse();
+      assertThat(grpcCluster.getLbPolicy())
+          .isEqualTo(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.LEAST_REQUEST);
+      assertThat(grpcCluster.hasMetadata()).isFalse();
+    }
+  }
+
   private void replace(Path target, String content) throws Exception {
     Path tmp = dir.resolve(target.getFileName() + ".tmp");
     Files.writeString(tmp, content, StandardCharsets.UTF_8);

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Serves xDS v3 over gRPC (aggregated discovery, state of the world) with Envoy's
  * java-control-plane: a {@link V3DiscoveryServer} on a {@link SimpleCache}. Every agent gets the
- * same snapshot: the cache has one node group, {@link #NODE_GROUP}, whatever the node says. Each
+ * same snapshot (the node group {@link #NODE_GROUP}), except standard proxyless gRPC clients
+ * ({@link #PROXYLESS_GROUP}), which get their own translation of the same version. Each
  * {@link #update} sets a new snapshot whose version, for every resource type, is {@link
  * XdsResources#version()}; an update with the version already in the cache is skipped, so an
  * unchanged source is never pushed again.
@@ -41,8 +42,16 @@ import java.util.concurrent.TimeUnit;
  * watches of every agent on the calling thread before it returns.
  */
 public final class XdsServer implements AutoCloseable {
-  /** The one node group of the cache: every node gets the same snapshot. */
+  /** The node group of jmesh agents (and of every node that is not a gRPC library's). */
   public static final String NODE_GROUP = "jmesh";
+
+  /**
+   * The node group of standard proxyless gRPC clients (no jmesh agent): nodes whose {@code
+   * user_agent_name} starts with {@code gRPC} ({@code gRPC Java}, {@code gRPC Go}, ...), as the
+   * gRPC libraries fill it in from the bootstrap's node. They get {@link ProxylessTranslator}'s
+   * resources.
+   */
+  public static final String PROXYLESS_GROUP = "proxyless";
 
   private final SimpleCache<String> cache;
   private final AgentTracker tracker;
@@ -64,7 +73,7 @@ public final class XdsServer implements AutoCloseable {
       List<ServerServiceDefinition> services)
       throws IOException {
     this.ticker = ticker;
-    this.cache = new SimpleCache<>(node -> NODE_GROUP);
+    this.cache = new SimpleCache<>(XdsServer::group);
     this.metrics = new XdsMetrics(registry);
     this.history = new VersionHistory(32);
     this.tracker = new AgentTracker(clock, ticker, metrics, history);
@@ -168,29 +177,62 @@ public final class XdsServer implements AutoCloseable {
    * @return true if a new snapshot was set
    */
   public synchronized boolean update(XdsResources resources) {
-    Objects.requireNonNull(resources, "resources");
+    return update(resources, resources);
+  }
+
+  /**
+   * Sets {@code agents} as the snapshot of jmesh agents and {@code proxyless} as that of standard
+   * gRPC clients ({@link #PROXYLESS_GROUP}), as {@link #update(XdsResources)} does. Both carry the
+   * same version: they are two translations of one source snapshot.
+   *
+   * @return true if new snapshots were set
+   * @throws IllegalArgumentException if the versions differ
+   */
+  public synchronized boolean update(XdsResources agents, XdsResources proxyless) {
+    Objects.requireNonNull(agents, "agents");
+    Objects.requireNonNull(proxyless, "proxyless");
+    if (!agents.version().equals(proxyless.version())) {
+      throw new IllegalArgumentException(
+          "proxyless version: "
+              + proxyless.version()
+              + " (expected: the agents' version, "
+              + agents.version()
+              + ")");
+    }
+    XdsResources resources = agents;
     if (closed) {
       throw new IllegalStateException("xDS server on port " + port + ": closed");
     }
     if (resources.version().equals(version)) {
       return false;
     }
-    Snapshot snapshot =
-        Snapshot.create(
-            resources.clusters(),
-            resources.endpoints(),
-            resources.listeners(),
-            resources.routes(),
-            List.of(),
-            resources.version());
+    Snapshot snapshot = snapshot(resources);
     // Recorded before the set: the set itself sends to open watches, and ACKs may come back
     // before it returns.
     history.set(resources.version(), ticker.nanoTime());
     version = resources.version();
+    // Proxyless clients first: a client that connects in between sees the new version there
+    // and the old one among agents, never a mix within one group.
+    cache.setSnapshot(PROXYLESS_GROUP, proxyless == agents ? snapshot : snapshot(proxyless));
     cache.setSnapshot(NODE_GROUP, snapshot);
     metrics.snapshotUpdated();
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     return true;
+  }
+
+  private static Snapshot snapshot(XdsResources resources) {
+    return Snapshot.create(
+        resources.clusters(),
+        resources.endpoints(),
+        resources.listeners(),
+        resources.routes(),
+        List.of(),
+        resources.version());
+  }
+
+  /** The node group of {@code node}: {@link #PROXYLESS_GROUP} for a gRPC library, else jmesh's. */
+  static String group(io.envoyproxy.envoy.config.core.v3.Node node) {
+    return node.getUserAgentName().startsWith("gRPC") ? PROXYLESS_GROUP : NODE_GROUP;
   }
 
   /** The version in the cache, or empty before the first {@link #update}. */

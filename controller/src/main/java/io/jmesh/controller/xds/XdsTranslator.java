@@ -71,7 +71,7 @@ public final class XdsTranslator {
   /** Fault percentages travel as parts per million: four decimals of a percent survive. */
   static final int PER_MILLION_PER_PERCENT = 10_000;
 
-  private static final ConfigSource ADS =
+  static final ConfigSource ADS =
       ConfigSource.newBuilder()
           .setAds(AggregatedConfigSource.getDefaultInstance())
           .setResourceApiVersion(ApiVersion.V3)
