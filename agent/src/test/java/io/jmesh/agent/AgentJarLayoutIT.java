@@ -65,6 +65,9 @@ class AgentJarLayoutIT {
 
     assertThat(helper).contains("io/grpc/LoadBalancer").doesNotContain("io/jmesh/shaded/io/grpc");
     assertThat(module).contains("io/jmesh/shaded/net/bytebuddy").doesNotContain("io/jmesh/shaded/io/grpc");
+    // The advice is read by the agent's ByteBuddy: its @Advice annotations must be the relocated ones.
+    String advice = classText("inst/io/jmesh/instrumentation/grpc/v1_60/ChannelBuildAdvice.classdata");
+    assertThat(advice).contains("io/jmesh/shaded/net/bytebuddy/asm/Advice$OnMethodEnter");
   }
 
   @Test

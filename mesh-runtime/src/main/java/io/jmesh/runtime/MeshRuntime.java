@@ -200,6 +200,22 @@ public final class MeshRuntime implements AutoCloseable {
   }
 
   /**
+   * For clients that decide about a destination before its first call (a gRPC channel chooses its
+   * transport security when it is built): when {@code host:port} names a service that discovery
+   * has declared but not yet resolved, waits as its first call would (it starts the service's
+   * first-use window, or joins it; at most the first-use timeout, once per service), so that
+   * {@link #requiresMeshTls(String, int)} and {@link #endpointsOf} then answer from its resources.
+   * Returns at once for a resolved service, no mesh destination, or a runtime without discovery.
+   */
+  public void awaitFirstUse(String host, int port) {
+    RouteTable t = table;
+    String name = t.destinationName(host, port);
+    if (name != null && discovery != null && isUnresolved(t.snapshot(), name)) {
+      awaitResolved(name);
+    }
+  }
+
+  /**
    * Every endpoint of the service {@code host:port} names, across its subsets and priorities, as
    * the snapshot in force lists them: for clients that keep their own connection per endpoint
    * (gRPC's subchannels) and must know them before the first call. {@code null} when {@code

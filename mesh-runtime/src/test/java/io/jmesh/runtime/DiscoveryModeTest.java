@@ -111,6 +111,45 @@ class DiscoveryModeTest {
   }
 
   @Test
+  void aClientThatDecidesBeforeItsFirstCallWaitsForTheResourcesToo() throws Exception {
+    Service tls =
+        new Service(
+            "hello",
+            "default",
+            List.of(8080),
+            List.of(ServiceEndpoint.of("127.0.0.2", 18081)),
+            List.<Route>of(),
+            DestinationPolicy.DEFAULT,
+            List.of(io.jmesh.runtime.identity.SpiffeId.parse("spiffe://cluster.local/ns/default/sa/hello")));
+    ScriptedDiscovery discovery = new ScriptedDiscovery();
+    try (MeshRuntime runtime =
+        MeshRuntime.builder().discovery(discovery, Duration.ofMinutes(5)).build()) {
+      discovery.publish(new MeshSnapshot("1", List.of(), List.of(DECLARED)));
+      assertThat(runtime.requiresMeshTls("hello", 8080)).as("not known before the resources").isFalse();
+
+      // A gRPC channel being built: it waits, like a first call, then sees the service's identities.
+      Future<Boolean> building =
+          callers.submit(
+              () -> {
+                callerThreads.add(Thread.currentThread());
+                runtime.awaitFirstUse("hello", 8080);
+                return runtime.requiresMeshTls("hello", 8080);
+              });
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> callerThreads.size() == 1 && callerThreads.get(0).getState() == Thread.State.TIMED_WAITING);
+      assertThat(discovery.watched).containsExactly("hello.default");
+
+      discovery.publish(new MeshSnapshot("1", List.of(tls)));
+      assertThat(building.get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(runtime.endpointsOf("hello", 8080)).hasSize(1);
+      // Resolved, or no mesh destination: no wait.
+      runtime.awaitFirstUse("hello", 8080);
+      runtime.awaitFirstUse("other", 8080);
+    }
+  }
+
+  @Test
   void afterTheWindowCallsDoNotWait() throws Exception {
     ScriptedDiscovery discovery = new ScriptedDiscovery();
     try (MeshRuntime runtime = MeshRuntime.builder().discovery(discovery, Duration.ZERO).build()) {

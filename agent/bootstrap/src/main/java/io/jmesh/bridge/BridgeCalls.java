@@ -24,7 +24,9 @@ public interface BridgeCalls {
    * The addresses of every endpoint of the mesh destination {@code host:port}, across its subsets,
    * for clients that keep a connection per endpoint before the first call (gRPC's subchannels);
    * {@code null} when {@code host:port} is no mesh destination. Each call reads the config in
-   * force, so a client re-asks to learn of changes.
+   * force, so a client re-asks to learn of changes. For a destination the controller has declared
+   * but whose resources have not arrived, it first waits for them as a first call would (bounded,
+   * once per destination), so call it where a short wait is acceptable (building a channel).
    */
   default List<InetSocketAddress> endpoints(String host, int port) {
     return null;

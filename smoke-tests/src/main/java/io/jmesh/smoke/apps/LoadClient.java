@@ -102,7 +102,7 @@ public final class LoadClient {
     System.exit(0);
   }
 
-  private static long nanos(double seconds) {
+  static long nanos(double seconds) {
     return (long) (seconds * 1e9);
   }
 
@@ -189,7 +189,7 @@ public final class LoadClient {
         + " errors=" + (status == 200 ? 0 : 1);
   }
 
-  private static String saturate(Client client, String kind, String url, long warmup, long measure, int concurrency)
+  static String saturate(Client client, String kind, String url, long warmup, long measure, int concurrency)
       throws InterruptedException {
     long t0 = System.nanoTime();
     long from = t0 + warmup;
@@ -246,7 +246,7 @@ public final class LoadClient {
         + " cpu_ms=" + cpuMillis(cpuFrom, cpuTo);
   }
 
-  private static String rate(
+  static String rate(
       Client client, String kind, String url, long warmup, long measure, int workers, int rps, long lateNanos)
       throws InterruptedException {
     long period = 1_000_000_000L / rps;

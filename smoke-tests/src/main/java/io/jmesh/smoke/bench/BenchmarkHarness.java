@@ -39,15 +39,23 @@ import java.util.function.ToLongFunction;
  * inside them (the agent). A control plane (jmesh's controller) is charged for neither; its
  * resident memory is reported apart. {@code --rounds n} runs the scenarios n times, alternating.
  *
+ * <p>The gRPC comparison ({@code --sections grpc}): {@link GrpcLoadClient} (one plain channel,
+ * unary calls) against a {@code GrpcHelloServer} answering 1 KiB, directly (no agent, the server's
+ * address) and through jmesh with mTLS ({@link MeshTlsPath}: the agent in client and server, a
+ * controller that is also the CA, the client calling {@code hello:8080}), in the same run:
+ * throughput at saturation ({@code --concurrency} RPCs in flight at most) and latency at the
+ * fixed rate, with ratios to direct. {@code --rounds n} runs the pair n times.
+ *
  * <p>It is a report, not a test: it asserts nothing about timings. It prints markdown tables
  * (values and ratios to the direct baseline) and writes them to {@code
  * smoke-tests/target/benchmark-results.md}.
  *
  * <p>Usage: {@code BenchmarkHarness [--quick] [--warmup-seconds 5] [--seconds 10] [--rps 1000]
  * [--concurrency 8] [--rate-workers 32] [--startup-runs 5] [--tool-runs 10] [--clients jdk,okhttp]
- * [--sections file-mode,sidecar] [--sidecar-client okhttp] [--rounds 1] [--out path]}; {@code --clients} also
+ * [--sections file-mode,sidecar,grpc] [--sidecar-client okhttp] [--rounds 1] [--out path]}; {@code --clients} also
  * takes {@code jdk-async} (JDK {@code sendAsync(..).get()}); {@code --sections sidecar} runs only
- * the sidecar comparison. Run it through the {@code bench} Maven profile, or from the repository root after
+ * the sidecar comparison, {@code --sections grpc} only the gRPC comparison (not in the default
+ * sections). Run it through the {@code bench} Maven profile, or from the repository root after
  * a build.
  */
 public final class BenchmarkHarness {
@@ -150,9 +158,9 @@ public final class BenchmarkHarness {
           case "--sections":
             o.sections = List.of(v.split(","));
             for (String section : o.sections) {
-              if (!section.equals("file-mode") && !section.equals("sidecar")) {
+              if (!section.equals("file-mode") && !section.equals("sidecar") && !section.equals("grpc")) {
                 throw new IllegalArgumentException(
-                    "--sections " + v + ": unknown section " + section + " (expected: file-mode, sidecar)");
+                    "--sections " + v + ": unknown section " + section + " (expected: file-mode, sidecar, grpc)");
               }
             }
             break;
@@ -206,13 +214,16 @@ public final class BenchmarkHarness {
   private void run() throws Exception {
     boolean fileMode = options.sections.contains("file-mode");
     boolean sidecar = options.sections.contains("sidecar");
+    boolean grpc = options.sections.contains("grpc");
     Path agent = Jvm.agentJar();
-    if ((fileMode || sidecar) && !Files.isRegularFile(agent)) {
+    if ((fileMode || sidecar || grpc) && !Files.isRegularFile(agent)) {
       throw new IllegalStateException("agent jar not found at " + agent + " (build the agent module first)");
     }
     if (sidecar) {
       // Fail now, naming what is missing, rather than after minutes of load.
       SidecarPair.haproxyBinary();
+    }
+    if (sidecar || grpc) {
       Path controllerJar = Jvm.controllerJar();
       if (!Files.isRegularFile(controllerJar)) {
         throw new IllegalStateException(
@@ -245,6 +256,13 @@ public final class BenchmarkHarness {
           + " in client and server, controller with --ca-dir (default leaves), TLS 1.3, h2 between the JVMs; "
           + options.rounds + " round(s), scenarios alternating");
     }
+    if (grpc) {
+      line("- gRPC comparison: GrpcLoadClient (grpc-netty-shaded 1.83.1, one channel, blocking unary calls of"
+          + " /hello.Greeter/SayHello, small request) against GrpcHelloServer (1 KiB answers); direct: no agent,"
+          + " target " + BIND + ":<port>, plaintext h2c; jmesh mTLS: agent in client and server, controller with"
+          + " --ca-dir, target hello:8080, TLS 1.3 + h2 between the JVMs, h2c from the server's agent to the"
+          + " application on loopback; " + options.rounds + " round(s)");
+    }
     line("");
     flushProgress();
 
@@ -253,6 +271,9 @@ public final class BenchmarkHarness {
     }
     if (sidecar) {
       runSidecarComparison();
+    }
+    if (grpc) {
+      runGrpcComparison();
     }
 
     System.out.println();
@@ -375,6 +396,89 @@ public final class BenchmarkHarness {
     }
   }
 
+  /**
+   * gRPC, unary, 1 KiB answers: direct (no agent) and jmesh with mTLS ({@link MeshTlsPath}), each
+   * with its own server, saturation then the fixed rate; {@code --rounds} times, a table per round.
+   */
+  private void runGrpcComparison() throws Exception {
+    for (int round = 1; round <= options.rounds; round++) {
+      progress("gRPC comparison, round " + round + " of " + options.rounds + ", load average " + loadAverage());
+      String loadBefore = loadAverage();
+      Result[] direct;
+      try (Jvm server = startGrpcServer("grpc-server-direct", BIND, 0, b -> {})) {
+        int port = server.awaitReady(30_000);
+        direct = grpcLoads("direct", BIND + ":" + port, b -> {}, port, server.pid());
+      }
+      Result[] mesh;
+      try (MeshTlsPath run = MeshTlsPath.open(BIND, MESH_READY_TIMEOUT);
+          Jvm server = startGrpcServer("grpc-server-jmesh", run.serverBind(BIND), run.serverPort(), run::server)) {
+        int port = server.awaitReady(30_000);
+        try (Scenario.Route route = run.route(server, run.serverBind(BIND), port)) {
+          mesh = grpcLoads("jmesh mTLS", MeshTlsPath.TARGET, route::client, port, server.pid());
+        }
+      }
+      writeGrpcComparison(direct, mesh, round, loadBefore);
+    }
+  }
+
+  /** Saturation, then the fixed rate, of the gRPC load client against one server. */
+  private Result[] grpcLoads(String label, String target, Consumer<Jvm.Builder> client, int port, long serverPid)
+      throws Exception {
+    progress("grpc: saturation, " + label);
+    Result sat = load("grpc", label, target, client, port, serverPid, List.of(), "saturate");
+    progress("grpc: " + options.rps + " req/s, " + label);
+    Result rate = load("grpc", label, target, client, port, serverPid, List.of(), "rate");
+    return new Result[] {sat, rate};
+  }
+
+  private static Jvm startGrpcServer(String name, String bind, int port, Consumer<Jvm.Builder> configure)
+      throws IOException {
+    Jvm.Builder b =
+        Jvm.builder(name)
+            .classPath(Jvm.appClassPath("grpc"))
+            .main("io.jmesh.smoke.apps.GrpcHelloServer", "--name", "hello", "--version", "v1", "--bind", bind,
+                "--port", Integer.toString(port), "--body-bytes", "1024");
+    configure.accept(b);
+    return b.start();
+  }
+
+  private void writeGrpcComparison(Result[] direct, Result[] mesh, int round, String loadBefore) {
+    line("## gRPC, unary, 1 KiB answers: direct versus jmesh with mTLS (round " + round + " of " + options.rounds
+        + ")");
+    line("");
+    line("Load average before the round: " + loadBefore + "; after it: " + loadAverage() + ". CPU per RPC ="
+        + " (client + server) CPU time over the client's measured window / RPCs answered in it.");
+    line("");
+    line("### Throughput at saturation (at most " + options.concurrency + " RPCs in flight, closed loop)");
+    line("");
+    line("| path | throughput | vs direct | p50 | p99 | errors | CPU per RPC (client + server) | vs direct | client RSS |");
+    line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (int v = 0; v < 2; v++) {
+      Result r = (v == 0 ? direct : mesh)[0];
+      line(String.format(Locale.ROOT, "| %s | %.0f RPC/s | %.2f | %s | %s | %.0f | %s | %.2f | %.0f MiB |",
+          v == 0 ? "direct (h2c)" : "jmesh mTLS", r.num("rps"), r.num("rps") / direct[0].num("rps"),
+          us(r.num("p50_us")), us(r.num("p99_us")), r.num("errors"), cpuPerRequest(r),
+          cpuMicrosPerRequest(r) / cpuMicrosPerRequest(direct[0]), r.num("rss_kb") / 1024));
+    }
+    line("");
+    line("### Latency at " + options.rps + " RPC/s (open loop, from intended send time)");
+    line("");
+    line("| path | achieved | p50 | p90 | p99 | p50 / p90 / p99 vs direct | added p50 / p90 / p99 | errors"
+        + " | CPU per RPC (client + server) | vs direct |");
+    line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    Result b = direct[1];
+    for (int v = 0; v < 2; v++) {
+      Result r = (v == 0 ? direct : mesh)[1];
+      line(String.format(Locale.ROOT, "| %s | %.0f RPC/s | %s | %s | %s | %.2f / %.2f / %.2f | %s / %s / %s | %.0f | %s | %.2f |",
+          v == 0 ? "direct (h2c)" : "jmesh mTLS", r.num("rps"), us(r.num("p50_us")), us(r.num("p90_us")),
+          us(r.num("p99_us")), r.num("p50_us") / b.num("p50_us"), r.num("p90_us") / b.num("p90_us"),
+          r.num("p99_us") / b.num("p99_us"), us(r.num("p50_us") - b.num("p50_us")),
+          us(r.num("p90_us") - b.num("p90_us")), us(r.num("p99_us") - b.num("p99_us")), r.num("errors"),
+          cpuPerRequest(r), cpuMicrosPerRequest(r) / cpuMicrosPerRequest(b)));
+    }
+    line("");
+  }
+
   /** {@code /proc/loadavg}'s first three fields, or "unknown". */
   private static String loadAverage() {
     try {
@@ -400,13 +504,19 @@ public final class BenchmarkHarness {
    */
   private Result load(String client, String label, String url, Consumer<Jvm.Builder> configure, int port,
       long serverPid, List<Long> proxyPids, String mode) throws Exception {
+    boolean grpc = client.equals("grpc");
     Jvm.Builder b = Jvm.builder("load-" + client + "-" + label.replace(' ', '-'))
-        .classPath(Jvm.appClassPath("okhttp4"));
+        .classPath(Jvm.appClassPath(grpc ? "grpc" : "okhttp4"));
     configure.accept(b);
     int threads = mode.equals("rate") ? options.rateWorkers : options.concurrency;
-    b.main("io.jmesh.smoke.apps.LoadClient", "--client", client, "--url", url, "--mode", mode,
-        "--seconds", Double.toString(options.seconds), "--warmup-seconds", Double.toString(options.warmupSeconds),
-        "--concurrency", Integer.toString(threads), "--rps", Integer.toString(options.rps));
+    String[] common = {"--mode", mode, "--seconds", Double.toString(options.seconds),
+        "--warmup-seconds", Double.toString(options.warmupSeconds),
+        "--concurrency", Integer.toString(threads), "--rps", Integer.toString(options.rps)};
+    List<String> args = new ArrayList<>(grpc
+        ? List.of("--target", url) // for gRPC, url is the channel's target, host:port
+        : List.of("--client", client, "--url", url));
+    args.addAll(List.of(common));
+    b.main(grpc ? "io.jmesh.smoke.apps.GrpcLoadClient" : "io.jmesh.smoke.apps.LoadClient", args.toArray(new String[0]));
     Set<Integer> before = TcpTable.peerPorts(port);
     long timeout = (long) ((options.warmupSeconds + options.seconds) * 1000) + 90_000;
     try (Jvm jvm = b.start()) {

@@ -29,6 +29,8 @@ final class MeshTlsPath implements Scenario.Run {
   static final String SERVICE = "hello";
   static final String SERVER_IDENTITY = "spiffe://cluster.local/ns/default/sa/hello";
   static final String URL = "http://" + SERVICE + ":8080/";
+  /** The gRPC channel target of the same service, for the gRPC comparison. */
+  static final String TARGET = SERVICE + ":8080";
   private static final String CLIENT_SERVICE = "load";
   /** The server application's own address: the inbound listener forwards to loopback. */
   private static final String APP_HOST = "127.0.0.1";

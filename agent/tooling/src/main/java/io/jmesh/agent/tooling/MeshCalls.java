@@ -53,6 +53,11 @@ public final class MeshCalls implements BridgeCalls {
 
   @Override
   public java.util.List<java.net.InetSocketAddress> endpoints(String host, int port) {
+    // Asked when a gRPC channel is built, before its first RPC: wait for a declared service's
+    // resources as a first call would, so that the channel's mesh TLS (decided now, once) and its
+    // first endpoints come from them. Without it, a channel built before the controller sent the
+    // service's identities went without TLS and refused every RPC to its mesh-TLS endpoints.
+    runtime.awaitFirstUse(host, port);
     java.util.List<Endpoint> endpoints = runtime.endpointsOf(host, port);
     if (endpoints == null) {
       return null;
