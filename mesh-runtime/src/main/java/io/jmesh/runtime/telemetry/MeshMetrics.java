@@ -39,6 +39,15 @@ public final class MeshMetrics {
   /** Inbound request duration at the mesh listener, seconds. */
   public static final String SERVER_DURATION = "http.server.request.duration";
 
+  /**
+   * Outbound gRPC call duration, seconds, one sample per RPC (all its attempts), beside {@value
+   * #CLIENT_DURATION}: OpenTelemetry's RPC conventions as of v1.37 (the ones OpenTelemetry's Java
+   * agent emits by default), in seconds as the HTTP durations.
+   */
+  public static final String RPC_CLIENT_DURATION = "rpc.client.duration";
+  /** Inbound gRPC call duration at the mesh listener, seconds, beside {@value #SERVER_DURATION}. */
+  public static final String RPC_SERVER_DURATION = "rpc.server.duration";
+
   static final String CLIENT_ACTIVE = "http.client.active_requests";
   static final String SERVER_ACTIVE = "http.server.active_requests";
   static final String RETRIES = "jmesh.client.retries";
@@ -63,6 +72,11 @@ public final class MeshMetrics {
   static final String STATUS = "http.response.status_code";
   static final String ERROR_TYPE = "error.type";
   static final String SERVER_ADDRESS = "server.address";
+  // OpenTelemetry RPC attributes (semantic conventions v1.37, gRPC).
+  static final String RPC_SYSTEM = "rpc.system";
+  static final String RPC_SERVICE = "rpc.service";
+  static final String RPC_METHOD = "rpc.method";
+  static final String RPC_GRPC_STATUS = "rpc.grpc.status_code";
 
   /** The value of a label that is unknown, absent, or beyond the cardinality cap. */
   public static final String OTHER = "_OTHER";
@@ -225,6 +239,32 @@ public final class MeshMetrics {
       default:
         return OTHER;
     }
+  }
+
+  private static final String[] GRPC_STATUS_TEXT = new String[17];
+
+  static {
+    for (int i = 0; i < GRPC_STATUS_TEXT.length; i++) {
+      GRPC_STATUS_TEXT[i] = Integer.toString(i);
+    }
+  }
+
+  /** A gRPC status code as a label: its digits for 0..16, otherwise {@value #OTHER}. */
+  static String grpcStatus(int code) {
+    return code >= 0 && code < GRPC_STATUS_TEXT.length ? GRPC_STATUS_TEXT[code] : OTHER;
+  }
+
+  /**
+   * The {@code rpc.service} and {@code rpc.method} of a gRPC path {@code /package.Service/Method}:
+   * {@code package.Service} and {@code Method}; {@value #OTHER} for both when the path has no
+   * such shape.
+   */
+  static String[] rpcNames(String path) {
+    int slash = path == null ? -1 : path.lastIndexOf('/');
+    if (slash <= 1 || path.charAt(0) != '/' || slash == path.length() - 1) {
+      return new String[] {OTHER, OTHER};
+    }
+    return new String[] {path.substring(1, slash), path.substring(slash + 1)};
   }
 
   /** {@code status} as a label: its digits for 100..599, otherwise {@link #NONE}. */
