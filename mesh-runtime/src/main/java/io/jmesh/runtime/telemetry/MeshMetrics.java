@@ -127,6 +127,10 @@ public final class MeshMetrics {
   private final MultiGauge configInfo;
   private final Counter configUpdates;
   private final MeshTap tap = new MeshTap(java.time.Clock.systemUTC());
+  private volatile MeshTls identity; // the latest bindIdentity
+  private final java.util.concurrent.atomic.AtomicBoolean identityMetersRegistered =
+      new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.Set<String> expiryIds = ConcurrentHashMap.newKeySet();
 
   /**
    * @param registry where meters go; shared with whoever else the caller lets use it
@@ -185,27 +189,44 @@ public final class MeshMetrics {
   /**
    * Exposes the refused handshakes of {@code tls} ({@value #TLS_REFUSALS}, by {@code reason}) and
    * the expiry of its current certificate ({@value #CERT_EXPIRATION}, Unix seconds; NaN while
-   * there is none). Call once per identity.
+   * there is none). The latest binding wins: a runtime that replaces another on the same metrics
+   * (tests do) rebinds the meters, which are registered once, rather than registering them again
+   * (Micrometer would ignore that, and the meters would go on reading the first identity). The
+   * refusal counters then restart from the new identity's counts (a counter reset); an earlier
+   * identity's expiry series reads NaN.
    */
   public void bindIdentity(MeshTls tls) {
-    TlsRefusals refusals = tls.refusals();
-    for (TlsRefusals.Reason reason : TlsRefusals.Reason.values()) {
-      FunctionCounter.builder(TLS_REFUSALS, refusals, r -> r.count(reason))
-          .description("Mesh TLS handshakes refused (fail closed), by reason")
-          .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+    identity = Objects.requireNonNull(tls, "tls");
+    if (identityMetersRegistered.compareAndSet(false, true)) {
+      for (TlsRefusals.Reason reason : TlsRefusals.Reason.values()) {
+        FunctionCounter.builder(TLS_REFUSALS, this, m -> m.tlsRefusals(reason))
+            .description("Mesh TLS handshakes refused (fail closed), by reason")
+            .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+            .register(registry);
+      }
+    }
+    String id = tls.identity().id().toString();
+    if (expiryIds.add(id)) {
+      Gauge.builder(CERT_EXPIRATION, this, m -> m.certificateExpiry(id))
+          .description("When this workload's mesh certificate expires, Unix time")
+          .baseUnit("seconds")
+          .tag(PEER, id)
           .register(registry);
     }
-    Gauge.builder(
-            CERT_EXPIRATION,
-            tls,
-            t -> {
-              WorkloadCertificate c = t.identity().current();
-              return c == null ? Double.NaN : c.notAfter().getEpochSecond();
-            })
-        .description("When this workload's mesh certificate expires, Unix time")
-        .baseUnit("seconds")
-        .tag(PEER, tls.identity().id().toString())
-        .register(registry);
+  }
+
+  private double tlsRefusals(TlsRefusals.Reason reason) {
+    MeshTls t = identity;
+    return t == null ? 0 : t.refusals().count(reason);
+  }
+
+  private double certificateExpiry(String id) {
+    MeshTls t = identity;
+    if (t == null || !t.identity().id().toString().equals(id)) {
+      return Double.NaN;
+    }
+    WorkloadCertificate c = t.identity().current();
+    return c == null ? Double.NaN : c.notAfter().getEpochSecond();
   }
 
   Timer.Builder durationTimer(String name, String description) {

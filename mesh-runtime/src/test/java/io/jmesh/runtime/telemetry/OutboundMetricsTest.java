@@ -283,6 +283,30 @@ class OutboundMetricsTest {
     assertThat(ejected.value()).isEqualTo(1.0);
   }
 
+  @Test
+  void aRuntimeThatReplacesAnotherOnTheSameMetricsRebindsTheIdentityMeters() throws Exception {
+    // As Agent.installIdentityForTests does: a second identity, a second runtime, one registry.
+    io.jmesh.runtime.identity.TestIdentities mesh = io.jmesh.runtime.identity.TestIdentities.mesh("metrics");
+    io.jmesh.runtime.identity.TlsRefusals first = new io.jmesh.runtime.identity.TlsRefusals();
+    io.jmesh.runtime.identity.TlsRefusals second = new io.jmesh.runtime.identity.TlsRefusals();
+    io.jmesh.runtime.identity.SpiffeId id = io.jmesh.runtime.identity.SpiffeId.of("cluster.local", "default", "client");
+    metrics.bindIdentity(mesh.tls(id, first));
+    first.record(io.jmesh.runtime.identity.TlsRefusals.Reason.WRONG_IDENTITY);
+    io.micrometer.core.instrument.FunctionCounter wrong =
+        registry.find(MeshMetrics.TLS_REFUSALS).tag("reason", "wrong_identity").functionCounter();
+    assertThat(wrong.count()).isEqualTo(1.0);
+
+    metrics.bindIdentity(mesh.tls(id, second));
+    second.record(io.jmesh.runtime.identity.TlsRefusals.Reason.WRONG_IDENTITY);
+    second.record(io.jmesh.runtime.identity.TlsRefusals.Reason.WRONG_IDENTITY);
+
+    // One series per reason, reading the identity in force.
+    assertThat(registry.find(MeshMetrics.TLS_REFUSALS).tag("reason", "wrong_identity").functionCounters()).hasSize(1);
+    assertThat(wrong.count()).isEqualTo(2.0);
+    Gauge expiry = registry.find(MeshMetrics.CERT_EXPIRATION).tag(MeshMetrics.PEER, id.toString()).gauge();
+    assertThat(expiry.value()).isPositive();
+  }
+
   /** A gRPC call as the gRPC adapter drives it: attempts with their code, the RPC's code at the end. */
   private void rpc(MeshRuntime runtime, String path, int finalCode, AttemptOutcome... outcomes) {
     OutboundCall call = runtime.route(OutboundRequest.of("http", "hello", 8080, "POST", path, h -> null));
