@@ -113,6 +113,7 @@ final class AdminJson {
       r.put("retryAttempts", policy.retry().attempts());
       List<Object> onStatus = new ArrayList<>(new java.util.TreeSet<>(policy.retry().onStatus()));
       r.put("retryOnStatus", onStatus);
+      r.put("retryOnGrpc", new ArrayList<Object>(io.jmesh.runtime.config.GrpcRetryConditions.names(policy.retry().onGrpcStatus())));
       r.put("faultAbortPercent", policy.fault().abortPercent());
       r.put("faultDelayPercent", policy.fault().delayPercent());
       routes.add(r);

@@ -262,4 +262,23 @@ class AdminJsonTest {
         .isEqualTo("\"a\\\"b\\\\c\\nd\\te\\u0001\\u2028\"\n");
     assertThat(Json.write(Double.NaN)).isEqualTo("\"NaN\"\n");
   }
+
+  @Test
+  void aRoutesGrpcRetryConditionsAreListedByEnvoysNames() throws Exception {
+    Service service =
+        io.jmesh.runtime.config.MeshConfigParser.parse(
+                "t.yaml",
+                "services:\n  - name: hello\n    ports: [8080]\n    routes:\n"
+                    + "      - name: rpc\n        backends: [{subset: {}, weight: 1}]\n"
+                    + "        retry: {on: [UNAVAILABLE, cancelled, 503]}\n",
+                "default")
+            .services()
+            .get(0);
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> route = ((List<Map<String, Object>>) AdminJson.service(service, "v1").get("routes")).get(0);
+
+    assertThat(route.get("retryOnStatus")).isEqualTo(List.of(503));
+    assertThat(route.get("retryOnGrpc")).isEqualTo(List.of("cancelled", "unavailable"));
+  }
 }

@@ -92,6 +92,15 @@ public interface OutboundCall {
   default void refused(String errorType) {}
 
   /**
+   * Says that the call is a gRPC call and ended with status {@code code} (0..16, what the
+   * application got, however the call ended), so that its metrics carry {@code
+   * rpc.grpc.status_code}. Call before {@link #finish()}; an attempt reported with a gRPC status
+   * ({@link io.jmesh.runtime.retry.AttemptOutcome#withGrpcStatus}) says so too. The default
+   * ignores it.
+   */
+  default void grpcStatus(int code) {}
+
+  /**
    * Ends the call: gives back its place among the requests in flight and records its metrics
    * (one update per call). Idempotent.
    */

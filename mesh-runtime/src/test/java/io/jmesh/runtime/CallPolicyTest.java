@@ -94,6 +94,31 @@ class CallPolicyTest {
   }
 
   @Test
+  void aRoutesGrpcCodesRetryAnRpcOnItsCodeWithTheFakeClocksBackoff() throws Exception {
+    MeshRuntime runtime =
+        runtime("", "retry: {attempts: 3, nonIdempotent: true, on: [unavailable], backoff: {base: 10ms, max: 10ms}}");
+    OutboundCall call = runtime.route(Requests.request("POST", "hello", 8080, "/test.Greeter/Hello", Map.of()));
+    call.admit(true, 0);
+
+    // UNAVAILABLE, reported as gRPC reports it (503 plus the code): retried after the backoff.
+    RetryPolicy.Decision d =
+        call.attemptFinished(call.nextEndpoint(), AttemptOutcome.status(503).withGrpcStatus(14), 1_000_000);
+    assertThat(d.isRetry()).isTrue();
+    assertThat(d.delayNanos()).isBetween(0L, Duration.ofMillis(10).toNanos());
+    ticker.advance(d.delay());
+    // INTERNAL is not on the route's list: the RPC ends with it.
+    d = call.attemptFinished(call.nextEndpoint(), AttemptOutcome.status(500).withGrpcStatus(13), 1_000_000);
+    assertThat(d.stopReason()).isEqualTo(RetryPolicy.StopReason.NOT_RETRYABLE_OUTCOME);
+    call.finish();
+
+    // The route lists no HTTP status, so an HTTP client's 503 (no gRPC code) is not retried.
+    OutboundCall http = runtime.route(Requests.request("POST", "hello", 8080, "/", Map.of()));
+    http.admit(true, 0);
+    assertThat(http.attemptFinished(http.nextEndpoint(), AttemptOutcome.status(503), 1).stopReason())
+        .isEqualTo(RetryPolicy.StopReason.NOT_RETRYABLE_OUTCOME);
+  }
+
+  @Test
   void anEmptyBudgetStopsRetries() throws Exception {
     MeshRuntime runtime = runtime("{retryBudget: {ratio: 0.0, minPerSecond: 0, ttl: 10s}}", "");
     OutboundCall call = get(runtime);

@@ -90,6 +90,18 @@ public interface BridgeCall {
    */
   long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos);
 
+  /**
+   * {@link #attemptFinished(BridgeEndpoint, int, Throwable, long)} for an attempt of a gRPC call:
+   * {@code status} and {@code error} as gRPC's status maps to HTTP (UNAVAILABLE 503,
+   * DEADLINE_EXCEEDED a timeout), and {@code grpcStatus} the attempt's own gRPC status code
+   * (0..16), or -1 when it ended without one (it could not connect). A route's gRPC retry
+   * conditions ({@code retry.on: [unavailable]}) match {@code grpcStatus}. The default ignores it.
+   */
+  default long attemptFinished(
+      BridgeEndpoint endpoint, int status, int grpcStatus, Throwable error, long durationNanos) {
+    return attemptFinished(endpoint, status, error, durationNanos);
+  }
+
   /** Whether the call's deadline has expired. */
   boolean deadlineExpired();
 
@@ -98,4 +110,12 @@ public interface BridgeCall {
 
   /** Ends the call; idempotent. */
   void finish();
+
+  /**
+   * {@link #finish()} for a gRPC call, with the status code the application got (0..16), so that
+   * the call's metrics carry it ({@code rpc.grpc.status_code}). The default ignores the code.
+   */
+  default void finish(int grpcStatus) {
+    finish();
+  }
 }

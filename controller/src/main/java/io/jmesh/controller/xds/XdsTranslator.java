@@ -40,6 +40,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.DestinationPolicy;
+import io.jmesh.runtime.config.GrpcRetryConditions;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.PathMatch;
@@ -304,6 +305,8 @@ public final class XdsTranslator {
     if (!retry.onStatus().isEmpty()) {
       on.add("retriable-status-codes");
     }
+    // Envoy's own gRPC conditions, which match a gRPC attempt's grpc-status.
+    on.addAll(GrpcRetryConditions.names(retry.onGrpcStatus()));
     RetryPolicy.Builder retryPolicy =
         RetryPolicy.newBuilder()
             .setRetryOn(String.join(",", on))

@@ -259,8 +259,28 @@ class XdsDecoderRejectionTest {
     assertRejected(
         () -> XdsDecoder.routes(bad),
         "RouteConfiguration hello.shop: virtual_hosts[0].routes[0].route.retry_policy.retry_on:"
-            + " 5xx,reset (expected: a comma-separated subset of connect-failure, reset,"
-            + " retriable-status-codes)");
+            + " 5xx,reset (expected: a comma-separated subset of cancelled, connect-failure,"
+            + " deadline-exceeded, internal, reset, resource-exhausted, retriable-status-codes,"
+            + " unavailable)");
+  }
+
+  @Test
+  void aGrpcConditionEnvoyHasAndJmeshLacks() {
+    // Envoy knows no not-found condition either; jmesh takes exactly Envoy's five gRPC names.
+    RouteConfiguration bad =
+        editRoute(
+            0,
+            r ->
+                r.setRoute(
+                    r.getRoute().toBuilder()
+                        .setRetryPolicy(
+                            r.getRoute().getRetryPolicy().toBuilder().setRetryOn("unavailable,not-found"))));
+    assertRejected(
+        () -> XdsDecoder.routes(bad),
+        "RouteConfiguration hello.shop: virtual_hosts[0].routes[0].route.retry_policy.retry_on:"
+            + " unavailable,not-found (expected: a comma-separated subset of cancelled, connect-failure,"
+            + " deadline-exceeded, internal, reset, resource-exhausted, retriable-status-codes,"
+            + " unavailable)");
   }
 
   @Test

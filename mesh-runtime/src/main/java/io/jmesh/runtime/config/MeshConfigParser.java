@@ -667,7 +667,7 @@ public final class MeshConfigParser {
         orderedSet("attempts", "perTryTimeout", "on", "nonIdempotent", "backoff", "maxReplayBytes");
     private static final Set<String> BACKOFF_FIELDS = orderedSet("base", "max");
     private static final String RETRY_ON =
-        "a list of connect-failure, reset and HTTP statuses 100..599";
+        "a list of connect-failure, reset, HTTP statuses 100..599 and " + GrpcRetryConditions.EXPECTED;
 
     RoutePolicy.Retry retry(Node node, String path) throws MeshConfigException {
       Map<String, Node> f = fields(node, path, "a retry mapping", RETRY_FIELDS);
@@ -683,10 +683,12 @@ public final class MeshConfigParser {
       boolean connect = d.onConnectFailure();
       boolean reset = d.onReset();
       Set<Integer> statuses = d.onStatus();
+      Set<Integer> grpc = d.onGrpcStatus();
       if (f.containsKey("on")) {
         connect = false;
         reset = false;
         statuses = new java.util.TreeSet<>();
+        grpc = new java.util.TreeSet<>();
         List<Node> items = list(f.get("on"), path + ".on", RETRY_ON);
         for (int i = 0; i < items.size(); i++) {
           String itemPath = path + ".on[" + i + "]";
@@ -695,6 +697,8 @@ public final class MeshConfigParser {
             connect = true;
           } else if (value.equals("reset")) {
             reset = true;
+          } else if (GrpcRetryConditions.code(value) >= 0) {
+            grpc.add(GrpcRetryConditions.code(value));
           } else {
             statuses.add(integer(items.get(i), itemPath, 100, 599, RETRY_ON));
           }
@@ -727,7 +731,7 @@ public final class MeshConfigParser {
         maxReplay =
             integer(f.get("maxReplayBytes"), path + ".maxReplayBytes", 0, 16 * 1024 * 1024, "an integer of bytes in 0..16777216");
       }
-      return new RoutePolicy.Retry(attempts, perTry, connect, reset, statuses, nonIdempotent, base, max, maxReplay);
+      return new RoutePolicy.Retry(attempts, perTry, connect, reset, statuses, nonIdempotent, base, max, maxReplay, grpc);
     }
 
     private static final Set<String> FAULT_FIELDS = orderedSet("abort", "delay");

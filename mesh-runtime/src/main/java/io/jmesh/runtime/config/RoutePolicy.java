@@ -32,6 +32,9 @@ public record RoutePolicy(Duration timeout, Retry retry, Fault fault) {
    * @param backoffBase the first backoff (default 25 ms), doubling per retry
    * @param backoffMax the longest backoff (default 250 ms)
    * @param maxReplayBytes the largest request body kept to replay (default 64 KiB)
+   * @param onGrpcStatus gRPC status codes to retry, matched on a gRPC attempt's own status (not
+   *     the HTTP status it maps to); only the codes of {@link GrpcRetryConditions#CODES} (default
+   *     none). HTTP attempts never match them
    */
   public record Retry(
       int attempts,
@@ -42,15 +45,37 @@ public record RoutePolicy(Duration timeout, Retry retry, Fault fault) {
       boolean nonIdempotent,
       Duration backoffBase,
       Duration backoffMax,
-      int maxReplayBytes) {
+      int maxReplayBytes,
+      Set<Integer> onGrpcStatus) {
     public static final Retry DEFAULT =
         new Retry(3, null, true, true, Set.of(502, 503, 504), false, Duration.ofMillis(25), Duration.ofMillis(250), 64 * 1024);
+
+    /** Retries without gRPC conditions. */
+    public Retry(
+        int attempts,
+        Duration perTryTimeout,
+        boolean onConnectFailure,
+        boolean onReset,
+        Set<Integer> onStatus,
+        boolean nonIdempotent,
+        Duration backoffBase,
+        Duration backoffMax,
+        int maxReplayBytes) {
+      this(attempts, perTryTimeout, onConnectFailure, onReset, onStatus, nonIdempotent, backoffBase, backoffMax, maxReplayBytes, Set.of());
+    }
 
     public Retry {
       if (attempts < 1) {
         throw new IllegalArgumentException("attempts: " + attempts + " (expected: >= 1)");
       }
       onStatus = Set.copyOf(onStatus);
+      onGrpcStatus = Set.copyOf(onGrpcStatus);
+      for (int code : onGrpcStatus) {
+        if (!GrpcRetryConditions.CODES.containsValue(code)) {
+          throw new IllegalArgumentException(
+              "onGrpcStatus: " + code + " (expected: one of " + GrpcRetryConditions.CODES + ")");
+        }
+      }
       Objects.requireNonNull(backoffBase, "backoffBase");
       Objects.requireNonNull(backoffMax, "backoffMax");
       if (backoffMax.compareTo(backoffBase) < 0) {

@@ -295,7 +295,7 @@ final class GrpcRelay {
       }
       AuthorizationPolicy.Decision d = policy.get().decide(peer, "POST", path);
       if (!d.allowed()) {
-        stats.recordGrpcDenied(peer, System.nanoTime() - start);
+        stats.recordGrpcDenied(peer, path, System.nanoTime() - start);
         recorded = true;
         if (span != null) {
           span.denied(d.policy());
@@ -382,7 +382,7 @@ final class GrpcRelay {
         return;
       }
       recorded = true;
-      stats.recordGrpcUnreachable(peer, System.nanoTime() - start);
+      stats.recordGrpcUnreachable(peer, path, System.nanoTime() - start);
       if (span != null) {
         span.end(200, cause);
       }
@@ -413,7 +413,7 @@ final class GrpcRelay {
         return;
       }
       recorded = true;
-      stats.recordGrpcFinished(peer, httpStatus, grpcStatus, System.nanoTime() - start);
+      stats.recordGrpcFinished(peer, path, httpStatus, grpcStatus, System.nanoTime() - start);
       if (span != null) {
         span.end(httpStatus, error);
       }
@@ -576,7 +576,7 @@ final class GrpcRelay {
           // which a gRPC client retries transparently (on this connection, so on a new h2c one).
           reset = true;
           recorded = true;
-          stats.recordGrpcUnreachable(peer, System.nanoTime() - start);
+          stats.recordGrpcUnreachable(peer, path, System.nanoTime() - start);
           if (span != null) {
             span.end(0, new IOException("refused: the application sent GOAWAY before this stream"));
           }

@@ -72,7 +72,7 @@ public final class InboundStats {
    * non-OK code is the call's error type (its name: {@code NOT_FOUND}), and the codes that mean
    * the server failed ({@link GrpcRelay#isServerError}) count as server errors.
    */
-  void recordGrpcFinished(SpiffeId caller, int httpStatus, int grpcStatus, long nanos) {
+  void recordGrpcFinished(SpiffeId caller, String path, int httpStatus, int grpcStatus, long nanos) {
     requests.increment();
     boolean serverError = httpStatus >= 500 || GrpcRelay.isServerError(grpcStatus);
     (serverError ? serverErrors : success).increment();
@@ -86,22 +86,28 @@ public final class InboundStats {
       errorType = grpcStatus < 0 ? "grpc_status_missing" : null; // an answer that is no gRPC answer
     }
     meters.requestFinished("POST", peer(caller), httpStatus, errorType, nanos);
+    meters.rpcFinished(peer(caller), path, grpcStatus, nanos);
   }
 
-  /** A gRPC call the application did not answer: the caller got UNAVAILABLE (HTTP 200). */
-  void recordGrpcUnreachable(SpiffeId caller, long nanos) {
+  /**
+   * A gRPC call the application did not answer: the caller got UNAVAILABLE (HTTP 200), or a
+   * REFUSED_STREAM that its gRPC library reads as UNAVAILABLE.
+   */
+  void recordGrpcUnreachable(SpiffeId caller, String path, long nanos) {
     requests.increment();
     unreachable.increment();
     latencyNanos.add(nanos);
     meters.requestFinished("POST", peer(caller), 200, "application_unreachable", nanos);
+    meters.rpcFinished(peer(caller), path, GrpcRelay.UNAVAILABLE, nanos);
   }
 
   /** A gRPC call refused with PERMISSION_DENIED (HTTP 200, trailers only). */
-  void recordGrpcDenied(SpiffeId caller, long nanos) {
+  void recordGrpcDenied(SpiffeId caller, String path, long nanos) {
     requests.increment();
     denied.increment();
     meters.denied(peer(caller), "grpc");
     meters.requestFinished("POST", peer(caller), 200, "authorization_denied", nanos);
+    meters.rpcFinished(peer(caller), path, GrpcRelay.PERMISSION_DENIED, nanos);
   }
 
   /** An opaque TCP connection refused (closed). */

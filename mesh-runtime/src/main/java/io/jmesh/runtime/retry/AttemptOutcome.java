@@ -32,10 +32,16 @@ public final class AttemptOutcome {
 
   private final Kind kind;
   private final int statusCode;
+  private final int grpcStatus;
 
   private AttemptOutcome(Kind kind, int statusCode) {
+    this(kind, statusCode, -1);
+  }
+
+  private AttemptOutcome(Kind kind, int statusCode, int grpcStatus) {
     this.kind = kind;
     this.statusCode = statusCode;
+    this.grpcStatus = grpcStatus;
   }
 
   public static AttemptOutcome success() {
@@ -70,6 +76,21 @@ public final class AttemptOutcome {
     return new AttemptOutcome(Kind.HTTP_STATUS, code);
   }
 
+  /**
+   * This outcome as the end of a gRPC attempt with status {@code code} (0..16): the kind and
+   * HTTP status stay what the adapter mapped the code to (UNAVAILABLE a 503, DEADLINE_EXCEEDED a
+   * timeout), for the breaker and the balancer; the code is what a route's gRPC retry conditions
+   * ({@code retry.on: [unavailable]}) match.
+   *
+   * @throws IllegalArgumentException when {@code code} is not in 0..16
+   */
+  public AttemptOutcome withGrpcStatus(int code) {
+    if (code < 0 || code > 16) {
+      throw new IllegalArgumentException("grpcStatus: " + code + " (expected: a gRPC status code in 0..16)");
+    }
+    return new AttemptOutcome(kind, statusCode, code);
+  }
+
   public Kind kind() {
     return kind;
   }
@@ -77,6 +98,11 @@ public final class AttemptOutcome {
   /** The HTTP status for {@link Kind#HTTP_STATUS}, otherwise 0. */
   public int statusCode() {
     return statusCode;
+  }
+
+  /** The gRPC status code of a gRPC attempt ({@link #withGrpcStatus}), otherwise -1. */
+  public int grpcStatus() {
+    return grpcStatus;
   }
 
   /** Whether the call is done and good: {@link Kind#SUCCESS} or a 1xx..3xx status. */
@@ -88,16 +114,18 @@ public final class AttemptOutcome {
   public boolean equals(Object o) {
     return o instanceof AttemptOutcome other
         && other.kind == kind
-        && other.statusCode == statusCode;
+        && other.statusCode == statusCode
+        && other.grpcStatus == grpcStatus;
   }
 
   @Override
   public int hashCode() {
-    return kind.hashCode() * 31 + statusCode;
+    return (kind.hashCode() * 31 + statusCode) * 31 + grpcStatus;
   }
 
   @Override
   public String toString() {
-    return kind == Kind.HTTP_STATUS ? "HTTP_STATUS(" + statusCode + ")" : kind.name();
+    String s = kind == Kind.HTTP_STATUS ? "HTTP_STATUS(" + statusCode + ")" : kind.name();
+    return grpcStatus < 0 ? s : s + " grpc-status " + grpcStatus;
   }
 }

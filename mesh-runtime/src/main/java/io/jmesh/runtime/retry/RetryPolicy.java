@@ -20,7 +20,9 @@ import java.util.TreeSet;
  *
  * <ul>
  *   <li>outcomes: connect failure, reset, per-try timeout, and status 502, 503, 504 (plus the
- *       route's {@link Builder#retryOnStatus extra codes});
+ *       route's {@link Builder#retryOnStatus extra codes}); a gRPC attempt also when its own
+ *       status code is one of the route's {@link Builder#retryOnGrpcStatus gRPC codes} (none by
+ *       default), whatever HTTP status it maps to;
  *   <li>methods: the idempotent ones of RFC 9110 §9.2.2 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE),
  *       all methods when the route is {@link Builder#retryNonIdempotent marked retryable}, and
  *       any method after a connect failure, because the request never reached the server;
@@ -136,6 +138,7 @@ public final class RetryPolicy {
   private final int maxAttempts;
   private final Set<RetryOn> retryOn;
   private final Set<Integer> retryableStatuses;
+  private final Set<Integer> retryableGrpcStatuses;
   private final boolean retryNonIdempotent;
   private final long maxReplayBodyBytes;
   private final Backoff backoff;
@@ -145,6 +148,7 @@ public final class RetryPolicy {
     this.maxAttempts = b.maxAttempts;
     this.retryOn = Collections.unmodifiableSet(EnumSet.copyOf(b.retryOn));
     this.retryableStatuses = Collections.unmodifiableSet(new TreeSet<>(b.statuses));
+    this.retryableGrpcStatuses = Collections.unmodifiableSet(new TreeSet<>(b.grpcStatuses));
     this.retryNonIdempotent = b.retryNonIdempotent;
     this.maxReplayBodyBytes = b.maxReplayBodyBytes;
     this.backoff = b.backoff;
@@ -171,6 +175,11 @@ public final class RetryPolicy {
 
   /** Whether the policy retries {@code outcome}, before method, body, attempt and time rules. */
   public boolean isRetryableOutcome(AttemptOutcome outcome) {
+    // A gRPC code the route names is retried whatever its mapped kind (DEADLINE_EXCEEDED is a
+    // TIMEOUT); otherwise a gRPC attempt is judged by its mapped status like any other.
+    if (outcome.grpcStatus() >= 0 && retryableGrpcStatuses.contains(outcome.grpcStatus())) {
+      return true;
+    }
     return switch (outcome.kind()) {
       case CONNECT_FAILURE -> retryOn.contains(RetryOn.CONNECT_FAILURE);
       case RESET -> retryOn.contains(RetryOn.RESET);
@@ -263,6 +272,11 @@ public final class RetryPolicy {
     return retryableStatuses;
   }
 
+  /** The gRPC status codes retried, sorted; empty by default. */
+  public Set<Integer> retryableGrpcStatuses() {
+    return retryableGrpcStatuses;
+  }
+
   public boolean retryNonIdempotent() {
     return retryNonIdempotent;
   }
@@ -283,7 +297,8 @@ public final class RetryPolicy {
   @Override
   public String toString() {
     return "RetryPolicy{maxAttempts=" + maxAttempts + ", retryOn=" + retryOn
-        + ", statuses=" + retryableStatuses + ", retryNonIdempotent=" + retryNonIdempotent
+        + ", statuses=" + retryableStatuses + ", grpcStatuses=" + retryableGrpcStatuses
+        + ", retryNonIdempotent=" + retryNonIdempotent
         + ", maxReplayBodyBytes=" + maxReplayBodyBytes + ", " + backoff
         + ", perTryTimeout=" + perTryTimeout + "}";
   }
@@ -293,6 +308,7 @@ public final class RetryPolicy {
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Set<RetryOn> retryOn = EnumSet.allOf(RetryOn.class);
     private final Set<Integer> statuses = new TreeSet<>(DEFAULT_RETRYABLE_STATUSES);
+    private final Set<Integer> grpcStatuses = new TreeSet<>();
     private boolean retryNonIdempotent;
     private long maxReplayBodyBytes = DEFAULT_MAX_REPLAY_BODY_BYTES;
     private Backoff backoff = Backoff.defaults();
@@ -335,6 +351,22 @@ public final class RetryPolicy {
     public Builder retryOnStatusOnly(Set<Integer> codes) {
       statuses.clear();
       retryOnStatus(codes.stream().mapToInt(Integer::intValue).toArray());
+      return this;
+    }
+
+    /**
+     * Replaces the gRPC status codes retried (none by default) with {@code codes}: a gRPC
+     * attempt that ended with one of them is retried, whatever HTTP status the adapter mapped it
+     * to. The method, body, attempt, deadline and budget rules apply as to any outcome.
+     */
+    public Builder retryOnGrpcStatus(Set<Integer> codes) {
+      for (int code : codes) {
+        if (code < 1 || code > 16) {
+          throw new IllegalArgumentException("retryOnGrpcStatus: " + code + " (expected: a non-OK gRPC status code in 1..16)");
+        }
+      }
+      grpcStatuses.clear();
+      grpcStatuses.addAll(codes);
       return this;
     }
 

@@ -50,6 +50,7 @@ final class RoutedCall implements OutboundCall {
   private final long startNanos;
   private int status; // 0: no response
   private String errorType; // null: success
+  private int grpcStatus = -1; // -1: no gRPC call (or not known to be one)
   private boolean finished;
 
   RoutedCall(
@@ -158,6 +159,13 @@ final class RoutedCall implements OutboundCall {
     errorType = type;
   }
 
+  @Override
+  public void grpcStatus(int code) {
+    if (code >= 0 && code <= 16) {
+      grpcStatus = code;
+    }
+  }
+
   /** The earlier of the route's timeout and a deadline the request already carries. */
   private Deadline startDeadline() {
     Deadline d = route.timeoutNanos < 0 ? null : Deadline.after(Duration.ofNanos(route.timeoutNanos), ticker);
@@ -234,6 +242,9 @@ final class RoutedCall implements OutboundCall {
     attempts++;
     status = outcome.statusCode();
     errorType = MeshMetricsErrors.of(outcome);
+    if (outcome.grpcStatus() >= 0) {
+      grpcStatus = outcome.grpcStatus();
+    }
     if (outcome.isSuccess()) {
       return RetryPolicy.Decision.stop(RetryPolicy.StopReason.SUCCEEDED); // no clock read needed
     }
@@ -277,6 +288,9 @@ final class RoutedCall implements OutboundCall {
           errorType,
           durationNanos,
           attempts);
+      if (grpcStatus >= 0) {
+        state.meters.rpcFinished(route.name, request.path(), Router.normalize(request.host()), grpcStatus, durationNanos);
+      }
       MeshTap tap = state.meters.tap();
       if (tap.active()) {
         tap(tap, durationNanos);

@@ -95,6 +95,12 @@ public final class Router implements AutoCloseable {
         old.getValue().shutdown();
       }
     }
+    for (Map.Entry<String, DestinationState> old : destinations.entrySet()) {
+      if (!nextStates.containsKey(old.getKey())) {
+        // Its meters outlive it (MeshMetrics keeps them): the ejected gauge must not read it.
+        old.getValue().meters.unbindEjected(old.getValue());
+      }
+    }
     balancers = next;
     destinations = nextStates;
     return new RouteTable(snapshot, byHost, random, ticker, firstUse);
@@ -292,6 +298,7 @@ public final class Router implements AutoCloseable {
           .maxAttempts(k.attempts())
           .retryOn(on)
           .retryOnStatusOnly(k.onStatus())
+          .retryOnGrpcStatus(k.onGrpcStatus())
           .retryNonIdempotent(k.nonIdempotent())
           .maxReplayBodyBytes(k.maxReplayBytes())
           .backoff(Backoff.exponential(k.backoffBase(), k.backoffMax(), Backoff.DEFAULT_JITTER, random))

@@ -22,6 +22,7 @@ public final class ClientMeters {
   private final Tags base;
   private final AtomicInteger active = new AtomicInteger();
   private final ConcurrentHashMap<CallKey, Timer> durations = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<RpcKey, Timer> rpcDurations = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> retries = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> budgetExhausted = new ConcurrentHashMap<>();
   private final Counter ejections;
@@ -29,12 +30,29 @@ public final class ClientMeters {
   /** One series of the duration timer. */
   private record CallKey(String route, String method, String status, String errorType, String address) {}
 
+  /** One series of the RPC duration timer; {@code path} is {@code /package.Service/Method}. */
+  private record RpcKey(String route, String path, int grpcStatus, String address) {}
+
+  /** What {@link #ejected} reads; the latest {@link #bindEjected} wins. */
+  private record EjectedSource(Object source, ToDoubleFunction<Object> ejectedNow) {}
+
+  private static final EjectedSource NOTHING_EJECTED = new EjectedSource(null, s -> 0);
+
+  private volatile EjectedSource ejectedSource = NOTHING_EJECTED;
+
   ClientMeters(MeshMetrics metrics, String destination) {
     this.metrics = metrics;
     this.destination = destination;
     this.base = Tags.of(MeshMetrics.SOURCE, metrics.localService(), MeshMetrics.DESTINATION, destination);
     Gauge.builder(MeshMetrics.CLIENT_ACTIVE, active, AtomicInteger::get)
         .description("Outbound calls in flight (routed, not yet finished)")
+        .tags(base)
+        .register(metrics.meterRegistry());
+    // Registered once, here: the destination's state behind it is rebound (a destination that
+    // leaves the config and comes back gets a new one), and a second registration of the same
+    // meter would be ignored by Micrometer, leaving the gauge on the stale state.
+    Gauge.builder(MeshMetrics.EJECTED, this, m -> m.ejectedNow())
+        .description("Endpoints out of rotation now (ejected or being probed)")
         .tags(base)
         .register(metrics.meterRegistry());
     this.ejections =
@@ -118,13 +136,63 @@ public final class ClientMeters {
 
   /**
    * Exposes how many endpoints of this destination are out of rotation now, as read from {@code
-   * source} (held weakly, as Micrometer holds gauge objects). The first binding wins.
+   * source} (held until {@link #unbindEjected} or the next binding). The latest binding wins: the
+   * destination's state is made anew when the destination comes back into the config.
    */
+  @SuppressWarnings("unchecked")
   public <T> void bindEjected(T source, ToDoubleFunction<T> ejectedNow) {
-    Gauge.builder(MeshMetrics.EJECTED, source, ejectedNow)
-        .description("Endpoints out of rotation now (ejected or being probed)")
-        .tags(base)
-        .register(metrics.meterRegistry());
+    ejectedSource = new EjectedSource(source, (ToDoubleFunction<Object>) ejectedNow);
+  }
+
+  /** The destination left the config: the gauge reads 0 unless {@code source} was replaced since. */
+  public void unbindEjected(Object source) {
+    EjectedSource s = ejectedSource;
+    if (s.source() == source) {
+      ejectedSource = NOTHING_EJECTED;
+    }
+  }
+
+  /** Endpoints out of rotation now, as the bound source says. */
+  double ejectedNow() {
+    EjectedSource s = ejectedSource;
+    return s.ejectedNow().applyAsDouble(s.source());
+  }
+
+  /**
+   * A gRPC call ended, recorded in {@value MeshMetrics#RPC_CLIENT_DURATION} in addition to
+   * {@link #callFinished}'s HTTP view. Call after {@link #callFinished} (which counts the call out
+   * of the active ones).
+   *
+   * @param path the request path, {@code /package.Service/Method}: {@code rpc.service} and {@code
+   *     rpc.method} (bounded by the service definitions the client calls, and by the cap)
+   * @param grpcStatus the status code the application got, 0..16
+   */
+  public void rpcFinished(String route, String path, String address, int grpcStatus, long durationNanos) {
+    RpcKey key = new RpcKey(route, path, grpcStatus, address == null ? MeshMetrics.OTHER : address);
+    Timer timer = rpcDurations.get(key);
+    if (timer == null) {
+      if (rpcDurations.size() >= MeshMetrics.MAX_SERIES) {
+        // As callFinished's cap: what is not bounded by the code collapses.
+        key = new RpcKey(MeshMetrics.OTHER, null, grpcStatus, MeshMetrics.OTHER);
+      }
+      timer =
+          rpcDurations.computeIfAbsent(
+              key,
+              k -> {
+                String[] names = MeshMetrics.rpcNames(k.path());
+                return metrics
+                    .durationTimer(MeshMetrics.RPC_CLIENT_DURATION, "Outbound gRPC calls through the mesh, all attempts included")
+                    .tags(base)
+                    .tag(MeshMetrics.ROUTE, k.route())
+                    .tag(MeshMetrics.RPC_SYSTEM, "grpc")
+                    .tag(MeshMetrics.RPC_SERVICE, names[0])
+                    .tag(MeshMetrics.RPC_METHOD, names[1])
+                    .tag(MeshMetrics.RPC_GRPC_STATUS, MeshMetrics.grpcStatus(k.grpcStatus()))
+                    .tag(MeshMetrics.SERVER_ADDRESS, k.address())
+                    .register(metrics.meterRegistry());
+              });
+    }
+    timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
   }
 
   /** The calls in flight now; for tests and the admin endpoint. */

@@ -39,6 +39,15 @@ public final class MeshMetrics {
   /** Inbound request duration at the mesh listener, seconds. */
   public static final String SERVER_DURATION = "http.server.request.duration";
 
+  /**
+   * Outbound gRPC call duration, seconds, one sample per RPC (all its attempts), beside {@value
+   * #CLIENT_DURATION}: OpenTelemetry's RPC conventions as of v1.37 (the ones OpenTelemetry's Java
+   * agent emits by default), in seconds as the HTTP durations.
+   */
+  public static final String RPC_CLIENT_DURATION = "rpc.client.duration";
+  /** Inbound gRPC call duration at the mesh listener, seconds, beside {@value #SERVER_DURATION}. */
+  public static final String RPC_SERVER_DURATION = "rpc.server.duration";
+
   static final String CLIENT_ACTIVE = "http.client.active_requests";
   static final String SERVER_ACTIVE = "http.server.active_requests";
   static final String RETRIES = "jmesh.client.retries";
@@ -63,6 +72,11 @@ public final class MeshMetrics {
   static final String STATUS = "http.response.status_code";
   static final String ERROR_TYPE = "error.type";
   static final String SERVER_ADDRESS = "server.address";
+  // OpenTelemetry RPC attributes (semantic conventions v1.37, gRPC).
+  static final String RPC_SYSTEM = "rpc.system";
+  static final String RPC_SERVICE = "rpc.service";
+  static final String RPC_METHOD = "rpc.method";
+  static final String RPC_GRPC_STATUS = "rpc.grpc.status_code";
 
   /** The value of a label that is unknown, absent, or beyond the cardinality cap. */
   public static final String OTHER = "_OTHER";
@@ -113,6 +127,10 @@ public final class MeshMetrics {
   private final MultiGauge configInfo;
   private final Counter configUpdates;
   private final MeshTap tap = new MeshTap(java.time.Clock.systemUTC());
+  private volatile MeshTls identity; // the latest bindIdentity
+  private final java.util.concurrent.atomic.AtomicBoolean identityMetersRegistered =
+      new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.Set<String> expiryIds = ConcurrentHashMap.newKeySet();
 
   /**
    * @param registry where meters go; shared with whoever else the caller lets use it
@@ -171,27 +189,44 @@ public final class MeshMetrics {
   /**
    * Exposes the refused handshakes of {@code tls} ({@value #TLS_REFUSALS}, by {@code reason}) and
    * the expiry of its current certificate ({@value #CERT_EXPIRATION}, Unix seconds; NaN while
-   * there is none). Call once per identity.
+   * there is none). The latest binding wins: a runtime that replaces another on the same metrics
+   * (tests do) rebinds the meters, which are registered once, rather than registering them again
+   * (Micrometer would ignore that, and the meters would go on reading the first identity). The
+   * refusal counters then restart from the new identity's counts (a counter reset); an earlier
+   * identity's expiry series reads NaN.
    */
   public void bindIdentity(MeshTls tls) {
-    TlsRefusals refusals = tls.refusals();
-    for (TlsRefusals.Reason reason : TlsRefusals.Reason.values()) {
-      FunctionCounter.builder(TLS_REFUSALS, refusals, r -> r.count(reason))
-          .description("Mesh TLS handshakes refused (fail closed), by reason")
-          .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+    identity = Objects.requireNonNull(tls, "tls");
+    if (identityMetersRegistered.compareAndSet(false, true)) {
+      for (TlsRefusals.Reason reason : TlsRefusals.Reason.values()) {
+        FunctionCounter.builder(TLS_REFUSALS, this, m -> m.tlsRefusals(reason))
+            .description("Mesh TLS handshakes refused (fail closed), by reason")
+            .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+            .register(registry);
+      }
+    }
+    String id = tls.identity().id().toString();
+    if (expiryIds.add(id)) {
+      Gauge.builder(CERT_EXPIRATION, this, m -> m.certificateExpiry(id))
+          .description("When this workload's mesh certificate expires, Unix time")
+          .baseUnit("seconds")
+          .tag(PEER, id)
           .register(registry);
     }
-    Gauge.builder(
-            CERT_EXPIRATION,
-            tls,
-            t -> {
-              WorkloadCertificate c = t.identity().current();
-              return c == null ? Double.NaN : c.notAfter().getEpochSecond();
-            })
-        .description("When this workload's mesh certificate expires, Unix time")
-        .baseUnit("seconds")
-        .tag(PEER, tls.identity().id().toString())
-        .register(registry);
+  }
+
+  private double tlsRefusals(TlsRefusals.Reason reason) {
+    MeshTls t = identity;
+    return t == null ? 0 : t.refusals().count(reason);
+  }
+
+  private double certificateExpiry(String id) {
+    MeshTls t = identity;
+    if (t == null || !t.identity().id().toString().equals(id)) {
+      return Double.NaN;
+    }
+    WorkloadCertificate c = t.identity().current();
+    return c == null ? Double.NaN : c.notAfter().getEpochSecond();
   }
 
   Timer.Builder durationTimer(String name, String description) {
@@ -225,6 +260,32 @@ public final class MeshMetrics {
       default:
         return OTHER;
     }
+  }
+
+  private static final String[] GRPC_STATUS_TEXT = new String[17];
+
+  static {
+    for (int i = 0; i < GRPC_STATUS_TEXT.length; i++) {
+      GRPC_STATUS_TEXT[i] = Integer.toString(i);
+    }
+  }
+
+  /** A gRPC status code as a label: its digits for 0..16, otherwise {@value #OTHER}. */
+  static String grpcStatus(int code) {
+    return code >= 0 && code < GRPC_STATUS_TEXT.length ? GRPC_STATUS_TEXT[code] : OTHER;
+  }
+
+  /**
+   * The {@code rpc.service} and {@code rpc.method} of a gRPC path {@code /package.Service/Method}:
+   * {@code package.Service} and {@code Method}; {@value #OTHER} for both when the path has no
+   * such shape.
+   */
+  static String[] rpcNames(String path) {
+    int slash = path == null ? -1 : path.lastIndexOf('/');
+    if (slash <= 1 || path.charAt(0) != '/' || slash == path.length() - 1) {
+      return new String[] {OTHER, OTHER};
+    }
+    return new String[] {path.substring(1, slash), path.substring(slash + 1)};
   }
 
   /** {@code status} as a label: its digits for 100..599, otherwise {@link #NONE}. */

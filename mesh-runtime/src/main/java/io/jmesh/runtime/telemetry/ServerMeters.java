@@ -25,6 +25,7 @@ public final class ServerMeters {
   private final Tags base;
   private final AtomicInteger active = new AtomicInteger();
   private final ConcurrentHashMap<RequestKey, Timer> durations = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<RpcKey, Timer> rpcDurations = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<PeerKey, Counter> denied = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<PeerKey, Counter> audited = new ConcurrentHashMap<>();
   private final Counter connections;
@@ -32,6 +33,9 @@ public final class ServerMeters {
   private record RequestKey(String peer, String method, String status, String errorType) {}
 
   private record PeerKey(String peer, String protocol) {}
+
+  /** {@code path} is the caller's {@code /package.Service/Method}. */
+  private record RpcKey(String peer, String path, int grpcStatus) {}
 
   ServerMeters(MeshMetrics metrics, String service) {
     this.metrics = metrics;
@@ -113,6 +117,42 @@ public final class ServerMeters {
               peer,
               1));
     }
+  }
+
+  /**
+   * A gRPC call at the mesh listener ended, recorded in {@value MeshMetrics#RPC_SERVER_DURATION}
+   * in addition to {@link #requestFinished}'s HTTP view (which counts it out of the active ones).
+   * The caller names the method, so the per-service cap ({@link MeshMetrics#MAX_SERIES}) is what
+   * bounds {@code rpc.service} and {@code rpc.method} here: beyond it they and the peer collapse.
+   *
+   * @param path the request path, {@code /package.Service/Method}
+   * @param grpcStatus the code the caller got, 0..16; -1 when no {@code grpc-status} reached it
+   *     (recorded as {@value MeshMetrics#OTHER})
+   */
+  public void rpcFinished(String peer, String path, int grpcStatus, long durationNanos) {
+    RpcKey key = new RpcKey(peer == null ? NO_PEER : peer, path, grpcStatus);
+    Timer timer = rpcDurations.get(key);
+    if (timer == null) {
+      if (rpcDurations.size() >= MeshMetrics.MAX_SERIES) {
+        key = new RpcKey(MeshMetrics.OTHER, null, grpcStatus);
+      }
+      timer =
+          rpcDurations.computeIfAbsent(
+              key,
+              k -> {
+                String[] names = MeshMetrics.rpcNames(k.path());
+                return metrics
+                    .durationTimer(MeshMetrics.RPC_SERVER_DURATION, "Inbound gRPC calls at the mesh listener")
+                    .tags(base)
+                    .tag(MeshMetrics.PEER, k.peer())
+                    .tag(MeshMetrics.RPC_SYSTEM, "grpc")
+                    .tag(MeshMetrics.RPC_SERVICE, names[0])
+                    .tag(MeshMetrics.RPC_METHOD, names[1])
+                    .tag(MeshMetrics.RPC_GRPC_STATUS, MeshMetrics.grpcStatus(k.grpcStatus()))
+                    .register(metrics.meterRegistry());
+              });
+    }
+    timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
   }
 
   /**

@@ -40,6 +40,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.DestinationPolicy;
+import io.jmesh.runtime.config.GrpcRetryConditions;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.PathMatch;
 import io.jmesh.runtime.config.Route;
@@ -66,8 +67,14 @@ import java.util.regex.PatternSyntaxException;
 public final class XdsDecoder {
   private static final Pattern LISTENER_NAME =
       Pattern.compile("([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\\.svc\\.[^:]+:([0-9]{1,5})");
-  private static final Set<String> RETRY_ON =
-      Set.of("connect-failure", "reset", "retriable-status-codes");
+  // Envoy's retry_on conditions jmesh implements: its own three and Envoy's gRPC names.
+  private static final Set<String> RETRY_ON = retryOn();
+
+  private static Set<String> retryOn() {
+    Set<String> s = new java.util.TreeSet<>(Set.of("connect-failure", "reset", "retriable-status-codes"));
+    s.addAll(GrpcRetryConditions.CODES.keySet());
+    return Set.copyOf(s);
+  }
   private static final int MAX_VALUE_CHARS = 120;
 
   private XdsDecoder() {}
@@ -611,6 +618,13 @@ public final class XdsDecoder {
         throw c.error(rp + ".retry_back_off.max_interval", max, ">= base_interval " + base);
       }
     }
+    Set<Integer> grpc = new java.util.TreeSet<>();
+    for (String condition : on) {
+      Integer code = GrpcRetryConditions.CODES.get(condition);
+      if (code != null) {
+        grpc.add(code);
+      }
+    }
     return new RoutePolicy.Retry(
         attempts,
         perTry,
@@ -620,7 +634,8 @@ public final class XdsDecoder {
         nonIdempotent,
         base,
         max,
-        maxReplayBytes);
+        maxReplayBytes,
+        grpc);
   }
 
   private static RoutePolicy.Fault fault(Context c, HTTPFault fault, String path)

@@ -13,6 +13,10 @@ class PolicyConfigTest {
     return MeshConfigParser.parse(FILE, String.join("\n", lines) + "\n", "default");
   }
 
+  private static final String RETRY_ON =
+      "a list of connect-failure, reset, HTTP statuses 100..599 and gRPC codes cancelled,"
+          + " deadline-exceeded, internal, resource-exhausted, unavailable (or UPPER_SNAKE: UNAVAILABLE)";
+
   private static String failure(String... lines) {
     return assertThatThrownBy(() -> parse(lines)).isInstanceOf(MeshConfigException.class).actual().getMessage();
   }
@@ -113,10 +117,55 @@ class PolicyConfigTest {
     assertThat(failure(route[0], route[1], route[2], route[3], route[4], "        retry: {attempts: 0}"))
         .isEqualTo(FILE + ":6: services[0].routes[0].retry.attempts: 0 (expected: an integer in 1..10 (1 turns retries off))");
     assertThat(failure(route[0], route[1], route[2], route[3], route[4], "        retry:", "          on: [gateway-error]"))
-        .isEqualTo(FILE + ":7: services[0].routes[0].retry.on[0]: gateway-error (expected: a list of connect-failure, reset and HTTP statuses 100..599)");
+        .isEqualTo(FILE + ":7: services[0].routes[0].retry.on[0]: gateway-error (expected: " + RETRY_ON + ")");
     assertThat(failure(route[0], route[1], route[2], route[3], route[4], "        fault:", "          abort: {percent: 101, status: 503}"))
         .isEqualTo(FILE + ":7: services[0].routes[0].fault.abort.percent: 101 (expected: a percentage in 0..100)");
     assertThat(failure(route[0], route[1], route[2], route[3], route[4], "        fault:", "          delay: {percent: 10}"))
         .isEqualTo(FILE + ":7: services[0].routes[0].fault.delay: missing field 'duration' (expected: a duration such as 100ms)");
+  }
+
+  @Test
+  void retryOnTakesGrpcCodeNamesBesideHttpStatusesAndKeywords() throws Exception {
+    MeshSnapshot s =
+        parse(
+            "services:",
+            "  - name: hello",
+            "    ports: [8080]",
+            "    routes:",
+            "      - name: rpc",
+            "        backends: [{subset: {}, weight: 1}]",
+            "        retry:",
+            // Envoy's spelling and gRPC's enum spelling, mixed with what HTTP routes say.
+            "          on: [unavailable, DEADLINE_EXCEEDED, resource-exhausted, connect-failure, 502]",
+            "          nonIdempotent: true");
+    RoutePolicy.Retry r = s.services().get(0).routes().get(0).policy().retry();
+    assertThat(r.onGrpcStatus()).containsExactlyInAnyOrder(14, 4, 8);
+    assertThat(r.onStatus()).containsExactly(502);
+    assertThat(r.onConnectFailure()).isTrue();
+    assertThat(r.onReset()).isFalse();
+
+    // A route that lists no gRPC name retries no gRPC code of its own (its statuses still apply).
+    RoutePolicy.Retry plain =
+        parse("services:", "  - name: hello", "    ports: [8080]", "    routes:",
+                "      - backends: [{subset: {}, weight: 1}]", "        retry: {on: [503]}")
+            .services().get(0).routes().get(0).policy().retry();
+    assertThat(plain.onGrpcStatus()).isEmpty();
+    assertThat(RoutePolicy.Retry.DEFAULT.onGrpcStatus()).isEmpty();
+  }
+
+  @Test
+  void aGrpcCodeEnvoyCannotRetryOnIsRefusedWithTheNamesExpected() {
+    String[] route = {
+      "services:", "  - name: hello", "    ports: [8080]", "    routes:",
+      "      - backends: [{subset: {}, weight: 1}]", "        retry:"
+    };
+    // NOT_FOUND is a gRPC code, but no retry condition of Envoy's: the controller could not send it.
+    assertThat(failure(route[0], route[1], route[2], route[3], route[4], route[5], "          on: [unavailable, NOT_FOUND]"))
+        .isEqualTo(FILE + ":7: services[0].routes[0].retry.on[1]: NOT_FOUND (expected: " + RETRY_ON + ")");
+    // A misspelling, and a mixed case that is neither spelling.
+    assertThat(failure(route[0], route[1], route[2], route[3], route[4], route[5], "          on: [unavailabel]"))
+        .isEqualTo(FILE + ":7: services[0].routes[0].retry.on[0]: unavailabel (expected: " + RETRY_ON + ")");
+    assertThat(failure(route[0], route[1], route[2], route[3], route[4], route[5], "          on: [Unavailable]"))
+        .isEqualTo(FILE + ":7: services[0].routes[0].retry.on[0]: Unavailable (expected: " + RETRY_ON + ")");
   }
 }

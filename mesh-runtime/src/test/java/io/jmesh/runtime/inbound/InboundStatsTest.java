@@ -54,15 +54,15 @@ class InboundStatsTest {
   @Test
   void grpcCallsAreSampledWithTheirHttpStatusAndGrpcStatusAsErrorType() {
     stats.recordStarted();
-    stats.recordGrpcFinished(client, 200, 0, 1); // OK
+    stats.recordGrpcFinished(client, "/test.Greeter/Hello", 200, 0, 1); // OK
     stats.recordStarted();
-    stats.recordGrpcFinished(client, 200, 5, 1); // NOT_FOUND: the caller's problem
+    stats.recordGrpcFinished(client, "/test.Greeter/Hello", 200, 5, 1); // NOT_FOUND: the caller's problem
     stats.recordStarted();
-    stats.recordGrpcFinished(client, 200, 13, 1); // INTERNAL: the server's
+    stats.recordGrpcFinished(client, "/test.Greeter/Hello", 200, 13, 1); // INTERNAL: the server's
     stats.recordStarted();
-    stats.recordGrpcDenied(client, 1);
+    stats.recordGrpcDenied(client, "/test.Admin/Drop", 1);
     stats.recordStarted();
-    stats.recordGrpcUnreachable(client, 1);
+    stats.recordGrpcUnreachable(client, "/test.Greeter/Hello", 1);
 
     assertThat(stats.requests()).isEqualTo(5);
     assertThat(stats.succeeded()).isEqualTo(2);
@@ -78,6 +78,32 @@ class InboundStatsTest {
     assertThat(registry.get("jmesh.server.authorization.denied").tag("jmesh.peer.identity", peer)
             .tag("network.protocol.name", "grpc").counter().count()).isEqualTo(1.0);
     assertThat(registry.get("http.server.active_requests").gauge().value()).isZero();
+    // The RPC view: per method, with the numeric code the caller got.
+    assertThat(rpcCount(peer, "test.Greeter", "Hello", "0")).isEqualTo(1);
+    assertThat(rpcCount(peer, "test.Greeter", "Hello", "5")).isEqualTo(1);
+    assertThat(rpcCount(peer, "test.Greeter", "Hello", "13")).isEqualTo(1);
+    assertThat(rpcCount(peer, "test.Admin", "Drop", "7")).isEqualTo(1); // PERMISSION_DENIED
+    assertThat(rpcCount(peer, "test.Greeter", "Hello", "14")).isEqualTo(1); // UNAVAILABLE
+    assertThat(registry.find(MeshMetrics.RPC_SERVER_DURATION).timers()).hasSize(5);
+  }
+
+  @Test
+  void anAnswerWithoutGrpcStatusIsAnRpcOfNoKnownCode() {
+    stats.recordStarted();
+    stats.recordGrpcFinished(client, "/test.Greeter/Hello", 200, -1, 1);
+    assertThat(rpcCount(client.toString(), "test.Greeter", "Hello", "_OTHER")).isEqualTo(1);
+  }
+
+  private long rpcCount(String peer, String service, String method, String code) {
+    return registry.get(MeshMetrics.RPC_SERVER_DURATION)
+        .tag("jmesh.destination.service", "hello.default")
+        .tag("jmesh.peer.identity", peer)
+        .tag("rpc.system", "grpc")
+        .tag("rpc.service", service)
+        .tag("rpc.method", method)
+        .tag("rpc.grpc.status_code", code)
+        .timer()
+        .count();
   }
 
   private long timerCount(String peer, String status, String errorType) {

@@ -261,4 +261,76 @@ class RetryPolicyTest {
     assertThat(AttemptOutcome.status(503)).hasToString("HTTP_STATUS(503)");
     assertThat(AttemptOutcome.reset()).hasToString("RESET");
   }
+
+  // gRPC attempts: the adapter maps the code to HTTP for the breaker (UNAVAILABLE 503, INTERNAL
+  // 500, DEADLINE_EXCEEDED a timeout) and attaches the code itself for the route's gRPC conditions.
+  private static final AttemptOutcome UNAVAILABLE = AttemptOutcome.status(503).withGrpcStatus(14);
+  private static final AttemptOutcome INTERNAL = AttemptOutcome.status(500).withGrpcStatus(13);
+  private static final AttemptOutcome DEADLINE_EXCEEDED = AttemptOutcome.timeout().withGrpcStatus(4);
+  private static final AttemptOutcome OK = AttemptOutcome.status(200).withGrpcStatus(0);
+  private static final RequestFacts RPC = new RequestFacts("POST", true, 0);
+
+  @Test
+  void grpcCodesMatchTheAttemptsOwnCodeNotTheStatusItMapsTo() {
+    // retry.on: [internal, deadline-exceeded], nonIdempotent: true (gRPC methods are POSTs).
+    RetryPolicy p =
+        RetryPolicy.builder()
+            .backoff(NO_JITTER)
+            .retryOn(Set.of())
+            .retryOnStatusOnly(Set.of())
+            .retryOnGrpcStatus(Set.of(13, 4))
+            .retryNonIdempotent(true)
+            .build();
+    assertThat(p.retryableGrpcStatuses()).containsExactly(4, 13);
+
+    assertThat(decide(p, INTERNAL, 1, RPC).isRetry()).isTrue();
+    // DEADLINE_EXCEEDED is a timeout, which this route does not retry as such: the code does.
+    assertThat(decide(p, DEADLINE_EXCEEDED, 1, RPC).isRetry()).isTrue();
+    assertThat(decide(p, UNAVAILABLE, 1, RPC).stopReason()).isEqualTo(StopReason.NOT_RETRYABLE_OUTCOME);
+    assertThat(decide(p, OK, 1, RPC).stopReason()).isEqualTo(StopReason.SUCCEEDED);
+    // An HTTP 500 carries no gRPC code: the gRPC condition does not apply to it.
+    assertThat(decide(p, AttemptOutcome.status(500), 1, RPC).stopReason()).isEqualTo(StopReason.NOT_RETRYABLE_OUTCOME);
+  }
+
+  @Test
+  void aGrpcCodeIsStillSubjectToMethodAttemptsAndBudget() {
+    RetryPolicy notMarked =
+        RetryPolicy.builder().backoff(NO_JITTER).retryOnStatusOnly(Set.of()).retryOnGrpcStatus(Set.of(14)).build();
+    assertThat(decide(notMarked, UNAVAILABLE, 1, RPC).stopReason()).isEqualTo(StopReason.NOT_IDEMPOTENT);
+
+    RetryPolicy marked =
+        RetryPolicy.builder()
+            .backoff(NO_JITTER)
+            .maxAttempts(2)
+            .retryOnStatusOnly(Set.of())
+            .retryOnGrpcStatus(Set.of(14))
+            .retryNonIdempotent(true)
+            .build();
+    Decision first = decide(marked, UNAVAILABLE, 1, RPC);
+    assertThat(first.isRetry()).isTrue();
+    assertThat(first.delayNanos()).isEqualTo(Duration.ofMillis(25).toNanos());
+    assertThat(decide(marked, UNAVAILABLE, 2, RPC).stopReason()).isEqualTo(StopReason.MAX_ATTEMPTS);
+  }
+
+  @Test
+  void anHttpStatusStillMatchesAGrpcAttemptsMappedStatus() {
+    // Routes written before gRPC names (on: [503]) keep retrying UNAVAILABLE.
+    RetryPolicy p = RetryPolicy.builder().backoff(NO_JITTER).retryNonIdempotent(true).build();
+    assertThat(p.retryableGrpcStatuses()).isEmpty();
+    assertThat(decide(p, UNAVAILABLE, 1, RPC).isRetry()).isTrue();
+    assertThat(decide(p, INTERNAL, 1, RPC).stopReason()).isEqualTo(StopReason.NOT_RETRYABLE_OUTCOME);
+  }
+
+  @Test
+  void grpcOutcomesAreValuesAndCodesAreChecked() {
+    assertThat(UNAVAILABLE).isEqualTo(AttemptOutcome.status(503).withGrpcStatus(14))
+        .hasSameHashCodeAs(AttemptOutcome.status(503).withGrpcStatus(14))
+        .isNotEqualTo(AttemptOutcome.status(503));
+    assertThat(UNAVAILABLE).hasToString("HTTP_STATUS(503) grpc-status 14");
+    assertThat(AttemptOutcome.status(503).grpcStatus()).isEqualTo(-1);
+    assertThatThrownBy(() -> AttemptOutcome.status(503).withGrpcStatus(17))
+        .hasMessage("grpcStatus: 17 (expected: a gRPC status code in 0..16)");
+    assertThatThrownBy(() -> RetryPolicy.builder().retryOnGrpcStatus(Set.of(0)))
+        .hasMessage("retryOnGrpcStatus: 0 (expected: a non-OK gRPC status code in 1..16)");
+  }
 }

@@ -258,6 +258,131 @@ class OutboundMetricsTest {
         .doesNotContain("12345");
   }
 
+  @Test
+  void theEjectedGaugeFollowsTheDestinationWhenItLeavesAndComesBack() throws Exception {
+    String policy = "{failureAccrual: {consecutiveFailures: 1, minPenalty: 10s, maxPenalty: 1m, jitter: 0}, maxEjectionPercent: 100}";
+    MeshRuntime runtime = runtime(policy);
+    io.jmesh.runtime.config.MeshSnapshot withHello = runtime.snapshot();
+    OutboundCall call = call(runtime, "POST", "hello");
+    call.admit(true, 10);
+    drive(call, AttemptOutcome.status(503));
+    Gauge ejected = registry.find(MeshMetrics.EJECTED).tag(MeshMetrics.DESTINATION, "hello.default").gauge();
+    assertThat(ejected.value()).isEqualTo(1.0);
+
+    // hello leaves the config: its breaker state is gone, and the gauge says so.
+    runtime.update(MeshConfigParser.parse("t.yaml", "services:\n  - name: empty\n    ports: [8080]\n", "default"));
+    assertThat(ejected.value()).isZero();
+
+    // It comes back with a fresh breaker: one gauge, reading the new state (not the first one).
+    runtime.update(withHello);
+    assertThat(registry.find(MeshMetrics.EJECTED).tag(MeshMetrics.DESTINATION, "hello.default").gauges()).hasSize(1);
+    assertThat(ejected.value()).isZero();
+    OutboundCall again = call(runtime, "POST", "hello");
+    again.admit(true, 10);
+    drive(again, AttemptOutcome.status(503));
+    assertThat(ejected.value()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aRuntimeThatReplacesAnotherOnTheSameMetricsRebindsTheIdentityMeters() throws Exception {
+    // As Agent.installIdentityForTests does: a second identity, a second runtime, one registry.
+    io.jmesh.runtime.identity.TestIdentities mesh = io.jmesh.runtime.identity.TestIdentities.mesh("metrics");
+    io.jmesh.runtime.identity.TlsRefusals first = new io.jmesh.runtime.identity.TlsRefusals();
+    io.jmesh.runtime.identity.TlsRefusals second = new io.jmesh.runtime.identity.TlsRefusals();
+    io.jmesh.runtime.identity.SpiffeId id = io.jmesh.runtime.identity.SpiffeId.of("cluster.local", "default", "client");
+    metrics.bindIdentity(mesh.tls(id, first));
+    first.record(io.jmesh.runtime.identity.TlsRefusals.Reason.WRONG_IDENTITY);
+    io.micrometer.core.instrument.FunctionCounter wrong =
+        registry.find(MeshMetrics.TLS_REFUSALS).tag("reason", "wrong_identity").functionCounter();
+    assertThat(wrong.count()).isEqualTo(1.0);
+
+    metrics.bindIdentity(mesh.tls(id, second));
+    second.record(io.jmesh.runtime.identity.TlsRefusals.Reason.WRONG_IDENTITY);
+    second.record(io.jmesh.runtime.identity.TlsRefusals.Reason.WRONG_IDENTITY);
+
+    // One series per reason, reading the identity in force.
+    assertThat(registry.find(MeshMetrics.TLS_REFUSALS).tag("reason", "wrong_identity").functionCounters()).hasSize(1);
+    assertThat(wrong.count()).isEqualTo(2.0);
+    Gauge expiry = registry.find(MeshMetrics.CERT_EXPIRATION).tag(MeshMetrics.PEER, id.toString()).gauge();
+    assertThat(expiry.value()).isPositive();
+  }
+
+  /** A gRPC call as the gRPC adapter drives it: attempts with their code, the RPC's code at the end. */
+  private void rpc(MeshRuntime runtime, String path, int finalCode, AttemptOutcome... outcomes) {
+    OutboundCall call = runtime.route(OutboundRequest.of("http", "hello", 8080, "POST", path, h -> null));
+    call.admit(true, 0);
+    for (AttemptOutcome o : outcomes) {
+      Endpoint e = call.nextEndpoint();
+      ticker.advance(Duration.ofMillis(20));
+      if (!call.attemptFinished(e, o, TimeUnit.MILLISECONDS.toNanos(20)).isRetry()) {
+        break;
+      }
+    }
+    call.grpcStatus(finalCode);
+    call.finish();
+  }
+
+  private Timer rpcTimer(String service, String method, String code) {
+    return registry
+        .find(MeshMetrics.RPC_CLIENT_DURATION)
+        .tag(MeshMetrics.SOURCE, "client.default")
+        .tag(MeshMetrics.DESTINATION, "hello.default")
+        .tag(MeshMetrics.RPC_SYSTEM, "grpc")
+        .tag(MeshMetrics.RPC_SERVICE, service)
+        .tag(MeshMetrics.RPC_METHOD, method)
+        .tag(MeshMetrics.RPC_GRPC_STATUS, code)
+        .timer();
+  }
+
+  @Test
+  void grpcCallsAreRecordedPerMethodWithTheirNumericStatusCode() throws Exception {
+    MeshRuntime runtime = runtime("");
+
+    rpc(runtime, "/test.Greeter/Hello", 0, AttemptOutcome.status(200).withGrpcStatus(0));
+    rpc(runtime, "/test.Greeter/Hello", 0, AttemptOutcome.status(200).withGrpcStatus(0));
+    rpc(runtime, "/test.Greeter/Hello", 5, AttemptOutcome.status(404).withGrpcStatus(5));
+    rpc(runtime, "/test.Greeter/Count", 14, AttemptOutcome.status(503).withGrpcStatus(14));
+    // Refused before any attempt: the code the application got comes with finish.
+    rpc(runtime, "/test.Greeter/Count", 8);
+    // An HTTP call on the same destination is no RPC.
+    OutboundCall http = call(runtime, "GET", "hello");
+    http.admit(true, 0);
+    drive(http, AttemptOutcome.status(200));
+
+    Timer ok = rpcTimer("test.Greeter", "Hello", "0");
+    assertThat(ok.count()).isEqualTo(2);
+    assertThat(ok.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(40.0);
+    assertThat(ok.getId().getTag(MeshMetrics.ROUTE)).isEqualTo("api");
+    assertThat(ok.getId().getTag(MeshMetrics.SERVER_ADDRESS)).isEqualTo("hello");
+    assertThat(rpcTimer("test.Greeter", "Hello", "5").count()).isEqualTo(1);
+    assertThat(rpcTimer("test.Greeter", "Count", "14").count()).isEqualTo(1);
+    assertThat(rpcTimer("test.Greeter", "Count", "8").count()).isEqualTo(1);
+    assertThat(registry.find(MeshMetrics.RPC_CLIENT_DURATION).timers()).hasSize(4);
+    // The HTTP view of every call stays: 4 RPCs as POSTs plus the GET.
+    assertThat(registry.find(MeshMetrics.CLIENT_DURATION).timers().stream().mapToLong(Timer::count).sum()).isEqualTo(6);
+
+    assertThat(registry.scrape())
+        .contains("# TYPE rpc_client_duration_seconds histogram")
+        .contains(
+            "rpc_client_duration_seconds_count{jmesh_destination_service=\"hello.default\",jmesh_route=\"api\","
+                + "jmesh_source_service=\"client.default\",rpc_grpc_status_code=\"0\",rpc_method=\"Hello\","
+                + "rpc_service=\"test.Greeter\",rpc_system=\"grpc\",server_address=\"hello\"} 2");
+  }
+
+  @Test
+  void rpcSeriesAreCappedPerDestinationLikeTheHttpOnes() throws Exception {
+    MeshRuntime runtime = runtime("");
+    for (int i = 0; i < MeshMetrics.MAX_SERIES + 5; i++) {
+      rpc(runtime, "/test.Greeter/M" + i, 0, AttemptOutcome.status(200).withGrpcStatus(0));
+    }
+    // Beyond the cap, service, method, route and address collapse; the code stays.
+    assertThat(registry.find(MeshMetrics.RPC_CLIENT_DURATION).timers()).hasSize(MeshMetrics.MAX_SERIES + 1);
+    assertThat(rpcTimer("_OTHER", "_OTHER", "0").count()).isEqualTo(5);
+    // A path that is no gRPC method has no service or method to name.
+    assertThat(MeshMetrics.rpcNames("/")).containsExactly("_OTHER", "_OTHER");
+    assertThat(MeshMetrics.rpcNames("/a.B/")).containsExactly("_OTHER", "_OTHER");
+  }
+
   private double retries(String route) {
     Counter c = registry.find(MeshMetrics.RETRIES).tag(MeshMetrics.ROUTE, route).counter();
     return c == null ? 0 : c.count();

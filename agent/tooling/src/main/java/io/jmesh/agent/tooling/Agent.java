@@ -50,6 +50,8 @@ public final class Agent {
             .options(new MeshRuntime.Options(config.namespace(), config.clusterDomain()))
             .snapshot(old.runtime().snapshot())
             .identity(tls)
+            // The agent's registry (its /metrics), so that tests see what a workload records.
+            .metrics(old.runtime().metrics())
             .build();
     AgentContext c = new AgentContext(runtime, config, old.tracing());
     MeshCalls m = new MeshCalls(runtime, c);

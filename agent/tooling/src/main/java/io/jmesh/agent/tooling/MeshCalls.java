@@ -229,6 +229,11 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
+      return attemptFinished(endpoint, status, -1, error, durationNanos);
+    }
+
+    @Override
+    public long attemptFinished(BridgeEndpoint endpoint, int status, int grpcStatus, Throwable error, long durationNanos) {
       if (!(endpoint instanceof MeshEndpoint)) {
         return -1;
       }
@@ -236,6 +241,9 @@ public final class MeshCalls implements BridgeCalls {
         span.attempt(endpoint.host(), endpoint.port(), status, error, durationNanos);
       }
       AttemptOutcome outcome = status > 0 ? outcomeOf(status) : classify(error);
+      if (grpcStatus >= 0 && grpcStatus <= 16) {
+        outcome = outcome.withGrpcStatus(grpcStatus);
+      }
       RetryPolicy.Decision d = call.attemptFinished(((MeshEndpoint) endpoint).endpoint, outcome, durationNanos);
       return d.isRetry() ? d.delayNanos() : -1;
     }
@@ -248,6 +256,12 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public String deadlineMessage() {
       return call.deadlineMessage();
+    }
+
+    @Override
+    public void finish(int grpcStatus) {
+      call.grpcStatus(grpcStatus);
+      finish();
     }
 
     @Override

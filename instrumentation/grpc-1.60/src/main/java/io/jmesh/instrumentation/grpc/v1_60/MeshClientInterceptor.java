@@ -227,7 +227,7 @@ public final class MeshClientInterceptor implements ClientInterceptor {
         attempt = null;
       }
       if (call != null) {
-        call.finish();
+        call.finish(status.getCode().value());
       }
       listener.onClose(status, new Metadata());
     }
@@ -372,7 +372,7 @@ public final class MeshClientInterceptor implements ClientInterceptor {
             // Say which budget ran out: the route's timeout, not only "deadline exceeded".
             status = status.augmentDescription(call.deadlineMessage());
           }
-          call.finish();
+          call.finish(status.getCode().value());
         }
         listener.onClose(status, trailers);
       }

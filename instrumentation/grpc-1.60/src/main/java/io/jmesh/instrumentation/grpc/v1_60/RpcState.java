@@ -55,7 +55,7 @@ final class RpcState {
     }
     if (open != null) {
       // The last pick never became a stream: its subchannel stopped being ready in between.
-      report(open, 0, GrpcStatuses.notConnected("subchannel of " + open + " stopped being ready"), System.nanoTime() - openNanos);
+      report(open, 0, -1, GrpcStatuses.notConnected("subchannel of " + open + " stopped being ready"), System.nanoTime() - openNanos);
       open = null;
     }
     for (int i = 0; i < picker.size() + 2; i++) {
@@ -67,7 +67,7 @@ final class RpcState {
       if (endpoint.meshTls() != null && !meshTlsChannel) {
         // Security fails closed: a channel built without mesh TLS (the destination did not require
         // it then, or the transport could not be given it) never sends there in plaintext.
-        report(endpoint, 0, GrpcStatuses.notConnected("the channel has no mesh TLS"), 0);
+        report(endpoint, 0, -1, GrpcStatuses.notConnected("the channel has no mesh TLS"), 0);
         return PickResult.withDrop(
             Status.UNAVAILABLE.withDescription(
                 "jmesh: " + c.authority() + " requires mesh TLS, and this channel was built without it"
@@ -82,7 +82,7 @@ final class RpcState {
       }
       if (state == ConnectivityState.TRANSIENT_FAILURE) {
         // The runtime learns that the endpoint cannot be reached, and picks another.
-        report(endpoint, 0, GrpcStatuses.notConnected("cannot connect to " + endpoint), 0);
+        report(endpoint, 0, -1, GrpcStatuses.notConnected("cannot connect to " + endpoint), 0);
         continue;
       }
       // Connecting, idle, or no subchannel yet (an endpoint new to this channel): wait for it.
@@ -101,7 +101,7 @@ final class RpcState {
         return; // already reported when the RPC ended
       }
       open = null;
-      report(endpoint, GrpcStatuses.httpStatus(status), GrpcStatuses.error(status), nanos);
+      report(endpoint, GrpcStatuses.httpStatus(status), status.getCode().value(), GrpcStatuses.error(status), nanos);
     }
   }
 
@@ -115,20 +115,21 @@ final class RpcState {
       return -1;
     }
     if (open != null) {
-      report(open, GrpcStatuses.httpStatus(status), GrpcStatuses.error(status), System.nanoTime() - openNanos);
+      report(open, GrpcStatuses.httpStatus(status), status.getCode().value(), GrpcStatuses.error(status), System.nanoTime() - openNanos);
       open = null;
     }
     if (pending != null) {
       // Cancelled or timed out while its endpoint connected: nothing was sent.
-      report(pending, 0, GrpcStatuses.error(status) != null ? GrpcStatuses.error(status) : GrpcStatuses.notConnected("the RPC ended before " + pending + " connected"), 0);
+      report(pending, 0, status.getCode().value(), GrpcStatuses.error(status) != null ? GrpcStatuses.error(status) : GrpcStatuses.notConnected("the RPC ended before " + pending + " connected"), 0);
       pending = null;
     }
     return retryIn;
   }
 
-  private void report(BridgeEndpoint endpoint, int status, Throwable error, long nanos) {
+  /** {@code grpcStatus}: the attempt's gRPC code, -1 when it never became a stream (connect failure). */
+  private void report(BridgeEndpoint endpoint, int status, int grpcStatus, Throwable error, long nanos) {
     try {
-      retryIn = call.attemptFinished(endpoint, status, error, nanos);
+      retryIn = call.attemptFinished(endpoint, status, grpcStatus, error, nanos);
     } catch (Throwable t) {
       MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
     }

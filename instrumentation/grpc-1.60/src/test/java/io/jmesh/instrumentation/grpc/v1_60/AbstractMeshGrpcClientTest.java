@@ -693,4 +693,75 @@ public abstract class AbstractMeshGrpcClientTest {
       assertThat(serverRefusals.count(TlsRefusals.Reason.PLAINTEXT)).isZero();
     }
   }
+
+  // ---- gRPC status codes in a route's retry.on, and in the RPC metrics.
+
+  /** RPCs recorded in the agent's rpc.client.duration for destination coded.default. */
+  private static long rpcs(String method, int code) {
+    io.micrometer.core.instrument.Timer t =
+        Agent.context().runtime().metrics().registry()
+            .find("rpc.client.duration")
+            .tag("jmesh.destination.service", "coded.default")
+            .tag("rpc.system", "grpc")
+            .tag("rpc.service", "test.Greeter")
+            .tag("rpc.method", method)
+            .tag("rpc.grpc.status_code", Integer.toString(code))
+            .timer();
+    return t == null ? 0 : t.count();
+  }
+
+  /** What the agent's registry holds for gRPC, for failure messages. */
+  private static List<String> rpcMeters() {
+    List<String> out = new ArrayList<>();
+    Agent.context().runtime().metrics().registry().getMeters().stream()
+        .filter(m -> m.getId().getName().startsWith("rpc."))
+        .forEach(m -> out.add(m.getId() + " " + m.measure()));
+    return out;
+  }
+
+  @Test
+  void retriesTheGrpcCodesTheRouteNamesAndRecordsEachRpcsCode() throws Exception {
+    mesh(
+        "services:",
+        "  - name: coded",
+        "    ports: [8080]",
+        // A breaker that never ejects the one endpoint, and a budget that never runs out, so that
+        // only the route's conditions decide.
+        "    policy: {retryBudget: {ratio: 1.0, minPerSecond: 100, ttl: 10s}, failureAccrual: {consecutiveFailures: 100}}",
+        "    endpoints:",
+        endpoint(v1b, "127.0.0.3", "version: v1"),
+        "    routes:",
+        "      - name: by-code",
+        // The gRPC name, not an HTTP status: INTERNAL (HTTP 500) is not on the list.
+        "        retry: {attempts: 2, nonIdempotent: true, on: [unavailable], backoff: {base: 1ms, max: 1ms}}",
+        "        backends: [{subset: {version: v1}, weight: 1}]");
+    ManagedChannel channel = channel(forTarget("coded:8080").usePlaintext());
+    // The agent's registry lives as long as the JVM, which runs every transport's suite.
+    long okBefore = rpcs("Hello", 0);
+    long unavailableBefore = rpcs("Hello", 14);
+    long internalBefore = rpcs("Hello", 13);
+
+    assertThat(call(channel, TestGrpcServer.HELLO)).contains("instance=v1-b");
+    assertThat(rpcs("Hello", 0) - okBefore).as("OK RPCs recorded in %s", rpcMeters()).isEqualTo(1);
+
+    // UNAVAILABLE is retried: both attempts reach the server, and the RPC ends with it.
+    v1b.failWith(Status.UNAVAILABLE);
+    int before = v1b.calls();
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.UNAVAILABLE));
+    assertThat(v1b.calls() - before).as("attempts of an UNAVAILABLE RPC (attempts: 2)").isEqualTo(2);
+    assertThat(rpcs("Hello", 14) - unavailableBefore).as("UNAVAILABLE RPCs recorded, one per RPC").isEqualTo(1);
+
+    // INTERNAL is not: one attempt.
+    v1b.failWith(Status.INTERNAL);
+    before = v1b.calls();
+    assertThatThrownBy(() -> call(channel, TestGrpcServer.HELLO))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).as("%s", e).isEqualTo(Status.Code.INTERNAL));
+    assertThat(v1b.calls() - before).as("attempts of an INTERNAL RPC").isEqualTo(1);
+    assertThat(rpcs("Hello", 13) - internalBefore).as("INTERNAL RPCs recorded").isEqualTo(1);
+  }
 }
