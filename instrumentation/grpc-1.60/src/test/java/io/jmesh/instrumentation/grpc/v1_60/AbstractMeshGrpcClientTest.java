@@ -2,6 +2,7 @@ package io.jmesh.instrumentation.grpc.v1_60;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.CallOptions;
@@ -618,13 +619,31 @@ public abstract class AbstractMeshGrpcClientTest {
   // own) on 127.0.0.6, which relays gRPC to it over h2c; the destination names the identity its
   // endpoints must prove.
 
-  /** A fresh terminator, so that its counts are this test's alone. */
+  /**
+   * A fresh terminator, so that its counts are this test's alone. It is mesh-runtime's, built on
+   * Netty 4.2 (in production the agent carries that Netty relocated; here it shares the test's
+   * class path): an execution that puts an older application Netty on the class path
+   * ({@code grpc-netty-oldest}) cannot start it, and skips the test saying so.
+   */
   private InboundTerminator terminator() throws Exception {
+    assumeTrue(
+        nettyFourTwo(),
+        "the mesh-TLS fixture (jmesh's InboundTerminator) needs Netty 4.2; this execution's class path has Netty "
+            + io.netty.util.Version.identify(getClass().getClassLoader()).get("netty-common").artifactVersion());
     return InboundTerminator.start(
         InboundTerminator.Options.of(new InetSocketAddress("127.0.0.6", 0), new InetSocketAddress("127.0.0.1", secureApp.port())),
         serverTls,
         AuthorizationPolicy::allAuthenticated,
         new InboundStats());
+  }
+
+  private static boolean nettyFourTwo() {
+    try {
+      Class.forName("io.netty.channel.MultiThreadIoEventLoopGroup", false, AbstractMeshGrpcClientTest.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
   }
 
   /** A destination reached over mesh TLS: its endpoint is the terminator's mesh port. */
