@@ -199,18 +199,17 @@ public final class XdsServer implements AutoCloseable {
               + agents.version()
               + ")");
     }
-    XdsResources resources = agents;
     if (closed) {
       throw new IllegalStateException("xDS server on port " + port + ": closed");
     }
-    if (resources.version().equals(version)) {
+    if (agents.version().equals(version)) {
       return false;
     }
-    Snapshot snapshot = snapshot(resources);
+    Snapshot snapshot = snapshot(agents);
     // Recorded before the set: the set itself sends to open watches, and ACKs may come back
     // before it returns.
-    history.set(resources.version(), ticker.nanoTime());
-    version = resources.version();
+    history.set(agents.version(), ticker.nanoTime());
+    version = agents.version();
     // Proxyless clients first: a client that connects in between sees the new version there
     // and the old one among agents, never a mix within one group.
     cache.setSnapshot(PROXYLESS_GROUP, proxyless == agents ? snapshot : snapshot(proxyless));

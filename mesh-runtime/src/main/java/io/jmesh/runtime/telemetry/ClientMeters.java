@@ -178,19 +178,17 @@ public final class ClientMeters {
       timer =
           rpcDurations.computeIfAbsent(
               key,
-              k -> {
-                String[] names = MeshMetrics.rpcNames(k.path());
-                return metrics
-                    .durationTimer(MeshMetrics.RPC_CLIENT_DURATION, "Outbound gRPC calls through the mesh, all attempts included")
-                    .tags(base)
-                    .tag(MeshMetrics.ROUTE, k.route())
-                    .tag(MeshMetrics.RPC_SYSTEM, "grpc")
-                    .tag(MeshMetrics.RPC_SERVICE, names[0])
-                    .tag(MeshMetrics.RPC_METHOD, names[1])
-                    .tag(MeshMetrics.RPC_GRPC_STATUS, MeshMetrics.grpcStatus(k.grpcStatus()))
-                    .tag(MeshMetrics.SERVER_ADDRESS, k.address())
-                    .register(metrics.meterRegistry());
-              });
+              k ->
+                  metrics
+                      .rpcDurationTimer(
+                          MeshMetrics.RPC_CLIENT_DURATION,
+                          "Outbound gRPC calls through the mesh, all attempts included",
+                          k.path(),
+                          k.grpcStatus())
+                      .tags(base)
+                      .tag(MeshMetrics.ROUTE, k.route())
+                      .tag(MeshMetrics.SERVER_ADDRESS, k.address())
+                      .register(metrics.meterRegistry()));
     }
     timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
   }

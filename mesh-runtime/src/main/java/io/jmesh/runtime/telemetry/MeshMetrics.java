@@ -238,6 +238,20 @@ public final class MeshMetrics {
   }
 
   /**
+   * A duration histogram of gRPC calls with the attributes of OpenTelemetry's RPC conventions
+   * that both sides share ({@code rpc.system}, {@code rpc.service}, {@code rpc.method} from
+   * {@code path}, {@code rpc.grpc.status_code}); the caller adds its side's own.
+   */
+  Timer.Builder rpcDurationTimer(String name, String description, String path, int grpcStatus) {
+    String[] names = rpcNames(path);
+    return durationTimer(name, description)
+        .tag(RPC_SYSTEM, "grpc")
+        .tag(RPC_SERVICE, names[0])
+        .tag(RPC_METHOD, names[1])
+        .tag(RPC_GRPC_STATUS, grpcStatus(grpcStatus));
+  }
+
+  /**
    * The OpenTelemetry name of {@code method}: one of the standard methods, else {@value #OTHER}
    * (semantic conventions, {@code http.request.method}), so that a client sending arbitrary
    * methods cannot create series.

@@ -139,18 +139,16 @@ public final class ServerMeters {
       timer =
           rpcDurations.computeIfAbsent(
               key,
-              k -> {
-                String[] names = MeshMetrics.rpcNames(k.path());
-                return metrics
-                    .durationTimer(MeshMetrics.RPC_SERVER_DURATION, "Inbound gRPC calls at the mesh listener")
-                    .tags(base)
-                    .tag(MeshMetrics.PEER, k.peer())
-                    .tag(MeshMetrics.RPC_SYSTEM, "grpc")
-                    .tag(MeshMetrics.RPC_SERVICE, names[0])
-                    .tag(MeshMetrics.RPC_METHOD, names[1])
-                    .tag(MeshMetrics.RPC_GRPC_STATUS, MeshMetrics.grpcStatus(k.grpcStatus()))
-                    .register(metrics.meterRegistry());
-              });
+              k ->
+                  metrics
+                      .rpcDurationTimer(
+                          MeshMetrics.RPC_SERVER_DURATION,
+                          "Inbound gRPC calls at the mesh listener",
+                          k.path(),
+                          k.grpcStatus())
+                      .tags(base)
+                      .tag(MeshMetrics.PEER, k.peer())
+                      .register(metrics.meterRegistry()));
     }
     timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
   }
