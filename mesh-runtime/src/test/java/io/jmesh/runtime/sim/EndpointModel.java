@@ -8,18 +8,20 @@ import java.util.random.RandomGenerator;
  * simulator draws every answer from the endpoint's own random stream, so that what one endpoint
  * answers does not shift the draws of another.
  *
- * <p>Healthy latency is lognormal with a median of 10 ms and σ = 0.5 (p90 ≈ 19 ms, p99 ≈ 32 ms):
- * the usual right-skewed shape of a service's response time, with a tail but no stalls. A 503
+ * <p>Healthy latency is lognormal with a median of 10 ms and, by default, σ = 0.5 (p90 ≈ 19 ms,
+ * p99 ≈ 32 ms; {@link Settings#latencySigma} changes σ): the usual right-skewed shape of a service's response time, with a tail but no stalls. A 503
  * is answered fast, lognormal with a median of 1 ms, as a server that rejects without doing the
  * work. Latency does not depend on load: an endpoint serves any number of requests in parallel.
  */
 interface EndpointModel {
   long HEALTHY_MEDIAN_NANOS = Duration.ofMillis(10).toNanos();
   long FAILURE_MEDIAN_NANOS = Duration.ofMillis(1).toNanos();
-  double SIGMA = 0.5;
 
-  /** The answer to an attempt sent {@code sinceStartNanos} after the simulation began. */
-  Answer answer(long sinceStartNanos, RandomGenerator random);
+  /**
+   * The answer to an attempt sent {@code sinceStartNanos} after the simulation began, its
+   * lognormal latencies drawn with {@code sigma}.
+   */
+  Answer answer(long sinceStartNanos, RandomGenerator random, double sigma);
 
   /** A short description for the table's legend. */
   String describe();
@@ -31,16 +33,16 @@ interface EndpointModel {
     }
   }
 
-  static long lognormal(long medianNanos, RandomGenerator random) {
-    return Math.round(medianNanos * Math.exp(SIGMA * random.nextGaussian()));
+  static long lognormal(long medianNanos, RandomGenerator random, double sigma) {
+    return Math.round(medianNanos * Math.exp(sigma * random.nextGaussian()));
   }
 
   /** 200 after a healthy latency. */
   static EndpointModel healthy() {
     return new EndpointModel() {
       @Override
-      public Answer answer(long sinceStartNanos, RandomGenerator random) {
-        return new Answer(lognormal(HEALTHY_MEDIAN_NANOS, random), 200);
+      public Answer answer(long sinceStartNanos, RandomGenerator random, double sigma) {
+        return new Answer(lognormal(HEALTHY_MEDIAN_NANOS, random, sigma), 200);
       }
 
       @Override
@@ -55,8 +57,8 @@ interface EndpointModel {
     long extraNanos = extra.toNanos();
     return new EndpointModel() {
       @Override
-      public Answer answer(long sinceStartNanos, RandomGenerator random) {
-        return new Answer(extraNanos + lognormal(HEALTHY_MEDIAN_NANOS, random), 200);
+      public Answer answer(long sinceStartNanos, RandomGenerator random, double sigma) {
+        return new Answer(extraNanos + lognormal(HEALTHY_MEDIAN_NANOS, random, sigma), 200);
       }
 
       @Override
@@ -70,8 +72,8 @@ interface EndpointModel {
   static EndpointModel unavailable() {
     return new EndpointModel() {
       @Override
-      public Answer answer(long sinceStartNanos, RandomGenerator random) {
-        return new Answer(lognormal(FAILURE_MEDIAN_NANOS, random), 503);
+      public Answer answer(long sinceStartNanos, RandomGenerator random, double sigma) {
+        return new Answer(lognormal(FAILURE_MEDIAN_NANOS, random, sigma), 503);
       }
 
       @Override
@@ -89,9 +91,9 @@ interface EndpointModel {
     long periodNanos = period.toNanos();
     return new EndpointModel() {
       @Override
-      public Answer answer(long sinceStartNanos, RandomGenerator random) {
+      public Answer answer(long sinceStartNanos, RandomGenerator random, double sigma) {
         boolean badPhase = (sinceStartNanos / periodNanos) % 2 == 1;
-        return (badPhase ? bad : good).answer(sinceStartNanos, random);
+        return (badPhase ? bad : good).answer(sinceStartNanos, random, sigma);
       }
 
       @Override

@@ -21,6 +21,50 @@ public final class PolicySimulator {
     }
     System.out.print(legend(settings));
     System.out.print(table(runAll(settings)));
+    System.out.printf("%n");
+    System.out.print(sweep(settings, SWEEP_SIGMAS, SWEEP_RATES));
+  }
+
+  /** The latency spreads (rows) of the sweep of scenario (a); 0.5 is the main table's. */
+  static final double[] SWEEP_SIGMAS = {0.05, 0.1, 0.2, 0.3, 0.5, 0.75};
+
+  /** The arrival rates (columns) of the sweep of scenario (a); 1000/s is the main table's. */
+  static final int[] SWEEP_RATES = {50, 100, 250, 500, 1000, 2000};
+
+  /**
+   * Scenario (a) under peak-EWMA for every pair of latency spread σ and arrival rate: where issue
+   * 3's target (a) holds. Each cell is the slow endpoint's share of attempts and the ratio of the
+   * client p99 to the healthy p99 at the same σ and rate. The slow endpoint wins a pick when its
+   * cost, estimate × (in flight + 1), is below the other candidate's: the rate sets the fast
+   * endpoints' in-flight counts, σ how far their peak-sensitive estimates sit above their median.
+   */
+  static String sweep(Settings settings, double[] sigmas, int[] rates) {
+    StringBuilder out = new StringBuilder();
+    out.append(String.format(Locale.ROOT,
+        "scenario a (C 50 ms slower) under peak-ewma by latency sigma (rows) and arrival rate"
+            + " (columns, requests/s); each cell: C's share of attempts %% / p99 over the healthy"
+            + " p99 at the same sigma and rate; * where target (a) holds (C < 10 %% and ratio <="
+            + " 1.25). Round robin gives C 33.3 %% everywhere.%n"));
+    StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-7s", "sigma"));
+    for (int rate : rates) {
+      header.append(String.format(Locale.ROOT, " %14s", rate + "/s"));
+    }
+    out.append(header).append(String.format("%n"));
+    for (double sigma : sigmas) {
+      StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-7.2f", sigma));
+      for (int rate : rates) {
+        Settings at = settings.withLatencySigma(sigma).withRequestsPerSecond(rate);
+        SimulationResult healthy = Simulation.run(Scenario.healthy(), BalancerKind.PEAK_EWMA, at);
+        SimulationResult slow = Simulation.run(Scenario.oneSlow(), BalancerKind.PEAK_EWMA, at);
+        double ratio = (double) slow.p99Nanos() / healthy.p99Nanos();
+        boolean met = slow.share(2) < 0.10 && ratio <= 1.25;
+        row.append(String.format(Locale.ROOT, " %14s",
+            String.format(Locale.ROOT, "%.2f / %.2f%s", 100 * slow.share(2), ratio,
+                met ? "*" : " ")));
+      }
+      out.append(row).append(String.format("%n"));
+    }
+    return out.toString();
   }
 
   /** Every scenario against every balancer, in table order. */

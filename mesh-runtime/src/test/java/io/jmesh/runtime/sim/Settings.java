@@ -11,11 +11,16 @@ import java.util.Objects;
  * @param duration how long requests arrive; calls still running at the end are completed
  * @param warmUp the first part of {@code duration} whose calls are left out of shares, success
  *     rate and latency (not out of the retry count, which the budget bounds over the whole run)
+ * @param latencySigma σ of every lognormal latency: how wide a healthy endpoint's tail is
  */
-record Settings(long seed, int requestsPerSecond, Duration duration, Duration warmUp) {
-  /** What {@link PolicySimulator#main} prints: 1000 requests/s for 60 s, the first 5 s warm-up. */
+record Settings(
+    long seed, int requestsPerSecond, Duration duration, Duration warmUp, double latencySigma) {
+  /**
+   * What {@link PolicySimulator#main} prints: 1000 requests/s for 60 s, the first 5 s warm-up,
+   * σ 0.5.
+   */
   static Settings defaults() {
-    return new Settings(1, 1000, Duration.ofSeconds(60), Duration.ofSeconds(5));
+    return new Settings(1, 1000, Duration.ofSeconds(60), Duration.ofSeconds(5), 0.5);
   }
 
   Settings {
@@ -32,9 +37,21 @@ record Settings(long seed, int requestsPerSecond, Duration duration, Duration wa
       throw new IllegalArgumentException(
           "warmUp: " + warmUp + " (expected: >= 0 and < duration " + duration + ")");
     }
+    if (!(latencySigma >= 0 && latencySigma <= 2)) {
+      throw new IllegalArgumentException(
+          "latencySigma: " + latencySigma + " (expected: >= 0 and <= 2)");
+    }
   }
 
   Settings withSeed(long seed) {
-    return new Settings(seed, requestsPerSecond, duration, warmUp);
+    return new Settings(seed, requestsPerSecond, duration, warmUp, latencySigma);
+  }
+
+  Settings withRequestsPerSecond(int requestsPerSecond) {
+    return new Settings(seed, requestsPerSecond, duration, warmUp, latencySigma);
+  }
+
+  Settings withLatencySigma(double latencySigma) {
+    return new Settings(seed, requestsPerSecond, duration, warmUp, latencySigma);
   }
 }

@@ -41,6 +41,7 @@ final class Simulation {
   private final long durationNanos;
   private final long warmUpNanos;
   private final double meanInterArrivalNanos;
+  private final double latencySigma;
 
   private final FakeTicker ticker = new FakeTicker();
   private final long origin = ticker.nanoTime();
@@ -73,6 +74,7 @@ final class Simulation {
     this.durationNanos = settings.duration().toNanos();
     this.warmUpNanos = settings.warmUp().toNanos();
     this.meanInterArrivalNanos = (double) SECOND / settings.requestsPerSecond();
+    this.latencySigma = settings.latencySigma();
 
     SplittableRandom root = new SplittableRandom(settings.seed());
     this.arrivals = root.split();
@@ -151,7 +153,7 @@ final class Simulation {
     }
     balancer.attemptStarted(endpoint);
     EndpointModel.Answer answer =
-        scenario.endpoints().get(index).answer(sentAt - origin, answers[index]);
+        scenario.endpoints().get(index).answer(sentAt - origin, answers[index], latencySigma);
     schedule(sentAt + answer.latencyNanos(), () -> finished(call, endpoint, answer));
   }
 
