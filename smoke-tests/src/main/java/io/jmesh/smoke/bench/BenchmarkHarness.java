@@ -31,7 +31,8 @@ import java.util.function.ToLongFunction;
  * tools ({@code keytool}, {@code jcmd}), which the agent must skip.
  *
  * <p>Then the sidecar comparison: one client against a fresh {@code HelloServer} per {@link
- * Scenario} (direct plaintext; a {@link SidecarPair} of HAProxy processes doing mTLS; jmesh's own
+ * Scenario} (direct plaintext; one plaintext TCP relay, the floor of any server-side hop; a {@link
+ * SidecarPair} of HAProxy processes doing mTLS; jmesh's own
  * mTLS, {@link MeshTlsPath}), measuring throughput at saturation, latency at the fixed rate, CPU
  * time per request of every process on the path (client, server, proxies; from {@code
  * /proc/<pid>/stat} over the load client's measured window) and the resident memory a scenario
@@ -72,6 +73,7 @@ public final class BenchmarkHarness {
   private static final List<Scenario> SIDECAR_SCENARIOS =
       List.of(
           Scenario.direct(),
+          Scenario.tcpRelayFloor(SIDECAR_READY_TIMEOUT),
           Scenario.haproxySidecarPair(SIDECAR_READY_TIMEOUT),
           Scenario.jmeshMeshTls(BIND, MESH_READY_TIMEOUT));
 

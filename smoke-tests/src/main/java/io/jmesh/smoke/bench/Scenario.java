@@ -113,25 +113,38 @@ record Scenario(String name, String pending, boolean inJvms, Opener opener) {
    * the server; the client calls the local outbound proxy. Neither JVM has an agent.
    */
   static Scenario haproxySidecarPair(Duration readyTimeout) {
-    return new Scenario("HAProxy sidecar pair (mTLS)", null, false, () -> (server, host, port) -> {
-      SidecarPair pair = SidecarPair.start(host, port, readyTimeout);
-      return new Route() {
-        @Override
-        public String url() {
-          return pair.url();
-        }
+    return new Scenario("HAProxy sidecar pair (mTLS)", null, false, () -> (server, host, port) ->
+        routeThrough(SidecarPair.start(host, port, readyTimeout)));
+  }
 
-        @Override
-        public List<Long> pids() {
-          return pair.pids();
-        }
+  /**
+   * The floor of a server-side hop: one plaintext TCP relay ({@link SidecarPair#startTcpRelay})
+   * in front of the server, no TLS, no HTTP parsing. jmesh's inbound terminator is such a hop
+   * plus TLS, HTTP/2 and policy: this row is what the hop alone costs, with the cheapest relay at
+   * hand.
+   */
+  static Scenario tcpRelayFloor(Duration readyTimeout) {
+    return new Scenario("one plaintext TCP relay (floor)", null, false, () -> (server, host, port) ->
+        routeThrough(SidecarPair.startTcpRelay(host, port, readyTimeout)));
+  }
 
-        @Override
-        public void close() {
-          pair.close();
-        }
-      };
-    });
+  private static Route routeThrough(SidecarPair proxies) {
+    return new Route() {
+      @Override
+      public String url() {
+        return proxies.url();
+      }
+
+      @Override
+      public List<Long> pids() {
+        return proxies.pids();
+      }
+
+      @Override
+      public void close() {
+        proxies.close();
+      }
+    };
   }
 
   /**
