@@ -9,9 +9,10 @@ import java.util.random.RandomGenerator;
  * answers does not shift the draws of another.
  *
  * <p>Healthy latency is lognormal with a median of 10 ms and, by default, σ = 0.5 (p90 ≈ 19 ms,
- * p99 ≈ 32 ms; {@link Settings#latencySigma} changes σ): the usual right-skewed shape of a service's response time, with a tail but no stalls. A 503
- * is answered fast, lognormal with a median of 1 ms, as a server that rejects without doing the
- * work. Latency does not depend on load: an endpoint serves any number of requests in parallel.
+ * p99 ≈ 32 ms; {@link Settings#latencySigma} changes σ): the usual right-skewed shape of a
+ * service's response time, with a tail but no stalls. A 503 is answered fast, lognormal with a
+ * median of 1 ms, as a server that rejects without doing the work. Latency does not depend on
+ * load: an endpoint serves any number of requests in parallel.
  */
 interface EndpointModel {
   long HEALTHY_MEDIAN_NANOS = Duration.ofMillis(10).toNanos();

@@ -7,7 +7,8 @@ import java.util.StringJoiner;
 
 /**
  * Compares the runtime's balancers, each behind the runtime's circuit breaker and retries, on
- * modelled endpoints, and prints one table row per scenario and balancer. Deterministic: the same
+ * modelled endpoints, and prints one table row per scenario and balancer, then scenario (a) under
+ * peak-EWMA over a grid of latency spreads and arrival rates. Deterministic: the same
  * settings print the same table. Run with {@code ./mvnw -B -Pbench -DskipTests verify -pl
  * mesh-runtime}, or from an IDE; an optional first argument replaces the seed.
  */
