@@ -1,6 +1,7 @@
 package io.jmesh.controller;
 
 import io.jmesh.controller.ca.BootstrapTokens;
+import io.jmesh.runtime.config.Durations;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -151,7 +152,7 @@ public final class ControllerMain implements Callable<Integer> {
               .withOverrides(overrides)
               .withCaDir(caDir)
               .withTrustDomain(trustDomain)
-              .withMaxLeafLifetime(DurationFlag.parse("--max-leaf-lifetime", maxLeafLifetime));
+              .withMaxLeafLifetime(Durations.parse("--max-leaf-lifetime", maxLeafLifetime));
       if (caDir != null) {
         requireDirectoryOrAbsent(caDir);
       }
@@ -240,7 +241,7 @@ public final class ControllerMain implements Callable<Integer> {
     public Integer call() {
       Duration lifetime;
       try {
-        lifetime = DurationFlag.parse("--ttl", ttl);
+        lifetime = Durations.parse("--ttl", ttl);
         if (Files.exists(caDir) && !Files.isDirectory(caDir)) {
           throw new IllegalArgumentException(
               "--ca-dir: " + caDir + ": not a directory (expected: a controller's CA directory)");

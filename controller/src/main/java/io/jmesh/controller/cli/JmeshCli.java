@@ -1,14 +1,12 @@
 package io.jmesh.controller.cli;
 
+import io.jmesh.runtime.config.Durations;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -120,31 +118,20 @@ public final class JmeshCli {
     return out;
   }
 
-  /** {@code 10s}, {@code 500ms}, {@code 2m}, {@code 1m30s}. */
+  /** {@code 10s}, {@code 500ms}, {@code 2m}, {@code 1m30s}: as {@link Durations} reads them, positive. */
   static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-    private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h)");
-
     @Override
     public Duration convert(String value) {
-      Matcher m = PART.matcher(value.trim().toLowerCase(Locale.ROOT));
-      Duration d = Duration.ZERO;
-      int end = 0;
-      while (m.lookingAt()) {
-        long n = Long.parseLong(m.group(1));
-        d = d.plus(switch (m.group(2)) {
-          case "ms" -> Duration.ofMillis(n);
-          case "s" -> Duration.ofSeconds(n);
-          case "m" -> Duration.ofMinutes(n);
-          default -> Duration.ofHours(n);
-        });
-        end = m.end();
-        m.region(end, m.regionEnd());
+      try {
+        Duration d = Durations.parse("duration", value);
+        if (!d.isZero()) {
+          return d;
+        }
+      } catch (IllegalArgumentException e) {
+        // picocli names the option; the message below says what was expected.
       }
-      if (end == 0 || end != value.trim().length() || d.isZero()) {
-        throw new CommandLine.TypeConversionException(
-            "\"" + value + "\" (expected: a positive duration such as 10s, 500ms, 2m or 1m30s)");
-      }
-      return d;
+      throw new CommandLine.TypeConversionException(
+          "\"" + value + "\" (expected: a positive duration such as 10s, 500ms, 2m or 1m30s)");
     }
   }
 

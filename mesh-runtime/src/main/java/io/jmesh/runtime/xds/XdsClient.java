@@ -1,16 +1,10 @@
 package io.jmesh.runtime.xds;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.rpc.Code;
 
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -19,11 +13,8 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.jmesh.runtime.Discovery;
 import io.jmesh.runtime.RuntimeLog;
-import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.config.MeshSnapshot;
-import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.Service;
-import io.jmesh.runtime.config.ServiceEndpoint;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.retry.Backoff;
 import java.lang.System.Logger.Level;
@@ -52,8 +43,8 @@ import java.util.random.RandomGenerator;
  *
  * <p>Every response is decoded strictly ({@link XdsDecoder}): if any resource of it cannot be
  * applied, the whole response is NACKed with the decoder's messages as {@code error_detail} and
- * the last good resources stay in force; otherwise it is ACKed and a new snapshot goes to the
- * runtime. When the stream fails, the client keeps its snapshot and reconnects to the next
+ * the last good resources ({@link XdsResources}) stay in force; otherwise it is ACKed and a new
+ * snapshot goes to the runtime. When the stream fails, the client keeps its snapshot and reconnects to the next
  * controller address after a jittered exponential backoff, sending the versions it holds so that
  * an unchanged controller pushes nothing.
  *
@@ -79,7 +70,7 @@ public final class XdsClient implements Discovery {
         throw new IllegalArgumentException("addresses: [] (expected: at least one host:port)");
       }
       for (String a : addresses) {
-        parseAddress(a);
+        ControllerAddress.parse(a);
       }
       Objects.requireNonNull(node, "node");
       Objects.requireNonNull(reconnectBase, "reconnectBase");
@@ -132,12 +123,7 @@ public final class XdsClient implements Discovery {
   // Guarded by this.
   private final Map<String, TypeState> types = new LinkedHashMap<>();
   private final Set<String> watched = new TreeSet<>();
-  private final Map<String, XdsDecoder.ListenerInfo> listeners = new TreeMap<>();
-  // Inbound listeners: who may call each service (qualified name) this agent may serve.
-  private final Map<String, AuthorizationPolicy> inboundPolicies = new TreeMap<>();
-  private final Map<String, List<Route>> routes = new HashMap<>();
-  private final Map<String, XdsDecoder.ClusterInfo> clusters = new HashMap<>();
-  private final Map<String, List<ServiceEndpoint>> endpoints = new HashMap<>();
+  private final XdsResources resources = new XdsResources();
   private final Map<String, ManagedChannel> channels = new HashMap<>();
   private Consumer<MeshSnapshot> onSnapshot;
   private MeshSnapshot published;
@@ -222,7 +208,7 @@ public final class XdsClient implements Discovery {
    * The snapshots carry them too, as {@link Service#authorization()}.
    */
   public synchronized Map<String, AuthorizationPolicy> inboundPolicies() {
-    return Map.copyOf(inboundPolicies);
+    return resources.inboundPolicies();
   }
 
   /** A copy of what the client knows now. */
@@ -279,8 +265,8 @@ public final class XdsClient implements Discovery {
   }
 
   private ManagedChannel newChannel(String address) {
-    HostPort hp = parseAddress(address);
-    return NettyChannelBuilder.forAddress(hp.host, hp.port)
+    ControllerAddress controller = ControllerAddress.parse(address);
+    return NettyChannelBuilder.forAddress(controller.host(), controller.port())
         .usePlaintext() // mTLS to the controller comes with the identity work (issue 5)
         .executor(scheduler)
         .keepAliveTime(30, TimeUnit.SECONDS)
@@ -352,20 +338,8 @@ public final class XdsClient implements Discovery {
       return;
     }
     state.nonce = response.getNonce();
-    Map<String, Object> decoded = new LinkedHashMap<>();
     List<String> errors = new ArrayList<>();
-    for (Any any : response.getResourcesList()) {
-      try {
-        decode(type, any, decoded);
-      } catch (XdsResourceException e) {
-        errors.add(e.getMessage());
-      } catch (InvalidProtocolBufferException | RuntimeException e) {
-        errors.add(type + ": cannot decode a resource: " + e.getMessage());
-      }
-    }
-    if (errors.isEmpty() && type.equals(XdsNames.LISTENER_TYPE)) {
-      errors.addAll(orphanInboundListeners(decoded));
-    }
+    Map<String, Object> decoded = XdsResources.decode(type, response.getResourcesList(), errors);
     if (!errors.isEmpty()) {
       String error = String.join("; ", errors);
       if (!error.equals(lastNack)) {
@@ -378,7 +352,7 @@ public final class XdsClient implements Discovery {
       send(type, error);
       return;
     }
-    apply(type, decoded);
+    resources.apply(type, decoded);
     state.version = response.getVersionInfo();
     send(type, null);
     if (type.equals(XdsNames.LISTENER_TYPE)) {
@@ -390,116 +364,15 @@ public final class XdsClient implements Discovery {
     }
   }
 
-  /**
-   * A policy for a service no outbound listener declares could apply to no snapshot service: the
-   * controller and the agent disagree on the naming, and the agent's default might be weaker than
-   * what was meant. Rejected rather than dropped, as security fails closed.
-   */
-  private static List<String> orphanInboundListeners(Map<String, Object> decoded) {
-    Set<String> declared = new TreeSet<>();
-    for (Object v : decoded.values()) {
-      if (v instanceof XdsDecoder.ListenerInfo l) {
-        declared.add(XdsNames.service(l.service(), l.namespace()));
-      }
-    }
-    List<String> errors = new ArrayList<>();
-    for (Map.Entry<String, Object> e : decoded.entrySet()) {
-      if (e.getValue() instanceof AuthorizationPolicy p && !declared.contains(p.name())) {
-        errors.add(
-            "Listener " + e.getKey() + ": no listener declares service " + p.name()
-                + " (expected: an inbound listener only for a service the response declares)");
-      }
-    }
-    return errors;
-  }
-
-  private static void decode(String type, Any any, Map<String, Object> out)
-      throws InvalidProtocolBufferException, XdsResourceException {
-    switch (type) {
-      case XdsNames.LISTENER_TYPE -> {
-        Listener l = any.unpack(Listener.class);
-        // Inbound listeners say who may call a service; they never make it a destination.
-        out.put(
-            l.getName(),
-            XdsNames.isInbound(l.getName()) ? XdsDecoder.inboundPolicy(l) : XdsDecoder.listener(l));
-      }
-      case XdsNames.ROUTE_TYPE -> {
-        RouteConfiguration rc = any.unpack(RouteConfiguration.class);
-        out.put(rc.getName(), XdsDecoder.routes(rc));
-      }
-      case XdsNames.CLUSTER_TYPE -> {
-        Cluster c = any.unpack(Cluster.class);
-        out.put(c.getName(), XdsDecoder.clusterInfo(c));
-      }
-      case XdsNames.ENDPOINT_TYPE -> {
-        ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
-        out.put(cla.getClusterName(), XdsDecoder.endpoints(cla));
-      }
-      default -> throw new AssertionError(type);
-    }
-  }
-
-  /**
-   * State of the world: a Listener or Cluster response holds every resource, so what it lacks is
-   * gone; a RouteConfiguration or ClusterLoadAssignment response holds the ones it names.
-   */
-  @SuppressWarnings("unchecked")
-  private void apply(String type, Map<String, Object> decoded) {
-    switch (type) {
-      case XdsNames.LISTENER_TYPE -> {
-        listeners.clear();
-        inboundPolicies.clear();
-        decoded.forEach(
-            (k, v) -> {
-              if (v instanceof AuthorizationPolicy policy) {
-                inboundPolicies.put(policy.name(), policy);
-              } else {
-                listeners.put(k, (XdsDecoder.ListenerInfo) v);
-              }
-            });
-      }
-      case XdsNames.ROUTE_TYPE -> decoded.forEach((k, v) -> routes.put(k, (List<Route>) v));
-      case XdsNames.CLUSTER_TYPE -> {
-        clusters.clear();
-        decoded.forEach((k, v) -> clusters.put(k, (XdsDecoder.ClusterInfo) v));
-      }
-      case XdsNames.ENDPOINT_TYPE ->
-          decoded.forEach(
-              (k, v) -> {
-                List<ServiceEndpoint> next = (List<ServiceEndpoint>) v;
-                List<ServiceEndpoint> previous = endpoints.get(k);
-                if (next.isEmpty() && previous != null && !previous.isEmpty()) {
-                  // Fails safe: an empty list from discovery does not wipe endpoints that may
-                  // still answer; the breaker ejects those that do not.
-                  RuntimeLog.log(
-                      Level.WARNING,
-                      "xDS: " + k + " has no endpoints in the new version; keeping the "
-                          + previous.size() + " it had");
-                  return;
-                }
-                endpoints.put(k, next);
-              });
-      default -> throw new AssertionError(type);
-    }
-  }
-
   /** Subscribes to the routes, cluster and endpoints of every watched service discovery knows. */
   private synchronized void resubscribe() {
     if (requests == null) {
       return; // connect() subscribes to everything when the stream is back
     }
-    Set<String> services = new TreeSet<>();
-    Set<String> routeNames = new TreeSet<>();
-    for (XdsDecoder.ListenerInfo l : listeners.values()) {
-      String service = XdsNames.service(l.service(), l.namespace());
-      if (watched.contains(service)) {
-        services.add(service);
-        routeNames.add(l.routeConfigName());
-      }
-    }
-    subscribe(XdsNames.ROUTE_TYPE, routeNames);
-    subscribe(XdsNames.CLUSTER_TYPE, services);
-    subscribe(XdsNames.ENDPOINT_TYPE, services);
+    XdsResources.Subscriptions next = resources.subscriptions(watched);
+    subscribe(XdsNames.ROUTE_TYPE, next.routeNames());
+    subscribe(XdsNames.CLUSTER_TYPE, next.services());
+    subscribe(XdsNames.ENDPOINT_TYPE, next.services());
   }
 
   private void subscribe(String type, Set<String> names) {
@@ -548,43 +421,7 @@ public final class XdsClient implements Discovery {
 
   /** Builds the snapshot from what is held and hands it to the runtime if it changed. */
   private void publish() {
-    Map<String, Declared> declared = new LinkedHashMap<>();
-    for (XdsDecoder.ListenerInfo l : listeners.values()) {
-      declared
-          .computeIfAbsent(
-              XdsNames.service(l.service(), l.namespace()),
-              k -> new Declared(l.service(), l.namespace(), l.routeConfigName()))
-          .ports
-          .add(l.port());
-    }
-    List<Service> resolved = new ArrayList<>();
-    List<Service> unresolved = new ArrayList<>();
-    for (Map.Entry<String, Declared> e : declared.entrySet()) {
-      Declared d = e.getValue();
-      String name = e.getKey();
-      List<Route> serviceRoutes = routes.get(d.routeConfigName);
-      XdsDecoder.ClusterInfo cluster = clusters.get(name);
-      List<ServiceEndpoint> serviceEndpoints = endpoints.get(name);
-      List<Integer> ports = List.copyOf(d.ports);
-      AuthorizationPolicy authorization =
-          inboundPolicies.getOrDefault(name, AuthorizationPolicy.allAuthenticated(name));
-      if (watched.contains(name)
-          && serviceRoutes != null
-          && cluster != null
-          && serviceEndpoints != null) {
-        resolved.add(
-            new Service(
-                d.name, d.namespace, ports, serviceEndpoints, serviceRoutes, cluster.policy(),
-                cluster.identities(), authorization));
-      } else {
-        // Unresolved services carry their policy too: the workload serving one need not call it.
-        unresolved.add(
-            new Service(
-                d.name, d.namespace, ports, List.of(), List.of(), DestinationPolicy.DEFAULT,
-                List.of(), authorization));
-      }
-    }
-    MeshSnapshot next = new MeshSnapshot(version(), resolved, unresolved);
+    MeshSnapshot next = resources.snapshot(version(), watched);
     if (next.equals(published)) {
       return;
     }
@@ -594,7 +431,8 @@ public final class XdsClient implements Discovery {
     // the services in use; the mixed versions in between, while a push arrives type by type, are
     // logged at DEBUG.
     boolean converged = !next.version().contains("=");
-    String summary = resolved.size() + " services in use, " + (resolved.size() + unresolved.size()) + " declared";
+    int resolved = next.services().size();
+    String summary = resolved + " services in use, " + (resolved + next.unresolved().size()) + " declared";
     if (converged && !(next.version() + ": " + summary).equals(lastLogged)) {
       lastLogged = next.version() + ": " + summary;
       RuntimeLog.log(Level.INFO, "xDS: applied version " + lastLogged);
@@ -633,44 +471,5 @@ public final class XdsClient implements Discovery {
     Set<String> names = Set.of();
     String version = "";
     String nonce = "";
-  }
-
-  /** A service as the Listeners declare it. */
-  private static final class Declared {
-    final String name;
-    final String namespace;
-    final String routeConfigName;
-    final Set<Integer> ports = new TreeSet<>();
-
-    Declared(String name, String namespace, String routeConfigName) {
-      this.name = name;
-      this.namespace = namespace;
-      this.routeConfigName = routeConfigName;
-    }
-  }
-
-  private record HostPort(String host, int port) {}
-
-  private static HostPort parseAddress(String address) {
-    int colon = address.lastIndexOf(':');
-    if (colon <= 0 || colon == address.length() - 1) {
-      throw new IllegalArgumentException(
-          "controller address: '" + address + "' (expected: host:port, e.g. 127.0.0.1:18000)");
-    }
-    String host = address.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    int port;
-    try {
-      port = Integer.parseInt(address.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      port = -1;
-    }
-    if (port < 1 || port > 65535) {
-      throw new IllegalArgumentException(
-          "controller address: '" + address + "' (expected: a port in 1..65535 after the colon)");
-    }
-    return new HostPort(host, port);
   }
 }

@@ -168,4 +168,30 @@ class PolicyConfigTest {
     assertThat(failure(route[0], route[1], route[2], route[3], route[4], route[5], "          on: [Unavailable]"))
         .isEqualTo(FILE + ":7: services[0].routes[0].retry.on[0]: Unavailable (expected: " + RETRY_ON + ")");
   }
+
+  @Test
+  void durationsReadEveryFormTheSharedParserReads() throws Exception {
+    // The file reads what controller flags and the CLI read (parts, ISO-8601), still at most 24h.
+    RoutePolicy r =
+        parse(
+                "services:",
+                "  - name: hello",
+                "    ports: [8080]",
+                "    routes:",
+                "      - backends: [{subset: {}, weight: 1}]",
+                "        timeout: 1m30s",
+                "        retry: {perTryTimeout: PT2S}")
+            .services().get(0).routes().get(0).policy();
+    assertThat(r.timeout()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(r.retry().perTryTimeout()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(
+            failure(
+                "services:",
+                "  - name: hello",
+                "    ports: [8080]",
+                "    routes:",
+                "      - backends: [{subset: {}, weight: 1}]",
+                "        timeout: 1d1h"))
+        .isEqualTo(FILE + ":6: services[0].routes[0].timeout: 1d1h (expected: a duration such as 250ms, 10s, 5m or 1h, at most 24h)");
+  }
 }

@@ -1,0 +1,353 @@
+package io.jmesh.runtime.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.jmesh.runtime.config.Backend;
+import io.jmesh.runtime.config.GrpcRetryConditions;
+import io.jmesh.runtime.config.HeaderMatch;
+import io.jmesh.runtime.config.MeshSyntax;
+import io.jmesh.runtime.config.PathMatch;
+import io.jmesh.runtime.config.Route;
+import io.jmesh.runtime.config.RouteMatch;
+import io.jmesh.runtime.config.RoutePolicy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Decodes a RouteConfiguration into a service's routes: matches, weighted subsets of its cluster,
+ * and each route's timeout, retry policy and faults. Pure functions; thread-safe.
+ */
+final class XdsRouteConfigurationResource {
+  // Envoy's retry_on conditions jmesh implements: its own three and Envoy's gRPC names.
+  private static final Set<String> RETRY_ON = retryOn();
+
+  private static Set<String> retryOn() {
+    Set<String> s =
+        new java.util.TreeSet<>(
+            Set.of(MeshSyntax.RETRY_CONNECT_FAILURE, MeshSyntax.RETRY_RESET, "retriable-status-codes"));
+    s.addAll(GrpcRetryConditions.CODES.keySet());
+    return Set.copyOf(s);
+  }
+
+  private XdsRouteConfigurationResource() {}
+
+  /**
+   * The routes of a RouteConfiguration named after its service (see {@link XdsNames}). Consecutive
+   * xDS routes with one name and one action are one jmesh route with several matches; the
+   * catch-all route the translator appends is the runtime's own default, so it is dropped.
+   */
+  static List<Route> decode(RouteConfiguration routeConfiguration)
+      throws XdsResourceException {
+    DecodingContext c = new DecodingContext("RouteConfiguration", routeConfiguration.getName());
+    c.only(routeConfiguration, "", "name", "virtual_hosts");
+    if (routeConfiguration.getVirtualHostsCount() != 1) {
+      throw c.error(
+          "virtual_hosts",
+          routeConfiguration.getVirtualHostsCount() + " virtual hosts",
+          "exactly one: the listener already chose the service");
+    }
+    VirtualHost host = routeConfiguration.getVirtualHosts(0);
+    c.only(host, "virtual_hosts[0]", "name", "domains", "routes");
+    if (!host.getDomainsList().equals(List.of("*"))) {
+      throw c.error("virtual_hosts[0].domains", host.getDomainsList(), "[\"*\"]");
+    }
+    List<io.envoyproxy.envoy.config.route.v3.Route> xdsRoutes = host.getRoutesList();
+    if (!xdsRoutes.isEmpty() && isDefaultRoute(c, xdsRoutes.get(xdsRoutes.size() - 1))) {
+      xdsRoutes = xdsRoutes.subList(0, xdsRoutes.size() - 1);
+    }
+    // name -> (action, matches), in order; a name that reappears later with another action is an
+    // error (the jmesh model has one action per route).
+    List<Route> out = new ArrayList<>();
+    String previousName = null;
+    Route previous = null;
+    for (int i = 0; i < xdsRoutes.size(); i++) {
+      io.envoyproxy.envoy.config.route.v3.Route xds = xdsRoutes.get(i);
+      String path = "virtual_hosts[0].routes[" + i + "]";
+      Route decoded = route(c, xds, path);
+      if (previous != null && decoded.name().equals(previousName)) {
+        if (!decoded.backends().equals(previous.backends())
+            || !decoded.policy().equals(previous.policy())) {
+          throw c.error(
+              path + ".name",
+              decoded.name(),
+              "a new name, or the same backends and policy as the route before it of that name");
+        }
+        List<RouteMatch> matches = new ArrayList<>(previous.matches());
+        matches.addAll(decoded.matches());
+        previous = new Route(previous.name(), matches, previous.backends(), previous.policy());
+        out.set(out.size() - 1, previous);
+      } else {
+        for (Route r : out) {
+          if (r.name().equals(decoded.name())) {
+            throw c.error(path + ".name", decoded.name(), "a name not used by an earlier route");
+          }
+        }
+        out.add(decoded);
+        previous = decoded;
+        previousName = decoded.name();
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private static boolean isDefaultRoute(DecodingContext c, io.envoyproxy.envoy.config.route.v3.Route route) {
+    if (!route.getName().equals(XdsNames.DEFAULT_ROUTE)
+        || !route.getMatch().getPrefix().equals("/")
+        || route.getMatch().getHeadersCount() != 0
+        || !route.getRoute().hasRetryPolicy()) {
+      return false;
+    }
+    try {
+      Route decoded = route(c, route, "");
+      return decoded.backends().equals(List.of(Backend.all()))
+          && decoded.policy().equals(RoutePolicy.DEFAULT);
+    } catch (XdsResourceException e) {
+      return false;
+    }
+  }
+
+  private static Route route(
+      DecodingContext c, io.envoyproxy.envoy.config.route.v3.Route xds, String path)
+      throws XdsResourceException {
+    c.only(
+        xds,
+        path,
+        "name",
+        "match",
+        "route",
+        "per_request_buffer_limit_bytes",
+        "metadata",
+        "typed_per_filter_config");
+    if (xds.getName().isEmpty()) {
+      throw c.error(path + ".name", "\"\"", "a route name");
+    }
+    RouteMatch match = match(c, xds.getMatch(), path + ".match");
+    if (!xds.hasRoute()) {
+      throw c.error(path + ".route", "unset", "a route action (redirects and direct responses are not supported)");
+    }
+    RouteAction action = xds.getRoute();
+    String at = path + ".route";
+    c.only(action, at, "cluster", "weighted_clusters", "timeout", "retry_policy");
+    List<Backend> backends = new ArrayList<>();
+    if (action.hasWeightedClusters()) {
+      WeightedCluster weighted = action.getWeightedClusters();
+      c.only(weighted, at + ".weighted_clusters", "clusters");
+      for (int i = 0; i < weighted.getClustersCount(); i++) {
+        WeightedCluster.ClusterWeight w = weighted.getClusters(i);
+        String wp = at + ".weighted_clusters.clusters[" + i + "]";
+        c.only(w, wp, "name", "weight", "metadata_match");
+        c.sameService(wp + ".name", w.getName());
+        Map<String, String> subset =
+            w.hasMetadataMatch() ? c.labels(w.getMetadataMatch(), wp + ".metadata_match") : Map.of();
+        if (!w.hasWeight()) {
+          throw c.error(wp + ".weight", "unset", "a weight >= 0");
+        }
+        backends.add(new Backend(subset, w.getWeight().getValue()));
+      }
+      long sum = backends.stream().mapToLong(Backend::weight).sum();
+      if (sum == 0) {
+        throw c.error(at + ".weighted_clusters", "weights sum to 0", "at least one weight >= 1");
+      }
+    } else if (!action.getCluster().isEmpty()) {
+      c.sameService(at + ".cluster", action.getCluster());
+      backends.add(Backend.all());
+    } else {
+      throw c.error(at, "no cluster", "cluster or weighted_clusters");
+    }
+    Duration timeout = null;
+    if (action.hasTimeout() && !DecodingContext.isZero(action.getTimeout())) {
+      timeout = c.duration(action.getTimeout(), at + ".timeout");
+    }
+    RoutePolicy.Retry retry = retry(c, action, at, xds);
+    RoutePolicy.Fault fault = RoutePolicy.Fault.NONE;
+    for (Map.Entry<String, Any> e : xds.getTypedPerFilterConfigMap().entrySet()) {
+      String fp = path + ".typed_per_filter_config[" + e.getKey() + "]";
+      if (!e.getKey().equals(XdsNames.FAULT_FILTER)) {
+        throw c.error(fp, e.getKey(), "only " + XdsNames.FAULT_FILTER);
+      }
+      fault = fault(c, c.unpack(e.getValue(), HTTPFault.class, fp), fp);
+    }
+    return new Route(xds.getName(), List.of(match), backends, new RoutePolicy(timeout, retry, fault));
+  }
+
+  private static RouteMatch match(
+      DecodingContext c, io.envoyproxy.envoy.config.route.v3.RouteMatch match, String path)
+      throws XdsResourceException {
+    c.only(match, path, "prefix", "path", "safe_regex", "headers");
+    PathMatch pathMatch;
+    switch (match.getPathSpecifierCase()) {
+      case PREFIX -> {
+        if (!match.getPrefix().startsWith("/")) {
+          throw c.error(path + ".prefix", match.getPrefix(), "a path prefix starting with /");
+        }
+        pathMatch = PathMatch.prefix(match.getPrefix());
+      }
+      case PATH -> {
+        if (!match.getPath().startsWith("/")) {
+          throw c.error(path + ".path", match.getPath(), "a path starting with /");
+        }
+        pathMatch = PathMatch.exact(match.getPath());
+      }
+      case SAFE_REGEX -> pathMatch = PathMatch.regex(c.regex(match.getSafeRegex(), path + ".safe_regex"));
+      default -> throw c.error(path, "no path specifier", "one of prefix, path, safe_regex");
+    }
+    String method = null;
+    List<HeaderMatch> headers = new ArrayList<>();
+    for (int i = 0; i < match.getHeadersCount(); i++) {
+      HeaderMatcher h = match.getHeaders(i);
+      String hp = path + ".headers[" + i + "]";
+      c.only(h, hp, "name", "string_match");
+      if (!h.hasStringMatch()) {
+        throw c.error(hp, h, "string_match with exact or safe_regex");
+      }
+      StringMatcher s = h.getStringMatch();
+      c.only(s, hp + ".string_match", "exact", "safe_regex");
+      boolean exact = s.getMatchPatternCase() == StringMatcher.MatchPatternCase.EXACT;
+      if (h.getName().equals(":method")) {
+        if (!exact || method != null) {
+          throw c.error(hp, h, "one :method header matched exactly");
+        }
+        method = s.getExact();
+      } else if (h.getName().isEmpty() || h.getName().startsWith(":")) {
+        throw c.error(hp + ".name", h.getName(), "a header name, or :method");
+      } else if (exact) {
+        headers.add(HeaderMatch.exact(h.getName(), s.getExact()));
+      } else if (s.hasSafeRegex()) {
+        headers.add(HeaderMatch.regex(h.getName(), c.regex(s.getSafeRegex(), hp + ".string_match.safe_regex")));
+      } else {
+        throw c.error(hp + ".string_match", s, "exact or safe_regex");
+      }
+    }
+    return new RouteMatch(pathMatch, headers, method);
+  }
+
+  private static RoutePolicy.Retry retry(
+      DecodingContext c, RouteAction action, String at, io.envoyproxy.envoy.config.route.v3.Route xds)
+      throws XdsResourceException {
+    RoutePolicy.Retry d = RoutePolicy.Retry.DEFAULT;
+    int maxReplayBytes = d.maxReplayBytes();
+    if (xds.hasPerRequestBufferLimitBytes()) {
+      maxReplayBytes = xds.getPerRequestBufferLimitBytes().getValue();
+    }
+    boolean nonIdempotent = false;
+    if (xds.hasMetadata()) {
+      Struct jmesh = c.jmeshMetadata(xds.getMetadata(), "metadata");
+      for (Map.Entry<String, Value> e : jmesh.getFieldsMap().entrySet()) {
+        String mp = "metadata.filter_metadata[io.jmesh]." + e.getKey();
+        if (!e.getKey().equals("retry_non_idempotent")
+            || e.getValue().getKindCase() != Value.KindCase.BOOL_VALUE) {
+          throw c.error(mp, e.getValue(), "retry_non_idempotent: true|false");
+        }
+        nonIdempotent = e.getValue().getBoolValue();
+      }
+    }
+    if (!action.hasRetryPolicy()) {
+      // No retry policy in xDS means no retries.
+      return new RoutePolicy.Retry(
+          1, null, false, false, Set.of(), nonIdempotent, d.backoffBase(), d.backoffMax(), maxReplayBytes);
+    }
+    RetryPolicy p = action.getRetryPolicy();
+    String rp = at + ".retry_policy";
+    c.only(p, rp, "retry_on", "num_retries", "retriable_status_codes", "per_try_timeout", "retry_back_off");
+    Set<String> on = new LinkedHashSet<>();
+    for (String condition : p.getRetryOn().split(",", -1)) {
+      String trimmed = condition.trim();
+      if (trimmed.isEmpty() && p.getRetryOn().isEmpty()) {
+        continue;
+      }
+      if (!RETRY_ON.contains(trimmed)) {
+        throw c.error(rp + ".retry_on", p.getRetryOn(), "a comma-separated subset of " + String.join(", ", new java.util.TreeSet<>(RETRY_ON)));
+      }
+      on.add(trimmed);
+    }
+    Set<Integer> statuses = new LinkedHashSet<>();
+    for (int status : p.getRetriableStatusCodesList()) {
+      if (status < 100 || status > 599) {
+        throw c.error(rp + ".retriable_status_codes", status, "HTTP status codes in 100..599");
+      }
+      statuses.add(status);
+    }
+    if (!statuses.isEmpty() != on.contains("retriable-status-codes")) {
+      throw c.error(
+          rp + ".retriable_status_codes",
+          statuses,
+          "codes if and only if retry_on has retriable-status-codes");
+    }
+    int attempts = (p.hasNumRetries() ? p.getNumRetries().getValue() : 1) + 1;
+    Duration perTry = null;
+    if (p.hasPerTryTimeout() && !DecodingContext.isZero(p.getPerTryTimeout())) {
+      perTry = c.duration(p.getPerTryTimeout(), rp + ".per_try_timeout");
+    }
+    Duration base = d.backoffBase();
+    Duration max = d.backoffMax();
+    if (p.hasRetryBackOff()) {
+      RetryPolicy.RetryBackOff b = p.getRetryBackOff();
+      c.only(b, rp + ".retry_back_off", "base_interval", "max_interval");
+      base = c.duration(b.getBaseInterval(), rp + ".retry_back_off.base_interval");
+      // Envoy's default maximum is ten times the base.
+      max = b.hasMaxInterval() ? c.duration(b.getMaxInterval(), rp + ".retry_back_off.max_interval") : base.multipliedBy(10);
+      if (max.compareTo(base) < 0) {
+        throw c.error(rp + ".retry_back_off.max_interval", max, ">= base_interval " + base);
+      }
+    }
+    Set<Integer> grpc = new java.util.TreeSet<>();
+    for (String condition : on) {
+      Integer code = GrpcRetryConditions.CODES.get(condition);
+      if (code != null) {
+        grpc.add(code);
+      }
+    }
+    return new RoutePolicy.Retry(
+        attempts,
+        perTry,
+        on.contains(MeshSyntax.RETRY_CONNECT_FAILURE),
+        on.contains(MeshSyntax.RETRY_RESET),
+        statuses,
+        nonIdempotent,
+        base,
+        max,
+        maxReplayBytes,
+        grpc);
+  }
+
+  private static RoutePolicy.Fault fault(DecodingContext c, HTTPFault fault, String path)
+      throws XdsResourceException {
+    c.only(fault, path, "abort", "delay");
+    double abortPercent = 0;
+    int abortStatus = RoutePolicy.Fault.NONE.abortStatus();
+    if (fault.hasAbort()) {
+      var abort = fault.getAbort();
+      c.only(abort, path + ".abort", "http_status", "percentage");
+      if (abort.getHttpStatus() < 200 || abort.getHttpStatus() > 599) {
+        throw c.error(path + ".abort.http_status", abort.getHttpStatus(), "an HTTP status in 200..599");
+      }
+      abortStatus = abort.getHttpStatus();
+      abortPercent = c.percent(abort.getPercentage(), path + ".abort.percentage");
+    }
+    double delayPercent = 0;
+    Duration delay = Duration.ZERO;
+    if (fault.hasDelay()) {
+      var d = fault.getDelay();
+      c.only(d, path + ".delay", "fixed_delay", "percentage");
+      if (!d.hasFixedDelay()) {
+        throw c.error(path + ".delay", d, "fixed_delay (header-controlled delays are not supported)");
+      }
+      delay = c.duration(d.getFixedDelay(), path + ".delay.fixed_delay");
+      delayPercent = c.percent(d.getPercentage(), path + ".delay.percentage");
+    }
+    return new RoutePolicy.Fault(abortPercent, abortStatus, delayPercent, delay);
+  }
+}
