@@ -12,6 +12,7 @@ import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.trace.ServerSpan;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
@@ -44,11 +45,11 @@ import java.util.Locale;
  *       caller's {@value InboundTerminator#CLIENT_ID_HEADER} replaced by its proven identity, the
  *       scheme {@code http}, trace context injected), then a stream to the application is asked
  *       of {@link GrpcApplicationConnections};
- *   <li><b>relayed</b> by two handlers: {@link CallerSide} in the caller's stream writes its data,
- *       trailers and resets to the application's stream, {@link AppSide} in the application's
+ *   <li><b>relayed</b> by two handlers: {@code CallerSide} in the caller's stream writes its data,
+ *       trailers and resets to the application's stream, {@code AppSide} in the application's
  *       stream writes its headers, data, trailers and resets back. Each side stops reading while
  *       the other side's stream is not writable, and resumes when it is;
- *   <li><b>recorded</b> once ({@link #finish}, {@link #unavailable}, or a denial), with the HTTP
+ *   <li><b>recorded</b> once ({@code finish}, {@code unavailable}, or a denial), with the HTTP
  *       status and {@code grpc-status} the caller got and the time since the request headers
  *       arrived, on the listener's ticker.
  * </ul>
@@ -57,7 +58,7 @@ import java.util.Locale;
  * connection of that same loop, so no state here needs synchronization. Buffers: every frame read
  * on either side is re-wrapped and written on to the other side (the write then owns its content),
  * or released here, exactly once. Frames that arrive while the application's stream is being
- * opened wait in {@link #early} (bounded: the caller's stream stops reading until then) and are
+ * opened wait in {@code early} (bounded: the caller's stream stops reading until then) and are
  * written first, or released if the call ends before.
  */
 final class GrpcCall implements GrpcApplicationConnections.StreamLease {
@@ -67,25 +68,25 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
 
   private final InboundContext inbound;
   private final GrpcApplicationConnections connections;
-  final Http2StreamChannel caller;
-  final SpiffeId peer; // null for a plaintext caller (permissive mode)
-  final long start;
-  final CallerSide callerSide = new CallerSide();
-  final AppSide appSide = new AppSide();
+  private final Http2StreamChannel caller;
+  private final SpiffeId peer; // null for a plaintext caller (permissive mode)
+  private final long start;
+  private final CallerSide callerSide = new CallerSide();
+  private final AppSide appSide = new AppSide();
   /** The caller's frames that arrived while the application's stream was being opened. */
-  final ArrayDeque<Http2StreamFrame> early = new ArrayDeque<>();
-  ServerSpan span; // null when tracing is off
-  Http2HeadersFrame request; // the headers for the application, until its stream is open
-  Http2StreamChannel app;
-  String path;
-  boolean headersSeen;
-  boolean answeredByUs; // denied or unavailable: the caller's further frames are dropped
-  boolean callerGone; // reset or closed: nothing more to write to it
-  boolean responseStarted;
-  boolean responseEnded;
-  boolean recorded;
-  int httpStatus; // 0 until the application answers
-  int grpcStatus = -1; // -1 until a grpc-status arrives
+  private final ArrayDeque<Http2StreamFrame> early = new ArrayDeque<>();
+  private ServerSpan span; // null when tracing is off
+  private Http2HeadersFrame request; // the headers for the application, until its stream is open
+  private Http2StreamChannel app;
+  private String path;
+  private boolean headersSeen;
+  private boolean answeredByUs; // denied or unavailable: the caller's further frames are dropped
+  private boolean callerGone; // reset or closed: nothing more to write to it
+  private boolean responseStarted;
+  private boolean responseEnded;
+  private boolean recorded;
+  private int httpStatus; // 0 until the application answers
+  private int grpcStatus = -1; // -1 until a grpc-status arrives
 
   GrpcCall(
       InboundContext inbound,
@@ -99,8 +100,13 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
     this.start = inbound.ticker().nanoTime();
   }
 
+  /** The handler that takes the caller's stream over, from its request headers on. */
+  ChannelHandler callerHandler() {
+    return callerSide;
+  }
+
   /** The request headers: authorize, then open the application's stream. */
-  void begin(Http2HeadersFrame frame) {
+  private void begin(Http2HeadersFrame frame) {
     inbound.stats().recordStarted();
     Http2Headers in = frame.headers();
     String target = in.path() == null ? "" : in.path().toString();
@@ -193,7 +199,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   }
 
   /** The application could not be reached, or its stream ended before any answer. */
-  void unavailable(Throwable cause) {
+  private void unavailable(Throwable cause) {
     if (recorded || responseStarted) {
       return;
     }
@@ -207,7 +213,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   }
 
   /** A trailers-only response of our own, then the caller's further frames are dropped. */
-  void answer(int code, String message) {
+  private void answer(int code, String message) {
     answeredByUs = true;
     releaseEarly();
     if (callerGone) {
@@ -224,7 +230,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   }
 
   /** Records the call once: the HTTP status and grpc-status the caller got. */
-  void finish(Throwable error) {
+  private void finish(Throwable error) {
     if (recorded) {
       return;
     }
@@ -235,7 +241,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
     }
   }
 
-  void releaseEarly() {
+  private void releaseEarly() {
     Http2StreamFrame f;
     while ((f = early.poll()) != null) {
       ReferenceCountUtil.release(f);
@@ -243,7 +249,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   }
 
   /** In the caller's stream: its frames go to the application's stream. */
-  final class CallerSide extends ChannelInboundHandlerAdapter {
+  private final class CallerSide extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       if (!headersSeen && msg instanceof Http2HeadersFrame h) {
@@ -330,7 +336,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   }
 
   /** In the application's stream: its frames go back to the caller's stream. */
-  final class AppSide extends ChannelInboundHandlerAdapter {
+  private final class AppSide extends ChannelInboundHandlerAdapter {
     private boolean reset;
 
     @Override

@@ -150,7 +150,7 @@ final class GrpcRelay {
         while (p.last() != this) {
           p.removeLast(); // the HTTP/1.1 codec, the aggregator and HttpForwarder: not for this stream
         }
-        p.replace(this, "grpc", call.callerSide);
+        p.replace(this, "grpc", call.callerHandler());
         p.fireChannelRead(msg);
       } else {
         ctx.fireChannelRead(msg);

@@ -24,13 +24,13 @@ import java.util.List;
  *   <li><b>relayed</b>: what the caller sends (decrypted) is written to the application's
  *       connection, and what the application sends is written back to the caller (encrypted by
  *       its TLS handler). Bytes that arrive while the application's connection is being made wait
- *       in {@link #early} and go first, in order;
+ *       in {@code early} and go first, in order;
  *   <li><b>closed both ways</b>: when one side closes, what was written to the other is flushed,
  *       then it is closed too. An application that refuses the connection closes the caller's.
  * </ul>
  *
  * <p>Threading: the application's connection is registered on the caller connection's event loop,
- * so both connections, the connect listener and {@link #early} are confined to that one thread.
+ * so both connections, the connect listener and {@code early} are confined to that one thread.
  * Every {@code ByteBuf} read is written on to the other side (the write then owns it) or, if the
  * application could not be reached, released here, exactly once. Unlike {@link GrpcCall}, it does
  * not apply back-pressure: a side that reads faster than the other writes is buffered in the
