@@ -3,6 +3,7 @@ package io.jmesh.runtime.telemetry;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.identity.WorkloadCertificate;
+import io.jmesh.runtime.time.Ticker;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -126,7 +127,7 @@ public final class MeshMetrics {
   private final ConcurrentHashMap<String, ServerMeters> servers = new ConcurrentHashMap<>();
   private final MultiGauge configInfo;
   private final Counter configUpdates;
-  private final MeshTap tap = new MeshTap(java.time.Clock.systemUTC());
+  private final MeshTap tap;
   private volatile MeshTls identity; // the latest bindIdentity
   private final java.util.concurrent.atomic.AtomicBoolean identityMetersRegistered =
       new java.util.concurrent.atomic.AtomicBoolean();
@@ -138,7 +139,17 @@ public final class MeshMetrics {
    *     #SOURCE} of outbound calls; empty or null when unknown ({@code unknown})
    */
   public MeshMetrics(MeterRegistry registry, String localService) {
+    this(registry, localService, Ticker.system());
+  }
+
+  /**
+   * As {@link #MeshMetrics(MeterRegistry, String)}, with the {@link #tap() tap}'s events stamped
+   * on {@code ticker} (the runtime's; a {@code FakeTicker} in tests) from the wall-clock time now.
+   */
+  public MeshMetrics(MeterRegistry registry, String localService, Ticker ticker) {
     this.registry = Objects.requireNonNull(registry, "registry");
+    // The one wall-clock reading: the ticker moves the tap's stamps on from here.
+    this.tap = new MeshTap(Objects.requireNonNull(ticker, "ticker"), System.currentTimeMillis());
     this.localService = localService == null || localService.isEmpty() ? "unknown" : localService;
     this.configInfo =
         MultiGauge.builder(CONFIG_INFO)

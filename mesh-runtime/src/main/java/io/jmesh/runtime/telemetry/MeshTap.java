@@ -1,6 +1,6 @@
 package io.jmesh.runtime.telemetry;
 
-import java.time.Clock;
+import io.jmesh.runtime.time.Ticker;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -15,6 +15,10 @@ import java.util.function.Consumer;
  * an array, before they build an event. Listeners run on the request's thread, so they must not
  * block (enqueue into a bounded queue and drop when it is full) and should not throw; an exception
  * of a listener is swallowed so that it can never fail a call.
+ *
+ * <p>Time: events are stamped with wall-clock time read once, when the tap is made, and moved on by
+ * the runtime's {@link Ticker} after that (as the tracer's clock is), so that a {@code FakeTicker}
+ * moves the stamps in tests and a wall-clock step never reorders two events.
  *
  * <p>Thread-safety: every method may be called from any thread; {@link #subscribe} and closing a
  * subscription copy the array under this object's lock, publishing takes no lock.
@@ -77,11 +81,16 @@ public final class MeshTap {
   @SuppressWarnings("unchecked")
   private static final Consumer<Event>[] NONE = new Consumer[0];
 
-  private final Clock clock;
+  private final Ticker ticker;
+  private final long epochMillisAtStart;
+  private final long tickerAtStart;
   private volatile Consumer<Event>[] listeners = NONE;
 
-  MeshTap(Clock clock) {
-    this.clock = Objects.requireNonNull(clock, "clock");
+  /** @param epochMillisAtStart the wall-clock time now, which the ticker's readings move on */
+  MeshTap(Ticker ticker, long epochMillisAtStart) {
+    this.ticker = Objects.requireNonNull(ticker, "ticker");
+    this.epochMillisAtStart = epochMillisAtStart;
+    this.tickerAtStart = ticker.nanoTime();
   }
 
   /** Whether anyone listens: check before building an event. */
@@ -89,9 +98,9 @@ public final class MeshTap {
     return listeners.length != 0;
   }
 
-  /** The wall-clock time events are stamped with. */
+  /** The wall-clock time events are stamped with, in milliseconds since the epoch. */
   public long nowMillis() {
-    return clock.millis();
+    return epochMillisAtStart + (ticker.nanoTime() - tickerAtStart) / 1_000_000L;
   }
 
   /** Hands {@code event} to every listener, on this thread. */

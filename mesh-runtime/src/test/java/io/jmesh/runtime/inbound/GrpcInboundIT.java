@@ -30,6 +30,7 @@ import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TestIdentities;
 import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.time.FakeTicker;
 import io.jmesh.runtime.time.Ticker;
 import io.jmesh.runtime.trace.TraceSettings;
 import io.jmesh.runtime.trace.Tracing;
@@ -132,6 +133,8 @@ class GrpcInboundIT {
   private final TestIdentities mesh = TestIdentities.mesh("mesh");
   private final TlsRefusals refusals = new TlsRefusals();
   private final InboundStats stats = new InboundStats();
+  /** The terminator's time: only the application's unary call {@code slow} moves it. */
+  private final FakeTicker ticker = new FakeTicker();
   private final BlockingQueue<String> hangStarted = new LinkedBlockingQueue<>();
   private final CompletableFuture<String> hangCancelled = new CompletableFuture<>();
   private final AtomicLong flooded = new AtomicLong();
@@ -163,6 +166,9 @@ class GrpcInboundIT {
     ServerServiceDefinition echo =
         ServerServiceDefinition.builder(SERVICE)
             .addMethod(UNARY, ServerCalls.asyncUnaryCall((req, out) -> {
+              if (req.equals("slow")) {
+                ticker.advance(Duration.ofMillis(40)); // the application takes 40 ms to answer
+              }
               out.onNext(req + " from " + CLIENT_ID.get());
               out.onCompleted();
             }))
@@ -285,7 +291,8 @@ class GrpcInboundIT {
             mesh.tls(SERVER, refusals),
             () -> policy,
             stats,
-            tracing);
+            tracing,
+            ticker);
     // The caller: the mesh's client context (it checks the server's SPIFFE id, not a host name).
     MeshTls tls = mesh.tls(CLIENT, refusals);
     JdkSslContext ssl =
@@ -324,6 +331,19 @@ class GrpcInboundIT {
     // Recorded just after the last frame went out: the caller may have it first.
     await().atMost(WAIT).until(() -> stats.succeeded() == 1);
     assertThat(refusals.total()).isZero();
+  }
+
+  @Test
+  void aCallsLatencyIsTheTimeTheTickerMovedWhileItWasRelayed() throws Exception {
+    start(app.getPort());
+
+    assertThat(ClientCalls.blockingUnaryCall(channel, UNARY, options(), "slow")).isEqualTo("slow from " + CLIENT);
+
+    // Recorded just after the last frame went out: the caller may have it first.
+    await().atMost(WAIT).untilAsserted(() -> {
+      assertThat(stats.succeeded()).isEqualTo(1);
+      assertThat(stats.latencyNanosTotal()).isEqualTo(TimeUnit.MILLISECONDS.toNanos(40));
+    });
   }
 
   @Test

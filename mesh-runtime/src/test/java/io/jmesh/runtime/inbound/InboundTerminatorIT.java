@@ -9,6 +9,8 @@ import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TestIdentities;
 import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.time.FakeTicker;
+import io.jmesh.runtime.trace.Tracing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -49,6 +51,8 @@ class InboundTerminatorIT {
   private final TlsRefusals serverRefusals = new TlsRefusals();
   private final TlsRefusals clientRefusals = new TlsRefusals();
   private final InboundStats stats = new InboundStats();
+  /** The terminator's time: only the application's {@code /slow} moves it. */
+  private final FakeTicker ticker = new FakeTicker();
   private final Set<String> appClients = ConcurrentHashMap.newKeySet();
   private final ExecutorService appThreads = Executors.newFixedThreadPool(8);
   private HttpServer app;
@@ -64,6 +68,9 @@ class InboundTerminatorIT {
         "/",
         exchange -> {
           byte[] in = exchange.getRequestBody().readAllBytes();
+          if (exchange.getRequestURI().getPath().startsWith("/slow")) {
+            ticker.advance(Duration.ofMillis(40)); // the application takes 40 ms to answer
+          }
           appClients.add(exchange.getRemoteAddress().toString());
           String id = exchange.getRequestHeaders().getFirst(InboundTerminator.CLIENT_ID_HEADER);
           byte[] body =
@@ -100,7 +107,7 @@ class InboundTerminatorIT {
   }
 
   private InboundTerminator start(InboundTerminator.Options options) throws Exception {
-    terminator = InboundTerminator.start(options, serverTls, () -> policy, stats);
+    terminator = InboundTerminator.start(options, serverTls, () -> policy, stats, Tracing.disabled(), ticker);
     return terminator;
   }
 
@@ -142,6 +149,21 @@ class InboundTerminatorIT {
     assertThat(stats.connections()).isEqualTo(1);
     assertThat(stats.succeeded()).isEqualTo(21);
     assertThat(serverRefusals.total()).isZero();
+  }
+
+  @Test
+  void latencyIsTheTimeTheTickerMovedWhileTheRequestWasForwarded() throws Exception {
+    start(InboundTerminator.Mode.STRICT, app.getAddress().getPort());
+    HttpClient client = client(mesh.tls(CLIENT, clientRefusals), HttpClient.Version.HTTP_2);
+
+    HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri("/slow")).build(), HttpResponse.BodyHandlers.ofString());
+
+    assertThat(r.statusCode()).isEqualTo(200);
+    // Recorded before the answer is written; a bounded wait only for the counters' visibility.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(stats.succeeded()).isEqualTo(1);
+      assertThat(stats.latencyNanosTotal()).isEqualTo(TimeUnit.MILLISECONDS.toNanos(40));
+    });
   }
 
   @Test

@@ -23,7 +23,7 @@ class MeshTapTest {
   private final FakeTicker ticker = new FakeTicker();
   private final SplittableRandom seeded = new SplittableRandom(7);
   private final MeshMetrics metrics =
-      new MeshMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "client.default");
+      new MeshMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "client.default", ticker);
 
   private MeshRuntime runtime() throws Exception {
     String yaml =
@@ -105,6 +105,25 @@ class MeshTapTest {
       assertThat(e.errorType()).isEqualTo("503");
       assertThat(e.latencyNanos()).isEqualTo(42);
     });
+  }
+
+  @Test
+  void eventsAreStampedOnTheTickerFromTheWallClockAtStart() {
+    List<MeshTap.Event> seen = new ArrayList<>();
+    ServerMeters server = metrics.server("hello.default");
+    long before = metrics.tap().nowMillis();
+    try (MeshTap.Subscription s = metrics.tap().subscribe(seen::add)) {
+      server.requestStarted();
+      server.requestFinished("GET", null, 200, null, 1);
+      // Only the ticker moves the stamps: 250 ms later, exactly.
+      ticker.advance(Duration.ofMillis(250));
+      server.requestStarted();
+      server.requestFinished("GET", null, 200, null, 1);
+    }
+
+    assertThat(seen).extracting(MeshTap.Event::epochMillis).containsExactly(before, before + 250);
+    // Read once at start, the wall clock is what the stamps count from (not the ticker's origin).
+    assertThat(before).isGreaterThan(TimeUnit.DAYS.toMillis(365 * 50L));
   }
 
   @Test
