@@ -45,8 +45,10 @@ public interface OutboundCall {
 
   /**
    * Picks the endpoint for the next attempt, avoiding the previous attempt's endpoint and ejected
-   * endpoints, or returns {@code null} when the chosen backend has no endpoint (the adapter then
-   * fails the call with {@link #noEndpointMessage()}).
+   * endpoints, or returns {@code null} when the chosen backend has no endpoint, or when the call
+   * has had its {@link #maxAttempts()} endpoints already (the adapter then fails the call with
+   * {@link #noEndpointMessage()}). Every endpoint handed out counts as an attempt, whether it was
+   * sent to, failed to connect, or was given up for another pick.
    */
   Endpoint nextEndpoint();
 
@@ -78,6 +80,21 @@ public interface OutboundCall {
    * call with {@link #deadlineMessage()} rather than the attempt's own error.
    */
   boolean deadlineExpired();
+
+  /**
+   * What the call's deadline leaves, in nanoseconds: 0 when it has expired, -1 when the call has
+   * no deadline (or was not admitted).
+   */
+  long deadlineRemainingNanos();
+
+  /**
+   * The most attempts the call may make, the first included: the route's {@code retry.attempts}
+   * (3 by default). {@link #nextEndpoint()} hands out no more endpoints than this.
+   */
+  int maxAttempts();
+
+  /** The ticker the call's deadline and durations are measured with. */
+  io.jmesh.runtime.time.Ticker ticker();
 
   /** One line saying that the call's deadline expired, naming the destination and the budget. */
   String deadlineMessage();

@@ -32,6 +32,22 @@ public interface BridgeCall {
   /** The header a refusal response carries, naming what refused the call. */
   String REFUSED_HEADER = "x-jmesh-refused";
 
+  /**
+   * Drives the whole call on this thread, the way every client's call goes (admission, fault
+   * injection, attempts, retries and their backoff, the deadline, recording), and returns the
+   * application's answer: the last attempt's response, or {@link BridgeSender#refused} for a
+   * refusal. Throws the last attempt's error, {@link BridgeSender#deadlineExceeded} when the
+   * deadline ran out, or a {@link MeshRefusal} (no endpoint). Ends the call: do not call the
+   * other methods of this call, nor {@link #finish()}, afterwards.
+   *
+   * @param bodyReplayable whether the body can be sent again; true when there is none
+   * @param bodyLength the body's size: 0 for none, -1 when unknown (never replayed)
+   */
+  default <R> R execute(boolean bodyReplayable, long bodyLength, BridgeSender<R> sender)
+      throws java.io.IOException {
+    throw new UnsupportedOperationException("the agent's calls implement execute; " + this + " does not");
+  }
+
   /** The authority the application addressed; send it as {@code Host} / {@code :authority}. */
   String authority();
 

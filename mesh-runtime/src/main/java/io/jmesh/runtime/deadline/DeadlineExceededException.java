@@ -19,6 +19,14 @@ public final class DeadlineExceededException extends IOException {
     super(message(destination, deadline));
   }
 
+  /**
+   * With a message already made ({@code OutboundCall#deadlineMessage()}) and the error of the
+   * attempt the deadline cut short, or {@code null}.
+   */
+  public DeadlineExceededException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
   /** The message of this exception, for adapters that fail the call with their own type. */
   public static String message(String destination, Deadline deadline) {
     return destination + ": deadline exceeded after " + millis(deadline.elapsed())

@@ -41,7 +41,8 @@ final class RoutedCall implements OutboundCall {
   private final Ticker ticker;
   private String authority;
   private Endpoint previous;
-  private int attempts;
+  private int attempts; // reported
+  private int picks; // endpoints handed out: never more than the route's attempts
   private RequestFacts facts;
   private Deadline deadline;
   private ConcurrencyLimit heldLimit;
@@ -183,6 +184,21 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public Endpoint nextEndpoint() {
+    if (picks >= route.retry.maxAttempts()) {
+      // Attempts are bounded here, by construction: whatever mix of connect failures, re-picks
+      // and retries an adapter reports, the call gets no more endpoints than the route allows.
+      status = 0;
+      errorType = errorType == MeshMetricsErrors.NOT_FINISHED ? MeshMetricsErrors.NO_ENDPOINT : errorType;
+      return null;
+    }
+    Endpoint endpoint = pick();
+    if (endpoint != null) {
+      picks++;
+    }
+    return endpoint;
+  }
+
+  private Endpoint pick() {
     Endpoint avoid = previous;
     // An ejected endpoint whose penalty is over gets one probe, whatever the balancer prefers.
     Endpoint probe = state.health.claimDueProbe(members);
@@ -211,6 +227,10 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public String noEndpointMessage() {
+    if (picks >= route.retry.maxAttempts()) {
+      return "jmesh: " + state.name + ": all " + picks + " attempts of route " + route.name
+          + " were used (expected: at most retry.attempts = " + route.retry.maxAttempts() + " per call)";
+    }
     return "jmesh: no endpoint available for " + state.name + ":" + request.port() + " (route "
         + route.name + "); check the mesh config's endpoints and the route's backends";
   }
@@ -223,6 +243,21 @@ final class RoutedCall implements OutboundCall {
     }
     long left = Math.max(0, deadline.remainingNanos(ticker.nanoTime()));
     return perTry < 0 ? left : Math.min(perTry, left);
+  }
+
+  @Override
+  public long deadlineRemainingNanos() {
+    return deadline == null ? -1 : Math.max(0, deadline.remainingNanos(ticker.nanoTime()));
+  }
+
+  @Override
+  public int maxAttempts() {
+    return route.retry.maxAttempts();
+  }
+
+  @Override
+  public Ticker ticker() {
+    return ticker;
   }
 
   @Override

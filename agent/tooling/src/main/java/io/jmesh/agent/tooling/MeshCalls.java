@@ -3,18 +3,16 @@ package io.jmesh.agent.tooling;
 import io.jmesh.runtime.Admission;
 import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.retry.RetryPolicy;
+import io.jmesh.bridge.BridgeSender;
+import io.jmesh.bridge.MeshRefusal;
+import io.jmesh.runtime.NoEndpointException;
+import io.jmesh.runtime.call.BlockingCall;
+import io.jmesh.runtime.call.CallDriver;
+import io.jmesh.runtime.call.Outcomes;
+import io.jmesh.runtime.deadline.DeadlineExceededException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.UnknownHostException;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpTimeoutException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.net.ssl.SSLHandshakeException;
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeCalls;
@@ -165,6 +163,54 @@ public final class MeshCalls implements BridgeCalls {
     }
 
     @Override
+    public <R> R execute(boolean bodyReplayable, long bodyLength, BridgeSender<R> sender)
+        throws IOException {
+      if (runtime.requiresMeshTls(call.destination()) && runtime.meshTls() == null) {
+        int status = admit(bodyReplayable, bodyLength); // refuses: never plaintext
+        finish();
+        return sender.refused(status, refusalKind(), refusalReason());
+      }
+      try {
+        return BlockingCall.run(
+            call,
+            bodyReplayable,
+            bodyLength,
+            new Attempts<>(this, sender),
+            observer(),
+            refusal -> {
+              admission = refusal;
+              if (span != null) {
+                span.refused(refusal.status(), refusal.refusal().header());
+              }
+              return sender.refused(refusal.status(), refusal.refusal().header(), refusal.reason());
+            });
+      } catch (DeadlineExceededException e) {
+        throw sender.deadlineExceeded(e.getMessage(), e.getCause());
+      } catch (NoEndpointException e) {
+        throw new MeshRefusal(e.getMessage());
+      }
+    }
+
+    /** Records each attempt as an event of the call's span, and ends the span with the call. */
+    private CallDriver.Observer observer() {
+      ClientSpan s = span;
+      if (s == null) {
+        return CallDriver.Observer.NONE;
+      }
+      return new CallDriver.Observer() {
+        @Override
+        public void attemptEnded(Endpoint endpoint, int status, Throwable error, long durationNanos) {
+          s.attempt(endpoint.host(), endpoint.port(), status, error, durationNanos);
+        }
+
+        @Override
+        public void callEnded() {
+          s.end();
+        }
+      };
+    }
+
+    @Override
     public String refusalReason() {
       return noIdentity != null ? noIdentity : admission == null ? null : admission.reason();
     }
@@ -273,40 +319,50 @@ public final class MeshCalls implements BridgeCalls {
     }
   }
 
-  /** The outcome of an answer; the runtime counts 1xx..4xx as the endpoint doing its job. */
-  static AttemptOutcome outcomeOf(int status) {
-    return status >= 100 && status <= 599 ? AttemptOutcome.status(status) : AttemptOutcome.otherError();
+  /** A blocking client's attempts, as the driver asks for them: runtime types to bridge types. */
+  private static final class Attempts<R> implements CallDriver.Sender<R> {
+    private final Call owner;
+    private final BridgeSender<R> sender;
+
+    Attempts(Call owner, BridgeSender<R> sender) {
+      this.owner = owner;
+      this.sender = sender;
+    }
+
+    @Override
+    public void send(CallDriver.Attempt<R> attempt) throws IOException {
+      String destination = owner.call.destination();
+      javax.net.ssl.SSLContext tls = owner.runtime.meshTlsFor(destination);
+      if (tls == null && owner.runtime.requiresMeshTls(destination)) {
+        throw new MeshRefusal("jmesh: " + destination + " requires mesh TLS, and this workload has no mesh identity");
+      }
+      MeshEndpoint endpoint = new MeshEndpoint(attempt.endpoint(), tls);
+      R response;
+      try {
+        response =
+            sender.send(endpoint, attempt.timeoutNanos(), attempt.deadlineHeaderValue(), owner.traceHeaders());
+      } catch (IOException | RuntimeException e) {
+        attempt.failed(Outcomes.classify(e), e);
+        return;
+      }
+      int status = sender.status(response);
+      attempt.succeeded(response, Outcomes.of(status), status);
+    }
+
+    @Override
+    public void discard(R response) {
+      sender.discard(response);
+    }
   }
 
-  /**
-   * What kind of failure an attempt's exception is, as Envoy's {@code retry_on} sees it: the
-   * connection could not be made (nothing was sent), a timeout, or a reset of a connection that
-   * may have carried the request. Wrappers such as {@link CompletionException} are looked through.
-   */
+  /** The outcome of an answer; see {@link Outcomes#of}. */
+  static AttemptOutcome outcomeOf(int status) {
+    return Outcomes.of(status);
+  }
+
+  /** What kind of failure an attempt's exception is; see {@link Outcomes#classify}. */
   static AttemptOutcome classify(Throwable error) {
-    Throwable t = error;
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t == null) {
-      return AttemptOutcome.otherError();
-    }
-    if (t instanceof ConnectException
-        || t instanceof NoRouteToHostException
-        || t instanceof UnknownHostException
-        || t instanceof HttpConnectTimeoutException
-        || t instanceof SSLHandshakeException) {
-      return AttemptOutcome.connectFailure();
-    }
-    if (t instanceof HttpTimeoutException || t instanceof InterruptedIOException) {
-      // SocketTimeoutException and OkHttp's call timeout are InterruptedIOExceptions too.
-      return AttemptOutcome.timeout();
-    }
-    if (t instanceof IOException) {
-      // Closed, reset or truncated after the connection was made: the request may have arrived.
-      return AttemptOutcome.reset();
-    }
-    return AttemptOutcome.otherError();
+    return Outcomes.classify(error);
   }
 
   /**

@@ -4,13 +4,11 @@ import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeCalls;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.MeshBridge;
+import io.jmesh.bridge.BridgeSender;
 import io.jmesh.bridge.MeshRefusal;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
@@ -22,11 +20,12 @@ import okhttp3.Response;
 import okhttp3.ResponseBody;
 
 /**
- * Routes a request to a mesh destination and applies its route's policy: admission (faults, rate
- * limit, concurrency cap), one attempt per chosen endpoint with the logical authority as Host and
- * the deadline header, per-attempt timeouts, and retries after the delay the runtime asks for.
- * The application gets back a response whose request is its own. As the last application
- * interceptor it may call {@code proceed} once per attempt, which OkHttp allows there.
+ * Routes a request to a mesh destination and hands it to the runtime's call driver ({@link
+ * BridgeCall#execute}), which applies the route's policy (admission, faults, retries, deadline)
+ * and asks this adapter for each attempt: one {@code proceed} per chosen endpoint with the logical
+ * authority as Host, the deadline and trace headers, and the attempt's timeout. The application
+ * gets back a response whose request is its own. As the last application interceptor it may call
+ * {@code proceed} once per attempt, which OkHttp allows there.
  *
  * <p>Injected into the class loader that holds OkHttp; talks to the runtime through the bridge
  * only. OkHttp's own thread runs it, so waiting (backoff, injected delay, a pending slot) blocks
@@ -52,7 +51,6 @@ public final class MeshInterceptor implements Interceptor {
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
     BridgeCall call;
-    int refusal;
     try {
       BridgeCalls calls = MeshBridge.calls();
       HttpUrl url = request.url();
@@ -64,42 +62,30 @@ public final class MeshInterceptor implements Interceptor {
               ? null
               : calls.route(
                   url.scheme(), url.host(), url.port(), request.method(), url.encodedPath(), request::header);
-      refusal = call == null ? 0 : admit(call, request.body());
     } catch (Throwable t) {
       MeshBridge.adviceError(PLACE, t);
       call = null;
-      refusal = 0;
     }
     if (call == null) {
       return chain.proceed(request); // Not meshed, or the agent failed: the call goes on as is.
     }
-    try {
-      if (refusal != 0) {
-        return refused(request, refusal, call.refusalKind(), call.refusalReason());
-      }
-      if (!awaitAdmission(call)) {
-        return refused(request, 503, "overloaded", "jmesh: " + call.authority() + ": overloaded: gave up waiting for a place among the requests in flight");
-      }
-      return attempts(chain, request, call);
-    } finally {
-      call.finish();
-    }
+    // The runtime's call driver does admission, retries and the deadline on this thread (OkHttp's
+    // own, as its own retries do); this adapter only sends the attempts it asks for.
+    RequestBody body = request.body();
+    Response response =
+        call.execute(body == null || replayable(body), body == null ? 0 : body.contentLength(), new Attempts(chain, request, call));
+    return response.request() == request ? response : response.newBuilder().request(request).build();
   }
 
-  /** Admits the call with what OkHttp knows of the body. */
-  private static int admit(BridgeCall call, RequestBody body) throws IOException {
-    if (body == null) {
-      return call.admit(true, 0);
-    }
+  /** Whether OkHttp can write {@code body} again. */
+  private static boolean replayable(RequestBody body) {
     // A one-shot or duplex body (OkHttp 3.14+/4.x) cannot be written twice; older versions have
     // neither method, and all their bodies can.
-    boolean replayable;
     try {
-      replayable = !body.isOneShot() && !isDuplex(body);
+      return !body.isOneShot() && !isDuplex(body);
     } catch (NoSuchMethodError e) {
-      replayable = true;
+      return true;
     }
-    return call.admit(replayable, body.contentLength());
   }
 
   private static boolean isDuplex(RequestBody body) {
@@ -110,42 +96,22 @@ public final class MeshInterceptor implements Interceptor {
     }
   }
 
-  /** Waits out an injected delay and a place in the pending queue; false when the queue gave up. */
-  private static boolean awaitAdmission(BridgeCall call) throws IOException {
-    pause(call.admissionDelayNanos());
-    CompletableFuture<Void> slot = call.admissionSlot();
-    if (slot == null) {
-      return true;
-    }
-    long timeout = call.attemptTimeoutNanos();
-    try {
-      if (timeout > 0) {
-        slot.get(timeout, TimeUnit.NANOSECONDS);
-      } else {
-        slot.get();
-      }
-      return true;
-    } catch (ExecutionException e) {
-      return false;
-    } catch (TimeoutException e) {
-      throw deadline(call, null);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while waiting for a place in the mesh's queue");
-    }
-  }
+  /** One call's attempts, in OkHttp's types. */
+  private final class Attempts implements BridgeSender<Response> {
+    private final Chain chain;
+    private final Request request;
+    private final BridgeCall call;
 
-  private Response attempts(Chain chain, Request request, BridgeCall call) throws IOException {
-    HttpUrl url = request.url();
-    while (true) {
-      long timeoutNanos = call.attemptTimeoutNanos();
-      if (timeoutNanos == 0) {
-        throw deadline(call, null);
-      }
-      BridgeEndpoint endpoint = call.nextEndpoint();
-      if (endpoint == null) {
-        throw new MeshRefusal(call.noEndpointMessage());
-      }
+    Attempts(Chain chain, Request request, BridgeCall call) {
+      this.chain = chain;
+      this.request = request;
+      this.call = call;
+    }
+
+    @Override
+    public Response send(BridgeEndpoint endpoint, long timeoutNanos, String deadline, String[] trace)
+        throws IOException {
+      HttpUrl url = request.url();
       boolean overMeshTls = endpoint.meshTls() != null;
       Request.Builder attempt =
           request
@@ -154,40 +120,41 @@ public final class MeshInterceptor implements Interceptor {
               // the endpoint; OkHttp takes :authority from the URL.
               .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
               .header("Host", call.authority());
-      String deadline = call.deadlineHeaderValue();
       if (deadline != null) {
         attempt.header(BridgeCall.DEADLINE_HEADER, deadline);
       }
-      String[] trace = call.traceHeaders();
       if (trace != null) {
         for (int i = 0; i + 1 < trace.length; i += 2) {
           attempt.header(trace[i], trace[i + 1]);
         }
       }
-      long start = System.nanoTime();
-      Response response;
-      try {
-        response =
-            overMeshTls
-                ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
-                : withTimeout(chain, timeoutNanos).proceed(attempt.build());
-      } catch (IOException | RuntimeException e) {
-        long delay = call.attemptFinished(endpoint, 0, e, System.nanoTime() - start);
-        if (delay < 0) {
-          if (call.deadlineExpired()) {
-            throw deadline(call, e);
-          }
-          throw e;
-        }
-        pause(delay);
-        continue;
-      }
-      long delay = call.attemptFinished(endpoint, response.code(), null, System.nanoTime() - start);
-      if (delay < 0) {
-        return response.newBuilder().request(request).build();
-      }
+      return overMeshTls
+          ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
+          : withTimeout(chain, timeoutNanos).proceed(attempt.build());
+    }
+
+    @Override
+    public int status(Response response) {
+      return response.code();
+    }
+
+    @Override
+    public void discard(Response response) {
       response.close(); // this answer is replaced by the retry's
-      pause(delay);
+    }
+
+    @Override
+    public Response refused(int status, String kind, String reason) {
+      return MeshInterceptor.refused(request, status, kind, reason);
+    }
+
+    @Override
+    public IOException deadlineExceeded(String message, Throwable cause) {
+      InterruptedIOException e = new InterruptedIOException(message);
+      if (cause != null) {
+        e.initCause(cause);
+      }
+      return e;
     }
   }
 
@@ -244,26 +211,6 @@ public final class MeshInterceptor implements Interceptor {
       return c;
     } catch (NoSuchMethodError e) {
       return chain; // OkHttp before 3.9 cannot change timeouts per attempt
-    }
-  }
-
-  private static InterruptedIOException deadline(BridgeCall call, Throwable cause) {
-    InterruptedIOException e = new InterruptedIOException(call.deadlineMessage());
-    if (cause != null) {
-      e.initCause(cause);
-    }
-    return e;
-  }
-
-  private static void pause(long nanos) throws InterruptedIOException {
-    if (nanos <= 0) {
-      return;
-    }
-    try {
-      TimeUnit.NANOSECONDS.sleep(nanos);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted during the mesh's retry backoff");
     }
   }
 

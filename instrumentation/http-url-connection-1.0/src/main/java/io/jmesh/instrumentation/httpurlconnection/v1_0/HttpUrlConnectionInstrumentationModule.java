@@ -1,4 +1,4 @@
-package io.jmesh.instrumentation.httpurlconnection;
+package io.jmesh.instrumentation.httpurlconnection.v1_0;
 
 import static net.bytebuddy.matcher.ElementMatchers.isStatic;
 import static net.bytebuddy.matcher.ElementMatchers.named;

@@ -1,4 +1,4 @@
-package io.jmesh.instrumentation.httpurlconnection;
+package io.jmesh.instrumentation.httpurlconnection.v1_0;
 
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.MeshBridge;

@@ -1,4 +1,4 @@
-package io.jmesh.instrumentation.httpurlconnection;
+package io.jmesh.instrumentation.httpurlconnection.v1_0;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
