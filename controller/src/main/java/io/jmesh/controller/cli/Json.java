@@ -34,7 +34,7 @@ final class Json {
     try {
       return GSON.fromJson(text, Object.class);
     } catch (JsonParseException e) {
-      // The reader's own message ("Expected ':' at line 1 column 6 path $.a"), not its wrapper's
+      // The reader's own message ("Expected ':' at line 1 column 7 path $.a"), not its wrapper's
       // class name; its last line points at Gson's troubleshooting guide, not at our input.
       Throwable why = e.getCause() != null ? e.getCause() : e;
       String message = String.valueOf(why.getMessage()).lines().findFirst().orElse("");
