@@ -1,5 +1,13 @@
 package io.jmesh.controller;
 
+import com.google.gson.FormattingStyle;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.TypeAdapter;
+import com.google.gson.TypeAdapterFactory;
+import com.google.gson.reflect.TypeToken;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonWriter;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
@@ -13,10 +21,12 @@ import io.jmesh.runtime.config.RouteMatch;
 import io.jmesh.runtime.config.RoutePolicy;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.config.ServiceEndpoint;
+import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -24,16 +34,43 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The JSON documents of the admin API, as trees for {@link Json}. The field names are an API:
- * {@code controller/README.md} lists them, and a field is only ever added, never renamed or
- * removed. Absent values are written as {@code null}, never left out, so that a reader can rely
- * on every field being there.
+ * The JSON documents of the admin API: each built as a tree of plain values ({@link Map} in field
+ * order, {@link List}, {@link String}, {@link Integer}, {@link Long}, {@link Double}, {@link
+ * Boolean}, {@link Instant} and {@code null}) and written by Gson with {@link #write}. The field
+ * names are an API: {@code controller/README.md} lists them, and a field is only ever added, never
+ * renamed or removed. Absent values are written as {@code null}, never left out, so that a reader
+ * can rely on every field being there.
+ *
+ * <p>Thread-safety: stateless.
  */
 final class AdminJson {
   /** The node metadata field in which an agent announces its admin port. */
   static final String ADMIN_PORT = "jmesh.admin.port";
 
+  // Lists of scalars (ports, resource names) on one line, "[8080, 8081]": short, and they read
+  // better so. Everything else as Gson's pretty printing, two-space indent.
+  private static final Gson ONE_LINE =
+      gson().setFormattingStyle(FormattingStyle.COMPACT.withSpaceAfterSeparators(true)).create();
+  private static final Gson PRETTY =
+      gson()
+          .setFormattingStyle(FormattingStyle.PRETTY)
+          .registerTypeAdapterFactory(new ScalarListsOnOneLine())
+          .create();
+
   private AdminJson() {}
+
+  /** {@code document} as pretty-printed JSON with a final newline, as the admin API serves it. */
+  static String write(Object document) {
+    return PRETTY.toJson(document) + "\n";
+  }
+
+  private static GsonBuilder gson() {
+    return new GsonBuilder()
+        .serializeNulls()
+        // The documents are served as application/json, never inside HTML.
+        .disableHtmlEscaping()
+        .registerTypeAdapter(Instant.class, new InstantAsString().nullSafe());
+  }
 
   /** {@code GET /snapshot}. */
   static Map<String, Object> snapshot(AdminModel.SnapshotStatus status) {
@@ -256,7 +293,7 @@ final class AdminJson {
   private static Object value(Value value) {
     switch (value.getKindCase()) {
       case NUMBER_VALUE:
-        return value.getNumberValue();
+        return number(value.getNumberValue());
       case STRING_VALUE:
         return value.getStringValue();
       case BOOL_VALUE:
@@ -278,5 +315,60 @@ final class AdminJson {
       out.add(value(v));
     }
     return out;
+  }
+
+  /**
+   * A Struct's number as JSON writes it best: integral values without a fraction ({@code 4}, not
+   * {@code 4.0}: a port or a count was meant), NaN and infinities as strings (JSON has no such
+   * numbers; a string keeps the information and stays parseable).
+   */
+  static Object number(double d) {
+    if (Double.isNaN(d) || Double.isInfinite(d)) {
+      return Double.toString(d);
+    }
+    if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+      return (long) d;
+    }
+    return d;
+  }
+
+  /** ISO-8601, as {@link Instant#toString()}. */
+  private static final class InstantAsString extends TypeAdapter<Instant> {
+    @Override
+    public void write(JsonWriter out, Instant value) throws IOException {
+      out.value(value.toString());
+    }
+
+    @Override
+    public Instant read(JsonReader in) {
+      throw new UnsupportedOperationException("the admin documents are only written");
+    }
+  }
+
+  /** Writes a list that holds no map and no list with {@link #ONE_LINE}, others as usual. */
+  private static final class ScalarListsOnOneLine implements TypeAdapterFactory {
+    @Override
+    public <T> TypeAdapter<T> create(Gson gson, TypeToken<T> type) {
+      if (!List.class.isAssignableFrom(type.getRawType())) {
+        return null;
+      }
+      TypeAdapter<T> usual = gson.getDelegateAdapter(this, type);
+      return new TypeAdapter<T>() {
+        @Override
+        public void write(JsonWriter out, T value) throws IOException {
+          if (value != null
+              && ((List<?>) value).stream().noneMatch(v -> v instanceof Map || v instanceof List)) {
+            out.jsonValue(ONE_LINE.toJson(value));
+          } else {
+            usual.write(out, value);
+          }
+        }
+
+        @Override
+        public T read(JsonReader in) {
+          throw new UnsupportedOperationException("the admin documents are only written");
+        }
+      };
+    }
   }
 }

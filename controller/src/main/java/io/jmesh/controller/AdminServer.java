@@ -110,13 +110,13 @@ final class AdminServer implements AutoCloseable {
         send(exchange, 200, PROMETHEUS, model.scrape());
         break;
       case "/snapshot":
-        send(exchange, 200, JSON, Json.write(AdminJson.snapshot(model.snapshot())));
+        send(exchange, 200, JSON, AdminJson.write(AdminJson.snapshot(model.snapshot())));
         break;
       case "/agents":
-        send(exchange, 200, JSON, Json.write(AdminJson.agents(model.agents())));
+        send(exchange, 200, JSON, AdminJson.write(AdminJson.agents(model.agents())));
         break;
       case "/ca":
-        send(exchange, 200, JSON, Json.write(AdminJson.ca(model.ca())));
+        send(exchange, 200, JSON, AdminJson.write(AdminJson.ca(model.ca())));
         break;
       default:
         if (path.startsWith("/services/")) {
@@ -133,7 +133,7 @@ final class AdminServer implements AutoCloseable {
     if (applied != null) {
       for (Service service : applied.services()) {
         if (service.qualifiedName().equals(name) || service.name().equals(name)) {
-          send(exchange, 200, JSON, Json.write(AdminJson.service(service, applied.version())));
+          send(exchange, 200, JSON, AdminJson.write(AdminJson.service(service, applied.version())));
           return;
         }
       }

@@ -11,12 +11,9 @@ import io.jmesh.controller.xds.AgentStatus;
 import io.jmesh.controller.xds.XdsOverrides;
 import io.jmesh.controller.xds.XdsResources;
 import io.jmesh.controller.xds.XdsServer;
-import io.jmesh.controller.xds.ProxylessTranslator;
 import io.jmesh.controller.xds.XdsTranslator;
 import io.jmesh.runtime.config.MeshSnapshot;
-import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.identity.SpiffeId;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -30,21 +27,19 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
  * The jmesh controller process, in a form that can also run inside another JVM (tests,
- * benchmarks): a {@link MeshSource} (the watched YAML file), the translation of each of its
- * snapshots into xDS ({@link XdsTranslator}), the {@link XdsServer} that serves it to every
- * agent, and the admin HTTP server ({@code /ready}, {@code /live}, {@code /metrics}, {@code
+ * benchmarks): a {@link MeshSource} (the watched YAML file), the {@link SnapshotPublisher} that
+ * translates each of its snapshots into xDS ({@link XdsTranslator}), the {@link XdsServer} that
+ * serves it to every agent, and the admin HTTP server ({@code /ready}, {@code /live}, {@code /metrics}, {@code
  * /snapshot}, {@code /agents}, {@code /ca}; see {@code controller/README.md}), and, with {@link
  * Options#caDir()}, the certificate authority's gRPC service on the xDS port.
  *
@@ -52,6 +47,8 @@ import java.util.function.Function;
  * read. A missing or bad file at start is not fatal: the controller runs, {@code /ready} answers
  * 503 with the reason, and the first good version of the file is served as soon as it appears.
  * Afterwards a bad edit keeps the last good snapshot in force.
+ *
+ * <p>This class starts, composes and closes the parts; {@link Options} holds its settings.
  *
  * <p>Thread-safety: all methods may be called from any thread. Snapshots are translated and set
  * on the source's thread, one at a time.
@@ -61,28 +58,18 @@ public final class Controller implements AutoCloseable {
 
   private final Options options;
   private final MeshSource source;
-  private final Function<MeshSnapshot, XdsResources> translator;
   private final ScheduledExecutorService ownedScheduler; // null when the caller owns the source's
   private final Clock clock;
   private final PrometheusMeterRegistry registry;
-  private final Counter translationFailures;
   private final CountDownLatch closedLatch = new CountDownLatch(1);
 
   private XdsServer xds;
   private CertificateAuthority ca; // null without Options.caDir
   private AdminServer admin;
-  private OverridesFile overrides; // null without Options.overrides
+  private SnapshotPublisher publisher; // set once the xDS server listens
+  private volatile OverridesFile overrides; // null without Options.overrides
   private ScheduledExecutorService overridesScheduler; // owned; null unless overrides need one
-  // Snapshots come from the source's thread, overrides changes from the overrides file's: one
-  // push at a time.
-  private final Object pushLock = new Object();
-
-  private volatile Applied applied; // null before the first snapshot is set
-  private volatile String translationError;
   private volatile boolean closed;
-
-  /** The snapshot in the xDS cache and when it was set. */
-  private record Applied(MeshSnapshot snapshot, Instant at) {}
 
   /**
    * The controller's settings. Immutable; start from {@link #defaults(Path)} and change what
@@ -238,19 +225,13 @@ public final class Controller implements AutoCloseable {
   private Controller(
       Options options,
       MeshSource source,
-      Function<MeshSnapshot, XdsResources> translator,
       ScheduledExecutorService ownedScheduler,
       Clock clock) {
     this.options = options;
     this.source = source;
-    this.translator = translator;
     this.ownedScheduler = ownedScheduler;
     this.clock = clock;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    this.translationFailures =
-        Counter.builder("jmesh.controller.translation.failures")
-            .description("Good source snapshots that could not be translated to xDS")
-            .register(registry);
     Gauge.builder(
             "jmesh.controller.source.error", this, c -> c.source.lastError().isPresent() ? 1 : 0)
         .description(
@@ -312,9 +293,9 @@ public final class Controller implements AutoCloseable {
         new Controller(
             Objects.requireNonNull(options, "options"),
             Objects.requireNonNull(source, "source"),
-            Objects.requireNonNull(translator, "translator"),
             ownedScheduler,
             clock);
+    Objects.requireNonNull(translator, "translator");
     try {
       List<ServerServiceDefinition> services = List.of();
       if (options.caDir() != null) {
@@ -329,6 +310,19 @@ public final class Controller implements AutoCloseable {
       }
       controller.xds =
           XdsServer.start(options.xdsHost(), options.xdsPort(), controller.registry, services);
+      controller.publisher =
+          new SnapshotPublisher(
+              source.description(),
+              translator,
+              options.clusterDomain(),
+              controller.xds,
+              () -> {
+                OverridesFile file = controller.overrides;
+                return file == null ? XdsOverrides.NONE : file.current();
+              },
+              () -> controller.closed,
+              clock,
+              controller.registry);
       controller.admin =
           AdminServer.start(options.adminHost(), options.adminPort(), controller.new Model());
       // Said before the source is read, so that the log tells where before what.
@@ -360,124 +354,17 @@ public final class Controller implements AutoCloseable {
         }
         controller.overrides =
             new OverridesFile(
-                options.overrides(), o -> source.current().ifPresent(controller::onSnapshot));
+                options.overrides(),
+                o -> source.current().ifPresent(controller.publisher::publish));
         // Read before the source, so that the first version served already has them.
         controller.overrides.start(scheduler, options.pollMillis());
       }
-      source.start(controller::onSnapshot);
+      source.start(controller.publisher::publish);
     } catch (IOException | RuntimeException e) {
       controller.close();
       throw e;
     }
     return controller;
-  }
-
-  /** Translates and serves one good snapshot of the source; runs on the source's thread. */
-  private void onSnapshot(MeshSnapshot snapshot) {
-    synchronized (pushLock) {
-      push(snapshot);
-    }
-  }
-
-  private void push(MeshSnapshot snapshot) {
-    if (closed) {
-      return;
-    }
-    XdsResources resources;
-    XdsResources proxyless;
-    long started = System.nanoTime();
-    try {
-      resources = translator.apply(snapshot);
-      proxyless = ProxylessTranslator.translate(snapshot, options.clusterDomain());
-    } catch (RuntimeException e) {
-      // Keep serving the previous snapshot: a translation bug must not empty the mesh.
-      translationFailures.increment();
-      translationError = "version " + snapshot.version() + ": " + e;
-      LOG.log(
-          Level.ERROR,
-          "snapshot version "
-              + snapshot.version()
-              + " from "
-              + source.description()
-              + " cannot be translated to xDS; still serving "
-              + (applied == null ? "nothing" : "version " + applied.snapshot().version()),
-          e);
-      return;
-    }
-    // The version agents see is the source's content hash, whatever the translator put there,
-    // so that an unchanged source is never pushed again.
-    if (!resources.version().equals(snapshot.version())) {
-      resources =
-          new XdsResources(
-              snapshot.version(),
-              resources.listeners(),
-              resources.routes(),
-              resources.clusters(),
-              resources.endpoints());
-    }
-    // Overrides replace translated resources by name and add their hash to the version.
-    resources = (overrides == null ? XdsOverrides.NONE : overrides.current()).applyTo(resources);
-    // Standard gRPC clients get the same version; overrides are jmesh resources for agents.
-    proxyless =
-        new XdsResources(
-            resources.version(),
-            proxyless.listeners(),
-            proxyless.routes(),
-            proxyless.clusters(),
-            proxyless.endpoints());
-    translationError = null;
-    long translated = System.nanoTime();
-    boolean pushed;
-    try {
-      pushed = xds.update(resources, proxyless);
-    } catch (IllegalStateException e) {
-      if (closed) {
-        return; // closed while translating: nothing to serve any more
-      }
-      throw e;
-    }
-    applied = new Applied(snapshot, clock.instant());
-    if (pushed) {
-      LOG.log(
-          Level.INFO,
-          "applied snapshot version "
-              + resources.version()
-              + " from "
-              + source.description()
-              + ": "
-              + summary(snapshot)
-              + ", "
-              + xds.agents().size()
-              + " agents connected (translated in "
-              + TimeUnit.NANOSECONDS.toMillis(translated - started)
-              + " ms, handed to the agents' streams in "
-              + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - translated)
-              + " ms)");
-      List<String> refused = ProxylessTranslator.meshTlsServices(snapshot);
-      if (!refused.isEmpty()) {
-        LOG.log(
-            Level.WARNING,
-            "version "
-                + resources.version()
-                + ": "
-                + refused
-                + " require mesh TLS: standard proxyless gRPC clients (not jmesh agents) get"
-                + " a route to a cluster without endpoints (<service>|mesh-tls-required), so their"
-                + " calls fail (UNAVAILABLE) instead of going in plaintext");
-      }
-    } else {
-      LOG.log(
-          Level.INFO,
-          "snapshot version " + resources.version() + " is already served; nothing to push");
-    }
-  }
-
-  private static String summary(MeshSnapshot snapshot) {
-    int endpoints = 0;
-    for (Service service : snapshot.services()) {
-      endpoints += service.endpoints().size();
-    }
-    return snapshot.services().size() + " services, " + endpoints + " endpoints";
   }
 
   /** The port of the xDS (gRPC) server. */
@@ -542,7 +429,7 @@ public final class Controller implements AutoCloseable {
       }
       if (xds.version().isEmpty()) {
         String why;
-        String translation = translationError;
+        String translation = publisher.translationError();
         Optional<String> sourceError = source.lastError();
         if (translation != null) {
           why = "translation to xDS failed: " + translation;
@@ -558,14 +445,14 @@ public final class Controller implements AutoCloseable {
 
     @Override
     public SnapshotStatus snapshot() {
-      Applied a = applied;
+      SnapshotPublisher.Applied a = publisher.applied();
       return new SnapshotStatus(
           source.description(),
           a == null ? null : a.snapshot(),
           a == null ? null : a.at(),
           source.current().map(MeshSnapshot::version).orElse(null),
           source.lastError().orElse(null),
-          translationError,
+          publisher.translationError(),
           xds.version().orElse(null),
           overrides == null ? null : overrides.description(),
           overrides == null ? null : overrides.lastError().orElse(null));

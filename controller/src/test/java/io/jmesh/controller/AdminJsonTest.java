@@ -59,7 +59,7 @@ class AdminJsonTest {
             T0,
             types);
 
-    assertThat(Json.write(AdminJson.agents(List.of(agent))))
+    assertThat(AdminJson.write(AdminJson.agents(List.of(agent))))
         .isEqualTo(
             String.join(
                 "\n",
@@ -122,7 +122,7 @@ class AdminJsonTest {
   void agentBeforeItsFirstRequest() {
     AgentStatus agent =
         new AgentStatus(0, null, null, null, Struct.getDefaultInstance(), null, T0, Map.of());
-    assertThat(Json.write(AdminJson.agent(agent)))
+    assertThat(AdminJson.write(AdminJson.agent(agent)))
         .isEqualTo(
             String.join(
                 "\n",
@@ -169,7 +169,7 @@ class AdminJsonTest {
             "file /etc/jmesh/overrides.json, 1 resources",
             null);
 
-    assertThat(Json.write(AdminJson.snapshot(status)))
+    assertThat(AdminJson.write(AdminJson.snapshot(status)))
         .isEqualTo(
             String.join(
                 "\n",
@@ -240,7 +240,7 @@ class AdminJsonTest {
                             .putFields("k", Value.newBuilder().setStringValue("v").build()))
                     .build())
             .build();
-    assertThat(Json.write(AdminJson.struct(struct)))
+    assertThat(AdminJson.write(AdminJson.struct(struct)))
         .isEqualTo(
             String.join(
                 "\n",
@@ -258,9 +258,26 @@ class AdminJsonTest {
 
   @Test
   void stringsAreEscaped() {
-    assertThat(Json.write("a\"b\\c\nd\te\u0001\u2028"))
-        .isEqualTo("\"a\\\"b\\\\c\\nd\\te\\u0001\\u2028\"\n");
-    assertThat(Json.write(Double.NaN)).isEqualTo("\"NaN\"\n");
+    assertThat(AdminJson.write("a\"b\\c\nd\te\u0001\u2028<&>"))
+        .isEqualTo("\"a\\\"b\\\\c\\nd\\te\\u0001\\u2028<&>\"\n");
+  }
+
+  @Test
+  void structNumbersAreIntegersWhenIntegralAndStringsWhenNotFinite() {
+    assertThat(AdminJson.number(4.0)).isEqualTo(4L);
+    assertThat(AdminJson.number(-0.5)).isEqualTo(-0.5);
+    assertThat(AdminJson.number(1e15)).isEqualTo(1e15);
+    assertThat(AdminJson.number(Double.NaN)).isEqualTo("NaN");
+    assertThat(AdminJson.number(Double.NEGATIVE_INFINITY)).isEqualTo("-Infinity");
+    assertThat(AdminJson.write(List.of(1e15, 0.25, 7L, "x", true)))
+        .isEqualTo("[1.0E15, 0.25, 7, \"x\", true]\n");
+    // A list that holds a list is not on one line; empty ones are.
+    Map<String, Object> lists = new LinkedHashMap<>();
+    lists.put("empty", List.of());
+    lists.put("nested", List.of(List.of()));
+    lists.put("none", null);
+    assertThat(AdminJson.write(lists))
+        .isEqualTo("{\n  \"empty\": [],\n  \"nested\": [\n    []\n  ],\n  \"none\": null\n}\n");
   }
 
   @Test

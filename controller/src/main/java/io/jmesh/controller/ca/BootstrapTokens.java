@@ -1,5 +1,12 @@
 package io.jmesh.controller.ca;
 
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.Strictness;
+import com.google.gson.ToNumberPolicy;
+import com.google.gson.reflect.TypeToken;
 import io.jmesh.runtime.identity.SpiffeId;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -16,7 +23,6 @@ import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import javax.crypto.Mac;
@@ -38,6 +44,13 @@ import javax.crypto.spec.SecretKeySpec;
  */
 public final class BootstrapTokens implements WorkloadAuthenticator {
   private static final Logger LOG = System.getLogger("io.jmesh.controller.ca");
+  private static final Gson PAYLOAD_GSON =
+      new GsonBuilder()
+          .setStrictness(Strictness.STRICT)
+          .setObjectToNumberStrategy(ToNumberPolicy.LONG_OR_DOUBLE)
+          .disableHtmlEscaping()
+          .create();
+  private static final TypeToken<Map<String, Object>> PAYLOAD_TYPE = new TypeToken<>() {};
 
   static final String KEY_FILE = "bootstrap.key";
   static final String PREFIX = "jmesh1";
@@ -123,8 +136,12 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
     } catch (ArithmeticException | DateTimeException e) {
       throw new IllegalArgumentException("ttl: " + ttl + " (expected: a date this century)", e);
     }
-    String json =
-        "{\"ns\":\"" + namespace + "\",\"sa\":\"" + serviceAccount + "\",\"exp\":" + exp + "}";
+    // In this field order and without spaces, as tokens were always written.
+    JsonObject fields = new JsonObject();
+    fields.addProperty("ns", namespace);
+    fields.addProperty("sa", serviceAccount);
+    fields.addProperty("exp", exp);
+    String json = PAYLOAD_GSON.toJson(fields);
     String signed = PREFIX + "." + base64(json.getBytes(StandardCharsets.UTF_8));
     return signed + "." + base64(mac(signed));
   }
@@ -152,7 +169,7 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
     }
     Map<String, Object> fields;
     try {
-      fields = FlatJson.parse(new String(payload, StandardCharsets.UTF_8));
+      fields = payload(new String(payload, StandardCharsets.UTF_8));
     } catch (IllegalArgumentException e) {
       throw new AuthenticationException("malformed bootstrap token payload: " + e.getMessage());
     }
@@ -198,105 +215,24 @@ public final class BootstrapTokens implements WorkloadAuthenticator {
   }
 
   /**
-   * The payload's JSON: one flat object of strings (no escapes: names are SPIFFE segments) and
-   * integers. Enough for what {@link #issue} writes, strict about anything else.
+   * The payload's fields, read by Gson: a JSON object whose integers are {@link Long}s. Strict
+   * (RFC 8259, one document, a field once): the MAC proves that this controller wrote it, so
+   * anything else is a bug worth a refusal.
+   *
+   * @throws IllegalArgumentException saying where the text stops being such an object
    */
-  static final class FlatJson {
-    private final String s;
-    private int i;
-
-    private FlatJson(String s) {
-      this.s = s;
-    }
-
-    static Map<String, Object> parse(String s) {
-      FlatJson p = new FlatJson(s);
-      Map<String, Object> out = new LinkedHashMap<>();
-      p.skipSpace();
-      p.expect('{');
-      p.skipSpace();
-      if (p.peek() == '}') {
-        p.i++;
-      } else {
-        while (true) {
-          p.skipSpace();
-          String name = p.string();
-          p.skipSpace();
-          p.expect(':');
-          p.skipSpace();
-          Object value = p.peek() == '"' ? p.string() : p.integer();
-          if (out.put(name, value) != null) {
-            throw new IllegalArgumentException("field \"" + name + "\" twice");
-          }
-          p.skipSpace();
-          if (p.peek() == ',') {
-            p.i++;
-            continue;
-          }
-          p.expect('}');
-          break;
-        }
+  static Map<String, Object> payload(String json) {
+    try {
+      Map<String, Object> fields = PAYLOAD_GSON.fromJson(json, PAYLOAD_TYPE);
+      if (fields == null) {
+        throw new IllegalArgumentException("empty (expected: a JSON object)");
       }
-      p.skipSpace();
-      if (p.i != s.length()) {
-        throw new IllegalArgumentException("text after the object at offset " + p.i);
-      }
-      return out;
-    }
-
-    private String string() {
-      expect('"');
-      int start = i;
-      while (i < s.length() && s.charAt(i) != '"') {
-        char c = s.charAt(i);
-        if (c == '\\' || c < 0x20) {
-          throw new IllegalArgumentException(
-              "character " + (int) c + " at offset " + i + " (expected: no escapes)");
-        }
-        i++;
-      }
-      String value = s.substring(start, i);
-      expect('"');
-      return value;
-    }
-
-    private Long integer() {
-      int start = i;
-      if (peek() == '-') {
-        i++;
-      }
-      while (i < s.length() && Character.isDigit(s.charAt(i))) {
-        i++;
-      }
-      try {
-        return Long.parseLong(s.substring(start, i));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(
-            "offset " + start + " (expected: a string or an integer)");
-      }
-    }
-
-    private char peek() {
-      return i < s.length() ? s.charAt(i) : '\0';
-    }
-
-    private void expect(char c) {
-      if (peek() != c) {
-        throw new IllegalArgumentException(
-            (i < s.length() ? "'" + s.charAt(i) + "'" : "end of text")
-                + " at offset "
-                + i
-                + " (expected: '"
-                + c
-                + "')");
-      }
-      i++;
-    }
-
-    private void skipSpace() {
-      while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
-        i++;
-      }
+      return fields;
+    } catch (JsonParseException e) {
+      // The reader's own message, not its wrapper's class name; not Gson's troubleshooting link.
+      Throwable why = e.getCause() != null ? e.getCause() : e;
+      String message = String.valueOf(why.getMessage()).lines().findFirst().orElse("");
+      throw new IllegalArgumentException(message + " (expected: a JSON object)", e);
     }
   }
 }

@@ -64,7 +64,7 @@ final class CheckCommand implements Callable<Integer> {
 
     // The certificate authority, when the controller runs one.
     try {
-      ca(JsonReader.parse(http.get("controller admin", controller, "/ca", JmeshCli.CONTROLLER_EXPECTATION)));
+      ca(Json.parse(http.get("controller admin", controller, "/ca", JmeshCli.CONTROLLER_EXPECTATION)));
     } catch (AdminHttp.AdminException | RuntimeException e) {
       fail("certificate authority: " + e.getMessage());
     }

@@ -52,7 +52,7 @@ final class EndpointsCommand implements Callable<Integer> {
     for (MeshAgent a : agents) {
       Map<String, Object> byService;
       try {
-        byService = (Map<String, Object>) JsonReader.parse(
+        byService = (Map<String, Object>) Json.parse(
             http.get("agent " + a.name() + " admin", a.adminAddress(), "/endpoints",
                 "the agent's JMESH_ADMIN_PORT; /endpoints answers loopback callers only"));
       } catch (AdminHttp.AdminException | RuntimeException e) {

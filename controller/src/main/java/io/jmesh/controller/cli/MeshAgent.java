@@ -21,7 +21,7 @@ record MeshAgent(String name, String service, String adminAddress, Map<String, S
   /** The agents of a {@code /agents} document. */
   @SuppressWarnings("unchecked")
   static List<MeshAgent> fromAgentsJson(String json) {
-    Map<String, Object> doc = (Map<String, Object>) JsonReader.parse(json);
+    Map<String, Object> doc = (Map<String, Object>) Json.parse(json);
     List<MeshAgent> out = new ArrayList<>();
     for (Object o : (List<Object>) doc.get("agents")) {
       Map<String, Object> a = (Map<String, Object>) o;

@@ -91,6 +91,6 @@ final class RoutesCommand implements Callable<Integer> {
         parent.http().get("controller admin", parent.controllerAdmin,
             "/services/" + URLEncoder.encode(name, StandardCharsets.UTF_8),
             JmeshCli.CONTROLLER_EXPECTATION);
-    return (Map<String, Object>) JsonReader.parse(body);
+    return (Map<String, Object>) Json.parse(body);
   }
 }

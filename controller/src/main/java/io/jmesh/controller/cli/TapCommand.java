@@ -100,7 +100,7 @@ final class TapCommand implements Callable<Integer> {
         }
         Map<String, Object> event;
         try {
-          event = (Map<String, Object>) JsonReader.parse(item.line());
+          event = (Map<String, Object>) Json.parse(item.line());
         } catch (IllegalArgumentException e) {
           err.println("jmesh tap: agent " + agents.get(item.agent()).name() + ": " + e.getMessage());
           continue;

@@ -66,7 +66,7 @@ public final class ProxylessTranslator {
     for (Service service : snapshot.services()) {
       String name = XdsNames.service(service.name(), service.namespace());
       for (int port : service.ports()) {
-        listeners.add(XdsTranslator.listener(service, clusterDomain, port));
+        listeners.add(ListenerTranslator.listener(service, clusterDomain, port));
       }
       if (service.meshTls()) {
         // Fail closed: every route goes to a Cluster that never has an endpoint, so a plaintext
@@ -95,7 +95,7 @@ public final class ProxylessTranslator {
                 .setType(Cluster.DiscoveryType.EDS)
                 .setEdsClusterConfig(
                     Cluster.EdsClusterConfig.newBuilder()
-                        .setEdsConfig(XdsTranslator.ADS)
+                        .setEdsConfig(XdsValues.ADS)
                         .setServiceName(refused))
                 .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
                 .build());
@@ -103,7 +103,7 @@ public final class ProxylessTranslator {
         continue;
       }
       routes.add(routeConfiguration(name, service));
-      Cluster base = cluster(XdsTranslator.cluster(name, service));
+      Cluster base = cluster(ClusterTranslator.cluster(name, service));
       clusters.add(base);
       endpoints.add(loadAssignment(name, service.endpoints(), Map.of()));
       for (Map<String, String> subset : subsets(service)) {
@@ -152,7 +152,7 @@ public final class ProxylessTranslator {
 
   /** jmesh's routes with each subset backend sent to the subset's Cluster. */
   private static RouteConfiguration routeConfiguration(String name, Service service) {
-    RouteConfiguration jmesh = XdsTranslator.routeConfiguration(name, service.routes());
+    RouteConfiguration jmesh = RouteConfigurationTranslator.routeConfiguration(name, service.routes());
     RouteConfiguration.Builder out = jmesh.toBuilder();
     for (VirtualHost.Builder host : out.getVirtualHostsBuilderList()) {
       for (Route.Builder route : host.getRoutesBuilderList()) {
@@ -198,7 +198,7 @@ public final class ProxylessTranslator {
         all.stream()
             .filter(e -> e.labels().entrySet().containsAll(subset.entrySet()))
             .toList();
-    ClusterLoadAssignment jmesh = XdsTranslator.loadAssignment(name, chosen);
+    ClusterLoadAssignment jmesh = LoadAssignmentTranslator.loadAssignment(name, chosen);
     ClusterLoadAssignment.Builder out = jmesh.toBuilder().clearEndpoints();
     int priority = 0;
     for (LocalityLbEndpoints locality : jmesh.getEndpointsList()) {

@@ -58,7 +58,7 @@ class JmeshCliTest {
   void tapLinesReadLikeLinkerds() {
     Map<String, Object> event =
         (Map<String, Object>)
-            JsonReader.parse(
+            Json.parse(
                 "{\"time\":\"2026-11-22T10:00:00Z\",\"direction\":\"outbound\",\"source\":\"client.default\","
                     + "\"destination\":\"hello.default\",\"method\":\"GET\",\"authority\":\"hello:8080\",\"path\":\"/\","
                     + "\"status\":200,\"errorType\":null,\"latencyMicros\":1234,\"endpoint\":\"127.0.0.2:8080\","
@@ -72,11 +72,15 @@ class JmeshCliTest {
 
   @Test
   void jsonValues() {
-    assertThat(JsonReader.parse(" {\"a\": [1, 2.5, -3e2, true, null, \"x\\u00e9\\n\"], \"b\": {}} "))
+    assertThat(Json.parse(" {\"a\": [1, 2.5, -3e2, true, null, \"x\\u00e9\\n\"], \"b\": {}} "))
         .isEqualTo(Map.of("a", java.util.Arrays.asList(1L, 2.5, -300.0, true, null, "x\u00e9\n"), "b", Map.of()));
-    assertThatThrownBy(() -> JsonReader.parse("{\"a\" 1}"))
-        .hasMessage("JSON at offset 5: \"1}\" (expected: ':')");
-    assertThat(JsonReader.parse("[]")).isEqualTo(List.of());
+    assertThatThrownBy(() -> Json.parse("{\"a\" 1}"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("JSON: Expected ':' at line 1 column 7 path $.a");
+    assertThatThrownBy(() -> Json.parse("{} x")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Json.parse("{'a': 1}")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Json.parse(" ")).hasMessage("JSON: empty text (expected: a value)");
+    assertThat(Json.parse("[]")).isEqualTo(List.of());
   }
 
   @Test

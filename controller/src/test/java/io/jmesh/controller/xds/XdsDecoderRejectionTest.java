@@ -328,7 +328,7 @@ class XdsDecoderRejectionTest {
   @Test
   void aFaultPercentageAboveTheWhole() {
     HTTPFault fault =
-        XdsTranslator.fault(
+        RouteConfigurationTranslator.fault(
             new io.jmesh.runtime.config.RoutePolicy.Fault(10, 503, 0, java.time.Duration.ZERO));
     HTTPFault bad =
         fault.toBuilder()
