@@ -131,7 +131,7 @@ class GrpcInboundIT {
 
   private final TestIdentities mesh = TestIdentities.mesh("mesh");
   private final TlsRefusals refusals = new TlsRefusals();
-  private final InboundStats stats = new InboundStats();
+  private final InboundStats stats = new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown"));
   private final BlockingQueue<String> hangStarted = new LinkedBlockingQueue<>();
   private final CompletableFuture<String> hangCancelled = new CompletableFuture<>();
   private final AtomicLong flooded = new AtomicLong();

@@ -48,7 +48,7 @@ class InboundTerminatorIT {
   private final TestIdentities mesh = TestIdentities.mesh("mesh");
   private final TlsRefusals serverRefusals = new TlsRefusals();
   private final TlsRefusals clientRefusals = new TlsRefusals();
-  private final InboundStats stats = new InboundStats();
+  private final InboundStats stats = new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown"));
   private final Set<String> appClients = ConcurrentHashMap.newKeySet();
   private final ExecutorService appThreads = Executors.newFixedThreadPool(8);
   private HttpServer app;
