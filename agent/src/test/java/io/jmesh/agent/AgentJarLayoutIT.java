@@ -50,6 +50,12 @@ class AgentJarLayoutIT {
     assertThat(classes).allSatisfy(n -> assertThat(n).startsWith("io/jmesh/"));
   }
 
+  @Test
+  void shipsNoTestHooks() throws Exception {
+    // The conformance suites' fixture lives in agent-tooling's test-jar, outside the agent's API.
+    assertThat(entries()).isNotEmpty().noneMatch(n -> n.contains("AgentTestHooks"));
+  }
+
   private static String classText(String entry) throws Exception {
     try (JarFile jar = new JarFile(JAR.toFile())) {
       return new String(jar.getInputStream(jar.getEntry(entry)).readAllBytes(), StandardCharsets.ISO_8859_1);

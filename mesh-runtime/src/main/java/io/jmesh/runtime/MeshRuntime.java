@@ -280,11 +280,11 @@ public final class MeshRuntime implements AutoCloseable {
 
   /**
    * In file mode, reads the config file now and applies it if it changed; returns what happened.
-   * Synchronous, for tests and the admin endpoint.
+   * Synchronous, for this package's tests (file mode polls the file on its own).
    *
    * @throws IllegalStateException when this runtime is not in file mode
    */
-  public ReloadResult reloadNow() {
+  ReloadResult reloadNow() {
     if (watcher == null) {
       throw new IllegalStateException("not in file mode: there is no config file to reload");
     }

@@ -1,7 +1,6 @@
 package io.jmesh.runtime.inbound;
 
 import io.jmesh.runtime.identity.SpiffeId;
-import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.jmesh.runtime.telemetry.ServerMeters;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -23,11 +22,6 @@ public final class InboundStats {
   private final LongAdder audited = new LongAdder();
   private final LongAdder opaqueConnections = new LongAdder();
   private final LongAdder latencyNanos = new LongAdder();
-
-  /** Counts only, for tests: the meters go to a no-op registry. */
-  public InboundStats() {
-    this(MeshMetrics.noop().server("unknown"));
-  }
 
   /** Counts, and the meters of this workload's service. */
   public InboundStats(ServerMeters meters) {

@@ -132,7 +132,7 @@ class GrpcInboundIT {
 
   private final TestIdentities mesh = TestIdentities.mesh("mesh");
   private final TlsRefusals refusals = new TlsRefusals();
-  private final InboundStats stats = new InboundStats();
+  private final InboundStats stats = new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown"));
   /** The terminator's time: only the application's unary call {@code slow} moves it. */
   private final FakeTicker ticker = new FakeTicker();
   private final BlockingQueue<String> hangStarted = new LinkedBlockingQueue<>();

@@ -50,7 +50,7 @@ class InboundTerminatorIT {
   private final TestIdentities mesh = TestIdentities.mesh("mesh");
   private final TlsRefusals serverRefusals = new TlsRefusals();
   private final TlsRefusals clientRefusals = new TlsRefusals();
-  private final InboundStats stats = new InboundStats();
+  private final InboundStats stats = new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown"));
   /** The terminator's time: only the application's {@code /slow} moves it. */
   private final FakeTicker ticker = new FakeTicker();
   private final Set<String> appClients = ConcurrentHashMap.newKeySet();

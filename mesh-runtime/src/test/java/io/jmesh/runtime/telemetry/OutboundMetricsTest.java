@@ -285,7 +285,7 @@ class OutboundMetricsTest {
 
   @Test
   void aRuntimeThatReplacesAnotherOnTheSameMetricsRebindsTheIdentityMeters() throws Exception {
-    // As Agent.installIdentityForTests does: a second identity, a second runtime, one registry.
+    // As AgentTestHooks.installIdentity does: a second identity, a second runtime, one registry.
     io.jmesh.runtime.identity.TestIdentities mesh = io.jmesh.runtime.identity.TestIdentities.mesh("metrics");
     io.jmesh.runtime.identity.TlsRefusals first = new io.jmesh.runtime.identity.TlsRefusals();
     io.jmesh.runtime.identity.TlsRefusals second = new io.jmesh.runtime.identity.TlsRefusals();

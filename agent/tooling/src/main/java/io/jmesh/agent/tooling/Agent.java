@@ -1,9 +1,6 @@
 package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.MeshBridge;
-import io.jmesh.runtime.MeshRuntime;
-import io.jmesh.runtime.identity.MeshTls;
-import io.jmesh.runtime.trace.Tracing;
 
 /**
  * The installed agent, for hooks that run in the agent class loader (JDK client hooks). Set once
@@ -29,54 +26,15 @@ public final class Agent {
   }
 
   /**
-   * For tests only (the instrumentation conformance suite, which runs the agent in its own JVM
-   * without a controller): puts in force a runtime that holds {@code tls} as this workload's mesh
-   * identity, with the agent's options and the snapshot in force, as if the agent had started
-   * with an identity from the CA; closes the runtime it replaces. Hooks read {@link #calls()} per
-   * call, so the next call uses it. Production code never calls this: an identity is obtained
-   * once, at start, and renewed in place.
-   *
-   * @return the runtime now in force
-   * @throws IllegalStateException when the agent has not started
+   * Puts {@code next} in force in place of the current context: hooks read {@link #calls()} per
+   * call, so the next call uses it. Not part of the agent's API: production sets the context once,
+   * at start; only the conformance suites' fixture {@code AgentTestHooks} (in this module's test
+   * jar, same package) replaces it, to give the agent started without a controller a mesh
+   * identity or a tracer of the test's own.
    */
-  public static synchronized MeshRuntime installIdentityForTests(MeshTls tls) {
-    AgentContext old = context;
-    if (old == null) {
-      throw new IllegalStateException("the agent has not started (expected: Agent.context() != null)");
-    }
-    AgentConfig config = old.config();
-    MeshRuntime runtime =
-        MeshRuntime.builder()
-            .options(new MeshRuntime.Options(config.namespace(), config.clusterDomain()))
-            .snapshot(old.runtime().snapshot())
-            .identity(tls)
-            // The agent's registry (its /metrics), so that tests see what a workload records.
-            .metrics(old.runtime().metrics())
-            .build();
-    AgentContext c = new AgentContext(runtime, config, old.tracing());
-    MeshCalls m = new MeshCalls(runtime, c);
-    set(c, m);
+  static synchronized void replace(AgentContext next) {
+    MeshCalls m = new MeshCalls(next.runtime(), next);
+    set(next, m);
     MeshBridge.install(m);
-    old.runtime().close();
-    return runtime;
-  }
-
-  /**
-   * For tests only (the instrumentation conformance suite): puts {@code tracing} in force for the
-   * calls that start from now on, keeping the runtime, and returns the tracing it replaces (not
-   * closed). Production code never calls this: tracing is set up once, at start, from OTEL_*.
-   *
-   * @throws IllegalStateException when the agent has not started
-   */
-  public static synchronized Tracing installTracingForTests(Tracing tracing) {
-    AgentContext old = context;
-    if (old == null) {
-      throw new IllegalStateException("the agent has not started (expected: Agent.context() != null)");
-    }
-    AgentContext c = new AgentContext(old.runtime(), old.config(), tracing);
-    MeshCalls m = new MeshCalls(old.runtime(), c);
-    set(c, m);
-    MeshBridge.install(m);
-    return old.tracing();
   }
 }

@@ -158,7 +158,7 @@ public final class AgentConfig {
   }
 
   /** Reads settings from the given maps, for tests. */
-  public static AgentConfig of(Map<String, String> properties, Map<String, String> environment) {
+  static AgentConfig of(Map<String, String> properties, Map<String, String> environment) {
     return new AgentConfig(properties::get, environment::get);
   }
 

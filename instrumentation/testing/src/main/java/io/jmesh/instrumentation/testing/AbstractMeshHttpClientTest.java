@@ -162,7 +162,7 @@ public abstract class AbstractMeshHttpClientTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> Agent.context() != null);
     // Both workloads get certificates of one test mesh, as the controller's CA would issue them.
     TestIdentities testMesh = TestIdentities.mesh("conformance");
-    Agent.installIdentityForTests(testMesh.tls(CLIENT_ID, clientRefusals));
+    io.jmesh.agent.tooling.AgentTestHooks.installIdentity(testMesh.tls(CLIENT_ID, clientRefusals));
     serverTls = testMesh.tls(SERVER_ID, serverRefusals);
   }
 
@@ -553,7 +553,7 @@ public abstract class AbstractMeshHttpClientTest {
             new InetSocketAddress("127.0.0.6", 0), new InetSocketAddress(secureApp.ip(), secureApp.port())),
         serverTls,
         AuthorizationPolicy::allAuthenticated,
-        new InboundStats());
+        new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown")));
   }
 
   /** A destination reached over mesh TLS: its endpoint is the terminator's mesh port. */
@@ -647,7 +647,7 @@ public abstract class AbstractMeshHttpClientTest {
   void theNextHopSeesTheClientSpanAsItsParent() throws Exception {
     InMemorySpanExporter exported = InMemorySpanExporter.create();
     Tracing previous =
-        Agent.installTracingForTests(
+        io.jmesh.agent.tooling.AgentTestHooks.installTracing(
             Tracing.create(
                 TraceSettings.from(Map.of("OTEL_TRACES_EXPORTER", "otlp")::get, k -> null, "conformance"),
                 SimpleSpanProcessor.create(exported),
@@ -677,7 +677,7 @@ public abstract class AbstractMeshHttpClientTest {
       assertThat(second.getAttributes().get(AttributeKey.longKey("http.response.status_code"))).isEqualTo(200L);
       assertThat(second.getEvents()).extracting(EventData::getName).containsExactly("jmesh.attempt");
     } finally {
-      Agent.installTracingForTests(previous).close();
+      io.jmesh.agent.tooling.AgentTestHooks.installTracing(previous).close();
     }
   }
 

@@ -92,7 +92,7 @@ public abstract class AbstractMeshGrpcClientTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> Agent.context() != null);
     // Both workloads get certificates of one test mesh, as the controller's CA would issue them.
     TestIdentities testMesh = TestIdentities.mesh("grpc-conformance");
-    Agent.installIdentityForTests(testMesh.tls(CLIENT_ID, clientRefusals));
+    io.jmesh.agent.tooling.AgentTestHooks.installIdentity(testMesh.tls(CLIENT_ID, clientRefusals));
     serverTls = testMesh.tls(SERVER_ID, serverRefusals);
   }
 
@@ -634,7 +634,7 @@ public abstract class AbstractMeshGrpcClientTest {
         InboundTerminator.Options.of(new InetSocketAddress("127.0.0.6", 0), new InetSocketAddress("127.0.0.1", secureApp.port())),
         serverTls,
         AuthorizationPolicy::allAuthenticated,
-        new InboundStats());
+        new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown")));
   }
 
   private static boolean nettyFourTwo() {
