@@ -1,9 +1,5 @@
 package io.jmesh.runtime;
 
-import io.jmesh.runtime.identity.SpiffeId;
-import javax.net.ssl.SSLContext;
-import io.jmesh.runtime.config.Service;
-import java.util.List;
 import io.jmesh.runtime.balance.Balancers;
 import io.jmesh.runtime.balance.LoadBalancer;
 import io.jmesh.runtime.config.ConfigFileWatcher;
@@ -20,14 +16,17 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * The data plane of one JVM: holds the mesh snapshot in force and routes outbound requests.
@@ -58,28 +57,25 @@ public final class MeshRuntime implements AutoCloseable {
   private final Router router;
   private final ConfigFileWatcher watcher; // null unless in file mode
   private final Discovery discovery; // null unless in discovery (xDS) mode
-  private final long firstUseTimeoutNanos;
+  private final FirstUseGate firstUse; // null unless in discovery (xDS) mode
   private final MeshTls meshTls; // null: no mesh identity, mesh TLS is off
+  private final DestinationTls destinationTls;
   private final MeshMetrics metrics;
-  // Services whose first use asked discovery for them; each waits at most once.
-  private final Map<String, Long> firstUseDeadlines = new ConcurrentHashMap<>();
-  private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
-  private final Object updated = new Object(); // notified after every update
   // Told after every update; clients that cache endpoints (gRPC channels) re-read them.
-  private final Set<Runnable> updateListeners = new java.util.concurrent.CopyOnWriteArraySet<>();
+  private final Set<Runnable> updateListeners = new CopyOnWriteArraySet<>();
   private volatile RouteTable table;
-  // Destinations reached over mesh TLS, and the identities each must prove; per snapshot.
-  private volatile Map<String, List<SpiffeId>> tlsIdentities = Map.of();
   // Who may call each service's workloads (inbound), by qualified name; per snapshot.
   private volatile Map<String, AuthorizationPolicy> inboundPolicies = Map.of();
-  // One client TLS context per mesh-TLS destination, kept while its identities do not change.
-  private final Map<String, Map.Entry<List<SpiffeId>, SSLContext>> tlsContexts = new ConcurrentHashMap<>();
 
   private MeshRuntime(Builder builder) {
     this.discovery = builder.discovery;
     this.meshTls = builder.meshTls;
     this.metrics = builder.metrics;
-    this.firstUseTimeoutNanos = builder.firstUseTimeout.toNanos();
+    this.destinationTls = new DestinationTls(meshTls);
+    this.firstUse =
+        discovery == null
+            ? null
+            : new FirstUseGate(discovery, () -> table, builder.firstUseTimeout.toNanos());
     this.router =
         new Router(
             builder.options.namespace(),
@@ -87,14 +83,14 @@ public final class MeshRuntime implements AutoCloseable {
             builder.balancerFactory,
             builder.random,
             builder.ticker,
-            discovery == null ? null : this::awaitResolved,
+            firstUse,
             metrics);
     this.table = router.update(builder.snapshot);
     metrics.configApplied(builder.snapshot.version());
     if (meshTls != null) {
       metrics.bindIdentity(meshTls);
     }
-    this.tlsIdentities = tlsIdentities(builder.snapshot);
+    destinationTls.update(builder.snapshot);
     this.inboundPolicies = inboundPolicies(builder.snapshot);
     if (builder.configFile != null) {
       this.watcher =
@@ -109,58 +105,6 @@ public final class MeshRuntime implements AutoCloseable {
     if (discovery != null) {
       discovery.start(this::update);
     }
-  }
-
-  /**
-   * The first call to an unresolved service asks discovery for it; that call and every other call
-   * to the service in the next first-use timeout wait for its resources (as gRPC holds RPCs until
-   * its resolver answers). After that deadline calls never wait: they fail with no endpoint until
-   * the resources arrive, so a controller that cannot answer costs each service one bounded wait.
-   */
-  private RouteTable awaitResolved(String qualifiedName) {
-    Long deadline = firstUseDeadlines.get(qualifiedName);
-    if (deadline == null) {
-      long mine = System.nanoTime() + firstUseTimeoutNanos;
-      deadline = firstUseDeadlines.putIfAbsent(qualifiedName, mine);
-      if (deadline == null) {
-        deadline = mine;
-        discovery.watch(qualifiedName);
-      }
-    }
-    synchronized (updated) {
-      while (true) {
-        RouteTable current = table;
-        if (!isUnresolved(current.snapshot(), qualifiedName)) {
-          return current;
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          if (timedOut.add(qualifiedName)) {
-            RuntimeLog.log(
-                Level.WARNING,
-                qualifiedName + ": discovery sent no routes and endpoints within "
-                    + TimeUnit.NANOSECONDS.toMillis(firstUseTimeoutNanos)
-                    + " ms of its first call; its calls fail until they arrive");
-          }
-          return current;
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(updated, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt(); // the application's interrupt: stop waiting
-          return table;
-        }
-      }
-    }
-  }
-
-  private static boolean isUnresolved(MeshSnapshot snapshot, String qualifiedName) {
-    for (Service s : snapshot.unresolved()) {
-      if (s.qualifiedName().equals(qualifiedName)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /**
@@ -210,8 +154,8 @@ public final class MeshRuntime implements AutoCloseable {
   public void awaitFirstUse(String host, int port) {
     RouteTable t = table;
     String name = t.destinationName(host, port);
-    if (name != null && discovery != null && isUnresolved(t.snapshot(), name)) {
-      awaitResolved(name);
+    if (name != null && firstUse != null && FirstUseGate.isUnresolved(t.snapshot(), name)) {
+      firstUse.awaitResolved(name);
     }
   }
 
@@ -249,12 +193,12 @@ public final class MeshRuntime implements AutoCloseable {
     Objects.requireNonNull(snapshot, "snapshot");
     synchronized (router) {
       table = router.update(snapshot);
-      tlsIdentities = tlsIdentities(snapshot);
+      destinationTls.update(snapshot);
       inboundPolicies = inboundPolicies(snapshot);
       metrics.configApplied(snapshot.version());
     }
-    synchronized (updated) {
-      updated.notifyAll();
+    if (firstUse != null) {
+      firstUse.updated();
     }
     for (Runnable listener : updateListeners) {
       try {
@@ -300,17 +244,12 @@ public final class MeshRuntime implements AutoCloseable {
   }
 
   /**
-   * This workload's mesh TLS (its identity, the contexts that present it, the refusal counts), for
-   * the inbound listener and outbound connections; {@code null} when the runtime has no identity
-   * (no bootstrap token, or file mode without a CA), and mesh TLS is then off.
-   */
-  /**
    * Whether attempts to {@code destination} ({@link OutboundCall#destination()}) must go over mesh
    * TLS. When this workload has no identity ({@link #meshTls()} is null) such calls must be refused,
    * never sent in plaintext.
    */
   public boolean requiresMeshTls(String destination) {
-    return tlsIdentities.containsKey(destination);
+    return destinationTls.required(destination);
   }
 
   /**
@@ -319,24 +258,7 @@ public final class MeshRuntime implements AutoCloseable {
    * reached in plaintext, or when this workload has no identity (see {@link #requiresMeshTls}).
    */
   public SSLContext meshTlsFor(String destination) {
-    List<SpiffeId> ids = tlsIdentities.get(destination);
-    if (ids == null || meshTls == null) {
-      return null;
-    }
-    Map.Entry<List<SpiffeId>, SSLContext> cached = tlsContexts.get(destination);
-    if (cached != null && cached.getKey().equals(ids)) {
-      return cached.getValue();
-    }
-    // Atomically: calls that start together must share one context (an adapter pools its
-    // connections per context, so two contexts would mean two connections to each endpoint).
-    return tlsContexts
-        .compute(
-            destination,
-            (d, old) ->
-                old != null && old.getKey().equals(ids)
-                    ? old
-                    : Map.entry(ids, meshTls.clientContext(d, new java.util.HashSet<>(ids))))
-        .getValue();
+    return destinationTls.contextFor(destination);
   }
 
   /**
@@ -346,29 +268,13 @@ public final class MeshRuntime implements AutoCloseable {
    * managers; they ask again at each handshake, so that a change of the expected identities
    * applies to new connections.
    */
-  public javax.net.ssl.X509ExtendedTrustManager meshTrustFor(String host, int port) {
-    String destination = table.destinationName(host, port);
-    List<SpiffeId> ids = destination == null ? null : tlsIdentities.get(destination);
-    if (ids == null || meshTls == null) {
-      return null;
-    }
-    return meshTls.clientTrustManager(destination, new java.util.HashSet<>(ids));
+  public X509ExtendedTrustManager meshTrustFor(String host, int port) {
+    return destinationTls.trustFor(table.destinationName(host, port));
   }
 
   /** Whether the destination that {@code host:port} names must be reached over mesh TLS. */
   public boolean requiresMeshTls(String host, int port) {
-    String destination = table.destinationName(host, port);
-    return destination != null && tlsIdentities.containsKey(destination);
-  }
-
-  private static Map<String, List<SpiffeId>> tlsIdentities(MeshSnapshot snapshot) {
-    Map<String, List<SpiffeId>> out = new java.util.HashMap<>();
-    for (Service s : snapshot.services()) {
-      if (s.meshTls()) {
-        out.put(s.qualifiedName(), s.identities());
-      }
-    }
-    return Map.copyOf(out);
+    return destinationTls.required(table.destinationName(host, port));
   }
 
   /**
@@ -385,7 +291,7 @@ public final class MeshRuntime implements AutoCloseable {
   }
 
   private static Map<String, AuthorizationPolicy> inboundPolicies(MeshSnapshot snapshot) {
-    Map<String, AuthorizationPolicy> out = new java.util.HashMap<>();
+    Map<String, AuthorizationPolicy> out = new HashMap<>();
     // Unresolved services (discovery mode, not called by this workload) have a policy too: a
     // workload serves services it never calls.
     for (List<Service> services : List.of(snapshot.unresolved(), snapshot.services())) {
@@ -396,6 +302,11 @@ public final class MeshRuntime implements AutoCloseable {
     return Map.copyOf(out);
   }
 
+  /**
+   * This workload's mesh TLS (its identity, the contexts that present it, the refusal counts), for
+   * the inbound listener and outbound connections; {@code null} when the runtime has no identity
+   * (no bootstrap token, or file mode without a CA), and mesh TLS is then off.
+   */
   public MeshTls meshTls() {
     return meshTls;
   }
