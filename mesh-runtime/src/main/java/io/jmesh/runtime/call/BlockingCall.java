@@ -17,13 +17,21 @@ import java.util.function.Function;
  * the thread that the client expects them on. The wait is bounded by the driver itself: the
  * deadline ends a wait for a slot, and fault delays and backoffs are capped by it.
  *
- * <p>Not thread-safe: one instance per call, used by the thread that called {@link #run}.
+ * <p>{@link #stepwise} is the same call in steps, for a client whose one attempt spans several of
+ * its methods (HttpURLConnection connects in one and reads the answer in another), so that no one
+ * frame can wait for the whole call: {@link #nextAttempt} runs the driver's steps on the calling
+ * thread until the driver hands out its next attempt, and the client reports that attempt on it
+ * when the client's own hook points see it end.
+ *
+ * <p>Not thread-safe: one instance per call, used by one thread at a time (the one that called
+ * {@link #run} or {@link #nextAttempt}).
  */
 public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
   private record Task(long dueNanos, long seq, Runnable step) {}
 
-  private final Thread owner = Thread.currentThread();
+  private volatile Thread owner = Thread.currentThread();
   private final Ticker ticker;
+  private final String destination;
   private final Function<Admission, R> onRefused;
   private final ConcurrentLinkedQueue<Task> incoming = new ConcurrentLinkedQueue<>();
   private PriorityQueue<Task> due; // created at the first wait
@@ -31,9 +39,14 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
   private volatile boolean done;
   private R response;
   private Throwable error;
+  private Admission refusal;
+  private CallDriver<R> driver;
+  // Stepwise: the attempt the driver handed out that nextAttempt has not returned yet.
+  private volatile CallDriver.Attempt<R> handedOut;
 
-  private BlockingCall(Ticker ticker, Function<Admission, R> onRefused) {
-    this.ticker = ticker;
+  private BlockingCall(OutboundCall call, Function<Admission, R> onRefused) {
+    this.ticker = call.ticker();
+    this.destination = call.destination();
     this.onRefused = onRefused;
   }
 
@@ -53,21 +66,90 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
       CallDriver.Observer observer,
       Function<Admission, R> onRefused)
       throws IOException {
-    BlockingCall<R> blocking = new BlockingCall<>(call.ticker(), onRefused);
-    CallDriver<R> driver =
+    BlockingCall<R> blocking = new BlockingCall<>(call, onRefused);
+    blocking.driver =
         CallDriver.start(call, bodyReplayable, bodyLength, sender, blocking, blocking, observer);
+    blocking.runOrCancel();
+    return blocking.answer();
+  }
+
+  /**
+   * Admits {@code call} and returns it in steps: call {@link #nextAttempt} for each attempt, and
+   * report each on its {@link CallDriver.Attempt} ({@code succeeded} with a {@code null} response
+   * when the client keeps the response itself). The answer to a refusal is {@code onRefused}'s.
+   */
+  public static <R> BlockingCall<R> stepwise(
+      OutboundCall call,
+      boolean bodyReplayable,
+      long bodyLength,
+      CallDriver.Observer observer,
+      Function<Admission, R> onRefused) {
+    BlockingCall<R> blocking = new BlockingCall<>(call, onRefused);
+    blocking.driver =
+        CallDriver.start(call, bodyReplayable, bodyLength, a -> blocking.handedOut = a, blocking, blocking, observer);
+    return blocking;
+  }
+
+  /**
+   * Runs the call's steps on this thread (an injected delay, the wait for a slot, a retry's
+   * backoff) until the driver hands out its next attempt, and returns it; returns {@code null}
+   * once the call has ended with an answer ({@link #refusal()} says whether it was a refusal).
+   * Throws the call's failure as {@link #run} does.
+   */
+  public CallDriver.Attempt<R> nextAttempt() throws IOException {
+    owner = Thread.currentThread();
+    runOrCancel();
+    CallDriver.Attempt<R> a = handedOut;
+    if (a != null) {
+      handedOut = null;
+      return a;
+    }
+    answer();
+    return null;
+  }
+
+  /** The refusal the call ended with, or {@code null}. */
+  public Admission refusal() {
+    return refusal;
+  }
+
+  /**
+   * The failure the call ended with ({@link #run}'s list), or {@code null} while it goes on or
+   * when it ended otherwise.
+   */
+  public Throwable failure() {
+    return done ? error : null; // the volatile read of done orders error
+  }
+
+  /**
+   * Ends the call now if it has not ended (the client cannot go on with it, for example it cannot
+   * send again): its metrics and its slot, without another attempt; see {@link
+   * CallDriver#cancel}.
+   */
+  public void end(Throwable reason) {
+    handedOut = null;
+    if (!done) {
+      driver.cancel(reason);
+    }
+  }
+
+  private void runOrCancel() throws InterruptedIOException {
     try {
-      blocking.runSteps();
+      runSteps();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       InterruptedIOException interrupted =
-          new InterruptedIOException("jmesh: " + call.destination() + ": interrupted while the mesh held the call");
+          new InterruptedIOException("jmesh: " + destination + ": interrupted while the mesh held the call");
       driver.cancel(interrupted);
       throw interrupted;
     }
-    Throwable t = blocking.error;
+  }
+
+  /** The call's answer, or its failure thrown. */
+  private R answer() throws IOException {
+    Throwable t = error;
     if (t == null) {
-      return blocking.response;
+      return refusal != null ? onRefused.apply(refusal) : response;
     }
     if (t instanceof IOException io) {
       throw io;
@@ -81,9 +163,12 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
     throw new IOException(t);
   }
 
-  /** Runs the steps the driver scheduled, each when it is due, until the call has ended. */
+  /**
+   * Runs the steps the driver scheduled, each when it is due, until the call has ended or (in
+   * steps) has handed out an attempt.
+   */
   private void runSteps() throws InterruptedException {
-    while (!done) {
+    while (!done && handedOut == null) {
       if (due == null) {
         due = new PriorityQueue<>((a, b) -> a.dueNanos != b.dueNanos ? Long.compare(a.dueNanos, b.dueNanos) : Long.compare(a.seq, b.seq));
       }
@@ -126,7 +211,7 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
 
   @Override
   public void onRefused(Admission refusal) {
-    response = onRefused.apply(refusal);
+    this.refusal = refusal; // answered on the caller's thread, by answer()
     done = true;
     wake();
   }

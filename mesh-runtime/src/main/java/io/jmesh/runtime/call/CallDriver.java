@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li><b>Attempts</b>: per attempt, the attempt's timeout (0: the deadline has expired, fail), an
  *       endpoint ({@code null}: fail with a {@link NoEndpointException}), then {@link Sender#send};
  *       the adapter reports the attempt's outcome on the {@link Attempt}, the route's retry policy
- *       decides, and a retry starts after its backoff on the {@link Timer}. Never more attempts
+ *       decides, and a retry starts after its backoff on the {@link Timer} (unless the client
+ *       itself stops waiting first: {@link Sender#clientWaitNanos()}). Never more attempts
  *       than {@link OutboundCall#maxAttempts()}, whatever the outcomes were: every attempt,
  *       connect failures included, is counted here and nowhere else.
  *   <li><b>Recording</b>: each attempt is reported to the call (metrics, balancer, breaker) and to
@@ -33,7 +34,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>One state machine for blocking and asynchronous clients: an asynchronous adapter passes a
  * timer that runs tasks on other threads ({@link Timer#delayed()}); a blocking one calls {@link
- * BlockingCall#run}, whose timer runs every step on the application's thread.
+ * BlockingCall#run}, whose timer runs every step on the application's thread, or, when its one
+ * attempt spans several of its methods, {@link BlockingCall#stepwise}, which runs the same steps
+ * on that thread up to each attempt.
  *
  * <p>Thread-safety: attempts never overlap, so one thread at a time drives the call; hand-overs
  * between threads go through a future's completion or the timer, which order the fields. Only
@@ -54,6 +57,16 @@ public final class CallDriver<R> {
 
     /** Releases a response that a retry replaces (closes its body). The default does nothing. */
     default void discard(R response) {}
+
+    /**
+     * How long the client itself still waits for the call, in nanoseconds, or -1 when it sets no
+     * bound of its own (the JDK's {@code HttpRequest.timeout()} bounds a whole call, retries
+     * included). A retry whose backoff would end past it is not made: the call ends with the
+     * attempt's own answer, as when the route's deadline would pass first. The default: no bound.
+     */
+    default long clientWaitNanos() {
+      return -1;
+    }
   }
 
   /** How the call ended; exactly one method is called, once, after the call has finished. */
@@ -258,7 +271,7 @@ public final class CallDriver<R> {
       }
       return;
     }
-    if (d.isRetry() && attempts < call.maxAttempts()) {
+    if (retries(d)) {
       if (response != null) {
         sender.discard(response); // replaced by the retry's answer
       }
@@ -270,6 +283,15 @@ public final class CallDriver<R> {
     } else {
       end(null, error, null);
     }
+  }
+
+  /** Whether decision {@code d} makes another attempt: within the route's and the client's bounds. */
+  private boolean retries(RetryPolicy.Decision d) {
+    if (d == null || !d.isRetry() || attempts >= call.maxAttempts()) {
+      return false;
+    }
+    long clientWait = sender.clientWaitNanos();
+    return clientWait < 0 || d.delayNanos() < clientWait;
   }
 
   private DeadlineExceededException deadlineError(Throwable cause) {
@@ -345,8 +367,7 @@ public final class CallDriver<R> {
      */
     public boolean willRetry(AttemptOutcome outcome, int status) {
       report(outcome, status, null);
-      RetryPolicy.Decision d = decision;
-      return d != null && d.isRetry() && driver.attempts < driver.call.maxAttempts();
+      return driver.retries(decision);
     }
 
     /** The attempt got {@code response}, whose outcome is {@code outcome} (its status). */

@@ -58,7 +58,7 @@ class CallDriverTest {
   }
 
   /** Records what the driver asked of the adapter and how the call ended. */
-  private static final class Recorder implements CallDriver.Sender<String>, CallDriver.Listener<String> {
+  private static class Recorder implements CallDriver.Sender<String>, CallDriver.Listener<String> {
     final List<CallDriver.Attempt<String>> attempts = new ArrayList<>();
     final List<String> discarded = new ArrayList<>();
     String response;
@@ -97,6 +97,11 @@ class CallDriverTest {
     CallDriver.Attempt<String> last() {
       return attempts.get(attempts.size() - 1);
     }
+  }
+
+  /** A call in steps, as a client that cannot resend its body drives it. */
+  private static BlockingCall<String> steps(MeshRuntime runtime, String method) {
+    return BlockingCall.stepwise(call(runtime, method), false, -1, CallDriver.Observer.NONE, refusal -> "refused");
   }
 
   private CallDriver<String> start(OutboundCall call, Recorder r) {
@@ -258,6 +263,75 @@ class CallDriverTest {
 
     assertThat(answer).isEqualTo("200");
     assertThat(senders).containsExactly(caller, caller);
+  }
+
+  @Test
+  void noRetryStartsAfterTheClientHasStoppedWaiting() throws Exception {
+    MeshRuntime runtime = runtime("", "retry: {backoff: {base: 2s, max: 2s}}");
+    Recorder r =
+        new Recorder() {
+          @Override
+          public long clientWaitNanos() {
+            return Duration.ofSeconds(1).toNanos(); // the JDK's request timeout, say
+          }
+        };
+    start(call(runtime, "GET"), r);
+
+    // A retryable answer, but the backoff (over 1 s) would end after the client gave up.
+    assertThat(r.last().willRetry(AttemptOutcome.status(503), 503)).isFalse();
+    r.last().succeeded("503", AttemptOutcome.status(503), 503);
+
+    assertThat(r.response).isEqualTo("503");
+    assertThat(r.attempts).hasSize(1);
+    assertThat(timer.pending()).isZero();
+  }
+
+  @Test
+  void inStepsARefusedConnectGetsTheNextAttemptEvenForAPost() throws Exception {
+    MeshRuntime runtime = runtime("", "retry: {backoff: {base: 0ms, max: 0ms}}");
+    BlockingCall<String> steps = steps(runtime, "POST");
+
+    // A refused connect sent nothing: the next attempt, even for a POST with a one-shot body.
+    CallDriver.Attempt<String> first = steps.nextAttempt();
+    first.failed(new ConnectException("refused"));
+    CallDriver.Attempt<String> second = steps.nextAttempt();
+    assertThat(second.endpoint()).isNotEqualTo(first.endpoint());
+
+    // Its answer ends the call; nothing is handed out after it.
+    second.succeeded(null, AttemptOutcome.status(503), 503);
+    assertThat(steps.nextAttempt()).isNull();
+    assertThat(steps.refusal()).isNull();
+    assertThat(steps.failure()).isNull();
+  }
+
+  @Test
+  void inStepsARefusalEndsTheCallWithoutAnAttempt() throws Exception {
+    MeshRuntime runtime = runtime("{maxInFlight: 1, maxPending: 0}", "");
+    BlockingCall<String> holder = steps(runtime, "GET");
+    assertThat(holder.nextAttempt()).isNotNull();
+
+    BlockingCall<String> refused = steps(runtime, "GET");
+
+    assertThat(refused.nextAttempt()).isNull();
+    assertThat(refused.refusal().refusal()).isEqualTo(Admission.Refusal.OVERLOADED);
+    // A client that cannot go on ends the call itself: the slot is free again.
+    holder.end(new java.io.IOException("the client cannot send again"));
+    BlockingCall<String> next = steps(runtime, "GET");
+    assertThat(next.nextAttempt()).isNotNull();
+  }
+
+  @Test
+  void inStepsAnAttemptThatFailedPastTheDeadlineEndsWithTheDeadline() throws Exception {
+    MeshRuntime runtime = runtime("", "timeout: 100ms");
+    BlockingCall<String> steps = steps(runtime, "GET");
+    CallDriver.Attempt<String> attempt = steps.nextAttempt();
+
+    ticker.advance(Duration.ofMillis(100));
+    attempt.failed(new java.net.SocketTimeoutException("Read timed out"));
+
+    assertThat(steps.failure())
+        .isInstanceOf(DeadlineExceededException.class)
+        .hasCauseInstanceOf(java.net.SocketTimeoutException.class);
   }
 
   @Test

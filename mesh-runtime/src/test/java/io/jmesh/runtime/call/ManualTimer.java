@@ -5,15 +5,18 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A {@link Timer} on a {@link FakeTicker}: tasks run when the test moves time past them. */
-final class ManualTimer implements Timer {
+/**
+ * A {@link Timer} on a {@link FakeTicker}: tasks run when the test moves time past them. Public for
+ * the adapters' own tests (the mesh-runtime test jar).
+ */
+public final class ManualTimer implements Timer {
   private record Task(long dueNanos, Runnable step) {}
 
   private final FakeTicker ticker;
   private final List<Task> tasks = new ArrayList<>();
-  final List<Long> delays = new ArrayList<>(); // every delay asked for, in order
+  public final List<Long> delays = new ArrayList<>(); // every delay asked for, in order
 
-  ManualTimer(FakeTicker ticker) {
+  public ManualTimer(FakeTicker ticker) {
     this.ticker = ticker;
   }
 
@@ -27,12 +30,12 @@ final class ManualTimer implements Timer {
   }
 
   /** Moves time forward and runs every task due by then, in order. */
-  void advance(Duration d) {
+  public void advance(Duration d) {
     ticker.advance(d);
     runDue();
   }
 
-  int pending() {
+  public int pending() {
     return tasks.size();
   }
 

@@ -82,8 +82,14 @@ public final class MeshCalls implements BridgeCalls {
     return requiresMeshTls(host, port) ? new DestinationTrust(runtime, host, port) : null;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Hooks in the agent's own class loader get the {@link Call} itself, to drive it on the
+   * runtime's call driver with runtime types ({@link Call#start}, {@link Call#stepwise}).
+   */
   @Override
-  public BridgeCall route(
+  public Call route(
       String scheme,
       String host,
       int port,
@@ -123,8 +129,12 @@ public final class MeshCalls implements BridgeCalls {
     }
   }
 
-  /** A routed call seen through the bridge. */
-  static final class Call implements BridgeCall {
+  /**
+   * A routed call seen through the bridge; hooks in the agent's class loader drive it on the
+   * runtime's call driver instead ({@link #start}, {@link #stepwise}), which records its
+   * attempts and its refusal on the call's span as {@link #execute} does. One instance per call.
+   */
+  public static final class Call implements BridgeCall {
     private final OutboundCall call;
     private final MeshRuntime runtime;
     private final ClientSpan span; // null when tracing is off
@@ -144,15 +154,7 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public int admit(boolean bodyReplayable, long bodyLength) {
-      if (runtime.requiresMeshTls(call.destination()) && runtime.meshTls() == null) {
-        // Security fails closed: never plaintext to a destination that requires mesh TLS.
-        noIdentity =
-            "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh"
-                + " identity (set JMESH_BOOTSTRAP_TOKEN and JMESH_CONTROLLER)";
-        call.refused("no_mesh_identity");
-        if (span != null) {
-          span.refused(503, refusalKind());
-        }
+      if (refusedWithoutIdentity()) {
         return 503;
       }
       admission = call.admit(bodyReplayable, bodyLength);
@@ -165,10 +167,9 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public <R> R execute(boolean bodyReplayable, long bodyLength, BridgeSender<R> sender)
         throws IOException {
-      if (runtime.requiresMeshTls(call.destination()) && runtime.meshTls() == null) {
-        int status = admit(bodyReplayable, bodyLength); // refuses: never plaintext
+      if (refusedWithoutIdentity()) {
         finish();
-        return sender.refused(status, refusalKind(), refusalReason());
+        return sender.refused(503, refusalKind(), refusalReason());
       }
       try {
         return BlockingCall.run(
@@ -178,16 +179,110 @@ public final class MeshCalls implements BridgeCalls {
             new Attempts<>(this, sender),
             observer(),
             refusal -> {
-              admission = refusal;
-              if (span != null) {
-                span.refused(refusal.status(), refusal.refusal().header());
-              }
+              recordRefusal(refusal);
               return sender.refused(refusal.status(), refusal.refusal().header(), refusal.reason());
             });
       } catch (DeadlineExceededException e) {
         throw sender.deadlineExceeded(e.getMessage(), e.getCause());
       } catch (NoEndpointException e) {
         throw new MeshRefusal(e.getMessage());
+      }
+    }
+
+    /**
+     * Whether the call is refused because its destination requires mesh TLS and this workload
+     * has no mesh identity (security fails closed: never plaintext). The refusal is recorded (its
+     * metrics, its span); the adapter answers 503 with {@link #refusalKind()} and {@link
+     * #refusalReason()}, or fails with a {@link MeshRefusal}, then calls {@link #finish()}.
+     */
+    public boolean refusedWithoutIdentity() {
+      if (!runtime.requiresMeshTls(call.destination()) || runtime.meshTls() != null) {
+        return false;
+      }
+      // Security fails closed: never plaintext to a destination that requires mesh TLS.
+      noIdentity =
+          "jmesh: " + call.destination() + " requires mesh TLS, and this workload has no mesh"
+              + " identity (set JMESH_BOOTSTRAP_TOKEN and JMESH_CONTROLLER)";
+      call.refused("no_mesh_identity");
+      if (span != null) {
+        span.refused(503, refusalKind());
+      }
+      return true;
+    }
+
+    /**
+     * Starts this call on the runtime's call driver, for an asynchronous client whose hook runs in
+     * the agent's class loader (the JDK's {@code HttpClient}): admission, faults, attempts,
+     * retries, backoff on {@code timer} and recording, as for every client. {@code listener}
+     * hears the end once; call {@link #refusedWithoutIdentity()} first.
+     *
+     * @param bodyReplayable whether the adapter can send the body again; true when there is none
+     * @param bodyLength the body's size, 0 for none, -1 when unknown (never replayed)
+     */
+    public <R> CallDriver<R> start(
+        boolean bodyReplayable,
+        long bodyLength,
+        CallDriver.Sender<R> sender,
+        CallDriver.Listener<R> listener,
+        io.jmesh.runtime.call.Timer timer) {
+      CallDriver.Listener<R> recording =
+          new CallDriver.Listener<>() {
+            @Override
+            public void onResponse(R response) {
+              listener.onResponse(response);
+            }
+
+            @Override
+            public void onRefused(Admission refusal) {
+              recordRefusal(refusal);
+              listener.onRefused(refusal);
+            }
+
+            @Override
+            public void onFailed(Throwable error) {
+              listener.onFailed(error);
+            }
+          };
+      return CallDriver.start(call, bodyReplayable, bodyLength, sender, recording, timer, observer());
+    }
+
+    /**
+     * This call in steps, for a blocking client whose one attempt spans several of its methods
+     * (HttpURLConnection); see {@link BlockingCall#stepwise}. Call {@link
+     * #refusedWithoutIdentity()} first.
+     */
+    public BlockingCall<Void> stepwise(boolean bodyReplayable, long bodyLength) {
+      return BlockingCall.stepwise(
+          call,
+          bodyReplayable,
+          bodyLength,
+          observer(),
+          refusal -> {
+            recordRefusal(refusal);
+            return null;
+          });
+    }
+
+    /**
+     * The endpoint of {@code attempt} as the bridge sees it, with the destination's mesh TLS
+     * context when it requires one.
+     *
+     * @throws MeshRefusal when the destination requires mesh TLS and this workload has no
+     *     identity: never plaintext
+     */
+    public BridgeEndpoint endpoint(CallDriver.Attempt<?> attempt) throws MeshRefusal {
+      String destination = call.destination();
+      javax.net.ssl.SSLContext tls = runtime.meshTlsFor(destination);
+      if (tls == null && runtime.requiresMeshTls(destination)) {
+        throw new MeshRefusal("jmesh: " + destination + " requires mesh TLS, and this workload has no mesh identity");
+      }
+      return new MeshEndpoint(attempt.endpoint(), tls);
+    }
+
+    private void recordRefusal(Admission refusal) {
+      admission = refusal;
+      if (span != null) {
+        span.refused(refusal.status(), refusal.refusal().header());
       }
     }
 
@@ -331,12 +426,7 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public void send(CallDriver.Attempt<R> attempt) throws IOException {
-      String destination = owner.call.destination();
-      javax.net.ssl.SSLContext tls = owner.runtime.meshTlsFor(destination);
-      if (tls == null && owner.runtime.requiresMeshTls(destination)) {
-        throw new MeshRefusal("jmesh: " + destination + " requires mesh TLS, and this workload has no mesh identity");
-      }
-      MeshEndpoint endpoint = new MeshEndpoint(attempt.endpoint(), tls);
+      BridgeEndpoint endpoint = owner.endpoint(attempt);
       R response;
       try {
         response =

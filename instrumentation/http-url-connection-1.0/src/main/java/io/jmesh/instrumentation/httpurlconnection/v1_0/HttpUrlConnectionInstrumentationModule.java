@@ -23,7 +23,8 @@ import java.util.List;
  * <p>Outcomes (HTTP): the attempt is tied to the connection from {@code New} until the response
  * headers are read ({@code getInputStream0()} returns or throws), or until {@code
  * disconnectInternal()} ends it for a redirect; the deadline header is added in {@code
- * writeRequests()}. A refused connect runs {@code New} again on another endpoint.
+ * writeRequests()}. The call is driven by the runtime's call driver in steps ({@code
+ * BlockingCall.stepwise}); a refused connect runs {@code New} again on its next attempt.
  *
  * <p>HTTPS: the application owns the TLS session and verifies the logical host name, so only the
  * socket moves ({@code NetworkClient.doConnect(host, port)}); the keep-alive cache is keyed by the

@@ -8,67 +8,72 @@ import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.MeshRefusal;
 import io.jmesh.bridge.UrlConnectionHook;
+import io.jmesh.runtime.Admission;
+import io.jmesh.runtime.NoEndpointException;
+import io.jmesh.runtime.call.BlockingCall;
+import io.jmesh.runtime.call.CallDriver;
+import io.jmesh.runtime.call.Outcomes;
+import io.jmesh.runtime.deadline.DeadlineExceededException;
+import io.jmesh.runtime.retry.AttemptOutcome;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.net.HttpURLConnection;
 import java.net.MalformedURLException;
 import java.net.Proxy;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URL;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 
 /**
- * Routes {@code HttpURLConnection} requests and reports their attempts; see {@link
- * HttpUrlConnectionInstrumentationModule}.
+ * Routes {@code HttpURLConnection} requests and drives them on the runtime's call driver in steps
+ * ({@link BlockingCall#stepwise}); see {@link HttpUrlConnectionInstrumentationModule}.
  *
- * <p>Each meshed HTTP exchange is one {@link BridgeCall} whose one pending attempt hangs off the
- * application's connection object until an exit point reports it. Removing it from the map is
- * what makes the report happen exactly once: the runtime counts the endpoint's requests in flight
- * from {@code nextEndpoint()} to {@code attemptFinished}, and a lost report would skew its
- * latency-aware balancer for good. Thread-safety: a connection is driven by one thread at a time
- * (the JDK holds its lock), so an attempt is never touched concurrently.
+ * <p>This client's one attempt spans several of its methods (connect in {@code HttpClient.New},
+ * the exchange in {@code getInputStream}), so no frame can wait for the whole call: {@code New}
+ * asks the driver for the next attempt (admission, an injected delay, the wait for a slot and a
+ * retry's backoff run there, on the application's thread, by the driver's rules), and the exit
+ * points report that attempt on it. The pending exchange hangs off the application's connection
+ * object until an exit point reports it; removing it from the map is what makes the report happen
+ * exactly once: the runtime counts the endpoint's requests in flight from the pick to the report,
+ * and a lost report would skew its latency-aware balancer for good. Thread-safety: a connection
+ * is driven by one thread at a time (the JDK holds its lock), so an exchange is never touched
+ * concurrently.
  */
 final class UrlConnectionHookImpl implements UrlConnectionHook {
   private static final String HTTPS_CLIENT = "sun.net.www.protocol.https.HttpsClient";
 
   private final AgentContext context;
-  private final WeakIdentityMap<Object, Attempt> attempts = new WeakIdentityMap<>();
+  private final WeakIdentityMap<Object, Exchange> exchanges = new WeakIdentityMap<>();
 
   UrlConnectionHookImpl(AgentContext context) {
     this.context = context;
   }
 
-  /** The pending attempt of one connection, and what to restore on it afterwards. */
-  private static final class Attempt {
-    final BridgeCall call;
+  /** The meshed exchange of one connection: its call, its pending attempt, the application's timeouts. */
+  private static final class Exchange {
+    final MeshCalls.Call call;
+    final BlockingCall<Void> steps;
     final String file;
     final int appReadTimeout;
     final int appConnectTimeout;
-    BridgeEndpoint endpoint;
-    long startNanos;
+    CallDriver.Attempt<Void> attempt;
 
-    Attempt(BridgeCall call, String file, HttpURLConnection conn) {
+    Exchange(MeshCalls.Call call, BlockingCall<Void> steps, String file, HttpURLConnection conn) {
       this.call = call;
+      this.steps = steps;
       this.file = file;
       this.appReadTimeout = conn.getReadTimeout();
       this.appConnectTimeout = conn.getConnectTimeout();
     }
 
-    /** Reports the attempt; the answer (a retry's delay) is ignored: see {@link #connectFailed}. */
-    void report(int status, Throwable error) {
-      call.attemptFinished(endpoint, status, error, System.nanoTime() - startNanos);
-    }
-
-    /** Ends the call and hands the application its own timeouts back. */
-    void end(HttpURLConnection conn) {
-      call.finish();
+    /**
+     * Ends the call if the driver has not (this client cannot send the request again, so no
+     * retry follows an exchange) and hands the application its own timeouts back.
+     */
+    void end(HttpURLConnection conn, Throwable reason) {
+      steps.end(reason != null ? reason : new IOException("jmesh: " + call.authority() + ": HttpURLConnection cannot send the request again"));
       conn.setReadTimeout(appReadTimeout);
       conn.setConnectTimeout(appConnectTimeout);
     }
@@ -95,104 +100,95 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
       return url; // Only the JDK's own connection passes one; without it nothing can be reported.
     }
     HttpURLConnection conn = (HttpURLConnection) connection;
-    Attempt stale = attempts.remove(conn);
+    Exchange stale = exchanges.remove(conn);
     if (stale != null) {
       // The JDK opens a new client for the same exchange after a failed write: the previous
       // attempt ended without a response.
-      stale.report(0, new IOException("the exchange ended before a response; the JDK connects again"));
-      stale.end(conn);
+      IOException ended = new IOException("the exchange ended before a response; the JDK connects again");
+      stale.attempt.failed(ended);
+      stale.end(conn, ended);
     }
-    BridgeCall call =
+    MeshCalls.Call call =
         calls.route(
             "http", host, port, conn.getRequestMethod(), url.getPath(), conn::getRequestProperty);
     if (call == null) {
       return url;
     }
-    boolean admitted = false;
+    if (call.refusedWithoutIdentity()) {
+      call.finish();
+      throw new MeshRefusal(call.refusalReason());
+    }
+    // This client sends the request once, inside getInputStream, and cannot send it again:
+    // say "not replayable" so that the runtime never takes a retry from the budget that would
+    // go unused. Connect failures are still retried (nothing was sent; see connectFailed).
+    Exchange exchange = new Exchange(call, call.stepwise(false, -1), url.getFile(), conn);
+    boolean started = false;
     try {
-      // This client sends the request once, inside getInputStream, and cannot send it again:
-      // say "not replayable" so that the runtime never takes a retry from the budget that would
-      // go unused. Connect failures are still retried (nothing was sent; see connectFailed).
-      int refused = call.admit(false, -1);
-      if (refused != 0) {
-        // This client cannot be handed a response: the refusal becomes an IOException.
-        throw new MeshRefusal(call.refusalReason());
-      }
-      awaitAdmission(call);
-      Attempt attempt = new Attempt(call, url.getFile(), conn);
-      URL target = startAttempt(attempt, conn);
-      admitted = true;
+      URL target = nextAttempt(exchange, conn);
+      started = true;
       return target;
     } finally {
-      if (!admitted) {
-        call.finish();
+      if (!started) {
+        exchange.end(conn, null);
       }
     }
   }
 
-  /** Holds the first attempt back for an injected delay, then until the call has a slot. */
-  private static void awaitAdmission(BridgeCall call) throws IOException {
-    long bound = call.attemptTimeoutNanos();
-    long delay = call.admissionDelayNanos();
-    if (delay > 0) {
-      // This client is blocking: the application's thread waits, bounded by the attempt's time.
-      sleep(bound < 0 ? delay : Math.min(delay, bound));
-    }
-    CompletableFuture<Void> slot = call.admissionSlot();
-    if (slot == null) {
-      return;
-    }
+  /**
+   * Runs the call's steps on this thread until its next attempt (the driver's admission, delay,
+   * wait or backoff), bounds the connection's timeouts by the attempt's, and returns the URL of
+   * its endpoint.
+   *
+   * @throws IOException the call's end: a {@link MeshRefusal} (refused, no endpoint; this client
+   *     cannot be handed a response), a {@link SocketTimeoutException} naming the deadline, or
+   *     the last attempt's own error
+   */
+  private URL nextAttempt(Exchange exchange, HttpURLConnection conn) throws IOException {
+    CallDriver.Attempt<Void> attempt;
     try {
-      if (bound < 0) {
-        slot.get();
-      } else {
-        slot.get(bound, TimeUnit.NANOSECONDS);
-      }
-    } catch (TimeoutException e) {
-      throw timeout(call, "jmesh: " + call.authority() + ": no place among the requests in flight within the attempt's timeout of " + TimeUnit.NANOSECONDS.toMillis(bound) + " ms");
-    } catch (ExecutionException e) {
-      throw new MeshRefusal("jmesh: " + call.authority() + ": overloaded: gave up waiting for a place among the requests in flight (" + e.getCause() + ")");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("jmesh: " + call.authority() + ": interrupted while waiting for a place among the requests in flight");
+      attempt = exchange.steps.nextAttempt();
+    } catch (DeadlineExceededException e) {
+      SocketTimeoutException timeout = new SocketTimeoutException(e.getMessage());
+      timeout.initCause(e.getCause());
+      throw timeout;
+    } catch (NoEndpointException e) {
+      throw new MeshRefusal(e.getMessage());
     }
-  }
-
-  /** Picks the attempt's endpoint, bounds the connection's timeouts by the attempt's, records it. */
-  private URL startAttempt(Attempt attempt, HttpURLConnection conn) throws IOException {
-    BridgeCall call = attempt.call;
-    long timeout = call.attemptTimeoutNanos();
-    if (timeout == 0) {
-      throw new SocketTimeoutException(call.deadlineMessage());
+    if (attempt == null) {
+      Admission refusal = exchange.steps.refusal();
+      throw new MeshRefusal(
+          refusal != null ? refusal.reason() : "jmesh: " + exchange.call.authority() + ": the call ended before an attempt");
     }
-    BridgeEndpoint endpoint = call.nextEndpoint();
-    if (endpoint == null) {
-      throw new MeshRefusal(call.noEndpointMessage());
+    BridgeEndpoint endpoint;
+    try {
+      endpoint = exchange.call.endpoint(attempt);
+    } catch (MeshRefusal e) {
+      attempt.failed(AttemptOutcome.otherError(), e); // never plaintext: the call ends
+      throw e;
     }
+    long timeout = attempt.timeoutNanos();
     if (timeout > 0) {
       // Rounded up, so that the read times out only once the deadline has passed.
       int millis = (int) Math.min(Integer.MAX_VALUE, (timeout + 999_999) / 1_000_000);
-      if (attempt.appReadTimeout == 0 || millis < attempt.appReadTimeout) {
+      if (exchange.appReadTimeout == 0 || millis < exchange.appReadTimeout) {
         conn.setReadTimeout(millis);
       }
-      if (attempt.appConnectTimeout == 0 || millis < attempt.appConnectTimeout) {
+      if (exchange.appConnectTimeout == 0 || millis < exchange.appConnectTimeout) {
         conn.setConnectTimeout(millis);
       }
     }
-    attempt.endpoint = endpoint;
-    attempt.startNanos = System.nanoTime();
-    attempts.put(conn, attempt);
+    exchange.attempt = attempt;
+    exchanges.put(conn, exchange);
     if (endpoint.meshTls() != null) {
       MESH_TLS_CONNECT.set(new MeshTlsConnect(endpoint, conn.getConnectTimeout()));
     } else {
       MESH_TLS_CONNECT.remove();
     }
     try {
-      return endpointUrl(endpoint, attempt.file);
+      return endpointUrl(endpoint, exchange.file);
     } catch (RuntimeException e) {
-      attempts.remove(conn);
-      attempt.report(0, e);
-      attempt.end(conn);
+      exchanges.remove(conn);
+      attempt.failed(AttemptOutcome.otherError(), e);
       throw e;
     }
   }
@@ -260,35 +256,26 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
   @Override
   public URL connectFailed(Object connection, Throwable error) {
     MESH_TLS_CONNECT.remove();
-    Attempt attempt = attempts.remove(connection);
-    if (attempt == null) {
+    Exchange exchange = exchanges.remove(connection);
+    if (exchange == null) {
       return null;
     }
     HttpURLConnection conn = (HttpURLConnection) connection;
-    BridgeCall call = attempt.call;
     boolean retrying = false;
     try {
       // No socket, so nothing was sent: the only retry this client allows, done by running
-      // HttpClient.New again. The runtime's answer says whether and when.
-      long delay =
-          call.attemptFinished(attempt.endpoint, 0, error, System.nanoTime() - attempt.startNanos);
-      if (delay < 0) {
-        return null;
-      }
-      long bound = call.attemptTimeoutNanos();
-      if (delay > 0 && bound != 0) {
-        sleep(bound < 0 ? delay : Math.min(delay, bound));
-      }
-      URL next = startAttempt(attempt, conn);
+      // HttpClient.New again on the driver's next attempt, after its backoff.
+      exchange.attempt.failed(error);
+      URL next = nextAttempt(exchange, conn);
       retrying = true;
       return next;
     } catch (IOException | RuntimeException e) {
-      // No endpoint left, the deadline passed, or we were interrupted: the application gets the
-      // connect failure it would have had.
+      // No retry, no endpoint left, the deadline passed, or we were interrupted: the application
+      // gets the connect failure it would have had.
       return null;
     } finally {
       if (!retrying) {
-        attempt.end(conn);
+        exchange.end(conn, error);
       }
     }
   }
@@ -298,35 +285,39 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     if (status <= 0 && error == null) {
       return null; // A nested call that returned early: the exchange goes on.
     }
-    Attempt attempt = attempts.remove(connection);
-    if (attempt == null) {
+    Exchange exchange = exchanges.remove(connection);
+    if (exchange == null) {
       return error;
     }
     HttpURLConnection conn = (HttpURLConnection) connection;
     try {
-      attempt.report(status > 0 ? status : 0, status > 0 ? null : error);
-      if (status <= 0 && error instanceof InterruptedIOException && attempt.call.deadlineExpired()) {
-        // The read timed out because the route's timeout ran out: say so.
-        SocketTimeoutException deadline = new SocketTimeoutException(attempt.call.deadlineMessage());
-        deadline.initCause(error);
-        return deadline;
+      if (status > 0) {
+        exchange.attempt.succeeded(null, Outcomes.of(status), status);
+      } else {
+        exchange.attempt.failed(error);
       }
-      return error;
     } finally {
-      attempt.end(conn);
+      exchange.end(conn, error);
     }
+    if (status <= 0 && exchange.steps.failure() instanceof DeadlineExceededException deadline) {
+      // The attempt failed once the route's deadline had passed: say so, as the driver does.
+      SocketTimeoutException timeout = new SocketTimeoutException(deadline.getMessage());
+      timeout.initCause(error);
+      return timeout;
+    }
+    return error;
   }
 
   @Override
   public String deadlineHeaderValue(Object connection) {
-    Attempt attempt = attempts.get(connection);
-    return attempt == null ? null : attempt.call.deadlineHeaderValue();
+    Exchange exchange = exchanges.get(connection);
+    return exchange == null ? null : exchange.attempt.deadlineHeaderValue();
   }
 
   @Override
   public String[] traceHeaders(Object connection) {
-    Attempt attempt = attempts.get(connection);
-    return attempt == null ? null : attempt.call.traceHeaders();
+    Exchange exchange = exchanges.get(connection);
+    return exchange == null ? null : exchange.call.traceHeaders();
   }
 
   @Override
@@ -370,20 +361,6 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
       c.call.attemptFinished(c.endpoint, thrown == null ? 200 : 0, thrown, System.nanoTime() - c.startNanos);
     } finally {
       c.call.finish();
-    }
-  }
-
-  private static SocketTimeoutException timeout(BridgeCall call, String otherwise) {
-    return new SocketTimeoutException(call.deadlineExpired() ? call.deadlineMessage() : otherwise);
-  }
-
-  /** Waits on the application's thread; an interrupt ends the wait and the call. */
-  private static void sleep(long nanos) throws InterruptedIOException {
-    try {
-      TimeUnit.NANOSECONDS.sleep(nanos);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("jmesh: interrupted while holding a request back");
     }
   }
 }

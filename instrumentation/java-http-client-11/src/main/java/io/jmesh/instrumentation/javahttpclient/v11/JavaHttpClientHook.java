@@ -9,6 +9,7 @@ import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.JdkHttpClientHook;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.bridge.MeshRefusal;
+import io.jmesh.runtime.call.Timer;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -26,8 +27,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
- * Meshes {@code java.net.http} calls: routes a request to a mesh destination, admits it, and hands
- * it to a {@link MeshedSend}, which sends each attempt through the client's own {@code sendAsync}.
+ * Meshes {@code java.net.http} calls: routes a request to a mesh destination and starts it on the
+ * runtime's call driver (admission, faults, retries, deadline, recording) with a {@link
+ * MeshedSend}, which sends each attempt the driver asks for through the client's own {@code
+ * sendAsync}.
  * An attempt's internal request copy is tied to its endpoint so that {@code getAddress()}
  * connects there; the request keeps its URI, so Host and TLS names stay logical.
  */
@@ -71,7 +74,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     if (host == null || calls == null || !calls.isMeshDestination(host, port)) {
       return null;
     }
-    BridgeCall call = null;
+    MeshCalls.Call call = null;
     try {
       context.maybeInjectFault(JavaHttpClientInstrumentationModule.NAME);
       call =
@@ -98,7 +101,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
 
   @SuppressWarnings("unchecked")
   private <T> CompletableFuture<HttpResponse<T>> start(
-      BridgeCall call,
+      MeshCalls.Call call,
       HttpClient client,
       HttpRequest request,
       Object handler,
@@ -106,25 +109,67 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
       Executor executor) {
     BodyHandler<T> bodyHandler = (BodyHandler<T>) handler;
     PushPromiseHandler<T> push = (PushPromiseHandler<T>) pushHandler;
-    MeshedSend.Sender<T> sender =
-        (copy, endpoint, h) -> sendAttempt(client, copy, endpoint, h, push, executor);
     if (request.getClass().getName().equals(REQUEST_IMPL)) {
-      // Cannot be copied per attempt: one attempt, as routed, without admission or retries.
-      return new MeshedSend<>(call, request, bodyHandler, sender, MeshedSend.Scheduler.DELAYED, System::nanoTime, false)
-          .start();
+      return sendOnce(call, client, request, bodyHandler, push, executor);
     }
     BodyPublisher body = request.bodyPublisher().orElse(null);
     long length = body == null ? 0 : body.contentLength();
     boolean replayable = body == null || length >= 0 && !body.getClass().getName().equals(PUBLISHER_ADAPTER);
-    int refusal = call.admit(replayable, length);
-    if (refusal != 0) {
+    if (call.refusedWithoutIdentity()) {
       CompletableFuture<HttpResponse<T>> refused =
-          RefusalResponse.of(request, bodyHandler, refusal, call.refusalKind(), call.refusalReason());
+          RefusalResponse.of(request, bodyHandler, 503, call.refusalKind(), call.refusalReason());
       call.finish();
       return refused;
     }
-    return new MeshedSend<>(call, request, bodyHandler, sender, MeshedSend.Scheduler.DELAYED, System::nanoTime, true)
-        .start();
+    MeshedSend.Sender<T> sender =
+        (copy, endpoint, h) -> sendAttempt(client, copy, endpoint, h, push, executor);
+    return new MeshedSend<>(request, bodyHandler, sender, call::endpoint, call::traceHeaders, System::nanoTime)
+        .start(s -> call.start(replayable, length, s, s, Timer.delayed()));
+  }
+
+  /**
+   * The JDK's own request (a WebSocket handshake), which a copy per attempt would strip of its
+   * state: one attempt as routed, reported, without admission, timeouts or retries (the bridge's
+   * call allows a client that cannot retry to skip them).
+   */
+  private <T> CompletableFuture<HttpResponse<T>> sendOnce(
+      BridgeCall call,
+      HttpClient client,
+      HttpRequest request,
+      BodyHandler<T> handler,
+      PushPromiseHandler<T> push,
+      Executor executor) {
+    BridgeEndpoint endpoint = call.nextEndpoint();
+    if (endpoint == null) {
+      call.finish();
+      return CompletableFuture.failedFuture(new MeshRefusal(call.noEndpointMessage()));
+    }
+    long start = System.nanoTime();
+    CompletableFuture<HttpResponse<T>> exchange = sendAttempt(client, request, endpoint, handler, push, executor);
+    CompletableFuture<HttpResponse<T>> result = new CompletableFuture<>();
+    exchange.whenComplete(
+        (r, e) -> {
+          Throwable error = e == null ? null : MeshedSend.unwrap(e);
+          try {
+            call.attemptFinished(endpoint, r == null ? 0 : r.statusCode(), error, System.nanoTime() - start);
+          } catch (Throwable t) {
+            MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
+          } finally {
+            call.finish();
+          }
+          if (error == null) {
+            result.complete(r);
+          } else {
+            result.completeExceptionally(error);
+          }
+        });
+    result.whenComplete(
+        (r, e) -> {
+          if (result.isCancelled()) {
+            exchange.cancel(true);
+          }
+        });
+    return result;
   }
 
   /** Hands one attempt to the client, marked so that {@link #sendEnter} lets it through. */

@@ -4,6 +4,11 @@ import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.bridge.MeshRefusal;
+import io.jmesh.runtime.Admission;
+import io.jmesh.runtime.NoEndpointException;
+import io.jmesh.runtime.call.CallDriver;
+import io.jmesh.runtime.call.Outcomes;
+import io.jmesh.runtime.deadline.DeadlineExceededException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandler;
@@ -12,97 +17,75 @@ import java.net.http.HttpResponse.BodySubscribers;
 import java.net.http.HttpResponse.ResponseInfo;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
- * One admitted call to a mesh destination, driven attempt by attempt through the application's
- * own {@code HttpClient}: it waits for admission, sends each attempt as a copy of the request
- * carrying the attempt's timeout and deadline header, reports every attempt to the {@link
- * BridgeCall} and retries as it answers, and completes one future with the final response or
- * error. The application sees only that future, as if the client had made one exchange.
+ * The JDK client's side of one meshed call on the runtime's {@link CallDriver}, which does
+ * admission, faults, the attempt loop, retries and their backoff (on its timer, no thread waits)
+ * and recording. This class only translates: it sends each attempt the driver asks for as a copy
+ * of the application's request (the attempt's timeout, deadline and trace headers) through the
+ * application's own client, reports how it ended, and completes one future with the driver's
+ * answer in the JDK's types. The application sees only that future, as if the client had made one
+ * exchange.
  *
- * <p>Threading: the first attempt starts on the application's thread; later ones on the thread
- * that completed the previous attempt or on the delayed executor. Attempts never overlap, so the
- * call is driven by one thread at a time, as {@link BridgeCall} requires; the hand-over between
- * threads goes through a future's completion, which orders the fields.
+ * <p>Threading: as the driver's; attempts never overlap. Cancelling the future (an interrupted
+ * {@code send()}) ends the call and cancels the exchange in flight.
  */
-final class MeshedSend<T> {
+final class MeshedSend<T>
+    implements CallDriver.Sender<HttpResponse<T>>, CallDriver.Listener<HttpResponse<T>> {
   /** Sends one attempt; {@code endpoint} {@code null} sends the request as the client would. */
   interface Sender<T> {
     CompletableFuture<HttpResponse<T>> send(
         HttpRequest request, BridgeEndpoint endpoint, BodyHandler<T> handler);
   }
 
-  /** Runs a task after a delay; the JDK's delayed executor in production. */
-  interface Scheduler {
-    Scheduler DELAYED =
-        (delayNanos, task) -> {
-          if (delayNanos <= 0) {
-            task.run();
-          } else {
-            CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(task);
-          }
-        };
-
-    void schedule(long delayNanos, Runnable task);
+  /** The attempt's endpoint as the bridge sees it (with its mesh TLS); {@code MeshCalls.Call#endpoint}. */
+  interface Endpoints {
+    BridgeEndpoint of(CallDriver.Attempt<?> attempt) throws MeshRefusal;
   }
 
-  // Marks an attempt whose outcome has not been reported yet.
-  private static final long UNREPORTED = Long.MIN_VALUE;
+  /** An agent error while preparing an attempt: the application's request then goes out unmeshed. */
+  private static final class AgentError extends RuntimeException {
+    AgentError(Throwable cause) {
+      super(cause);
+    }
+  }
 
   // A timeout the JDK can still arm when the application's own one has nearly run out.
   private static final long MIN_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
-  private final BridgeCall call;
   private final HttpRequest request;
   private final BodyHandler<T> handler;
   private final Sender<T> sender;
-  private final Scheduler scheduler;
+  private final Endpoints endpoints;
+  private final Supplier<String[]> traceHeaders;
   private final LongSupplier nanoTime;
-  private final boolean retries;
   private final boolean appTimeout;
   private final long appDeadlineNanos;
   private final CompletableFuture<HttpResponse<T>> result = new CompletableFuture<>();
-  private final AtomicBoolean finished = new AtomicBoolean();
-  private volatile Attempt current;
+  private volatile CallDriver<HttpResponse<T>> driver;
+  private volatile CompletableFuture<?> exchange;
 
-  /** One attempt: where it went, since when, what the call decided, and its exchange. */
-  private static final class Attempt {
-    final BridgeEndpoint endpoint;
-    final long startNanos;
-    volatile long decision = UNREPORTED;
-    volatile CompletableFuture<?> exchange;
-
-    Attempt(BridgeEndpoint endpoint, long startNanos) {
-      this.endpoint = endpoint;
-      this.startNanos = startNanos;
-    }
-  }
-
-  /**
-   * @param retries whether the request can be copied per attempt and sent again; when not, the
-   *     call makes one attempt as the application built it (the JDK's own WebSocket handshake)
-   */
   MeshedSend(
-      BridgeCall call,
       HttpRequest request,
       BodyHandler<T> handler,
       Sender<T> sender,
-      Scheduler scheduler,
-      LongSupplier nanoTime,
-      boolean retries) {
-    this.call = call;
+      Endpoints endpoints,
+      Supplier<String[]> traceHeaders,
+      LongSupplier nanoTime) {
     this.request = request;
     this.handler = handler;
     this.sender = sender;
-    this.scheduler = scheduler;
+    this.endpoints = endpoints;
+    this.traceHeaders = traceHeaders;
     this.nanoTime = nanoTime;
-    this.retries = retries;
     // The application's own timeout bounds the whole call, retries included, as it bounds the
     // JDK's own exchange with its redirects.
     Duration timeout = request.timeout().orElse(null);
@@ -111,91 +94,57 @@ final class MeshedSend<T> {
   }
 
   /**
-   * Starts the admitted call and returns its future. Throws only when the first attempt could not
-   * be prepared (an agent error), before anything was sent: the caller then lets the application's
-   * call go on unmeshed.
+   * Starts the call on the driver that {@code start} creates with this sender and listener
+   * ({@code MeshCalls.Call#start} in production), and returns the application's future.
    */
-  CompletableFuture<HttpResponse<T>> start() {
+  CompletableFuture<HttpResponse<T>> start(
+      Function<MeshedSend<T>, CallDriver<HttpResponse<T>>> start) {
     result.whenComplete(
         (r, e) -> {
-          // The application gave up (send() interrupted, or cancel): stop the exchange in flight.
           if (result.isCancelled()) {
-            Attempt a = current;
-            CompletableFuture<?> exchange = a == null ? null : a.exchange;
-            if (exchange != null) {
-              exchange.cancel(true);
+            // The application gave up (send() interrupted, or cancel): end the call, stop the exchange.
+            CallDriver<HttpResponse<T>> d = driver;
+            if (d != null) {
+              d.cancel(new CancellationException("jmesh: the application cancelled the call"));
+            }
+            CompletableFuture<?> x = exchange;
+            if (x != null) {
+              x.cancel(true);
             }
           }
-          finishOnce();
         });
-    long delay = call.admissionDelayNanos();
-    CompletableFuture<Void> slot = call.admissionSlot();
-    if (delay <= 0 && (slot == null || slot.isDone() && !slot.isCompletedExceptionally())) {
-      attempt();
-    } else {
-      scheduler.schedule(Math.max(0, delay), () -> afterAdmissionDelay(slot));
-    }
+    driver = start.apply(this);
     return result;
   }
 
-  private void afterAdmissionDelay(CompletableFuture<Void> slot) {
-    if (slot == null) {
-      guarded(this::attempt);
-      return;
+  @Override
+  public void send(CallDriver.Attempt<HttpResponse<T>> attempt) throws MeshRefusal {
+    BridgeEndpoint endpoint;
+    HttpRequest copy;
+    try {
+      endpoint = endpoints.of(attempt);
+      copy = copy(attemptTimeout(attempt.timeoutNanos()), attempt.deadlineHeaderValue(), traceHeaders.get());
+    } catch (MeshRefusal refusal) {
+      throw refusal; // never plaintext to a destination that requires mesh TLS
+    } catch (RuntimeException | Error e) {
+      throw new AgentError(e);
     }
-    slot.whenComplete(
-        (v, e) -> {
-          if (result.isDone()) {
-            return;
-          }
-          if (e == null) {
-            guarded(this::attempt);
-            return;
-          }
-          // The destination's pending queue gave up on this call: answer as a full queue does.
-          finishOnce();
-          RefusalResponse.of(request, handler, 503, "overloaded", "jmesh: " + call.authority() + ": " + unwrap(e).getMessage())
-              .whenComplete(this::deliver);
-        });
+    // Throws when the client itself refuses the request (closed, invalid): it ends the call.
+    CompletableFuture<HttpResponse<T>> x = sender.send(copy, endpoint, info -> onHeaders(attempt, info));
+    exchange = x;
+    if (result.isCancelled()) {
+      x.cancel(true);
+    }
+    x.whenComplete((r, e) -> attemptDone(attempt, r, e == null ? null : unwrap(e)));
   }
 
-  /** Sends the next attempt; every step before the send may throw (an agent error). */
-  private void attempt() {
-    if (result.isDone()) {
-      return;
-    }
-    long meshTimeout = call.attemptTimeoutNanos();
-    if (meshTimeout == 0) {
-      fail(deadlineError(null));
-      return;
-    }
-    HttpRequest attemptRequest =
-        retries ? copy(attemptTimeout(meshTimeout), call.deadlineHeaderValue(), call.traceHeaders()) : request;
-    BridgeEndpoint endpoint = call.nextEndpoint();
-    if (endpoint == null) {
-      fail(new MeshRefusal(call.noEndpointMessage()));
-      return;
-    }
-    Attempt a = new Attempt(endpoint, nanoTime.getAsLong());
-    current = a;
-    CompletableFuture<HttpResponse<T>> exchange;
-    try {
-      exchange = sender.send(attemptRequest, endpoint, info -> onHeaders(a, info));
-    } catch (Throwable t) {
-      // The client itself refused the request (closed, invalid): the application's own error.
-      report(a, 0, t);
-      fail(t);
-      return;
-    }
-    a.exchange = exchange;
-    if (result.isCancelled()) {
-      exchange.cancel(true);
-    }
-    exchange.whenComplete((r, e) -> onAttemptDone(a, r, e));
+  @Override
+  public long clientWaitNanos() {
+    return appTimeout ? Math.max(0, appDeadlineNanos - nanoTime.getAsLong()) : -1;
   }
 
   /**
-   * The attempt's timeout: the mesh's (per-try timeout or what the deadline leaves), cut to what
+   * The attempt's timeout: the driver's (per-try timeout or what the deadline leaves), cut to what
    * the application's own timeout leaves; -1 for none.
    */
   private long attemptTimeout(long meshTimeoutNanos) {
@@ -231,99 +180,77 @@ final class MeshedSend<T> {
    * so that an answer the call will retry is drained rather than handed to the application's
    * handler, which may consume a body only once.
    */
-  private BodySubscriber<T> onHeaders(Attempt a, ResponseInfo info) {
-    if (report(a, info.statusCode(), null) >= 0) {
+  private BodySubscriber<T> onHeaders(CallDriver.Attempt<HttpResponse<T>> attempt, ResponseInfo info) {
+    boolean retry;
+    try {
+      retry = attempt.willRetry(Outcomes.of(info.statusCode()), info.statusCode());
+    } catch (Throwable t) {
+      // An agent error while recording the attempt: the application gets this answer.
+      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
+      retry = false;
+    }
+    if (retry) {
       // Read the body to its end and drop it, so that the connection goes back to the pool.
       return BodySubscribers.replacing(null);
     }
     return handler.apply(info);
   }
 
-  /** Reports the attempt once and returns the delay before the next one, or -1 to stop. */
-  private long report(Attempt a, int status, Throwable error) {
-    long decision;
+  private void attemptDone(CallDriver.Attempt<HttpResponse<T>> attempt, HttpResponse<T> response, Throwable error) {
     try {
-      decision = call.attemptFinished(a.endpoint, status, error, nanoTime.getAsLong() - a.startNanos);
-    } catch (Throwable t) {
-      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
-      decision = -1;
-    }
-    if (!retries || result.isDone()) {
-      decision = -1;
-    } else if (decision >= 0 && appTimeout && appDeadlineNanos - nanoTime.getAsLong() <= decision) {
-      // The application stops waiting before the retry could start: end with this answer.
-      decision = -1;
-    }
-    a.decision = decision;
-    return decision;
-  }
-
-  private void onAttemptDone(Attempt a, HttpResponse<T> response, Throwable error) {
-    if (result.isDone()) {
-      return;
-    }
-    Throwable cause = error == null ? null : unwrap(error);
-    try {
-      long decision = a.decision;
-      if (decision == UNREPORTED) {
-        // Failed before any response head (connect, timeout, reset): report it now.
-        decision = cause == null ? -1 : report(a, 0, cause);
-      }
-      if (decision >= 0) {
-        scheduler.schedule(decision, () -> guarded(this::attempt));
-      } else if (cause == null) {
-        complete(response);
-      } else if (call.deadlineExpired()) {
-        fail(deadlineError(cause));
+      if (error == null) {
+        attempt.succeeded(response, Outcomes.of(response.statusCode()), response.statusCode());
       } else {
-        fail(cause);
+        attempt.failed(error);
       }
     } catch (Throwable t) {
+      // An agent error while recording the attempt (its span, its metrics): the application gets
+      // this attempt's own answer, and the call ends.
       MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
-      finishOnce();
-      deliver(response, cause);
+      deliver(response, error);
+      CallDriver<HttpResponse<T>> d = driver;
+      if (d != null) {
+        d.cancel(t);
+      }
     }
   }
 
-  /**
-   * Runs a step that ends in an attempt; an agent error there lets the application's request go
-   * out as the client would send it without the mesh's policies, rather than fail the call.
-   */
-  private void guarded(Runnable step) {
-    try {
-      step.run();
-    } catch (Throwable t) {
-      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
-      finishOnce();
-      if (result.isDone()) {
-        return;
-      }
+  // ---- The driver's answer, in the JDK's types.
+
+  @Override
+  public void onResponse(HttpResponse<T> response) {
+    result.complete(response);
+  }
+
+  @Override
+  public void onRefused(Admission refusal) {
+    // Answered in the server's place, as Envoy's local replies are.
+    RefusalResponse.of(request, handler, refusal.status(), refusal.refusal().header(), refusal.reason())
+        .whenComplete(this::deliver);
+  }
+
+  @Override
+  public void onFailed(Throwable error) {
+    if (error instanceof AgentError) {
+      // Nothing of this attempt was sent: the application's request goes out as the client would
+      // send it, without the mesh's policies, rather than fail.
+      MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, error.getCause());
       try {
         sender.send(request, null, handler).whenComplete(this::deliver);
       } catch (Throwable sendError) {
         result.completeExceptionally(sendError);
       }
+    } else if (error instanceof DeadlineExceededException) {
+      HttpTimeoutException e = new HttpTimeoutException(error.getMessage());
+      if (error.getCause() != null) {
+        e.initCause(error.getCause());
+      }
+      result.completeExceptionally(e);
+    } else if (error instanceof NoEndpointException) {
+      result.completeExceptionally(new MeshRefusal(error.getMessage()));
+    } else {
+      result.completeExceptionally(error);
     }
-  }
-
-  private HttpTimeoutException deadlineError(Throwable cause) {
-    HttpTimeoutException e = new HttpTimeoutException(call.deadlineMessage());
-    if (cause != null) {
-      e.initCause(cause);
-    }
-    return e;
-  }
-
-  private void complete(HttpResponse<T> response) {
-    // The slot among requests in flight is given back before the application sees the answer,
-    // so that its next request finds it free.
-    finishOnce();
-    result.complete(response);
-  }
-
-  private void fail(Throwable error) {
-    finishOnce();
-    result.completeExceptionally(error);
   }
 
   private void deliver(HttpResponse<T> response, Throwable error) {
@@ -331,16 +258,6 @@ final class MeshedSend<T> {
       result.complete(response);
     } else {
       result.completeExceptionally(unwrap(error));
-    }
-  }
-
-  private void finishOnce() {
-    if (finished.compareAndSet(false, true)) {
-      try {
-        call.finish();
-      } catch (Throwable t) {
-        MeshBridge.adviceError(JavaHttpClientInstrumentationModule.NAME, t);
-      }
     }
   }
 

@@ -5,6 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeEndpoint;
 import io.jmesh.bridge.MeshRefusal;
+import io.jmesh.runtime.Endpoint;
+import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.OutboundCall;
+import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.call.CallDriver;
+import io.jmesh.runtime.call.ManualTimer;
+import io.jmesh.runtime.config.MeshConfigParser;
+import io.jmesh.runtime.time.FakeTicker;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -14,35 +22,65 @@ import java.net.http.HttpResponse.BodyHandler;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** {@link MeshedSend} against a scripted call, a fake client and a manual scheduler. */
+/**
+ * {@link MeshedSend} on the runtime's call driver: the real router, balancer, budget and limits, a
+ * fake ticker, a manual timer and a fake client whose exchanges the test answers; no agent, no
+ * sockets, no sleeping. The driver's own rules are {@code CallDriverTest}'s; these show that the
+ * JDK client meets them in its own types.
+ */
 class MeshedSendTest {
-  private static final BridgeEndpoint A = new Ep("10.0.0.1", 8080);
-  private static final BridgeEndpoint B = new Ep("10.0.0.2", 8080);
-
-  private final FakeCall call = new FakeCall();
+  private final FakeTicker ticker = new FakeTicker();
+  private final ManualTimer timer = new ManualTimer(ticker);
+  private final SplittableRandom seeded = new SplittableRandom(7);
   private final FakeClient client = new FakeClient();
-  private final ManualScheduler scheduler = new ManualScheduler();
-  private final AtomicLong now = new AtomicLong(1_000_000_000L);
   private final AtomicInteger handlerCalls = new AtomicInteger();
   private final BodyHandler<String> handler =
       info -> {
         handlerCalls.incrementAndGet();
         return BodyHandlers.ofString().apply(info);
       };
+  private MeshRuntime runtime;
+
+  private void mesh(String policy, String route, String... endpoints) throws Exception {
+    StringBuilder yaml = new StringBuilder("services:\n  - name: hello\n    ports: [8080]\n    endpoints:");
+    if (endpoints.length == 0) {
+      yaml.append(" []");
+    }
+    yaml.append('\n');
+    for (String e : endpoints) {
+      yaml.append("      - {address: ").append(e).append(", port: 80}\n");
+    }
+    if (!policy.isEmpty()) {
+      yaml.append("    policy: ").append(policy).append('\n');
+    }
+    yaml.append("    routes:\n      - name: api\n        backends: [{subset: {}, weight: 1}]\n");
+    if (!route.isEmpty()) {
+      yaml.append("        ").append(route).append('\n');
+    }
+    runtime =
+        MeshRuntime.builder()
+            .snapshot(MeshConfigParser.parse("t.yaml", yaml.toString(), "default"))
+            .ticker(ticker)
+            .random(() -> seeded.nextLong())
+            .build();
+  }
 
   private CompletableFuture<HttpResponse<String>> start(HttpRequest request) {
-    return new MeshedSend<>(call, request, handler, client, scheduler, now::get, true).start();
+    return start(request, CallDriver.Observer.NONE);
+  }
+
+  private CompletableFuture<HttpResponse<String>> start(HttpRequest request, CallDriver.Observer observer) {
+    OutboundCall call = runtime.route(OutboundRequest.of("http", "hello", 8080, request.method(), "/x", null));
+    return new MeshedSend<>(request, handler, client, a -> new Ep(a.endpoint()), () -> null, ticker::nanoTime)
+        .start(s -> CallDriver.start(call, true, 0, s, s, timer, observer));
   }
 
   private static HttpRequest get(Duration timeout) {
@@ -53,278 +91,194 @@ class MeshedSendTest {
     return b.build();
   }
 
+  private static Throwable failure(CompletableFuture<?> result) {
+    assertThat(result).isCompletedExceptionally();
+    try {
+      result.get();
+      throw new AssertionError("not failed");
+    } catch (ExecutionException e) {
+      return e.getCause();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   @Test
   void retriesAnAnswerTheCallRetriesAndHandsOnlyTheLastToTheApplication() throws Exception {
-    call.endpoints.add(A);
-    call.endpoints.add(B);
-    call.decisions.add(0L);
+    mesh("", "retry: {backoff: {base: 1ms, max: 1ms}}", "10.0.0.1", "10.0.0.2");
     CompletableFuture<HttpResponse<String>> result = start(get(null));
 
     client.respond(0, 503, "first");
-    // The 503 is drained, not handed to the application's handler; the retry waits its delay.
+    // The 503 is drained, not handed to the application's handler; the retry waits its backoff.
     assertThat(handlerCalls).hasValue(0);
     assertThat(result).isNotDone();
-    assertThat(scheduler.delays).containsExactly(0L);
-    scheduler.runAll();
+    assertThat(client.sent).hasSize(1);
+    timer.advance(Duration.ofMillis(1));
     client.respond(1, 200, "second");
 
     assertThat(result.get().statusCode()).isEqualTo(200);
     assertThat(result.get().body()).isEqualTo("second");
     assertThat(handlerCalls).hasValue(1);
-    assertThat(client.endpoints()).containsExactly(A, B);
-    assertThat(call.reports).containsExactly("10.0.0.1 503 null", "10.0.0.2 200 null");
-    assertThat(call.finishes).hasValue(1);
+    assertThat(client.sent.get(1).endpoint).isNotEqualTo(client.sent.get(0).endpoint);
   }
 
   @Test
-  void reportsAConnectFailureAndRetriesAfterTheDelay() throws Exception {
-    call.endpoints.add(A);
-    call.endpoints.add(B);
-    call.decisions.add(TimeUnit.MILLISECONDS.toNanos(25));
+  void retriesAConnectFailureAfterTheBackoff() throws Exception {
+    mesh("", "retry: {backoff: {base: 25ms, max: 25ms}}", "10.0.0.1", "10.0.0.2");
     CompletableFuture<HttpResponse<String>> result = start(get(null));
 
     client.fail(0, new ConnectException("refused"));
-    assertThat(scheduler.delays).containsExactly(TimeUnit.MILLISECONDS.toNanos(25));
-    scheduler.runAll();
+    assertThat(client.sent).hasSize(1);
+    timer.advance(Duration.ofMillis(25));
     client.respond(1, 200, "ok");
 
     assertThat(result.get().body()).isEqualTo("ok");
-    assertThat(call.reports).containsExactly("10.0.0.1 0 ConnectException", "10.0.0.2 200 null");
   }
 
   @Test
-  void failsWithTheDeadlineMessageWhenTheLastAttemptFailedPastTheDeadline() {
-    call.endpoints.add(A);
+  void failsWithTheDeadlineMessageWhenTheLastAttemptFailedPastTheDeadline() throws Exception {
+    mesh("", "timeout: 300ms", "10.0.0.1");
     CompletableFuture<HttpResponse<String>> result = start(get(null));
 
-    call.deadlineExpired = true;
+    ticker.advance(Duration.ofMillis(300));
     client.fail(0, new HttpTimeoutException("request timed out"));
 
-    assertThat(result)
-        .failsWithin(Duration.ZERO)
-        .withThrowableOfType(ExecutionException.class)
-        .havingCause()
+    assertThat(failure(result))
         .isInstanceOf(HttpTimeoutException.class)
-        .withMessage("jmesh: hello.default: deadline exceeded after 300 ms (route api)");
-    assertThat(call.finishes).hasValue(1);
+        .hasMessageContaining("jmesh: hello.default: deadline exceeded after 300 ms")
+        .hasCauseInstanceOf(HttpTimeoutException.class);
   }
 
   @Test
-  void sendsEachAttemptWithItsTimeoutAndDeadlineHeader() {
-    call.endpoints.add(A);
-    call.attemptTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(300);
-    call.deadlineHeader = "299";
+  void sendsEachAttemptWithItsTimeoutAndDeadlineHeader() throws Exception {
+    mesh("", "timeout: 300ms", "10.0.0.1");
     start(get(Duration.ofSeconds(10)));
 
     HttpRequest sent = client.sent.get(0).request;
     assertThat(sent.timeout()).contains(Duration.ofMillis(300));
-    assertThat(sent.headers().firstValue(BridgeCall.DEADLINE_HEADER)).contains("299");
+    assertThat(sent.headers().firstValue(BridgeCall.DEADLINE_HEADER)).contains("300");
   }
 
   @Test
-  void theApplicationsShorterTimeoutBoundsTheAttempt() {
-    call.endpoints.add(A);
-    call.endpoints.add(B);
-    call.decisions.add(0L);
-    call.attemptTimeoutNanos = TimeUnit.SECONDS.toNanos(5);
+  void theApplicationsShorterTimeoutBoundsTheAttempt() throws Exception {
+    mesh("", "timeout: 5s\n        retry: {backoff: {base: 1ms, max: 1ms}}", "10.0.0.1", "10.0.0.2");
     start(get(Duration.ofMillis(800)));
     assertThat(client.sent.get(0).request.timeout()).contains(Duration.ofMillis(800));
 
     // 300 ms later the retry gets what is left of the application's 800 ms.
-    now.addAndGet(TimeUnit.MILLISECONDS.toNanos(300));
+    ticker.advance(Duration.ofMillis(299));
     client.fail(0, new ConnectException("refused"));
-    scheduler.runAll();
+    timer.advance(Duration.ofMillis(1));
 
     assertThat(client.sent.get(1).request.timeout()).contains(Duration.ofMillis(500));
   }
 
   @Test
   void doesNotRetryWhenTheApplicationStopsWaitingFirst() throws Exception {
-    call.endpoints.add(A);
-    call.decisions.add(TimeUnit.SECONDS.toNanos(2));
+    mesh("", "retry: {backoff: {base: 2s, max: 2s}}", "10.0.0.1", "10.0.0.2");
     CompletableFuture<HttpResponse<String>> result = start(get(Duration.ofSeconds(1)));
 
     client.respond(0, 503, "busy");
 
+    // The backoff would end after the application's own 1 s: it gets this answer now.
     assertThat(result.get().statusCode()).isEqualTo(503);
     assertThat(result.get().body()).isEqualTo("busy");
-    assertThat(scheduler.delays).isEmpty();
+    assertThat(timer.pending()).isZero();
   }
 
   @Test
-  void sendsNothingWhenTheDeadlineLeavesNoTime() {
-    call.attemptTimeoutNanos = 0;
+  void failsClearlyWithoutAnEndpoint() throws Exception {
+    mesh("", "");
     CompletableFuture<HttpResponse<String>> result = start(get(null));
 
+    assertThat(failure(result)).isInstanceOf(MeshRefusal.class).hasMessageContaining("no endpoint");
     assertThat(client.sent).isEmpty();
-    assertThat(result)
-        .failsWithin(Duration.ZERO)
-        .withThrowableOfType(ExecutionException.class)
-        .havingCause()
-        .isInstanceOf(HttpTimeoutException.class);
-    assertThat(call.finishes).hasValue(1);
   }
 
   @Test
-  void failsClearlyWithoutAnEndpoint() {
-    CompletableFuture<HttpResponse<String>> result = start(get(null));
-
-    assertThat(result)
-        .failsWithin(Duration.ZERO)
-        .withThrowableOfType(ExecutionException.class)
-        .havingCause()
-        .isInstanceOf(MeshRefusal.class)
-        .withMessageContaining("no endpoint");
-  }
-
-  @Test
-  void anAgentErrorWhileReportingStillDeliversTheAnswer() throws Exception {
-    call.endpoints.add(A);
-    call.failReports = true;
-    CompletableFuture<HttpResponse<String>> result = start(get(null));
-
-    client.respond(0, 503, "as it came");
-
-    assertThat(result.get().body()).isEqualTo("as it came");
-    assertThat(call.finishes).hasValue(1);
-  }
-
-  @Test
-  void cancellingTheCallCancelsTheExchangeInFlight() {
-    call.endpoints.add(A);
+  void cancellingTheCallCancelsTheExchangeInFlightAndFreesItsSlot() throws Exception {
+    mesh("{maxInFlight: 1, maxPending: 0}", "", "10.0.0.1");
     CompletableFuture<HttpResponse<String>> result = start(get(null));
 
     result.cancel(true);
 
     assertThat(client.sent.get(0).exchange).isCancelled();
-    assertThat(call.finishes).hasValue(1);
+    start(get(null));
+    assertThat(client.sent).as("the next call finds the slot free").hasSize(2);
   }
 
   @Test
-  void waitsForTheAdmissionDelayThenForTheSlot() throws Exception {
-    call.endpoints.add(A);
-    call.admissionDelayNanos = TimeUnit.MILLISECONDS.toNanos(50);
-    call.slot = new CompletableFuture<>();
+  void answersWith503WhenThePendingQueueIsFull() throws Exception {
+    mesh("{maxInFlight: 1, maxPending: 0}", "", "10.0.0.1");
+    start(get(null));
+
     CompletableFuture<HttpResponse<String>> result = start(get(null));
-
-    assertThat(scheduler.delays).containsExactly(TimeUnit.MILLISECONDS.toNanos(50));
-    scheduler.runAll();
-    assertThat(client.sent).as("still waiting for a place among requests in flight").isEmpty();
-    call.slot.complete(null);
-    client.respond(0, 200, "ok");
-
-    assertThat(result.get().body()).isEqualTo("ok");
-  }
-
-  @Test
-  void answersWith503WhenThePendingQueueGivesUp() throws Exception {
-    call.slot = new CompletableFuture<>();
-    CompletableFuture<HttpResponse<String>> result = start(get(null));
-    scheduler.runAll();
-
-    call.slot.completeExceptionally(new java.util.concurrent.RejectedExecutionException("waited too long"));
 
     assertThat(result.get().statusCode()).isEqualTo(503);
     assertThat(result.get().headers().firstValue(BridgeCall.REFUSED_HEADER)).contains("overloaded");
-    assertThat(result.get().body()).isEqualTo("jmesh: hello:8080: waited too long");
+    assertThat(client.sent).hasSize(1);
+  }
+
+  @Test
+  void aFaultDelayIsCappedByTheDeadline() throws Exception {
+    // Drifted case: this client's copy waited the whole injected delay (here 5 s) before finding
+    // the deadline spent; the runtime's rule holds the call back for what the deadline leaves.
+    mesh("", "timeout: 100ms\n        fault: {delay: {percent: 100, duration: 5s}}", "10.0.0.1");
+    CompletableFuture<HttpResponse<String>> result = start(get(null));
+
+    assertThat(timer.delays).containsExactly(Duration.ofMillis(100).toNanos());
+    timer.advance(Duration.ofMillis(100));
+
     assertThat(client.sent).isEmpty();
+    assertThat(failure(result))
+        .isInstanceOf(HttpTimeoutException.class)
+        .hasMessageContaining("deadline exceeded after 100 ms");
+  }
+
+  @Test
+  void theWaitForASlotIsBoundedByTheDeadline() throws Exception {
+    // Drifted case: this client's copy waited for a place among the requests in flight without
+    // bound; the runtime's rule ends the wait, and the call, when the deadline does.
+    mesh("{maxInFlight: 1, maxPending: 1}", "timeout: 100ms", "10.0.0.1");
+    start(get(null)); // holds the only slot
+    CompletableFuture<HttpResponse<String>> waiter = start(get(null));
+    assertThat(waiter).isNotDone();
+
+    timer.advance(Duration.ofMillis(100));
+
+    assertThat(client.sent).hasSize(1);
+    assertThat(failure(waiter)).isInstanceOf(HttpTimeoutException.class).hasMessageContaining("deadline exceeded");
+  }
+
+  @Test
+  void anAgentErrorWhileRecordingStillDeliversTheAnswerAndEndsTheCall() throws Exception {
+    mesh("{maxInFlight: 1, maxPending: 0}", "", "10.0.0.1");
+    CallDriver.Observer broken =
+        new CallDriver.Observer() {
+          @Override
+          public void attemptEnded(Endpoint endpoint, int status, Throwable error, long durationNanos) {
+            throw new IllegalStateException("a bug in the agent");
+          }
+        };
+    CompletableFuture<HttpResponse<String>> result = start(get(null), broken);
+
+    client.fail(0, new ConnectException("refused"));
+
+    assertThat(failure(result)).isInstanceOf(ConnectException.class);
+    start(get(null));
+    assertThat(client.sent).as("the next call finds the slot free").hasSize(2);
   }
 
   // ---- Fakes.
 
   private record Ep(String host, int port) implements BridgeEndpoint {
+    Ep(Endpoint e) {
+      this(e.host(), e.port());
+    }
+
     @Override
     public InetSocketAddress socketAddress() {
       return InetSocketAddress.createUnresolved(host, port);
-    }
-  }
-
-  /** A call that answers from a script and records what it is told. */
-  private static final class FakeCall implements BridgeCall {
-    final Deque<BridgeEndpoint> endpoints = new ArrayDeque<>();
-    final Deque<Long> decisions = new ArrayDeque<>();
-    final List<String> reports = new ArrayList<>();
-    final AtomicInteger finishes = new AtomicInteger();
-    long attemptTimeoutNanos = -1;
-    String deadlineHeader;
-    boolean deadlineExpired;
-    boolean failReports;
-    long admissionDelayNanos;
-    CompletableFuture<Void> slot;
-
-    @Override
-    public String authority() {
-      return "hello:8080";
-    }
-
-    @Override
-    public int admit(boolean bodyReplayable, long bodyLength) {
-      return 0;
-    }
-
-    @Override
-    public String refusalReason() {
-      return null;
-    }
-
-    @Override
-    public String refusalKind() {
-      return null;
-    }
-
-    @Override
-    public long admissionDelayNanos() {
-      return admissionDelayNanos;
-    }
-
-    @Override
-    public CompletableFuture<Void> admissionSlot() {
-      return slot;
-    }
-
-    @Override
-    public BridgeEndpoint nextEndpoint() {
-      return endpoints.poll();
-    }
-
-    @Override
-    public String noEndpointMessage() {
-      return "jmesh: no endpoint available for hello.default:8080";
-    }
-
-    @Override
-    public long attemptTimeoutNanos() {
-      return attemptTimeoutNanos;
-    }
-
-    @Override
-    public String deadlineHeaderValue() {
-      return deadlineHeader;
-    }
-
-    @Override
-    public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
-      if (failReports) {
-        throw new IllegalStateException("a bug in the agent");
-      }
-      reports.add(endpoint.host() + " " + status + " " + (error == null ? null : error.getClass().getSimpleName()));
-      Long d = decisions.poll();
-      return d == null ? -1 : d;
-    }
-
-    @Override
-    public boolean deadlineExpired() {
-      return deadlineExpired;
-    }
-
-    @Override
-    public String deadlineMessage() {
-      return "jmesh: hello.default: deadline exceeded after 300 ms (route api)";
-    }
-
-    @Override
-    public void finish() {
-      finishes.incrementAndGet();
     }
   }
 
@@ -346,44 +300,22 @@ class MeshedSendTest {
       return exchange;
     }
 
-    List<BridgeEndpoint> endpoints() {
-      return sent.stream().map(Sent::endpoint).toList();
-    }
-
     /** Answers exchange {@code i} through its handler, as the JDK would. */
     void respond(int i, int status, String body) {
       Sent s = sent.get(i);
       RefusalResponse.of(s.request, s.handler, status, null, body)
-          .whenComplete((r, e) -> {
-            if (e != null) {
-              s.exchange.completeExceptionally(e);
-            } else {
-              s.exchange.complete(r);
-            }
-          });
+          .whenComplete(
+              (r, e) -> {
+                if (e != null) {
+                  s.exchange.completeExceptionally(e);
+                } else {
+                  s.exchange.complete(r);
+                }
+              });
     }
 
     void fail(int i, Throwable error) {
       sent.get(i).exchange.completeExceptionally(error);
-    }
-  }
-
-  /** Runs delayed tasks when the test says so; no real time passes. */
-  private static final class ManualScheduler implements MeshedSend.Scheduler {
-    final List<Long> delays = new ArrayList<>();
-    final Deque<Runnable> tasks = new ArrayDeque<>();
-
-    @Override
-    public void schedule(long delayNanos, Runnable task) {
-      delays.add(delayNanos);
-      tasks.add(task);
-    }
-
-    void runAll() {
-      Runnable t;
-      while ((t = tasks.poll()) != null) {
-        t.run();
-      }
     }
   }
 }
