@@ -23,7 +23,7 @@ public final class Balancers {
    * 1) / weight}, with failures penalised. Needs {@link LoadBalancer#attemptStarted} and {@link
    * LoadBalancer#attemptFinished} for every attempt. See {@code PeakEwmaBalancer} for the model.
    */
-  public static LoadBalancer.Factory peakEwma(PeakEwmaOptions options) {
+  static LoadBalancer.Factory peakEwma(PeakEwmaOptions options) {
     Objects.requireNonNull(options, "options");
     return helper -> new PeakEwmaBalancer(helper, options);
   }

@@ -13,7 +13,7 @@ import java.util.Objects;
  *     1/e as much as a fresh one, and an idle endpoint's estimate falls to 1/e in τ. In (0, 1 h].
  *     Default 10 s, as in Linkerd.
  */
-public record PeakEwmaOptions(Duration rttPrior, Duration decay) {
+record PeakEwmaOptions(Duration rttPrior, Duration decay) {
   /** Linkerd's default RTT estimate for an unmeasured endpoint. */
   public static final Duration DEFAULT_RTT_PRIOR = Duration.ofMillis(30);
 

@@ -11,7 +11,7 @@ import java.util.Base64;
 import java.util.List;
 
 /** PEM encoding of certificates (RFC 7468), with the JDK's own parser. */
-public final class Pem {
+final class Pem {
   private Pem() {}
 
   /** Every certificate in {@code pem}, in order. */
