@@ -239,7 +239,9 @@ public abstract class AbstractMeshGrpcClientTest {
    */
   @Test
   void balancesAwayFromASlowEndpoint() throws Exception {
-    // A service of its own, so that no earlier test's estimates are in its balancer.
+    // A service of its own, new to the runtime (a config without it drops its balancer), so that
+    // no earlier test's or run's estimates are in its balancer.
+    mesh("services: []");
     mesh(
         "services:",
         "  - name: balanced",
