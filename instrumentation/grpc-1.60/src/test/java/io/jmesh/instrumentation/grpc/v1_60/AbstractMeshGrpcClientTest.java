@@ -235,7 +235,8 @@ public abstract class AbstractMeshGrpcClientTest {
    * estimate (a GC pause, a busy CPU) sends it every RPC for τ·ln(stall / delay), τ = 10 s, so
    * that count is decided by the machine. With nothing in flight both estimates decay by the same
    * factor between this test's read and the pick, so their order at the read is the order at the
-   * pick.
+   * pick. v1-b is read before and after v1-a: a pause between two reads makes the one read later
+   * look cheaper, and an idle estimate only decays, so the two readings bound v1-b's.
    */
   @Test
   void balancesAwayFromASlowEndpoint() throws Exception {
@@ -255,17 +256,18 @@ public abstract class AbstractMeshGrpcClientTest {
     List<String> trail = new ArrayList<>();
     Map<String, Integer> counts = new TreeMap<>();
     for (int i = 0; i < 40; i++) {
+      MeshRuntime.EndpointStatus slowBefore = status("balanced", "127.0.0.3", v1b);
       MeshRuntime.EndpointStatus fast = status("balanced", "127.0.0.2", v1a);
-      MeshRuntime.EndpointStatus slow = status("balanced", "127.0.0.3", v1b);
+      MeshRuntime.EndpointStatus slowAfter = status("balanced", "127.0.0.3", v1b);
       // Every attempt the interceptor started has been reported finished before the RPC returned.
-      assertThat(slow.inFlight() + fast.inFlight()).as("attempts in flight before RPC %d: %s", i, trail).isZero();
-      // Within 1 % the order could change between the two reads; the pick may go either way then.
+      assertThat(slowBefore.inFlight() + fast.inFlight() + slowAfter.inFlight()).as("attempts in flight before RPC %d: %s", i, trail).isZero();
+      // Within 1 % the pick may go either way: no expectation then.
       String expected =
-          slow.ewmaMillis() < fast.ewmaMillis() * 0.99 ? "v1-b" : fast.ewmaMillis() < slow.ewmaMillis() * 0.99 ? "v1-a" : null;
+          slowBefore.ewmaMillis() < fast.ewmaMillis() * 0.99 ? "v1-b" : fast.ewmaMillis() < slowAfter.ewmaMillis() * 0.99 ? "v1-a" : null;
 
       String instance = field(call(channel, TestGrpcServer.HELLO), "instance");
 
-      trail.add(String.format("%d: v1-a %.1f ms, v1-b %.1f ms -> %s", i, fast.ewmaMillis(), slow.ewmaMillis(), instance));
+      trail.add(String.format("%d: v1-a %.1f ms, v1-b %.1f..%.1f ms -> %s", i, fast.ewmaMillis(), slowBefore.ewmaMillis(), slowAfter.ewmaMillis(), instance));
       counts.merge(instance, 1, Integer::sum);
       if (expected != null) {
         assertThat(instance).as("the cheaper endpoint by the balancer's estimates: %s", trail).isEqualTo(expected);
