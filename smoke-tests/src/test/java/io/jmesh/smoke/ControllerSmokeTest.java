@@ -78,6 +78,11 @@ class ControllerSmokeTest {
           .withAgent()
           .env("JMESH_CONTROLLER", controller.xdsAddress())
           .env("JMESH_SERVICE", name)
+          // The controller is up: wait for it and for hello's first routes as long as a loaded
+          // machine needs. With the defaults (2 s each) a run at load 16 made its first calls
+          // before hello's endpoints arrived, and they failed with no endpoint.
+          .env("JMESH_XDS_INITIAL_WAIT_MS", "60000")
+          .env("JMESH_XDS_FIRST_USE_TIMEOUT_MS", "60000")
           .main(TrafficClient.class.getName(), "--url", "http://hello:8080/",
               "--rps", Integer.toString(RPS), "--seconds", "120")));
     }

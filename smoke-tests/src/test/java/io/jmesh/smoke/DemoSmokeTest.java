@@ -117,8 +117,12 @@ class DemoSmokeTest {
     long p3v1 = p3.stream().mapToLong(Tick::v1).sum();
     long p3v2 = p3.stream().mapToLong(Tick::v2).sum();
     assertThat(p3.stream().mapToLong(Tick::errors).sum()).as(output).isZero();
-    assertThat(100.0 * p3v1 / (p3v1 + p3v2)).as("phase 3 v1 share\n" + output).isBetween(35.0, 65.0);
-    assertThat(100.0 * p3v2 / (p3v1 + p3v2)).as("phase 3 v2 share\n" + output).isBetween(35.0, 65.0);
+    // binomial(n, 0.5), five standard deviations either side. The fixed 35..65 % it replaces was
+    // 2.7 sd for the two settled seconds (80 calls) that a slow machine may leave, where one run
+    // in 140 fails; at 80 calls the bound is 22..78 %, still well clear of phase 1's 90 %.
+    long n3 = p3v1 + p3v2;
+    double margin = 5 * 100.0 * Math.sqrt(0.25 / n3);
+    assertThat(100.0 * p3v1 / n3).as("phase 3 v1 share of %d calls\n%s", n3, output).isBetween(50 - margin, 50 + margin);
 
     // Nothing left behind.
     for (long pid : pids) {

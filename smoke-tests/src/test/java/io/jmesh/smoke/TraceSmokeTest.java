@@ -243,7 +243,13 @@ class TraceSmokeTest {
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + receiver.getPort())
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         .env("OTEL_TRACES_EXPORTER", "otlp")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "200");
+        .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+        // The controller is up: let the agent wait for it, its certificate and a destination's
+        // first routes as long as a loaded machine needs. With the defaults (2 s, 5 s, 2 s) a
+        // run at load 16 started unmeshed and its one call failed with no endpoint.
+        .env("JMESH_XDS_INITIAL_WAIT_MS", "60000")
+        .env("JMESH_IDENTITY_WAIT_MS", "60000")
+        .env("JMESH_XDS_FIRST_USE_TIMEOUT_MS", "60000");
   }
 
   private Jvm start(Jvm.Builder builder) throws Exception {

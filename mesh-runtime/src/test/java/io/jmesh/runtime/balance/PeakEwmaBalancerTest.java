@@ -154,6 +154,46 @@ class PeakEwmaBalancerTest {
     assertThat(counts.get(B)).isBetween(n * 4 / 10, n * 6 / 10);
   }
 
+  /** One sequential call: pick, send, time moves by its latency, it finishes. Returns the pick. */
+  private Endpoint call(Map<Endpoint, Long> latencyMs) {
+    Endpoint e = lb.picker().pick(null);
+    lb.attemptStarted(e);
+    helper.ticker.advance(latencyMs.get(e), TimeUnit.MILLISECONDS);
+    lb.attemptFinished(e, true, latencyMs.get(e) * MS);
+    return e;
+  }
+
+  @Test
+  void oneStalledAnswerOfTheFastEndpointHandsTheSlowOneEveryCallUntilTheStallDecays() {
+    // The conformance suite's old balancesTowardTheFastEndpoint, on a fake clock: sequential calls,
+    // A answers in 1 ms, C in 40 ms.
+    lb.updateEndpoints(List.of(A, C));
+    Map<Endpoint, Long> latencyMs = new HashMap<>(Map.of(A, 1L, C, 40L));
+    Map<Endpoint, Integer> counts = new HashMap<>();
+    for (int i = 0; i < 20; i++) {
+      counts.merge(call(latencyMs), 1, Integer::sum);
+    }
+    // C is measured once, then A wins. A's samples weigh about Δt/τ each, so after 20 calls its
+    // estimate still sits at the 30 ms prior, not at its 1 ms.
+    assertThat(counts.get(C)).isEqualTo(1);
+    assertThat(estimateMs(A)).isBetween(29.0, 30.0);
+
+    // One answer of A stalls (a GC pause, a busy CPU): peak sensitivity believes it at once.
+    latencyMs.put(A, 120L);
+    assertThat(call(latencyMs)).isEqualTo(A);
+    latencyMs.put(A, 1L);
+    assertThat(estimateMs(A)).isEqualTo(120.0);
+
+    // C, fast or not, now takes every call until A's idle 120 ms decays below C's 40 ms:
+    // τ·ln(120 / 40) ≈ 11 s, about 275 of C's 40 ms calls. A count-based bound on 100 calls
+    // cannot hold against such a stall, whatever the client does.
+    int streak = 0;
+    while (streak < 1000 && call(latencyMs).equals(C)) {
+      streak++;
+    }
+    assertThat(streak).isBetween(270, 280);
+  }
+
   @Test
   void aSlowEndpointLeftIdleIsProbedAgain() {
     lb.updateEndpoints(List.of(A, C));

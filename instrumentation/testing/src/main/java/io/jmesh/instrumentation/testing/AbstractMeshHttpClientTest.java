@@ -318,20 +318,82 @@ public abstract class AbstractMeshHttpClientTest {
     return messages.toString();
   }
 
+  /**
+   * The most probes a breaker with {@code minPenalty: 1s, jitter: 0} can let through within {@code
+   * elapsedNanos} of ejecting an endpoint that keeps failing: its penalties double (1 s, 2 s, 4 s
+   * …), so the k-th probe comes at least 2^k - 1 s after the ejection. A bound that follows how long
+   * the calls took on this machine, so that a slow run cannot fail a correct breaker.
+   */
+  private static int probesWithin(long elapsedNanos) {
+    return (int) Math.floor(Math.log(elapsedNanos / 1e9 + 1) / Math.log(2));
+  }
+
   private Response get(String url) throws Exception {
     return send(new Request("GET", URI.create(url), Map.of()));
   }
 
+  /** The balancer's view of {@code server} as an endpoint of {@code service}, read now. */
+  private static MeshRuntime.EndpointStatus status(String service, LoopbackServer server) {
+    List<MeshRuntime.EndpointStatus> endpoints = Agent.context().runtime().endpointStatus().get(service + ".default");
+    assertThat(endpoints).as("endpoints of %s.default", service).isNotNull();
+    return endpoints.stream()
+        .filter(e -> e.host().equals(server.ip()) && e.port() == server.port())
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(server.name() + " is not an endpoint of " + service + ".default: " + endpoints));
+  }
+
+  /**
+   * Peak-EWMA, seen through the client: every call goes where the balancer's state, as the client's
+   * reported attempts left it, says it is cheaper, and the slow endpoint's estimate holds its delay.
+   *
+   * <p>The test does not count how many calls reach the slow endpoint, because that count is decided
+   * by real latencies, not by the client. Calls are sequential, so the fast endpoint's estimate sits
+   * near the 30 ms prior for the whole test (τ = 10 s, each sample weighs about Δt/τ); any answer of
+   * it slower than the slow endpoint's estimate (a GC pause, a busy CPU) replaces its estimate at
+   * once, and the slow endpoint then takes every call for τ·ln(stall / delay) while the stall decays.
+   * Under a concurrent build on 2 cores that sent 25 to 62 of 100 calls to an endpoint 40 ms slower;
+   * no delay makes such a count safe. What the client decides is exact: with nothing in flight,
+   * both estimates decay by the same factor between this test's read and the pick, so their order
+   * at the read is the order at the pick. The two endpoints are read one after the other, and a
+   * pause between the reads (170 ms, for the first call of a loaded JVM) makes the one read later
+   * look cheaper; v1-a is read before and after v1-b, and an idle estimate only decays, so the two
+   * readings bound what v1-a's was when v1-b's was read.
+   */
   @Test
   void balancesTowardTheFastEndpoint() throws Exception {
     assumeTrue(options().picksPerRequest() && options().reportsOutcomes(), "see the client's Options");
-    v1a.delay(40);
+    // 200 ms: far above the fast endpoint's usual answer, so that most calls show a preference.
+    v1a.delay(200);
     service("fast", "", "", endpoint(v1a), endpoint(v1b));
 
-    Map<String, Integer> counts = sendMany("http://fast:8080/", 100, Map.of());
+    List<String> trail = new ArrayList<>();
+    Map<String, Integer> counts = new TreeMap<>();
+    for (int i = 0; i < 40; i++) {
+      MeshRuntime.EndpointStatus slowBefore = status("fast", v1a);
+      MeshRuntime.EndpointStatus fast = status("fast", v1b);
+      MeshRuntime.EndpointStatus slowAfter = status("fast", v1a);
+      // Every attempt the client started has been reported finished before its response came back.
+      assertThat(slowBefore.inFlight() + fast.inFlight() + slowAfter.inFlight()).as("attempts in flight before call %d: %s", i, trail).isZero();
+      // Within 1 % the pick may go either way: no expectation then.
+      String expected =
+          slowBefore.ewmaMillis() < fast.ewmaMillis() * 0.99 ? "v1-a" : fast.ewmaMillis() < slowAfter.ewmaMillis() * 0.99 ? "v1-b" : null;
 
-    // Peak-EWMA tries the slow endpoint while both estimates are at their prior, then seldom.
-    assertThat(counts.getOrDefault("v1-a", 0)).as("%s", counts).isLessThan(20);
+      Response r = get("http://fast:8080/" + i);
+
+      trail.add(String.format("%d: v1-a %.1f..%.1f ms, v1-b %.1f ms -> %s", i, slowBefore.ewmaMillis(), slowAfter.ewmaMillis(), fast.ewmaMillis(), r.instance()));
+      counts.merge(r.instance(), 1, Integer::sum);
+      if (expected != null) {
+        assertThat(r.instance()).as("the cheaper endpoint by the balancer's estimates: %s", trail).isEqualTo(expected);
+      }
+      if (r.instance().equals("v1-a")) {
+        // The client reported the attempt's real latency, which includes the server's 200 ms;
+        // read at once, the decay (10 s) has barely begun.
+        assertThat(status("fast", v1a).ewmaMillis()).as("v1-a's estimate after it answered: %s", trail).isGreaterThan(100.0);
+      }
+    }
+    // Both fresh endpoints start at the prior and the first one measured restarts its decay, so the
+    // other one is cheaper on the second call: each endpoint was measured and picked at least once.
+    assertThat(counts).as("%s", trail).containsOnlyKeys("v1-a", "v1-b");
   }
 
   @Test
@@ -397,8 +459,10 @@ public abstract class AbstractMeshHttpClientTest {
   @Test
   void aPerTryTimeoutMovesToAnotherEndpoint() throws Exception {
     assumeTrue(options().retries() && options().timeouts(), "see the client's Options");
-    v1a.delay(3000);
-    service("slow", "", "retry: {perTryTimeout: 300ms}", endpoint(v1a), endpoint(v1b));
+    // 1 s per try: v1-b's answer must never take that long, even on a loaded machine; v1-a's
+    // 10 s never comes in time.
+    v1a.delay(10_000);
+    service("slow", "", "retry: {perTryTimeout: 1s}", endpoint(v1a), endpoint(v1b));
 
     for (int i = 0; i < 5; i++) {
       Response r = get("http://slow:8080/");
@@ -410,9 +474,14 @@ public abstract class AbstractMeshHttpClientTest {
   @Test
   void theRouteTimeoutFailsTheCallWithADeadlineError() throws Exception {
     assumeTrue(options().timeouts(), "see the client's Options");
-    v1a.delay(3000);
-    v1b.delay(3000);
-    service("late", "", "timeout: 300ms", endpoint(v1a), endpoint(v1b));
+    service("late", "", "timeout: 1s", endpoint(v1a), endpoint(v1b));
+    // One call first, so that the client's first-use costs (class loading, JIT, a connection),
+    // seconds on a loaded machine, are not spent inside the deadline: the attempt must reach a
+    // server before the deadline for the count below.
+    assertThat(get("http://late:8080/warm").status()).isEqualTo(200);
+    // Ten times the deadline: the servers never answer in time.
+    v1a.delay(10_000);
+    v1b.delay(10_000);
     int before = v1a.requests() + v1b.requests();
 
     assertThatThrownBy(() -> get("http://late:8080/"))
@@ -447,11 +516,14 @@ public abstract class AbstractMeshHttpClientTest {
         endpoint(v2a));
 
     int before = v1a.requests();
+    long start = System.nanoTime();
     for (int i = 0; i < 30; i++) {
       get("http://eject:8080/");
     }
-    // Three failures eject it; at most one probe may follow if a second has passed meanwhile.
-    assertThat(v1a.requests() - before).isBetween(3, 4);
+    long elapsed = System.nanoTime() - start;
+    // Three failures eject it; after that only the breaker's probes reach it, as many as its
+    // penalties let through in the time the 30 calls took here.
+    assertThat(v1a.requests() - before).as("requests v1-a received in %d ms", elapsed / 1_000_000).isBetween(3, 3 + probesWithin(elapsed));
 
     // It recovers; after its penalty one probe finds it healthy and it is back in rotation.
     v1a.reset();
@@ -477,12 +549,19 @@ public abstract class AbstractMeshHttpClientTest {
 
     // Priority 0 takes everything until its only endpoint is ejected, then priority 1 does.
     int before = v1a.requests();
+    long start = System.nanoTime();
     List<String> answers = new ArrayList<>();
     for (int i = 0; i < 10; i++) {
       answers.add(get("http://failover:8080/").instance());
     }
-    assertThat(v1a.requests() - before).isEqualTo(2);
-    assertThat(answers.subList(2, 10)).containsOnly("v1-b");
+    long elapsed = System.nanoTime() - start;
+    int probes = v1a.requests() - before - 2;
+    assertThat(answers.subList(0, 2)).containsOnly("v1-a");
+    // After that only the breaker's probes reach v1-a (each fails, answered by v1-a), as many as
+    // its penalties let through in the time the calls took here; v1-b answers the others.
+    assertThat(probes).as("probes of v1-a in %d ms: %s", elapsed / 1_000_000, answers).isBetween(0, probesWithin(elapsed));
+    assertThat(answers.subList(2, 10)).as("%s", answers).filteredOn("v1-a"::equals).hasSize(probes);
+    assertThat(answers.subList(2, 10)).as("%s", answers).isSubsetOf("v1-a", "v1-b");
 
     // Healthy again: after the penalty one probe succeeds, and traffic returns to priority 0.
     v1a.reset();
@@ -517,6 +596,7 @@ public abstract class AbstractMeshHttpClientTest {
 
   @Test
   void rateLimitsLocally() throws Exception {
+    long start = System.nanoTime(); // before the limit exists, so that it bounds the limit's age
     service("limited", "{rateLimit: {requestsPerSecond: 1, burst: 2}}", "", endpoint(v1b));
 
     int ok = 0;
@@ -539,8 +619,10 @@ public abstract class AbstractMeshHttpClientTest {
       }
     }
 
-    // The burst of two, plus one per second that the loop took.
-    assertThat(ok).isBetween(2, 4);
+    // The burst of two, plus one per whole second since the limit was put in force: however slow
+    // this machine, the limit may only admit what that time earned.
+    long seconds = (System.nanoTime() - start) / 1_000_000_000L;
+    assertThat(ok).as("calls admitted in %d s", seconds).isBetween(2, 2 + (int) seconds);
   }
 
   // ---- Mesh TLS: the peer workload is an InboundTerminator (mesh-runtime's own) on 127.0.0.6 in

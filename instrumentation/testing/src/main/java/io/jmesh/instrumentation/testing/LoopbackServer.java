@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class LoopbackServer implements AutoCloseable {
   static {
-    // Small responses otherwise wait for the client's delayed ACK (about 40 ms each).
+    // Small responses otherwise wait for the client's delayed ACK (about 40 ms each). Only the
+    // JVM's first HttpServer reads it: where the agent's admin endpoint starts first, the suites
+    // set it on the command line (see the client modules' failsafe argLine).
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
