@@ -69,6 +69,15 @@ public final class CallDriver<R> {
      * if any), a {@link NoEndpointException}, or the last attempt's own error.
      */
     void onFailed(Throwable error);
+
+    /**
+     * The call is about to end with {@code response}, {@code error} or {@code refusal} (as the
+     * method above will say), before {@link OutboundCall#finish()} records it: the place to tell
+     * the call what the application will get where its metrics need that (gRPC's status code,
+     * {@link OutboundCall#grpcStatus}). Called once, just before that method; the default does
+     * nothing.
+     */
+    default void ending(R response, Throwable error, Admission refusal) {}
   }
 
   /** Records what the call did beyond metrics (a client span); called on the driving thread. */
@@ -258,7 +267,7 @@ public final class CallDriver<R> {
       }
       return;
     }
-    if (d.isRetry() && attempts < call.maxAttempts()) {
+    if (d.isRetry() && !a.committed && attempts < call.maxAttempts()) {
       if (response != null) {
         sender.discard(response); // replaced by the retry's answer
       }
@@ -285,9 +294,13 @@ public final class CallDriver<R> {
       return;
     }
     try {
-      call.finish();
+      listener.ending(response, error, refusal);
     } finally {
-      observer.callEnded();
+      try {
+        call.finish();
+      } finally {
+        observer.callEnded();
+      }
     }
     if (refusal != null) {
       listener.onRefused(refusal);
@@ -310,6 +323,7 @@ public final class CallDriver<R> {
     private final AtomicBoolean reported = new AtomicBoolean();
     private volatile RetryPolicy.Decision decision;
     private volatile boolean completed;
+    private volatile boolean committed;
 
     Attempt(CallDriver<R> driver, Endpoint endpoint, long timeoutNanos, long startNanos) {
       this.driver = driver;
@@ -346,7 +360,17 @@ public final class CallDriver<R> {
     public boolean willRetry(AttemptOutcome outcome, int status) {
       report(outcome, status, null);
       RetryPolicy.Decision d = decision;
-      return d != null && d.isRetry() && driver.attempts < driver.call.maxAttempts();
+      return d != null && d.isRetry() && !committed && driver.attempts < driver.call.maxAttempts();
+    }
+
+    /**
+     * The application has seen part of this attempt's answer (gRPC's response headers or a
+     * message, a stream's first message), or cancelled it: the call ends with this attempt,
+     * whatever the retry policy says of its outcome. Call before {@link #succeeded}/{@link
+     * #failed}; the outcome is still reported as it was.
+     */
+    public void commit() {
+      committed = true;
     }
 
     /** The attempt got {@code response}, whose outcome is {@code outcome} (its status). */
