@@ -3,6 +3,7 @@ package io.jmesh.agent.tooling;
 import io.jmesh.runtime.Admission;
 import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.retry.RetryPolicy;
+import io.jmesh.bridge.BridgeRpc;
 import io.jmesh.bridge.BridgeSender;
 import io.jmesh.bridge.MeshRefusal;
 import io.jmesh.runtime.NoEndpointException;
@@ -191,6 +192,28 @@ public final class MeshCalls implements BridgeCalls {
       }
     }
 
+    @Override
+    public <A> BridgeRpc.Handle startRpc(boolean unary, BridgeRpc<A> rpc) {
+      if (runtime.requiresMeshTls(call.destination()) && runtime.meshTls() == null) {
+        int status = admit(unary, unary ? 0 : -1); // refuses: never plaintext
+        int code = MeshRpc.refusalCode(status);
+        call.grpcStatus(code);
+        finish();
+        rpc.ended(code, "jmesh: refused (HTTP " + status + "): " + refusalReason(), null);
+        return (c, description, cause) -> {};
+      }
+      return MeshRpc.start(this, call, unary, rpc, observer());
+    }
+
+    /** The destination's mesh TLS for an attempt, or {@code null} when it needs none. */
+    javax.net.ssl.SSLContext meshTlsContext() {
+      return runtime.meshTlsFor(call.destination());
+    }
+
+    ClientSpan span() {
+      return span;
+    }
+
     /** Records each attempt as an event of the call's span, and ends the span with the call. */
     private CallDriver.Observer observer() {
       ClientSpan s = span;
@@ -275,11 +298,6 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
-      return attemptFinished(endpoint, status, -1, error, durationNanos);
-    }
-
-    @Override
-    public long attemptFinished(BridgeEndpoint endpoint, int status, int grpcStatus, Throwable error, long durationNanos) {
       if (!(endpoint instanceof MeshEndpoint)) {
         return -1;
       }
@@ -287,9 +305,6 @@ public final class MeshCalls implements BridgeCalls {
         span.attempt(endpoint.host(), endpoint.port(), status, error, durationNanos);
       }
       AttemptOutcome outcome = status > 0 ? outcomeOf(status) : classify(error);
-      if (grpcStatus >= 0 && grpcStatus <= 16) {
-        outcome = outcome.withGrpcStatus(grpcStatus);
-      }
       RetryPolicy.Decision d = call.attemptFinished(((MeshEndpoint) endpoint).endpoint, outcome, durationNanos);
       return d.isRetry() ? d.delayNanos() : -1;
     }
@@ -302,12 +317,6 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public String deadlineMessage() {
       return call.deadlineMessage();
-    }
-
-    @Override
-    public void finish(int grpcStatus) {
-      call.grpcStatus(grpcStatus);
-      finish();
     }
 
     @Override
