@@ -255,8 +255,8 @@ public final class MeshClientInterceptor implements ClientInterceptor {
         }
         queue.add(op);
         a = attempt;
-        if (a == null || draining) {
-          return; // the first attempt, or the thread draining, takes it
+        if (!inFlight || draining) {
+          return; // the next attempt (a closed one may be retried), or the thread draining, takes it
         }
         draining = true;
       }
