@@ -48,6 +48,19 @@ public interface BridgeCall {
     throw new UnsupportedOperationException("the agent's calls implement execute; " + this + " does not");
   }
 
+  /**
+   * Starts a gRPC call's whole path, the way every client's call goes (admission, fault
+   * injection, attempts, retries and their backoff, the deadline, recording), asynchronously: the
+   * runtime asks {@code rpc} for each attempt and tells it how the RPC ends. Streaming RPCs are
+   * never retried. Ends the call: do not call the other methods of this call, nor {@link
+   * #finish()}, afterwards.
+   *
+   * @param unary whether the RPC is unary (its one request message is kept for a retry)
+   */
+  default <A> BridgeRpc.Handle startRpc(boolean unary, BridgeRpc<A> rpc) {
+    throw new UnsupportedOperationException("the agent's calls implement startRpc; " + this + " does not");
+  }
+
   /** The authority the application addressed; send it as {@code Host} / {@code :authority}. */
   String authority();
 
@@ -106,18 +119,6 @@ public interface BridgeCall {
    */
   long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos);
 
-  /**
-   * {@link #attemptFinished(BridgeEndpoint, int, Throwable, long)} for an attempt of a gRPC call:
-   * {@code status} and {@code error} as gRPC's status maps to HTTP (UNAVAILABLE 503,
-   * DEADLINE_EXCEEDED a timeout), and {@code grpcStatus} the attempt's own gRPC status code
-   * (0..16), or -1 when it ended without one (it could not connect). A route's gRPC retry
-   * conditions ({@code retry.on: [unavailable]}) match {@code grpcStatus}. The default ignores it.
-   */
-  default long attemptFinished(
-      BridgeEndpoint endpoint, int status, int grpcStatus, Throwable error, long durationNanos) {
-    return attemptFinished(endpoint, status, error, durationNanos);
-  }
-
   /** Whether the call's deadline has expired. */
   boolean deadlineExpired();
 
@@ -126,12 +127,4 @@ public interface BridgeCall {
 
   /** Ends the call; idempotent. */
   void finish();
-
-  /**
-   * {@link #finish()} for a gRPC call, with the status code the application got (0..16), so that
-   * the call's metrics carry it ({@code rpc.grpc.status_code}). The default ignores the code.
-   */
-  default void finish(int grpcStatus) {
-    finish();
-  }
 }

@@ -82,6 +82,15 @@ public final class CallDriver<R> {
      * if any), a {@link NoEndpointException}, or the last attempt's own error.
      */
     void onFailed(Throwable error);
+
+    /**
+     * The call is about to end with {@code response}, {@code error} or {@code refusal} (as the
+     * method above will say), before {@link OutboundCall#finish()} records it: the place to tell
+     * the call what the application will get where its metrics need that (gRPC's status code,
+     * {@link OutboundCall#grpcStatus}). Called once, just before that method; the default does
+     * nothing.
+     */
+    default void ending(R response, Throwable error, Admission refusal) {}
   }
 
   /** Records what the call did beyond metrics (a client span); called on the driving thread. */
@@ -271,7 +280,7 @@ public final class CallDriver<R> {
       }
       return;
     }
-    if (retries(d)) {
+    if (!a.committed && retries(d)) {
       if (response != null) {
         sender.discard(response); // replaced by the retry's answer
       }
@@ -307,9 +316,13 @@ public final class CallDriver<R> {
       return;
     }
     try {
-      call.finish();
+      listener.ending(response, error, refusal);
     } finally {
-      observer.callEnded();
+      try {
+        call.finish();
+      } finally {
+        observer.callEnded();
+      }
     }
     if (refusal != null) {
       listener.onRefused(refusal);
@@ -332,6 +345,7 @@ public final class CallDriver<R> {
     private final AtomicBoolean reported = new AtomicBoolean();
     private volatile RetryPolicy.Decision decision;
     private volatile boolean completed;
+    private volatile boolean committed;
 
     Attempt(CallDriver<R> driver, Endpoint endpoint, long timeoutNanos, long startNanos) {
       this.driver = driver;
@@ -367,7 +381,17 @@ public final class CallDriver<R> {
      */
     public boolean willRetry(AttemptOutcome outcome, int status) {
       report(outcome, status, null);
-      return driver.retries(decision);
+      return !committed && driver.retries(decision);
+    }
+
+    /**
+     * The application has seen part of this attempt's answer (gRPC's response headers or a
+     * message, a stream's first message), or cancelled it: the call ends with this attempt,
+     * whatever the retry policy says of its outcome. Call before {@link #succeeded}/{@link
+     * #failed}; the outcome is still reported as it was.
+     */
+    public void commit() {
+      committed = true;
     }
 
     /** The attempt got {@code response}, whose outcome is {@code outcome} (its status). */

@@ -211,6 +211,51 @@ class CallDriverTest {
   }
 
   @Test
+  void aCommittedAttemptEndsTheCallWhateverThePolicySays() throws Exception {
+    MeshRuntime runtime = runtime("", "retry: {backoff: {base: 1ms, max: 1ms}}");
+    Recorder r = new Recorder();
+    start(call(runtime, "GET"), r);
+
+    // The application saw part of the answer (gRPC's headers): a 503 that would be retried stands.
+    r.last().commit();
+    assertThat(r.last().willRetry(AttemptOutcome.status(503), 503)).isFalse();
+    r.last().succeeded("503", AttemptOutcome.status(503), 503);
+
+    assertThat(r.attempts).hasSize(1);
+    assertThat(r.response).isEqualTo("503");
+    assertThat(r.discarded).isEmpty();
+  }
+
+  @Test
+  void theListenerHearsTheEndBeforeTheCallFinishesAndOnlyOnce() throws Exception {
+    MeshRuntime runtime = runtime("", "");
+    List<String> order = new ArrayList<>();
+    OutboundCall call = call(runtime, "GET");
+    Recorder r =
+        new Recorder() {
+          @Override
+          public void ending(String response, Throwable error, Admission refusal) {
+            // What the adapter says here is recorded by finish(): gRPC's status code.
+            call.grpcStatus(0);
+            order.add("ending " + response);
+          }
+
+          @Override
+          public void onResponse(String response) {
+            order.add("answer " + response);
+            super.onResponse(response);
+          }
+        };
+    CallDriver<String> driver = start(call, r);
+
+    r.last().succeeded("200", AttemptOutcome.status(200), 200);
+    driver.cancel(new IllegalStateException("too late"));
+
+    assertThat(order).containsExactly("ending 200", "answer 200");
+    assertThat(r.ends).isEqualTo(1);
+  }
+
+  @Test
   void attemptsNeverExceedTheRoutesMaximumWhateverTheyFailWith() throws Exception {
     MeshRuntime runtime = runtime("", "retry: {backoff: {base: 1ms, max: 1ms}}");
     Recorder r = new Recorder();

@@ -3,6 +3,7 @@ package io.jmesh.agent.tooling;
 import io.jmesh.runtime.Admission;
 import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.retry.RetryPolicy;
+import io.jmesh.bridge.BridgeRpc;
 import io.jmesh.bridge.BridgeSender;
 import io.jmesh.bridge.MeshRefusal;
 import io.jmesh.runtime.NoEndpointException;
@@ -286,6 +287,27 @@ public final class MeshCalls implements BridgeCalls {
       }
     }
 
+    @Override
+    public <A> BridgeRpc.Handle startRpc(boolean unary, BridgeRpc<A> rpc) {
+      if (refusedWithoutIdentity()) { // never plaintext
+        int code = MeshRpc.refusalCode(503);
+        call.grpcStatus(code);
+        finish();
+        rpc.ended(code, "jmesh: refused (HTTP 503): " + refusalReason(), null);
+        return (c, description, cause) -> {};
+      }
+      return MeshRpc.start(this, call, unary, rpc, observer());
+    }
+
+    /** The destination's mesh TLS for an attempt, or {@code null} when it needs none. */
+    javax.net.ssl.SSLContext meshTlsContext() {
+      return runtime.meshTlsFor(call.destination());
+    }
+
+    ClientSpan span() {
+      return span;
+    }
+
     /** Records each attempt as an event of the call's span, and ends the span with the call. */
     private CallDriver.Observer observer() {
       ClientSpan s = span;
@@ -370,11 +392,6 @@ public final class MeshCalls implements BridgeCalls {
 
     @Override
     public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
-      return attemptFinished(endpoint, status, -1, error, durationNanos);
-    }
-
-    @Override
-    public long attemptFinished(BridgeEndpoint endpoint, int status, int grpcStatus, Throwable error, long durationNanos) {
       if (!(endpoint instanceof MeshEndpoint)) {
         return -1;
       }
@@ -382,9 +399,6 @@ public final class MeshCalls implements BridgeCalls {
         span.attempt(endpoint.host(), endpoint.port(), status, error, durationNanos);
       }
       AttemptOutcome outcome = status > 0 ? outcomeOf(status) : classify(error);
-      if (grpcStatus >= 0 && grpcStatus <= 16) {
-        outcome = outcome.withGrpcStatus(grpcStatus);
-      }
       RetryPolicy.Decision d = call.attemptFinished(((MeshEndpoint) endpoint).endpoint, outcome, durationNanos);
       return d.isRetry() ? d.delayNanos() : -1;
     }
@@ -397,12 +411,6 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public String deadlineMessage() {
       return call.deadlineMessage();
-    }
-
-    @Override
-    public void finish(int grpcStatus) {
-      call.grpcStatus(grpcStatus);
-      finish();
     }
 
     @Override

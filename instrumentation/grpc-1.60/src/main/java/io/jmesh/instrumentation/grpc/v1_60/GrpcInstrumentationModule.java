@@ -54,9 +54,7 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
         PACKAGE + ".MeshClientInterceptor$MeshClientCall",
         PACKAGE + ".MeshClientInterceptor$MeshClientCall$AttemptListener",
         PACKAGE + ".MeshClientInterceptor$Op",
-        PACKAGE + ".RpcState",
-        PACKAGE + ".RpcState$AttemptTracerFactory",
-        PACKAGE + ".RpcState$AttemptTracer");
+        PACKAGE + ".AttemptPick");
   }
 
   @Override

@@ -58,40 +58,4 @@ final class GrpcStatuses {
   static ConnectException notConnected(String why) {
     return new ConnectException("jmesh: " + why);
   }
-
-  /**
-   * The status for a call the runtime refused before sending it, with the runtime's reason: 429
-   * (rate limited) RESOURCE_EXHAUSTED, 503 (overloaded, no identity) UNAVAILABLE, 504 (deadline
-   * already spent) DEADLINE_EXCEEDED; a fault's abort status as gRPC maps HTTP statuses.
-   */
-  static Status refusal(int httpStatus, String reason) {
-    Status s;
-    switch (httpStatus) {
-      case 429:
-        s = Status.RESOURCE_EXHAUSTED;
-        break;
-      case 502:
-      case 503:
-        s = Status.UNAVAILABLE;
-        break;
-      case 504:
-        s = Status.DEADLINE_EXCEEDED;
-        break;
-      case 400:
-        s = Status.INTERNAL;
-        break;
-      case 401:
-        s = Status.UNAUTHENTICATED;
-        break;
-      case 403:
-        s = Status.PERMISSION_DENIED;
-        break;
-      case 404:
-        s = Status.UNIMPLEMENTED;
-        break;
-      default:
-        s = Status.UNKNOWN;
-    }
-    return s.withDescription("jmesh: refused (HTTP " + httpStatus + "): " + reason);
-  }
 }

@@ -31,7 +31,7 @@ import javax.net.ssl.TrustManager;
  * builder ({@code OkHttpChannelBuilder}, reached the same way) gets the socket factory that its
  * own {@code sslSocketFactoryFrom(ChannelCredentials)} makes, and negotiation type {@code TLS}.
  * Where that fails (another transport, another gRPC layout) the channel stays as built and
- * {@link RpcState} refuses its RPCs to mesh-TLS endpoints: never plaintext.
+ * {@link AttemptPick} refuses its RPCs to mesh-TLS endpoints: never plaintext.
  */
 final class MeshChannelTls {
   private MeshChannelTls() {}
@@ -44,7 +44,7 @@ final class MeshChannelTls {
     KeyManager key = calls.meshKeyManager();
     TrustManager trust = calls.meshTrustManager(host, port);
     if (key == null || trust == null) {
-      return false; // no identity: RpcState refuses, with the runtime's reason
+      return false; // no identity: the runtime refuses, with its reason
     }
     ChannelCredentials credentials = TlsChannelCredentials.newBuilder().keyManager(key).trustManager(trust).build();
     try {
@@ -137,7 +137,7 @@ final class MeshChannelTls {
     specBuilderType.getMethod("cipherSuites", String[].class).invoke(specBuilder, (Object) TLS13_CIPHER_SUITES);
     specBuilderType.getMethod("supportsTlsExtensions", boolean.class).invoke(specBuilder, true);
     Object spec = specBuilderType.getMethod("build").invoke(specBuilder);
-    // Negotiation type last: a failure half way leaves a plaintext builder, which RpcState keeps
+    // Negotiation type last: a failure half way leaves a plaintext builder, which AttemptPick keeps
     // away from mesh-TLS endpoints (apply returns false).
     field(type, "connectionSpec").set(transportBuilder, spec);
     field(type, "hostnameVerifier").set(transportBuilder, (HostnameVerifier) (host, session) -> true);

@@ -11,20 +11,21 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.jmesh.bridge.BridgeCall;
 import io.jmesh.bridge.BridgeCalls;
+import io.jmesh.bridge.BridgeRpc;
 import io.jmesh.bridge.MeshBridge;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Routes each RPC of a meshed channel when it starts and drives its attempts. The runtime matches
- * the route with the method as the path ({@code /package.Service/Method}), {@code POST}, the
- * logical authority and the RPC's metadata as headers, picks the backend (a weighted split, a
- * subset) and admits the call (rate limit, concurrency cap, faults, the deadline's start). The
- * endpoint is picked per attempt by {@link MeshLoadBalancer}, which finds the attempt's {@link
- * RpcState} in its {@link CallOptions}. Stateless; one per channel.
+ * Routes each RPC of a meshed channel when it starts and hands it to the runtime's call driver
+ * ({@code BridgeCall.startRpc}): the runtime matches the route with the method as the path ({@code
+ * /package.Service/Method}), {@code POST}, the logical authority and the RPC's metadata as
+ * headers, picks the backend (a weighted split, a subset), admits the call (rate limit,
+ * concurrency cap, faults, the deadline), and asks for each attempt with the endpoint it picked;
+ * {@link MeshLoadBalancer} sends the attempt there, finding its {@link AttemptPick} in the
+ * attempt's {@link CallOptions}. Stateless; one per channel.
  */
 public final class MeshClientInterceptor implements ClientInterceptor {
   private final String host;
@@ -49,26 +50,22 @@ public final class MeshClientInterceptor implements ClientInterceptor {
   }
 
   /**
-   * One RPC as the application sees it, made of one or more attempts (each a call on the next
-   * channel layer, with its own {@link RpcState}):
-   *
-   * <ul>
-   *   <li>Deadline: each attempt gets the runtime's attempt timeout (the route's timeout, the
-   *       per-try timeout, what is left of the caller's {@code x-jmesh-deadline-ms} budget) as its
-   *       gRPC deadline when that is stricter than the application's.
-   *   <li>Retries, of unary RPCs only: the single request message is kept, and when an attempt
-   *       closes before the application saw any of its answer (no headers, no message) and the
-   *       runtime's {@code attemptFinished} says retry (the route's statuses, attempts, budget,
-   *       deadline), a new attempt starts after the runtime's backoff, on an endpoint the runtime
-   *       picks again. Streaming RPCs are never retried.
-   * </ul>
+   * One RPC as the application sees it, made of the attempts the runtime's driver asks for (each
+   * a call on the next channel layer, with its own {@link AttemptPick}). This class only
+   * translates: it starts an attempt when asked ({@link #send}), with the driver's attempt
+   * timeout as its gRPC deadline when that is stricter than the application's and the call's
+   * trace headers; replays the application's requests of a unary RPC on it (its one request
+   * message is kept); reports how the attempt closed; and closes the application's call when the
+   * driver says how the RPC ends. The driver decides everything else: admission, faults,
+   * retries (unary RPCs only, never once the application saw part of an attempt's answer, never
+   * a cancelled attempt: such attempts are committed), backoff, the deadline.
    *
    * <p>Thread-safety: the application calls it from its threads, attempts call back on the call's
-   * executor, and a delayed retry starts on a timer thread; the state that they share is guarded
-   * by this object, and calls into an attempt are made outside no lock that an attempt's callback
-   * could need on another thread.
+   * executor, and the driver starts an attempt on a timer thread; the state that they share is
+   * guarded by this object, and calls into an attempt or the driver are made outside the lock.
    */
-  static final class MeshClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
+  static final class MeshClientCall<ReqT, RespT> extends ClientCall<ReqT, RespT>
+      implements BridgeRpc<MeshClientCall<ReqT, RespT>.AttemptListener> {
     private final MeshClientInterceptor owner;
     private final MethodDescriptor<ReqT, RespT> method;
     private final CallOptions callOptions;
@@ -78,12 +75,14 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     private Listener<RespT> listener;
     private Metadata headers; // the application's, copied for each attempt
     private BridgeCall call; // null: unmeshed (agent error)
+    private BridgeRpc.Handle rpc; // the driver's call; null before it started, or unmeshed
     // What the application asked for: all of it for a unary RPC (replayed on each attempt), and
     // what the current attempt has not been given yet (applied in order by one thread at a time).
     private final List<Op<ReqT, RespT>> log = new ArrayList<>();
     private final ArrayDeque<Op<ReqT, RespT>> queue = new ArrayDeque<>();
     private boolean draining; // a thread is giving the queue to the attempt
-    private volatile ClientCall<ReqT, RespT> attempt; // null before the first attempt and between attempts
+    private volatile ClientCall<ReqT, RespT> attempt; // the last attempt; null before the first
+    private boolean inFlight; // the last attempt has not closed yet
     private boolean committed; // the application saw part of the answer: no retry
     private boolean closed; // onClose delivered to the application
     private Status cancelled; // the application cancelled
@@ -100,103 +99,122 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     public void start(Listener<RespT> listener, Metadata headers) {
       this.listener = listener;
       this.headers = headers;
+      BridgeCall c;
       try {
         BridgeCalls calls = MeshBridge.calls();
-        call =
+        c =
             calls == null
                 ? null
                 : calls.route("http", owner.host, owner.port, "POST", "/" + method.getFullMethodName(), name -> header(headers, name));
       } catch (Throwable t) {
         MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
-        call = null;
+        c = null;
       }
-      if (call == null) {
-        startAttempt();
-        return;
-      }
-      int refused;
-      try {
-        // The one request message of a unary RPC is kept here, whatever its size, as gRPC's own
-        // retries keep it; streaming RPCs are never replayed.
-        refused = call.admit(unary, unary ? 0 : -1);
-      } catch (Throwable t) {
-        MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
-        refused = 0;
-      }
-      if (refused != 0) {
-        closeLocally(GrpcStatuses.refusal(refused, call.refusalReason()));
-        return;
-      }
-      long delay = call.admissionDelayNanos();
-      CompletableFuture<Void> slot = call.admissionSlot();
-      if (delay <= 0 && slot == null) {
-        startAttempt();
-        return;
-      }
-      CompletableFuture<Void> ready =
-          delay > 0
-              ? CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(delay, TimeUnit.NANOSECONDS))
-              : CompletableFuture.completedFuture(null);
-      if (slot != null) {
-        ready = ready.thenCompose(v -> slot);
-      }
-      ready.whenComplete(
-          (v, error) -> {
-            if (error == null) {
-              startAttempt();
-              return;
+      if (c != null) {
+        call = c;
+        try {
+          BridgeRpc.Handle h = c.startRpc(unary, this);
+          Status early;
+          synchronized (this) {
+            rpc = h;
+            early = inFlight ? null : cancelled; // cancelled on another thread while it started
+          }
+          if (early != null) {
+            h.cancel(early.getCode().value(), early.getDescription(), early.getCause());
+          }
+          return;
+        } catch (Throwable t) {
+          MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
+          synchronized (this) {
+            if (closed || attempt != null) {
+              return; // the driver got as far as an answer or an attempt
             }
-            // The destination's pending queue gave up on this call: refused as a full queue is.
-            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
-            closeLocally(
-                GrpcStatuses.refusal(503, "overloaded: " + call.authority() + ": " + cause.getMessage()).withCause(cause));
-          });
+          }
+          call = null; // not started: the RPC goes unmeshed
+        }
+      }
+      startAttempt(null, callOptions, null);
     }
 
-    /** Starts the next attempt with what the application has asked for so far. */
-    private void startAttempt() {
-      ClientCall<ReqT, RespT> a;
-      RpcState state;
+    // ---- BridgeRpc: what the runtime's driver asks of this RPC.
+
+    @Override
+    public void send(BridgeRpc.Attempt<AttemptListener> a) {
+      AttemptPick pick = new AttemptPick(owner.meshTls, a.endpoint(), call.authority());
+      CallOptions options = callOptions.withOption(AttemptPick.KEY, pick);
+      long timeout = a.timeoutNanos();
+      if (timeout > 0) {
+        Deadline mesh = Deadline.after(timeout, TimeUnit.NANOSECONDS);
+        if (options.getDeadline() == null || mesh.isBefore(options.getDeadline())) {
+          options = options.withDeadline(mesh);
+        }
+      }
+      startAttempt(a, options, pick);
+    }
+
+    @Override
+    public int code(AttemptListener close) {
+      return close.status.getCode().value();
+    }
+
+    @Override
+    public void answered(AttemptListener close) {
+      Status status = close.status;
+      if (status.getCode() == Status.Code.DEADLINE_EXCEEDED && call.deadlineExpired()) {
+        // Say which budget ran out: the route's timeout, not only "deadline exceeded".
+        status = status.augmentDescription(call.deadlineMessage());
+      }
+      closeApplication(status, close.trailers);
+    }
+
+    @Override
+    public void ended(int code, String description, Throwable cause) {
+      closeApplication(Status.fromCodeValue(code).withDescription(description).withCause(cause), new Metadata());
+    }
+
+    /** Starts an attempt with what the application has asked for so far; {@code a} null: unmeshed. */
+    private void startAttempt(BridgeRpc.Attempt<AttemptListener> a, CallOptions options, AttemptPick pick) {
       Metadata attemptHeaders = new Metadata();
       attemptHeaders.merge(headers); // gRPC edits an attempt's headers (grpc-timeout, user-agent)
+      if (a != null) {
+        traceHeaders(attemptHeaders);
+      }
+      ClientCall<ReqT, RespT> c = next.newCall(method, options);
+      AttemptListener l = new AttemptListener(c, a, pick);
+      Status cancel;
       synchronized (this) {
-        if (closed) {
-          return;
-        }
-        if (cancelled != null) {
-          closeLocally(cancelled);
-          return;
-        }
-        state = new RpcState(owner.meshTls, call);
-        CallOptions options = callOptions.withOption(RpcState.KEY, state);
-        if (call != null) {
-          long timeout = call.attemptTimeoutNanos();
-          if (timeout == 0) {
-            closeLocally(Status.DEADLINE_EXCEEDED.withDescription(call.deadlineMessage()));
-            return;
-          }
-          if (timeout > 0) {
-            Deadline mesh = Deadline.after(timeout, TimeUnit.NANOSECONDS);
-            if (options.getDeadline() == null || mesh.isBefore(options.getDeadline())) {
-              options = options.withDeadline(mesh);
-            }
-          }
-        }
-        a = next.newCall(method, options);
-        attempt = a;
-        if (replayable()) {
+        attempt = c;
+        inFlight = true;
+        if (unary && a != null) {
           queue.clear();
           queue.addAll(log);
         }
         draining = true;
+        cancel = cancelled;
       }
-      a.start(new AttemptListener(a, state), attemptHeaders);
-      drain(a);
+      c.start(l, attemptHeaders);
+      if (cancel != null) {
+        // The application gave up as the driver started this attempt: it ends at once, and its
+        // close, committed, ends the RPC.
+        c.cancel(cancel.getDescription(), cancel.getCause());
+      }
+      drain(c);
     }
 
-    /** Whether attempts after the first get the application's requests again (unary RPCs). */
-    private boolean replayable() {
-      return unary && call != null;
+    /** Sets the call's trace headers ({@code traceparent}, ...) on an attempt, replacing the application's. */
+    private void traceHeaders(Metadata attemptHeaders) {
+      try {
+        String[] trace = call.traceHeaders();
+        if (trace != null) {
+          for (int i = 0; i + 1 < trace.length; i += 2) {
+            Metadata.Key<String> key = Metadata.Key.of(trace[i], Metadata.ASCII_STRING_MARSHALLER);
+            attemptHeaders.discardAll(key);
+            attemptHeaders.put(key, trace[i + 1]);
+          }
+        }
+      } catch (Throwable t) {
+        MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
+      }
     }
 
     /** Gives the attempt what it has not been given yet, in order; the caller set {@code draining}. */
@@ -217,32 +235,28 @@ public final class MeshClientInterceptor implements ClientInterceptor {
       }
     }
 
-    /** Ends the RPC with {@code status} without (another) attempt. */
-    private void closeLocally(Status status) {
+    /** Closes the application's call with {@code status}, once. */
+    private void closeApplication(Status status, Metadata trailers) {
       synchronized (this) {
         if (closed) {
           return;
         }
         closed = true;
-        attempt = null;
       }
-      if (call != null) {
-        call.finish(status.getCode().value());
-      }
-      listener.onClose(status, new Metadata());
+      listener.onClose(status, trailers);
     }
 
     /** Forwards {@code op} to the current attempt, and keeps it for the next one where needed. */
     private void run(Op<ReqT, RespT> op) {
       ClientCall<ReqT, RespT> a;
       synchronized (this) {
-        if (replayable()) {
+        if (unary && call != null) {
           log.add(op);
         }
         queue.add(op);
         a = attempt;
-        if (a == null || draining) {
-          return; // the next attempt, or the thread draining, takes it
+        if (!inFlight || draining) {
+          return; // the next attempt (a closed one may be retried), or the thread draining, takes it
         }
         draining = true;
       }
@@ -272,19 +286,27 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     @Override
     public void cancel(String message, Throwable cause) {
       ClientCall<ReqT, RespT> a;
+      BridgeRpc.Handle h;
+      Status s;
       synchronized (this) {
         if (cancelled == null) {
-          Status s = Status.CANCELLED;
-          s = message != null ? s.withDescription(message) : s.withDescription("Call cancelled without message");
-          cancelled = cause != null ? s.withCause(cause) : s;
+          Status c = Status.CANCELLED;
+          c = message != null ? c.withDescription(message) : c.withDescription("Call cancelled without message");
+          cancelled = cause != null ? c.withCause(cause) : c;
         }
-        a = attempt;
+        s = cancelled;
+        a = inFlight ? attempt : null;
+        h = rpc;
       }
       if (a != null) {
-        a.cancel(message, cause); // its close reaches the application through AttemptListener
-      } else if (listener != null) {
-        closeLocally(cancelled); // between attempts, or before the first
+        // Reaches the server; the attempt's close, committed, ends the RPC through the driver.
+        a.cancel(message, cause);
+      } else if (h != null) {
+        h.cancel(s.getCode().value(), s.getDescription(), s.getCause()); // no attempt in flight
+      } else if (listener != null && call == null) {
+        closeApplication(s, new Metadata()); // unmeshed, before its attempt
       }
+      // Otherwise the driver is starting: its first attempt sees the cancellation.
     }
 
     @Override
@@ -309,14 +331,21 @@ public final class MeshClientInterceptor implements ClientInterceptor {
       }
     }
 
-    /** One attempt's callbacks: passes them on, and at its close ends the RPC or retries it. */
+    /**
+     * One attempt's callbacks: passes its answer on, and reports its close to the driver, which
+     * answers the application or retries; unmeshed ({@code driverAttempt} null), closes it.
+     */
     final class AttemptListener extends ClientCall.Listener<RespT> {
       private final ClientCall<ReqT, RespT> self;
-      private final RpcState state;
+      private final BridgeRpc.Attempt<AttemptListener> driverAttempt;
+      private final AttemptPick pick;
+      Status status; // set at the close, before the driver hears of it
+      Metadata trailers;
 
-      AttemptListener(ClientCall<ReqT, RespT> self, RpcState state) {
+      AttemptListener(ClientCall<ReqT, RespT> self, BridgeRpc.Attempt<AttemptListener> driverAttempt, AttemptPick pick) {
         this.self = self;
-        this.state = state;
+        this.driverAttempt = driverAttempt;
+        this.pick = pick;
       }
 
       @Override
@@ -344,37 +373,44 @@ public final class MeshClientInterceptor implements ClientInterceptor {
 
       @Override
       public void onClose(Status status, Metadata trailers) {
-        long retryIn = -1;
-        try {
-          retryIn = state.attemptEnded(status);
-        } catch (Throwable t) {
-          MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
-        }
-        boolean retry;
-        synchronized (MeshClientCall.this) {
-          retry = !status.isOk() && unary && call != null && !committed && cancelled == null && !closed && retryIn >= 0;
-          if (retry) {
-            attempt = null;
-          } else {
-            closed = true;
-          }
-        }
-        if (retry) {
-          if (retryIn == 0) {
-            startAttempt();
-          } else {
-            CompletableFuture.delayedExecutor(retryIn, TimeUnit.NANOSECONDS).execute(MeshClientCall.this::startAttempt);
-          }
+        this.status = status;
+        this.trailers = trailers;
+        if (driverAttempt == null) {
+          closeApplication(status, trailers);
           return;
         }
-        if (call != null) {
-          if (status.getCode() == Status.Code.DEADLINE_EXCEEDED && call.deadlineExpired()) {
-            // Say which budget ran out: the route's timeout, not only "deadline exceeded".
-            status = status.augmentDescription(call.deadlineMessage());
-          }
-          call.finish(status.getCode().value());
+        boolean commit;
+        synchronized (MeshClientCall.this) {
+          inFlight = false;
+          commit = committed || cancelled != null;
         }
-        listener.onClose(status, trailers);
+        try {
+          if (commit) {
+            driverAttempt.commit();
+          }
+          report(status);
+        } catch (Throwable t) {
+          MeshBridge.adviceError(GrpcInstrumentationModule.NAME, t);
+          closeApplication(status, trailers); // the driver could not be told: the attempt's close stands
+        }
+      }
+
+      /** Tells the driver how the attempt went, as the runtime sees it. */
+      private void report(Status status) {
+        int outcome = pick.outcome();
+        if (outcome == AttemptPick.NOT_CONNECTED) {
+          driverAttempt.closed(this, 0, -1, GrpcStatuses.notConnected(pick.why()));
+        } else if (outcome == AttemptPick.WAITING && !status.isOk()) {
+          // Timed out or cancelled while its endpoint connected: nothing was sent.
+          Throwable error = GrpcStatuses.error(status);
+          driverAttempt.closed(
+              this,
+              0,
+              status.getCode().value(),
+              error != null ? error : GrpcStatuses.notConnected("the RPC ended before " + pick.endpoint + " connected"));
+        } else {
+          driverAttempt.closed(this, GrpcStatuses.httpStatus(status), status.getCode().value(), GrpcStatuses.error(status));
+        }
       }
     }
   }

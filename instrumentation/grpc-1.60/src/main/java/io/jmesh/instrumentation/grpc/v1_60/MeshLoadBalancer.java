@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The load balancing policy of meshed channels: one subchannel per endpoint the resolver reports
- * (connected when a pick first chooses it, and again after it goes idle), and a picker that lets the runtime choose the
- * endpoint of every attempt (peak-EWMA, ejection, failover; see {@link RpcState#pick}).
+ * (connected when a pick first chooses it, and again after it goes idle), and a picker that sends
+ * every attempt to the endpoint the runtime's call driver chose for it (peak-EWMA, ejection,
+ * failover; see {@link AttemptPick#pick}).
  *
  * <p>Threading, as gRPC's contract says: everything but the picker runs in the channel's
  * synchronization context; pickers are immutable snapshots of the subchannels' states and never
@@ -167,8 +168,8 @@ final class MeshLoadBalancer extends LoadBalancer {
   }
 
   /**
-   * Hands each RPC's pick to its {@link RpcState}. Immutable. An RPC that carries no routed call
-   * (the agent failed to route it) goes to a ready subchannel in turn, as if unmeshed.
+   * Hands each attempt's pick to its {@link AttemptPick}. Immutable. An RPC that carries none (the
+   * agent failed to route it) goes to a ready subchannel in turn, as if unmeshed.
    */
   static final class MeshPicker extends SubchannelPicker {
     private final MeshLoadBalancer balancer;
@@ -194,18 +195,14 @@ final class MeshLoadBalancer extends LoadBalancer {
 
     @Override
     public PickResult pickSubchannel(PickSubchannelArgs args) {
-      RpcState state = args.getCallOptions().getOption(RpcState.KEY);
-      if (state != null && state.call != null) {
-        return state.pick(this);
+      AttemptPick pick = args.getCallOptions().getOption(AttemptPick.KEY);
+      if (pick != null) {
+        return pick.pick(this);
       }
       if (ready.isEmpty()) {
         return PickResult.withNoResult();
       }
       return PickResult.withSubchannel(ready.get(Math.floorMod(next.getAndIncrement(), ready.size())));
-    }
-
-    int size() {
-      return states.size();
     }
 
     ConnectivityState state(InetSocketAddress address) {
