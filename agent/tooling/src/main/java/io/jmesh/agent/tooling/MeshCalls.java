@@ -154,18 +154,6 @@ public final class MeshCalls implements BridgeCalls {
     }
 
     @Override
-    public int admit(boolean bodyReplayable, long bodyLength) {
-      if (refusedWithoutIdentity()) {
-        return 503;
-      }
-      admission = call.admit(bodyReplayable, bodyLength);
-      if (span != null && admission.status() != 0) {
-        span.refused(admission.status(), refusalKind());
-      }
-      return admission.status();
-    }
-
-    @Override
     public <R> R execute(boolean bodyReplayable, long bodyLength, BridgeSender<R> sender)
         throws IOException {
       if (refusedWithoutIdentity()) {
@@ -327,12 +315,10 @@ public final class MeshCalls implements BridgeCalls {
       };
     }
 
-    @Override
     public String refusalReason() {
       return noIdentity != null ? noIdentity : admission == null ? null : admission.reason();
     }
 
-    @Override
     public String refusalKind() {
       if (noIdentity != null) {
         return "no-mesh-identity";
@@ -340,17 +326,6 @@ public final class MeshCalls implements BridgeCalls {
       return admission == null || !admission.isRefused() ? null : admission.refusal().header();
     }
 
-    @Override
-    public long admissionDelayNanos() {
-      return admission == null ? 0 : admission.delayNanos();
-    }
-
-    @Override
-    public CompletableFuture<Void> admissionSlot() {
-      return admission == null ? null : admission.slot();
-    }
-
-    @Override
     public BridgeEndpoint nextEndpoint() {
       if (noIdentity != null) {
         return null;
@@ -370,14 +345,8 @@ public final class MeshCalls implements BridgeCalls {
       return new MeshEndpoint(e, tls);
     }
 
-    @Override
     public String noEndpointMessage() {
       return noIdentity != null ? noIdentity : call.noEndpointMessage();
-    }
-
-    @Override
-    public long attemptTimeoutNanos() {
-      return call.attemptTimeoutNanos();
     }
 
     @Override
@@ -390,7 +359,6 @@ public final class MeshCalls implements BridgeCalls {
       return span == null ? null : span.headers();
     }
 
-    @Override
     public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
       if (!(endpoint instanceof MeshEndpoint)) {
         return -1;
@@ -413,7 +381,6 @@ public final class MeshCalls implements BridgeCalls {
       return call.deadlineMessage();
     }
 
-    @Override
     public void finish() {
       call.finish();
       if (span != null) {

@@ -331,7 +331,7 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     }
     context.maybeInjectFault(HttpUrlConnectionInstrumentationModule.NAME);
     // Per connection: no request is known yet, so routes see only the destination.
-    BridgeCall call = calls.route("https", host, port, "GET", "/", name -> null);
+    MeshCalls.Call call = calls.route("https", host, port, "GET", "/", name -> null);
     if (call == null) {
       return null;
     }
@@ -344,7 +344,7 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
   }
 
   /** An HTTPS connect in progress on this thread: reported when doConnect returns. */
-  private record Connecting(Object client, BridgeCall call, BridgeEndpoint endpoint, long startNanos) {}
+  private record Connecting(Object client, MeshCalls.Call call, BridgeEndpoint endpoint, long startNanos) {}
 
   private static final ThreadLocal<Connecting> CONNECTING = new ThreadLocal<>();
 

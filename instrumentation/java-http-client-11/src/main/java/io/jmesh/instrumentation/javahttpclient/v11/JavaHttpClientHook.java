@@ -133,7 +133,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
    * call allows a client that cannot retry to skip them).
    */
   private <T> CompletableFuture<HttpResponse<T>> sendOnce(
-      BridgeCall call,
+      MeshCalls.Call call,
       HttpClient client,
       HttpRequest request,
       BodyHandler<T> handler,
@@ -319,7 +319,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     if (uri == null || uri.getHost() == null || calls == null) {
       return null;
     }
-    BridgeCall call =
+    MeshCalls.Call call =
         calls.route(
             uri.getScheme(),
             uri.getHost(),
