@@ -46,9 +46,9 @@ import java.util.function.Supplier;
  * request, so the endpoint can start before the runtime exists. The JDK server reads a request's
  * headers on the worker thread, blocking, and has no per-server timeout (its {@code
  * sun.net.httpserver.*} properties are JVM-wide and would change the application's servers too),
- * so each request is guarded: one that is not done {@code requestTimeoutMillis} after its first
- * byte arrived (slow headers, a slow reader of the answer) has its worker interrupted, which closes
- * the connection. Idle connections hold no worker: the JDK keeps them in its selector and closes
+ * so each request is guarded: one that is not done {@code requestTimeoutMillis} after a worker
+ * took it up (once its first bytes arrived: slow headers, a slow reader of the answer) has its
+ * worker interrupted, which closes the connection. Idle connections hold no worker: the JDK keeps them in its selector and closes
  * them after its idle interval. Each {@code /tap} stream gets a daemon thread of its own, at most
  * {@value #MAX_TAPS} at once, so that a long tap never holds up a scrape, nor is cut by the timeout.
  */
@@ -61,7 +61,7 @@ final class AdminServer implements AutoCloseable {
   static final long TAP_HEARTBEAT_MILLIS = 1000;
   /** Threads serving requests: a slow client holds one at most until its request times out. */
   static final int WORKERS = 4;
-  /** How long one request may take from its first byte to its last answer byte. */
+  /** How long one request may hold a worker: reading its headers, answering, writing the answer. */
   static final long REQUEST_TIMEOUT_MILLIS = 10_000;
 
   private final HttpServer server;
