@@ -256,7 +256,7 @@ class AgentSmokeTest {
   static Stream<Arguments> okhttpVersions() {
     return Stream.of(
         Arguments.of("okhttp3", "okhttp-3.14.9.jar"),
-        Arguments.of("okhttp4", "okhttp-4.12.0.jar"),
+        Arguments.of("okhttp4", "okhttp-4.12.1.jar"),
         Arguments.of("okhttp5", "okhttp-jvm-5.5.1.jar"));
   }
 }

@@ -18,7 +18,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
@@ -27,16 +34,23 @@ import java.util.function.Supplier;
  * (Prometheus text), {@code /live}, {@code /ready}, and for loopback callers only {@code /config}
  * (the snapshot in force, JSON), {@code /endpoints} (per destination, each endpoint's load and
  * breaker state, JSON) and {@code /tap} (a live stream of finished calls, JSON lines; see {@link
- * TapStream}).
+ * TapStream}). "Loopback" means both ends: the request came from a loopback address and was
+ * received on one, so that a widened bind ({@code jmesh.admin.address=0.0.0.0}) never serves them
+ * to a relay on the host that forwards network traffic from its own loopback address.
  *
  * <p>Built on the JDK's {@code com.sun.net.httpserver}: it is in the platform class loader, so it
  * needs nothing in the agent jar, never clashes with the application's own libraries, and does not
  * load Netty in file mode, where nothing else would. A scrape every few seconds needs no more.
  *
- * <p>Threading: one daemon thread serves every request, one at a time; the runtime reference is
- * read per request, so the endpoint can start before the runtime exists. Each {@code /tap} stream
- * gets a daemon thread of its own, at most {@value #MAX_TAPS} at once, so that a long tap never
- * holds up a scrape.
+ * <p>Threading: {@value #WORKERS} daemon threads serve requests; the runtime reference is read per
+ * request, so the endpoint can start before the runtime exists. The JDK server reads a request's
+ * headers on the worker thread, blocking, and has no per-server timeout (its {@code
+ * sun.net.httpserver.*} properties are JVM-wide and would change the application's servers too),
+ * so each request is guarded: one that is not done {@code requestTimeoutMillis} after a worker
+ * took it up (once its first bytes arrived: slow headers, a slow reader of the answer) has its
+ * worker interrupted, which closes the connection. Idle connections hold no worker: the JDK keeps them in its selector and closes
+ * them after its idle interval. Each {@code /tap} stream gets a daemon thread of its own, at most
+ * {@value #MAX_TAPS} at once, so that a long tap never holds up a scrape, nor is cut by the timeout.
  */
 final class AdminServer implements AutoCloseable {
   /** Taps served at once; a tap costs a thread and a queue, and a few suffice to debug. */
@@ -45,15 +59,21 @@ final class AdminServer implements AutoCloseable {
   static final int TAP_QUEUE = 1024;
   /** How often an idle tap writes an empty line, to notice a client that went away. */
   static final long TAP_HEARTBEAT_MILLIS = 1000;
+  /** Threads serving requests: a slow client holds one at most until its request times out. */
+  static final int WORKERS = 4;
+  /** How long one request may hold a worker: reading its headers, answering, writing the answer. */
+  static final long REQUEST_TIMEOUT_MILLIS = 10_000;
 
   private final HttpServer server;
   private final ExecutorService executor;
+  private final ScheduledExecutorService timeouts;
   private final Set<Thread> taps = ConcurrentHashMap.newKeySet();
   private final AtomicInteger tapIds = new AtomicInteger();
 
-  private AdminServer(HttpServer server, ExecutorService executor) {
+  private AdminServer(HttpServer server, ExecutorService executor, ScheduledExecutorService timeouts) {
     this.server = server;
     this.executor = executor;
+    this.timeouts = timeouts;
   }
 
   /**
@@ -70,18 +90,44 @@ final class AdminServer implements AutoCloseable {
       MeshTap tap,
       Supplier<MeshRuntime> runtime,
       Supplier<List<String>> readiness) {
-    ExecutorService executor = null;
+    return start(address, port, REQUEST_TIMEOUT_MILLIS, registry, tap, runtime, readiness);
+  }
+
+  /** As above, with the request timeout given (tests shorten it). */
+  static AdminServer start(
+      String address,
+      int port,
+      long requestTimeoutMillis,
+      PrometheusMeterRegistry registry,
+      MeshTap tap,
+      Supplier<MeshRuntime> runtime,
+      Supplier<List<String>> readiness) {
+    ThreadPoolExecutor workers = null;
+    ScheduledThreadPoolExecutor timeouts = null;
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(address), port), 16);
-      executor =
-          Executors.newSingleThreadExecutor(
-              r -> {
-                Thread t = new Thread(r, "jmesh-admin");
-                t.setDaemon(true); // No agent thread keeps a JVM alive.
-                return t;
-              });
-      server.setExecutor(executor);
-      AdminServer admin = new AdminServer(server, executor);
+      AtomicInteger ids = new AtomicInteger();
+      ThreadFactory daemons =
+          r -> {
+            Thread t = new Thread(r, "jmesh-admin-" + ids.incrementAndGet());
+            t.setDaemon(true); // No agent thread keeps a JVM alive.
+            return t;
+          };
+      timeouts = new ScheduledThreadPoolExecutor(1, daemons);
+      timeouts.setRemoveOnCancelPolicy(true); // most requests end long before their timeout
+      ScheduledThreadPoolExecutor timer = timeouts;
+      // The queue holds requests whose first bytes arrived while every worker was busy; each
+      // worker is freed within the timeout, so the queue drains. Bounding it instead would make
+      // the JDK server drop the connection without closing it.
+      workers =
+          new ThreadPoolExecutor(WORKERS, WORKERS, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemons) {
+            @Override
+            public void execute(Runnable exchange) {
+              super.execute(new Guarded(exchange, timer, requestTimeoutMillis));
+            }
+          };
+      server.setExecutor(workers);
+      AdminServer admin = new AdminServer(server, workers, timeouts);
       server.createContext(
           "/", exchange -> admin.handle(exchange, registry, tap, runtime, readiness));
       // The server's own dispatcher thread inherits daemon status from the thread that starts it.
@@ -91,8 +137,11 @@ final class AdminServer implements AutoCloseable {
       starter.join(5_000);
       return admin;
     } catch (IOException | RuntimeException e) {
-      if (executor != null) {
-        executor.shutdownNow();
+      if (workers != null) {
+        workers.shutdownNow();
+      }
+      if (timeouts != null) {
+        timeouts.shutdownNow();
       }
       AgentLog.warn(
           "no admin endpoint: cannot listen on " + address + ":" + port + " (" + e
@@ -101,6 +150,53 @@ final class AdminServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return null;
+    }
+  }
+
+  /**
+   * One request on a worker (the JDK server's exchange: it reads the headers, calls {@link
+   * #handle}, writes the answer), interrupted when it outlasts the timeout. Interrupting a thread
+   * blocked on a socket channel closes that channel, which ends the exchange.
+   */
+  private static final class Guarded implements Runnable {
+    private final Runnable exchange;
+    private final ScheduledExecutorService timer;
+    private final long timeoutMillis;
+    private Thread worker; // guarded by this; null once the exchange is done
+
+    Guarded(Runnable exchange, ScheduledExecutorService timer, long timeoutMillis) {
+      this.exchange = exchange;
+      this.timer = timer;
+      this.timeoutMillis = timeoutMillis;
+    }
+
+    @Override
+    public void run() {
+      synchronized (this) {
+        worker = Thread.currentThread();
+      }
+      Future<?> expiry;
+      try {
+        expiry = timer.schedule(this::expire, timeoutMillis, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        return; // closing
+      }
+      try {
+        exchange.run();
+      } finally {
+        expiry.cancel(false);
+        synchronized (this) {
+          worker = null;
+        }
+        // An expiry that came after the exchange's last blocking call must not reach the next one.
+        Thread.interrupted();
+      }
+    }
+
+    private synchronized void expire() {
+      if (worker != null) {
+        worker.interrupt();
+      }
     }
   }
 
@@ -118,7 +214,7 @@ final class AdminServer implements AutoCloseable {
       throws IOException {
     if (exchange.getRequestURI().getPath().equals("/tap")
         && exchange.getRequestMethod().equals("GET")
-        && exchange.getRemoteAddress().getAddress().isLoopbackAddress()) {
+        && fromLoopback(exchange)) {
       // The tap thread owns the exchange from here and closes it.
       tap(exchange, tap, runtime);
       return;
@@ -148,12 +244,14 @@ final class AdminServer implements AutoCloseable {
         case "/config":
         case "/endpoints":
         case "/tap":
-          if (!exchange.getRemoteAddress().getAddress().isLoopbackAddress()) {
+          if (!fromLoopback(exchange)) {
             // The snapshot names every service, endpoint and policy of the mesh, and a tap shows
             // each request's path: not for the network, as Envoy's admin /config_dump is not.
             send(exchange, 403, "text/plain", "jmesh admin: " + path + " is served to loopback callers only"
                 + " (this request came from " + exchange.getRemoteAddress().getAddress().getHostAddress()
-                + "); ask from the workload's own host, e.g. curl http://127.0.0.1:" + port() + path + "\n");
+                + " to " + exchange.getLocalAddress().getAddress().getHostAddress()
+                + "; expected: both loopback); ask from the workload's own host, e.g. curl http://127.0.0.1:"
+                + port() + path + "\n");
             return;
           }
           MeshRuntime r = runtime.get();
@@ -179,6 +277,16 @@ final class AdminServer implements AutoCloseable {
     } catch (RuntimeException e) {
       AgentLog.warn("admin endpoint: " + exchange.getRequestURI() + " failed", e);
     }
+  }
+
+  /**
+   * Whether the request both came from and was received on a loopback address. The peer's address
+   * alone is not enough: a proxy or port forward on the host connects from loopback on behalf of
+   * the network, and it reaches a widened bind on the host's other addresses.
+   */
+  private static boolean fromLoopback(HttpExchange exchange) {
+    return exchange.getRemoteAddress().getAddress().isLoopbackAddress()
+        && exchange.getLocalAddress().getAddress().isLoopbackAddress();
   }
 
   /**
@@ -274,6 +382,7 @@ final class AdminServer implements AutoCloseable {
   public void close() {
     server.stop(0);
     executor.shutdownNow();
+    timeouts.shutdownNow();
     taps.forEach(Thread::interrupt);
   }
 }

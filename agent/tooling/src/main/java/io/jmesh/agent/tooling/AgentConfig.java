@@ -69,9 +69,9 @@ public final class AgentConfig {
   public static final Key APP_PORT =
       key("jmesh.app.port", "0", "The application's own port; the inbound listener forwards what it admits to it on loopback (1..65535).");
   public static final Key ADMIN_PORT =
-      key("jmesh.admin.port", "4191", "The agent's admin endpoint (/metrics, /ready, /live; /config and /endpoints from loopback only), plain HTTP; 0: no admin endpoint.");
+      key("jmesh.admin.port", "4191", "The agent's admin endpoint (/metrics, /ready, /live; /config, /endpoints and /tap from loopback only), plain HTTP; 0: no admin endpoint.");
   public static final Key ADMIN_ADDRESS =
-      key("jmesh.admin.address", "0.0.0.0", "The address the admin endpoint binds to; an IP literal or host name.");
+      key("jmesh.admin.address", "127.0.0.1", "The address the admin endpoint binds to; an IP literal or host name. Loopback by default; 0.0.0.0 or the pod's address lets Prometheus scrape it (/config, /endpoints and /tap stay loopback-only).");
   public static final Key INBOUND_MODE =
       key("jmesh.inbound.mode", "strict", "strict (plaintext to the inbound port is refused) or permissive (plaintext is served without identity, for migration).");
   public static final Key TRACES =

@@ -59,10 +59,13 @@ class AgentConfigTest {
   @Test
   void theAdminEndpointDefaultsToLinkerdsPortAndABadPortFallsBackToIt() {
     assertThat(AgentConfig.of(Map.of(), Map.of()).adminPort()).isEqualTo(4191);
-    assertThat(AgentConfig.of(Map.of(), Map.of()).adminAddress()).isEqualTo("0.0.0.0");
-    AgentConfig off = AgentConfig.of(Map.of(), Map.of("JMESH_ADMIN_PORT", "0", "JMESH_ADMIN_ADDRESS", "127.0.0.1"));
+    // Loopback unless widened on purpose, for scraping.
+    assertThat(AgentConfig.of(Map.of(), Map.of()).adminAddress()).isEqualTo("127.0.0.1");
+    AgentConfig off = AgentConfig.of(Map.of(), Map.of("JMESH_ADMIN_PORT", "0", "JMESH_ADMIN_ADDRESS", "0.0.0.0"));
     assertThat(off.adminPort()).isZero();
-    assertThat(off.adminAddress()).isEqualTo("127.0.0.1");
+    assertThat(off.adminAddress()).isEqualTo("0.0.0.0");
+    assertThat(AgentConfig.of(Map.of("jmesh.admin.address", "192.0.2.10"), Map.of()).adminAddress())
+        .isEqualTo("192.0.2.10");
 
     AgentConfig bad = AgentConfig.of(Map.of("jmesh.admin.port", "70000"), Map.of());
 

@@ -39,9 +39,8 @@ public final class MeshInterceptor implements Interceptor {
   private static final ThreadLocal<Long> ATTEMPT_TIMEOUT = new ThreadLocal<>();
 
   // The client this interceptor belongs to (set once it is built): mesh-TLS attempts go through
-  // clients derived from it. Null only while its constructor runs.
+  // clients derived from it, and only from it. Null only while its constructor runs.
   private volatile OkHttpClient client;
-  private final OkHttpMeshTls meshTls = new OkHttpMeshTls();
 
   void builtInto(OkHttpClient owner) {
     client = owner;
@@ -170,7 +169,7 @@ public final class MeshInterceptor implements Interceptor {
       // Cannot happen once the client is built; fail closed rather than send in plaintext.
       throw new MeshRefusal("jmesh: " + call.authority() + " requires mesh TLS, and this OkHttp client is not built yet");
     }
-    OkHttpClient derived = meshTls.clientFor(app, endpoint);
+    OkHttpClient derived = OkHttpMeshTls.INSTANCE.clientFor(app, endpoint);
     Long previous = ATTEMPT_TIMEOUT.get();
     ATTEMPT_TIMEOUT.set(timeoutNanos);
     try {

@@ -34,6 +34,7 @@ public final class OkHttpInstrumentationModule implements InstrumentationModule 
     // By name: loading them here, where OkHttp is absent, would fail.
     return List.of(
         PACKAGE + ".MeshInterceptor",
+        PACKAGE + ".MeshInterceptor$Attempts",
         PACKAGE + ".OkHttpHelper",
         PACKAGE + ".OkHttpMeshTls",
         PACKAGE + ".OkHttpMeshTls$PeerCheckedByContext",

@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLContext;
@@ -25,9 +26,15 @@ import okhttp3.OkHttpClient;
 import okhttp3.Protocol;
 
 /**
- * The clients that send an application client's attempts over mesh TLS, one per endpoint and TLS
- * context, derived from the application's client ({@code newBuilder()}: same connection pool,
- * dispatcher, network interceptors, event listener, timeouts).
+ * The clients that send an application client's attempts over mesh TLS, one per application
+ * client, endpoint and TLS context, derived from the application's client ({@code newBuilder()}:
+ * same connection pool, dispatcher, network interceptors, event listener, timeouts).
+ *
+ * <p>Why keyed by the application's client first: a derived client carries its application
+ * client's network interceptors and event listener (and the headers those add), so it must never
+ * send another application client's calls, even to the same endpoint. The application client is
+ * held weakly: one the application drops is collected with its derived clients (they do not refer
+ * to it).
  *
  * <p>Why one per endpoint: OkHttp derives {@code Host}/{@code :authority} from the URL, so the URL
  * keeps the logical host and port ({@code https://hello:8080/...}); the endpoint comes from the
@@ -39,24 +46,39 @@ import okhttp3.Protocol;
  * the logical name, are switched off here. Thread-safe.
  */
 final class OkHttpMeshTls {
-  // Endpoints and contexts change; past this many clients, the older ones are likely stale, and
-  // dropping them all costs only a new client object per live endpoint (the pool is shared).
-  private static final int MAX_CLIENTS = 256;
+  /** One per class loader that holds OkHttp (this helper is injected into each). */
+  static final OkHttpMeshTls INSTANCE = new OkHttpMeshTls();
 
-  private final Map<List<Object>, OkHttpClient> clients = new ConcurrentHashMap<>();
+  // Endpoints and contexts change; past this many clients for one application client, the older
+  // ones are likely stale, and dropping them all costs only a new client object per live endpoint
+  // (the pool is shared).
+  static final int MAX_CLIENTS = 256;
+
+  // Identity-keyed: OkHttpClient keeps Object's equals and hashCode.
+  private final Map<OkHttpClient, Map<List<Object>, OkHttpClient>> clients =
+      Collections.synchronizedMap(new WeakHashMap<>());
 
   /** The client for attempts of {@code app}'s calls to {@code endpoint} over its mesh TLS. */
   OkHttpClient clientFor(OkHttpClient app, BridgeEndpoint endpoint) {
     SSLContext tls = endpoint.meshTls();
     List<Object> key = Arrays.asList(tls, endpoint.host(), endpoint.port());
-    OkHttpClient client = clients.get(key);
+    Map<List<Object>, OkHttpClient> own = clients.computeIfAbsent(app, a -> new ConcurrentHashMap<>());
+    OkHttpClient client = own.get(key);
     if (client != null) {
       return client;
     }
-    if (clients.size() >= MAX_CLIENTS) {
-      clients.clear();
+    if (own.size() >= MAX_CLIENTS) {
+      own.clear();
     }
-    return clients.computeIfAbsent(key, k -> derive(app, endpoint, tls));
+    return own.computeIfAbsent(key, k -> derive(app, endpoint, tls));
+  }
+
+  /** The application clients with derived clients now (tests: nothing is held for a dropped one). */
+  int applicationClients() {
+    synchronized (clients) {
+      clients.size(); // expunges the collected ones
+      return clients.size();
+    }
   }
 
   private static OkHttpClient derive(OkHttpClient app, BridgeEndpoint endpoint, SSLContext tls) {

@@ -5,7 +5,11 @@ import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.RequestBody;
 
-/** The conformance suite on OkHttp (the module's compile version, 3.14; 4.x and 5.x run in smoke-tests). */
+/**
+ * The conformance suite on OkHttp: the module's compile version, 3.14, in failsafe's default
+ * execution, and 4.12 and 5.x in its okhttp-4 and okhttp-5 executions (the same test classes on a
+ * class path with that OkHttp line instead). All options on, on every line.
+ */
 class OkHttpMeshIT extends AbstractMeshHttpClientTest {
   private final OkHttpClient client = new OkHttpClient();
 
