@@ -50,6 +50,7 @@ public final class MeshInterceptor implements Interceptor {
   public Response intercept(Chain chain) throws IOException {
     Request request = chain.request();
     BridgeCall call;
+    Attempts attempts = null;
     try {
       BridgeCalls calls = MeshBridge.calls();
       HttpUrl url = request.url();
@@ -61,6 +62,11 @@ public final class MeshInterceptor implements Interceptor {
               ? null
               : calls.route(
                   url.scheme(), url.host(), url.port(), request.method(), url.encodedPath(), request::header);
+      if (call != null) {
+        // Built here, before anything is sent: a helper class missing from this class loader
+        // (LinkageError) leaves the call unmeshed instead of failing it.
+        attempts = new Attempts(chain, request, call);
+      }
     } catch (Throwable t) {
       MeshBridge.adviceError(PLACE, t);
       call = null;
@@ -72,7 +78,7 @@ public final class MeshInterceptor implements Interceptor {
     // own, as its own retries do); this adapter only sends the attempts it asks for.
     RequestBody body = request.body();
     Response response =
-        call.execute(body == null || replayable(body), body == null ? 0 : body.contentLength(), new Attempts(chain, request, call));
+        call.execute(body == null || replayable(body), body == null ? 0 : body.contentLength(), attempts);
     return response.request() == request ? response : response.newBuilder().request(request).build();
   }
 
