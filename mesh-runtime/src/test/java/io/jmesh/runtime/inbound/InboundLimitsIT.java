@@ -366,4 +366,25 @@ class InboundLimitsIT {
     assertThat(stats.refusals(InboundStats.Refusal.HEADERS_TOO_LARGE)).isEqualTo(1);
     assertThat(appRequests).hasValue(0);
   }
+
+  @Test
+  void anHttp2HeaderListAboveTheLimitGets431AndTheConnectionServesOn() throws Exception {
+    start(InboundTerminator.Limits.defaults().withMaxHeaderListBytes(4096));
+    try (RawHttp2Connection c = new RawHttp2Connection(clientTls.clientContext("hello.default", Set.of(SERVER)), terminator.port())) {
+      // Above the limit, below the quarter more where Netty's codec gives up on the connection.
+      c.headers(1, request("GET", "/items/1").set("x-big", "b".repeat(4600)), true).flush();
+
+      RawHttp2Connection.Frame f;
+      while ((f = c.read()) != null && !(f.type() == RawHttp2Connection.HEADERS && f.streamId() == 1)) {
+        assertThat(f.type()).isNotEqualTo(RawHttp2Connection.GOAWAY);
+      }
+      assertThat(f).isNotNull();
+      assertThat(new io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder(false)
+              .decodeHeaders(1, io.netty.buffer.Unpooled.wrappedBuffer(f.payload())).status().toString())
+          .isEqualTo("431");
+    }
+    assertThat(stats.refusals(InboundStats.Refusal.HEADERS_TOO_LARGE)).isEqualTo(1);
+    assertThat(appRequests).hasValue(0);
+    aNormalRequestSucceeds();
+  }
 }
