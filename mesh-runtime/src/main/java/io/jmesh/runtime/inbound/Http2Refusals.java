@@ -12,8 +12,9 @@ import io.netty.handler.logging.LogLevel;
  * Counts what Netty's HTTP/2 codec refuses on the listener's behalf, by reading the frames it
  * writes: the codec itself enforces {@code SETTINGS_MAX_CONCURRENT_STREAMS} ({@code RST_STREAM
  * REFUSED_STREAM}), the header list size (a 431, or GOAWAY well beyond it) and the reset limits
- * (GOAWAY {@code ENHANCE_YOUR_CALM}), and says so only on the wire. It is given to the codec as
- * its frame logger, the one hook on every frame written; it logs nothing itself.
+ * (GOAWAY {@code ENHANCE_YOUR_CALM}, which also ends its other floods: empty DATA frames), and
+ * says so only on the wire. It is given to the codec as its frame logger, the one hook on every
+ * frame written; it logs nothing itself.
  *
  * <p>Threading: the connection's event loop; shared by every connection (its state is the
  * thread-safe {@link InboundStats}).
@@ -40,7 +41,7 @@ final class Http2Refusals extends Http2FrameLogger {
   public void logGoAway(
       Direction direction, ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData) {
     if (direction == Direction.OUTBOUND && errorCode == Http2Error.ENHANCE_YOUR_CALM.code()) {
-      stats.recordRefused(InboundStats.Refusal.HTTP2_RESET_FLOOD);
+      stats.recordRefused(InboundStats.Refusal.HTTP2_FLOOD);
     }
   }
 

@@ -32,8 +32,11 @@ public final class InboundStats {
     BAD_REQUEST,
     /** An HTTP/2 stream beyond {@code maxConcurrentStreams}: {@code REFUSED_STREAM}. */
     HTTP2_STREAM_LIMIT,
-    /** Too many resets within the window (rapid reset), either way: GOAWAY {@code ENHANCE_YOUR_CALM}. */
-    HTTP2_RESET_FLOOD,
+    /**
+     * A flood Netty's HTTP/2 codec ends with GOAWAY {@code ENHANCE_YOUR_CALM}: too many resets
+     * within the window, either way (rapid reset, refused streams), or empty DATA frames.
+     */
+    HTTP2_FLOOD,
     /** A connection that sent no complete request header within {@code requestHeaderTimeout}: closed. */
     REQUEST_HEADER_TIMEOUT,
     /** A connection without traffic or requests for {@code idleTimeout}: closed. */

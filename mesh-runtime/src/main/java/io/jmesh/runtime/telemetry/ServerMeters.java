@@ -169,7 +169,7 @@ public final class ServerMeters {
    * The listener refused or closed something a caller sent, beyond the authorization policy: a
    * request (413, 431, 503), a stream, or a connection (a timeout, a reset flood).
    *
-   * @param reason a fixed name in lower case ({@code pending_full}, {@code http2_reset_flood},
+   * @param reason a fixed name in lower case ({@code pending_full}, {@code http2_flood},
    *     ...), so the series are bounded by the listener's own reasons
    */
   public void refused(String reason) {

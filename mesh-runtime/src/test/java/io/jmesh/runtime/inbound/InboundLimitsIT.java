@@ -235,7 +235,7 @@ class InboundLimitsIT {
       assertThat(goAway.errorCode()).isEqualTo(RawHttp2Connection.ENHANCE_YOUR_CALM);
       assertThat(c.read()).isNull(); // and closed
     }
-    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_RESET_FLOOD)).isEqualTo(1);
+    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_FLOOD)).isEqualTo(1);
     aNormalRequestSucceeds();
   }
 
@@ -264,7 +264,7 @@ class InboundLimitsIT {
       assertThat(refused).isBetween(20, 21); // Netty's bound: the 21st reset may be the one it refuses
       assertThat(stats.refusals(InboundStats.Refusal.HTTP2_STREAM_LIMIT)).isEqualTo(refused);
     }
-    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_RESET_FLOOD)).isEqualTo(1);
+    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_FLOOD)).isEqualTo(1);
     assertThat(appRequests).hasValue(0); // no body ever came: nothing was forwarded
     aNormalRequestSucceeds();
   }

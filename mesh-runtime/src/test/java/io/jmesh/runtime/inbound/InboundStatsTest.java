@@ -53,19 +53,19 @@ class InboundStatsTest {
 
   @Test
   void refusalsAreCountedByReasonAndARefusedRequestIsASampleWithItsStatus() {
-    stats.recordRefused(InboundStats.Refusal.HTTP2_RESET_FLOOD); // a connection: no request
+    stats.recordRefused(InboundStats.Refusal.HTTP2_FLOOD); // a connection: no request
     stats.recordRefused(InboundStats.Refusal.REQUEST_HEADER_TIMEOUT);
     stats.recordRefused(InboundStats.Refusal.REQUEST_HEADER_TIMEOUT);
     stats.recordStarted();
     stats.recordRefused(InboundStats.Refusal.PENDING_FULL, "GET", client, 503, 1);
 
     assertThat(stats.refusals(InboundStats.Refusal.REQUEST_HEADER_TIMEOUT)).isEqualTo(2);
-    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_RESET_FLOOD)).isEqualTo(1);
+    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_FLOOD)).isEqualTo(1);
     assertThat(stats.refusals(InboundStats.Refusal.PENDING_FULL)).isEqualTo(1);
     assertThat(stats.refusals(InboundStats.Refusal.IDLE_TIMEOUT)).isZero();
     assertThat(stats.requests()).isEqualTo(1); // only the refused request is a request
     assertThat(refusalCount("request_header_timeout")).isEqualTo(2.0);
-    assertThat(refusalCount("http2_reset_flood")).isEqualTo(1.0);
+    assertThat(refusalCount("http2_flood")).isEqualTo(1.0);
     assertThat(refusalCount("pending_full")).isEqualTo(1.0);
     assertThat(timerCount(client.toString(), "503", "pending_full")).isEqualTo(1);
     assertThat(registry.get("http.server.active_requests").gauge().value()).isZero();
