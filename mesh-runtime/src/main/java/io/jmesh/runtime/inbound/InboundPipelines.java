@@ -128,6 +128,8 @@ final class InboundPipelines {
     int window = (int) limits.resetWindow().toSeconds();
     Http2FrameCodec codec =
         Http2FrameCodecBuilder.forServer()
+            // The builder puts the stream limit in force at once, not only once the caller
+            // acknowledged our SETTINGS: a caller that never acknowledges is bounded too.
             .initialSettings(
                 Http2Settings.defaultSettings()
                     .maxConcurrentStreams(limits.maxConcurrentStreams())
@@ -138,9 +140,6 @@ final class InboundPipelines {
             .encoderEnforceMaxRstFramesPerWindow(limits.maxResetsPerWindow(), window)
             .frameLogger(http2Refusals)
             .build();
-    // In force from the first frame, not only once the caller acknowledged our SETTINGS (Netty
-    // applies them then): a caller that never acknowledges is bounded too.
-    codec.connection().remote().maxActiveStreams(limits.maxConcurrentStreams());
     ConnectionGuard guard = p.get(ConnectionGuard.class);
     guard.http2(codec);
     p.addLast(
