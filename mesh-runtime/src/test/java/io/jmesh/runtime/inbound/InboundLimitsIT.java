@@ -387,4 +387,41 @@ class InboundLimitsIT {
     assertThat(appRequests).hasValue(0);
     aNormalRequestSucceeds();
   }
+
+  @Test
+  void aDeniedHttp11RequestWithoutABodyKeepsItsConnection() throws Exception {
+    start(InboundTerminator.Limits.defaults());
+    try (SSLSocket s = tlsSocket("http/1.1")) {
+      OutputStream out = s.getOutputStream();
+      out.write("GET /admin HTTP/1.1\r\nHost: hello.default\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      String denied = readResponse(s.getInputStream());
+      assertThat(denied).startsWith("HTTP/1.1 403 Forbidden\r\n");
+      assertThat(denied.toLowerCase()).doesNotContain("connection: close");
+
+      // Nothing of it is left to read: the same connection serves the next request.
+      out.write("GET /items/2 HTTP/1.1\r\nHost: hello.default\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      assertThat(readResponse(s.getInputStream())).startsWith("HTTP/1.1 200 OK\r\n").endsWith("ok /items/2");
+    }
+    assertThat(stats.connections()).isEqualTo(1);
+    assertThat(stats.denied()).isEqualTo(1);
+  }
+
+  /** One HTTP/1.1 response with a content-length, read whole (bounded by the socket's timeout). */
+  private static String readResponse(InputStream in) throws IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int b = in.read();
+      assertThat(b).as("the connection closed in the middle of a response: " + head).isNotEqualTo(-1);
+      head.append((char) b);
+    }
+    int length = 0;
+    for (String line : head.toString().split("\r\n")) {
+      if (line.toLowerCase().startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    return head + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+  }
 }
