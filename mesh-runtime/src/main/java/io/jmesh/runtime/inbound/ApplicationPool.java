@@ -21,7 +21,10 @@ import java.util.function.Consumer;
  * reason.
  *
  * <p>Each loop may open up to {@code maxPerLoop} connections; beyond that, requests wait in that
- * loop's queue, first come first served, for a connection to come back. A connection that the
+ * loop's queue, first come first served, for a connection to come back. The queue holds at most
+ * {@code maxPendingPerLoop}: a request beyond it is told at once ({@link Lease#full}), so a flood
+ * of callers cannot grow the listener's memory, and the caller gets a fast 503 rather than a slow
+ * timeout. A connection that the
  * application closes while idle is dropped from the idle set.
  *
  * <p>Threading: {@link #acquire} and {@link #release} must be called on {@code loop}; their
@@ -33,23 +36,32 @@ final class ApplicationPool {
     void acquired(Channel connection);
 
     void failed(Throwable cause);
+
+    /** The loop's queue already holds {@code pending} requests, its bound: none will come. */
+    void full(int pending);
   }
 
   private final Bootstrap bootstrap;
   private final int maxPerLoop;
+  private final int maxPendingPerLoop;
   private final Map<EventLoop, PerLoop> loops = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   /**
    * @param bootstrap connects to the application; its handler sets up each new connection's
    *     pipeline; its group is replaced by the loop that asks
+   * @param maxPendingPerLoop requests that may wait on one loop (0: none waits)
    */
-  ApplicationPool(Bootstrap bootstrap, int maxPerLoop) {
+  ApplicationPool(Bootstrap bootstrap, int maxPerLoop, int maxPendingPerLoop) {
     if (maxPerLoop < 1) {
       throw new IllegalArgumentException("maxPerLoop: " + maxPerLoop + " (expected: >= 1)");
     }
+    if (maxPendingPerLoop < 0) {
+      throw new IllegalArgumentException("maxPendingPerLoop: " + maxPendingPerLoop + " (expected: >= 0)");
+    }
     this.bootstrap = bootstrap;
     this.maxPerLoop = maxPerLoop;
+    this.maxPendingPerLoop = maxPendingPerLoop;
   }
 
   /** Gives {@code lease} an idle connection of {@code loop}, a new one, or queues it. */
@@ -85,6 +97,15 @@ final class ApplicationPool {
     return n;
   }
 
+  /** Requests waiting for a connection now, over all loops (for tests; a racy sum). */
+  int pending() {
+    int n = 0;
+    for (PerLoop p : loops.values()) {
+      n += p.waiting.size();
+    }
+    return n;
+  }
+
   void close() {
     closed = true;
     for (PerLoop p : loops.values()) {
@@ -114,8 +135,10 @@ final class ApplicationPool {
       }
       if (open < maxPerLoop) {
         connect(lease);
-      } else {
+      } else if (waiting.size() < maxPendingPerLoop) {
         waiting.addLast(lease);
+      } else {
+        lease.full(waiting.size());
       }
     }
 

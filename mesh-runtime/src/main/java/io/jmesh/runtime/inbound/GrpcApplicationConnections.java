@@ -36,7 +36,10 @@ import java.util.concurrent.TimeUnit;
  * SETTINGS_MAX_CONCURRENT_STREAMS} streams; one that received GOAWAY or reached that limit takes
  * no new stream (another is opened), and a closed one is forgotten. Streams wait for the
  * application's SETTINGS before they open, so the limit is known and an application that does
- * not speak HTTP/2 (no SETTINGS within {@value #SETTINGS_TIMEOUT_MS} ms) fails the calls.
+ * not speak HTTP/2 (no SETTINGS within {@value #SETTINGS_TIMEOUT_MS} ms) fails the calls. A loop
+ * opens at most {@code maxPerLoop} connections ({@code maxGrpcConnectionsToApplication} shared out):
+ * a call that finds them all full fails at once (counted as {@link
+ * InboundStats.Refusal#GRPC_CONNECTIONS}) rather than opening one more for every hostile caller.
  *
  * <p>Threading: {@link #openStream} must be called on the loop given, and its lease hears back
  * there; each loop's connections are touched only on that loop. Only the per-loop map and the
@@ -70,11 +73,13 @@ final class GrpcApplicationConnections {
 
   private final InboundContext inbound;
   private final Bootstrap bootstrap;
+  private final int maxPerLoop;
   private final Map<EventLoop, PerLoop> loops = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  GrpcApplicationConnections(InboundContext inbound) {
+  GrpcApplicationConnections(InboundContext inbound, int maxPerLoop) {
     this.inbound = inbound;
+    this.maxPerLoop = maxPerLoop;
     this.bootstrap =
         new Bootstrap()
             .channel(NioSocketChannel.class)
@@ -129,6 +134,14 @@ final class GrpcApplicationConnections {
           c.openStream(handler, lease);
           return;
         }
+      }
+      if (connections.size() >= maxPerLoop) {
+        inbound.stats().recordRefused(InboundStats.Refusal.GRPC_CONNECTIONS);
+        lease.failed(
+            new IOException(
+                connections.size() + " h2c connections to the application are open on this event loop and"
+                    + " full (maxGrpcConnectionsToApplication, shared out between the loops)"));
+        return;
       }
       AppConnection c = new AppConnection(this);
       connections.add(c);

@@ -70,7 +70,9 @@ final class GrpcRelay {
 
   GrpcRelay(InboundContext inbound) {
     this.inbound = inbound;
-    this.connections = new GrpcApplicationConnections(inbound);
+    this.connections =
+        new GrpcApplicationConnections(
+            inbound, InboundTerminator.perLoop(inbound.options().limits().maxGrpcConnectionsToApplication()));
   }
 
   /**

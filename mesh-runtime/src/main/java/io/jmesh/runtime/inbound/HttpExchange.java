@@ -86,6 +86,21 @@ final class HttpExchange implements ApplicationPool.Lease {
     broken(cause);
   }
 
+  @Override
+  public void full(int pending) {
+    request.release();
+    done = true;
+    inbound.stats().recordRefused(InboundStats.Refusal.PENDING_FULL, method, peer, 503, elapsed());
+    if (span != null) {
+      span.end(HttpResponseStatus.SERVICE_UNAVAILABLE.code(), null);
+    }
+    HttpForwarder.answer(
+        caller,
+        HttpResponseStatus.SERVICE_UNAVAILABLE,
+        "jmesh: " + pending + " requests already wait for the application on " + inbound.applicationAddress()
+            + " (the bound of maxPendingRequests on this event loop); try again\n");
+  }
+
   /** The application answered on {@code app}; called by its {@link ApplicationConnection}. */
   void answered(Channel app, FullHttpResponse response) {
     if (done) {

@@ -5,32 +5,32 @@ import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.trace.ServerSpan;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import java.lang.System.Logger.Level;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 
 /**
  * The last handler of an HTTP caller (an HTTP/1.1 connection, or one HTTP/2 stream): each
- * aggregated request is <b>authorized</b> against the policy with the caller's SPIFFE identity (a
- * denial is a 403 whose body names the policy), then <b>forwarded</b> as HTTP/1.1 to the
- * application over the {@link ApplicationPool}, with the caller's identity in {@value
- * InboundTerminator#CLIENT_ID_HEADER} (any such header from the caller removed first), trace
- * context from the request's server span, and the hop-by-hop headers removed. {@link HttpExchange}
- * carries the request from there to the answer.
+ * aggregated request that {@link HttpAuthorizer} admitted on its headers is <b>forwarded</b> as
+ * HTTP/1.1 to the application over the {@link ApplicationPool}, with the caller's identity in
+ * {@value InboundTerminator#CLIENT_ID_HEADER} (any such header from the caller removed first),
+ * trace context from the request's server span, and the hop-by-hop headers removed. {@link
+ * HttpExchange} carries the request from there to the answer. A body above {@code maxBodyBytes}
+ * is answered 413 by the aggregator before it (which {@link #tooLarge} records).
  *
  * <p>Threading: the caller's event loop. Buffers: the request is released by this handler (a
  * {@link SimpleChannelInboundHandler}); the copy forwarded is a second reference ({@code
@@ -59,41 +59,40 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
     this.pool = pool;
   }
 
-  @Override
-  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-    long start = inbound.ticker().nanoTime();
-    InboundStats stats = inbound.stats();
-    stats.recordStarted();
-    Channel connection =
-        ctx.channel() instanceof Http2StreamChannel ? ctx.channel().parent() : ctx.channel();
-    SpiffeId caller = connection.attr(InboundPipelines.CALLER).get();
-    String method = request.method().name();
-    String path = request.uri();
-    int query = path.indexOf('?');
-    String pathOnly = query < 0 ? path : path.substring(0, query);
-    AuthorizationPolicy.Decision d = inbound.policy().get().decide(caller, method, pathOnly);
-    ServerSpan span = inbound.tracing().enabled() ? serverSpan(ctx, connection, request, caller) : null;
-    if (!d.allowed()) {
-      stats.recordDenied(method, caller, inbound.ticker().nanoTime() - start);
-      if (span != null) {
-        span.denied(d.policy());
-        span.end(HttpResponseStatus.FORBIDDEN.code(), null);
-      }
-      String who = caller == null ? "a plaintext caller" : caller.toString();
-      answer(
-          ctx,
-          HttpResponseStatus.FORBIDDEN,
-          "jmesh: denied by authorization policy " + d.policy() + ": " + who + " may not "
-              + method + " " + pathOnly + "\n");
+  /** A request admitted on its headers: when it arrived, who sent it, its server span. */
+  record Admitted(long start, String method, SpiffeId caller, ServerSpan span) {}
+
+  /** Admitted requests whose body is still being aggregated, oldest first (HTTP/1.1 pipelining). */
+  private final ArrayDeque<Admitted> admitted = new ArrayDeque<>(1);
+
+  /** Called by {@link HttpAuthorizer} as it passes a request's headers on. */
+  void admitted(Admitted a) {
+    admitted.addLast(a);
+  }
+
+  /** The aggregator refused the oldest admitted request's body (413): recorded here. */
+  void tooLarge() {
+    Admitted a = admitted.pollFirst();
+    if (a == null) {
       return;
     }
-    if (d.audited()) {
-      stats.recordAudited(caller, "http");
-      RuntimeLog.log(
-          Level.INFO,
-          "inbound: audit: " + caller + " " + method + " " + pathOnly + " would be denied by "
-              + d.policy());
+    inbound.stats().recordRefused(
+        InboundStats.Refusal.BODY_TOO_LARGE, a.method(), a.caller(), 413, inbound.ticker().nanoTime() - a.start());
+    if (a.span() != null) {
+      a.span().end(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE.code(), null);
     }
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+    Admitted a = admitted.pollFirst();
+    if (a == null) { // no authorization seen for it: never forwarded
+      RuntimeLog.log(Level.WARNING, "inbound: " + ctx.channel() + ": a request reached the forwarder unauthorized; closing");
+      ctx.close();
+      return;
+    }
+    SpiffeId caller = a.caller();
+    ServerSpan span = a.span();
     // The request goes on as it came, its headers edited in place: copying them cost a header
     // map and a lower-cased string per header, the largest share of the listener's garbage.
     HttpHeaders headers = request.headers();
@@ -113,34 +112,13 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
     FullHttpRequest toApplication = request.retain(); // this handler releases its own reference
     pool.acquire(
         ctx.channel().eventLoop(),
-        new HttpExchange(inbound, pool, ctx, toApplication, start, method, caller, span));
+        new HttpExchange(inbound, pool, ctx, toApplication, a.start(), a.method(), caller, span));
   }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     RuntimeLog.log(Level.DEBUG, "inbound: " + ctx.channel() + ": " + cause);
     ctx.close();
-  }
-
-  /** The request's server span: the caller's child, with who called over which protocol. */
-  private ServerSpan serverSpan(
-      ChannelHandlerContext ctx, Channel connection, FullHttpRequest request, SpiffeId caller) {
-    HttpHeaders h = request.headers();
-    String peer =
-        connection.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null
-            ? a.getAddress().getHostAddress()
-            : null;
-    return inbound
-        .tracing()
-        .startServer(
-            h::get,
-            request.method().name(),
-            request.uri(),
-            caller != null ? "https" : "http",
-            ctx.channel() instanceof Http2StreamChannel ? "2" : "1.1",
-            peer,
-            inbound.listenPort().getAsInt(),
-            caller == null ? null : caller.toString());
   }
 
   /** Removes the headers of one connection (a request's or a response's). */
@@ -150,13 +128,27 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
   }
 
-  /** An answer of the listener's own (403, 502), as plain text. */
+  /** An answer of the listener's own (403, 502, 503), as plain text. */
   static void answer(ChannelHandlerContext ctx, HttpResponseStatus status, String body) {
+    answer(ctx, status, body, false);
+  }
+
+  /**
+   * As {@link #answer(ChannelHandlerContext, HttpResponseStatus, String)}; {@code close} says
+   * {@code Connection: close} (HTTP/1.1 only), which the keep-alive handler honours by closing
+   * the connection once the answer is written.
+   */
+  static void answer(ChannelHandlerContext ctx, HttpResponseStatus status, String body, boolean close) {
     ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
     r.headers()
         .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
         .set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
-    ctx.writeAndFlush(r);
+    if (close) {
+      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      ctx.writeAndFlush(r);
+    }
   }
 }

@@ -8,23 +8,29 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import java.lang.System.Logger.Level;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The one place where a caller connection's pipeline is composed, stage by stage, as each stage
  * learns more about the connection:
  *
  * <ol>
- *   <li>{@link #detector()}: the first handler of every connection ({@link TlsDetector}), which
- *       tells TLS from plaintext;
+ *   <li>{@link #accepted}: the connection's timers ({@link ConnectionGuard}, after Netty's {@code
+ *       IdleStateHandler}), then {@link TlsDetector}, which tells TLS from plaintext;
  *   <li>{@link #tls}: the TLS handshake and then {@link AlpnHandler}, which reads the caller's
  *       identity and the protocol ALPN chose;
  *   <li>{@link #sniff}: without ALPN, {@link ProtocolSniffer} reads the first bytes;
@@ -44,6 +50,7 @@ final class InboundPipelines {
   private final TlsRefusals refusals;
   private final ApplicationPool pool;
   private final GrpcRelay grpc;
+  private final Http2Refusals http2Refusals;
 
   InboundPipelines(
       InboundContext inbound, SslContext sslContext, TlsRefusals refusals, ApplicationPool pool, GrpcRelay grpc) {
@@ -52,6 +59,7 @@ final class InboundPipelines {
     this.refusals = refusals;
     this.pool = pool;
     this.grpc = grpc;
+    this.http2Refusals = new Http2Refusals(inbound.stats());
   }
 
   InboundContext inbound() {
@@ -63,9 +71,12 @@ final class InboundPipelines {
     return refusals;
   }
 
-  /** The first handler of a new connection. */
-  ChannelHandler detector() {
-    return new TlsDetector(this, inbound.options().mode());
+  /** A new connection: its timers first (they cover the handshake), then detection. */
+  void accepted(ChannelPipeline p) {
+    InboundTerminator.Limits limits = inbound.options().limits();
+    p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
+    p.addLast("guard", new ConnectionGuard(inbound.stats(), limits));
+    p.addLast("detect", new TlsDetector(this, inbound.options().mode()));
   }
 
   /** TLS detected: {@code detector} gives way to the handshake, then to ALPN. */
@@ -80,34 +91,73 @@ final class InboundPipelines {
   }
 
   /**
-   * HTTP/1.1, over TLS or plaintext (permissive mode): requests aggregated and forwarded one at a
-   * time, the connection kept alive as the caller asks.
+   * HTTP/1.1, over TLS or plaintext (permissive mode): each request authorized on its header
+   * section (bounded by {@code maxHeaderListBytes}), then aggregated and forwarded one at a time,
+   * the connection kept alive as the caller asks.
    */
   void http1(ChannelPipeline p) {
-    p.addLast("http1", new HttpServerCodec());
+    int maxHeader = inbound.options().limits().maxHeaderListBytes();
+    p.addLast("http1", new HttpServerCodec(new HttpDecoderConfig().setMaxHeaderSize(maxHeader)));
+    p.addLast("watch", p.get(ConnectionGuard.class).http1Watch());
     p.addLast("keepalive", new HttpServerKeepAliveHandler());
-    p.addLast("aggregate", new HttpObjectAggregator(inbound.options().maxBodyBytes()));
-    p.addLast("forward", new HttpForwarder(inbound, pool));
+    HttpForwarder forwarder = new HttpForwarder(inbound, pool);
+    p.addLast("authorize", new HttpAuthorizer(inbound, forwarder));
+    p.addLast("aggregate", aggregator(forwarder));
+    p.addLast("forward", forwarder);
+  }
+
+  /** Bodies up to {@code maxBodyBytes}; a larger one is answered 413 and counted. */
+  private HttpObjectAggregator aggregator(HttpForwarder forwarder) {
+    return new HttpObjectAggregator(inbound.options().maxBodyBytes()) {
+      @Override
+      protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) throws Exception {
+        forwarder.tooLarge();
+        super.handleOversizedMessage(ctx, oversized);
+      }
+    };
   }
 
   /**
    * HTTP/2: each stream a child channel whose first handler diverts gRPC calls to the streaming
-   * relay; any other request is converted to HTTP/1.1 objects and forwarded as an HTTP/1.1 one.
+   * relay; any other request is converted to HTTP/1.1 objects, authorized on its headers, and
+   * forwarded as an HTTP/1.1 one. The codec enforces the stream, header and reset limits itself
+   * (Netty's protections, which {@link Http2Refusals} counts).
    */
   void http2(ChannelPipeline p) {
+    InboundTerminator.Limits limits = inbound.options().limits();
+    int window = (int) limits.resetWindow().toSeconds();
+    Http2FrameCodec codec =
+        Http2FrameCodecBuilder.forServer()
+            // The builder puts the stream limit in force at once, not only once the caller
+            // acknowledged our SETTINGS: a caller that never acknowledges is bounded too.
+            .initialSettings(
+                Http2Settings.defaultSettings()
+                    .maxConcurrentStreams(limits.maxConcurrentStreams())
+                    .maxHeaderListSize(limits.maxHeaderListBytes()))
+            // Rapid reset (CVE-2023-44487): resets the caller sends ...
+            .decoderEnforceMaxRstFramesPerWindow(limits.maxResetsPerWindow(), window)
+            // ... and resets it makes the listener send (streams beyond the limit, "MadeYouReset").
+            .encoderEnforceMaxRstFramesPerWindow(limits.maxResetsPerWindow(), window)
+            .frameLogger(http2Refusals)
+            .build();
+    ConnectionGuard guard = p.get(ConnectionGuard.class);
+    guard.http2(codec);
     p.addLast(
-        Http2FrameCodecBuilder.forServer().build(),
+        codec,
         new Http2MultiplexHandler(
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel stream) {
+                guard.streamOpened();
+                HttpForwarder forwarder = new HttpForwarder(inbound, pool);
                 stream
                     .pipeline()
                     .addLast(
                         grpc.divert(), // gRPC calls leave here for GrpcRelay, streamed
                         new Http2StreamFrameToHttpObjectCodec(true),
-                        new HttpObjectAggregator(inbound.options().maxBodyBytes()),
-                        new HttpForwarder(inbound, pool));
+                        new HttpAuthorizer(inbound, forwarder),
+                        aggregator(forwarder),
+                        forwarder);
               }
             }));
   }
@@ -128,6 +178,7 @@ final class InboundPipelines {
       return false;
     }
     inbound.stats().recordOpaque();
+    ctx.pipeline().get(ConnectionGuard.class).opaque();
     ctx.pipeline().addLast(new OpaqueRelay(ctx.channel(), inbound.application(), inbound.applicationAddress()));
     return true;
   }

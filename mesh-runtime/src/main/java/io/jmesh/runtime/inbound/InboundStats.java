@@ -2,6 +2,8 @@ package io.jmesh.runtime.inbound;
 
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.telemetry.ServerMeters;
+import java.util.EnumMap;
+import java.util.Locale;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -12,6 +14,35 @@ import java.util.concurrent.atomic.LongAdder;
  * stay for tests and cheap reads. Thread-safe.
  */
 public final class InboundStats {
+  /**
+   * Why the listener refused or closed something a caller sent, beyond the authorization policy
+   * (counted apart, by {@link #denied}). Each is one knob of {@link InboundTerminator.Limits} or
+   * {@link InboundTerminator.Options}; the metric's {@code reason} is the name in lower case.
+   */
+  public enum Refusal {
+    /** More requests waited for the application than {@code maxPendingRequests}: 503. */
+    PENDING_FULL,
+    /** Every h2c connection the gRPC relay may open was full: UNAVAILABLE. */
+    GRPC_CONNECTIONS,
+    /** A request body above {@code maxBodyBytes}: 413. */
+    BODY_TOO_LARGE,
+    /** A request header block above {@code maxHeaderListBytes}: 431 (HTTP/1.1 also closed). */
+    HEADERS_TOO_LARGE,
+    /** An HTTP/1.1 request that did not parse: 400 and closed. */
+    BAD_REQUEST,
+    /** An HTTP/2 stream beyond {@code maxConcurrentStreams}: {@code REFUSED_STREAM}. */
+    HTTP2_STREAM_LIMIT,
+    /**
+     * A flood Netty's HTTP/2 codec ends with GOAWAY {@code ENHANCE_YOUR_CALM}: too many resets
+     * within the window, either way (rapid reset, refused streams), or empty DATA frames.
+     */
+    HTTP2_FLOOD,
+    /** A connection that sent no complete request header within {@code requestHeaderTimeout}: closed. */
+    REQUEST_HEADER_TIMEOUT,
+    /** A connection without traffic or requests for {@code idleTimeout}: closed. */
+    IDLE_TIMEOUT
+  }
+
   private final ServerMeters meters;
   private final LongAdder connections = new LongAdder();
   private final LongAdder requests = new LongAdder();
@@ -22,10 +53,14 @@ public final class InboundStats {
   private final LongAdder audited = new LongAdder();
   private final LongAdder opaqueConnections = new LongAdder();
   private final LongAdder latencyNanos = new LongAdder();
+  private final EnumMap<Refusal, LongAdder> refusals = new EnumMap<>(Refusal.class);
 
   /** Counts, and the meters of this workload's service. */
   public InboundStats(ServerMeters meters) {
     this.meters = java.util.Objects.requireNonNull(meters, "meters");
+    for (Refusal r : Refusal.values()) {
+      refusals.put(r, new LongAdder()); // filled once: read without locks afterwards
+    }
   }
 
   void recordConnection() {
@@ -111,6 +146,22 @@ public final class InboundStats {
     meters.denied(peer(caller), "tcp");
   }
 
+  /** A refusal that is not a request's answer (a connection closed, a stream refused). */
+  void recordRefused(Refusal reason) {
+    refusals.get(reason).increment();
+    meters.refused(reason.name().toLowerCase(Locale.ROOT));
+  }
+
+  /**
+   * A request the listener answered itself with {@code status} (413, 431, 503) for {@code reason}:
+   * counted as a request, as a refusal, and in the duration metric with the reason as error type.
+   */
+  void recordRefused(Refusal reason, String method, SpiffeId caller, int status, long nanos) {
+    requests.increment();
+    recordRefused(reason);
+    meters.requestFinished(method, peer(caller), status, reason.name().toLowerCase(Locale.ROOT), nanos);
+  }
+
   void recordAudited(SpiffeId caller, String protocol) {
     audited.increment();
     meters.audited(peer(caller), protocol);
@@ -154,6 +205,11 @@ public final class InboundStats {
   /** Requests an audit-mode policy would have denied, let through. */
   public long audited() {
     return audited.sum();
+  }
+
+  /** Requests, streams and connections refused or closed for {@code reason}. */
+  public long refusals(Refusal reason) {
+    return refusals.get(reason).sum();
   }
 
   public long opaqueConnections() {

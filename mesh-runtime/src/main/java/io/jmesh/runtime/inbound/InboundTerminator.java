@@ -20,6 +20,7 @@ import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -34,8 +35,9 @@ import java.util.function.Supplier;
  *   <li><b>terminated</b>: TLS 1.3 with a client certificate of the mesh required ({@link MeshTls}),
  *       ALPN {@code h2} or {@code http/1.1} ({@link AlpnHandler}). No ALPN: the first bytes decide
  *       ({@link ProtocolSniffer}), and what is not HTTP is opaque TCP (a database protocol, say);
- *   <li><b>authorized</b>: each request (each connection for opaque TCP) against the policy, with
- *       the caller's SPIFFE identity; a denial is a 403 whose body names the policy;
+ *   <li><b>authorized</b>: each request on its headers, before any of its body is read ({@link
+ *       HttpAuthorizer}; each connection for opaque TCP) against the policy, with the caller's
+ *       SPIFFE identity; a denial is a 403 whose body names the policy;
  *   <li><b>forwarded</b> ({@link HttpForwarder}): to the application's port on loopback, as
  *       HTTP/1.1 over a small pool of keep-alive connections ({@link ApplicationPool}), with the
  *       caller's identity in {@value #CLIENT_ID_HEADER} (any such header from the caller is
@@ -43,8 +45,11 @@ import java.util.function.Supplier;
  *       on one connection. Opaque TCP is relayed byte for byte ({@link OpaqueRelay}).
  * </ol>
  *
- * <p>{@link InboundPipelines} composes these handlers, in one place. HTTP bodies are aggregated up
- * to {@link Options#maxBodyBytes} (413 beyond). gRPC calls (an HTTP/2 request with {@code
+ * <p>{@link InboundPipelines} composes these handlers, in one place. Everything a caller controls
+ * is bounded by {@link Limits} (streams, headers, resets, the queue for the application, the
+ * gRPC relay's connections, the request-header and idle timeouts), each refusal counted by reason
+ * in {@link InboundStats#refusals}. HTTP bodies of admitted requests are aggregated up to {@link
+ * Options#maxBodyBytes} (413 beyond). gRPC calls (an HTTP/2 request with {@code
  * content-type: application/grpc...}) are not: {@link GrpcRelay} relays them frame by frame,
  * streaming, over cleartext HTTP/2 to the application, with flow control, trailers and resets
  * passed through; a denied call gets {@code PERMISSION_DENIED}, an unreachable application {@code
@@ -72,17 +77,20 @@ public final class InboundTerminator implements AutoCloseable {
    * @param application the application's own port, on loopback
    * @param maxBodyBytes the largest request or response body forwarded
    * @param maxConnectionsToApplication the pool's size; more concurrent requests queue
+   * @param limits the bounds on what a caller controls ({@link Limits#defaults()})
    */
   public record Options(
       InetSocketAddress listen,
       InetSocketAddress application,
       Mode mode,
       int maxBodyBytes,
-      int maxConnectionsToApplication) {
+      int maxConnectionsToApplication,
+      Limits limits) {
     public Options {
       Objects.requireNonNull(listen, "listen");
       Objects.requireNonNull(application, "application");
       Objects.requireNonNull(mode, "mode");
+      Objects.requireNonNull(limits, "limits");
       if (maxBodyBytes < 1) {
         throw new IllegalArgumentException("maxBodyBytes: " + maxBodyBytes + " (expected: >= 1)");
       }
@@ -92,13 +100,130 @@ public final class InboundTerminator implements AutoCloseable {
       }
     }
 
-    /** Strict, 16 MiB bodies, 64 connections to the application. */
+    /** With the default {@link Limits}. */
+    public Options(
+        InetSocketAddress listen,
+        InetSocketAddress application,
+        Mode mode,
+        int maxBodyBytes,
+        int maxConnectionsToApplication) {
+      this(listen, application, mode, maxBodyBytes, maxConnectionsToApplication, Limits.defaults());
+    }
+
+    /** Strict, 16 MiB bodies, 64 connections to the application, the default limits. */
     public static Options of(InetSocketAddress listen, InetSocketAddress application) {
       return new Options(listen, application, Mode.STRICT, 16 << 20, 64);
     }
 
     public Options withMode(Mode newMode) {
-      return new Options(listen, application, newMode, maxBodyBytes, maxConnectionsToApplication);
+      return new Options(listen, application, newMode, maxBodyBytes, maxConnectionsToApplication, limits);
+    }
+
+    public Options withLimits(Limits newLimits) {
+      return new Options(listen, application, mode, maxBodyBytes, maxConnectionsToApplication, newLimits);
+    }
+  }
+
+  /**
+   * Bounds on everything a caller controls, each refusal counted by reason in {@link
+   * InboundStats#refusals} and {@code jmesh.server.refusals}. The defaults are Envoy's and
+   * Linkerd's orders of magnitude: safe for production, loose enough that no well-behaved caller
+   * meets them.
+   *
+   * @param maxConcurrentStreams HTTP/2 {@code SETTINGS_MAX_CONCURRENT_STREAMS} per caller
+   *     connection; a stream beyond it is refused ({@code REFUSED_STREAM})
+   * @param maxHeaderListBytes the largest request header block: HTTP/2 {@code
+   *     SETTINGS_MAX_HEADER_LIST_SIZE} (431 beyond, GOAWAY beyond a quarter more), and the HTTP/1.1
+   *     header section (431 and close)
+   * @param maxResetsPerWindow HTTP/2 {@code RST_STREAM} frames a connection may send, and make the
+   *     listener send (refused streams), within {@code resetWindow}; beyond either, GOAWAY {@code
+   *     ENHANCE_YOUR_CALM} (rapid reset, CVE-2023-44487; Netty's own protection)
+   * @param resetWindow the window of {@code maxResetsPerWindow}, whole seconds
+   * @param maxPendingRequests requests that may wait for a connection to the application, over
+   *     the listener (shared out between its event loops); one more gets a 503 at once
+   * @param maxGrpcConnectionsToApplication h2c connections the gRPC relay may open to the
+   *     application (shared out between the event loops); a call that finds them all full gets
+   *     {@code UNAVAILABLE} at once
+   * @param requestHeaderTimeout how long a connection may take from its accept (TLS handshake
+   *     included) to its first complete request header, and an HTTP/1.1 connection from the first
+   *     byte of each next request to its complete header; a trickle of bytes does not extend it
+   *     (slowloris). The connection is closed
+   * @param idleTimeout how long a connection may stay without a byte either way while no request
+   *     is in flight (for opaque TCP: without a byte either way); it is then closed
+   */
+  public record Limits(
+      int maxConcurrentStreams,
+      int maxHeaderListBytes,
+      int maxResetsPerWindow,
+      Duration resetWindow,
+      int maxPendingRequests,
+      int maxGrpcConnectionsToApplication,
+      Duration requestHeaderTimeout,
+      Duration idleTimeout) {
+    public Limits {
+      atLeast("maxConcurrentStreams", maxConcurrentStreams, 1);
+      atLeast("maxHeaderListBytes", maxHeaderListBytes, 1024);
+      atLeast("maxResetsPerWindow", maxResetsPerWindow, 1);
+      atLeast("maxPendingRequests", maxPendingRequests, 0);
+      atLeast("maxGrpcConnectionsToApplication", maxGrpcConnectionsToApplication, 1);
+      Objects.requireNonNull(resetWindow, "resetWindow");
+      Objects.requireNonNull(requestHeaderTimeout, "requestHeaderTimeout");
+      Objects.requireNonNull(idleTimeout, "idleTimeout");
+      if (resetWindow.toSeconds() < 1 || resetWindow.toSeconds() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("resetWindow: " + resetWindow + " (expected: whole seconds, >= 1 s)");
+      }
+      positive("requestHeaderTimeout", requestHeaderTimeout);
+      positive("idleTimeout", idleTimeout);
+    }
+
+    /**
+     * 100 concurrent streams per connection, 32 KiB of headers, 200 resets per 30 s (Netty's
+     * default), 1024 pending requests, 16 h2c connections to the application, 10 s to a request
+     * header, 10 min idle.
+     */
+    public static Limits defaults() {
+      return new Limits(
+          100, 32 << 10, 200, Duration.ofSeconds(30), 1024, 16, Duration.ofSeconds(10), Duration.ofMinutes(10));
+    }
+
+    public Limits withMaxConcurrentStreams(int n) {
+      return new Limits(n, maxHeaderListBytes, maxResetsPerWindow, resetWindow, maxPendingRequests, maxGrpcConnectionsToApplication, requestHeaderTimeout, idleTimeout);
+    }
+
+    public Limits withMaxHeaderListBytes(int n) {
+      return new Limits(maxConcurrentStreams, n, maxResetsPerWindow, resetWindow, maxPendingRequests, maxGrpcConnectionsToApplication, requestHeaderTimeout, idleTimeout);
+    }
+
+    public Limits withMaxResetsPerWindow(int n, Duration window) {
+      return new Limits(maxConcurrentStreams, maxHeaderListBytes, n, window, maxPendingRequests, maxGrpcConnectionsToApplication, requestHeaderTimeout, idleTimeout);
+    }
+
+    public Limits withMaxPendingRequests(int n) {
+      return new Limits(maxConcurrentStreams, maxHeaderListBytes, maxResetsPerWindow, resetWindow, n, maxGrpcConnectionsToApplication, requestHeaderTimeout, idleTimeout);
+    }
+
+    public Limits withMaxGrpcConnectionsToApplication(int n) {
+      return new Limits(maxConcurrentStreams, maxHeaderListBytes, maxResetsPerWindow, resetWindow, maxPendingRequests, n, requestHeaderTimeout, idleTimeout);
+    }
+
+    public Limits withRequestHeaderTimeout(Duration d) {
+      return new Limits(maxConcurrentStreams, maxHeaderListBytes, maxResetsPerWindow, resetWindow, maxPendingRequests, maxGrpcConnectionsToApplication, d, idleTimeout);
+    }
+
+    public Limits withIdleTimeout(Duration d) {
+      return new Limits(maxConcurrentStreams, maxHeaderListBytes, maxResetsPerWindow, resetWindow, maxPendingRequests, maxGrpcConnectionsToApplication, requestHeaderTimeout, d);
+    }
+
+    private static void atLeast(String name, int value, int min) {
+      if (value < min) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: >= " + min + ")");
+      }
+    }
+
+    private static void positive(String name, Duration d) {
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+      }
     }
   }
 
@@ -126,7 +251,8 @@ public final class InboundTerminator implements AutoCloseable {
     this.pool =
         new ApplicationPool(
             ApplicationConnection.bootstrap(group, options.application(), options.maxBodyBytes()),
-            (options.maxConnectionsToApplication() + LOOPS - 1) / LOOPS);
+            perLoop(options.maxConnectionsToApplication()),
+            perLoop(options.limits().maxPendingRequests()));
     this.grpc = new GrpcRelay(inbound);
     InboundPipelines pipelines =
         new InboundPipelines(inbound, ssl, tls.refusals(), pool, grpc);
@@ -141,7 +267,7 @@ public final class InboundTerminator implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                       stats.recordConnection();
-                      ch.pipeline().addLast("detect", pipelines.detector());
+                      pipelines.accepted(ch.pipeline());
                     }
                   })
               .bind(options.listen())
@@ -153,6 +279,11 @@ public final class InboundTerminator implements AutoCloseable {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
       throw e;
     }
+  }
+
+  /** A listener-wide bound shared out between the event loops (rounded up). */
+  static int perLoop(int total) {
+    return (total + LOOPS - 1) / LOOPS;
   }
 
   /** Mesh TLS for the listener: TLS 1.3 only, a client certificate required, ALPN h2 first. */
@@ -226,6 +357,11 @@ public final class InboundTerminator implements AutoCloseable {
 
   public InboundStats stats() {
     return stats;
+  }
+
+  /** Requests waiting for a connection to the application now (for tests). */
+  int pendingRequests() {
+    return pool.pending();
   }
 
   /** h2c connections to the application that gRPC calls use now (for tests). */

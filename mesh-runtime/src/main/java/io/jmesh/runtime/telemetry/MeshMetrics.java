@@ -58,6 +58,7 @@ public final class MeshMetrics {
   static final String AUTHZ_DENIED = "jmesh.server.authorization.denied";
   static final String AUTHZ_AUDITED = "jmesh.server.authorization.audited";
   static final String SERVER_CONNECTIONS = "jmesh.server.connections";
+  static final String SERVER_REFUSALS = "jmesh.server.refusals";
   static final String TLS_REFUSALS = "jmesh.tls.refusals";
   static final String CERT_EXPIRATION = "jmesh.identity.certificate.expiration.timestamp";
   static final String CONFIG_INFO = "jmesh.config.info";

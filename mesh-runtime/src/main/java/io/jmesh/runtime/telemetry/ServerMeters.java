@@ -28,6 +28,7 @@ public final class ServerMeters {
   private final ConcurrentHashMap<RpcKey, Timer> rpcDurations = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<PeerKey, Counter> denied = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<PeerKey, Counter> audited = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> refusals = new ConcurrentHashMap<>();
   private final Counter connections;
 
   private record RequestKey(String peer, String method, String status, String errorType) {}
@@ -161,6 +162,26 @@ public final class ServerMeters {
    */
   public void denied(String peer, String protocol) {
     peerCounter(denied, peer, protocol, MeshMetrics.AUTHZ_DENIED, "Requests and connections refused by the authorization policy")
+        .increment();
+  }
+
+  /**
+   * The listener refused or closed something a caller sent, beyond the authorization policy: a
+   * request (413, 431, 503), a stream, or a connection (a timeout, a reset flood).
+   *
+   * @param reason a fixed name in lower case ({@code pending_full}, {@code http2_flood},
+   *     ...), so the series are bounded by the listener's own reasons
+   */
+  public void refused(String reason) {
+    refusals
+        .computeIfAbsent(
+            reason,
+            r ->
+                Counter.builder(MeshMetrics.SERVER_REFUSALS)
+                    .description("Requests, streams and connections the mesh listener refused or closed, by reason")
+                    .tags(base)
+                    .tag("reason", r)
+                    .register(metrics.meterRegistry()))
         .increment();
   }
 

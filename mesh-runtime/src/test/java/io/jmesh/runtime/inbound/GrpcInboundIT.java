@@ -283,11 +283,16 @@ class GrpcInboundIT {
   }
 
   private void start(int appPort) throws Exception {
+    start(appPort, InboundTerminator.Limits.defaults());
+  }
+
+  private void start(int appPort, InboundTerminator.Limits limits) throws Exception {
     terminator =
         InboundTerminator.start(
             InboundTerminator.Options.of(
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                new InetSocketAddress(InetAddress.getLoopbackAddress(), appPort)),
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                    new InetSocketAddress(InetAddress.getLoopbackAddress(), appPort))
+                .withLimits(limits),
             mesh.tls(SERVER, refusals),
             () -> policy,
             stats,
@@ -620,6 +625,28 @@ class GrpcInboundIT {
     }
     assertThat(appConnections).hasSizeGreaterThanOrEqualTo(GATED / 2);
     assertThat(stats.unreachable()).isZero();
+  }
+
+  @Test
+  void aCallBeyondTheCapOnConnectionsToTheApplicationGetsUnavailableAtOnce() throws Exception {
+    // One stream per application connection, and one such connection per event loop: the
+    // caller's connection lives on one loop, so its second open call finds no room.
+    restartApp(b -> b.maxConcurrentCallsPerConnection(1));
+    start(app.getPort(), InboundTerminator.Limits.defaults().withMaxGrpcConnectionsToApplication(2));
+    CompletableFuture<String> held = new CompletableFuture<>();
+    ClientCalls.asyncUnaryCall(channel.newCall(GATE, options()), "held", observer(held)); // stays open
+    await().atMost(WAIT).until(() -> appConnections.size() == 1);
+
+    assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(channel, UNARY, options(), "one more"))
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
+            e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+              assertThat(e.getStatus().getDescription()).contains("maxGrpcConnectionsToApplication");
+            });
+    assertThat(stats.refusals(InboundStats.Refusal.GRPC_CONNECTIONS)).isEqualTo(1);
+    assertThat(terminator.grpcConnections()).isEqualTo(1);
+    assertThat(held).isNotDone();
   }
 
   @Test

@@ -52,6 +52,31 @@ class InboundStatsTest {
   }
 
   @Test
+  void refusalsAreCountedByReasonAndARefusedRequestIsASampleWithItsStatus() {
+    stats.recordRefused(InboundStats.Refusal.HTTP2_FLOOD); // a connection: no request
+    stats.recordRefused(InboundStats.Refusal.REQUEST_HEADER_TIMEOUT);
+    stats.recordRefused(InboundStats.Refusal.REQUEST_HEADER_TIMEOUT);
+    stats.recordStarted();
+    stats.recordRefused(InboundStats.Refusal.PENDING_FULL, "GET", client, 503, 1);
+
+    assertThat(stats.refusals(InboundStats.Refusal.REQUEST_HEADER_TIMEOUT)).isEqualTo(2);
+    assertThat(stats.refusals(InboundStats.Refusal.HTTP2_FLOOD)).isEqualTo(1);
+    assertThat(stats.refusals(InboundStats.Refusal.PENDING_FULL)).isEqualTo(1);
+    assertThat(stats.refusals(InboundStats.Refusal.IDLE_TIMEOUT)).isZero();
+    assertThat(stats.requests()).isEqualTo(1); // only the refused request is a request
+    assertThat(refusalCount("request_header_timeout")).isEqualTo(2.0);
+    assertThat(refusalCount("http2_flood")).isEqualTo(1.0);
+    assertThat(refusalCount("pending_full")).isEqualTo(1.0);
+    assertThat(timerCount(client.toString(), "503", "pending_full")).isEqualTo(1);
+    assertThat(registry.get("http.server.active_requests").gauge().value()).isZero();
+  }
+
+  private double refusalCount(String reason) {
+    return registry.get("jmesh.server.refusals").tag("jmesh.destination.service", "hello.default")
+        .tag("reason", reason).counter().count();
+  }
+
+  @Test
   void grpcCallsAreSampledWithTheirHttpStatusAndGrpcStatusAsErrorType() {
     stats.recordStarted();
     stats.recordGrpcFinished(client, "/test.Greeter/Hello", 200, 0, 1); // OK

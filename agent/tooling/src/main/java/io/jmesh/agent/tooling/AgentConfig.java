@@ -74,6 +74,14 @@ public final class AgentConfig {
       key("jmesh.admin.address", "127.0.0.1", "The address the admin endpoint binds to; an IP literal or host name. Loopback by default; 0.0.0.0 or the pod's address lets Prometheus scrape it (/config, /endpoints and /tap stay loopback-only).");
   public static final Key INBOUND_MODE =
       key("jmesh.inbound.mode", "strict", "strict (plaintext to the inbound port is refused) or permissive (plaintext is served without identity, for migration).");
+  public static final Key INBOUND_MAX_CONCURRENT_STREAMS =
+      key("jmesh.inbound.max.concurrent.streams", "100", "HTTP/2 streams a caller may have open on one connection to the inbound listener (1..10000); more are refused (REFUSED_STREAM).");
+  public static final Key INBOUND_MAX_PENDING_REQUESTS =
+      key("jmesh.inbound.max.pending.requests", "1024", "Requests that may wait for a connection to the application (0..1000000); one more gets a 503 at once.");
+  public static final Key INBOUND_REQUEST_HEADER_TIMEOUT_MS =
+      key("jmesh.inbound.request.header.timeout.ms", "10000", "How long a connection to the inbound listener may take from its accept to a complete request header, in ms (100..600000); then it is closed.");
+  public static final Key INBOUND_IDLE_TIMEOUT_MS =
+      key("jmesh.inbound.idle.timeout.ms", "600000", "How long a connection to the inbound listener may stay without traffic while no request waits for the application, in ms (1000..86400000); then it is closed.");
   public static final Key TRACES =
       key("jmesh.traces", "true", "false: jmesh makes no spans and leaves trace headers alone, whatever the OTEL_* variables say (they may be meant for an OpenTelemetry agent in the same JVM). true: spans as OTEL_* say; see Traces.");
   public static final Key LOG_LEVEL =
@@ -110,6 +118,10 @@ public final class AgentConfig {
           ADMIN_PORT,
           ADMIN_ADDRESS,
           INBOUND_MODE,
+          INBOUND_MAX_CONCURRENT_STREAMS,
+          INBOUND_MAX_PENDING_REQUESTS,
+          INBOUND_REQUEST_HEADER_TIMEOUT_MS,
+          INBOUND_IDLE_TIMEOUT_MS,
           TRACES,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
@@ -147,6 +159,10 @@ public final class AgentConfig {
   final int adminPort; // 0: no admin endpoint
   final String adminAddress;
   final boolean inboundPermissive;
+  final int inboundMaxConcurrentStreams;
+  final int inboundMaxPendingRequests;
+  final long inboundRequestHeaderTimeoutMillis;
+  final long inboundIdleTimeoutMillis;
   final boolean traces;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
@@ -192,6 +208,10 @@ public final class AgentConfig {
       problem(INBOUND_MODE, mode, "strict or permissive");
     }
     this.inboundPermissive = mode.equals("permissive");
+    this.inboundMaxConcurrentStreams = (int) longIn(INBOUND_MAX_CONCURRENT_STREAMS, 1, 10_000);
+    this.inboundMaxPendingRequests = (int) longIn(INBOUND_MAX_PENDING_REQUESTS, 0, 1_000_000);
+    this.inboundRequestHeaderTimeoutMillis = longIn(INBOUND_REQUEST_HEADER_TIMEOUT_MS, 100, 600_000);
+    this.inboundIdleTimeoutMillis = longIn(INBOUND_IDLE_TIMEOUT_MS, 1_000, 86_400_000);
     this.traces = bool(TRACES);
     this.logLevel = level(LOG_LEVEL);
     this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
@@ -507,6 +527,24 @@ public final class AgentConfig {
 
   public boolean inboundPermissive() {
     return inboundPermissive;
+  }
+
+  /** HTTP/2 streams a caller may have open on one inbound connection. */
+  public int inboundMaxConcurrentStreams() {
+    return inboundMaxConcurrentStreams;
+  }
+
+  /** Requests that may wait for a connection to the application before a 503. */
+  public int inboundMaxPendingRequests() {
+    return inboundMaxPendingRequests;
+  }
+
+  public long inboundRequestHeaderTimeoutMillis() {
+    return inboundRequestHeaderTimeoutMillis;
+  }
+
+  public long inboundIdleTimeoutMillis() {
+    return inboundIdleTimeoutMillis;
   }
 
   /** Whether jmesh may make spans at all; the OTEL_* variables then decide (see Traces). */

@@ -8,6 +8,7 @@ import io.jmesh.runtime.inbound.InboundTerminator;
 import io.jmesh.runtime.trace.Tracing;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Locale;
 
 /**
@@ -24,6 +25,15 @@ final class InboundStarter {
   private static volatile InboundTerminator inbound;
 
   private InboundStarter() {}
+
+  /** The listener's limits: the settings the agent has for them, the terminator's defaults else. */
+  static InboundTerminator.Limits limits(AgentConfig config) {
+    return InboundTerminator.Limits.defaults()
+        .withMaxConcurrentStreams(config.inboundMaxConcurrentStreams())
+        .withMaxPendingRequests(config.inboundMaxPendingRequests())
+        .withRequestHeaderTimeout(Duration.ofMillis(config.inboundRequestHeaderTimeoutMillis()))
+        .withIdleTimeout(Duration.ofMillis(config.inboundIdleTimeoutMillis()));
+  }
 
   /**
    * @param service this workload's qualified service ({@code service.namespace}), whose policy
@@ -53,7 +63,8 @@ final class InboundStarter {
               InboundTerminator.Options.of(
                       new InetSocketAddress(config.inboundAddress(), config.inboundPort()),
                       new InetSocketAddress(InetAddress.getLoopbackAddress(), config.appPort()))
-                  .withMode(mode),
+                  .withMode(mode)
+                  .withLimits(limits(config)),
               meshTls,
               () -> runtime.inboundPolicy(service), // read per request: a new policy applies at once
               new InboundStats(runtime.metrics().server(service)),

@@ -84,6 +84,31 @@ class AgentConfigTest {
   }
 
   @Test
+  void inboundLimitsDefaultToTheTerminatorsAndAreSetFromTheEnvironment() {
+    assertThat(InboundStarter.limits(AgentConfig.of(Map.of(), Map.of())))
+        .isEqualTo(io.jmesh.runtime.inbound.InboundTerminator.Limits.defaults());
+
+    AgentConfig c =
+        AgentConfig.of(
+            Map.of(),
+            Map.of(
+                "JMESH_INBOUND_MAX_CONCURRENT_STREAMS", "250",
+                "JMESH_INBOUND_MAX_PENDING_REQUESTS", "0",
+                "JMESH_INBOUND_REQUEST_HEADER_TIMEOUT_MS", "2000",
+                "JMESH_INBOUND_IDLE_TIMEOUT_MS", "70000"));
+    io.jmesh.runtime.inbound.InboundTerminator.Limits limits = InboundStarter.limits(c);
+
+    assertThat(c.problems()).isEmpty();
+    assertThat(limits.maxConcurrentStreams()).isEqualTo(250);
+    assertThat(limits.maxPendingRequests()).isZero();
+    assertThat(limits.requestHeaderTimeout()).isEqualTo(java.time.Duration.ofSeconds(2));
+    assertThat(limits.idleTimeout()).isEqualTo(java.time.Duration.ofSeconds(70));
+    assertThat(AgentConfig.of(Map.of("jmesh.inbound.idle.timeout.ms", "5"), Map.of()).problems())
+        .containsExactly(
+            "setting jmesh.inbound.idle.timeout.ms (from -Djmesh.inbound.idle.timeout.ms) = '5' is invalid (expected: an integer between 1000 and 86400000); using '600000'");
+  }
+
+  @Test
   void everyKeyHasItsEnvironmentTwin() {
     assertThat(AgentConfig.KEYS)
         .allSatisfy(
