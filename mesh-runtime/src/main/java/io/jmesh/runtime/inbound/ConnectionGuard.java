@@ -114,10 +114,17 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     headerRead();
   }
 
-  /** Opaque TCP from now on: only the idle timer applies. */
+  /**
+   * Opaque TCP from now on: neither timer applies. A database's pooled connections sit idle for
+   * as long as the pool keeps them, and a mesh that closes them under the pool is what users of
+   * sidecars hit (istio#24856); the application's own end decides when they go.
+   */
   void opaque() {
     opaque = true;
     headerRead();
+    if (ctx.pipeline().get("idle") != null) {
+      ctx.pipeline().remove("idle");
+    }
   }
 
   /** The handler after the HTTP/1.1 codec that tells this guard where each request is. */

@@ -329,6 +329,60 @@ class InboundLimitsIT {
   }
 
   @Test
+  void anIdleOpaqueConnectionOutlivesTheIdleTimeout() throws Exception {
+    // Opaque TCP (a database behind jmesh gateway) is the application's to close: a pool keeps
+    // its connections idle for as long as it likes.
+    try (java.net.ServerSocket echo = new java.net.ServerSocket(0, 4, InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> echoing =
+          CompletableFuture.runAsync(
+              () -> {
+                try (Socket s = echo.accept()) {
+                  s.setSoTimeout(10_000);
+                  for (int i = 0; i < 2; i++) {
+                    s.getOutputStream().write(s.getInputStream().readNBytes(5));
+                    s.getOutputStream().flush();
+                  }
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              },
+              appThreads);
+      InboundTerminator.Options options =
+          new InboundTerminator.Options(
+              new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+              new InetSocketAddress(InetAddress.getLoopbackAddress(), echo.getLocalPort()),
+              InboundTerminator.Mode.STRICT,
+              SIXTEEN_MIB,
+              64,
+              InboundTerminator.Limits.defaults().withIdleTimeout(Duration.ofMillis(200)));
+      terminator =
+          InboundTerminator.start(options, mesh.tls(SERVER, new TlsRefusals()), () -> policy, stats, Tracing.disabled());
+
+      try (SSLSocket opaque =
+          (SSLSocket) clientTls.clientContext("db.default", Set.of(SERVER)).getSocketFactory()
+              .createSocket(InetAddress.getLoopbackAddress(), terminator.port())) {
+        opaque.setSoTimeout(10_000);
+        opaque.setEnabledProtocols(new String[] {"TLSv1.3"});
+        opaque.getOutputStream().write("first".getBytes(StandardCharsets.US_ASCII));
+        opaque.getOutputStream().flush();
+        assertThat(new String(opaque.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("first");
+
+        // A silent HTTP connection opened after it is closed at the idle timeout: by then the
+        // opaque connection has been idle for longer than that.
+        try (SSLSocket silent = tlsSocket("http/1.1")) {
+          assertThat(readUntilClosed(silent)).isEmpty();
+        }
+        assertThat(stats.refusals(InboundStats.Refusal.IDLE_TIMEOUT)).isEqualTo(1);
+
+        opaque.getOutputStream().write("again".getBytes(StandardCharsets.US_ASCII));
+        opaque.getOutputStream().flush();
+        assertThat(new String(opaque.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("again");
+      }
+      echoing.get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void aRequestBeyondThePendingQueueGetsA503AtOnce() throws Exception {
     // One connection to the application and one waiting place per event loop.
     start(InboundTerminator.Limits.defaults().withMaxPendingRequests(2), 2);
