@@ -49,7 +49,7 @@ public final class AgentConfig {
   public static final Key CLUSTER_DOMAIN =
       key("jmesh.cluster.domain", "cluster.local", "The cluster DNS domain for names like hello.default.svc.cluster.local.");
   public static final Key BOOTSTRAP_TOKEN =
-      key("jmesh.bootstrap.token", "", "Controller mode: the bootstrap token (printed by jmesh-controller token) that proves this workload's identity to the controller's CA; unset: no mesh identity, mesh TLS off. Never logged.");
+      key("jmesh.bootstrap.token", "", "Controller mode: the bootstrap token (printed by jmesh-controller token) that proves this workload's identity to the controller's CA; unset: no mesh identity, mesh TLS off. Never logged. From the environment only: as a -D property it is refused.");
   public static final Key BOOTSTRAP_TOKEN_FILE =
       key("jmesh.bootstrap.token.file", "", "Controller mode: a file holding the bootstrap token, read once at start and trimmed; jmesh.bootstrap.token wins when both are set.");
   public static final Key SERVICE_ACCOUNT =
@@ -259,6 +259,18 @@ public final class AgentConfig {
   private String readBootstrapToken() {
     String file = raw(BOOTSTRAP_TOKEN_FILE);
     String token = raw(BOOTSTRAP_TOKEN);
+    String fromProperty = properties.apply(BOOTSTRAP_TOKEN.property());
+    if (fromProperty != null) {
+      // A -D property is on the command line, which ps and jcmd show to anyone on the host.
+      problem(BOOTSTRAP_TOKEN,
+          "a token of " + fromProperty.trim().length() + " characters (not shown)",
+          "the environment variable " + BOOTSTRAP_TOKEN.env() + ", or a file named by "
+              + BOOTSTRAP_TOKEN_FILE.env() + " or -D" + BOOTSTRAP_TOKEN_FILE.property()
+              + "; a -D property is visible to ps and jcmd",
+          "refused, never used");
+      String fromEnv = environment.apply(BOOTSTRAP_TOKEN.env());
+      token = fromEnv == null ? "" : fromEnv.trim();
+    }
     String from = BOOTSTRAP_TOKEN.property();
     if (token.isEmpty() && !file.isEmpty()) {
       try {

@@ -157,11 +157,34 @@ class AgentConfigTest {
   }
 
   @Test
+  void aBootstrapTokenGivenAsAPropertyIsRefusedNamingTheSafeWays() {
+    AgentConfig c = AgentConfig.of(Map.of("jmesh.bootstrap.token", "jmesh1.abc.def"), Map.of());
+
+    assertThat(c.bootstrapToken()).isNull();
+    assertThat(c.problems())
+        .containsExactly(
+            "setting jmesh.bootstrap.token (from -Djmesh.bootstrap.token) = a token of 14 characters"
+                + " (not shown) is invalid (expected: the environment variable JMESH_BOOTSTRAP_TOKEN,"
+                + " or a file named by JMESH_BOOTSTRAP_TOKEN_FILE or -Djmesh.bootstrap.token.file;"
+                + " a -D property is visible to ps and jcmd); refused, never used");
+    assertThat(String.join("\n", c.problems())).doesNotContain("abc");
+
+    // The environment's token still counts; the property never does.
+    AgentConfig both =
+        AgentConfig.of(
+            Map.of("jmesh.bootstrap.token", "jmesh1.from.property"),
+            Map.of("JMESH_BOOTSTRAP_TOKEN", "jmesh1.from.env"));
+    assertThat(both.bootstrapToken()).isEqualTo("jmesh1.from.env");
+    assertThat(both.problems()).hasSize(1);
+  }
+
+  @Test
   void identitySettingsAreRead() {
     AgentConfig c =
         AgentConfig.of(
-            Map.of("jmesh.bootstrap.token", "jmesh1.abc.def"),
+            Map.of(),
             Map.of(
+                "JMESH_BOOTSTRAP_TOKEN", "jmesh1.abc.def",
                 "JMESH_TRUST_DOMAIN", "prod.example",
                 "JMESH_CA", "ca.jmesh:15012",
                 "JMESH_IDENTITY_LIFETIME_S", "3600",
