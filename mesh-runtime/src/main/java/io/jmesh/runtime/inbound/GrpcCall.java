@@ -8,6 +8,8 @@ import static io.jmesh.runtime.inbound.GrpcRelay.PERMISSION_DENIED;
 import static io.jmesh.runtime.inbound.GrpcRelay.UNAVAILABLE;
 
 import io.jmesh.runtime.RuntimeLog;
+import io.jmesh.runtime.deadline.Deadline;
+import io.jmesh.runtime.deadline.DeadlineHeader;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.trace.ServerSpan;
 import io.netty.channel.Channel;
@@ -42,7 +44,8 @@ import java.util.Locale;
  * <ul>
  *   <li><b>begun</b> on the caller's request headers: authorized as {@code POST} of its path (a
  *       denial is answered trailers-only, PERMISSION_DENIED), its headers edited in place (the
- *       caller's {@value InboundTerminator#CLIENT_ID_HEADER} replaced by its proven identity, the
+ *       caller's {@code x-jmesh-*} headers removed ({@link MeshHeaders}), its proven identity
+ *       in {@value InboundTerminator#CLIENT_ID_HEADER}, its deadline written again as it opens, the
  *       scheme {@code http}, trace context injected), then a stream to the application is asked
  *       of {@link GrpcApplicationConnections};
  *   <li><b>relayed</b> by two handlers: {@code CallerSide} in the caller's stream writes its data,
@@ -63,6 +66,7 @@ import java.util.Locale;
  */
 final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   private static final AsciiString CLIENT_ID = AsciiString.cached(InboundTerminator.CLIENT_ID_HEADER);
+  private static final AsciiString DEADLINE = AsciiString.cached(DeadlineHeader.NAME);
   private static final AsciiString APPLICATION_GRPC = AsciiString.cached("application/grpc");
   private static final AsciiString HTTP = AsciiString.cached("http");
 
@@ -76,6 +80,7 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
   /** The caller's frames that arrived while the application's stream was being opened. */
   private final ArrayDeque<Http2StreamFrame> early = new ArrayDeque<>();
   private ServerSpan span; // null when tracing is off
+  private Deadline deadline; // the caller's x-jmesh-deadline-ms, null when it gave none
   private Http2HeadersFrame request; // the headers for the application, until its stream is open
   private Http2StreamChannel app;
   private String path;
@@ -131,8 +136,10 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
       inbound.stats().recordAudited(peer, "grpc");
       RuntimeLog.log(Level.INFO, "inbound: audit: " + peer + " gRPC " + path + " would be denied by " + d.policy());
     }
-    // The caller's headers object is ours: edit it in place rather than copy it.
-    in.remove(CLIENT_ID);
+    // The caller's headers object is ours: edit it in place rather than copy it. No x-jmesh-*
+    // header of the caller's goes on; the deadline is written again when the stream opens.
+    deadline = MeshHeaders.deadline(in.get(DEADLINE), inbound.ticker());
+    MeshHeaders.strip(in);
     if (peer != null) {
       in.set(CLIENT_ID, peer.toString());
     }
@@ -173,6 +180,9 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
       return;
     }
     app = stream;
+    if (deadline != null) {
+      request.headers().set(DEADLINE, DeadlineHeader.format(deadline)); // what remains now
+    }
     app.write(request)
         .addListener(
             (ChannelFutureListener)
@@ -265,7 +275,8 @@ final class GrpcCall implements GrpcApplicationConnections.StreamLease {
       if (msg instanceof Http2DataFrame d) {
         out = new DefaultHttp2DataFrame(d.content(), d.isEndStream()); // the content moves on
       } else if (msg instanceof Http2HeadersFrame h) {
-        out = new DefaultHttp2HeadersFrame(h.headers(), h.isEndStream()); // the caller's trailers
+        MeshHeaders.strip(h.headers()); // the caller's trailers: no x-jmesh-* either
+        out = new DefaultHttp2HeadersFrame(h.headers(), h.isEndStream());
       } else {
         ReferenceCountUtil.release(msg);
         return;

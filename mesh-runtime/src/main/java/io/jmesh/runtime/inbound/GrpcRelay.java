@@ -24,8 +24,9 @@ import java.nio.charset.StandardCharsets;
  *       the path {@code /pkg.Service/Method}, so rules can name gRPC methods by path prefix. A
  *       denial is a trailers-only response (HTTP 200, {@code grpc-status: 7} PERMISSION_DENIED, a
  *       {@code grpc-message} naming the policy), counted as denied;
- *   <li><b>relayed</b>: the caller's headers (its own {@value InboundTerminator#CLIENT_ID_HEADER}
- *       replaced by its proven identity; trace context from the server span), data, trailers and
+ *   <li><b>relayed</b>: the caller's headers (its {@code x-jmesh-*} headers removed, its proven
+ *       identity in {@value InboundTerminator#CLIENT_ID_HEADER}; trace context from the server
+ *       span), data, trailers (also without {@code x-jmesh-*}) and
  *       end of stream go to a new stream on an h2c connection to the application, and the
  *       application's headers, data and trailers come back the same way. RST_STREAM travels both
  *       ways with its error code: a caller's cancel resets the application's stream (a gRPC server

@@ -1,6 +1,8 @@
 package io.jmesh.runtime.inbound;
 
 import io.jmesh.runtime.RuntimeLog;
+import io.jmesh.runtime.deadline.Deadline;
+import io.jmesh.runtime.deadline.DeadlineHeader;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.trace.ServerSpan;
 import io.netty.channel.Channel;
@@ -107,7 +109,8 @@ final class HttpAuthorizer extends ChannelInboundHandlerAdapter {
           "inbound: audit: " + caller + " " + method + " " + pathOnly + " would be denied by "
               + d.policy());
     }
-    forwarder.admitted(new HttpForwarder.Admitted(start, method, caller, span));
+    Deadline deadline = MeshHeaders.deadline(request.headers().get(DeadlineHeader.NAME), inbound.ticker());
+    forwarder.admitted(new HttpForwarder.Admitted(start, method, caller, span, deadline));
     ctx.fireChannelRead(msg);
   }
 

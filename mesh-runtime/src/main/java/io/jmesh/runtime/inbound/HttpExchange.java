@@ -1,5 +1,7 @@
 package io.jmesh.runtime.inbound;
 
+import io.jmesh.runtime.deadline.Deadline;
+import io.jmesh.runtime.deadline.DeadlineHeader;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.trace.ServerSpan;
 import io.netty.channel.Channel;
@@ -16,7 +18,8 @@ import java.io.IOException;
 
 /**
  * One forwarded HTTP request, from the moment it waits for a connection to the application until
- * the caller has the answer: the request is written on a pooled connection, the application's
+ * the caller has the answer: the request is written on a pooled connection (with the caller's
+ * deadline, if it gave one, as the time that remains then), the application's
  * response (hop-by-hop headers removed) is written back to the caller, and the result is recorded
  * once, with the time since {@link HttpForwarder} read the request. An application that cannot
  * be reached, or whose connection breaks before the response, gives the caller a 502 naming its
@@ -37,6 +40,7 @@ final class HttpExchange implements ApplicationPool.Lease {
   private final String method; // for the metrics
   private final SpiffeId peer;
   private final ServerSpan span; // null when tracing is off
+  private final Deadline deadline; // the caller's, null when it gave none
   private boolean done;
 
   /** @param start when the request was read, on {@link InboundContext#ticker()} */
@@ -48,7 +52,8 @@ final class HttpExchange implements ApplicationPool.Lease {
       long start,
       String method,
       SpiffeId peer,
-      ServerSpan span) {
+      ServerSpan span,
+      Deadline deadline) {
     this.inbound = inbound;
     this.pool = pool;
     this.caller = caller;
@@ -57,6 +62,7 @@ final class HttpExchange implements ApplicationPool.Lease {
     this.method = method;
     this.peer = peer;
     this.span = span;
+    this.deadline = deadline;
   }
 
   @Override
@@ -68,6 +74,10 @@ final class HttpExchange implements ApplicationPool.Lease {
       return;
     }
     connection.begin(this);
+    if (deadline != null) {
+      // What remains now: the time the request waited here is the caller's too.
+      request.headers().set(DeadlineHeader.NAME, DeadlineHeader.format(deadline));
+    }
     app.writeAndFlush(request)
         .addListener(
             (ChannelFutureListener)

@@ -1,6 +1,7 @@
 package io.jmesh.runtime.inbound;
 
 import io.jmesh.runtime.RuntimeLog;
+import io.jmesh.runtime.deadline.Deadline;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.trace.ServerSpan;
 import io.netty.buffer.ByteBuf;
@@ -27,7 +28,8 @@ import java.util.Arrays;
  * The last handler of an HTTP caller (an HTTP/1.1 connection, or one HTTP/2 stream): each
  * aggregated request that {@link HttpAuthorizer} admitted on its headers is <b>forwarded</b> as
  * HTTP/1.1 to the application over the {@link ApplicationPool}, with the caller's identity in
- * {@value InboundTerminator#CLIENT_ID_HEADER} (any such header from the caller removed first),
+ * {@value InboundTerminator#CLIENT_ID_HEADER} (every {@code x-jmesh-*} header from the caller
+ * removed first: {@link MeshHeaders}),
  * trace context from the request's server span, and the hop-by-hop headers removed. {@link
  * HttpExchange} carries the request from there to the answer. A body above {@code maxBodyBytes}
  * is answered 413 by the aggregator before it (which {@link #tooLarge} records).
@@ -59,8 +61,11 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
     this.pool = pool;
   }
 
-  /** A request admitted on its headers: when it arrived, who sent it, its server span. */
-  record Admitted(long start, String method, SpiffeId caller, ServerSpan span) {}
+  /**
+   * A request admitted on its headers: when it arrived, who sent it, its server span, and the
+   * deadline its caller gave it when its headers arrived ({@code null}: none).
+   */
+  record Admitted(long start, String method, SpiffeId caller, ServerSpan span, Deadline deadline) {}
 
   /** Admitted requests whose body is still being aggregated, oldest first (HTTP/1.1 pipelining). */
   private final ArrayDeque<Admitted> admitted = new ArrayDeque<>(1);
@@ -100,7 +105,10 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
     for (AsciiString name : HTTP2_EXTENSION_HEADERS) {
       headers.remove(name); // x-http2-*: what Netty's HTTP/2 conversion adds, not the caller
     }
-    headers.remove(InboundTerminator.CLIENT_ID_HEADER); // only the proven identity, never one the caller sent
+    // No x-jmesh-* header of the caller's goes on: the identity is the proven one, and the
+    // deadline is written again by the exchange from the one read on arrival.
+    MeshHeaders.strip(headers);
+    MeshHeaders.strip(request.trailingHeaders());
     if (caller != null) {
       headers.set(InboundTerminator.CLIENT_ID_HEADER, caller.toString());
     }
@@ -112,7 +120,7 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
     FullHttpRequest toApplication = request.retain(); // this handler releases its own reference
     pool.acquire(
         ctx.channel().eventLoop(),
-        new HttpExchange(inbound, pool, ctx, toApplication, a.start(), a.method(), caller, span));
+        new HttpExchange(inbound, pool, ctx, toApplication, a.start(), a.method(), caller, span, a.deadline()));
   }
 
   @Override
