@@ -23,6 +23,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AttributeKey;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * The one place where a caller connection's pipeline is composed, stage by stage, as each stage
@@ -34,6 +35,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #tls}: the TLS handshake and then {@link AlpnHandler}, which reads the caller's
  *       identity and the protocol ALPN chose;
  *   <li>{@link #sniff}: without ALPN, {@link ProtocolSniffer} reads the first bytes;
+ *   <li>plaintext: {@link #http1} in permissive mode; in strict mode with probe paths, {@link
+ *       #probes} (only health checks served, {@link ProbeGate});
  *   <li>then one of {@link #http1}, {@link #http2} (gRPC diverted to {@link GrpcRelay}) or {@link
  *       #opaque} (authorized once, relayed byte for byte by {@link OpaqueRelay}).
  * </ol>
@@ -76,7 +79,7 @@ final class InboundPipelines {
     InboundTerminator.Limits limits = inbound.options().limits();
     p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
     p.addLast("guard", new ConnectionGuard(inbound.stats(), limits));
-    p.addLast("detect", new TlsDetector(this, inbound.options().mode()));
+    p.addLast("detect", new TlsDetector(this, inbound.options()));
   }
 
   /** TLS detected: {@code detector} gives way to the handshake, then to ALPN. */
@@ -96,12 +99,25 @@ final class InboundPipelines {
    * the connection kept alive as the caller asks.
    */
   void http1(ChannelPipeline p) {
+    http1(p, forwarder -> new HttpAuthorizer(inbound, forwarder));
+  }
+
+  /**
+   * Plaintext in strict mode with probe paths declared: HTTP/1.1 as {@link #http1}, but {@link
+   * ProbeGate} in place of authorization, so only the workload's health checks are served.
+   */
+  void probes(ChannelPipeline p) {
+    http1(p, forwarder -> new ProbeGate(inbound, refusals, forwarder));
+  }
+
+  /** The HTTP/1.1 stages, {@code gate} deciding on each request's header what goes on. */
+  private void http1(ChannelPipeline p, Function<HttpForwarder, ChannelHandler> gate) {
     int maxHeader = inbound.options().limits().maxHeaderListBytes();
     p.addLast("http1", new HttpServerCodec(new HttpDecoderConfig().setMaxHeaderSize(maxHeader)));
     p.addLast("watch", p.get(ConnectionGuard.class).http1Watch());
     p.addLast("keepalive", new HttpServerKeepAliveHandler());
     HttpForwarder forwarder = new HttpForwarder(inbound, pool);
-    p.addLast("authorize", new HttpAuthorizer(inbound, forwarder));
+    p.addLast("authorize", gate.apply(forwarder));
     p.addLast("aggregate", aggregator(forwarder));
     p.addLast("forward", forwarder);
   }

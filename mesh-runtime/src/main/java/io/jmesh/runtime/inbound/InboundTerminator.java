@@ -21,7 +21,9 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -40,8 +42,8 @@ import java.util.function.Supplier;
  *       SPIFFE identity; a denial is a 403 whose body names the policy;
  *   <li><b>forwarded</b> ({@link HttpForwarder}): to the application's port on loopback, as
  *       HTTP/1.1 over a small pool of keep-alive connections ({@link ApplicationPool}), with the
- *       caller's identity in {@value #CLIENT_ID_HEADER} (any such header from the caller is
- *       removed first). So two HTTP/1.1 applications talk HTTP/2 between their JVMs, many requests
+ *       caller's identity in {@value #CLIENT_ID_HEADER} (every {@code x-jmesh-*} header from the
+ *       caller is removed first, {@link MeshHeaders}). So two HTTP/1.1 applications talk HTTP/2 between their JVMs, many requests
  *       on one connection. Opaque TCP is relayed byte for byte ({@link OpaqueRelay}).
  * </ol>
  *
@@ -78,6 +80,10 @@ public final class InboundTerminator implements AutoCloseable {
    * @param maxBodyBytes the largest request or response body forwarded
    * @param maxConnectionsToApplication the pool's size; more concurrent requests queue
    * @param limits the bounds on what a caller controls ({@link Limits#defaults()})
+   * @param probePaths in {@link Mode#STRICT}, the exact paths (query ignored) served to plaintext
+   *     HTTP/1.1 {@code GET} and {@code HEAD} without a body, without identity and without the
+   *     policy: the workload's health checks (Linkerd exempts kubelet probes so). Anything else on
+   *     such a connection is refused (403, closed) and counted as plaintext. Empty: none
    */
   public record Options(
       InetSocketAddress listen,
@@ -85,12 +91,14 @@ public final class InboundTerminator implements AutoCloseable {
       Mode mode,
       int maxBodyBytes,
       int maxConnectionsToApplication,
-      Limits limits) {
+      Limits limits,
+      Set<String> probePaths) {
     public Options {
       Objects.requireNonNull(listen, "listen");
       Objects.requireNonNull(application, "application");
       Objects.requireNonNull(mode, "mode");
       Objects.requireNonNull(limits, "limits");
+      probePaths = ProbePaths.checked(probePaths);
       if (maxBodyBytes < 1) {
         throw new IllegalArgumentException("maxBodyBytes: " + maxBodyBytes + " (expected: >= 1)");
       }
@@ -98,6 +106,17 @@ public final class InboundTerminator implements AutoCloseable {
         throw new IllegalArgumentException(
             "maxConnectionsToApplication: " + maxConnectionsToApplication + " (expected: >= 1)");
       }
+    }
+
+    /** Without probe paths. */
+    public Options(
+        InetSocketAddress listen,
+        InetSocketAddress application,
+        Mode mode,
+        int maxBodyBytes,
+        int maxConnectionsToApplication,
+        Limits limits) {
+      this(listen, application, mode, maxBodyBytes, maxConnectionsToApplication, limits, Set.of());
     }
 
     /** With the default {@link Limits}. */
@@ -116,11 +135,29 @@ public final class InboundTerminator implements AutoCloseable {
     }
 
     public Options withMode(Mode newMode) {
-      return new Options(listen, application, newMode, maxBodyBytes, maxConnectionsToApplication, limits);
+      return new Options(listen, application, newMode, maxBodyBytes, maxConnectionsToApplication, limits, probePaths);
     }
 
     public Options withLimits(Limits newLimits) {
-      return new Options(listen, application, mode, maxBodyBytes, maxConnectionsToApplication, newLimits);
+      return new Options(listen, application, mode, maxBodyBytes, maxConnectionsToApplication, newLimits, probePaths);
+    }
+
+    /**
+     * @param paths exact paths such as {@code /healthz} ({@link #parseProbePaths} reads them from
+     *     a setting)
+     * @throws IllegalArgumentException naming a path that is not one
+     */
+    public Options withProbePaths(Collection<String> paths) {
+      return new Options(listen, application, mode, maxBodyBytes, maxConnectionsToApplication, limits, Set.copyOf(paths));
+    }
+
+    /**
+     * The probe paths of a comma-separated setting ({@code "/healthz, /ready"}); blank: none.
+     *
+     * @throws IllegalArgumentException naming the path that is not one and what was expected
+     */
+    public static Set<String> parseProbePaths(String commaSeparated) {
+      return ProbePaths.parse(commaSeparated);
     }
   }
 

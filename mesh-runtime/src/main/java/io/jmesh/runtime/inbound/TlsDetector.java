@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * The first handler of every caller connection (as Netty's {@code OptionalSslHandler}): looks at
  * the first bytes and replaces itself. A TLS record goes on to the handshake; plaintext is refused
- * and counted in {@link InboundTerminator.Mode#STRICT}, served as HTTP/1.1 from an unauthenticated
+ * and counted in {@link InboundTerminator.Mode#STRICT} (when probe paths are declared, read as
+ * HTTP/1.1 and only those served, {@link ProbeGate}), served as HTTP/1.1 from an unauthenticated
  * caller in {@link InboundTerminator.Mode#PERMISSIVE}.
  *
  * <p>Threading: the connection's event loop. Buffers: the bytes read so far stay in the decoder's
@@ -25,10 +26,12 @@ final class TlsDetector extends ByteToMessageDecoder {
 
   private final InboundPipelines pipelines;
   private final InboundTerminator.Mode mode;
+  private final boolean probes;
 
-  TlsDetector(InboundPipelines pipelines, InboundTerminator.Mode mode) {
+  TlsDetector(InboundPipelines pipelines, InboundTerminator.Options options) {
     this.pipelines = pipelines;
-    this.mode = mode;
+    this.mode = options.mode();
+    this.probes = !options.probePaths().isEmpty();
   }
 
   @Override
@@ -38,6 +41,9 @@ final class TlsDetector extends ByteToMessageDecoder {
     }
     if (SslHandler.isEncrypted(in, false)) {
       pipelines.tls(ctx, this);
+    } else if (mode == InboundTerminator.Mode.STRICT && probes) {
+      pipelines.probes(ctx.pipeline()); // health checks only; the rest refused request by request
+      ctx.pipeline().remove(this);
     } else if (mode == InboundTerminator.Mode.STRICT) {
       pipelines.refusals().record(TlsRefusals.Reason.PLAINTEXT);
       RuntimeLog.log(

@@ -2,6 +2,7 @@ package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.inbound.InboundTerminator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,6 +83,8 @@ public final class AgentConfig {
       key("jmesh.inbound.request.header.timeout.ms", "10000", "How long a connection to the inbound listener may take from its accept to a complete request header, in ms (100..600000); then it is closed.");
   public static final Key INBOUND_IDLE_TIMEOUT_MS =
       key("jmesh.inbound.idle.timeout.ms", "600000", "How long a connection to the inbound listener may stay without traffic while no request waits for the application, in ms (1000..86400000); then it is closed.");
+  public static final Key INBOUND_PROBE_PATHS =
+      key("jmesh.inbound.probe.paths", "", "Strict mode: comma-separated exact paths (such as /healthz,/ready, the query ignored) that plaintext HTTP/1.1 GET and HEAD without a body may reach without identity or policy: the kubelet's probes. Anything else in plaintext stays refused.");
   public static final Key TRACES =
       key("jmesh.traces", "true", "false: jmesh makes no spans and leaves trace headers alone, whatever the OTEL_* variables say (they may be meant for an OpenTelemetry agent in the same JVM). true: spans as OTEL_* say; see Traces.");
   public static final Key LOG_LEVEL =
@@ -122,6 +125,7 @@ public final class AgentConfig {
           INBOUND_MAX_PENDING_REQUESTS,
           INBOUND_REQUEST_HEADER_TIMEOUT_MS,
           INBOUND_IDLE_TIMEOUT_MS,
+          INBOUND_PROBE_PATHS,
           TRACES,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
@@ -163,6 +167,7 @@ public final class AgentConfig {
   final int inboundMaxPendingRequests;
   final long inboundRequestHeaderTimeoutMillis;
   final long inboundIdleTimeoutMillis;
+  final Set<String> inboundProbePaths;
   final boolean traces;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
@@ -212,6 +217,7 @@ public final class AgentConfig {
     this.inboundMaxPendingRequests = (int) longIn(INBOUND_MAX_PENDING_REQUESTS, 0, 1_000_000);
     this.inboundRequestHeaderTimeoutMillis = longIn(INBOUND_REQUEST_HEADER_TIMEOUT_MS, 100, 600_000);
     this.inboundIdleTimeoutMillis = longIn(INBOUND_IDLE_TIMEOUT_MS, 1_000, 86_400_000);
+    this.inboundProbePaths = probePaths(INBOUND_PROBE_PATHS);
     this.traces = bool(TRACES);
     this.logLevel = level(LOG_LEVEL);
     this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
@@ -393,6 +399,18 @@ public final class AgentConfig {
     return Long.parseLong(key.defaultValue());
   }
 
+  /** Probe paths; a bad list is reported whole and none are used (strict refuses plaintext). */
+  private Set<String> probePaths(Key key) {
+    String v = raw(key);
+    try {
+      return InboundTerminator.Options.parseProbePaths(v);
+    } catch (IllegalArgumentException e) {
+      problem(key, "'" + v + "'", "comma-separated exact paths such as /healthz,/ready; " + e.getMessage(),
+          "no probe paths: plaintext to a strict inbound port is refused");
+      return Set.of();
+    }
+  }
+
   private String dnsLabel(Key key) {
     String v = raw(key).toLowerCase(Locale.ROOT);
     if (v.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
@@ -557,6 +575,11 @@ public final class AgentConfig {
 
   public long inboundIdleTimeoutMillis() {
     return inboundIdleTimeoutMillis;
+  }
+
+  /** Paths served to plaintext health checks in strict mode; empty: none. */
+  public Set<String> inboundProbePaths() {
+    return inboundProbePaths;
   }
 
   /** Whether jmesh may make spans at all; the OTEL_* variables then decide (see Traces). */

@@ -64,7 +64,8 @@ final class InboundStarter {
                       new InetSocketAddress(config.inboundAddress(), config.inboundPort()),
                       new InetSocketAddress(InetAddress.getLoopbackAddress(), config.appPort()))
                   .withMode(mode)
-                  .withLimits(limits(config)),
+                  .withLimits(limits(config))
+                  .withProbePaths(config.inboundProbePaths()),
               meshTls,
               () -> runtime.inboundPolicy(service), // read per request: a new policy applies at once
               new InboundStats(runtime.metrics().server(service)),

@@ -109,6 +109,24 @@ class AgentConfigTest {
   }
 
   @Test
+  void probePathsAreReadOrRefusedWhole() {
+    assertThat(AgentConfig.of(Map.of(), Map.of()).inboundProbePaths()).isEmpty();
+    AgentConfig c = AgentConfig.of(Map.of(), Map.of("JMESH_INBOUND_PROBE_PATHS", "/healthz, /ready"));
+    assertThat(c.problems()).isEmpty();
+    assertThat(c.inboundProbePaths()).containsExactlyInAnyOrder("/healthz", "/ready");
+
+    AgentConfig bad = AgentConfig.of(Map.of("jmesh.inbound.probe.paths", "/healthz,ready"), Map.of());
+
+    assertThat(bad.inboundProbePaths()).isEmpty(); // fail closed: strict refuses all plaintext
+    assertThat(bad.problems())
+        .containsExactly(
+            "setting jmesh.inbound.probe.paths (from -Djmesh.inbound.probe.paths) = '/healthz,ready' is invalid"
+                + " (expected: comma-separated exact paths such as /healthz,/ready; probe path 'ready' (expected: an"
+                + " exact path such as /healthz: starting with '/', printable ASCII without spaces, no '?', '#' or"
+                + " '..' segment)); no probe paths: plaintext to a strict inbound port is refused");
+  }
+
+  @Test
   void everyKeyHasItsEnvironmentTwin() {
     assertThat(AgentConfig.KEYS)
         .allSatisfy(
