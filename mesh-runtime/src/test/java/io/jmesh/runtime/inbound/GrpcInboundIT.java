@@ -79,7 +79,8 @@ class GrpcInboundIT {
   private static final String SERVICE = "jmesh.test.Echo";
   private static final Duration WAIT = Duration.ofSeconds(20);
 
-  private static final MethodDescriptor.Marshaller<String> UTF8 =
+  /** UTF-8 strings as messages (shared with {@link MeshHeadersIT}). */
+  static final MethodDescriptor.Marshaller<String> UTF8 =
       new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(String value) {
@@ -299,27 +300,30 @@ class GrpcInboundIT {
             tracing,
             ticker);
     // The caller: the mesh's client context (it checks the server's SPIFFE id, not a host name).
-    MeshTls tls = mesh.tls(CLIENT, refusals);
-    JdkSslContext ssl =
-        new JdkSslContext(
-            tls.clientContext("hello.default", Set.of(SERVER)),
-            true,
-            null,
-            IdentityCipherSuiteFilter.INSTANCE,
-            new ApplicationProtocolConfig(
-                ApplicationProtocolConfig.Protocol.ALPN,
-                ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                ApplicationProtocolNames.HTTP_2),
-            ClientAuth.NONE,
-            new String[] {"TLSv1.3"},
-            false);
+    JdkSslContext ssl = callerSsl(mesh.tls(CLIENT, refusals));
     channel =
         NettyChannelBuilder.forAddress("127.0.0.1", terminator.port())
             .sslContext(ssl)
             .overrideAuthority("hello.default")
             .flowControlWindow(1 << 20) // fixed, so that the flood test knows the bound
             .build();
+  }
+
+  /** A caller's Netty TLS: the mesh's client context for hello.default, ALPN h2, TLS 1.3. */
+  static JdkSslContext callerSsl(MeshTls tls) {
+    return new JdkSslContext(
+        tls.clientContext("hello.default", Set.of(SERVER)),
+        true,
+        null,
+        IdentityCipherSuiteFilter.INSTANCE,
+        new ApplicationProtocolConfig(
+            ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            ApplicationProtocolNames.HTTP_2),
+        ClientAuth.NONE,
+        new String[] {"TLSv1.3"},
+        false);
   }
 
   private CallOptions options() {

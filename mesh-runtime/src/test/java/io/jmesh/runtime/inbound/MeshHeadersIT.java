@@ -25,16 +25,9 @@ import io.jmesh.runtime.identity.TestIdentities;
 import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.time.FakeTicker;
 import io.jmesh.runtime.trace.Tracing;
-import io.netty.handler.ssl.ApplicationProtocolConfig;
-import io.netty.handler.ssl.ApplicationProtocolNames;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.IdentityCipherSuiteFilter;
 import io.netty.handler.ssl.JdkSslContext;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -219,24 +212,8 @@ class MeshHeadersIT {
 
   @Test
   void grpcCallsCarryOnlyTheProvenIdentityAndTheDeadline() throws Exception {
-    MethodDescriptor.Marshaller<String> utf8 =
-        new MethodDescriptor.Marshaller<>() {
-          @Override
-          public InputStream stream(String value) {
-            return new ByteArrayInputStream(value.getBytes(StandardCharsets.UTF_8));
-          }
-
-          @Override
-          public String parse(InputStream stream) {
-            try {
-              return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-              throw new UncheckedIOException(e);
-            }
-          }
-        };
     MethodDescriptor<String, String> headers =
-        MethodDescriptor.<String, String>newBuilder(utf8, utf8)
+        MethodDescriptor.<String, String>newBuilder(GrpcInboundIT.UTF8, GrpcInboundIT.UTF8)
             .setType(MethodDescriptor.MethodType.UNARY)
             .setFullMethodName("jmesh.test.Echo/Headers")
             .build();
@@ -268,20 +245,7 @@ class MeshHeadersIT {
     ManagedChannel channel = null;
     try {
       start(InboundTerminator.Mode.STRICT, grpcApp.getPort());
-      JdkSslContext ssl =
-          new JdkSslContext(
-              mesh.tls(CLIENT, refusals).clientContext("hello.default", Set.of(SERVER)),
-              true,
-              null,
-              IdentityCipherSuiteFilter.INSTANCE,
-              new ApplicationProtocolConfig(
-                  ApplicationProtocolConfig.Protocol.ALPN,
-                  ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                  ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                  ApplicationProtocolNames.HTTP_2),
-              ClientAuth.NONE,
-              new String[] {"TLSv1.3"},
-              false);
+      JdkSslContext ssl = GrpcInboundIT.callerSsl(mesh.tls(CLIENT, refusals));
       channel = NettyChannelBuilder.forAddress("127.0.0.1", terminator.port()).sslContext(ssl).overrideAuthority("hello.default").build();
       Metadata forged = new Metadata();
       forged.put(Metadata.Key.of("x-jmesh-client-id", Metadata.ASCII_STRING_MARSHALLER), FORGED_ID);
