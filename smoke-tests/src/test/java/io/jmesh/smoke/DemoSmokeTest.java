@@ -1,22 +1,31 @@
 package io.jmesh.smoke;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.jmesh.smoke.demo.Demo;
 import io.jmesh.smoke.support.Jvm;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
  * Runs the local demo ({@link Demo}) as its own JVM, 15 s at 40 rps, and checks from its plain,
- * machine-readable output that the three phases really happened:
+ * machine-readable output that the three phases really happened with mTLS on:
  *
  * <ul>
+ *   <li>while it runs, the {@code jmesh check} command it prints is all green: the controller
+ *       is the CA, and every agent (three servers, one client) has ACKed and answers on its admin
+ *       port; no warning and no failure line.
+ *   <li>identities: each server's agent holds {@code sa/hello}, the client's {@code
+ *       sa/traffic-client}, and each server saw the client's SPIFFE id in {@code
+ *       x-jmesh-client-id}, which only the mesh inbound listener sets.
  *   <li>phase 1 (90/10): v2's share of the answered calls is between 3% and 25%, and no errors.
  *   <li>phase 2 (v1-b killed, then removed from the file): every second that began after the
  *       agent reloaded the file ({@code cfg=settled}) has no call to v1-b and no error, and v1-a
@@ -32,12 +41,17 @@ import org.junit.jupiter.api.Test;
  * seconds (120 calls): the standard deviation of a 50% share is about 4.6 points, so 35%..65%
  * is more than 3.2 standard deviations away (a false failure well under 1 in 500 runs).
  *
- * <p>No sleeps: the test only waits, bounded, for the demo's last line.
+ * <p>No sleeps: the test waits, bounded, for the demo's lines, and polls {@code jmesh check}
+ * (bounded) until one run is green: a run during a config push may see an agent that has not yet
+ * ACKed the new version, which is a real but passing state.
  */
 class DemoSmokeTest {
   private static final Pattern TICK =
       Pattern.compile("^t=(\\d+) phase=(\\d) cfg=(settled|pending) \\| last 1s: (.*?) \\|");
   private static final Pattern PID = Pattern.compile("pid (\\d+)");
+  private static final Pattern CHECK = Pattern.compile("bin/jmesh --controller-admin (\\S+) check");
+  private static final String SERVER_ID = "spiffe://cluster.local/ns/default/sa/hello";
+  private static final String CLIENT_ID = "spiffe://cluster.local/ns/default/sa/traffic-client";
 
   record Tick(int t, int phase, boolean settled, Map<String, Long> counts, long errors) {
     long v1() {
@@ -59,6 +73,23 @@ class DemoSmokeTest {
             .jvmArg("-Djmesh.controller.jar=" + Jvm.controllerJar())
             .main(Demo.class.getName(), "--seconds", "15", "--rps", "40", "--plain", "true")
             .start()) {
+      // The demo prints the check command once the client is started; check once it counts calls.
+      Matcher printed = CHECK.matcher(demo.awaitLine(l -> CHECK.matcher(l).find(), 150_000));
+      assertThat(printed.find()).isTrue();
+      demo.awaitLine(l -> l.startsWith("t=1 "), 120_000);
+      AtomicReference<JmeshCliSmokeTest.Run> check = new AtomicReference<>();
+      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500)).until(() -> {
+        check.set(JmeshCliSmokeTest.jmesh(printed.group(1), "check", "--expect-agents", "3"));
+        return check.get().code() == 0
+            && check.get().output().lines().noneMatch(l -> l.startsWith("\u203c") || l.startsWith("\u00d7"));
+      });
+      assertThat(check.get().output())
+          .contains("\u221a certificate authority for spiffe://cluster.local")
+          .contains("Status check results are \u221a");
+      assertThat(check.get().output().lines().filter(l -> l.startsWith("\u221a agent ") && l.contains(" ready")))
+          .as(check.get().output())
+          .hasSizeGreaterThanOrEqualTo(3);
+
       String last = demo.awaitLine(l -> l.startsWith("demo finished") || l.startsWith("demo failed"), 150_000);
       assertThat(demo.awaitExit(20_000)).as(demo.output()).isZero();
       assertThat(last).as(demo.output()).isEqualTo("demo finished: stopped 5 JVMs, none left running");
@@ -92,6 +123,17 @@ class DemoSmokeTest {
     }
     assertThat(ticks).as(output).hasSize(15);
     assertThat(pids).as(output).hasSize(5);
+
+    // mTLS: every server holds hello's identity and saw the client's, proven by its certificate.
+    for (String instance : List.of("v1-a", "v1-b", "v2-a")) {
+      assertThat(lines).as(output).anyMatch(l -> l.startsWith("started HelloServer " + instance + " ")
+          && l.contains("identity " + SERVER_ID + ","));
+      assertThat(lines).as(output).contains(
+          instance + " answered its first call: the caller it saw (x-jmesh-client-id) is " + CLIENT_ID);
+    }
+    assertThat(lines).as(output).contains(
+        "the client's agent has its identity " + CLIENT_ID + " from the controller's CA");
+    assertThat(output).doesNotContain("mesh TLS is off").doesNotContain("no mesh inbound listener");
 
     // Phase 1: 90/10.
     List<Tick> p1 = ticks.stream().filter(t -> t.phase() == 1).toList();

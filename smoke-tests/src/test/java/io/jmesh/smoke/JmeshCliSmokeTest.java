@@ -34,7 +34,12 @@ class JmeshCliSmokeTest {
   record Run(int code, String output) {}
 
   private Run jmesh(ControllerProcess controller, String... args) throws Exception {
-    List<String> all = new ArrayList<>(List.of("--controller-admin", "127.0.0.1:" + controller.adminPort()));
+    return jmesh("127.0.0.1:" + controller.adminPort(), args);
+  }
+
+  /** Runs {@code jmesh --controller-admin <controllerAdmin> args...} as bin/jmesh does, in a JVM of its own. */
+  static Run jmesh(String controllerAdmin, String... args) throws Exception {
+    List<String> all = new ArrayList<>(List.of("--controller-admin", controllerAdmin));
     all.addAll(List.of(args));
     try (Jvm cli = Jvm.builder("jmesh " + String.join(" ", args))
         .classPath(Jvm.controllerJar().toString())

@@ -28,12 +28,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * instances sorted by name. {@code errors} counts calls that threw or got a status &ge; 400;
  * the first error of each second is also printed as {@code ERROR t=<second> <exception>}.
  * {@code skipped} appears only when the client could not keep up (all workers busy and the queue
- * full). The first successful answer's body is printed once, {@code FIRST <body>}. At the end: {@code DONE requests=<n> <instance>=<total> ... errors=<n>}. Bounded: sends
+ * full). The first successful answer's body is printed once, {@code FIRST <body>}; the first
+ * answer of each instance as {@code SEEN <instance> client=<the caller identity it saw>} (the
+ * {@code client=} field of HelloServer's answer: its {@code x-jmesh-client-id}). At the end: {@code DONE requests=<n> <instance>=<total> ... errors=<n>}. Bounded: sends
  * nothing after {@code --seconds}, waits at most {@code --timeout-ms} more for the calls in
  * flight, then exits.
  *
+ * <p>With {@code --warmup-calls n} it first sends n calls one after another, counted apart and
+ * reported as {@code WARMUP ok=<n> errors=<n>}, so that the seconds measured begin with
+ * connections open and code compiled (a meshed call's first TLS handshake on a busy machine).
+ *
  * <p>Usage: {@code TrafficClient --url http://hello:8080/ [--rps 50] [--seconds 30]
- * [--timeout-ms 2000] [--threads 16]}
+ * [--timeout-ms 2000] [--threads 16] [--warmup-calls 0]}
  */
 public final class TrafficClient {
   private final HttpClient http =
@@ -43,6 +49,7 @@ public final class TrafficClient {
   private final Object lock = new Object();
   private Map<String, Long> second = new TreeMap<>();
   private final Map<String, Long> total = new TreeMap<>();
+  private final java.util.Set<String> seen = new java.util.HashSet<>();
   private long errors;
   private long totalErrors;
   private long skipped;
@@ -60,11 +67,39 @@ public final class TrafficClient {
     int seconds = Integer.parseInt(opts.getOrDefault("seconds", "30"));
     long timeoutMs = Long.parseLong(opts.getOrDefault("timeout-ms", "2000"));
     int threads = Integer.parseInt(opts.getOrDefault("threads", "16"));
+    int warmup = Integer.parseInt(opts.getOrDefault("warmup-calls", "0"));
     if (rps < 1 || rps > 10_000 || seconds < 1 || seconds > 3600) {
       throw new IllegalArgumentException("--rps must be 1..10000 and --seconds 1..3600");
     }
-    new TrafficClient(url, Duration.ofMillis(timeoutMs)).run(rps, seconds, threads, timeoutMs);
+    TrafficClient client = new TrafficClient(url, Duration.ofMillis(timeoutMs));
+    client.warmUp(warmup);
+    client.run(rps, seconds, threads, timeoutMs);
     System.exit(0);
+  }
+
+  /** {@code calls} calls in sequence, each bounded by the timeout, outside the statistics. */
+  private void warmUp(int calls) {
+    if (calls <= 0) {
+      return;
+    }
+    int ok = 0;
+    for (int i = 0; i < calls; i++) {
+      try {
+        HttpResponse<String> response =
+            http.send(HttpRequest.newBuilder(url).timeout(timeout).GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() < 400) {
+          ok++;
+          noteSeen(response);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (Exception e) {
+        // Counted below: the warm-up's errors are its own.
+      }
+    }
+    System.out.println("WARMUP ok=" + ok + " errors=" + (calls - ok));
+    System.out.flush();
   }
 
   private void run(int rps, int seconds, int threads, long timeoutMs) throws InterruptedException {
@@ -171,12 +206,35 @@ public final class TrafficClient {
           second.merge(instance, 1L, Long::sum);
           total.merge(instance, 1L, Long::sum);
         }
+        noteSeen(response);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (Exception e) {
       recordError(describe(e));
     }
+  }
+
+  /** Prints {@code SEEN} for an instance's first answer. */
+  private void noteSeen(HttpResponse<String> response) {
+    String instance = response.headers().firstValue("x-instance").orElse("unknown");
+    boolean first;
+    synchronized (lock) {
+      first = seen.add(instance);
+    }
+    if (first) {
+      System.out.println("SEEN " + instance + " client=" + field(response.body(), "client"));
+    }
+  }
+
+  /** The value of {@code name=} in a HelloServer answer, or "?" when it has none. */
+  private static String field(String body, String name) {
+    for (String token : body.strip().split(" ")) {
+      if (token.startsWith(name + "=")) {
+        return token.substring(name.length() + 1);
+      }
+    }
+    return "?";
   }
 
   private void recordError(String what) {

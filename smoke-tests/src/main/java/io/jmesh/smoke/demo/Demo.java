@@ -12,6 +12,8 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,12 +24,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The local demo (the README's first command): three plain {@link HelloServer} JVMs (v1-a, v1-b
- * on version v1, v2-a on v2), the jmesh controller watching a YAML file that the demo rewrites as
- * a discovery source or an operator would, and one {@link TrafficClient} JVM, an application
- * without a line of mesh code, started with {@code -javaagent:jmesh-agent.jar} and {@code
- * JMESH_CONTROLLER} naming the controller's xDS address. It shows, live, which instance answered
- * each call:
+ * The local demo (the README's first command), the mesh as it should run: the jmesh controller,
+ * also the certificate authority ({@code --ca-dir} in a temp directory), watching a YAML file that
+ * the demo rewrites as a discovery source or an operator would; three {@link HelloServer} JVMs
+ * (v1-a, v1-b on version v1, v2-a on v2) and one {@link TrafficClient} JVM, applications without
+ * a line of mesh code, each started with {@code -javaagent:jmesh-agent.jar}, {@code
+ * JMESH_CONTROLLER} and a bootstrap token file that the demo issued ({@code jmesh-controller
+ * token}). Each agent gets a SPIFFE certificate from the controller; each server is reached only
+ * through its agent's mesh inbound listener (mTLS), which passes the caller's proven identity on
+ * as {@code x-jmesh-client-id}; the client's calls go over mesh TLS. It shows, live, which
+ * instance answered each call and the identities on both ends:
  *
  * <ol>
  *   <li>"90/10 split between v1 and v2": the route splits 90/10 between the subsets;
@@ -52,6 +58,9 @@ import java.util.regex.Pattern;
  * the demo wrote last before that second began, so the second shows only the new configuration; {@code cfg=pending} seconds may
  * mix the old and the new one.
  *
+ * <p>It prints the {@code jmesh check} command for its controller; run during the demo, every
+ * check passes (the smoke test runs it).
+ *
  * <p>Every JVM it starts is stopped at the end, on failure and on Ctrl-C (shutdown hook); and
  * each one ends by itself when the demo's process disappears ({@link ChildGuard}). The last line
  * is {@code demo finished: ...} or {@code demo failed: ...}.
@@ -62,10 +71,13 @@ import java.util.regex.Pattern;
  */
 public final class Demo {
   static final int FIXED_PORT = 18081;
-  /** The agent's default admin port, taken when free. */
-  static final int ADMIN_PORT = 4191;
   static final String URL = "http://hello:8080/";
   private static final Pattern APPLIED = Pattern.compile("jmesh INFO xDS: applied version ([0-9a-f]+)");
+  /** The agent's line when it has its first certificate (IdentityManager). */
+  private static final Pattern IDENTITY = Pattern.compile("jmesh INFO identity: (spiffe://\\S+)");
+  private static final String TRUST_DOMAIN_PREFIX = "spiffe://cluster.local/";
+  private static final String SERVER_ACCOUNT = "hello";
+  private static final String CLIENT_ACCOUNT = "traffic-client";
   private static final String[] BANNERS = {
     "90/10 split between v1 and v2",
     "v1-b stopped (killed) \u2014 discovery removes it",
@@ -77,9 +89,15 @@ public final class Demo {
     final String name;
     final String version;
     String address;
+    /** The mesh inbound listener's port: the endpoint in mesh.yaml. */
     int port;
+    /** Where the application listens, on loopback behind the listener. */
+    int appPort;
     Jvm jvm;
     boolean down;
+    /** The SPIFFE id its agent got, and the caller identity it saw first (guarded by the Demo). */
+    String identity;
+    String callerSeen;
 
     Instance(String name, String version) {
       this.name = name;
@@ -99,6 +117,7 @@ public final class Demo {
   private Path dir;
   private Path config;
   private ControllerProcess controller;
+  private String clientIdentity; // guarded by "this"
 
   // Statistics, all guarded by "this".
   private final List<Map<String, Long>> phaseCounts = new ArrayList<>();
@@ -170,44 +189,49 @@ public final class Demo {
     config = dir.resolve("mesh.yaml");
     event("jmesh demo: " + seconds + " s of traffic at " + rps + " rps to " + URL
         + " (phase 2 after t=" + phase2Tick + " s, phase 3 after t=" + phase3Tick + " s)");
-    event("servers are plain JVMs; the controller watches " + config
-        + "; only the client has -javaagent and JMESH_CONTROLLER");
+    event("every JVM runs the agent; the controller (watching " + config + ") is the CA;"
+        + " each workload proves itself with a bootstrap token and every call is mutual TLS");
 
     for (int i = 0; i < instances.size(); i++) {
       Instance in = instances.get(i);
       pickAddress(in, "127.0.0." + (2 + i));
-      in.jvm = track(Jvm.builder(in.name)
-          .main(ChildGuard.class.getName(), HelloServer.class.getName(), "--name", in.name,
-              "--version", in.version, "--bind", in.address, "--port", Integer.toString(in.port))
-          .start());
-    }
-    for (Instance in : instances) {
-      in.port = in.jvm.awaitReady(30_000);
-      event("started HelloServer " + in.name + " (version " + in.version + ") on " + in.address + ":"
-          + in.port + ", pid " + in.jvm.pid());
+      in.appPort = freePort(0);
     }
     writeConfig(true, 90, 10, "all three endpoints, split 90/10");
-    controller = new ControllerProcess(config, null);
-    controller.start();
-    track(controller.jvm());
-    event("started the jmesh controller: xDS on " + controller.xdsAddress() + ", admin on http://127.0.0.1:"
+    startController();
+    event("started the jmesh controller as CA: xDS on " + controller.xdsAddress() + ", admin on http://127.0.0.1:"
         + controller.adminPort() + "/agents, pid " + controller.jvm().pid());
+    Path serverToken = tokenFile(SERVER_ACCOUNT);
+    Path clientToken = tokenFile(CLIENT_ACCOUNT);
+    event("issued bootstrap tokens for service accounts " + SERVER_ACCOUNT + " and " + CLIENT_ACCOUNT
+        + " (jmesh-controller token), handed over as files: " + serverToken + ", " + clientToken);
+
+    for (Instance in : instances) {
+      Jvm.Builder server = Jvm.builder(in.name);
+      agentEnv(server, SERVER_ACCOUNT, serverToken);
+      in.jvm = track(serveThroughMesh(server, in).start());
+    }
+    for (Instance in : instances) {
+      awaitServer(in);
+      event("started HelloServer " + in.name + " (version " + in.version + "), identity " + in.identity
+          + ", mesh mTLS on " + in.address + ":" + in.port + ", app on 127.0.0.1:" + in.appPort + ", pid " + in.jvm.pid());
+    }
     enterPhase(1);
 
-    // Every JVM with the agent needs an admin port of its own on a shared host.
-    int clientAdmin = freePort(ADMIN_PORT);
-    Jvm client = track(Jvm.builder("traffic-client")
-        .withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
-        .env("JMESH_SERVICE", "traffic-client")
-        .env("JMESH_ADMIN_PORT", Integer.toString(clientAdmin))
+    Jvm.Builder traffic = Jvm.builder("traffic-client");
+    agentEnv(traffic, CLIENT_ACCOUNT, clientToken);
+    // The first call to hello waits for its routes and endpoints rather than failing, and 30
+    // calls in sequence open the TLS connections before the seconds that count begin.
+    Jvm client = track(traffic
+        .env("JMESH_XDS_FIRST_USE_TIMEOUT_MS", "30000")
         .main(ChildGuard.class.getName(), TrafficClient.class.getName(), "--url", URL,
-            "--rps", Integer.toString(rps), "--seconds", Integer.toString(seconds))
+            "--rps", Integer.toString(rps), "--seconds", Integer.toString(seconds),
+            "--timeout-ms", "10000", "--warmup-calls", "30")
         .start());
-    event("started TrafficClient with -javaagent, pid " + client.pid() + ", agent admin on port " + clientAdmin);
-    event("in another terminal, from the repository root: JMESH_CONTROLLER_ADMIN=127.0.0.1:"
-        + controller.adminPort() + " bin/jmesh stat   (also: check, tap hello --max 5, routes hello,"
-        + " endpoints hello)");
+    event("started TrafficClient with -javaagent, pid " + client.pid());
+    event("check the mesh from another terminal, at the repository root: " + checkCommand());
+    event("also: JMESH_CONTROLLER_ADMIN=127.0.0.1:" + controller.adminPort()
+        + " bin/jmesh stat   (and tap hello --max 5, routes hello, endpoints hello)");
 
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 120L);
     while (true) {
@@ -218,6 +242,10 @@ public final class Demo {
         onTick(line);
       } else if (line.startsWith("ERROR ")) {
         event("client error: " + line.substring(line.indexOf(' ', 6) + 1));
+      } else if (line.startsWith("WARMUP ")) {
+        event("client warm-up, outside the statistics: " + line.substring("WARMUP ".length()));
+      } else if (line.startsWith("SEEN ")) {
+        onSeen(line);
       } else if (line.startsWith("DONE ")) {
         event("client " + line);
         break;
@@ -237,11 +265,90 @@ public final class Demo {
     summary();
   }
 
-  /** {@code preferred} when it is free on loopback, else any free port. */
+  /** Starts the controller as the mesh's CA; its files live in the demo's temp directory. */
+  private void startController() throws IOException, InterruptedException {
+    controller = new ControllerProcess(config, null).withArgs("--ca-dir", dir.resolve("ca").toString());
+    track(controller.start().jvm());
+  }
+
+  /** The agent's settings for one workload: controller mode, a token file, an admin port of its own. */
+  private void agentEnv(Jvm.Builder jvm, String serviceAccount, Path tokenFile) throws IOException {
+    jvm.withAgent()
+        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env("JMESH_SERVICE", serviceAccount)
+        .env("JMESH_BOOTSTRAP_TOKEN_FILE", tokenFile.toString())
+        // Hold the application until it is meshed (config and certificate), also on a slow
+        // machine where five JVMs start at once: the demo shows no unmeshed call.
+        .env("JMESH_XDS_INITIAL_WAIT_MS", "30000")
+        .env("JMESH_IDENTITY_WAIT_MS", "30000")
+        // Every JVM with the agent needs an admin port of its own on a shared host.
+        .env("JMESH_ADMIN_PORT", Integer.toString(freePort(0)));
+  }
+
+  /**
+   * How a HelloServer is reached only through the mesh: the application listens on loopback, the
+   * agent's inbound listener (mTLS) takes the endpoint's address and port and forwards to it.
+   */
+  private static Jvm.Builder serveThroughMesh(Jvm.Builder jvm, Instance in) {
+    return jvm
+        .env("JMESH_INBOUND_ADDRESS", in.address)
+        .env("JMESH_INBOUND_PORT", Integer.toString(in.port))
+        .env("JMESH_APP_PORT", Integer.toString(in.appPort))
+        .main(ChildGuard.class.getName(), HelloServer.class.getName(), "--name", in.name,
+            "--version", in.version, "--bind", "127.0.0.1", "--port", Integer.toString(in.appPort));
+  }
+
+  /**
+   * Issues a bootstrap token for {@code serviceAccount} (namespace default) with the controller's
+   * {@code token} command and writes it to a file only this user can read: a token never goes
+   * into a {@code -D} property, which {@code ps} shows.
+   */
+  private Path tokenFile(String serviceAccount) throws IOException, InterruptedException {
+    String token = ControllerProcess.token(dir.resolve("ca"), "default", serviceAccount, "1h");
+    Path file = dir.resolve(serviceAccount + ".token");
+    Files.createFile(file);
+    try {
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (UnsupportedOperationException notPosix) {
+      // Windows: the temp directory is the user's own.
+    }
+    Files.writeString(file, token + "\n");
+    return file;
+  }
+
+  /** Waits, bounded, for the server's READY, its agent's identity and its inbound listener. */
+  private void awaitServer(Instance in) throws InterruptedException {
+    String listening = "mesh inbound listener on " + in.address + ":" + in.port;
+    boolean ready = false;
+    boolean listens = false;
+    String identity = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    // The agent's lines and the application's READY come in either order.
+    while (!ready || !listens || identity == null) {
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      String line = in.jvm.awaitLine(l -> true, Math.max(1, left));
+      ready |= line.startsWith("READY ");
+      listens |= line.contains(listening);
+      Matcher m = IDENTITY.matcher(line);
+      if (m.find()) {
+        identity = m.group(1);
+      }
+    }
+    synchronized (this) {
+      in.identity = identity;
+    }
+  }
+
+  /** The {@code jmesh check} command for this demo's controller, as a user types it. */
+  private String checkCommand() {
+    return "bin/jmesh --controller-admin 127.0.0.1:" + controller.adminPort() + " check";
+  }
+
+  /** {@code preferred} when it is free on loopback (0: any), else any free port. */
   private static int freePort(int preferred) throws IOException {
     try (ServerSocket s = new ServerSocket()) {
       s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), preferred));
-      return preferred;
+      return s.getLocalPort();
     } catch (IOException taken) {
       try (ServerSocket s = new ServerSocket()) {
         s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -256,7 +363,8 @@ public final class Demo {
       try (ServerSocket s = new ServerSocket()) {
         s.bind(new InetSocketAddress(InetAddress.getByName(candidate[0]), Integer.parseInt(candidate[1])));
         in.address = candidate[0];
-        in.port = Integer.parseInt(candidate[1]); // 0: the server picks one and prints it
+        // The endpoint goes into mesh.yaml before the listener starts: keep the port just found.
+        in.port = s.getLocalPort();
         return;
       } catch (IOException e) {
         // Taken, or no such loopback address (macOS has only 127.0.0.1): try the next.
@@ -326,7 +434,29 @@ public final class Demo {
     }
   }
 
+  /** {@code SEEN <instance> client=<id>}: the caller identity that instance's application saw. */
+  private void onSeen(String line) {
+    String[] parts = line.split(" ");
+    String seen = parts.length > 2 && parts[2].startsWith("client=") ? parts[2].substring("client=".length()) : "?";
+    synchronized (this) {
+      for (Instance in : instances) {
+        if (in.name.equals(parts[1])) {
+          in.callerSeen = seen;
+        }
+      }
+    }
+    event(parts[1] + " answered its first call: the caller it saw (x-jmesh-client-id) is " + seen);
+  }
+
   private void onAgentLog(String line) {
+    Matcher id = IDENTITY.matcher(line);
+    if (id.find()) {
+      synchronized (this) {
+        clientIdentity = id.group(1);
+      }
+      event("the client's agent has its identity " + id.group(1) + " from the controller's CA");
+      return;
+    }
     Matcher m = APPLIED.matcher(line);
     if (m.find()) {
       synchronized (this) {
@@ -353,7 +483,9 @@ public final class Demo {
   private void writeConfig(boolean withV1b, int v1Weight, int v2Weight, String why) throws IOException {
     StringBuilder y = new StringBuilder();
     y.append("# written by the jmesh demo: ").append(why).append('\n');
-    y.append("services:\n  - name: hello\n    ports: [8080]\n    endpoints:\n");
+    // The identity hello's endpoints must prove: with it the client's calls go over mesh TLS.
+    y.append("services:\n  - name: hello\n    ports: [8080]\n    identities: [").append(TRUST_DOMAIN_PREFIX)
+        .append("ns/default/sa/").append(SERVER_ACCOUNT).append("]\n    endpoints:\n");
     for (Instance in : instances) {
       if (in.name.equals("v1-b") && !withV1b) {
         continue;
@@ -400,7 +532,10 @@ public final class Demo {
     block.add(String.format(Locale.ROOT, "\033[1mjmesh demo\033[0m  t=%d/%d s  %d rps  config %s %s", lastTick, seconds, rps,
         pendingVersion, applied ? "(applied by the agent)" : "(waiting for the controller and the agent)"));
     block.add("\033[1mphase " + phase + "/3: " + BANNERS[phase - 1] + "\033[0m");
-    block.add(String.format(Locale.ROOT, "  %-8s %-9s %7s   %-28s %8s", "instance", "version", "last 1s", "share this phase", "overall"));
+    block.add("  mutual TLS; identities are " + TRUST_DOMAIN_PREFIX + "<shown>; client "
+        + shortId(clientIdentity));
+    block.add(String.format(Locale.ROOT, "  %-8s %-9s %7s   %-28s %8s   %-20s %s", "instance", "version", "last 1s",
+        "share this phase", "overall", "server identity", "caller it saw"));
     Map<String, Long> phaseMap = phaseCounts.get(phase - 1);
     long phaseSum = sum(phaseMap);
     long overallSum = sum(overall);
@@ -408,8 +543,9 @@ public final class Demo {
       long p = phaseMap.getOrDefault(in.name, 0L);
       double share = phaseSum == 0 ? 0 : 100.0 * p / phaseSum;
       String bar = "\u2588".repeat((int) Math.round(share / 5));
-      block.add(String.format(Locale.ROOT, "  %-8s %-9s %7d   %6.1f%% %-20s %8s", in.name, in.version + (in.down ? " DOWN" : ""),
-          lastSecond.getOrDefault(in.name, 0L), share, bar, pct(overall.getOrDefault(in.name, 0L), overallSum)));
+      block.add(String.format(Locale.ROOT, "  %-8s %-9s %7d   %6.1f%% %-20s %8s   %-20s %s", in.name,
+          in.version + (in.down ? " DOWN" : ""), lastSecond.getOrDefault(in.name, 0L), share, bar,
+          pct(overall.getOrDefault(in.name, 0L), overallSum), shortId(in.identity), shortId(in.callerSeen)));
     }
     block.add(String.format(Locale.ROOT, "  %-8s %-9s %7d   this phase %d, overall %d", "errors", "", lastErrors,
         phaseErrors[phase - 1], overallErrors));
@@ -435,11 +571,23 @@ public final class Demo {
         lines.add(row((p + 1) + " " + BANNERS[p], phaseCounts.get(p), phaseErrors[p]));
       }
       lines.add(row("all phases", overall, overallErrors));
+      lines.add("identities (mutual TLS on every call): client " + clientIdentity);
+      for (Instance in : instances) {
+        lines.add("  " + in.name + " served as " + in.identity + " and saw the caller " + in.callerSeen);
+      }
       drawn = 0;
     }
     for (String l : lines) {
       out.println(l);
     }
+  }
+
+  /** A SPIFFE id without the trust domain's prefix, which the table names once. */
+  private static String shortId(String id) {
+    if (id == null) {
+      return "-";
+    }
+    return id.startsWith(TRUST_DOMAIN_PREFIX) ? id.substring(TRUST_DOMAIN_PREFIX.length()) : id;
   }
 
   private String row(String label, Map<String, Long> counts, long errors) {
@@ -479,12 +627,13 @@ public final class Demo {
     Path d = dir;
     dir = null;
     if (d != null) {
-      try {
-        Files.deleteIfExists(d.resolve("mesh.yaml.tmp"));
-        Files.deleteIfExists(d.resolve("mesh.yaml"));
-        Files.deleteIfExists(d);
-      } catch (IOException ignored) {
-        // A temp dir left behind is harmless.
+      // mesh.yaml, the CA's directory (its keys) and the token files.
+      try (java.util.stream.Stream<Path> all = Files.walk(d)) {
+        for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      } catch (IOException e) {
+        out.println("could not remove " + d + ": " + e);
       }
     }
     synchronized (this) {
