@@ -4,6 +4,7 @@ import io.grpc.ServerServiceDefinition;
 import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.CaService;
 import io.jmesh.controller.ca.CertificateAuthority;
+import io.jmesh.controller.source.CompositeMeshSource;
 import io.jmesh.controller.source.FileMeshSource;
 import io.jmesh.controller.source.MeshSource;
 import io.jmesh.controller.source.OverridesFile;
@@ -75,7 +76,8 @@ public final class Controller implements AutoCloseable {
    * The controller's settings. Immutable; start from {@link #defaults(Path)} and change what
    * differs with the {@code with*} methods.
    *
-   * @param config the YAML file to watch (format: {@code mesh-runtime/README.md})
+   * @param config the YAML file to watch (format: {@code mesh-runtime/README.md}); null for none,
+   *     when another source is given to {@link Controller#start(Options, MeshSource)}
    * @param xdsHost the address the xDS (gRPC) server binds
    * @param xdsPort its port; 0 for an ephemeral one ({@link Controller#xdsPort()} tells which)
    * @param adminHost the address the admin HTTP server binds
@@ -108,7 +110,6 @@ public final class Controller implements AutoCloseable {
     public static final int DEFAULT_ADMIN_PORT = 18001;
 
     public Options {
-      Objects.requireNonNull(config, "config");
       Objects.requireNonNull(xdsHost, "xdsHost");
       Objects.requireNonNull(adminHost, "adminHost");
       Objects.requireNonNull(namespace, "namespace");
@@ -251,7 +252,23 @@ public final class Controller implements AutoCloseable {
    * @throws IOException if an address cannot be bound; nothing is left running then
    */
   public static Controller start(Options options) throws IOException {
+    return start(options, null);
+  }
+
+  /**
+   * Starts a controller on the file {@code options.config()} (none when null) and, beside it,
+   * {@code alongside} (for example Kubernetes; none when null), served as one ({@link
+   * CompositeMeshSource}). The controller closes {@code alongside} when it closes.
+   *
+   * @throws IllegalArgumentException if there is neither a file nor another source
+   * @throws IOException if an address cannot be bound; nothing is left running then
+   */
+  public static Controller start(Options options, MeshSource alongside) throws IOException {
     Objects.requireNonNull(options, "options");
+    if (options.config() == null && alongside == null) {
+      throw new IllegalArgumentException(
+          "config: null and no other source (expected: a file, another source, or both)");
+    }
     ScheduledExecutorService scheduler =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -259,9 +276,13 @@ public final class Controller implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
-    FileMeshSource source =
-        new FileMeshSource(
-            options.config(), options.namespace(), scheduler, options.pollMillis());
+    MeshSource source = alongside;
+    if (options.config() != null) {
+      MeshSource file =
+          new FileMeshSource(
+              options.config(), options.namespace(), scheduler, options.pollMillis());
+      source = alongside == null ? file : new CompositeMeshSource(List.of(file, alongside));
+    }
     String clusterDomain = options.clusterDomain();
     return start(
         options,

@@ -1,6 +1,8 @@
 package io.jmesh.controller;
 
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.jmesh.controller.ca.BootstrapTokens;
+import io.jmesh.controller.kubernetes.KubernetesMeshSource;
 import io.jmesh.runtime.config.Durations;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -46,6 +48,14 @@ public final class ControllerMain implements Callable<Integer> {
       paramLabel = "<yaml>",
       description = "Required. The mesh YAML file to watch (format: mesh-runtime/README.md).")
   Path config;
+
+  @Option(
+      names = "--kubernetes",
+      description =
+          "Also read the mesh from the Kubernetes API (Services, EndpointSlices, Pods, Gateway API"
+              + " routes; controller/README.md, Kubernetes), with the in-cluster config or the"
+              + " default kube config. With --config, both are served as one.")
+  boolean kubernetes;
 
   @Option(
       names = "--xds-address",
@@ -134,9 +144,9 @@ public final class ControllerMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    if (config == null) {
+    if (config == null && !kubernetes) {
       throw new ParameterException(
-          spec.commandLine(), "Missing required option: '--config=<yaml>'");
+          spec.commandLine(), "Missing required option: '--config=<yaml>' or '--kubernetes'");
     }
     Controller.Options options;
     try {
@@ -161,7 +171,12 @@ public final class ControllerMain implements Callable<Integer> {
     }
     Controller controller;
     try {
-      controller = Controller.start(options);
+      controller =
+          Controller.start(
+              options,
+              kubernetes
+                  ? KubernetesMeshSource.create(new KubernetesClientBuilder().build(), trustDomain)
+                  : null);
     } catch (IOException e) {
       spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());
       return 1;

@@ -5,9 +5,9 @@ import java.util.Optional;
 
 /**
  * Where the controller learns what the mesh looks like: services, endpoints and routing policy.
- * One implementation watches a YAML file ({@link FileMeshSource}); a Kubernetes one (Services,
- * EndpointSlices, Gateway API routes) will follow. Every implementation feeds the same
- * translation into xDS.
+ * One implementation watches a YAML file ({@link FileMeshSource}), another the Kubernetes API
+ * ({@code io.jmesh.controller.kubernetes.KubernetesMeshSource}); {@link CompositeMeshSource} serves
+ * several as one. Every implementation feeds the same translation into xDS.
  *
  * <p>Config fails safe: a source that cannot read its truth (a bad edit, an API server outage)
  * keeps its last good snapshot, reports why through {@link #lastError}, and calls the listener

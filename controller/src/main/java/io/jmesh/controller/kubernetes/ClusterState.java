@@ -1,0 +1,28 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import java.util.List;
+
+/**
+ * The Kubernetes objects the translation reads, as the informers' caches hold them at one moment.
+ * The lists are copies; the objects in them are the caches' own and must not be changed.
+ */
+record ClusterState(
+    List<Service> services,
+    List<EndpointSlice> endpointSlices,
+    List<Pod> pods,
+    List<HTTPRoute> httpRoutes,
+    List<GRPCRoute> grpcRoutes) {
+
+  ClusterState {
+    services = List.copyOf(services);
+    endpointSlices = List.copyOf(endpointSlices);
+    pods = List.copyOf(pods);
+    httpRoutes = List.copyOf(httpRoutes);
+    grpcRoutes = List.copyOf(grpcRoutes);
+  }
+}

@@ -1,0 +1,274 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.jmesh.controller.kubernetes.KubernetesTranslator.Translation;
+import io.jmesh.controller.source.MeshSource;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.ServiceEndpoint;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * A {@link MeshSource} on the Kubernetes API: shared informers on Services, EndpointSlices
+ * ({@code discovery.k8s.io/v1}), Pods, and Gateway API HTTPRoutes and GRPCRoutes in every
+ * namespace; each burst of changes is coalesced ({@link Debouncer}), translated by the pure
+ * {@link KubernetesTranslator}, handed to the listener when the model changed, and the routes'
+ * statuses are written ({@link RouteStatusWriter}).
+ *
+ * <p>Nothing is published before every informer has listed once, so a start or a relist never
+ * serves a half-read cluster. The snapshot version is a content hash of the model: events that
+ * change nothing jmesh uses (a pod's status, a route's own status) push nothing.
+ *
+ * <p>Thread-safety: informer events only mark a change; translation, the listener and status
+ * writes run on one thread of the source.
+ */
+public final class KubernetesMeshSource implements MeshSource {
+  private static final Logger LOG = System.getLogger(KubernetesMeshSource.class.getName());
+
+  /** How long a burst must be quiet, and how long at most a change waits to be served. */
+  public static final Duration DEFAULT_QUIET = Duration.ofMillis(100);
+
+  public static final Duration DEFAULT_MAX_DELAY = Duration.ofSeconds(1);
+
+  private final KubernetesClient client;
+  private final String trustDomain;
+  private final ScheduledExecutorService ownedExecutor; // null when the caller owns the scheduler
+  private final Debouncer debouncer;
+  private final RouteStatusWriter statusWriter;
+  private final List<SharedIndexInformer<? extends HasMetadata>> informers = new ArrayList<>();
+  private final ConcurrentHashMap<String, String> informerErrors = new ConcurrentHashMap<>();
+
+  private volatile Listener listener;
+  private volatile MeshSnapshot current;
+  private volatile List<String> notes = List.of();
+  private volatile int translations;
+  private boolean started; // guarded by this
+  private volatile boolean closed;
+
+  /**
+   * A source on {@code client} (closed with this source), translating on a thread of its own.
+   *
+   * @param trustDomain the trust domain of the endpoints' identities
+   */
+  public static KubernetesMeshSource create(KubernetesClient client, String trustDomain) {
+    ScheduledExecutorService executor =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "jmesh-controller-kubernetes");
+              t.setDaemon(true);
+              return t;
+            });
+    return new KubernetesMeshSource(
+        client, trustDomain, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
+        DEFAULT_MAX_DELAY, Clock.systemUTC());
+  }
+
+  KubernetesMeshSource(
+      KubernetesClient client,
+      String trustDomain,
+      Debouncer.Scheduler scheduler,
+      ScheduledExecutorService ownedExecutor,
+      Duration quiet,
+      Duration maxDelay,
+      Clock clock) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
+    this.ownedExecutor = ownedExecutor;
+    this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::flush);
+    this.statusWriter = new RouteStatusWriter(client, clock);
+  }
+
+  @Override
+  public void start(Listener listener) {
+    Objects.requireNonNull(listener, "listener");
+    synchronized (this) {
+      if (started || closed) {
+        throw new IllegalStateException(description() + ": already started or closed");
+      }
+      started = true;
+      this.listener = listener;
+    }
+    inform("Service", client.services().inAnyNamespace().runnableInformer(0));
+    inform(
+        "EndpointSlice",
+        client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
+    inform("Pod", client.pods().inAnyNamespace().runnableInformer(0));
+    inform("HTTPRoute", client.resources(HTTPRoute.class).inAnyNamespace().runnableInformer(0));
+    inform("GRPCRoute", client.resources(GRPCRoute.class).inAnyNamespace().runnableInformer(0));
+  }
+
+  private <T extends HasMetadata> void inform(String kind, SharedIndexInformer<T> informer) {
+    informer.addEventHandler(
+        new ResourceEventHandler<T>() {
+          @Override
+          public void onAdd(T obj) {
+            debouncer.changed();
+          }
+
+          @Override
+          public void onUpdate(T oldObj, T newObj) {
+            debouncer.changed();
+          }
+
+          @Override
+          public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+            debouncer.changed();
+          }
+        });
+    informers.add(informer);
+    informer
+        .start()
+        .whenComplete(
+            (ok, error) -> {
+              if (error != null) {
+                String why =
+                    "kubernetes: cannot list and watch " + kind + "s: " + error.getMessage();
+                informerErrors.put(kind, why);
+                LOG.log(Level.ERROR, why);
+              } else {
+                informerErrors.remove(kind);
+              }
+              // An empty cluster sends no event: the end of the first list is one.
+              debouncer.changed();
+            });
+  }
+
+  /** Translates the caches, publishes a changed model and writes statuses; on the source thread. */
+  private void flush() {
+    if (closed) {
+      return;
+    }
+    try {
+      for (SharedIndexInformer<? extends HasMetadata> informer : informers) {
+        if (!informer.hasSynced()) {
+          return; // its end of list triggers another flush
+        }
+      }
+      ClusterState state =
+          new ClusterState(
+              items(Service.class),
+              items(EndpointSlice.class),
+              items(Pod.class),
+              items(HTTPRoute.class),
+              items(GRPCRoute.class));
+      Translation t = KubernetesTranslator.translate(state, trustDomain);
+      translations++;
+      if (!t.notes().equals(notes)) {
+        t.notes().forEach(n -> LOG.log(Level.INFO, "kubernetes: " + n));
+        notes = t.notes();
+      }
+      String version = version(t);
+      MeshSnapshot previous = current;
+      if (previous == null || !previous.version().equals(version)) {
+        MeshSnapshot snapshot = new MeshSnapshot(version, t.services());
+        current = snapshot;
+        Listener l = listener;
+        if (l != null) {
+          l.onSnapshot(snapshot);
+        }
+      }
+      statusWriter.write(state, t.statuses());
+    } catch (RuntimeException e) {
+      // The last good snapshot stays; the next change tries again.
+      LOG.log(Level.ERROR, description() + ": translation failed; keeping the last snapshot", e);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T extends HasMetadata> List<T> items(Class<T> type) {
+    for (SharedIndexInformer<? extends HasMetadata> informer : informers) {
+      if (informer.getApiTypeClass() == type) {
+        return ((SharedIndexInformer<T>) informer).getStore().list();
+      }
+    }
+    throw new AssertionError(type);
+  }
+
+  private static String version(Translation t) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      // Labels are Map.copyOf maps, whose order is not their content's: sort them, so that the
+      // same model always has the same version.
+      StringBuilder canonical = new StringBuilder();
+      for (io.jmesh.runtime.config.Service s : t.services()) {
+        canonical.append(s.name()).append('.').append(s.namespace()).append(s.ports())
+            .append(s.identities()).append(s.routes()).append(s.policy())
+            .append(s.authorization());
+        for (ServiceEndpoint e : s.endpoints()) {
+          canonical.append('|').append(e.host()).append(':').append(e.port()).append('/')
+              .append(e.weight()).append('/').append(e.priority()).append(new TreeMap<>(e.labels()));
+        }
+        canonical.append('\n');
+      }
+      byte[] digest = sha.digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 6);
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** How many times the caches were translated: a measure of the debounce, for tests. */
+  int translations() {
+    return translations;
+  }
+
+  /** How many route statuses were written, for tests. */
+  int statusWrites() {
+    return statusWriter.writes();
+  }
+
+  /** What the last translation left out of the model, one line each. */
+  public List<String> notes() {
+    return notes;
+  }
+
+  @Override
+  public Optional<MeshSnapshot> current() {
+    return Optional.ofNullable(current);
+  }
+
+  @Override
+  public Optional<String> lastError() {
+    return informerErrors.values().stream().sorted().reduce((a, b) -> a + "; " + b);
+  }
+
+  @Override
+  public String description() {
+    return "kubernetes " + client.getMasterUrl();
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      closed = true;
+    }
+    listener = null;
+    informers.forEach(SharedIndexInformer::close);
+    if (ownedExecutor != null) {
+      ownedExecutor.shutdownNow();
+    }
+    client.close();
+  }
+}

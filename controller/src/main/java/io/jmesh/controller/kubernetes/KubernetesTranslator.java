@@ -1,0 +1,190 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.jmesh.controller.kubernetes.EndpointIndex.ResolvedEndpoint;
+import io.jmesh.controller.kubernetes.RouteTranslator.AttachedRule;
+import io.jmesh.controller.kubernetes.RouteTranslator.BackendTarget;
+import io.jmesh.runtime.config.Backend;
+import io.jmesh.runtime.config.DestinationPolicy;
+import io.jmesh.runtime.config.Route;
+import io.jmesh.runtime.config.RouteMatch;
+import io.jmesh.runtime.config.RoutePolicy;
+import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.identity.SpiffeId;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Kubernetes objects → the mesh model the file source produces ({@link Service}s with endpoints,
+ * routes and identities) and the route statuses to write. A pure function of a {@link
+ * ClusterState}: no I/O, no clock, the same input gives an equal result.
+ *
+ * <ul>
+ *   <li>Every Service with ports, but {@code ExternalName} ones, is a mesh service. Its model
+ *       ports are its first port and the others that target the same container port (jmesh's
+ *       model maps a service to one endpoint port); the rest stay plain Kubernetes traffic and
+ *       are listed in {@link Translation#notes()}.
+ *   <li>Endpoints: {@link EndpointIndex} (EndpointSlices, KEP-1669 conditions, dual stack); their
+ *       labels are their pods' labels, so routes' subsets and {@code jmesh.io/backend} select
+ *       them.
+ *   <li>Identities: {@code spiffe://<trust domain>/ns/<ns>/sa/<sa>} of the pods behind the
+ *       endpoints that run the agent (annotation {@code jmesh.io/inject: enabled}). A service
+ *       with none is reached in plaintext.
+ *   <li>Routes ({@link RouteTranslator}): a Service with accepted routes carries, beside its own
+ *       endpoints, those of every backend its rules name, each labelled {@code
+ *       jmesh.io/backend=<name>.<namespace>:<port>}, which is what a rule's backends select; a
+ *       last route answers 404 to what no rule matches, as Gateway API asks.
+ * </ul>
+ */
+final class KubernetesTranslator {
+  /** The label that tells which backend Service an endpoint of a routed Service belongs to. */
+  static final String BACKEND_LABEL = "jmesh.io/backend";
+
+  /** The name of the last route of a routed Service. */
+  static final String NO_MATCH_ROUTE = "no-matching-rule";
+
+  /**
+   * @param services the mesh services, sorted by namespace and name
+   * @param statuses the status of every route jmesh read, per Service parent
+   * @param notes what was left out of the model and why, one line each
+   */
+  record Translation(
+      List<Service> services,
+      Map<RouteStatus.Key, List<RouteStatus>> statuses,
+      List<String> notes) {}
+
+  private KubernetesTranslator() {}
+
+  static Translation translate(ClusterState state, String trustDomain) {
+    Objects.requireNonNull(trustDomain, "trustDomain");
+    List<io.fabric8.kubernetes.api.model.Service> sorted = new ArrayList<>(state.services());
+    sorted.sort(
+        Comparator.comparing((io.fabric8.kubernetes.api.model.Service s) ->
+                s.getMetadata().getNamespace())
+            .thenComparing(s -> s.getMetadata().getName()));
+    Map<String, io.fabric8.kubernetes.api.model.Service> byKey = new LinkedHashMap<>();
+    for (var s : sorted) {
+      if (isMeshService(s)) {
+        byKey.put(EndpointIndex.key(s.getMetadata().getNamespace(), s.getMetadata().getName()), s);
+      }
+    }
+    EndpointIndex index = new EndpointIndex(state.endpointSlices(), state.pods(), trustDomain);
+    RouteTranslator.Result routes =
+        RouteTranslator.translate(byKey, state.httpRoutes(), state.grpcRoutes());
+    List<String> notes = new ArrayList<>();
+    List<Service> out = new ArrayList<>();
+    for (Map.Entry<String, io.fabric8.kubernetes.api.model.Service> e : byKey.entrySet()) {
+      out.add(service(e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes));
+    }
+    return new Translation(out, routes.statuses(), notes);
+  }
+
+  private static boolean isMeshService(io.fabric8.kubernetes.api.model.Service s) {
+    var spec = s.getSpec();
+    return spec != null
+        && !"ExternalName".equals(spec.getType())
+        && spec.getPorts() != null
+        && !spec.getPorts().isEmpty();
+  }
+
+  private static Service service(
+      io.fabric8.kubernetes.api.model.Service k8s,
+      Map<String, io.fabric8.kubernetes.api.model.Service> services,
+      EndpointIndex index,
+      List<AttachedRule> rules,
+      List<String> notes) {
+    String name = k8s.getMetadata().getName();
+    String namespace = k8s.getMetadata().getNamespace();
+    List<ServicePort> ports = k8s.getSpec().getPorts();
+    ServicePort first = ports.get(0);
+    List<Integer> modelPorts = new ArrayList<>();
+    for (ServicePort p : ports) {
+      if (sameTarget(p, first)) {
+        modelPorts.add(p.getPort());
+      } else {
+        notes.add("Service " + namespace + "/" + name + ": port " + p.getPort() + " (targetPort "
+            + target(p) + ") is not mesh traffic: jmesh maps a service to one endpoint port, that"
+            + " of its first port " + first.getPort() + " (targetPort " + target(first) + ")");
+      }
+    }
+    Set<SpiffeId> identities = new TreeSet<>(Comparator.comparing(SpiffeId::toString));
+    List<ServiceEndpoint> endpoints = new ArrayList<>();
+    List<Route> modelRoutes = new ArrayList<>();
+    if (rules == null || rules.isEmpty()) {
+      for (ResolvedEndpoint e : index.endpoints(k8s, first)) {
+        endpoints.add(new ServiceEndpoint(e.address(), e.port(), 1, e.labels()));
+        if (e.identity() != null) {
+          identities.add(e.identity());
+        }
+      }
+    } else {
+      // Own endpoints first, then each backend's, each labelled with the backend it belongs to.
+      Set<BackendTarget> targets = new LinkedHashSet<>();
+      targets.add(new BackendTarget(namespace, name, first.getPort()));
+      rules.forEach(r -> targets.addAll(r.backends().keySet()));
+      for (BackendTarget t : targets) {
+        var backend = services.get(EndpointIndex.key(t.namespace(), t.name()));
+        ServicePort port = backend == null ? null : RouteTranslator.servicePort(backend, t.port());
+        if (port == null) {
+          continue; // unresolved: the status says so; its label selects no endpoint
+        }
+        for (ResolvedEndpoint e : index.endpoints(backend, port)) {
+          Map<String, String> labels = new HashMap<>(e.labels());
+          labels.put(BACKEND_LABEL, t.label());
+          endpoints.add(new ServiceEndpoint(e.address(), e.port(), 1, labels));
+          if (e.identity() != null) {
+            identities.add(e.identity());
+          }
+        }
+      }
+      for (AttachedRule rule : rules) {
+        List<Backend> backends = new ArrayList<>();
+        for (Map.Entry<BackendTarget, Integer> b : rule.backends().entrySet()) {
+          backends.add(new Backend(Map.of(BACKEND_LABEL, b.getKey().label()), b.getValue()));
+        }
+        if (backends.stream().mapToInt(Backend::weight).sum() == 0) {
+          // No backend, or all of weight 0: Gateway API answers 500; a backend that selects no
+          // endpoint makes the call fail the same way.
+          backends = List.of(new Backend(Map.of(BACKEND_LABEL, "none"), 1));
+        }
+        modelRoutes.add(new Route(rule.name(), List.of(rule.match()), backends, rule.policy()));
+      }
+      modelRoutes.add(
+          new Route(
+              NO_MATCH_ROUTE,
+              List.of(RouteMatch.ANY),
+              List.of(new Backend(Map.of(BACKEND_LABEL, "none"), 1)),
+              new RoutePolicy(
+                  null,
+                  RoutePolicy.Retry.DEFAULT,
+                  new RoutePolicy.Fault(100, 404, 0, Duration.ZERO))));
+    }
+    return new Service(
+        name, namespace, modelPorts, endpoints, modelRoutes, DestinationPolicy.DEFAULT,
+        List.copyOf(identities));
+  }
+
+  private static boolean sameTarget(ServicePort a, ServicePort b) {
+    return target(a).equals(target(b));
+  }
+
+  /** The targetPort, defaulting to the port, as a string: {@code 8080} or {@code http}. */
+  private static String target(ServicePort p) {
+    IntOrString t = p.getTargetPort();
+    if (t == null) {
+      return String.valueOf(p.getPort());
+    }
+    return t.getIntVal() != null ? String.valueOf(t.getIntVal()) : t.getStrVal();
+  }
+}

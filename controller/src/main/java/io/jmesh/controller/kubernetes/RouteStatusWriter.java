@@ -1,0 +1,153 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Writes {@code status.parents[]} of HTTPRoutes and GRPCRoutes through the status subresource:
+ * jmesh's entries (controller name {@value #CONTROLLER_NAME}) are replaced by what the
+ * translation says, other controllers' entries are kept. A route whose status would not change
+ * is not written, so the update event a write causes ends the loop; a condition keeps its {@code
+ * lastTransitionTime} while its status stays the same.
+ *
+ * <p>A refused write (a 409 after someone else's update, a missing permission) is logged; the
+ * update that caused it brings the route back through the translation, which tries again.
+ *
+ * <p>Not thread-safe: called from the source's one thread.
+ */
+final class RouteStatusWriter {
+  static final String CONTROLLER_NAME = "jmesh.io/controller";
+  private static final Logger LOG = System.getLogger(RouteStatusWriter.class.getName());
+
+  private final KubernetesClient client;
+  private final Clock clock;
+  private int writes;
+
+  RouteStatusWriter(KubernetesClient client, Clock clock) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /** How many statuses were written so far. */
+  int writes() {
+    return writes;
+  }
+
+  /** Brings the status of every route in {@code state} to what {@code statuses} says. */
+  void write(ClusterState state, Map<RouteStatus.Key, List<RouteStatus>> statuses) {
+    for (HTTPRoute route : state.httpRoutes()) {
+      List<RouteStatus> desired = statuses.getOrDefault(key(RouteStatus.Kind.HTTPRoute, route), List.of());
+      List<RouteParentStatus> current =
+          route.getStatus() == null || route.getStatus().getParents() == null
+              ? List.of()
+              : route.getStatus().getParents();
+      List<RouteParentStatus> next = merge(route, current, desired);
+      if (!next.equals(current)) {
+        HTTPRoute copy = Serialization.clone(route);
+        copy.setStatus(new HTTPRouteStatus(next));
+        update(route, () -> client.resource(copy).updateStatus());
+      }
+    }
+    for (GRPCRoute route : state.grpcRoutes()) {
+      List<RouteStatus> desired = statuses.getOrDefault(key(RouteStatus.Kind.GRPCRoute, route), List.of());
+      List<RouteParentStatus> current =
+          route.getStatus() == null || route.getStatus().getParents() == null
+              ? List.of()
+              : route.getStatus().getParents();
+      List<RouteParentStatus> next = merge(route, current, desired);
+      if (!next.equals(current)) {
+        GRPCRoute copy = Serialization.clone(route);
+        copy.setStatus(new GRPCRouteStatus(next));
+        update(route, () -> client.resource(copy).updateStatus());
+      }
+    }
+  }
+
+  private void update(HasMetadata route, Runnable write) {
+    try {
+      write.run();
+      writes++;
+    } catch (KubernetesClientException e) {
+      LOG.log(
+          Level.WARNING,
+          "kubernetes: cannot write the status of " + route.getKind() + " "
+              + route.getMetadata().getNamespace() + "/" + route.getMetadata().getName()
+              + " (HTTP " + e.getCode() + "): " + e.getMessage()
+              + "; tried again on its next change");
+    }
+  }
+
+  private static RouteStatus.Key key(RouteStatus.Kind kind, HasMetadata route) {
+    return new RouteStatus.Key(
+        kind, route.getMetadata().getNamespace(), route.getMetadata().getName());
+  }
+
+  private List<RouteParentStatus> merge(
+      HasMetadata route, List<RouteParentStatus> current, List<RouteStatus> desired) {
+    List<RouteParentStatus> next = new ArrayList<>();
+    for (RouteParentStatus s : current) {
+      if (!CONTROLLER_NAME.equals(s.getControllerName())) {
+        next.add(s);
+      }
+    }
+    Long generation = route.getMetadata().getGeneration();
+    String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
+    for (RouteStatus d : desired) {
+      RouteParentStatus old =
+          current.stream()
+              .filter(s -> CONTROLLER_NAME.equals(s.getControllerName()))
+              .filter(s -> Objects.equals(s.getParentRef(), d.parentRef()))
+              .findFirst()
+              .orElse(null);
+      List<Condition> conditions = new ArrayList<>();
+      for (RouteStatus.Condition c : d.conditions()) {
+        Condition previous =
+            old == null || old.getConditions() == null
+                ? null
+                : old.getConditions().stream()
+                    .filter(o -> c.type().equals(o.getType()))
+                    .findFirst()
+                    .orElse(null);
+        String since =
+            previous != null && c.status().equals(previous.getStatus())
+                ? previous.getLastTransitionTime()
+                : now;
+        conditions.add(
+            new ConditionBuilder()
+                .withType(c.type())
+                .withStatus(c.status())
+                .withReason(c.reason())
+                .withMessage(c.message())
+                .withObservedGeneration(generation)
+                .withLastTransitionTime(since)
+                .build());
+      }
+      next.add(
+          new RouteParentStatusBuilder()
+              .withControllerName(CONTROLLER_NAME)
+              .withParentRef(d.parentRef())
+              .withConditions(conditions)
+              .build());
+    }
+    return next;
+  }
+}

@@ -1,0 +1,559 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCHeaderMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCMethodMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteRule;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteFilter;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRetry;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteTimeouts;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteFilter;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
+import io.jmesh.controller.kubernetes.RouteStatus.Condition;
+import io.jmesh.runtime.config.Durations;
+import io.jmesh.runtime.config.HeaderMatch;
+import io.jmesh.runtime.config.PathMatch;
+import io.jmesh.runtime.config.RouteMatch;
+import io.jmesh.runtime.config.RoutePolicy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Gateway API routes with a Service parent (GAMMA) → the rules each Service's traffic follows, and
+ * the status of every route for every Service parent. Pure: the same objects give the same result.
+ *
+ * <p>Producer routes only: a route in the Service's namespace applies to every client. A consumer
+ * route (a route in another namespace, for its own clients) is not accepted: jmesh serves one
+ * snapshot to every agent and cannot yet give one namespace's clients other routes.
+ *
+ * <p>Nothing is ignored silently: a field jmesh's model cannot express (query-parameter matches,
+ * filters, hostnames, session persistence, an unknown field) makes the route not accepted, with
+ * reason {@code UnsupportedValue} and the field named; its rules are then not used.
+ */
+final class RouteTranslator {
+  private static final String BACKEND_NONE = "none";
+
+  /** A backend of a rule: port {@code port} of Service {@code namespace/name}. */
+  record BackendTarget(String namespace, String name, int port) {
+    /** The value of the {@code jmesh.io/backend} label on this backend's endpoints. */
+    String label() {
+      return name + "." + namespace + ":" + port;
+    }
+  }
+
+  /** One (rule, match) of an accepted route, attached to a Service, with what orders it. */
+  record AttachedRule(
+      String name,
+      RouteMatch match,
+      Map<BackendTarget, Integer> backends, // weights, in declaration order; empty: no backend
+      RoutePolicy policy,
+      Rank rank) {}
+
+  /**
+   * Gateway API precedence: exact path, longer prefix (or regular expression), method, more
+   * headers, older route, route name, rule and match order.
+   */
+  record Rank(
+      int pathType, int pathLength, boolean method, int headers, String created, String route,
+      int rule, int match) {
+    static final Comparator<Rank> ORDER =
+        Comparator.comparingInt(Rank::pathType)
+            .thenComparing(Comparator.comparingInt(Rank::pathLength).reversed())
+            .thenComparing(r -> !r.method())
+            .thenComparing(Comparator.comparingInt(Rank::headers).reversed())
+            .thenComparing(Rank::created)
+            .thenComparing(Rank::route)
+            .thenComparingInt(Rank::rule)
+            .thenComparingInt(Rank::match);
+  }
+
+  /** The rules per Service ({@code namespace/name}) and the statuses per route. */
+  record Result(
+      Map<String, List<AttachedRule>> rules, Map<RouteStatus.Key, List<RouteStatus>> statuses) {}
+
+  /** A rule in a kind-neutral form. */
+  private record Rule(
+      String name, List<RouteMatch> matches, List<BackendRef> backends, RoutePolicy policy) {}
+
+  private record BackendRef(
+      String field, String group, String kind, String namespace, String name, Integer port,
+      int weight) {}
+
+  private final Map<String, Service> services;
+  private final Map<String, List<AttachedRule>> rules = new LinkedHashMap<>();
+  private final Map<RouteStatus.Key, List<RouteStatus>> statuses = new LinkedHashMap<>();
+
+  private RouteTranslator(Map<String, Service> services) {
+    this.services = services;
+  }
+
+  /** @param services every Service, by {@code namespace/name} */
+  static Result translate(
+      Map<String, Service> services, List<HTTPRoute> httpRoutes, List<GRPCRoute> grpcRoutes) {
+    RouteTranslator t = new RouteTranslator(services);
+    for (HTTPRoute route : httpRoutes) {
+      List<String> unsupported = new ArrayList<>();
+      List<Rule> rules = t.httpRules(route, unsupported);
+      t.attach(
+          RouteStatus.Kind.HTTPRoute, route, route.getSpec().getParentRefs(), rules, unsupported);
+    }
+    for (GRPCRoute route : grpcRoutes) {
+      List<String> unsupported = new ArrayList<>();
+      List<Rule> rules = t.grpcRules(route, unsupported);
+      t.attach(
+          RouteStatus.Kind.GRPCRoute, route, route.getSpec().getParentRefs(), rules, unsupported);
+    }
+    t.rules.values().forEach(list -> list.sort(Comparator.comparing(AttachedRule::rank, Rank.ORDER)));
+    return new Result(t.rules, t.statuses);
+  }
+
+  // ---- HTTPRoute
+
+  private List<Rule> httpRules(HTTPRoute route, List<String> unsupported) {
+    var spec = route.getSpec();
+    unknownFields("spec", spec.getAdditionalProperties(), unsupported);
+    if (spec.getHostnames() != null && !spec.getHostnames().isEmpty()) {
+      unsupported.add("spec.hostnames");
+    }
+    List<Rule> out = new ArrayList<>();
+    List<HTTPRouteRule> rules = spec.getRules() == null ? List.of() : spec.getRules();
+    for (int r = 0; r < rules.size(); r++) {
+      HTTPRouteRule rule = rules.get(r);
+      String at = "spec.rules[" + r + "]";
+      unknownFields(at, rule.getAdditionalProperties(), unsupported);
+      filters(at, rule.getFilters(), unsupported);
+      if (rule.getSessionPersistence() != null) {
+        unsupported.add(at + ".sessionPersistence");
+      }
+      List<RouteMatch> matches = new ArrayList<>();
+      List<HTTPRouteMatch> ms = rule.getMatches();
+      if (ms == null || ms.isEmpty()) {
+        matches.add(RouteMatch.ANY);
+      } else {
+        for (int m = 0; m < ms.size(); m++) {
+          RouteMatch match = httpMatch(at + ".matches[" + m + "]", ms.get(m), unsupported);
+          if (match != null) {
+            matches.add(match);
+          }
+        }
+      }
+      List<BackendRef> backends = new ArrayList<>();
+      List<HTTPBackendRef> refs = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
+      for (int b = 0; b < refs.size(); b++) {
+        HTTPBackendRef ref = refs.get(b);
+        String field = at + ".backendRefs[" + b + "]";
+        unknownFields(field, ref.getAdditionalProperties(), unsupported);
+        filters(field, ref.getFilters(), unsupported);
+        backends.add(
+            new BackendRef(
+                field, ref.getGroup(), ref.getKind(), ref.getNamespace(), ref.getName(),
+                ref.getPort(), ref.getWeight() == null ? 1 : ref.getWeight()));
+      }
+      RoutePolicy policy = httpPolicy(at, rule.getTimeouts(), rule.getRetry(), unsupported);
+      out.add(new Rule(rule.getName(), matches, backends, policy));
+    }
+    return out;
+  }
+
+  private static RouteMatch httpMatch(String at, HTTPRouteMatch m, List<String> unsupported) {
+    unknownFields(at, m.getAdditionalProperties(), unsupported);
+    if (m.getQueryParams() != null && !m.getQueryParams().isEmpty()) {
+      unsupported.add(at + ".queryParams");
+    }
+    PathMatch path = PathMatch.ANY;
+    HTTPPathMatch p = m.getPath();
+    if (p != null) {
+      String type = p.getType() == null ? "PathPrefix" : p.getType();
+      String value = p.getValue() == null ? "/" : p.getValue();
+      try {
+        path =
+            switch (type) {
+              case "Exact" -> PathMatch.exact(value);
+              case "PathPrefix" -> PathMatch.prefix(value);
+              case "RegularExpression" -> PathMatch.regex(value);
+              default -> {
+                unsupported.add(at + ".path.type: " + type);
+                yield null;
+              }
+            };
+      } catch (IllegalArgumentException e) {
+        unsupported.add(at + ".path.value: " + value + " (" + e.getMessage() + ")");
+        return null;
+      }
+      if (path == null) {
+        return null;
+      }
+    }
+    List<HeaderMatch> headers = new ArrayList<>();
+    List<HTTPHeaderMatch> hs = m.getHeaders() == null ? List.of() : m.getHeaders();
+    for (int h = 0; h < hs.size(); h++) {
+      HeaderMatch header =
+          header(at + ".headers[" + h + "]", hs.get(h).getType(), hs.get(h).getName(),
+              hs.get(h).getValue(), unsupported);
+      if (header == null) {
+        return null;
+      }
+      headers.add(header);
+    }
+    return new RouteMatch(path, headers, m.getMethod());
+  }
+
+  private static HeaderMatch header(
+      String at, String type, String name, String value, List<String> unsupported) {
+    String t = type == null ? "Exact" : type;
+    try {
+      return switch (t) {
+        case "Exact" -> HeaderMatch.exact(name, value);
+        case "RegularExpression" -> HeaderMatch.regex(name, value);
+        default -> {
+          unsupported.add(at + ".type: " + t);
+          yield null;
+        }
+      };
+    } catch (RuntimeException e) {
+      unsupported.add(at + ": " + e.getMessage());
+      return null;
+    }
+  }
+
+  private static void filters(String at, List<?> filters, List<String> unsupported) {
+    if (filters == null) {
+      return;
+    }
+    for (int f = 0; f < filters.size(); f++) {
+      Object filter = filters.get(f);
+      String type =
+          filter instanceof HTTPRouteFilter h
+              ? h.getType()
+              : filter instanceof GRPCRouteFilter g ? g.getType() : "?";
+      // Header modifiers, mirrors, rewrites and redirects have no place in jmesh's model yet.
+      unsupported.add(at + ".filters[" + f + "].type: " + type);
+    }
+  }
+
+  private static RoutePolicy httpPolicy(
+      String at, HTTPRouteTimeouts timeouts, HTTPRouteRetry retry, List<String> unsupported) {
+    Duration request = null;
+    Duration backendRequest = null;
+    if (timeouts != null) {
+      unknownFields(at + ".timeouts", timeouts.getAdditionalProperties(), unsupported);
+      request = duration(at + ".timeouts.request", timeouts.getRequest(), unsupported);
+      backendRequest =
+          duration(at + ".timeouts.backendRequest", timeouts.getBackendRequest(), unsupported);
+    }
+    RoutePolicy.Retry r = RoutePolicy.Retry.DEFAULT;
+    int attempts = r.attempts();
+    Set<Integer> onStatus = r.onStatus();
+    Duration backoffBase = r.backoffBase();
+    if (retry != null) {
+      unknownFields(at + ".retry", retry.getAdditionalProperties(), unsupported);
+      if (retry.getAttempts() != null) {
+        // Gateway API counts retries; jmesh counts attempts, the first included.
+        attempts = retry.getAttempts() + 1;
+      }
+      if (retry.getCodes() != null) {
+        onStatus = new HashSet<>();
+        for (int code : retry.getCodes()) {
+          if (code < 400 || code > 599) {
+            unsupported.add(at + ".retry.codes: " + code + " (expected: 400..599)");
+          }
+          onStatus.add(code);
+        }
+      }
+      Duration backoff = duration(at + ".retry.backoff", retry.getBackoff(), unsupported);
+      if (backoff != null) {
+        backoffBase = backoff;
+      }
+    }
+    if (attempts < 1) {
+      unsupported.add(at + ".retry.attempts: " + (attempts - 1) + " (expected: >= 0)");
+      attempts = 1;
+    }
+    Duration backoffMax =
+        backoffBase.compareTo(r.backoffMax()) > 0 ? backoffBase : r.backoffMax();
+    RoutePolicy.Retry built =
+        new RoutePolicy.Retry(
+            attempts, backendRequest, r.onConnectFailure(), r.onReset(), onStatus,
+            r.nonIdempotent(), backoffBase, backoffMax, r.maxReplayBytes(), r.onGrpcStatus());
+    return new RoutePolicy(request, built, RoutePolicy.Fault.NONE);
+  }
+
+  /** A Gateway API duration ({@code 10s}, {@code 500ms}, {@code 1h30m}); {@code 0s}: none. */
+  private static Duration duration(String field, String value, List<String> unsupported) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      Duration d = Durations.parse(field, value);
+      return d.isZero() ? null : d;
+    } catch (IllegalArgumentException e) {
+      unsupported.add(e.getMessage());
+      return null;
+    }
+  }
+
+  // ---- GRPCRoute
+
+  private List<Rule> grpcRules(GRPCRoute route, List<String> unsupported) {
+    var spec = route.getSpec();
+    unknownFields("spec", spec.getAdditionalProperties(), unsupported);
+    if (spec.getHostnames() != null && !spec.getHostnames().isEmpty()) {
+      unsupported.add("spec.hostnames");
+    }
+    List<Rule> out = new ArrayList<>();
+    List<GRPCRouteRule> rules = spec.getRules() == null ? List.of() : spec.getRules();
+    for (int r = 0; r < rules.size(); r++) {
+      GRPCRouteRule rule = rules.get(r);
+      String at = "spec.rules[" + r + "]";
+      unknownFields(at, rule.getAdditionalProperties(), unsupported);
+      filters(at, rule.getFilters(), unsupported);
+      if (rule.getSessionPersistence() != null) {
+        unsupported.add(at + ".sessionPersistence");
+      }
+      List<RouteMatch> matches = new ArrayList<>();
+      List<GRPCRouteMatch> ms = rule.getMatches();
+      if (ms == null || ms.isEmpty()) {
+        matches.add(RouteMatch.ANY);
+      } else {
+        for (int m = 0; m < ms.size(); m++) {
+          RouteMatch match = grpcMatch(at + ".matches[" + m + "]", ms.get(m), unsupported);
+          if (match != null) {
+            matches.add(match);
+          }
+        }
+      }
+      List<BackendRef> backends = new ArrayList<>();
+      List<GRPCBackendRef> refs = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
+      for (int b = 0; b < refs.size(); b++) {
+        GRPCBackendRef ref = refs.get(b);
+        String field = at + ".backendRefs[" + b + "]";
+        unknownFields(field, ref.getAdditionalProperties(), unsupported);
+        filters(field, ref.getFilters(), unsupported);
+        backends.add(
+            new BackendRef(
+                field, ref.getGroup(), ref.getKind(), ref.getNamespace(), ref.getName(),
+                ref.getPort(), ref.getWeight() == null ? 1 : ref.getWeight()));
+      }
+      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT));
+    }
+    return out;
+  }
+
+  /** A gRPC method match as a path match on {@code /<service>/<method>}. */
+  private static RouteMatch grpcMatch(String at, GRPCRouteMatch m, List<String> unsupported) {
+    unknownFields(at, m.getAdditionalProperties(), unsupported);
+    PathMatch path = PathMatch.ANY;
+    GRPCMethodMatch method = m.getMethod();
+    if (method != null) {
+      String type = method.getType() == null ? "Exact" : method.getType();
+      String service = method.getService();
+      String name = method.getMethod();
+      try {
+        switch (type) {
+          case "Exact" -> {
+            if (service != null && name != null) {
+              path = PathMatch.exact("/" + service + "/" + name);
+            } else if (service != null) {
+              path = PathMatch.prefix("/" + service);
+            } else if (name != null) {
+              path = PathMatch.regex("/[^/]+/" + Pattern.quote(name));
+            }
+          }
+          case "RegularExpression" ->
+              path =
+                  PathMatch.regex(
+                      "/" + (service == null ? "[^/]+" : service) + "/"
+                          + (name == null ? "[^/]+" : name));
+          default -> {
+            unsupported.add(at + ".method.type: " + type);
+            return null;
+          }
+        }
+      } catch (IllegalArgumentException e) {
+        unsupported.add(at + ".method: " + e.getMessage());
+        return null;
+      }
+    }
+    List<HeaderMatch> headers = new ArrayList<>();
+    List<GRPCHeaderMatch> hs = m.getHeaders() == null ? List.of() : m.getHeaders();
+    for (int h = 0; h < hs.size(); h++) {
+      HeaderMatch header =
+          header(at + ".headers[" + h + "]", hs.get(h).getType(), hs.get(h).getName(),
+              hs.get(h).getValue(), unsupported);
+      if (header == null) {
+        return null;
+      }
+      headers.add(header);
+    }
+    return new RouteMatch(path, headers, null);
+  }
+
+  private static void unknownFields(String at, Map<String, Object> extra, List<String> unsupported) {
+    if (extra != null) {
+      for (String name : extra.keySet()) {
+        unsupported.add(at + "." + name);
+      }
+    }
+  }
+
+  // ---- parents, backends and statuses
+
+  private void attach(
+      RouteStatus.Kind kind,
+      HasMetadata route,
+      List<ParentReference> parentRefs,
+      List<Rule> rules,
+      List<String> unsupported) {
+    String namespace = route.getMetadata().getNamespace();
+    String name = route.getMetadata().getName();
+    RouteStatus.Key key = new RouteStatus.Key(kind, namespace, name);
+    List<RouteStatus> out = new ArrayList<>();
+    // Backends resolve the same way for every parent.
+    List<String> refProblems = new ArrayList<>();
+    String refReason = null;
+    List<Map<BackendTarget, Integer>> ruleBackends = new ArrayList<>();
+    for (Rule rule : rules) {
+      Map<BackendTarget, Integer> backends = new LinkedHashMap<>();
+      for (BackendRef ref : rule.backends()) {
+        String group = ref.group() == null ? "" : ref.group();
+        String refKind = ref.kind() == null ? "Service" : ref.kind();
+        String ns = ref.namespace() == null ? namespace : ref.namespace();
+        BackendTarget target = new BackendTarget(ns, ref.name(), ref.port() == null ? 0 : ref.port());
+        if (!group.isEmpty() || !refKind.equals("Service")) {
+          refReason = refReason == null ? "InvalidKind" : refReason;
+          refProblems.add(ref.field() + ": kind " + refKind + " of group \"" + group
+              + "\" (expected: a Service of the core group)");
+          target = new BackendTarget(namespace, BACKEND_NONE, 0);
+        } else if (!ns.equals(namespace)) {
+          // ReferenceGrants are not read yet: a reference to another namespace is refused.
+          refReason = refReason == null ? "RefNotPermitted" : refReason;
+          refProblems.add(ref.field() + ": Service " + ns + "/" + ref.name()
+              + " (expected: a Service in the route's namespace " + namespace
+              + "; ReferenceGrant is not supported yet)");
+          target = new BackendTarget(namespace, BACKEND_NONE, 0);
+        } else {
+          Service service = services.get(EndpointIndex.key(ns, ref.name()));
+          if (service == null) {
+            refReason = refReason == null ? "BackendNotFound" : refReason;
+            refProblems.add(ref.field() + ": Service " + ns + "/" + ref.name() + " not found");
+          } else if (ref.port() == null || servicePort(service, ref.port()) == null) {
+            refReason = refReason == null ? "BackendNotFound" : refReason;
+            refProblems.add(ref.field() + ": port " + ref.port() + " of Service " + ns + "/"
+                + ref.name() + " (expected: one of " + ports(service) + ")");
+          }
+        }
+        // An unresolved backend keeps its weight and selects no endpoint: its share of the
+        // requests fails, as Gateway API asks (500), instead of moving to the others.
+        backends.merge(target, ref.weight(), Integer::sum);
+      }
+      ruleBackends.add(backends);
+    }
+    Condition resolved =
+        refProblems.isEmpty()
+            ? Condition.resolved()
+            : Condition.unresolved(refReason, String.join("; ", refProblems));
+
+    List<ParentReference> refs = parentRefs == null ? List.of() : parentRefs;
+    for (int p = 0; p < refs.size(); p++) {
+      ParentReference parent = refs.get(p);
+      String group = parent.getGroup();
+      // A Gateway's parent, or another group's kind (the default group is
+      // gateway.networking.k8s.io): not jmesh's to judge.
+      if (!"Service".equals(parent.getKind())
+          || group == null
+          || !(group.isEmpty() || group.equals("core"))) {
+        continue;
+      }
+      String parentNs = parent.getNamespace() == null ? namespace : parent.getNamespace();
+      Service service = services.get(EndpointIndex.key(parentNs, parent.getName()));
+      Condition accepted;
+      if (!parentNs.equals(namespace)) {
+        accepted = Condition.notAccepted("UnsupportedValue",
+            "spec.parentRefs[" + p + "]: Service " + parentNs + "/" + parent.getName()
+                + " in another namespace than the route's (" + namespace
+                + "): consumer routes are not supported yet (expected: a producer route, in the"
+                + " Service's namespace)");
+      } else if (service == null) {
+        accepted = Condition.notAccepted("NoMatchingParent",
+            "spec.parentRefs[" + p + "]: Service " + parentNs + "/" + parent.getName()
+                + " not found");
+      } else if (parent.getPort() != null && servicePort(service, parent.getPort()) == null) {
+        accepted = Condition.notAccepted("NoMatchingParent",
+            "spec.parentRefs[" + p + "].port: " + parent.getPort() + " (expected: one of "
+                + ports(service) + ")");
+      } else if (parent.getPort() != null && service.getSpec().getPorts().size() > 1) {
+        accepted = Condition.notAccepted("UnsupportedValue",
+            "spec.parentRefs[" + p + "].port: " + parent.getPort() + " of a Service with ports "
+                + ports(service) + " (expected: no port, or a Service with one port: jmesh's"
+                + " routes apply to all ports of a Service)");
+      } else if (parent.getSectionName() != null) {
+        accepted = Condition.notAccepted("UnsupportedValue",
+            "spec.parentRefs[" + p + "].sectionName: " + parent.getSectionName()
+                + " (expected: none; use port)");
+      } else if (!unsupported.isEmpty()) {
+        accepted = Condition.notAccepted("UnsupportedValue",
+            "not supported by jmesh: " + String.join(", ", unsupported));
+      } else {
+        accepted = Condition.accepted();
+        String parentKey = EndpointIndex.key(parentNs, parent.getName());
+        List<AttachedRule> attached = this.rules.computeIfAbsent(parentKey, k -> new ArrayList<>());
+        String created = route.getMetadata().getCreationTimestamp();
+        for (int r = 0; r < rules.size(); r++) {
+          Rule rule = rules.get(r);
+          for (int m = 0; m < rule.matches().size(); m++) {
+            RouteMatch match = rule.matches().get(m);
+            String ruleName =
+                kind + "/" + namespace + "/" + name + "/"
+                    + (rule.name() == null ? "rule-" + r : rule.name())
+                    + (rule.matches().size() == 1 ? "" : "/match-" + m);
+            attached.add(new AttachedRule(ruleName, match, ruleBackends.get(r), rule.policy(),
+                rank(match, created == null ? "~" : created, namespace + "/" + name, r, m)));
+          }
+        }
+      }
+      out.add(new RouteStatus(parent, List.of(accepted, resolved)));
+    }
+    statuses.put(key, out);
+  }
+
+  private static Rank rank(RouteMatch match, String created, String route, int rule, int m) {
+    PathMatch path = match.path();
+    // Gateway API leaves regular expressions' precedence to implementations: jmesh ranks one as
+    // a prefix as long as the expression, so a method-only gRPC match stays above a catch-all.
+    int type = path.type() == PathMatch.Type.EXACT ? 0 : 1;
+    int length = path.value().length();
+    return new Rank(type, length, match.method() != null, match.headers().size(), created, route,
+        rule, m);
+  }
+
+  static ServicePort servicePort(Service service, int port) {
+    for (ServicePort p : service.getSpec().getPorts()) {
+      if (p.getPort() != null && p.getPort() == port) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  private static List<Integer> ports(Service service) {
+    return service.getSpec().getPorts().stream().map(ServicePort::getPort).toList();
+  }
+}

@@ -1,0 +1,55 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads the YAML fixtures under {@code src/test/resources/kubernetes/<case>/}. */
+final class Fixtures {
+  private Fixtures() {}
+
+  static String text(String path) {
+    try (InputStream in = Fixtures.class.getResourceAsStream("/kubernetes/" + path)) {
+      if (in == null) {
+        throw new IllegalArgumentException("no fixture " + path);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The objects of a multi-document YAML fixture, in order. */
+  static List<HasMetadata> objects(String path) {
+    List<HasMetadata> out = new ArrayList<>();
+    for (String doc : text(path).split("(?m)^---\\s*$")) {
+      if (doc.lines().anyMatch(l -> l.startsWith("kind:"))) {
+        out.add(Serialization.unmarshal(doc));
+      }
+    }
+    return out;
+  }
+
+  static ClusterState state(List<HasMetadata> objects) {
+    return new ClusterState(
+        of(objects, Service.class),
+        of(objects, EndpointSlice.class),
+        of(objects, Pod.class),
+        of(objects, HTTPRoute.class),
+        of(objects, GRPCRoute.class));
+  }
+
+  static <T> List<T> of(List<HasMetadata> objects, Class<T> type) {
+    return objects.stream().filter(type::isInstance).map(type::cast).toList();
+  }
+}

@@ -1,0 +1,181 @@
+package io.jmesh.controller.kubernetes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.jmesh.runtime.config.MeshSnapshot;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The source against fabric8's mock API server in CRUD mode: informers see adds, updates and
+ * deletes, a new source lists what exists, and route statuses are written through the status
+ * subresource. The debounce is 0 here (DebouncerTest covers it on fake time).
+ */
+@EnableKubernetesMockClient(crud = true)
+class KubernetesMeshSourceIT {
+  KubernetesClient client; // an instance field: a fresh server for every test
+
+  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
+  private final List<MeshSnapshot> snapshots = new CopyOnWriteArrayList<>();
+  private KubernetesMeshSource source;
+
+  @AfterEach
+  void close() {
+    if (source != null) {
+      source.close();
+    }
+    executor.shutdownNow();
+  }
+
+  private KubernetesMeshSource start() {
+    // Its own client per source: closing the source closes it, not the extension's.
+    KubernetesClient own =
+        new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+            .withConfig(client.getConfiguration())
+            .build();
+    KubernetesMeshSource s =
+        new KubernetesMeshSource(
+            own, "cluster.local", Debouncer.Scheduler.of(executor), null, Duration.ZERO,
+            Duration.ZERO, Clock.systemUTC());
+    s.start(snapshots::add);
+    return s;
+  }
+
+  private void apply(String fixture) {
+    for (HasMetadata o : Fixtures.objects(fixture)) {
+      client.resource(o).createOr(r -> r.update());
+    }
+  }
+
+  private MeshSnapshot latest() {
+    return snapshots.isEmpty() ? MeshSnapshot.empty() : snapshots.get(snapshots.size() - 1);
+  }
+
+  private List<String> endpointsOf(String name) {
+    return latest().service(name, "mesh").stream()
+        .flatMap(s -> s.endpoints().stream())
+        .map(e -> e.host() + ":" + e.port() + " " + new java.util.TreeMap<>(e.labels()))
+        .toList();
+  }
+
+  @Test
+  void informersFollowAddsUpdatesAndDeletes() {
+    source = start();
+    // An empty cluster is a snapshot too, once every informer has listed.
+    await().atMost(Duration.ofSeconds(10)).until(() -> !snapshots.isEmpty());
+    assertThat(latest().services()).isEmpty();
+
+    // Add: a Service, its slices and pods.
+    apply("endpoints/objects.yaml");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(endpointsOf("echo"))
+            .containsExactly(
+                "10.0.0.1:8080 {app=echo, version=v2}", "10.0.0.2:8080 {app=echo, version=v1}"));
+    assertThat(latest().service("echo", "mesh").orElseThrow().identities()).hasSize(2);
+
+    // Update: 10.0.0.1 is no longer ready.
+    EndpointSlice slice =
+        client.discovery().v1().endpointSlices().inNamespace("mesh").withName("echo-a").get();
+    slice.getEndpoints().get(1).setConditions(
+        new io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditionsBuilder()
+            .withReady(false)
+            .build());
+    client.resource(slice).update();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(endpointsOf("echo")).containsExactly("10.0.0.2:8080 {app=echo, version=v1}"));
+
+    // Update a pod: its labels are the endpoint's.
+    Pod pod = client.pods().inNamespace("mesh").withName("echo-1").get();
+    pod.getMetadata().getLabels().put("version", "v3");
+    client.resource(pod).update();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(endpointsOf("echo")).containsExactly("10.0.0.2:8080 {app=echo, version=v3}"));
+
+    // Delete: the Service goes, its slices with it.
+    client.services().inNamespace("mesh").withName("echo").delete();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(latest().service("echo", "mesh")).isEmpty());
+    assertThat(latest().service("old", "mesh")).isPresent();
+  }
+
+  @Test
+  void aNewSourceListsWhatExists() {
+    apply("weighted-split/objects.yaml");
+    source = start();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(latest().service("echo", "mesh").map(s -> s.routes().size())).contains(5));
+    // The whole cluster was listed before the first snapshot: no half-read one came first.
+    assertThat(snapshots).hasSize(1);
+  }
+
+  @Test
+  void routeStatusesAreWrittenAndFollowTheirBackends() {
+    apply("statuses/objects.yaml");
+    source = start();
+
+    // BackendNotFound while Service nowhere does not exist.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(conditions("missing-backend"))
+            .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound"));
+    assertThat(conditions("query-params"))
+        .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
+    assertThat(conditions("header-modifier"))
+        .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
+    assertThat(conditions("missing-parent"))
+        .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
+    HTTPRoute consumer =
+        client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
+    assertThat(consumer.getStatus().getParents().get(0).getConditions().get(0).getMessage())
+        .contains("consumer routes are not supported yet");
+    HTTPRoute gatewayOnly =
+        client.resources(HTTPRoute.class).inNamespace("mesh").withName("gateway-only").get();
+    assertThat(gatewayOnly.getStatus()).isNull();
+
+    // The backend appears: ResolvedRefs turns True.
+    Service nowhere =
+        new io.fabric8.kubernetes.api.model.ServiceBuilder()
+            .withNewMetadata().withName("nowhere").withNamespace("mesh").endMetadata()
+            .withNewSpec().addNewPort().withPort(80).endPort().endSpec()
+            .build();
+    client.resource(nowhere).create();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(conditions("missing-backend"))
+            .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs"));
+
+    // Writing a status is an update event; an unchanged status is not written again.
+    int writes = source.statusWrites();
+    int translations = source.translations();
+    nowhere.getMetadata().setLabels(java.util.Map.of("touched", "yes"));
+    client.resource(nowhere).update();
+    await().atMost(Duration.ofSeconds(10)).until(() -> source.translations() > translations);
+    assertThat(source.statusWrites()).isEqualTo(writes);
+  }
+
+  private List<String> conditions(String route) {
+    HTTPRoute r = client.resources(HTTPRoute.class).inNamespace("mesh").withName(route).get();
+    if (r.getStatus() == null) {
+      return List.of();
+    }
+    RouteParentStatus parent = r.getStatus().getParents().get(0);
+    assertThat(parent.getControllerName()).isEqualTo(RouteStatusWriter.CONTROLLER_NAME);
+    return parent.getConditions().stream()
+        .map((Condition c) -> c.getType() + " " + c.getStatus() + " " + c.getReason())
+        .toList();
+  }
+}
