@@ -212,8 +212,9 @@ final class LeafSigner {
   /**
    * Signs the controller's own serving certificate: {@code key} with {@code names} as its subject
    * alternative names (an IP literal as an IP address, anything else as a DNS name), extended key
-   * usage serverAuth only, valid from a minute ago for {@code lifetime} (at most the maximum leaf
-   * lifetime, never past the issuer's end).
+   * usage serverAuth only, valid from a minute ago for {@code lifetime}, never past the issuer's
+   * end. Not capped by the workloads' maximum leaf lifetime: a short one (tests use seconds) would
+   * let the port's certificate expire between two renewal checks.
    *
    * @return the leaf, then the issuer
    */
@@ -227,8 +228,7 @@ final class LeafSigner {
       throw new IllegalStateException(
           "issuer " + issuer.getSubjectX500Principal() + ": expired at " + issuerEnd);
     }
-    Duration capped = lifetime.compareTo(maxLeafLifetime) > 0 ? maxLeafLifetime : lifetime;
-    Instant notAfter = now.plus(capped);
+    Instant notAfter = now.plus(lifetime);
     if (notAfter.isAfter(issuerEnd)) {
       notAfter = issuerEnd;
     }

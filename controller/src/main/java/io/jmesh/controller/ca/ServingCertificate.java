@@ -22,7 +22,7 @@ import javax.net.ssl.X509ExtendedKeyManager;
 /**
  * The controller's own TLS certificate for its gRPC port (xDS and the CA), issued by its own
  * {@link CertificateAuthority} and renewed like a workload's: a new EC P-256 key and leaf
- * (lifetime {@link #LIFETIME}, at most the CA's maximum) once two thirds of the current one's life
+ * (lifetime {@link #LIFETIME}, whatever the CA's maximum for workloads) once two thirds of the current one's life
  * have passed. {@link #keyManager()} presents whichever leaf is current at each handshake, so a
  * renewal needs no restart and changes no open connection.
  *

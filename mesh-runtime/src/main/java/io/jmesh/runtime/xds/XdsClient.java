@@ -156,6 +156,7 @@ public final class XdsClient implements Discovery {
   private String lastNack;
   private int tlsRefusals;
   private String lastTlsRefusal;
+  private boolean lastFailureWasTls; // within the current series of failed reconnects
   private ScheduledFuture<?> reconnect;
   private boolean closed;
 
@@ -363,13 +364,17 @@ public final class XdsClient implements Discovery {
     } else {
       why = error == null ? "the controller closed the stream" : error.toString();
     }
+    // One WARN per series of failed reconnects, and one more when the failure turns into a TLS
+    // refusal or back (a controller replaced by one of another CA: first refused, then untrusted).
+    boolean kindChanged = failedAttempts > 0 && (refused != null) != lastFailureWasTls;
+    lastFailureWasTls = refused != null;
     stream = null;
     requests = null;
     connectedTo = null;
     failedAttempts++;
     long delay = backoff.delayNanos(failedAttempts);
     RuntimeLog.log(
-        failedAttempts == 1 ? Level.WARNING : Level.DEBUG,
+        failedAttempts == 1 || kindChanged ? Level.WARNING : Level.DEBUG,
         "xDS stream to " + streamAddress + " ended (" + why + "); keeping snapshot "
             + (published == null ? "(none)" : published.version()) + ", reconnecting in "
             + TimeUnit.NANOSECONDS.toMillis(delay) + " ms");

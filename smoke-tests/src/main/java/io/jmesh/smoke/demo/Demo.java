@@ -198,7 +198,7 @@ public final class Demo {
     int clientAdmin = freePort(ADMIN_PORT);
     Jvm client = track(Jvm.builder("traffic-client")
         .withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env(controller.agentEnv())
         .env("JMESH_SERVICE", "traffic-client")
         .env("JMESH_ADMIN_PORT", Integer.toString(clientAdmin))
         .main(ChildGuard.class.getName(), TrafficClient.class.getName(), "--url", URL,
