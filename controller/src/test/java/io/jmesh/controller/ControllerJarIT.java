@@ -74,11 +74,16 @@ class ControllerJarIT {
     assertThat(seen).noneMatch(l -> l.startsWith("SLF4J:"));
     // TLS by default, and the anchors agents need are written where operators find them.
     Path anchors = dir.resolve("ca").resolve("trust-anchors.pem");
-    assertThat(seen)
-        .anyMatch(
-            l ->
-                l.contains("TLS on the xDS port 127.0.0.1:")
-                    && l.contains("agents verify it with the trust anchors in " + anchors));
+    String tls = null;
+    while (tls == null) { // logged right after the start line
+      String line = lines.poll(30, TimeUnit.SECONDS);
+      assertThat(line).as("the TLS line within 30 s; output so far: %s", seen).isNotNull();
+      seen.add(line);
+      if (line.contains("TLS on the xDS port 127.0.0.1:")) {
+        tls = line;
+      }
+    }
+    assertThat(tls).contains("agents verify it with the trust anchors in " + anchors);
     assertThat(io.jmesh.controller.ca.Csrs.certificate(Files.readString(anchors)))
         .isEqualTo(
             io.jmesh.controller.ca.Csrs.certificate(
