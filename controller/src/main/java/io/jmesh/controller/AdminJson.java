@@ -191,6 +191,7 @@ final class AdminJson {
     out.put("metadata", struct(agent.metadata()));
     out.put("remoteAddress", agent.remoteAddress());
     out.put("adminAddress", adminAddress(agent));
+    out.put("identity", agent.identity());
     out.put("connectedSince", agent.connectedSince());
     Map<String, Object> types = new LinkedHashMap<>();
     agent.types().forEach((name, type) -> types.put(name, type(type)));

@@ -4,6 +4,7 @@ import io.grpc.ServerServiceDefinition;
 import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.CaService;
 import io.jmesh.controller.ca.CertificateAuthority;
+import io.jmesh.controller.ca.ServingCertificate;
 import io.jmesh.controller.source.CompositeMeshSource;
 import io.jmesh.controller.source.FileMeshSource;
 import io.jmesh.controller.source.MeshSource;
@@ -11,6 +12,7 @@ import io.jmesh.controller.source.OverridesFile;
 import io.jmesh.controller.xds.AgentStatus;
 import io.jmesh.controller.xds.XdsOverrides;
 import io.jmesh.controller.xds.XdsResources;
+import io.jmesh.controller.xds.ServingTls;
 import io.jmesh.controller.xds.XdsServer;
 import io.jmesh.controller.xds.XdsTranslator;
 import io.jmesh.runtime.config.MeshSnapshot;
@@ -34,6 +36,7 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -66,6 +69,9 @@ public final class Controller implements AutoCloseable {
 
   private XdsServer xds;
   private CertificateAuthority ca; // null without Options.caDir
+  private ServingCertificate serving; // null with --insecure-plaintext
+  private Path trustAnchorsFile; // null without a CA
+  private ScheduledExecutorService tlsScheduler; // renews the serving certificate; null without
   private AdminServer admin;
   private SnapshotPublisher publisher; // set once the xDS server listens
   private volatile OverridesFile overrides; // null without Options.overrides
@@ -91,6 +97,7 @@ public final class Controller implements AutoCloseable {
    *     is then not served)
    * @param trustDomain the trust domain of the identities the CA signs
    * @param maxLeafLifetime the longest leaf lifetime the CA signs
+   * @param tls TLS of the xDS port: on by default, which needs {@code caDir}
    */
   public record Options(
       Path config,
@@ -104,7 +111,8 @@ public final class Controller implements AutoCloseable {
       Path overrides,
       Path caDir,
       String trustDomain,
-      Duration maxLeafLifetime) {
+      Duration maxLeafLifetime,
+      Tls tls) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_XDS_PORT = 18000;
     public static final int DEFAULT_ADMIN_PORT = 18001;
@@ -128,6 +136,7 @@ public final class Controller implements AutoCloseable {
       }
       Objects.requireNonNull(trustDomain, "trustDomain");
       Objects.requireNonNull(maxLeafLifetime, "maxLeafLifetime");
+      Objects.requireNonNull(tls, "tls");
       try {
         SpiffeId.of(trustDomain, "ns", "sa");
       } catch (IllegalArgumentException e) {
@@ -157,68 +166,138 @@ public final class Controller implements AutoCloseable {
           null,
           null,
           "cluster.local",
-          CertificateAuthority.DEFAULT_MAX_LEAF_LIFETIME);
+          CertificateAuthority.DEFAULT_MAX_LEAF_LIFETIME,
+          Tls.DEFAULT);
     }
 
     public Options withXdsAddress(String host, int port) {
       return new Options(
           config, host, port, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     public Options withAdminAddress(String host, int port) {
       return new Options(
           config, xdsHost, xdsPort, host, port, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     public Options withNamespace(String namespace) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     public Options withClusterDomain(String clusterDomain) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     public Options withPollMillis(long pollMillis) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     /** Raw xDS resources that replace the translation's (see XdsOverrides); null for none. */
     public Options withOverrides(Path overrides) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     /** Serves a certificate authority from {@code caDir} (made there if empty); null for none. */
     public Options withCaDir(Path caDir) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     public Options withTrustDomain(String trustDomain) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
     }
 
     public Options withMaxLeafLifetime(Duration maxLeafLifetime) {
       return new Options(
           config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
-          overrides, caDir, trustDomain, maxLeafLifetime);
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
+    }
+
+    /**
+     * Serve the xDS port in plaintext ({@code --insecure-plaintext}): anyone on the path can then
+     * read and rewrite what agents are told. For local demos and tests only.
+     */
+    public Options withInsecurePlaintext(boolean insecurePlaintext) {
+      return withTls(new Tls(insecurePlaintext, tls.serviceName(), tls.sans()));
+    }
+
+    /** The DNS name of the controller's service in its serving certificate; null: the default. */
+    public Options withTlsServiceName(String serviceName) {
+      return withTls(new Tls(tls.insecurePlaintext(), serviceName, tls.sans()));
+    }
+
+    /** More names (DNS names, IP literals) in the serving certificate ({@code --tls-san}). */
+    public Options withTlsSans(List<String> sans) {
+      return withTls(new Tls(tls.insecurePlaintext(), tls.serviceName(), sans));
+    }
+
+    private Options withTls(Tls tls) {
+      return new Options(
+          config, xdsHost, xdsPort, adminHost, adminPort, namespace, clusterDomain, pollMillis,
+          overrides, caDir, trustDomain, maxLeafLifetime, tls);
+    }
+
+    /**
+     * The names of the serving certificate, in order and each once: the service name (default
+     * {@code jmesh-controller.<namespace>.svc}), {@code localhost}, the xDS bind host unless it
+     * is a wildcard ({@code 0.0.0.0}, {@code ::}), then the extra names.
+     */
+    public List<String> servingNames() {
+      java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
+      names.add(
+          tls.serviceName() == null ? "jmesh-controller." + namespace + ".svc" : tls.serviceName());
+      names.add("localhost");
+      String host = xdsHost.startsWith("[") ? xdsHost.substring(1, xdsHost.length() - 1) : xdsHost;
+      if (!host.isEmpty() && !host.equals("0.0.0.0") && !host.equals("::")) {
+        names.add(host);
+      }
+      names.addAll(tls.sans());
+      return List.copyOf(names);
     }
 
     private static void checkPort(String name, int port) {
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException(name + ": " + port + " (expected: 0..65535)");
+      }
+    }
+  }
+
+  /**
+   * TLS of the xDS port (controller README, "TLS on the xDS port").
+   *
+   * @param insecurePlaintext serve plaintext instead (logged as a warning at start)
+   * @param serviceName the DNS name agents dial in the serving certificate; null for {@code
+   *     jmesh-controller.<namespace>.svc}
+   * @param sans more names in the serving certificate: DNS names or IP literals
+   */
+  public record Tls(boolean insecurePlaintext, String serviceName, List<String> sans) {
+    /** TLS on, default service name, no extra names. */
+    public static final Tls DEFAULT = new Tls(false, null, List.of());
+
+    public Tls {
+      sans = List.copyOf(sans);
+      if (serviceName != null && serviceName.isBlank()) {
+        throw new IllegalArgumentException(
+            "serviceName: \"" + serviceName + "\" (expected: a DNS name, or null for the default)");
+      }
+      for (String san : sans) {
+        if (san.isBlank() || san.indexOf(' ') >= 0) {
+          throw new IllegalArgumentException(
+              "tls san: \"" + san + "\" (expected: a DNS name or an IP address)");
+        }
       }
     }
   }
@@ -318,7 +397,15 @@ public final class Controller implements AutoCloseable {
             clock);
     Objects.requireNonNull(translator, "translator");
     try {
+      boolean tls = !options.tls().insecurePlaintext();
+      if (tls && options.caDir() == null) {
+        throw new IllegalArgumentException(
+            "TLS on the xDS port needs a CA directory (--ca-dir): the controller's CA issues its"
+                + " serving certificate (expected: --ca-dir <dir>, or --insecure-plaintext to serve"
+                + " plaintext for a local demo)");
+      }
       List<ServerServiceDefinition> services = List.of();
+      ServingTls servingTls = null;
       if (options.caDir() != null) {
         // Before anything listens: a CA directory that cannot be used stops the start, rather
         // than a controller that serves xDS but refuses every certificate.
@@ -328,9 +415,16 @@ public final class Controller implements AutoCloseable {
         BootstrapTokens tokens =
             BootstrapTokens.loadOrCreate(options.caDir(), options.trustDomain(), clock);
         services = List.of(new CaService(controller.ca, tokens, controller.registry).definition());
+        controller.trustAnchorsFile = controller.ca.writeTrustAnchors();
+        if (tls) {
+          controller.serving = controller.ca.servingCertificate(options.servingNames());
+          servingTls = ServingTls.of(controller.serving, controller.ca.anchors());
+          controller.startRenewing();
+        }
       }
       controller.xds =
-          XdsServer.start(options.xdsHost(), options.xdsPort(), controller.registry, services);
+          XdsServer.start(
+              options.xdsHost(), options.xdsPort(), controller.registry, services, servingTls);
       controller.publisher =
           new SnapshotPublisher(
               source.description(),
@@ -361,6 +455,7 @@ public final class Controller implements AutoCloseable {
                       + options.trustDomain()
                       + " from "
                       + options.caDir()));
+      controller.logTls();
       if (options.overrides() != null) {
         ScheduledExecutorService scheduler = ownedScheduler;
         if (scheduler == null) {
@@ -386,6 +481,65 @@ public final class Controller implements AutoCloseable {
       throw e;
     }
     return controller;
+  }
+
+  /** Checks the serving certificate every minute; a renewal at 2/3 of its life needs no restart. */
+  private void startRenewing() {
+    tlsScheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "jmesh-controller-tls");
+              t.setDaemon(true);
+              return t;
+            });
+    tlsScheduler.scheduleWithFixedDelay(
+        () -> {
+          try {
+            serving.renewIfDue();
+          } catch (RuntimeException e) {
+            // The current certificate stays in use; the next check tries again.
+            LOG.log(Level.WARNING, "TLS: cannot renew the controller's serving certificate: " + e);
+          }
+        },
+        1,
+        1,
+        TimeUnit.MINUTES);
+  }
+
+  private void logTls() {
+    String xdsAddress = new HostPort(options.xdsHost(), xdsPort()).toString();
+    if (serving == null) {
+      LOG.log(
+          Level.WARNING,
+          "INSECURE: the xDS port "
+              + xdsAddress
+              + " serves PLAINTEXT (--insecure-plaintext): anyone on the path to the controller can"
+              + " read and rewrite every agent's routes and endpoints, read bootstrap tokens, and"
+              + " swap the trust anchors the CA hands out to impersonate every service. For local"
+              + " demos only.");
+      return;
+    }
+    LOG.log(
+        Level.INFO,
+        "TLS on the xDS port "
+            + xdsAddress
+            + ": serving certificate for "
+            + String.join(", ", serving.names())
+            + " from the CA, valid until "
+            + serving.certificate().getNotAfter().toInstant()
+            + ", renewed at 2/3 of its life; agents verify it with the trust anchors in "
+            + trustAnchorsFile
+            + " (hand it to them out of band: JMESH_TRUST_ANCHORS_FILE)");
+  }
+
+  /** The serving certificate of the xDS port; empty with {@code --insecure-plaintext}. */
+  public Optional<ServingCertificate> servingCertificate() {
+    return Optional.ofNullable(serving);
+  }
+
+  /** {@code <ca-dir>/trust-anchors.pem}, the anchors agents verify the port with; empty without a CA. */
+  public Optional<Path> trustAnchorsFile() {
+    return Optional.ofNullable(trustAnchorsFile);
   }
 
   /** The port of the xDS (gRPC) server. */
@@ -431,6 +585,9 @@ public final class Controller implements AutoCloseable {
       }
       if (xds != null) {
         xds.close();
+      }
+      if (tlsScheduler != null) {
+        tlsScheduler.shutdownNow();
       }
       registry.close();
     } finally {

@@ -131,6 +131,31 @@ public final class ControllerMain implements Callable<Integer> {
               + " Default: ${DEFAULT-VALUE}.")
   String maxLeafLifetime;
 
+  @Option(
+      names = "--insecure-plaintext",
+      description =
+          "Serve the xDS port (and the CA) in plaintext, without TLS: anyone on the path can read"
+              + " and rewrite what agents are told. For local demos only; logged as a warning."
+              + " Default: TLS, which needs --ca-dir.")
+  boolean insecurePlaintext;
+
+  @Option(
+      names = "--tls-service-name",
+      paramLabel = "<dns name>",
+      description =
+          "The controller's service name in its serving certificate. Default:"
+              + " jmesh-controller.<namespace>.svc.")
+  String tlsServiceName;
+
+  @Option(
+      names = "--tls-san",
+      paramLabel = "<name or ip>",
+      description =
+          "One more DNS name or IP address in the serving certificate (repeatable): every address"
+              + " agents dial the controller at. localhost and the xDS bind host (unless a wildcard)"
+              + " are always in.")
+  java.util.List<String> tlsSans = new java.util.ArrayList<>();
+
   public static void main(String[] args) {
     // One line per record, before anything initializes java.util.logging; -D... overrides it.
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
@@ -162,9 +187,17 @@ public final class ControllerMain implements Callable<Integer> {
               .withOverrides(overrides)
               .withCaDir(caDir)
               .withTrustDomain(trustDomain)
-              .withMaxLeafLifetime(Durations.parse("--max-leaf-lifetime", maxLeafLifetime));
+              .withMaxLeafLifetime(Durations.parse("--max-leaf-lifetime", maxLeafLifetime))
+              .withInsecurePlaintext(insecurePlaintext)
+              .withTlsServiceName(tlsServiceName)
+              .withTlsSans(tlsSans);
       if (caDir != null) {
         requireDirectoryOrAbsent(caDir);
+      } else if (!insecurePlaintext) {
+        throw new IllegalArgumentException(
+            "--ca-dir: none (expected: a CA directory, since the xDS port serves TLS with a"
+                + " certificate from the controller's CA; or --insecure-plaintext for a local demo"
+                + " without TLS)");
       }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);

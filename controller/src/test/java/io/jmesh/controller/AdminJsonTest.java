@@ -56,6 +56,7 @@ class AdminJsonTest {
                 .putFields("jmesh.admin.port", Value.newBuilder().setStringValue("4192").build())
                 .build(),
             "127.0.0.1:53422",
+            "spiffe://cluster.local/ns/default/sa/hello",
             T0,
             types);
 
@@ -78,6 +79,7 @@ class AdminJsonTest {
                 "      },",
                 "      \"remoteAddress\": \"127.0.0.1:53422\",",
                 "      \"adminAddress\": \"127.0.0.1:4192\",",
+                "      \"identity\": \"spiffe://cluster.local/ns/default/sa/hello\",",
                 "      \"connectedSince\": \"2026-11-22T10:00:00Z\",",
                 "      \"types\": {",
                 "        \"listener\": {",
@@ -121,7 +123,8 @@ class AdminJsonTest {
   @Test
   void agentBeforeItsFirstRequest() {
     AgentStatus agent =
-        new AgentStatus(0, null, null, null, Struct.getDefaultInstance(), null, T0, Map.of());
+        new AgentStatus(
+            0, null, null, null, Struct.getDefaultInstance(), null, null, T0, Map.of());
     assertThat(AdminJson.write(AdminJson.agent(agent)))
         .isEqualTo(
             String.join(
@@ -134,6 +137,7 @@ class AdminJsonTest {
                 "  \"metadata\": {},",
                 "  \"remoteAddress\": null,",
                 "  \"adminAddress\": null,",
+                "  \"identity\": null,",
                 "  \"connectedSince\": \"2026-11-22T10:00:00Z\",",
                 "  \"types\": {}",
                 "}",

@@ -11,10 +11,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.Csrs;
+import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.identity.ca.IstioCertificateRequest;
 import io.jmesh.runtime.identity.ca.IstioCertificateResponse;
 import io.jmesh.runtime.identity.ca.IstioCertificateServiceGrpc;
@@ -59,10 +59,16 @@ class CaServiceIT {
         Controller.Options.defaults(dir.resolve("mesh.yaml")) // absent: no xDS needed here
             .withXdsAddress("127.0.0.1", 0)
             .withAdminAddress("127.0.0.1", 0)
-            .withCaDir(caDir);
+            .withCaDir(caDir)
+            // Without a CA there is no serving certificate either.
+            .withInsecurePlaintext(caDir == null);
     controller = Controller.start(options);
-    channel =
-        NettyChannelBuilder.forAddress("127.0.0.1", controller.xdsPort()).usePlaintext().build();
+    // TLS verified with the anchors the controller wrote for operators to hand out.
+    ControllerTls tls =
+        caDir == null
+            ? ControllerTls.insecurePlaintext()
+            : ControllerTls.fromAnchorsFile(caDir.resolve("trust-anchors.pem"), null, null);
+    channel = tls.channel("127.0.0.1", controller.xdsPort()).build();
   }
 
   private IstioCertificateServiceBlockingStub stub(String token) {

@@ -48,6 +48,7 @@ class ControllerIT {
     controller =
         Controller.start(
             Controller.Options.defaults(file)
+                .withInsecurePlaintext(true) // a plaintext ADS client
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0)
                 .withPollMillis(50));
@@ -107,6 +108,7 @@ class ControllerIT {
     controller =
         Controller.start(
             Controller.Options.defaults(file)
+                .withInsecurePlaintext(true) // a plaintext ADS client
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0)
                 .withPollMillis(50)
@@ -168,6 +170,7 @@ class ControllerIT {
     controller =
         Controller.start(
             Controller.Options.defaults(file)
+                .withInsecurePlaintext(true) // a plaintext ADS client
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0)
                 .withPollMillis(50));

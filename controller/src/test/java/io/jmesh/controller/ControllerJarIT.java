@@ -72,6 +72,22 @@ class ControllerJarIT {
       }
     }
     assertThat(seen).noneMatch(l -> l.startsWith("SLF4J:"));
+    // TLS by default, and the anchors agents need are written where operators find them.
+    Path anchors = dir.resolve("ca").resolve("trust-anchors.pem");
+    String tls = null;
+    while (tls == null) { // logged right after the start line
+      String line = lines.poll(30, TimeUnit.SECONDS);
+      assertThat(line).as("the TLS line within 30 s; output so far: %s", seen).isNotNull();
+      seen.add(line);
+      if (line.contains("TLS on the xDS port 127.0.0.1:")) {
+        tls = line;
+      }
+    }
+    assertThat(tls).contains("agents verify it with the trust anchors in " + anchors);
+    assertThat(io.jmesh.controller.ca.Csrs.certificate(Files.readString(anchors)))
+        .isEqualTo(
+            io.jmesh.controller.ca.Csrs.certificate(
+                Files.readString(dir.resolve("ca").resolve("anchor.pem"))));
 
     AdminClient admin = new AdminClient(adminPort);
     assertThat(admin.get("/live").statusCode()).isEqualTo(200);
@@ -84,6 +100,33 @@ class ControllerJarIT {
         .startsWith("CN=jmesh trust anchor cluster.local ");
 
     // SIGTERM: the shutdown hook closes the controller and the JVM exits.
+    process.destroy();
+    assertThat(process.waitFor(20, TimeUnit.SECONDS)).as("exited within 20 s").isTrue();
+  }
+
+  @Test
+  void plaintextOnlyWhenAskedForAndThenLoudly() throws Exception {
+    BlockingQueue<String> lines =
+        start(
+            "--config", dir.resolve("mesh.yaml").toString(),
+            "--xds-address", "127.0.0.1:0",
+            "--admin-address", "127.0.0.1:0",
+            "--insecure-plaintext");
+    List<String> seen = new ArrayList<>();
+    String warning = null;
+    while (warning == null) {
+      String line = lines.poll(30, TimeUnit.SECONDS);
+      assertThat(line).as("the warning within 30 s; output so far: %s", seen).isNotNull();
+      seen.add(line);
+      if (line.contains("INSECURE")) {
+        warning = line;
+      }
+    }
+    assertThat(warning)
+        .contains(" WARNING ")
+        .contains("serves PLAINTEXT (--insecure-plaintext): anyone on the path to the controller"
+            + " can read and rewrite every agent's routes and endpoints, read bootstrap tokens,"
+            + " and swap the trust anchors the CA hands out to impersonate every service");
     process.destroy();
     assertThat(process.waitFor(20, TimeUnit.SECONDS)).as("exited within 20 s").isTrue();
   }

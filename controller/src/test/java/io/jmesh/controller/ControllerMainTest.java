@@ -84,5 +84,13 @@ class ControllerMainTest {
 
     assertThat(run("--config", "mesh.yaml", "--max-leaf-lifetime", "0s")).isEqualTo(2);
     assertThat(err.toString()).contains("maxLeafLifetime: PT0S (expected: at least 1 second)");
+
+    // TLS is the default, and its certificate comes from the CA: no CA, no start.
+    assertThat(run("--config", "mesh.yaml")).isEqualTo(2);
+    assertThat(err.toString())
+        .contains(
+            "--ca-dir: none (expected: a CA directory, since the xDS port serves TLS with a"
+                + " certificate from the controller's CA; or --insecure-plaintext for a local demo"
+                + " without TLS)");
   }
 }

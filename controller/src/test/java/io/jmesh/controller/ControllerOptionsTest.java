@@ -16,7 +16,8 @@ class ControllerOptionsTest {
         .isEqualTo(
             new Controller.Options(
                 Path.of("mesh.yaml"), "127.0.0.1", 18000, "127.0.0.1", 18001, "default",
-                "cluster.local", 500, null, null, "cluster.local", Duration.ofHours(24)));
+                "cluster.local", 500, null, null, "cluster.local", Duration.ofHours(24),
+                Controller.Tls.DEFAULT));
     assertThat(defaults.withXdsAddress("0.0.0.0", 0).xdsPort()).isZero();
     assertThat(defaults.withAdminAddress("::1", 9).adminHost()).isEqualTo("::1");
     assertThat(defaults.withNamespace("prod").namespace()).isEqualTo("prod");
@@ -27,6 +28,25 @@ class ControllerOptionsTest {
     assertThat(defaults.withTrustDomain("example.org").trustDomain()).isEqualTo("example.org");
     assertThat(defaults.withMaxLeafLifetime(Duration.ofHours(1)).maxLeafLifetime())
         .isEqualTo(Duration.ofHours(1));
+    assertThat(defaults.tls().insecurePlaintext()).isFalse();
+    assertThat(defaults.withInsecurePlaintext(true).tls().insecurePlaintext()).isTrue();
+  }
+
+  @Test
+  void theServingCertificateNamesTheServiceLocalhostTheBindHostAndTheExtraNames() {
+    assertThat(defaults.servingNames())
+        .containsExactly("jmesh-controller.default.svc", "localhost", "127.0.0.1");
+    assertThat(
+            defaults
+                .withNamespace("mesh")
+                .withXdsAddress("0.0.0.0", 18000)
+                .withTlsSans(java.util.List.of("10.0.0.7", "cp.example.org", "localhost"))
+                .servingNames())
+        .containsExactly("jmesh-controller.mesh.svc", "localhost", "10.0.0.7", "cp.example.org");
+    assertThat(defaults.withTlsServiceName("jmesh.infra.svc").servingNames().get(0))
+        .isEqualTo("jmesh.infra.svc");
+    assertThatThrownBy(() -> defaults.withTlsSans(java.util.List.of("a b")))
+        .hasMessage("tls san: \"a b\" (expected: a DNS name or an IP address)");
   }
 
   @Test

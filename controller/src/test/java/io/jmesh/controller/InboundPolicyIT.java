@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.xds.XdsClient;
@@ -67,6 +68,7 @@ class InboundPolicyIT {
             Controller.Options.defaults(file)
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0)
+                .withCaDir(dir.resolve("ca"))
                 .withPollMillis(50));
     XdsClient client =
         new XdsClient(
@@ -74,7 +76,8 @@ class InboundPolicyIT {
                 List.of("127.0.0.1:" + controller.xdsPort()),
                 new XdsClient.NodeIdentity("hello-1", "hello", "default"),
                 Duration.ofMillis(50),
-                Duration.ofMillis(500)),
+                Duration.ofMillis(500),
+                ControllerTls.fromAnchorsFile(controller.trustAnchorsFile().orElseThrow(), null, null)),
             scheduler,
             new SplittableRandom(1));
     SpiffeId shopWeb = SpiffeId.of("cluster.local", "shop", "web");

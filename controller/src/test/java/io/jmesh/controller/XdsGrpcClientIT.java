@@ -78,6 +78,7 @@ class XdsGrpcClientIT {
     controller =
         Controller.start(
             Controller.Options.defaults(file)
+                .withInsecurePlaintext(true) // a plaintext ADS client
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0)
                 .withPollMillis(50));

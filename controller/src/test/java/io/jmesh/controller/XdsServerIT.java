@@ -47,6 +47,7 @@ class XdsServerIT {
     controller =
         Controller.start(
             Controller.Options.defaults(Path.of("unused.yaml"))
+                .withInsecurePlaintext(true) // a plaintext ADS client
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0),
             source,
@@ -227,6 +228,7 @@ class XdsServerIT {
     Controller failing =
         Controller.start(
             Controller.Options.defaults(Path.of("unused.yaml"))
+                .withInsecurePlaintext(true) // a plaintext ADS client
                 .withXdsAddress("127.0.0.1", 0)
                 .withAdminAddress("127.0.0.1", 0),
             source,

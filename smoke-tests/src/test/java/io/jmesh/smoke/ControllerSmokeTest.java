@@ -76,7 +76,7 @@ class ControllerSmokeTest {
     for (String name : List.of("client-1", "client-2")) {
       clients.add(start(Jvm.builder(name)
           .withAgent()
-          .env("JMESH_CONTROLLER", controller.xdsAddress())
+          .env(controller.agentEnv())
           .env("JMESH_SERVICE", name)
           // The controller is up: wait for it and for hello's first routes as long as a loaded
           // machine needs. With the defaults (2 s each) a run at load 16 made its first calls

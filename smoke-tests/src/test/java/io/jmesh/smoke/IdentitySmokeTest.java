@@ -150,7 +150,7 @@ class IdentitySmokeTest {
         .withAgent()
         .directory(home)
         .jvmArg("-Djava.io.tmpdir=" + tmp)
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env(controller.agentEnv())
         .env("JMESH_SERVICE", name);
   }
 

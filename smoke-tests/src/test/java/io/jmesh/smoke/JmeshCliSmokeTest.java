@@ -77,7 +77,7 @@ class JmeshCliSmokeTest {
           Jvm client =
               Jvm.builder("traffic-client")
                   .withAgent()
-                  .env("JMESH_CONTROLLER", controller.xdsAddress())
+                  .env(controller.agentEnv())
                   .env("JMESH_SERVICE", "traffic-client")
                   .env("JMESH_ADMIN_PORT", String.valueOf(freePort()))
                   .main("io.jmesh.smoke.apps.TrafficClient", "--url", "http://hello:8080/", "--rps", "20", "--seconds", "120")

@@ -83,7 +83,7 @@ class MeshTlsSmokeTest {
     for (String[] s : new String[][] {{"a", "127.0.0.2", "" + meshA, "" + appA}, {"b", "127.0.0.3", "" + meshB, "" + appB}}) {
       Jvm server = start(Jvm.builder("hello-" + s[0])
           .withAgent()
-          .env("JMESH_CONTROLLER", controller.xdsAddress())
+          .env(controller.agentEnv())
           .env("JMESH_SERVICE", "hello")
           .env("JMESH_BOOTSTRAP_TOKEN", helloToken)
           .env("JMESH_INBOUND_ADDRESS", s[1])
@@ -100,7 +100,7 @@ class MeshTlsSmokeTest {
     }
     Jvm client = start(Jvm.builder("web")
         .withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env(controller.agentEnv())
         .env("JMESH_SERVICE", "web")
         .env("JMESH_BOOTSTRAP_TOKEN", webToken)
         .env("JMESH_ADMIN_PORT", "0")

@@ -237,7 +237,7 @@ class TraceSmokeTest {
 
   /** A meshed workload with an identity, exporting traces to this test's receiver. */
   private Jvm.Builder otel(Jvm.Builder b, String service, Mesh mesh, String account) throws Exception {
-    return b.env("JMESH_CONTROLLER", mesh.controller().xdsAddress())
+    return b.env(mesh.controller().agentEnv())
         .env("JMESH_SERVICE", service)
         .env("JMESH_BOOTSTRAP_TOKEN", ControllerProcess.token(mesh.caDir(), "default", account, "1h"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + receiver.getPort())

@@ -2,6 +2,9 @@ package io.jmesh.controller.ca;
 
 import io.jmesh.runtime.identity.SpiffeId;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -36,14 +39,26 @@ public final class CertificateAuthority {
   private final LeafSigner signer;
   private final String trustDomain;
   private final Duration maxLeafLifetime;
+  private final Clock clock;
+  private final SecureRandom random;
 
   private CertificateAuthority(
-      CaStore store, LeafSigner signer, String trustDomain, Duration maxLeafLifetime) {
+      CaStore store,
+      LeafSigner signer,
+      String trustDomain,
+      Duration maxLeafLifetime,
+      Clock clock,
+      SecureRandom random) {
     this.store = store;
     this.signer = signer;
     this.trustDomain = trustDomain;
     this.maxLeafLifetime = maxLeafLifetime;
+    this.clock = clock;
+    this.random = random;
   }
+
+  /** The file, in the CA's directory, that {@link #writeTrustAnchors} writes. */
+  public static final String TRUST_ANCHORS_FILE = "trust-anchors.pem";
 
   /** {@link #loadOrCreate(Path, String, Duration, Clock)} with the default maximum, 24 h. */
   public static CertificateAuthority loadOrCreate(Path dir, String trustDomain, Clock clock)
@@ -87,7 +102,9 @@ public final class CertificateAuthority {
         store,
         new LeafSigner(store, trustDomain, maxLeafLifetime, clock, random),
         trustDomain,
-        maxLeafLifetime);
+        maxLeafLifetime,
+        clock,
+        random);
   }
 
   /**
@@ -117,6 +134,33 @@ public final class CertificateAuthority {
   public List<String> sign(PKCS10CertificationRequest csr, SpiffeId caller, Duration requested)
       throws CertificateRequestException {
     return signer.sign(csr, caller, requested);
+  }
+
+  /**
+   * Issues the controller's own serving certificate for {@code names} (DNS names and IP literals),
+   * renewed by {@link ServingCertificate#renewIfDue} with this CA's clock.
+   */
+  public ServingCertificate servingCertificate(List<String> names) {
+    return new ServingCertificate(signer, names, clock, random);
+  }
+
+  /**
+   * Writes every trust anchor ({@link #anchors()}) as PEM to {@code <dir>/trust-anchors.pem},
+   * replacing the file atomically: what operators hand to agents out of band
+   * ({@code JMESH_TRUST_ANCHORS_FILE}). It holds public certificates only.
+   *
+   * @return the file written
+   */
+  public Path writeTrustAnchors() throws IOException {
+    StringBuilder pem = new StringBuilder();
+    for (X509Certificate anchor : anchors()) {
+      pem.append(Pem.encode(anchor));
+    }
+    Path file = dir().resolve(TRUST_ANCHORS_FILE);
+    Path tmp = dir().resolve(TRUST_ANCHORS_FILE + ".tmp");
+    Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return file;
   }
 
   /** The trust domain of every identity this CA signs. */

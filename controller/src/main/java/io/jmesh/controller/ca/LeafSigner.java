@@ -209,6 +209,71 @@ final class LeafSigner {
     }
   }
 
+  /**
+   * Signs the controller's own serving certificate: {@code key} with {@code names} as its subject
+   * alternative names (an IP literal as an IP address, anything else as a DNS name), extended key
+   * usage serverAuth only, valid from a minute ago for {@code lifetime}, never past the issuer's
+   * end. Not capped by the workloads' maximum leaf lifetime: a short one (tests use seconds) would
+   * let the port's certificate expire between two renewal checks.
+   *
+   * @return the leaf, then the issuer
+   */
+  X509Certificate[] signServing(PublicKey key, List<String> names, Duration lifetime) {
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("names: [] (expected: at least one DNS name or IP)");
+    }
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    Instant issuerEnd = issuer.getNotAfter().toInstant();
+    if (!now.isBefore(issuerEnd)) {
+      throw new IllegalStateException(
+          "issuer " + issuer.getSubjectX500Principal() + ": expired at " + issuerEnd);
+    }
+    Instant notAfter = now.plus(lifetime);
+    if (notAfter.isAfter(issuerEnd)) {
+      notAfter = issuerEnd;
+    }
+    GeneralName[] sans = new GeneralName[names.size()];
+    for (int i = 0; i < sans.length; i++) {
+      String name = names.get(i);
+      sans[i] =
+          isIpLiteral(name)
+              ? new GeneralName(GeneralName.iPAddress, name)
+              : new GeneralName(GeneralName.dNSName, name);
+    }
+    try {
+      JcaX509ExtensionUtils ids = new JcaX509ExtensionUtils();
+      X509v3CertificateBuilder leaf =
+          new X509v3CertificateBuilder(
+                  X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
+                  Certificates.serial(random),
+                  Date.from(now.minus(Certificates.CLOCK_SKEW)),
+                  Date.from(notAfter),
+                  new X500Name(new RDN[0]),
+                  SubjectPublicKeyInfo.getInstance(key.getEncoded()))
+              .addExtension(Extension.subjectAlternativeName, true, new GeneralNames(sans))
+              .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
+              .addExtension(
+                  Extension.extendedKeyUsage,
+                  false,
+                  new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))
+              .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+              .addExtension(
+                  Extension.authorityKeyIdentifier,
+                  false,
+                  ids.createAuthorityKeyIdentifier(issuer.getPublicKey()))
+              .addExtension(
+                  Extension.subjectKeyIdentifier, false, ids.createSubjectKeyIdentifier(key));
+      return new X509Certificate[] {Certificates.sign(leaf, issuerKey), issuer};
+    } catch (GeneralSecurityException | CertIOException e) {
+      throw new IllegalStateException("cannot sign the controller's certificate for " + names, e);
+    }
+  }
+
+  /** An IPv4 dotted quad or an IPv6 literal (anything with a colon); never a DNS lookup. */
+  static boolean isIpLiteral(String name) {
+    return name.indexOf(':') >= 0 || name.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
+  }
+
   /** The request's public key, once its signature verifies with it. */
   private static PublicKey verifiedKey(PKCS10CertificationRequest csr)
       throws CertificateRequestException {

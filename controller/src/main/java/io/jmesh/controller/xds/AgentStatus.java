@@ -18,6 +18,9 @@ import java.util.Objects;
  * @param metadata {@code node.metadata}; the empty struct when unset
  * @param remoteAddress the peer's address as the transport saw it, for example {@code
  *     127.0.0.1:53422}; null if unknown
+ * @param identity the SPIFFE id of the client certificate the stream's connection presented,
+ *     verified against the CA's anchors; null when it presented none (plaintext, or an agent
+ *     before its first certificate)
  * @param connectedSince when the stream opened
  * @param types per resource type the agent asked for, keyed by short names ({@code listener},
  *     {@code route}, {@code cluster}, {@code endpoint}, in that order; another type by its type
@@ -30,6 +33,7 @@ public record AgentStatus(
     String userAgent,
     Struct metadata,
     String remoteAddress,
+    String identity,
     Instant connectedSince,
     Map<String, TypeStatus> types) {
 

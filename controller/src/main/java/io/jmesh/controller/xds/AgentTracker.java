@@ -69,9 +69,20 @@ final class AgentTracker implements DiscoveryServerCallbacks {
   public void onStreamOpen(long streamId, String typeUrl) {
     StreamState state =
         new StreamState(
-            streamId, RemoteAddressInterceptor.current(), clock.instant(), ticker.nanoTime());
+            streamId,
+            RemoteAddressInterceptor.current(),
+            PeerIdentityInterceptor.current(),
+            clock.instant(),
+            ticker.nanoTime());
     streams.put(streamId, state);
-    LOG.log(Level.DEBUG, () -> "ADS stream " + streamId + " opened from " + state.remoteAddress);
+    LOG.log(
+        Level.DEBUG,
+        () ->
+            "ADS stream "
+                + streamId
+                + " opened from "
+                + state.remoteAddress
+                + (state.identity == null ? "" : " as " + state.identity));
   }
 
   @Override
@@ -223,6 +234,7 @@ final class AgentTracker implements DiscoveryServerCallbacks {
   private static final class StreamState {
     final long streamId;
     final String remoteAddress;
+    final String identity; // verified client certificate's SPIFFE id; null without one
     final Instant connectedSince;
     final long openedNanos;
 
@@ -230,9 +242,15 @@ final class AgentTracker implements DiscoveryServerCallbacks {
     private Node node;
     private final Map<String, TypeState> types = new HashMap<>();
 
-    StreamState(long streamId, String remoteAddress, Instant connectedSince, long openedNanos) {
+    StreamState(
+        long streamId,
+        String remoteAddress,
+        String identity,
+        Instant connectedSince,
+        long openedNanos) {
       this.streamId = streamId;
       this.remoteAddress = remoteAddress;
+      this.identity = identity;
       this.connectedSince = connectedSince;
       this.openedNanos = openedNanos;
     }
@@ -305,6 +323,7 @@ final class AgentTracker implements DiscoveryServerCallbacks {
           userAgent,
           node == null ? Struct.getDefaultInstance() : node.getMetadata(),
           remoteAddress,
+          identity,
           connectedSince,
           typeStatus);
     }

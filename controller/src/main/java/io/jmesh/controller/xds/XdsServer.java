@@ -70,7 +70,8 @@ public final class XdsServer implements AutoCloseable {
       MeterRegistry registry,
       Clock clock,
       Ticker ticker,
-      List<ServerServiceDefinition> services)
+      List<ServerServiceDefinition> services,
+      ServingTls tls)
       throws IOException {
     this.ticker = ticker;
     this.cache = new SimpleCache<>(XdsServer::group);
@@ -90,7 +91,9 @@ public final class XdsServer implements AutoCloseable {
         NettyServerBuilder.forAddress(bindAddress)
             .addService(
                 ServerInterceptors.intercept(
-                    discovery.getAggregatedDiscoveryServiceImpl(), new RemoteAddressInterceptor()))
+                    discovery.getAggregatedDiscoveryServiceImpl(),
+                    new RemoteAddressInterceptor(),
+                    new PeerIdentityInterceptor()))
             .addService(health.getHealthService())
             // Agents may keep idle streams alive with pings; the default (5 min) would make the
             // server close their connection with ENHANCE_YOUR_CALM.
@@ -98,6 +101,9 @@ public final class XdsServer implements AutoCloseable {
             .permitKeepAliveWithoutCalls(true);
     for (ServerServiceDefinition service : services) {
       builder.addService(service);
+    }
+    if (tls != null) {
+      builder.sslContext(tls.sslContext());
     }
     this.server = builder.build();
     try {
@@ -110,14 +116,15 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * Starts listening on {@code host:port}.
+   * Starts listening on {@code host:port}, in plaintext (tests and {@code --insecure-plaintext};
+   * the controller serves TLS: {@link #start(String, int, MeterRegistry, List, ServingTls)}).
    *
    * @param port the port, or 0 for an ephemeral one ({@link #port} tells which)
    * @throws IOException if the address cannot be bound; the message names it
    */
   public static XdsServer start(String host, int port, MeterRegistry registry)
       throws IOException {
-    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), List.of());
+    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), List.of(), null);
   }
 
   /**
@@ -128,14 +135,31 @@ public final class XdsServer implements AutoCloseable {
   public static XdsServer start(
       String host, int port, MeterRegistry registry, List<ServerServiceDefinition> services)
       throws IOException {
-    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), services);
+    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), services, null);
+  }
+
+  /**
+   * {@link #start(String, int, MeterRegistry, List)} over TLS: the port presents {@code tls}'s
+   * serving certificate and records the SPIFFE identity of each stream whose client presented a
+   * certificate ({@link AgentStatus#identity()}).
+   *
+   * @param tls the port's TLS; null for plaintext
+   */
+  public static XdsServer start(
+      String host,
+      int port,
+      MeterRegistry registry,
+      List<ServerServiceDefinition> services,
+      ServingTls tls)
+      throws IOException {
+    return start(host, port, registry, Clock.systemUTC(), Ticker.system(), services, tls);
   }
 
   /** {@link #start(String, int, MeterRegistry)} with the clock and ticker given, for tests. */
   public static XdsServer start(
       String host, int port, MeterRegistry registry, Clock clock, Ticker ticker)
       throws IOException {
-    return start(host, port, registry, clock, ticker, List.of());
+    return start(host, port, registry, clock, ticker, List.of(), null);
   }
 
   private static XdsServer start(
@@ -144,7 +168,8 @@ public final class XdsServer implements AutoCloseable {
       MeterRegistry registry,
       Clock clock,
       Ticker ticker,
-      List<ServerServiceDefinition> services)
+      List<ServerServiceDefinition> services,
+      ServingTls tls)
       throws IOException {
     Objects.requireNonNull(host, "host");
     if (port < 0 || port > 65535) {
@@ -155,7 +180,8 @@ public final class XdsServer implements AutoCloseable {
         Objects.requireNonNull(registry, "registry"),
         Objects.requireNonNull(clock, "clock"),
         Objects.requireNonNull(ticker, "ticker"),
-        List.copyOf(services));
+        List.copyOf(services),
+        tls);
   }
 
   /** The port the server listens on (the ephemeral one when started with port 0). */

@@ -158,7 +158,9 @@ public final class XdsScaleBenchmark {
             "--admin-address",
             "127.0.0.1:" + adminPort,
             "--poll-ms",
-            Long.toString(POLL_MS)));
+            Long.toString(POLL_MS),
+            // The simulated agents speak plaintext ADS: TLS is not what is measured here.
+            "--insecure-plaintext"));
     Process controller =
         new ProcessBuilder(command)
             .redirectErrorStream(true)

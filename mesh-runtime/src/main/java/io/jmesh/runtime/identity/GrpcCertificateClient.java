@@ -4,22 +4,30 @@ import io.grpc.CallCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.jmesh.runtime.identity.ca.IstioCertificateRequest;
 import io.jmesh.runtime.identity.ca.IstioCertificateResponse;
 import io.jmesh.runtime.identity.ca.IstioCertificateServiceGrpc;
+import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * The controller's CA over gRPC ({@code istio.v1.auth.IstioCertificateService/CreateCertificate}),
  * proving the workload's identity with {@code authorization: Bearer <token>}. Each request has a
  * 10 s deadline.
+ *
+ * <p>The channel is the controller's {@link ControllerTls}: TLS verified with trust anchors from a
+ * file, so that a man in the middle gets neither the token nor the chance to answer; and an answer
+ * whose chain does not root in those anchors is refused (it would hand the runtime foreign mesh
+ * anchors). Plaintext only when explicitly asked for.
  */
 public final class GrpcCertificateClient implements CertificateClient {
   private static final Metadata.Key<String> AUTHORIZATION =
@@ -27,6 +35,7 @@ public final class GrpcCertificateClient implements CertificateClient {
   private static final long DEADLINE_SECONDS = 10;
 
   private final String target;
+  private final ControllerTls tls;
   private final ManagedChannel channel;
   private final IstioCertificateServiceGrpc.IstioCertificateServiceStub stub;
 
@@ -35,12 +44,13 @@ public final class GrpcCertificateClient implements CertificateClient {
    * @param port its gRPC port (the xDS port serves the CA too)
    * @param token the bearer token that proves this workload's identity; never logged
    * @param executor where gRPC runs callbacks
+   * @param tls how the controller is verified
    */
-  public GrpcCertificateClient(String host, int port, String token, Executor executor) {
+  public GrpcCertificateClient(
+      String host, int port, String token, Executor executor, ControllerTls tls) {
     this.target = host + ":" + port;
-    // Plaintext to the controller for now: the CSR and the certificates are public, the token is
-    // not. TLS to the controller's port is the next step (controller README, "Certificate authority").
-    this.channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().executor(executor).build();
+    this.tls = Objects.requireNonNull(tls, "tls");
+    this.channel = tls.channel(host, port).executor(executor).build();
     this.stub =
         IstioCertificateServiceGrpc.newStub(channel).withCallCredentials(new BearerToken(token));
   }
@@ -59,16 +69,29 @@ public final class GrpcCertificateClient implements CertificateClient {
             new StreamObserver<IstioCertificateResponse>() {
               @Override
               public void onNext(IstioCertificateResponse response) {
-                answer.complete(List.copyOf(response.getCertChainList()));
+                List<String> chain = List.copyOf(response.getCertChainList());
+                try {
+                  tls.requireRootedInAnchors(chain, Instant.now());
+                } catch (GeneralSecurityException e) {
+                  answer.completeExceptionally(
+                      new IllegalStateException("CA " + target + ": " + e.getMessage(), e));
+                  return;
+                }
+                answer.complete(chain);
               }
 
               @Override
               public void onError(Throwable t) {
                 Status s = Status.fromThrowable(t);
+                SSLException refused = ControllerTls.tlsFailure(t);
                 answer.completeExceptionally(
                     new IllegalStateException(
                         "CA " + target + ": " + s.getCode()
-                            + (s.getDescription() == null ? "" : ": " + s.getDescription()),
+                            + (s.getDescription() == null ? "" : ": " + s.getDescription())
+                            + (refused == null
+                                ? ""
+                                : ": TLS handshake refused: " + refused.getMessage()
+                                    + " (expected: " + tls.expectation() + ")"),
                         t));
               }
 

@@ -9,12 +9,12 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.jmesh.runtime.Discovery;
 import io.jmesh.runtime.RuntimeLog;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.retry.Backoff;
 import java.lang.System.Logger.Level;
@@ -34,6 +34,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
+import javax.net.ssl.SSLException;
 
 /**
  * The agent's xDS client: one aggregated discovery stream (state of the world) to the
@@ -61,9 +62,15 @@ public final class XdsClient implements Discovery {
    * @param node how the controller knows this agent: id, service, namespace
    * @param reconnectBase the first reconnect delay, doubling per failed attempt
    * @param reconnectMax the longest reconnect delay
+   * @param tls how the controller is verified (TLS with trust anchors from a file, or plaintext
+   *     when explicitly asked for)
    */
   public record Options(
-      List<String> addresses, NodeIdentity node, Duration reconnectBase, Duration reconnectMax) {
+      List<String> addresses,
+      NodeIdentity node,
+      Duration reconnectBase,
+      Duration reconnectMax,
+      ControllerTls tls) {
     public Options {
       addresses = List.copyOf(addresses);
       if (addresses.isEmpty()) {
@@ -75,6 +82,7 @@ public final class XdsClient implements Discovery {
       Objects.requireNonNull(node, "node");
       Objects.requireNonNull(reconnectBase, "reconnectBase");
       Objects.requireNonNull(reconnectMax, "reconnectMax");
+      Objects.requireNonNull(tls, "tls");
     }
   }
 
@@ -107,9 +115,17 @@ public final class XdsClient implements Discovery {
    * @param ackedVersions per type URL, the version last applied
    * @param lastNack the error_detail of the last NACK, or {@code null}
    * @param streams streams opened so far (1 + reconnects)
+   * @param tlsRefusals streams that ended in a failed TLS handshake with the controller (a
+   *     certificate that does not chain to the trust anchors or does not carry the expected name)
+   * @param lastTlsRefusal why the last of them failed, or {@code null}
    */
   public record Status(
-      String connectedTo, Map<String, String> ackedVersions, String lastNack, int streams) {}
+      String connectedTo,
+      Map<String, String> ackedVersions,
+      String lastNack,
+      int streams,
+      int tlsRefusals,
+      String lastTlsRefusal) {}
 
   private static final List<String> TYPES =
       List.of(
@@ -138,6 +154,9 @@ public final class XdsClient implements Discovery {
   private int streams;
   private int failedAttempts;
   private String lastNack;
+  private int tlsRefusals;
+  private String lastTlsRefusal;
+  private boolean lastFailureWasTls; // within the current series of failed reconnects
   private ScheduledFuture<?> reconnect;
   private boolean closed;
 
@@ -215,7 +234,7 @@ public final class XdsClient implements Discovery {
   public synchronized Status status() {
     Map<String, String> acked = new LinkedHashMap<>();
     types.forEach((type, state) -> acked.put(type, state.version));
-    return new Status(connectedTo, acked, lastNack, streams);
+    return new Status(connectedTo, acked, lastNack, streams, tlsRefusals, lastTlsRefusal);
   }
 
   @Override
@@ -239,14 +258,42 @@ public final class XdsClient implements Discovery {
     }
   }
 
+  /**
+   * Replaces the stream now with one on new connections, to the same controller address, keeping
+   * everything held. The agent calls it when its first workload certificate arrives: connections
+   * made before it presented none, and new ones present it (mTLS), so the controller learns whose
+   * stream it is. A no-op before {@link #start} and after {@link #close}.
+   */
+  public synchronized void reconnect(String why) {
+    if (closed || onSnapshot == null) {
+      return;
+    }
+    if (reconnect != null) {
+      reconnect.cancel(false);
+    }
+    String address = streamAddress != null ? streamAddress : options.addresses().get(0);
+    RuntimeLog.log(Level.INFO, "xDS: reconnecting to " + address + ": " + why);
+    stream = null; // the old stream's callbacks are ignored from here on
+    requests = null;
+    connectedTo = null;
+    for (ManagedChannel channel : channels.values()) {
+      channel.shutdownNow();
+    }
+    channels.clear();
+    connect(address);
+  }
+
   // ---- the stream ------------------------------------------------------------------------------
 
   private synchronized void connect() {
     if (closed) {
       return;
     }
+    connect(options.addresses().get(streams % options.addresses().size()));
+  }
+
+  private void connect(String address) {
     reconnect = null;
-    String address = options.addresses().get(streams % options.addresses().size());
     streams++;
     ManagedChannel channel = channels.computeIfAbsent(address, this::newChannel);
     Object id = new Object();
@@ -266,8 +313,7 @@ public final class XdsClient implements Discovery {
 
   private ManagedChannel newChannel(String address) {
     ControllerAddress controller = ControllerAddress.parse(address);
-    return NettyChannelBuilder.forAddress(controller.host(), controller.port())
-        .usePlaintext() // mTLS to the controller comes with the identity work (issue 5)
+    return options.tls().channel(controller.host(), controller.port())
         .executor(scheduler)
         .keepAliveTime(30, TimeUnit.SECONDS)
         .build();
@@ -293,30 +339,46 @@ public final class XdsClient implements Discovery {
 
     @Override
     public void onError(Throwable t) {
-      streamEnded(id, t.toString());
+      streamEnded(id, t);
     }
 
     @Override
     public void onCompleted() {
-      streamEnded(id, "the controller closed the stream");
+      streamEnded(id, null);
     }
   }
 
-  private synchronized void streamEnded(Object id, String why) {
+  /** @param error why the stream failed; null when the controller closed it */
+  private synchronized void streamEnded(Object id, Throwable error) {
     if (id != stream || closed) {
       return;
     }
+    String why;
+    SSLException refused = ControllerTls.tlsFailure(error);
+    if (refused != null) {
+      // Counted every time, logged once per series of failed reconnects (below), like any failure.
+      tlsRefusals++;
+      why = "TLS handshake refused: " + refused.getMessage() + " (expected: "
+          + options.tls().expectation() + ")";
+      lastTlsRefusal = why;
+    } else {
+      why = error == null ? "the controller closed the stream" : error.toString();
+    }
+    // One WARN per series of failed reconnects, and one more when the failure turns into a TLS
+    // refusal or back (a controller replaced by one of another CA: first refused, then untrusted).
+    boolean kindChanged = failedAttempts > 0 && (refused != null) != lastFailureWasTls;
+    lastFailureWasTls = refused != null;
     stream = null;
     requests = null;
     connectedTo = null;
     failedAttempts++;
     long delay = backoff.delayNanos(failedAttempts);
     RuntimeLog.log(
-        failedAttempts == 1 ? Level.WARNING : Level.DEBUG,
+        failedAttempts == 1 || kindChanged ? Level.WARNING : Level.DEBUG,
         "xDS stream to " + streamAddress + " ended (" + why + "); keeping snapshot "
             + (published == null ? "(none)" : published.version()) + ", reconnecting in "
             + TimeUnit.NANOSECONDS.toMillis(delay) + " ms");
-    reconnect = scheduler.schedule(this::connect, delay, TimeUnit.NANOSECONDS);
+    reconnect = scheduler.schedule((Runnable) this::connect, delay, TimeUnit.NANOSECONDS);
   }
 
   private synchronized void onResponse(Object id, DiscoveryResponse response) {

@@ -97,7 +97,7 @@ final class MeshTlsPath implements Scenario.Run {
   @Override
   public void server(Jvm.Builder b) {
     b.withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env(controller.agentEnv())
         .env("JMESH_SERVICE", SERVICE)
         .env("JMESH_BOOTSTRAP_TOKEN", serverToken)
         .env("JMESH_INBOUND_ADDRESS", inboundHost)
@@ -128,7 +128,7 @@ final class MeshTlsPath implements Scenario.Run {
       @Override
       public void client(Jvm.Builder b) {
         b.withAgent()
-            .env("JMESH_CONTROLLER", controller.xdsAddress())
+            .env(controller.agentEnv())
             .env("JMESH_SERVICE", CLIENT_SERVICE)
             .env("JMESH_BOOTSTRAP_TOKEN", clientToken)
             // The server's agent has the admin endpoint's default port on this host; the load

@@ -274,7 +274,8 @@ public final class Demo {
   /** The agent's settings for one workload: controller mode, a token file, an admin port of its own. */
   private void agentEnv(Jvm.Builder jvm, String serviceAccount, Path tokenFile) throws IOException {
     jvm.withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        // The controller's address, and its trust anchor, handed over out of band as a file.
+        .env(controller.agentEnv())
         .env("JMESH_SERVICE", serviceAccount)
         .env("JMESH_BOOTSTRAP_TOKEN_FILE", tokenFile.toString())
         // Hold the application until it is meshed (config and certificate), also on a slow

@@ -24,6 +24,10 @@ import java.util.concurrent.TimeUnit;
  * A jmesh controller JVM ({@code controller/target/jmesh-controller.jar}) on fixed loopback
  * ports, so that a restarted controller is found again by agents at the same address; with a
  * small HTTP client for its admin API. Used by the smoke tests and the demo.
+ *
+ * <p>With {@code --ca-dir} the xDS port serves TLS and agents verify it with the CA directory's
+ * {@code trust-anchors.pem}; without a CA there is no serving certificate, so it runs with {@code
+ * --insecure-plaintext}. {@link #agentEnv()} gives an agent the matching settings.
  */
 public final class ControllerProcess implements AutoCloseable {
   private static final HttpClient HTTP =
@@ -31,7 +35,7 @@ public final class ControllerProcess implements AutoCloseable {
 
   private final Path config;
   private final Path overrides; // null: none
-  private final int xdsPort;
+  private int xdsPort;
   private final int adminPort;
   private final List<String> extraArgs = new ArrayList<>();
   private Jvm jvm;
@@ -45,6 +49,43 @@ public final class ControllerProcess implements AutoCloseable {
     this.overrides = overrides;
     this.xdsPort = freePort();
     this.adminPort = freePort();
+  }
+
+  /**
+   * Listens on {@code other}'s xDS port (start this one after {@code other} stopped): agents
+   * configured for {@code other} then reach this controller instead.
+   */
+  public ControllerProcess onXdsPortOf(ControllerProcess other) {
+    this.xdsPort = other.xdsPort;
+    return this;
+  }
+
+  /** The CA directory of {@code --ca-dir}, or null without a CA. */
+  public Path caDir() {
+    int i = extraArgs.indexOf("--ca-dir");
+    return i < 0 || i + 1 >= extraArgs.size() ? null : Path.of(extraArgs.get(i + 1));
+  }
+
+  /** {@code <ca-dir>/trust-anchors.pem}, which the controller writes at start; null without a CA. */
+  public Path trustAnchorsFile() {
+    Path caDir = caDir();
+    return caDir == null ? null : caDir.resolve("trust-anchors.pem");
+  }
+
+  /**
+   * What an agent needs to reach this controller: {@code JMESH_CONTROLLER}, and {@code
+   * JMESH_TRUST_ANCHORS_FILE} (with a CA) or {@code JMESH_CONTROLLER_INSECURE_PLAINTEXT=true}.
+   */
+  public java.util.Map<String, String> agentEnv() {
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+    env.put("JMESH_CONTROLLER", xdsAddress());
+    Path anchors = trustAnchorsFile();
+    if (anchors == null) {
+      env.put("JMESH_CONTROLLER_INSECURE_PLAINTEXT", "true");
+    } else {
+      env.put("JMESH_TRUST_ANCHORS_FILE", anchors.toString());
+    }
+    return env;
   }
 
   /** More command-line flags for every start, for example {@code --ca-dir <dir>}. */
@@ -99,6 +140,9 @@ public final class ControllerProcess implements AutoCloseable {
       args.add(overrides.toString());
     }
     args.addAll(extraArgs);
+    if (caDir() == null && !extraArgs.contains("--insecure-plaintext")) {
+      args.add("--insecure-plaintext"); // no CA, no serving certificate
+    }
     Path jar = Jvm.controllerJar();
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(

@@ -152,6 +152,12 @@ public final class Jvm implements AutoCloseable {
       return this;
     }
 
+    /** Every entry of {@code variables}, for example {@link ControllerProcess#agentEnv()}. */
+    public Builder env(java.util.Map<String, String> variables) {
+      env.putAll(variables);
+      return this;
+    }
+
     public Builder main(String mainClass, String... args) {
       this.mainClass = mainClass;
       this.args.addAll(List.of(args));

@@ -37,6 +37,12 @@ public final class AgentConfig {
       key("jmesh.config.poll.ms", "1000", "How often file mode checks the file, in ms (50..3600000).");
   public static final Key CONTROLLER =
       key("jmesh.controller", "", "Controller mode: comma-separated xDS addresses host:port of the jmesh controller, tried in turn; wins over jmesh.config.");
+  public static final Key TRUST_ANCHORS_FILE =
+      key("jmesh.trust.anchors.file", "", "Controller mode: a PEM file of the trust anchors that verify the controller's TLS certificate (the controller's <ca-dir>/trust-anchors.pem, handed out of band, for example a mounted ConfigMap); never taken from the controller itself. Required unless jmesh.controller.insecure.plaintext is true.");
+  public static final Key CONTROLLER_TLS_NAME =
+      key("jmesh.controller.tls.name", "", "Controller mode: the name the controller's certificate must carry; default: the host of the jmesh.controller (or jmesh.ca) address dialled.");
+  public static final Key CONTROLLER_INSECURE_PLAINTEXT =
+      key("jmesh.controller.insecure.plaintext", "false", "Controller mode: true to connect without TLS to a controller started with --insecure-plaintext (local demos only: anyone on the path can rewrite this agent's config and read its bootstrap token). Ignored when jmesh.trust.anchors.file is set.");
   public static final Key XDS_INITIAL_WAIT_MS =
       key("jmesh.xds.initial.wait.ms", "2000", "Controller mode: how long the agent holds the application's start until the controller has said which services are meshed, in ms (0..60000; 0: do not wait).");
   public static final Key XDS_FIRST_USE_TIMEOUT_MS =
@@ -102,6 +108,9 @@ public final class AgentConfig {
           CONFIG,
           CONFIG_POLL_MS,
           CONTROLLER,
+          TRUST_ANCHORS_FILE,
+          CONTROLLER_TLS_NAME,
+          CONTROLLER_INSECURE_PLAINTEXT,
           XDS_INITIAL_WAIT_MS,
           XDS_FIRST_USE_TIMEOUT_MS,
           XDS_RECONNECT_MAX_MS,
@@ -145,6 +154,9 @@ public final class AgentConfig {
   final Path configFile;
   final long configPollMillis;
   final List<String> controllers;
+  final Path trustAnchorsFile; // null: none
+  final String controllerTlsName; // null: the host dialled
+  final boolean controllerInsecurePlaintext;
   final long xdsInitialWaitMillis;
   final long xdsFirstUseTimeoutMillis;
   final long xdsReconnectMaxMillis;
@@ -191,6 +203,10 @@ public final class AgentConfig {
     this.configFile = file.isEmpty() ? null : Path.of(file);
     this.configPollMillis = longIn(CONFIG_POLL_MS, 50, 3_600_000);
     this.controllers = addresses(CONTROLLER);
+    String anchors = raw(TRUST_ANCHORS_FILE);
+    this.trustAnchorsFile = anchors.isEmpty() ? null : Path.of(anchors);
+    this.controllerTlsName = raw(CONTROLLER_TLS_NAME).isEmpty() ? null : raw(CONTROLLER_TLS_NAME);
+    this.controllerInsecurePlaintext = bool(CONTROLLER_INSECURE_PLAINTEXT);
     this.xdsInitialWaitMillis = longIn(XDS_INITIAL_WAIT_MS, 0, 60_000);
     this.xdsFirstUseTimeoutMillis = longIn(XDS_FIRST_USE_TIMEOUT_MS, 0, 60_000);
     this.xdsReconnectMaxMillis = longIn(XDS_RECONNECT_MAX_MS, 250, 600_000);
@@ -471,6 +487,21 @@ public final class AgentConfig {
   /** The file-mode config, or null when none is set. */
   public Path configFile() {
     return configFile;
+  }
+
+  /** The PEM file of anchors that verify the controller, or null when none is set. */
+  public Path trustAnchorsFile() {
+    return trustAnchorsFile;
+  }
+
+  /** The name the controller's certificate must carry, or null for the host dialled. */
+  public String controllerTlsName() {
+    return controllerTlsName;
+  }
+
+  /** Whether plaintext to the controller was explicitly asked for. */
+  public boolean controllerInsecurePlaintext() {
+    return controllerInsecurePlaintext;
   }
 
   /** The controller addresses; empty when not in controller mode. */

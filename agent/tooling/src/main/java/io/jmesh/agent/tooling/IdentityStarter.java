@@ -1,6 +1,7 @@
 package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.AgentLog;
+import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.identity.GrpcCertificateClient;
 import io.jmesh.runtime.identity.IdentityManager;
 import io.jmesh.runtime.identity.MeshTls;
@@ -30,8 +31,9 @@ final class IdentityStarter {
    * or null when there is none: no bootstrap token, or settings the runtime refused.
    *
    * @param scheduler runs the CA's callbacks and the renewals; one daemon thread keeps no JVM alive
+   * @param tls how the CA (the controller) is verified
    */
-  static MeshTls start(AgentConfig config, ScheduledExecutorService scheduler) {
+  static MeshTls start(AgentConfig config, ScheduledExecutorService scheduler, ControllerTls tls) {
     String token = config.bootstrapToken();
     if (token == null) {
       AgentLog.info(
@@ -51,7 +53,7 @@ final class IdentityStarter {
       int port = Integer.parseInt(ca.substring(colon + 1));
       // The xDS scheduler runs the CA's callbacks too: the manager hops onto it anyway, and one
       // daemon thread keeps no JVM alive.
-      GrpcCertificateClient client = new GrpcCertificateClient(host, port, token, scheduler);
+      GrpcCertificateClient client = new GrpcCertificateClient(host, port, token, scheduler, tls);
       IdentityManager identity =
           new IdentityManager(
               id,

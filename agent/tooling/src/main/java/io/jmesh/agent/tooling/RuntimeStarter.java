@@ -2,6 +2,7 @@ package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.jmesh.runtime.trace.Tracing;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Builds the workload's {@link MeshRuntime} in the mode its settings choose: none (neither {@code
@@ -79,18 +81,44 @@ final class RuntimeStarter {
           "both JMESH_CONTROLLER and JMESH_CONFIG are set: using the controller, ignoring "
               + config.configFile());
     }
+    // The CA's channel needs no client certificate: the token proves the workload.
+    ControllerTls caTls = ControllerTlsStarter.controllerTls(config, null);
+    if (caTls == null) {
+      scheduler.shutdownNow();
+      return MeshRuntime.builder().options(options).metrics(metrics).build();
+    }
+    ControllerTlsStarter.warnIfPlaintext(config, caTls);
+    long identityStart = System.nanoTime();
+    MeshTls meshTls = IdentityStarter.start(config, scheduler, caTls);
+    // The xDS channel presents the workload's certificate once it has one (mTLS).
+    ControllerTls xdsTls =
+        meshTls == null || caTls.isPlaintext()
+            ? caTls
+            : ControllerTlsStarter.controllerTls(config, meshTls.keyManager());
+    if (xdsTls == null) {
+      xdsTls = caTls; // the file was readable a moment ago; present no certificate then
+    }
     XdsClient client =
         new XdsClient(
             new XdsClient.Options(
                 config.controllers(),
                 new XdsClient.NodeIdentity(nodeId(config), serviceName(config), config.namespace(), nodeMetadata),
                 Duration.ofMillis(250),
-                Duration.ofMillis(config.xdsReconnectMaxMillis())),
+                Duration.ofMillis(config.xdsReconnectMaxMillis()),
+                xdsTls),
             scheduler,
             () -> ThreadLocalRandom.current().nextLong());
     readiness.xdsStarted(client);
-    long identityStart = System.nanoTime();
-    MeshTls meshTls = IdentityStarter.start(config, scheduler);
+    if (meshTls != null && !xdsTls.isPlaintext()) {
+      // The first stream may open before the first certificate and so present none: replace it
+      // once the certificate is here, rather than hold the first Listeners until then.
+      AtomicBoolean first = new AtomicBoolean(true);
+      meshTls.identity().onCertificate(c -> {
+        if (first.getAndSet(false)) {
+          client.reconnect("the workload certificate " + c.id() + " arrived; the stream presents it (mTLS)");
+        }
+      });
+    }
     MeshRuntime.Builder builder =
         MeshRuntime.builder()
             .options(options)
