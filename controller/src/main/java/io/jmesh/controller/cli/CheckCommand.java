@@ -19,7 +19,7 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code jmesh check}: a preflight in the manner of {@code linkerd check}. Each check prints one
  * line, {@code √} or {@code ×} (or {@code ‼} for a warning that does not fail); exit code 1 when
- * any failed.
+ * any failed. With {@code --kubernetes}, {@link KubernetesChecks} run first.
  */
 @Command(
     name = "check",
@@ -27,7 +27,9 @@ import picocli.CommandLine.ParentCommand;
     description = {
       "Checks that the controller is reachable and ready, that its certificate authority (if any)"
           + " is valid, and that every connected agent has ACKed the controller's latest config"
-          + " and answers on its admin endpoint. Exit code 1 when a check fails."
+          + " and answers on its admin endpoint; with --kubernetes, first the control plane in the"
+          + " cluster (controller/README.md, \"jmesh check --kubernetes\"). Exit code 1 when a check"
+          + " fails."
     })
 final class CheckCommand implements Callable<Integer> {
   /** A CA whose issuer expires sooner than this is worth a warning. */

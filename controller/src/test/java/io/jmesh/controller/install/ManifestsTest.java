@@ -20,8 +20,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -283,9 +281,5 @@ class ManifestsTest {
   @SuppressWarnings("unchecked")
   private static Map<String, Object> spec(Map<String, Object> resource) {
     return (Map<String, Object>) resource.get("spec");
-  }
-
-  static Set<String> kinds(List<HasMetadata> objects) {
-    return objects.stream().map(HasMetadata::getKind).collect(Collectors.toSet());
   }
 }
