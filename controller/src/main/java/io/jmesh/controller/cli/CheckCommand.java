@@ -1,6 +1,9 @@
 package io.jmesh.controller.cli;
 
-import java.io.PrintWriter;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.jmesh.controller.install.InstallOptions;
+import io.jmesh.controller.install.Manifests;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -8,6 +11,7 @@ import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -15,7 +19,7 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code jmesh check}: a preflight in the manner of {@code linkerd check}. Each check prints one
  * line, {@code √} or {@code ×} (or {@code ‼} for a warning that does not fail); exit code 1 when
- * any failed.
+ * any failed. With {@code --kubernetes}, {@link KubernetesChecks} run first.
  */
 @Command(
     name = "check",
@@ -23,7 +27,9 @@ import picocli.CommandLine.ParentCommand;
     description = {
       "Checks that the controller is reachable and ready, that its certificate authority (if any)"
           + " is valid, and that every connected agent has ACKed the controller's latest config"
-          + " and answers on its admin endpoint. Exit code 1 when a check fails."
+          + " and answers on its admin endpoint; with --kubernetes, first the control plane in the"
+          + " cluster (controller/README.md, \"jmesh check --kubernetes\"). Exit code 1 when a check"
+          + " fails."
     })
 final class CheckCommand implements Callable<Integer> {
   /** A CA whose issuer expires sooner than this is worth a warning. */
@@ -38,35 +44,71 @@ final class CheckCommand implements Callable<Integer> {
       description = "Fail unless at least this many agents are connected. Default: ${DEFAULT-VALUE}.")
   int expectAgents;
 
-  private PrintWriter out;
-  private int failures;
+  @Option(
+      names = "--kubernetes",
+      description = "Check the control plane in Kubernetes first: API reachable, CRDs and their versions,"
+          + " the controller's RBAC, its Deployment ready, the trust-anchor ConfigMap. The cluster is"
+          + " the kube config's (KUBECONFIG, ~/.kube/config, or in-cluster), as for kubectl.")
+  boolean kubernetes;
+
+  @Option(
+      names = "--namespace",
+      paramLabel = "<name>",
+      defaultValue = InstallOptions.DEFAULT_NAMESPACE,
+      description = "With --kubernetes: the control plane's namespace. Default: ${DEFAULT-VALUE}.")
+  String namespace;
+
+  /** The Kubernetes client, made only with --kubernetes; tests hand in a mock server's. */
+  private final Supplier<KubernetesClient> kubernetesClient;
+
+  CheckCommand() {
+    this(() -> new KubernetesClientBuilder().build());
+  }
+
+  CheckCommand(Supplier<KubernetesClient> kubernetesClient) {
+    this.kubernetesClient = kubernetesClient;
+  }
+
+  private CheckLines lines;
 
   @Override
   public Integer call() {
-    out = parent.spec().commandLine().getOut();
+    lines = new CheckLines(parent.spec().commandLine().getOut());
     AdminHttp http = parent.http();
     String controller = parent.controllerAdmin;
+
+    if (kubernetes) {
+      try (KubernetesClient client = kubernetesClient.get()) {
+        new KubernetesChecks(client, namespace, lines).run();
+      }
+    }
 
     // The controller answers, and has a snapshot to serve.
     try {
       HttpResponse<String> ready =
           http.getAnyStatus("controller admin", controller, "/ready", JmeshCli.CONTROLLER_EXPECTATION);
       if (ready.statusCode() == 200) {
-        ok("controller admin " + controller + " is ready");
+        lines.ok("controller admin " + controller + " is ready");
       } else {
-        fail("controller admin " + controller + "/ready: HTTP " + ready.statusCode() + ": "
+        lines.fail("controller admin " + controller + "/ready: HTTP " + ready.statusCode() + ": "
             + AdminHttp.firstLine(ready.body()));
       }
     } catch (AdminHttp.AdminException e) {
-      fail(e.getMessage());
-      return summary();
+      if (kubernetes) {
+        lines.fail(e.getMessage(), "in Kubernetes: kubectl -n " + namespace + " port-forward deployment/"
+            + Manifests.CONTROLLER + " " + Manifests.ADMIN_PORT + ", then --controller-admin 127.0.0.1:"
+            + Manifests.ADMIN_PORT);
+      } else {
+        lines.fail(e.getMessage());
+      }
+      return lines.summary();
     }
 
     // The certificate authority, when the controller runs one.
     try {
       ca(Json.parse(http.get("controller admin", controller, "/ca", JmeshCli.CONTROLLER_EXPECTATION)));
     } catch (AdminHttp.AdminException | RuntimeException e) {
-      fail("certificate authority: " + e.getMessage());
+      lines.fail("certificate authority: " + e.getMessage());
     }
 
     // Every agent: ACKed, and its admin endpoint ready.
@@ -74,34 +116,34 @@ final class CheckCommand implements Callable<Integer> {
     try {
       agents = parent.agents(http);
     } catch (AdminHttp.AdminException e) {
-      fail(e.getMessage());
-      return summary();
+      lines.fail(e.getMessage());
+      return lines.summary();
     }
     if (agents.size() < expectAgents) {
-      fail(agents.size() + " agents connected (expected: at least " + expectAgents
+      lines.fail(agents.size() + " agents connected (expected: at least " + expectAgents
           + "; are the workloads started with -javaagent and JMESH_CONTROLLER=<the controller's xDS address>?)");
     } else if (agents.isEmpty()) {
-      warn("no agent is connected yet (workloads start with -javaagent and JMESH_CONTROLLER)");
+      lines.warn("no agent is connected yet (workloads start with -javaagent and JMESH_CONTROLLER)");
     } else {
-      ok(agents.size() + (agents.size() == 1 ? " agent" : " agents") + " connected");
+      lines.ok(agents.size() + (agents.size() == 1 ? " agent" : " agents") + " connected");
     }
     for (MeshAgent agent : agents) {
       agent(http, agent);
     }
-    return summary();
+    return lines.summary();
   }
 
   @SuppressWarnings("unchecked")
   private void ca(Object doc) {
     Map<String, Object> ca = (Map<String, Object>) doc;
     if (!Boolean.TRUE.equals(ca.get("enabled"))) {
-      warn("no certificate authority (the controller runs without --ca-dir): mesh TLS is off");
+      lines.warn("no certificate authority (the controller runs without --ca-dir): mesh TLS is off");
       return;
     }
     List<Object> anchors = (List<Object>) ca.get("anchors");
     Map<String, Object> issuer = (Map<String, Object>) ca.get("issuer");
     if (issuer == null || anchors == null || anchors.isEmpty()) {
-      fail("certificate authority: no issuer or no trust anchor (expected: both, in --ca-dir)");
+      lines.fail("certificate authority: no issuer or no trust anchor (expected: both, in --ca-dir)");
       return;
     }
     Instant notAfter;
@@ -110,19 +152,19 @@ final class CheckCommand implements Callable<Integer> {
       notAfter = Instant.parse((String) issuer.get("notAfter"));
       notBefore = Instant.parse((String) issuer.get("notBefore"));
     } catch (DateTimeParseException | NullPointerException | ClassCastException e) {
-      fail("certificate authority: issuer validity unreadable: " + issuer);
+      lines.fail("certificate authority: issuer validity unreadable: " + issuer);
       return;
     }
     Instant now = Instant.now();
     String what = "certificate authority for spiffe://" + ca.get("trustDomain") + ": issuer " + issuer.get("subject");
     if (now.isAfter(notAfter)) {
-      fail(what + " expired at " + notAfter + " (expected: a valid issuer; rotate the CA)");
+      lines.fail(what + " expired at " + notAfter + " (expected: a valid issuer; rotate the CA)");
     } else if (now.isBefore(notBefore)) {
-      fail(what + " is valid only from " + notBefore + " (is this host's clock right?)");
+      lines.fail(what + " is valid only from " + notBefore + " (is this host's clock right?)");
     } else if (Duration.between(now, notAfter).compareTo(CA_WARNING) < 0) {
-      warn(what + " expires at " + notAfter + ", in less than " + CA_WARNING.toDays() + " days");
+      lines.warn(what + " expires at " + notAfter + ", in less than " + CA_WARNING.toDays() + " days");
     } else {
-      ok(what + " valid until " + notAfter);
+      lines.ok(what + " valid until " + notAfter);
     }
   }
 
@@ -137,11 +179,11 @@ final class CheckCommand implements Callable<Integer> {
       problems.append("has subscribed to nothing yet");
     }
     if (problems.length() > 0) {
-      fail("agent " + agent.label() + ": " + problems);
+      lines.fail("agent " + agent.label() + ": " + problems);
       return;
     }
     if (agent.adminAddress() == null) {
-      warn("agent " + agent.label() + " ACKed " + String.join(", ", agent.types().keySet())
+      lines.warn("agent " + agent.label() + " ACKed " + String.join(", ", agent.types().keySet())
           + "; it announced no admin port (JMESH_ADMIN_PORT=0?), so stat and tap cannot see it");
       return;
     }
@@ -150,35 +192,15 @@ final class CheckCommand implements Callable<Integer> {
           http.getAnyStatus("agent " + agent.name() + " admin", agent.adminAddress(), "/ready",
               "the agent's JMESH_ADMIN_PORT, reachable from this host");
       if (ready.statusCode() != 200) {
-        fail("agent " + agent.label() + " admin " + agent.adminAddress() + "/ready: HTTP "
+        lines.fail("agent " + agent.label() + " admin " + agent.adminAddress() + "/ready: HTTP "
             + ready.statusCode() + ": " + AdminHttp.firstLine(ready.body()));
         return;
       }
     } catch (AdminHttp.AdminException e) {
-      fail(e.getMessage());
+      lines.fail(e.getMessage());
       return;
     }
-    ok("agent " + agent.label() + " ACKed " + String.join(", ", agent.types().keySet())
+    lines.ok("agent " + agent.label() + " ACKed " + String.join(", ", agent.types().keySet())
         + "; admin " + agent.adminAddress() + " ready");
-  }
-
-  private void ok(String line) {
-    out.println("\u221a " + line);
-  }
-
-  private void warn(String line) {
-    out.println("\u203c " + line);
-  }
-
-  private void fail(String line) {
-    failures++;
-    out.println("\u00d7 " + line);
-  }
-
-  private int summary() {
-    out.println();
-    out.println(failures == 0 ? "Status check results are \u221a" : failures + (failures == 1 ? " check" : " checks") + " failed");
-    out.flush();
-    return failures == 0 ? 0 : 1;
   }
 }

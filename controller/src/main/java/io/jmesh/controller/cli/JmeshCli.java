@@ -38,7 +38,8 @@ import picocli.CommandLine.ScopeType;
       StatCommand.class,
       RoutesCommand.class,
       EndpointsCommand.class,
-      TapCommand.class
+      TapCommand.class,
+      InstallCommand.class
     })
 public final class JmeshCli {
   @Spec CommandSpec spec;

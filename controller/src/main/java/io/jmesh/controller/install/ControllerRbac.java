@@ -1,0 +1,113 @@
+package io.jmesh.controller.install;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The controller's least-privilege RBAC: a ServiceAccount, a ClusterRole for what it reads in
+ * every namespace and the reviews it asks for, and a Role for what it keeps in its own namespace
+ * (the CA's Secret, the trust-anchor ConfigMap, the leader Lease). Every rule names its verbs and
+ * resources: no {@code *}. The rules are written from {@link #permissions}, the list {@code jmesh
+ * check} also verifies.
+ */
+public final class ControllerRbac {
+  static final String CORE = "";
+  static final String DISCOVERY = "discovery.k8s.io";
+  static final String GATEWAY = "gateway.networking.k8s.io";
+  static final String AUTHENTICATION = "authentication.k8s.io";
+  static final String AUTHORIZATION = "authorization.k8s.io";
+  static final String COORDINATION = "coordination.k8s.io";
+
+  private ControllerRbac() {}
+
+  /**
+   * Everything the controller needs, in the order of its rules: its informers list and watch
+   * (Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, the jmesh policies); it writes route
+   * statuses; it authenticates workloads (TokenReview) and checks its own rights at start
+   * (SubjectAccessReview); in {@code namespace} only, it keeps the CA's key in a Secret, publishes
+   * the trust anchors in a ConfigMap and elects a leader with a Lease.
+   */
+  public static List<ControllerPermission> permissions(String namespace) {
+    List<ControllerPermission> p = new ArrayList<>();
+    for (String verb : List.of("list", "watch")) {
+      p.add(new ControllerPermission(CORE, "services", verb, null));
+      p.add(new ControllerPermission(CORE, "pods", verb, null));
+      p.add(new ControllerPermission(DISCOVERY, "endpointslices", verb, null));
+      p.add(new ControllerPermission(GATEWAY, "httproutes", verb, null));
+      p.add(new ControllerPermission(GATEWAY, "grpcroutes", verb, null));
+      for (JmeshCrds.Kind kind : JmeshCrds.KINDS) {
+        p.add(new ControllerPermission(JmeshCrds.GROUP, kind.plural(), verb, null));
+      }
+    }
+    for (String verb : List.of("update", "patch")) {
+      p.add(new ControllerPermission(GATEWAY, "httproutes/status", verb, null));
+      p.add(new ControllerPermission(GATEWAY, "grpcroutes/status", verb, null));
+    }
+    p.add(new ControllerPermission(AUTHENTICATION, "tokenreviews", "create", null));
+    p.add(new ControllerPermission(AUTHORIZATION, "subjectaccessreviews", "create", null));
+    // Its own namespace only: get to read back, create to bootstrap, update to rotate or renew.
+    for (String verb : List.of("get", "create", "update")) {
+      p.add(new ControllerPermission(CORE, "secrets", verb, namespace));
+      p.add(new ControllerPermission(CORE, "configmaps", verb, namespace));
+      p.add(new ControllerPermission(COORDINATION, "leases", verb, namespace));
+    }
+    return List.copyOf(p);
+  }
+
+  static List<HasMetadata> objects(String namespace) {
+    String name = Manifests.CONTROLLER;
+    List<ControllerPermission> all = permissions(namespace);
+    return List.of(
+        new ServiceAccountBuilder()
+            .withNewMetadata().withName(name).withNamespace(namespace).withLabels(Manifests.labels()).endMetadata()
+            .build(),
+        new ClusterRoleBuilder()
+            .withNewMetadata().withName(name).withLabels(Manifests.labels()).endMetadata()
+            .withRules(rules(all.stream().filter(p -> p.namespace() == null).toList()))
+            .build(),
+        new ClusterRoleBindingBuilder()
+            .withNewMetadata().withName(name).withLabels(Manifests.labels()).endMetadata()
+            .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", name)
+            .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(namespace).endSubject()
+            .build(),
+        new RoleBuilder()
+            .withNewMetadata().withName(name).withNamespace(namespace).withLabels(Manifests.labels()).endMetadata()
+            .withRules(rules(all.stream().filter(p -> namespace.equals(p.namespace())).toList()))
+            .build(),
+        new RoleBindingBuilder()
+            .withNewMetadata().withName(name).withNamespace(namespace).withLabels(Manifests.labels()).endMetadata()
+            .withNewRoleRef("rbac.authorization.k8s.io", "Role", name)
+            .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(namespace).endSubject()
+            .build());
+  }
+
+  /** One rule per group and verb set: the resources that share both. */
+  static List<PolicyRule> rules(List<ControllerPermission> permissions) {
+    // group -> resource -> verbs, in first-seen order so the output is stable.
+    Map<String, Map<String, List<String>>> verbs = new LinkedHashMap<>();
+    for (ControllerPermission p : permissions) {
+      verbs.computeIfAbsent(p.group(), g -> new LinkedHashMap<>())
+          .computeIfAbsent(p.resource(), r -> new ArrayList<>())
+          .add(p.verb());
+    }
+    List<PolicyRule> rules = new ArrayList<>();
+    verbs.forEach((group, byResource) -> {
+      Map<List<String>, List<String>> resourcesByVerbs = new LinkedHashMap<>();
+      byResource.forEach((resource, v) ->
+          resourcesByVerbs.computeIfAbsent(v, k -> new ArrayList<>()).add(resource));
+      resourcesByVerbs.forEach((v, resources) -> rules.add(
+          new PolicyRuleBuilder().withApiGroups(group).withResources(resources).withVerbs(v).build()));
+    });
+    return rules;
+  }
+}
