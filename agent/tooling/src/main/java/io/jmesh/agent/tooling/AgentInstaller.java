@@ -133,8 +133,10 @@ public final class AgentInstaller {
       AgentLog.error("agent failed to start; the application runs unmeshed", t);
     } finally {
       gate.open(weaver);
-      if (capture != null) {
-        capture.off(); // no decision by now (no identity, a failed start): binds are left alone
+      // No decision by now (file mode, no controller, a failed start): binds are left alone.
+      if (capture != null && capture.off()) {
+        AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode"
+            + " and " + AgentConfig.BOOTSTRAP_TOKEN.env() + "); the application's ports are left as it binds them");
       }
     }
     if (weaver == null) {

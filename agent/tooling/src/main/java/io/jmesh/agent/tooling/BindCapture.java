@@ -63,15 +63,21 @@ final class BindCapture implements ServerBindHook {
   }
 
   /** Captures from now on by {@code r}. */
-  void start(CaptureRules r, Listeners l) {
+  synchronized void start(CaptureRules r, Listeners l) {
     this.listeners = l;
     this.rules = r;
     decided.countDown();
   }
 
-  /** Decides "no capture" unless {@link #start} came first; idempotent. */
-  void off() {
+  /**
+   * Decides "no capture" unless {@link #start} came first; idempotent.
+   *
+   * @return whether this call made the decision (nothing had decided before)
+   */
+  synchronized boolean off() {
+    boolean undecided = decided.getCount() > 0;
     decided.countDown();
+    return undecided;
   }
 
   boolean capturing() {

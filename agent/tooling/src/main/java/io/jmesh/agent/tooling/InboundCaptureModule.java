@@ -37,7 +37,11 @@ final class InboundCaptureModule implements InstrumentationModule {
   static final String NAME = "inbound-capture";
   static final String NIO_CHANNEL = "sun.nio.ch.ServerSocketChannelImpl";
   static final String SERVER_SOCKET = "java.net.ServerSocket";
-  static final String NETTY_SOCKET = "io.netty.channel.unix.Socket";
+  /**
+   * Built at run time: the agent jar relocates {@code io.netty} to {@code io.jmesh.shaded.io.netty}
+   * in every class, string constants included, and this name must stay the application's.
+   */
+  static final String NETTY_SOCKET = String.join(".", "io", "netty", "channel", "unix", "Socket");
 
   @Override
   public String name() {
@@ -94,7 +98,7 @@ final class InboundCaptureModule implements InstrumentationModule {
     if (internalName.equals("sun/nio/ch/ServerSocketChannelImpl") || internalName.equals("java/net/ServerSocket")) {
       return true;
     }
-    String netty = "io/netty/channel/unix/Socket";
+    String netty = NETTY_SOCKET.replace('.', '/');
     return internalName.equals(netty)
         || (internalName.endsWith("/" + netty) && !internalName.startsWith("io/jmesh/"));
   }
