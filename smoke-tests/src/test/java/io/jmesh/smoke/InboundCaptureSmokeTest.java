@@ -25,8 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Inbound capture without iptables, on real servers started unmodified under the agent: one JVM
- * ({@link CaptureServers}) binds the JDK {@code HttpServer}, a Netty server on NIO, one on native
- * epoll (the Netty relocated in grpc-netty-shaded) and a gRPC server, all to {@code 0.0.0.0}; the
+ * ({@link CaptureServers}) binds the JDK {@code HttpServer}, a Netty server on NIO and one on native
+ * epoll (the Netty relocated in grpc-netty-shaded), an embedded Jetty 12, a Netty 4.2 server on
+ * native epoll under its own names, and a gRPC server, all to {@code 0.0.0.0}; the
  * workload's address is 127.0.0.2. A meshed caller (a real agent JVM with its own identity from
  * the controller's CA) reaches each port on 127.0.0.2 through the mesh listener, and each
  * application sees the caller's proven identity; plaintext with a forged {@code x-jmesh-client-id}
@@ -35,7 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InboundCaptureSmokeTest {
   private static final String CALLER_ID = "spiffe://cluster.local/ns/default/sa/web";
-  private static final String[] KINDS = {"jdk", "nio", "epoll", "grpc"};
+  /** The HTTP servers, then gRPC last (its caller is a gRPC channel, not a URL). */
+  private static final String[] KINDS = {"jdk", "nio", "epoll", "jetty", "netty-epoll", "grpc"};
+  private static final int HTTP = KINDS.length - 1;
   private final List<AutoCloseable> toClose = new ArrayList<>();
 
   @TempDir Path dir;
@@ -70,7 +73,7 @@ class InboundCaptureSmokeTest {
     toClose.add(controller);
 
     Jvm servers = start(Jvm.builder("capture")
-        .classPath(Jvm.appClassPath("grpc"))
+        .classPath(Jvm.appClassPath("grpc") + java.io.File.pathSeparator + libs("capture"))
         .withAgent()
         .env("JMESH_CONTROLLER", controller.xdsAddress())
         .env("JMESH_SERVICE", "capture")
@@ -80,7 +83,7 @@ class InboundCaptureSmokeTest {
         .env("JMESH_ADMIN_ADDRESS", "127.0.0.2")
         .env("JMESH_ADMIN_PORT", Integer.toString(admin))
         .main(CaptureServers.class.getName(), "--bind", "0.0.0.0", "--jdk", "" + port[0], "--nio", "" + port[1],
-            "--epoll", "" + port[2], "--grpc", "" + port[3]));
+            "--epoll", "" + port[2], "--jetty", "" + port[3], "--netty-epoll", "" + port[4], "--grpc", "" + port[5]));
     servers.awaitLine(l -> l.equals("READY"), 60_000);
     for (int p : port) {
       assertThat(servers.lines())
@@ -92,7 +95,7 @@ class InboundCaptureSmokeTest {
     // 1. A meshed caller reaches every port on the workload's address, over mTLS, and each
     //    application sees who called.
     StringBuilder urls = new StringBuilder();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < HTTP; i++) {
       urls.append(i == 0 ? "" : ",").append("http://cap-").append(KINDS[i]).append(":8080/");
     }
     Jvm caller = start(Jvm.builder("web")
@@ -120,7 +123,7 @@ class InboundCaptureSmokeTest {
           .as("plaintext to %s", workload)
           .isInstanceOf(IOException.class);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < HTTP; i++) {
       // 3. The application still answers on loopback, which no other host can reach.
       HttpResponse<String> local =
           plain.send(forged(URI.create("http://127.0.0.1:" + port[i] + "/")), HttpResponse.BodyHandlers.ofString());
@@ -133,6 +136,15 @@ class InboundCaptureSmokeTest {
                 HttpResponse.BodyHandlers.ofString()).statusCode())
             .isEqualTo(200));
     assertThat(servers.lines()).noneMatch(l -> l.contains("mesh inbound listener on 127.0.0.2:" + admin));
+  }
+
+  /** The jars of a library set, for a class path. */
+  private static String libs(String set) throws IOException {
+    Path dir = Path.of(System.getProperty("jmesh.apps.libs", "smoke-tests/target/libs")).resolve(set);
+    try (java.util.stream.Stream<Path> jars = java.nio.file.Files.list(dir)) {
+      return jars.map(Path::toString).filter(p -> p.endsWith(".jar")).sorted()
+          .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+    }
   }
 
   private static HttpRequest forged(URI uri) {

@@ -42,7 +42,8 @@ import java.util.Map;
  * server=<kind> client=<x-jmesh-client-id or null>}; the gRPC answer is {@link GrpcHelloServer}'s.
  * Prints {@code READY} once all listen.
  *
- * <p>Usage: {@code CaptureServers --bind 0.0.0.0 --jdk P1 --nio P2 --epoll P3 --grpc P4}
+ * <p>Usage: {@code CaptureServers --bind 0.0.0.0 --jdk P1 --nio P2 --epoll P3 --grpc P4 [--jetty P5]
+ * [--netty-epoll P6]}
  */
 public final class CaptureServers {
   private CaptureServers() {}
@@ -81,6 +82,12 @@ public final class CaptureServers {
         .addService(ServerInterceptors.intercept(greeter, new CallerInterceptor()))
         .build()
         .start();
+    if (opts.containsKey("jetty")) {
+      CapturePlainServers.jetty(bind, Integer.parseInt(opts.get("jetty")));
+    }
+    if (opts.containsKey("netty-epoll")) {
+      CapturePlainServers.nettyEpoll(bind, Integer.parseInt(opts.get("netty-epoll")));
+    }
     System.out.println("READY");
     System.out.flush();
     Thread.currentThread().join(); // until the test ends the JVM
