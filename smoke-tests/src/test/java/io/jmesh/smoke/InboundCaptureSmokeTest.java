@@ -105,6 +105,9 @@ class InboundCaptureSmokeTest {
         .env("JMESH_SERVICE", "web")
         .env("JMESH_BOOTSTRAP_TOKEN", ControllerProcess.token(caDir, "default", "web", "1h"))
         .env("JMESH_ADMIN_PORT", "0")
+        // Each call is the first to its service: on a loaded machine its routes may take longer
+        // than the default 2 s to arrive (seen at load average 9).
+        .env("JMESH_XDS_FIRST_USE_TIMEOUT_MS", "20000")
         .main(CaptureCaller.class.getName(), "--urls", urls.toString(), "--grpc", "cap-grpc:8080"));
     caller.awaitLine(l -> l.equals("DONE"), 60_000);
     for (String kind : KINDS) {
