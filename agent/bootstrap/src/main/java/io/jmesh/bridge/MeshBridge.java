@@ -16,6 +16,7 @@ public final class MeshBridge {
   private static volatile BridgeCalls calls;
   private static volatile JdkHttpClientHook jdkHttpClient;
   private static volatile UrlConnectionHook urlConnection;
+  private static volatile ServerBindHook serverBind;
 
   private static final ConcurrentHashMap<String, AtomicLong> ERRORS = new ConcurrentHashMap<>();
 
@@ -32,6 +33,15 @@ public final class MeshBridge {
 
   public static UrlConnectionHook urlConnection() {
     return urlConnection;
+  }
+
+  /** Inbound capture of the application's server-socket binds, or {@code null}. */
+  public static ServerBindHook serverBind() {
+    return serverBind;
+  }
+
+  public static void install(ServerBindHook hook) {
+    serverBind = hook;
   }
 
   public static void install(BridgeCalls c) {

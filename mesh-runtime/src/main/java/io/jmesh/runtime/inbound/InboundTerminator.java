@@ -22,8 +22,10 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -269,6 +271,9 @@ public final class InboundTerminator implements AutoCloseable {
   private final ApplicationPool pool;
   private final GrpcRelay grpc;
   private final Channel server;
+  private final ServerBootstrap bootstrap;
+  /** Further addresses of the same listener ({@link #listenAlso}). */
+  private final List<Channel> moreServers = new CopyOnWriteArrayList<>();
 
   private InboundTerminator(
       Options options,
@@ -294,7 +299,7 @@ public final class InboundTerminator implements AutoCloseable {
     InboundPipelines pipelines =
         new InboundPipelines(inbound, ssl, tls.refusals(), pool, grpc);
     try {
-      this.server =
+      this.bootstrap =
           new ServerBootstrap()
               .group(group)
               .channel(NioServerSocketChannel.class)
@@ -306,10 +311,8 @@ public final class InboundTerminator implements AutoCloseable {
                       stats.recordConnection();
                       pipelines.accepted(ch.pipeline());
                     }
-                  })
-              .bind(options.listen())
-              .sync()
-              .channel();
+                  });
+      this.server = bootstrap.bind(options.listen()).sync().channel();
     } catch (RuntimeException | InterruptedException e) {
       pool.close();
       grpc.close();
@@ -406,10 +409,25 @@ public final class InboundTerminator implements AutoCloseable {
     return grpc.connections();
   }
 
+  /**
+   * Listens on {@code listen} as well, with the same pipeline, policy and application: one
+   * listener for a port on several of the workload's addresses (inbound capture).
+   *
+   * @return the address bound
+   * @throws RuntimeException (a {@link java.net.BindException}, unchecked by Netty) when the
+   *     address is in use
+   */
+  public InetSocketAddress listenAlso(InetSocketAddress listen) throws InterruptedException {
+    Channel more = bootstrap.bind(Objects.requireNonNull(listen, "listen")).sync().channel();
+    moreServers.add(more);
+    return (InetSocketAddress) more.localAddress();
+  }
+
   /** Stops listening and closes every connection. Idempotent. */
   @Override
   public void close() {
     server.close().syncUninterruptibly();
+    moreServers.forEach(c -> c.close().syncUninterruptibly());
     pool.close();
     grpc.close();
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

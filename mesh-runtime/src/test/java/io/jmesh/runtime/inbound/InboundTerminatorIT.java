@@ -395,4 +395,34 @@ class InboundTerminatorIT {
       assertThat(stats.opaqueConnections()).isEqualTo(1);
     }
   }
+
+  @Test
+  void oneListenerServesOnePortOnSeveralAddresses() throws Exception {
+    // The agent's inbound capture: the port of the application, on each of the workload's addresses.
+    InetAddress first = InetAddress.getByName("127.0.0.2");
+    InetAddress second = InetAddress.getByName("127.0.0.3");
+    start(
+        InboundTerminator.Options.of(
+            new InetSocketAddress(first, 0), new InetSocketAddress(InetAddress.getLoopbackAddress(), app.getAddress().getPort())));
+    int port = terminator.port();
+    assertThat(terminator.listenAlso(new InetSocketAddress(second, port)))
+        .isEqualTo(new InetSocketAddress(second, port));
+    HttpClient client = client(mesh.tls(CLIENT, clientRefusals), HttpClient.Version.HTTP_2);
+
+    for (InetAddress address : List.of(first, second)) {
+      HttpResponse<String> r =
+          client.send(
+              HttpRequest.newBuilder(URI.create("https://" + address.getHostAddress() + ":" + port + "/a")).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(r.body()).isEqualTo("GET /a from " + CLIENT + " over HTTP/1.1 body=");
+    }
+    // Closing the listener closes every address.
+    terminator.close();
+    terminator = null;
+    for (InetAddress address : List.of(first, second)) {
+      try (java.net.ServerSocket again = new java.net.ServerSocket(port, 1, address)) {
+        assertThat(again.getLocalPort()).isEqualTo(port);
+      }
+    }
+  }
 }

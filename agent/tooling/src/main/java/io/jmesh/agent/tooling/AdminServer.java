@@ -105,7 +105,12 @@ final class AdminServer implements AutoCloseable {
     ThreadPoolExecutor workers = null;
     ScheduledThreadPoolExecutor timeouts = null;
     try {
-      HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getByName(address), port), 16);
+      InetSocketAddress bindAddress = new InetSocketAddress(InetAddress.getByName(address), port);
+      HttpServer server;
+      // The agent's own listener: inbound capture must leave it where it is.
+      try (AgentBinds.Claim claim = AgentBinds.claim(List.of(bindAddress))) {
+        server = HttpServer.create(bindAddress, 16);
+      }
       AtomicInteger ids = new AtomicInteger();
       ThreadFactory daemons =
           r -> {

@@ -91,6 +91,15 @@ public final class AgentConfig {
       key("jmesh.inbound.idle.timeout.ms", "600000", "How long a connection to the inbound listener may stay without traffic while no request waits for the application, in ms (1000..86400000); then it is closed.");
   public static final Key INBOUND_PROBE_PATHS =
       key("jmesh.inbound.probe.paths", "", "Strict mode: comma-separated exact paths (such as /healthz,/ready, the query ignored) that plaintext HTTP/1.1 GET and HEAD without a body may reach without identity or policy: the kubelet's probes. Anything else in plaintext stays refused.");
+  // Inbound capture (see CaptureRules): the application's own port, taken over at its bind.
+  public static final Key INBOUND_CAPTURE =
+      key("jmesh.inbound.capture", "on", "on: when this workload has a mesh identity, an application bind of a captured port on the wildcard or a workload address goes to 127.0.0.1 and the mesh inbound listener takes the port on the workload's addresses. off: binds are left alone.");
+  public static final Key INBOUND_CAPTURE_PORTS =
+      key("jmesh.inbound.capture.ports", "all", "The ports captured: all (Linkerd's default), or a comma-separated list of ports and ranges (8080,9000-9010).");
+  public static final Key INBOUND_SKIP_PORTS =
+      key("jmesh.inbound.skip.ports", "", "Ports never captured (like Linkerd's skip-inbound-ports): a comma-separated list of ports and ranges.");
+  public static final Key INBOUND_WORKLOAD_ADDRESSES =
+      key("jmesh.inbound.workload.addresses", "", "Comma-separated IP addresses of this workload, where the mesh listener takes a captured port; default: the non-loopback addresses of the interfaces that are up. 127.0.0.1 is refused (the application's side).");
   public static final Key TRACES =
       key("jmesh.traces", "true", "false: jmesh makes no spans and leaves trace headers alone, whatever the OTEL_* variables say (they may be meant for an OpenTelemetry agent in the same JVM). true: spans as OTEL_* say; see Traces.");
   public static final Key LOG_LEVEL =
@@ -135,6 +144,10 @@ public final class AgentConfig {
           INBOUND_REQUEST_HEADER_TIMEOUT_MS,
           INBOUND_IDLE_TIMEOUT_MS,
           INBOUND_PROBE_PATHS,
+          INBOUND_CAPTURE,
+          INBOUND_CAPTURE_PORTS,
+          INBOUND_SKIP_PORTS,
+          INBOUND_WORKLOAD_ADDRESSES,
           TRACES,
           LOG_LEVEL,
           INSTRUMENTATION_DISABLED,
@@ -180,6 +193,7 @@ public final class AgentConfig {
   final long inboundRequestHeaderTimeoutMillis;
   final long inboundIdleTimeoutMillis;
   final Set<String> inboundProbePaths;
+  final CaptureRules.Settings capture;
   final boolean traces;
   final AgentLog.Level logLevel;
   final Set<String> disabledInstrumentations;
@@ -234,6 +248,7 @@ public final class AgentConfig {
     this.inboundRequestHeaderTimeoutMillis = longIn(INBOUND_REQUEST_HEADER_TIMEOUT_MS, 100, 600_000);
     this.inboundIdleTimeoutMillis = longIn(INBOUND_IDLE_TIMEOUT_MS, 1_000, 86_400_000);
     this.inboundProbePaths = probePaths(INBOUND_PROBE_PATHS);
+    this.capture = readCapture();
     this.traces = bool(TRACES);
     this.logLevel = level(LOG_LEVEL);
     this.disabledInstrumentations = list(INSTRUMENTATION_DISABLED);
@@ -473,6 +488,50 @@ public final class AgentConfig {
       }
     }
     return Collections.unmodifiableSet(out);
+  }
+
+  /** The inbound capture settings (jmesh.inbound.capture, .capture.ports, .skip.ports, .workload.addresses). */
+  public CaptureRules.Settings capture() {
+    return capture;
+  }
+
+  private CaptureRules.Settings readCapture() {
+    String on = raw(INBOUND_CAPTURE).toLowerCase(Locale.ROOT);
+    if (!on.equals("on") && !on.equals("off")) {
+      problem(INBOUND_CAPTURE, on, "on or off");
+      on = INBOUND_CAPTURE.defaultValue();
+    }
+    CaptureRules.Ports ports = CaptureRules.Ports.ALL;
+    String p = raw(INBOUND_CAPTURE_PORTS);
+    if (!p.equalsIgnoreCase("all")) {
+      try {
+        ports = CaptureRules.Ports.parse(p);
+      } catch (IllegalArgumentException e) {
+        problem(INBOUND_CAPTURE_PORTS, "'" + p + "'", "all, or ports and ranges such as 8080,9000-9010: " + e.getMessage(), "capturing all ports");
+      }
+    }
+    CaptureRules.Ports skip = CaptureRules.Ports.NONE;
+    try {
+      skip = CaptureRules.Ports.parse(raw(INBOUND_SKIP_PORTS));
+    } catch (IllegalArgumentException e) {
+      problem(INBOUND_SKIP_PORTS, "'" + raw(INBOUND_SKIP_PORTS) + "'", "ports and ranges such as 8080,9000-9010: " + e.getMessage(), "skipping none");
+    }
+    List<java.net.InetAddress> addresses = new ArrayList<>();
+    for (String a : raw(INBOUND_WORKLOAD_ADDRESSES).split(",")) {
+      if (a.isBlank()) {
+        continue;
+      }
+      try {
+        java.net.InetAddress address = CaptureRules.ipLiteral(a.trim());
+        if (address.equals(CaptureRules.APPLICATION_ADDRESS) || address.isAnyLocalAddress()) {
+          throw new IllegalArgumentException("it is where the application is moved to, or the wildcard");
+        }
+        addresses.add(address);
+      } catch (IllegalArgumentException e) {
+        problem(INBOUND_WORKLOAD_ADDRESSES, "'" + a.trim() + "'", "an IP literal other than 127.0.0.1 and the wildcard (" + e.getMessage() + ")", "leaving it out");
+      }
+    }
+    return new CaptureRules.Settings(on.equals("on"), ports, skip, List.copyOf(addresses));
   }
 
   /** The problems found while reading, one line each (key, value, expectation). */

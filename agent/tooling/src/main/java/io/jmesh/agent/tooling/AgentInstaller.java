@@ -66,12 +66,29 @@ public final class AgentInstaller {
         targets.add(type.typeName().replace('.', '/'));
       }
     }
-    StartGate gate = new StartGate(Set.copyOf(targets), START_WAIT_MILLIS);
+    // Inbound capture: the hook is in the bridge from now on, and waits for the runtime's decision.
+    BindCapture capture = null;
+    if (!config.capture().on()) {
+      AgentLog.debug("inbound capture off (" + AgentConfig.INBOUND_CAPTURE.property() + ")");
+    } else if (!config.instrumentationEnabled(InboundCaptureModule.NAME)) {
+      AgentLog.info("inbound capture disabled by " + AgentConfig.INSTRUMENTATION_DISABLED.property());
+    } else {
+      capture = new BindCapture(START_WAIT_MILLIS);
+      BindCapture.setCurrent(capture);
+      MeshBridge.install(capture);
+    }
+    StartGate gate =
+        new StartGate(
+            Set.copyOf(targets), capture != null ? InboundCaptureModule::isTarget : name -> false, START_WAIT_MILLIS);
     inst.addTransformer(gate, true);
+    BindCapture finalCapture = capture;
     Thread starter =
-        new Thread(() -> finishStart(inst, config, modules, gate, attached, start), "jmesh-start");
+        new Thread(() -> finishStart(inst, config, modules, gate, finalCapture, attached, start), "jmesh-start");
     starter.setDaemon(true); // No agent thread keeps a JVM alive.
     gate.starter(starter);
+    if (capture != null) {
+      capture.starter(starter);
+    }
     starter.start();
     AgentLog.debug("premain returned after " + (System.nanoTime() - start) / 1_000_000 + " ms");
   }
@@ -87,8 +104,12 @@ public final class AgentInstaller {
       AgentConfig config,
       List<InstrumentationModule> modules,
       StartGate gate,
+      BindCapture capture,
       boolean attached,
       long start) {
+    if (capture != null) {
+      weaveCapture(inst, gate, capture);
+    }
     ClassFileTransformer weaver = null;
     List<String> installed = new ArrayList<>();
     MeshRuntime runtime = null;
@@ -112,11 +133,16 @@ public final class AgentInstaller {
       AgentLog.error("agent failed to start; the application runs unmeshed", t);
     } finally {
       gate.open(weaver);
+      // No decision by now (file mode, no controller, a failed start): binds are left alone.
+      if (capture != null && capture.off()) {
+        AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode"
+            + " and " + AgentConfig.BOOTSTRAP_TOKEN.env() + "); the application's ports are left as it binds them");
+      }
     }
     if (weaver == null) {
       return;
     }
-    retransformLoadedTargets(inst, gate);
+    retransformLoadedTargets(inst, gate::isTarget);
     readiness.started();
     AgentLog.info(
         "agent started"
@@ -136,6 +162,24 @@ public final class AgentInstaller {
             + " in "
             + (System.nanoTime() - start) / 1_000_000
             + " ms");
+  }
+
+  /**
+   * Weaves inbound capture before anything else on this thread: the admin endpoint and the mesh
+   * listener bind through the same JDK class, and a class loaded unwoven here would let an
+   * application bind through unseen until it is retransformed. Never throws: without it, capture
+   * is off and the application binds as it asked.
+   */
+  private static void weaveCapture(Instrumentation inst, StartGate gate, BindCapture capture) {
+    try {
+      ClassFileTransformer early = weaver(inst, List.of(new InboundCaptureModule()), null, new ArrayList<>());
+      gate.openEarly(early);
+      retransformLoadedTargets(inst, gate::isEarlyTarget);
+    } catch (Throwable t) {
+      gate.openEarly(null);
+      capture.off();
+      AgentLog.warn("inbound capture is off: its weaving failed", t);
+    }
   }
 
   /** ByteBuddy's transformer for every enabled module; the gate is its only caller. */
@@ -179,10 +223,10 @@ public final class AgentInstaller {
    * Weaves targets that loaded before the gate existed: the agent was attached to a running JVM,
    * or another agent used an HTTP client first.
    */
-  private static void retransformLoadedTargets(Instrumentation inst, StartGate gate) {
+  private static void retransformLoadedTargets(Instrumentation inst, java.util.function.Predicate<String> isTarget) {
     List<Class<?>> loaded = new ArrayList<>();
     for (Class<?> c : inst.getAllLoadedClasses()) {
-      if (gate.isTarget(c.getName()) && inst.isModifiableClass(c)) {
+      if (isTarget.test(c.getName()) && inst.isModifiableClass(c)) {
         loaded.add(c);
       }
     }

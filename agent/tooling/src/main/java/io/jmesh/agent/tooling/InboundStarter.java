@@ -7,6 +7,9 @@ import io.jmesh.runtime.inbound.InboundStats;
 import io.jmesh.runtime.inbound.InboundTerminator;
 import io.jmesh.runtime.trace.Tracing;
 import java.net.InetAddress;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.List;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Locale;
@@ -40,6 +43,7 @@ final class InboundStarter {
    *     applies and under whose name the listener records
    */
   static void start(AgentConfig config, String service, MeshTls meshTls, MeshRuntime runtime, Tracing tracing) {
+    startCapture(config, service, meshTls, runtime, tracing);
     if (config.inboundPort() == 0) {
       return;
     }
@@ -55,13 +59,14 @@ final class InboundStarter {
               + AgentConfig.APP_PORT.env() + " is not set (expected: the application's own port)");
       return;
     }
-    InboundTerminator.Mode mode =
-        config.inboundPermissive() ? InboundTerminator.Mode.PERMISSIVE : InboundTerminator.Mode.STRICT;
-    try {
+    InboundTerminator.Mode mode = mode(config);
+    InetSocketAddress listen = new InetSocketAddress(config.inboundAddress(), config.inboundPort());
+    // The agent's own listener: inbound capture must leave it where it is.
+    try (AgentBinds.Claim claim = AgentBinds.claim(List.of(listen))) {
       inbound =
           InboundTerminator.start(
               InboundTerminator.Options.of(
-                      new InetSocketAddress(config.inboundAddress(), config.inboundPort()),
+                      listen,
                       new InetSocketAddress(InetAddress.getLoopbackAddress(), config.appPort()))
                   .withMode(mode)
                   .withLimits(limits(config))
@@ -81,5 +86,104 @@ final class InboundStarter {
           "no mesh inbound listener: cannot listen on " + config.inboundAddress() + ":"
               + config.inboundPort() + ": " + e);
     }
+  }
+
+  private static InboundTerminator.Mode mode(AgentConfig config) {
+    return config.inboundPermissive() ? InboundTerminator.Mode.PERMISSIVE : InboundTerminator.Mode.STRICT;
+  }
+
+  /**
+   * Decides inbound capture ({@link BindCapture}): on when it is woven and this workload has a
+   * mesh identity; one log line either way.
+   */
+  private static void startCapture(
+      AgentConfig config, String service, MeshTls meshTls, MeshRuntime runtime, Tracing tracing) {
+    BindCapture capture = BindCapture.current();
+    if (capture == null) {
+      return;
+    }
+    if (meshTls == null) {
+      AgentLog.info(
+          "inbound capture off: this workload has no mesh identity (set " + AgentConfig.BOOTSTRAP_TOKEN.env()
+              + "); the application's ports are left as it binds them");
+      capture.off();
+      return;
+    }
+    CaptureRules.Settings settings = config.capture();
+    List<InetAddress> workload;
+    try {
+      workload = CaptureRules.workloadAddresses(settings);
+    } catch (SocketException | RuntimeException e) {
+      AgentLog.warn("inbound capture off: cannot list this host's addresses (set "
+          + AgentConfig.INBOUND_WORKLOAD_ADDRESSES.env() + "): " + e);
+      capture.off();
+      return;
+    }
+    if (workload.isEmpty()) {
+      AgentLog.warn("inbound capture off: this workload has no address other than loopback (set "
+          + AgentConfig.INBOUND_WORKLOAD_ADDRESSES.env() + ")");
+      capture.off();
+      return;
+    }
+    InboundTerminator.Mode mode = mode(config);
+    capture.start(
+        new CaptureRules(settings, workload),
+        (addresses, port) -> listenCaptured(config, service, meshTls, runtime, tracing, mode, addresses, port));
+    AgentLog.info(
+        "inbound capture on: ports " + settings.ports()
+            + (settings.skip().ranges().isEmpty() ? "" : " except " + settings.skip())
+            + " bound on the wildcard or " + workload + " go to 127.0.0.1, the mesh listener ("
+            + mode.name().toLowerCase(Locale.ROOT) + " mTLS) takes them on " + workload);
+  }
+
+  /** The mesh listener of one captured port: {@link BindCapture.Listeners#listen}. */
+  private static AutoCloseable listenCaptured(
+      AgentConfig config,
+      String service,
+      MeshTls meshTls,
+      MeshRuntime runtime,
+      Tracing tracing,
+      InboundTerminator.Mode mode,
+      List<InetAddress> addresses,
+      int port) {
+    List<InetSocketAddress> listen = new ArrayList<>();
+    for (InetAddress a : addresses) {
+      listen.add(new InetSocketAddress(a, port));
+    }
+    InetSocketAddress app = new InetSocketAddress(CaptureRules.APPLICATION_ADDRESS, port);
+    InboundTerminator terminator = null;
+    List<String> bound = new ArrayList<>();
+    // The listener's own binds go through the same hook: claimed, so that they are left alone.
+    try (AgentBinds.Claim claim = AgentBinds.claim(listen)) {
+      for (InetSocketAddress address : listen) {
+        try {
+          if (terminator == null) {
+            terminator =
+                InboundTerminator.start(
+                    InboundTerminator.Options.of(address, app).withMode(mode).withLimits(limits(config)),
+                    meshTls,
+                    () -> runtime.inboundPolicy(service),
+                    new InboundStats(runtime.metrics().server(service)),
+                    tracing);
+          } else {
+            terminator.listenAlso(address);
+          }
+          bound.add(address.getAddress().getHostAddress());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        } catch (RuntimeException e) {
+          AgentLog.warn(
+              "inbound capture: the mesh listener cannot listen on " + address + ": " + e
+                  + "; the application's port " + port + " stays reachable on 127.0.0.1 only there");
+        }
+      }
+    }
+    if (terminator != null) {
+      AgentLog.info(
+          "inbound capture: the application's port " + port + " is on 127.0.0.1; mesh inbound listener on "
+              + String.join(",", bound) + ":" + port + " (" + mode.name().toLowerCase(Locale.ROOT) + " mTLS)");
+    }
+    return terminator;
   }
 }

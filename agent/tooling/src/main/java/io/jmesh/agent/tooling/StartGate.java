@@ -7,6 +7,7 @@ import java.security.ProtectionDomain;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The agent's only class-file transformer. It is registered in {@code premain} within
@@ -24,10 +25,33 @@ final class StartGate implements ClassFileTransformer {
   private volatile ClassFileTransformer delegate;
   private volatile Thread starter;
   private volatile boolean timedOut;
+  // Inbound capture's types: woven by their own weaver as soon as it exists, before the agent
+  // binds anything itself (see AgentInstaller), so that no application bind slips through unseen.
+  private final Predicate<String> earlyTargets;
+  private final CountDownLatch earlyReady = new CountDownLatch(1);
+  private volatile ClassFileTransformer earlyDelegate;
 
   StartGate(Set<String> internalNames, long waitMillis) {
+    this(internalNames, name -> false, waitMillis);
+  }
+
+  /**
+   * @param earlyTargets internal names (slashes) woven by the early weaver ({@link #openEarly})
+   */
+  StartGate(Set<String> internalNames, Predicate<String> earlyTargets, long waitMillis) {
     this.internalNames = internalNames;
+    this.earlyTargets = earlyTargets;
     this.waitMillis = waitMillis;
+  }
+
+  /** Lets the early targets through to {@code weaver} (or unwoven when it is null). */
+  void openEarly(ClassFileTransformer weaver) {
+    this.earlyDelegate = weaver;
+    earlyReady.countDown();
+  }
+
+  boolean isEarlyTarget(String binaryName) {
+    return earlyTargets.test(binaryName.replace('.', '/'));
   }
 
   /** The thread that starts the agent: it never waits on itself. */
@@ -39,6 +63,7 @@ final class StartGate implements ClassFileTransformer {
   void open(ClassFileTransformer weaver) {
     this.delegate = weaver;
     ready.countDown();
+    earlyReady.countDown(); // an agent that failed before its early weaver: nothing waits for it
   }
 
   boolean isTarget(String binaryName) {
@@ -55,7 +80,13 @@ final class StartGate implements ClassFileTransformer {
       ProtectionDomain protectionDomain,
       byte[] classfileBuffer)
       throws IllegalClassFormatException {
-    if (className == null || !internalNames.contains(className) || !awaitReady(className)) {
+    if (className != null && earlyTargets.test(className)) {
+      ClassFileTransformer early = awaitReady(earlyReady, className) ? earlyDelegate : null;
+      return early == null
+          ? null
+          : early.transform(module, loader, className, classBeingRedefined, protectionDomain, classfileBuffer);
+    }
+    if (className == null || !internalNames.contains(className) || !awaitReady(ready, className)) {
       return null;
     }
     ClassFileTransformer weaver = delegate;
@@ -64,7 +95,7 @@ final class StartGate implements ClassFileTransformer {
         : weaver.transform(module, loader, className, classBeingRedefined, protectionDomain, classfileBuffer);
   }
 
-  private boolean awaitReady(String className) {
+  private boolean awaitReady(CountDownLatch ready, String className) {
     if (ready.getCount() == 0) {
       return true;
     }
