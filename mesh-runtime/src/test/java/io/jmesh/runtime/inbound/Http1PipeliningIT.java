@@ -10,7 +10,6 @@ import io.jmesh.runtime.identity.TestIdentities;
 import io.jmesh.runtime.identity.TlsRefusals;
 import io.jmesh.runtime.telemetry.MeshMetrics;
 import io.jmesh.runtime.trace.Tracing;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -34,7 +33,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -125,11 +123,11 @@ class Http1PipeliningIT {
       releaseHeld.countDown();
 
       InputStream in = s.getInputStream();
-      assertThat(readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /held/1");
-      assertThat(readResponse(in))
+      assertThat(ProbePathsIT.readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /held/1");
+      assertThat(ProbePathsIT.readResponse(in))
           .startsWith("HTTP/1.1 403 Forbidden")
           .endsWith("jmesh: denied by authorization policy hello-authz/no-admin: " + CLIENT + " may not GET /admin/users\n");
-      assertThat(readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /items/3");
+      assertThat(ProbePathsIT.readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /items/3");
       assertThat(closed(in)).isTrue();
     }
     assertThat(seen).containsExactly("/held/1", "/items/3");
@@ -147,8 +145,8 @@ class Http1PipeliningIT {
       releaseHeld.countDown();
 
       InputStream in = s.getInputStream();
-      assertThat(readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /held/1");
-      String refused = readResponse(in);
+      assertThat(ProbePathsIT.readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /held/1");
+      String refused = ProbePathsIT.readResponse(in);
       assertThat(refused).startsWith("HTTP/1.1 403 Forbidden").contains("may not POST /admin/upload");
       assertThat(refused.toLowerCase(Locale.ROOT)).contains("connection: close\r\n");
       assertThat(closed(in)).isTrue();
@@ -164,8 +162,8 @@ class Http1PipeliningIT {
       releaseHeld.countDown();
 
       InputStream in = s.getInputStream();
-      assertThat(readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /held/1");
-      String refused = readResponse(in);
+      assertThat(ProbePathsIT.readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("ok /held/1");
+      String refused = ProbePathsIT.readResponse(in);
       assertThat(refused).startsWith("HTTP/1.1 400 Bad Request").contains("jmesh: request refused");
       assertThat(refused.toLowerCase(Locale.ROOT)).contains("connection: close\r\n");
       assertThat(closed(in)).isTrue();
@@ -184,8 +182,8 @@ class Http1PipeliningIT {
       releaseHeld.countDown();
 
       InputStream in = s.getInputStream();
-      assertThat(readResponse(in)).endsWith("ok /held/1");
-      assertThat(readResponse(in)).endsWith("ok /items/2");
+      assertThat(ProbePathsIT.readResponse(in)).endsWith("ok /held/1");
+      assertThat(ProbePathsIT.readResponse(in)).endsWith("ok /items/2");
     }
   }
 
@@ -212,7 +210,7 @@ class Http1PipeliningIT {
               writer);
       InputStream in = s.getInputStream();
       for (int i = 0; i <= Http1Sequencer.MAX_READ_AHEAD + 1; i++) { // bounded: one beyond the bound
-        statuses.add(readResponse(in).lines().findFirst().orElseThrow());
+        statuses.add(ProbePathsIT.readResponse(in).lines().findFirst().orElseThrow());
       }
       assertThat(closed(in)).isTrue();
       written.get(10, TimeUnit.SECONDS);
@@ -253,18 +251,8 @@ class Http1PipeliningIT {
     assertThat(r.body()).isEqualTo("ok /orders");
   }
 
-  /** Mesh TLS over a plain socket, ALPN {@code http/1.1}; every read bounded. */
   private SSLSocket tlsSocket() throws IOException {
-    SSLSocket s =
-        (SSLSocket) clientTls.clientContext("hello.default", Set.of(SERVER)).getSocketFactory()
-            .createSocket(InetAddress.getLoopbackAddress(), terminator.port());
-    s.setSoTimeout(10_000);
-    SSLParameters p = s.getSSLParameters();
-    p.setProtocols(new String[] {"TLSv1.3"});
-    p.setApplicationProtocols(new String[] {"http/1.1"});
-    s.setSSLParameters(p);
-    s.startHandshake();
-    return s;
+    return InboundLimitsIT.tlsSocket(clientTls, terminator.port(), "http/1.1");
   }
 
   /** Whether the server closed: end of stream (or a reset) rather than more bytes. */
@@ -274,21 +262,5 @@ class Http1PipeliningIT {
     } catch (SocketException | SSLException reset) {
       return true;
     }
-  }
-
-  /** One response with a Content-Length, read exactly. */
-  static String readResponse(InputStream in) throws IOException {
-    ByteArrayOutputStream head = new ByteArrayOutputStream();
-    while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-      int b = in.read();
-      if (b < 0) {
-        throw new IOException("closed before the end of a response header: " + head);
-      }
-      head.write(b);
-    }
-    String h = head.toString(StandardCharsets.ISO_8859_1);
-    int at = h.toLowerCase(Locale.ROOT).indexOf("content-length:");
-    int length = Integer.parseInt(h.substring(at + 15, h.indexOf("\r\n", at)).strip());
-    return h + new String(in.readNBytes(length), StandardCharsets.ISO_8859_1);
   }
 }
