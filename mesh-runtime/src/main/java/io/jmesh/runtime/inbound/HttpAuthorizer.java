@@ -27,11 +27,12 @@ import java.net.InetSocketAddress;
  * Authorization on a request's <b>headers</b>, before any of its body is read: each request of an
  * HTTP caller (an HTTP/1.1 connection, or one HTTP/2 stream) is checked against the policy with
  * the caller's SPIFFE identity as soon as its header is complete. A denial is a 403 whose body
- * names the policy, sent at once; the request's body is never aggregated. An HTTP/1.1 request
- * whose body would follow is answered with {@code Connection: close} and its connection closed
- * (reading 16 MiB to throw it away is what a hostile caller wants); an HTTP/2 stream is reset
- * with {@code NO_ERROR} after its answer, which tells the caller to stop sending (RFC 9113
- * 8.1). An admitted request passes on, unchanged, to the aggregator, and {@link HttpForwarder}
+ * names the policy, sent at once (on HTTP/1.1 a request reaches this handler only once the answers
+ * before it were written: {@link Http1Sequencer}); the request's body is never aggregated. An
+ * HTTP/1.1 request whose body would follow is answered with {@code Connection: close} and its
+ * connection closed (reading 16 MiB to throw it away is what a hostile caller wants); an HTTP/2
+ * stream is reset with {@code NO_ERROR} after its answer, which tells the caller to stop sending
+ * (RFC 9113 8.1). An admitted request passes on, unchanged, to the aggregator, and {@link HttpForwarder}
  * hears of it ({@link HttpForwarder#admitted}) with its start time and server span.
  *
  * <p>An HTTP/1.1 request the codec could not parse (a header section above {@code

@@ -147,16 +147,22 @@ final class HttpForwarder extends SimpleChannelInboundHandler<FullHttpRequest> {
    * the connection once the answer is written.
    */
   static void answer(ChannelHandlerContext ctx, HttpResponseStatus status, String body, boolean close) {
-    ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
-    r.headers()
-        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+    FullHttpResponse r = response(status, body);
     if (close) {
       r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     } else {
       ctx.writeAndFlush(r);
     }
+  }
+
+  /** A plain-text answer of the listener's own, with its length. */
+  static FullHttpResponse response(HttpResponseStatus status, String body) {
+    ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+    r.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+    return r;
   }
 }

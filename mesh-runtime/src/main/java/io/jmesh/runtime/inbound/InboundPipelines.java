@@ -95,8 +95,9 @@ final class InboundPipelines {
 
   /**
    * HTTP/1.1, over TLS or plaintext (permissive mode): each request authorized on its header
-   * section (bounded by {@code maxHeaderListBytes}), then aggregated and forwarded one at a time,
-   * the connection kept alive as the caller asks.
+   * section (bounded by {@code maxHeaderListBytes}), then aggregated and forwarded one at a time
+   * ({@link Http1Sequencer}: pipelined requests wait for the answers before them, so every answer
+   * leaves in request order), the connection kept alive as the caller asks.
    */
   void http1(ChannelPipeline p) {
     http1(p, forwarder -> new HttpAuthorizer(inbound, forwarder));
@@ -113,8 +114,12 @@ final class InboundPipelines {
   /** The HTTP/1.1 stages, {@code gate} deciding on each request's header what goes on. */
   private void http1(ChannelPipeline p, Function<HttpForwarder, ChannelHandler> gate) {
     int maxHeader = inbound.options().limits().maxHeaderListBytes();
-    p.addLast("http1", new HttpServerCodec(new HttpDecoderConfig().setMaxHeaderSize(maxHeader)));
+    HttpServerCodec codec = new HttpServerCodec(new HttpDecoderConfig().setMaxHeaderSize(maxHeader));
+    p.addLast("http1", codec);
     p.addLast("watch", p.get(ConnectionGuard.class).http1Watch());
+    // Before the keep-alive handler: it sees the answers with the Connection header that handler
+    // set, and that handler sees the requests one at a time, as they are answered.
+    p.addLast("sequence", new Http1Sequencer(inbound, Http1Sequencer.MAX_READ_AHEAD, codec));
     p.addLast("keepalive", new HttpServerKeepAliveHandler());
     HttpForwarder forwarder = new HttpForwarder(inbound, pool);
     p.addLast("authorize", gate.apply(forwarder));

@@ -24,6 +24,11 @@ public final class InboundStats {
     PENDING_FULL,
     /** Every h2c connection the gRPC relay may open was full: UNAVAILABLE. */
     GRPC_CONNECTIONS,
+    /**
+     * More HTTP/1.1 requests pipelined on one connection ahead of their answers than {@link
+     * Http1Sequencer#MAX_READ_AHEAD}: 503 in its turn, then closed.
+     */
+    PIPELINE_FULL,
     /** A request body above {@code maxBodyBytes}: 413. */
     BODY_TOO_LARGE,
     /** A request header block above {@code maxHeaderListBytes}: 431 (HTTP/1.1 also closed). */

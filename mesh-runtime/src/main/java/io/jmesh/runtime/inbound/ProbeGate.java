@@ -23,7 +23,8 @@ import java.util.Set;
  * authorization policy, which a caller without identity could not meet in strict mode. Anything
  * else, an unparsable request too, is refused: a 403 naming what is served, the connection
  * closed, and counted as {@link TlsRefusals.Reason#PLAINTEXT}, as a strict plaintext connection
- * always is.
+ * always is. The refusal comes after the answers to earlier requests of the connection ({@link
+ * Http1Sequencer} lets each request reach this gate only then).
  *
  * <p>Threading: the connection's event loop. Buffers: a refused request and the body parts that
  * follow it are released here; an admitted one is passed on.

@@ -145,9 +145,14 @@ class InboundLimitsIT {
 
   /** Mesh TLS over a plain socket, with ALPN {@code protocol}. */
   private SSLSocket tlsSocket(String protocol) throws IOException {
+    return tlsSocket(clientTls, terminator.port(), protocol);
+  }
+
+  /** Mesh TLS as {@code tls}'s holder to hello.default's listener on {@code port}; reads bounded. */
+  static SSLSocket tlsSocket(MeshTls tls, int port, String protocol) throws IOException {
     SSLSocket s =
-        (SSLSocket) clientTls.clientContext("hello.default", Set.of(SERVER)).getSocketFactory()
-            .createSocket(InetAddress.getLoopbackAddress(), terminator.port());
+        (SSLSocket) tls.clientContext("hello.default", Set.of(SERVER)).getSocketFactory()
+            .createSocket(InetAddress.getLoopbackAddress(), port);
     s.setSoTimeout(10_000); // every read below is bounded
     SSLParameters p = s.getSSLParameters();
     p.setProtocols(new String[] {"TLSv1.3"});

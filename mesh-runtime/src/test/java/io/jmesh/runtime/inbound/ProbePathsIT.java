@@ -1,6 +1,7 @@
 package io.jmesh.runtime.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import io.jmesh.runtime.identity.SpiffeId;
@@ -24,8 +25,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -45,6 +48,7 @@ class ProbePathsIT {
   private final InboundStats stats = new InboundStats(io.jmesh.runtime.telemetry.MeshMetrics.noop().server("unknown"));
   private final List<String> seen = new CopyOnWriteArrayList<>();
   private final ExecutorService appThreads = Executors.newFixedThreadPool(4);
+  private final CountDownLatch releaseHeld = new CountDownLatch(1);
   private HttpServer app;
   private InboundTerminator terminator;
   /** Only TLS callers of namespace shop: a caller without identity could never meet it. */
@@ -67,6 +71,13 @@ class ProbePathsIT {
               exchange.getRequestMethod() + " " + exchange.getRequestURI() + " client="
                   + exchange.getRequestHeaders().getFirst(InboundTerminator.CLIENT_ID_HEADER);
           seen.add(line);
+          if ("hold".equals(exchange.getRequestURI().getQuery())) {
+            try {
+              releaseHeld.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
           byte[] body = line.getBytes(StandardCharsets.UTF_8);
           exchange.sendResponseHeaders(200, exchange.getRequestMethod().equals("HEAD") ? -1 : body.length);
           try (OutputStream out = exchange.getResponseBody()) {
@@ -91,6 +102,7 @@ class ProbePathsIT {
 
   @AfterEach
   void tearDown() {
+    releaseHeld.countDown();
     terminator.close();
     app.stop(0);
     appThreads.shutdownNow();
@@ -186,6 +198,25 @@ class ProbePathsIT {
   }
 
   @Test
+  void aRefusalPipelinedBehindAProbeIsWrittenAfterTheProbesAnswerThenClosed() throws Exception {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), terminator.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write( // one write: the probe the application holds, then a refused path
+          ("GET /healthz?hold HTTP/1.1\r\nHost: hello\r\n\r\nGET /admin HTTP/1.1\r\nHost: hello\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.contains("GET /healthz?hold client=null"));
+      releaseHeld.countDown();
+
+      InputStream in = s.getInputStream();
+      assertThat(readResponse(in)).startsWith("HTTP/1.1 200 OK").endsWith("GET /healthz?hold client=null");
+      assertThat(readResponse(in)).startsWith("HTTP/1.1 403 Forbidden").contains("plaintext GET /admin refused");
+      assertThat(in.read()).isEqualTo(-1); // closed after the refusal, not before the probe's answer
+    }
+    assertThat(refusals.count(TlsRefusals.Reason.PLAINTEXT)).isEqualTo(1);
+  }
+
+  @Test
   void somethingThatIsNotHttpIsRefused() throws Exception {
     String answer = plaintext("\u0016garbage that is no request line\r\n\r\n");
 
@@ -210,7 +241,7 @@ class ProbePathsIT {
   }
 
   /** One response with a Content-Length, read exactly. */
-  private static String readResponse(InputStream in) throws IOException {
+  static String readResponse(InputStream in) throws IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
     while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
       int b = in.read();
