@@ -96,7 +96,7 @@ class RouteFiltersConfigTest {
     assertThat(failure("""
         - responseHeaders: {append: {x-a: "1"}}
           backends: [{}]
-        """)).startsWith(FILE + ":5: services[0].routes[0].responseHeaders: unknown key 'append'");
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].responseHeaders: unknown field 'append' (expected one of: set, add, remove)");
     assertThat(failure("""
         - rewrite: {path: {replaceFull: v2}}
           backends: [{}]
