@@ -27,8 +27,29 @@ public interface OutboundCall {
   /** The destination service's fully qualified name, for example {@code hello.default}. */
   String destination();
 
-  /** The authority to send in {@code Host} / {@code :authority}: what the application used. */
+  /**
+   * The authority to send in {@code Host} / {@code :authority}: what the application used, or the
+   * route's rewritten host name (with the port the application used, if not the default).
+   */
   String authority();
+
+  /**
+   * The route's header edits and rewrite. An adapter applies {@link
+   * io.jmesh.runtime.config.RouteFilters#requestHeaders()} to every attempt it sends, after its
+   * own headers (deadline, trace), and {@link io.jmesh.runtime.config.RouteFilters#responseHeaders()}
+   * to the response the application gets. The default: none.
+   */
+  default io.jmesh.runtime.config.RouteFilters filters() {
+    return io.jmesh.runtime.config.RouteFilters.NONE;
+  }
+
+  /**
+   * The path every attempt sends instead of the application's (without the query, which the
+   * adapter keeps), or {@code null} when the route does not rewrite it. The default: {@code null}.
+   */
+  default String rewrittenPath() {
+    return null;
+  }
 
   /** The name of the route that matched, for telemetry. */
   String routeName();

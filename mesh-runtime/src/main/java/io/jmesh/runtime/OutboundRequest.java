@@ -29,6 +29,14 @@ public interface OutboundRequest {
   String header(String name);
 
   /**
+   * The raw query (after {@code ?}, still percent-encoded), or {@code null} when the request has
+   * none or the adapter does not say. Read only when a route matches on query parameters.
+   */
+  default String query() {
+    return null;
+  }
+
+  /**
    * The port a client connects to: {@code port} when it is set ({@code >= 0}), otherwise the
    * default port of {@code scheme} (80 for {@code http}/{@code ws}, 443 for {@code
    * https}/{@code wss}, case-insensitive), otherwise -1.
@@ -62,7 +70,8 @@ public interface OutboundRequest {
   /**
    * A request view for adapters. Normalizes as this interface promises: scheme lower case, port
    * through {@link #effectivePort(String, int)}, method upper case (default {@code GET}), path
-   * without its query and {@code /} when empty.
+   * without its query and {@code /} when empty; the query {@code path} carries is kept as {@link
+   * #query()}.
    *
    * @param headerLookup returns the first value of a header, case-insensitively, or {@code null};
    *     may itself be {@code null} when the request has no headers. Called only when a route

@@ -11,6 +11,7 @@ record SimpleOutboundRequest(
     int port,
     String method,
     String path,
+    String query,
     Function<String, String> headerLookup)
     implements OutboundRequest {
 
@@ -23,8 +24,10 @@ record SimpleOutboundRequest(
       Function<String, String> headerLookup) {
     String s = scheme == null ? "http" : scheme.toLowerCase(Locale.ROOT);
     String p = path == null ? "" : path;
+    String q = null;
     int query = p.indexOf('?');
     if (query >= 0) {
+      q = p.substring(query + 1);
       p = p.substring(0, query);
     }
     if (p.isEmpty()) {
@@ -36,6 +39,7 @@ record SimpleOutboundRequest(
         OutboundRequest.effectivePort(s, port),
         method == null ? "GET" : method.toUpperCase(Locale.ROOT),
         p,
+        q,
         headerLookup);
   }
 

@@ -158,7 +158,8 @@ final class KubernetesTranslator {
           // endpoint makes the call fail the same way.
           backends = List.of(new Backend(Map.of(BACKEND_LABEL, "none"), 1));
         }
-        modelRoutes.add(new Route(rule.name(), List.of(rule.match()), backends, rule.policy()));
+        modelRoutes.add(
+            new Route(rule.name(), List.of(rule.match()), backends, rule.policy(), rule.filters()));
       }
       modelRoutes.add(
           new Route(

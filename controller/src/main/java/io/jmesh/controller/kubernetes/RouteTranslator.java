@@ -10,7 +10,12 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteRule;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPBackendRef;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeader;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPHeaderMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathModifier;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPQueryParamMatch;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPURLRewriteFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPPathMatch;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteFilter;
@@ -23,6 +28,10 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
 import io.jmesh.controller.kubernetes.RouteStatus.Condition;
 import io.jmesh.runtime.config.Durations;
 import io.jmesh.runtime.config.HeaderMatch;
+import io.jmesh.runtime.config.HeaderModifier;
+import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.RouteFilters;
+import io.jmesh.runtime.config.UrlRewrite;
 import io.jmesh.runtime.config.PathMatch;
 import io.jmesh.runtime.config.RouteMatch;
 import io.jmesh.runtime.config.RoutePolicy;
@@ -45,7 +54,7 @@ import java.util.regex.Pattern;
  * snapshot to every agent and cannot yet give one namespace's clients other routes.
  *
  * <p>Nothing is ignored silently: a field jmesh's model cannot express (query-parameter matches,
- * filters, hostnames, session persistence, an unknown field) makes the route not accepted, with
+ * filters but header modifiers and URL rewrites, hostnames, session persistence, an unknown field) makes the route not accepted, with
  * reason {@code UnsupportedValue} and the field named; its rules are then not used.
  */
 final class RouteTranslator {
@@ -65,20 +74,22 @@ final class RouteTranslator {
       RouteMatch match,
       Map<BackendTarget, Integer> backends, // weights, in declaration order; empty: no backend
       RoutePolicy policy,
+      RouteFilters filters,
       Rank rank) {}
 
   /**
    * Gateway API precedence: exact path, longer prefix (or regular expression), method, more
-   * headers, older route, route name, rule and match order.
+   * headers, more query parameters, older route, route name, rule and match order.
    */
   record Rank(
-      int pathType, int pathLength, boolean method, int headers, String created, String route,
-      int rule, int match) {
+      int pathType, int pathLength, boolean method, int headers, int queryParams, String created,
+      String route, int rule, int match) {
     static final Comparator<Rank> ORDER =
         Comparator.comparingInt(Rank::pathType)
             .thenComparing(Comparator.comparingInt(Rank::pathLength).reversed())
             .thenComparing(r -> !r.method())
             .thenComparing(Comparator.comparingInt(Rank::headers).reversed())
+            .thenComparing(Comparator.comparingInt(Rank::queryParams).reversed())
             .thenComparing(Rank::created)
             .thenComparing(Rank::route)
             .thenComparingInt(Rank::rule)
@@ -91,7 +102,8 @@ final class RouteTranslator {
 
   /** A rule in a kind-neutral form. */
   private record Rule(
-      String name, List<RouteMatch> matches, List<BackendRef> backends, RoutePolicy policy) {}
+      String name, List<RouteMatch> matches, List<BackendRef> backends, RoutePolicy policy,
+      RouteFilters filters) {}
 
   private record BackendRef(
       String field, String group, String kind, String namespace, String name, Integer port,
@@ -139,7 +151,7 @@ final class RouteTranslator {
       HTTPRouteRule rule = rules.get(r);
       String at = "spec.rules[" + r + "]";
       unknownFields(at, rule.getAdditionalProperties(), unsupported);
-      filters(at, rule.getFilters(), unsupported);
+      RouteFilters ruleFilters = httpFilters(at, rule.getFilters(), unsupported);
       if (rule.getSessionPersistence() != null) {
         unsupported.add(at + ".sessionPersistence");
       }
@@ -168,15 +180,44 @@ final class RouteTranslator {
                 ref.getPort(), ref.getWeight() == null ? 1 : ref.getWeight()));
       }
       RoutePolicy policy = httpPolicy(at, rule.getTimeouts(), rule.getRetry(), unsupported);
-      out.add(new Rule(rule.getName(), matches, backends, policy));
+      if (ruleFilters.rewrite().pathType() == UrlRewrite.PathType.PREFIX) {
+        for (int m = 0; m < matches.size(); m++) {
+          if (matches.get(m).path().type() != PathMatch.Type.PREFIX) {
+            // Gateway API allows ReplacePrefixMatch only with PathPrefix matches.
+            unsupported.add(at + ".filters: URLRewrite ReplacePrefixMatch with matches[" + m
+                + "] not a PathPrefix (expected: PathPrefix matches only)");
+            ruleFilters = RouteFilters.NONE;
+            break;
+          }
+        }
+      }
+      out.add(new Rule(rule.getName(), matches, backends, policy, ruleFilters));
     }
     return out;
   }
 
   private static RouteMatch httpMatch(String at, HTTPRouteMatch m, List<String> unsupported) {
     unknownFields(at, m.getAdditionalProperties(), unsupported);
-    if (m.getQueryParams() != null && !m.getQueryParams().isEmpty()) {
-      unsupported.add(at + ".queryParams");
+    List<QueryParamMatch> queryParams = new ArrayList<>();
+    List<HTTPQueryParamMatch> qs = m.getQueryParams() == null ? List.of() : m.getQueryParams();
+    for (int q = 0; q < qs.size(); q++) {
+      HTTPQueryParamMatch qm = qs.get(q);
+      String qat = at + ".queryParams[" + q + "]";
+      unknownFields(qat, qm.getAdditionalProperties(), unsupported);
+      String t = qm.getType() == null ? "Exact" : qm.getType();
+      try {
+        switch (t) {
+          case "Exact" -> queryParams.add(QueryParamMatch.exact(qm.getName(), qm.getValue()));
+          case "RegularExpression" -> queryParams.add(QueryParamMatch.regex(qm.getName(), qm.getValue()));
+          default -> {
+            unsupported.add(qat + ".type: " + t);
+            return null;
+          }
+        }
+      } catch (RuntimeException e) {
+        unsupported.add(qat + ": " + e.getMessage());
+        return null;
+      }
     }
     PathMatch path = PathMatch.ANY;
     HTTPPathMatch p = m.getPath();
@@ -213,7 +254,7 @@ final class RouteTranslator {
       }
       headers.add(header);
     }
-    return new RouteMatch(path, headers, m.getMethod());
+    return new RouteMatch(path, headers, m.getMethod(), queryParams);
   }
 
   private static HeaderMatch header(
@@ -234,6 +275,107 @@ final class RouteTranslator {
     }
   }
 
+  /**
+   * The HTTP filter types the agents' HTTP clients apply. The model, the file-mode YAML and xDS
+   * carry RequestHeaderModifier, ResponseHeaderModifier and URLRewrite already; until every client
+   * adapter applies them on its attempts, a route using one is refused rather than accepted and
+   * silently not applied. Add a type here when the client conformance suite proves it.
+   */
+  static final Set<String> AGENT_APPLIED_FILTERS = Set.of();
+
+  /**
+   * A rule's HTTP filters: header modifiers and URL rewrite, each at most once as Gateway API
+   * requires. Mirrors, redirects and the rest are refused with the field named.
+   */
+  private static RouteFilters httpFilters(String at, List<HTTPRouteFilter> filters, List<String> unsupported) {
+    HeaderModifier request = HeaderModifier.NONE;
+    HeaderModifier response = HeaderModifier.NONE;
+    UrlRewrite rewrite = UrlRewrite.NONE;
+    if (filters == null) {
+      return RouteFilters.NONE;
+    }
+    Set<String> seen = new HashSet<>();
+    for (int f = 0; f < filters.size(); f++) {
+      HTTPRouteFilter filter = filters.get(f);
+      String fat = at + ".filters[" + f + "]";
+      unknownFields(fat, filter.getAdditionalProperties(), unsupported);
+      String type = filter.getType();
+      if (!seen.add(String.valueOf(type))) {
+        unsupported.add(fat + ".type: " + type + " twice (expected: each filter type once per rule)");
+        continue;
+      }
+      try {
+        switch (String.valueOf(type)) {
+          case "RequestHeaderModifier" ->
+              request = headerModifier(fat + ".requestHeaderModifier", filter.getRequestHeaderModifier(), unsupported);
+          case "ResponseHeaderModifier" ->
+              response = headerModifier(fat + ".responseHeaderModifier", filter.getResponseHeaderModifier(), unsupported);
+          case "URLRewrite" -> rewrite = urlRewrite(fat + ".urlRewrite", filter.getUrlRewrite(), unsupported);
+          default -> unsupported.add(fat + ".type: " + type);
+        }
+        if (!AGENT_APPLIED_FILTERS.contains(type)
+            && List.of("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite").contains(type)) {
+          unsupported.add(fat + ".type: " + type + " (translated, not yet applied by the agents' HTTP clients)");
+        }
+      } catch (IllegalArgumentException e) {
+        unsupported.add(fat + ": " + e.getMessage());
+      }
+    }
+    return new RouteFilters(request, response, rewrite);
+  }
+
+  private static HeaderModifier headerModifier(String at, HTTPHeaderFilter f, List<String> unsupported) {
+    if (f == null) {
+      unsupported.add(at + ": missing (expected: set, add or remove)");
+      return HeaderModifier.NONE;
+    }
+    unknownFields(at, f.getAdditionalProperties(), unsupported);
+    return new HeaderModifier(headers(f.getSet()), headers(f.getAdd()), f.getRemove() == null ? List.of() : f.getRemove());
+  }
+
+  private static List<HeaderModifier.Header> headers(List<HTTPHeader> headers) {
+    List<HeaderModifier.Header> out = new ArrayList<>();
+    if (headers != null) {
+      for (HTTPHeader h : headers) {
+        out.add(new HeaderModifier.Header(String.valueOf(h.getName()), h.getValue() == null ? "" : h.getValue()));
+      }
+    }
+    return out;
+  }
+
+  private static UrlRewrite urlRewrite(String at, HTTPURLRewriteFilter f, List<String> unsupported) {
+    if (f == null) {
+      unsupported.add(at + ": missing (expected: hostname, path or both)");
+      return UrlRewrite.NONE;
+    }
+    unknownFields(at, f.getAdditionalProperties(), unsupported);
+    UrlRewrite.PathType type = null;
+    String path = null;
+    HTTPPathModifier p = f.getPath();
+    if (p != null) {
+      unknownFields(at + ".path", p.getAdditionalProperties(), unsupported);
+      switch (String.valueOf(p.getType())) {
+        case "ReplaceFullPath" -> {
+          type = UrlRewrite.PathType.FULL;
+          path = p.getReplaceFullPath();
+        }
+        case "ReplacePrefixMatch" -> {
+          type = UrlRewrite.PathType.PREFIX;
+          path = p.getReplacePrefixMatch();
+        }
+        default -> {
+          unsupported.add(at + ".path.type: " + p.getType());
+          return UrlRewrite.NONE;
+        }
+      }
+      if (path == null) {
+        unsupported.add(at + ".path: " + p.getType() + " without its value");
+        return UrlRewrite.NONE;
+      }
+    }
+    return new UrlRewrite(f.getHostname(), type, path);
+  }
+
   private static void filters(String at, List<?> filters, List<String> unsupported) {
     if (filters == null) {
       return;
@@ -244,7 +386,7 @@ final class RouteTranslator {
           filter instanceof HTTPRouteFilter h
               ? h.getType()
               : filter instanceof GRPCRouteFilter g ? g.getType() : "?";
-      // Header modifiers, mirrors, rewrites and redirects have no place in jmesh's model yet.
+      // Filters of a backendRef, and gRPC's: the runtime applies a rule's HTTP filters only.
       unsupported.add(at + ".filters[" + f + "].type: " + type);
     }
   }
@@ -352,7 +494,7 @@ final class RouteTranslator {
                 field, ref.getGroup(), ref.getKind(), ref.getNamespace(), ref.getName(),
                 ref.getPort(), ref.getWeight() == null ? 1 : ref.getWeight()));
       }
-      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT));
+      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT, RouteFilters.NONE));
     }
     return out;
   }
@@ -524,7 +666,7 @@ final class RouteTranslator {
                 kind + "/" + namespace + "/" + name + "/"
                     + (rule.name() == null ? "rule-" + r : rule.name())
                     + (rule.matches().size() == 1 ? "" : "/match-" + m);
-            attached.add(new AttachedRule(ruleName, match, ruleBackends.get(r), rule.policy(),
+            attached.add(new AttachedRule(ruleName, match, ruleBackends.get(r), rule.policy(), rule.filters(),
                 rank(match, created == null ? "~" : created, namespace + "/" + name, r, m)));
           }
         }
@@ -540,8 +682,8 @@ final class RouteTranslator {
     // a prefix as long as the expression, so a method-only gRPC match stays above a catch-all.
     int type = path.type() == PathMatch.Type.EXACT ? 0 : 1;
     int length = path.value().length();
-    return new Rank(type, length, match.method() != null, match.headers().size(), created, route,
-        rule, m);
+    return new Rank(type, length, match.method() != null, match.headers().size(),
+        match.queryParams().size(), created, route, rule, m);
   }
 
   static ServicePort servicePort(Service service, int port) {

@@ -5,7 +5,10 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -14,12 +17,16 @@ import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.GrpcRetryConditions;
 import io.jmesh.runtime.config.HeaderMatch;
+import io.jmesh.runtime.config.HeaderModifier;
+import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.UrlRewrite;
 import io.jmesh.runtime.config.PathMatch;
 import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.RouteMatch;
@@ -32,7 +39,7 @@ import java.util.TreeSet;
 /**
  * The RouteConfiguration of one service, for {@link XdsTranslator}: one virtual host, one xDS route
  * per match of each jmesh route (weighted clusters by subset, timeout, retry policy, per-route
- * fault), then the default route to every endpoint.
+ * fault, header edits, rewrites), then the default route to every endpoint.
  *
  * <p>Pure functions; thread-safety: stateless.
  */
@@ -86,7 +93,13 @@ final class RouteConfigurationTranslator {
       weighted.addClusters(w);
     }
     RoutePolicy policy = route.policy();
-    out.setRoute(action(RouteAction.newBuilder().setWeightedClusters(weighted), policy));
+    RouteAction.Builder action = RouteAction.newBuilder().setWeightedClusters(weighted);
+    rewrite(action, route.filters().rewrite());
+    out.setRoute(action(action, policy));
+    HeaderModifier request = route.filters().requestHeaders();
+    out.addAllRequestHeadersToAdd(headersToAdd(request)).addAllRequestHeadersToRemove(request.remove());
+    HeaderModifier response = route.filters().responseHeaders();
+    out.addAllResponseHeadersToAdd(headersToAdd(response)).addAllResponseHeadersToRemove(response.remove());
     out.setPerRequestBufferLimitBytes(UInt32Value.of(policy.retry().maxReplayBytes()));
     if (policy.retry().nonIdempotent()) {
       out.setMetadata(
@@ -126,7 +139,51 @@ final class RouteConfigurationTranslator {
       }
       out.addHeaders(HeaderMatcher.newBuilder().setName(header.name()).setStringMatch(value));
     }
+    for (QueryParamMatch query : match.queryParams()) {
+      StringMatcher.Builder value = StringMatcher.newBuilder();
+      switch (query.type()) {
+        case EXACT -> value.setExact(query.value());
+        case REGEX -> value.setSafeRegex(RegexMatcher.newBuilder().setRegex(query.value()));
+      }
+      out.addQueryParameters(QueryParameterMatcher.newBuilder().setName(query.name()).setStringMatch(value));
+    }
     return out.build();
+  }
+
+  /**
+   * Envoy's spelling of a header edit: {@code set} overwrites, {@code add} appends. Envoy applies
+   * removals before additions, as the runtime does.
+   */
+  static List<HeaderValueOption> headersToAdd(HeaderModifier modifier) {
+    List<HeaderValueOption> out = new ArrayList<>();
+    for (HeaderModifier.Header h : modifier.set()) {
+      out.add(option(h, HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD));
+    }
+    for (HeaderModifier.Header h : modifier.add()) {
+      out.add(option(h, HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD));
+    }
+    return out;
+  }
+
+  private static HeaderValueOption option(HeaderModifier.Header h, HeaderValueOption.HeaderAppendAction action) {
+    return HeaderValueOption.newBuilder()
+        .setHeader(HeaderValue.newBuilder().setKey(h.name()).setValue(h.value()))
+        .setAppendAction(action)
+        .build();
+  }
+
+  private static void rewrite(RouteAction.Builder action, UrlRewrite rewrite) {
+    if (rewrite.hostname() != null) {
+      action.setHostRewriteLiteral(rewrite.hostname());
+    }
+    if (rewrite.pathType() == UrlRewrite.PathType.PREFIX) {
+      action.setPrefixRewrite(rewrite.path());
+    } else if (rewrite.pathType() == UrlRewrite.PathType.FULL) {
+      action.setRegexRewrite(
+          RegexMatchAndSubstitute.newBuilder()
+              .setPattern(RegexMatcher.newBuilder().setRegex(XdsNames.FULL_PATH_REGEX))
+              .setSubstitution(rewrite.path()));
+    }
   }
 
   private static RouteAction action(RouteAction.Builder action, RoutePolicy policy) {

@@ -20,7 +20,7 @@ import org.yaml.snakeyaml.Yaml;
 class KubernetesTranslatorTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses"})
+  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses", "filters"})
   void fixtureGivesTheModelOfItsMeshFile(String fixture) throws Exception {
     Translation t =
         KubernetesTranslator.translate(
@@ -73,7 +73,7 @@ class KubernetesTranslatorTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses"})
+  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses", "filters"})
   void translationIsPure(String fixture) {
     ClusterState state = Fixtures.state(Fixtures.objects(fixture + "/objects.yaml"));
     assertThat(KubernetesTranslator.translate(state, "cluster.local"))

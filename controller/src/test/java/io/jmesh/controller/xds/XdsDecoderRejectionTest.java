@@ -234,6 +234,49 @@ class XdsDecoderRejectionTest {
   }
 
   @Test
+  void aRegexRewriteOtherThanTheWholePath() {
+    RouteConfiguration bad =
+        editRoute(
+            0,
+            r -> r.getRouteBuilder().setRegexRewrite(
+                io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute.newBuilder()
+                    .setPattern(io.envoyproxy.envoy.type.matcher.v3.RegexMatcher.newBuilder().setRegex("^/api/(.*)$"))
+                    .setSubstitution("/\\1")));
+    assertRejected(
+        () -> XdsDecoder.routes(bad),
+        "RouteConfiguration hello.shop: virtual_hosts[0].routes[0].route.regex_rewrite.pattern.regex:"
+            + " ^/api/(.*)$ (expected: ^/.*$ (the whole path replaced))");
+  }
+
+  @Test
+  void aHeaderAddedOnlyIfAbsent() {
+    RouteConfiguration bad =
+        editRoute(
+            0,
+            r -> r.addRequestHeadersToAdd(
+                io.envoyproxy.envoy.config.core.v3.HeaderValueOption.newBuilder()
+                    .setHeader(io.envoyproxy.envoy.config.core.v3.HeaderValue.newBuilder().setKey("x-a").setValue("1"))
+                    .setAppendAction(io.envoyproxy.envoy.config.core.v3.HeaderValueOption.HeaderAppendAction.ADD_IF_ABSENT)));
+    assertRejected(
+        () -> XdsDecoder.routes(bad),
+        "RouteConfiguration hello.shop: virtual_hosts[0].routes[0].request_headers_to_add[0].append_action:"
+            + " ADD_IF_ABSENT (expected: OVERWRITE_IF_EXISTS_OR_ADD or APPEND_IF_EXISTS_OR_ADD)");
+  }
+
+  @Test
+  void aQueryParameterPresenceMatch() {
+    RouteConfiguration bad =
+        editRoute(
+            0,
+            r -> r.getMatchBuilder().addQueryParameters(
+                io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher.newBuilder().setName("v").setPresentMatch(true)));
+    assertRejected(
+        () -> XdsDecoder.routes(bad),
+        "RouteConfiguration hello.shop: virtual_hosts[0].routes[0].match.query_parameters[0].present_match:"
+            + " true (expected: unset: jmesh does not implement present_match; it reads only name, string_match)");
+  }
+
+  @Test
   void aRedirect() {
     RouteConfiguration bad =
         editRoute(
@@ -243,7 +286,9 @@ class XdsDecoderRejectionTest {
         () -> XdsDecoder.routes(bad),
         "RouteConfiguration hello.shop: virtual_hosts[0].routes[0].redirect: host_redirect: \"x\""
             + " (expected: unset: jmesh does not implement redirect; it reads only name, match,"
-            + " route, per_request_buffer_limit_bytes, metadata, typed_per_filter_config)");
+            + " route, per_request_buffer_limit_bytes, metadata, typed_per_filter_config,"
+            + " request_headers_to_add, request_headers_to_remove, response_headers_to_add,"
+            + " response_headers_to_remove)");
   }
 
   @Test

@@ -50,6 +50,35 @@ class XdsRoundTripTest {
   }
 
   @Test
+  void queryMatchesHeaderEditsAndRewritesSurvive() throws Exception {
+    MeshSnapshot snapshot =
+        MeshConfigParser.parse(
+            "inline",
+            """
+            services:
+              - name: orders
+                ports: [8080]
+                routes:
+                  - name: v2
+                    matches:
+                      - path: {prefix: /api}
+                        queryParams: [{name: version, value: v2}, {name: user, regex: "t-.*"}]
+                      - path: {prefix: /legacy}
+                    requestHeaders: {set: {x-env: prod}, add: {x-tag: a}, remove: [x-debug]}
+                    responseHeaders: {set: {cache-control: no-store}, remove: [server]}
+                    rewrite: {hostname: orders.internal, path: {replacePrefix: /v2}}
+                    backends: [{}]
+                  - name: ping
+                    matches: [{path: {exact: /health}}]
+                    rewrite: {path: {replaceFull: /ping}}
+                    backends: [{}]
+            """,
+            "default");
+    assertThat(snapshot.services().get(0).routes().get(0).filters().isNone()).isFalse();
+    assertRoundTrip(snapshot);
+  }
+
+  @Test
   void everyDefaultAndModeSurvives() throws Exception {
     // The fixture has one policy (audit, default deny); the other combinations, with mixed rules.
     for (String mode : List.of("enforce", "audit")) {

@@ -20,7 +20,8 @@ final class RouteConfigParser {
   }
 
   static final Set<String> ROUTE_FIELDS =
-      ConfigNodes.orderedSet("name", "matches", "backends", "timeout", "retry", "fault");
+      ConfigNodes.orderedSet(
+          "name", "matches", "backends", "timeout", "retry", "fault", "requestHeaders", "responseHeaders", "rewrite");
 
   Route route(Node node, String path, int index) throws MeshConfigException {
     Map<String, Node> f = n.fields(node, path, "a route mapping", ROUTE_FIELDS);
@@ -60,10 +61,23 @@ final class RouteConfigParser {
           path + ".backends",
           "weights sum to 0 (expected: at least one backend with weight >= 1)");
     }
-    return new Route(name, matches, backends, routePolicy(f, path));
+    RouteFilters filters = filters(f, path);
+    if (filters.rewrite().pathType() == UrlRewrite.PathType.PREFIX) {
+      for (int i = 0; i < matches.size(); i++) {
+        if (matches.get(i).path().type() != PathMatch.Type.PREFIX) {
+          throw n.error(
+              f.get("rewrite"),
+              path + ".rewrite.path.replacePrefix",
+              "needs every match to be a path prefix, and matches[" + i + "] is "
+                  + matches.get(i).path().type().name().toLowerCase(java.util.Locale.ROOT)
+                  + " (expected: path: {prefix: ...} in every match, or replaceFull)");
+        }
+      }
+    }
+    return new Route(name, matches, backends, routePolicy(f, path), filters);
   }
 
-  private static final Set<String> MATCH_FIELDS = ConfigNodes.orderedSet("path", "headers", "method");
+  private static final Set<String> MATCH_FIELDS = ConfigNodes.orderedSet("path", "headers", "method", "queryParams");
 
   RouteMatch match(Node node, String path) throws MeshConfigException {
     Map<String, Node> f = n.fields(node, path, "a match mapping", MATCH_FIELDS);
@@ -85,7 +99,30 @@ final class RouteConfigParser {
         throw n.invalid(f.get("method"), path + ".method", "an HTTP method such as GET");
       }
     }
-    return new RouteMatch(pathMatch, headers, method);
+    List<QueryParamMatch> queryParams = new ArrayList<>();
+    if (f.containsKey("queryParams")) {
+      List<Node> items = n.list(f.get("queryParams"), path + ".queryParams", "a list of query parameter matches");
+      for (int i = 0; i < items.size(); i++) {
+        queryParams.add(queryParamMatch(items.get(i), path + ".queryParams[" + i + "]"));
+      }
+    }
+    return new RouteMatch(pathMatch, headers, method, queryParams);
+  }
+
+  QueryParamMatch queryParamMatch(Node node, String path) throws MeshConfigException {
+    Map<String, Node> f = n.fields(node, path, "a query parameter match mapping", HEADER_FIELDS);
+    Node nameNode = n.required(node, f, path, "name", "a query parameter name");
+    String name = n.scalar(nameNode, path + ".name", "a query parameter name");
+    if (name.isEmpty()) {
+      throw n.invalid(nameNode, path + ".name", "a non-empty query parameter name");
+    }
+    if (f.containsKey("value") == f.containsKey("regex")) {
+      throw n.error(node, path, "needs exactly one of 'value' or 'regex' (expected: {name, value} or {name, regex})");
+    }
+    if (f.containsKey("regex")) {
+      return QueryParamMatch.regex(name, n.regex(f.get("regex"), path + ".regex"));
+    }
+    return QueryParamMatch.exact(name, n.scalar(f.get("value"), path + ".value", "a query parameter value"));
   }
 
   private static final Set<String> PATH_FIELDS = ConfigNodes.orderedSet("prefix", "exact", "regex");
@@ -139,6 +176,110 @@ final class RouteConfigParser {
       weight = n.integer(f.get("weight"), path + ".weight", 0, Integer.MAX_VALUE, "an integer >= 0");
     }
     return new Backend(subset, weight);
+  }
+
+  // ---- The route's filters: header edits and URL rewrite.
+
+  RouteFilters filters(Map<String, Node> f, String path) throws MeshConfigException {
+    HeaderModifier request = HeaderModifier.NONE;
+    if (f.containsKey("requestHeaders")) {
+      request = headerModifier(f.get("requestHeaders"), path + ".requestHeaders");
+    }
+    HeaderModifier response = HeaderModifier.NONE;
+    if (f.containsKey("responseHeaders")) {
+      response = headerModifier(f.get("responseHeaders"), path + ".responseHeaders");
+    }
+    UrlRewrite rewrite = UrlRewrite.NONE;
+    if (f.containsKey("rewrite")) {
+      rewrite = rewrite(f.get("rewrite"), path + ".rewrite");
+    }
+    return new RouteFilters(request, response, rewrite);
+  }
+
+  private static final Set<String> MODIFIER_FIELDS = ConfigNodes.orderedSet("set", "add", "remove");
+  private static final String HEADER_VALUES = "a mapping of header names to values";
+
+  HeaderModifier headerModifier(Node node, String path) throws MeshConfigException {
+    Map<String, Node> f = n.fields(node, path, "a header edit mapping", MODIFIER_FIELDS);
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    List<HeaderModifier.Header> set = headers(f.get("set"), path + ".set", seen);
+    List<HeaderModifier.Header> add = headers(f.get("add"), path + ".add", seen);
+    List<String> remove = new ArrayList<>();
+    if (f.containsKey("remove")) {
+      List<Node> items = n.list(f.get("remove"), path + ".remove", "a list of header names");
+      for (int i = 0; i < items.size(); i++) {
+        String itemPath = path + ".remove[" + i + "]";
+        String name = headerName(items.get(i), itemPath, seen);
+        remove.add(name);
+      }
+    }
+    return new HeaderModifier(set, add, remove);
+  }
+
+  private List<HeaderModifier.Header> headers(Node node, String path, java.util.Set<String> seen)
+      throws MeshConfigException {
+    List<HeaderModifier.Header> out = new ArrayList<>();
+    if (node == null) {
+      return out;
+    }
+    if (!(node instanceof org.yaml.snakeyaml.nodes.MappingNode mapping)) {
+      throw n.invalid(node, path, HEADER_VALUES);
+    }
+    for (org.yaml.snakeyaml.nodes.NodeTuple t : mapping.getValue()) {
+      String name = headerName(t.getKeyNode(), path, seen);
+      String valuePath = path + "." + name;
+      String value = n.scalar(t.getValueNode(), valuePath, "a header value");
+      if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
+        throw n.invalid(t.getValueNode(), valuePath, "a header value on one line");
+      }
+      out.add(new HeaderModifier.Header(name, value));
+    }
+    return out;
+  }
+
+  private String headerName(Node node, String path, java.util.Set<String> seen) throws MeshConfigException {
+    String name = n.scalar(node, path, "a header name");
+    if (!MeshSyntax.TOKEN.matcher(name).matches()) {
+      throw n.invalid(node, path, "a header name");
+    }
+    if (!seen.add(name.toLowerCase(java.util.Locale.ROOT))) {
+      throw n.error(node, path, "header '" + name + "' edited twice (expected: each name once across set, add and remove)");
+    }
+    return name;
+  }
+
+  private static final Set<String> REWRITE_FIELDS = ConfigNodes.orderedSet("hostname", "path");
+  private static final Set<String> REWRITE_PATH_FIELDS = ConfigNodes.orderedSet("replaceFull", "replacePrefix");
+
+  UrlRewrite rewrite(Node node, String path) throws MeshConfigException {
+    Map<String, Node> f = n.fields(node, path, "a rewrite mapping with hostname and/or path", REWRITE_FIELDS);
+    if (f.isEmpty()) {
+      throw n.error(node, path, "{} (expected: hostname, path or both)");
+    }
+    String hostname = null;
+    if (f.containsKey("hostname")) {
+      hostname = n.scalar(f.get("hostname"), path + ".hostname", "a DNS host name");
+      if (!MeshSyntax.DNS_SUBDOMAIN.matcher(hostname).matches()) {
+        throw n.invalid(f.get("hostname"), path + ".hostname", "a DNS host name in lower case, such as hello.default");
+      }
+    }
+    UrlRewrite.PathType type = null;
+    String value = null;
+    if (f.containsKey("path")) {
+      String p = path + ".path";
+      String expected = "exactly one of: replaceFull, replacePrefix";
+      Map<String, Node> pf = n.fields(f.get("path"), p, "a mapping with " + expected, REWRITE_PATH_FIELDS);
+      if (pf.size() != 1) {
+        throw n.error(f.get("path"), p, ConfigNodes.describe(f.get("path")) + " (expected: " + expected + ")");
+      }
+      Map.Entry<String, Node> e = pf.entrySet().iterator().next();
+      type = e.getKey().equals("replaceFull") ? UrlRewrite.PathType.FULL : UrlRewrite.PathType.PREFIX;
+      value = n.absolutePath(e.getValue(), p + "." + e.getKey());
+      if (value.indexOf('?') >= 0 || value.indexOf('#') >= 0) {
+        throw n.invalid(e.getValue(), p + "." + e.getKey(), "a path without query or fragment");
+      }
+    }
+    return new UrlRewrite(hostname, type, value);
   }
 
   // ---- The route's policy: timeout, retries, faults.

@@ -7,7 +7,11 @@ import io.jmesh.runtime.OutboundRequest;
 import io.jmesh.runtime.balance.LoadBalancer;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.PathMatch;
+import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.RouteFilters;
 import io.jmesh.runtime.config.RouteMatch;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
@@ -18,6 +22,7 @@ final class CompiledRoute {
   final String name;
   final RoutePolicy policy;
   final RetryPolicy retry;
+  final RouteFilters filters;
   /** The route's whole-call timeout in nanoseconds, or -1 for none. */
   final long timeoutNanos;
   private final Match[] matches;
@@ -34,7 +39,9 @@ final class CompiledRoute {
       Predicate<Endpoint>[] members,
       long[] weights,
       RoutePolicy policy,
-      RetryPolicy retry) {
+      RetryPolicy retry,
+      RouteFilters filters) {
+    this.filters = filters;
     this.name = name;
     this.policy = policy;
     this.retry = retry;
@@ -59,6 +66,19 @@ final class CompiledRoute {
       }
     }
     return false;
+  }
+
+  /**
+   * The path prefix of the first match that matches {@code request}, for a rewrite of the matched
+   * prefix; {@code "/"} when none does (cannot happen for the route the request was routed by).
+   */
+  String matchedPrefix(OutboundRequest request) {
+    for (Match match : matches) {
+      if (match.matches(request)) {
+        return match.pathType == PathMatch.Type.PREFIX ? match.path : "/";
+      }
+    }
+    return "/";
   }
 
   /** The index of a backend at random by weight; a backend of weight 0 is never picked. */
@@ -102,6 +122,9 @@ final class CompiledRoute {
     private final String[] headerValues; // null where the condition is a regex
     private final Pattern[] headerPatterns;
     private final String method;
+    private final String[] queryNames;
+    private final String[] queryValues; // null where the condition is a regex
+    private final Pattern[] queryPatterns;
 
     private Match(RouteMatch match) {
       PathMatch p = match.path();
@@ -126,6 +149,19 @@ final class CompiledRoute {
         }
       }
       this.method = match.method();
+      int q = match.queryParams().size();
+      this.queryNames = new String[q];
+      this.queryValues = new String[q];
+      this.queryPatterns = new Pattern[q];
+      for (int i = 0; i < q; i++) {
+        QueryParamMatch m = match.queryParams().get(i);
+        queryNames[i] = m.name();
+        if (m.type() == QueryParamMatch.Type.REGEX) {
+          queryPatterns[i] = Pattern.compile(m.value());
+        } else {
+          queryValues[i] = m.value();
+        }
+      }
     }
 
     static Match compile(RouteMatch match) {
@@ -150,7 +186,66 @@ final class CompiledRoute {
           return false;
         }
       }
+      if (queryNames.length > 0) {
+        String query = request.query();
+        for (int i = 0; i < queryNames.length; i++) {
+          String actual = queryParam(query, queryNames[i]);
+          if (actual == null) {
+            return false;
+          }
+          if (queryPatterns[i] != null
+              ? !queryPatterns[i].matcher(actual).matches()
+              : !queryValues[i].equals(actual)) {
+            return false;
+          }
+        }
+      }
       return true;
+    }
+
+    /**
+     * The first value of the parameter {@code name} in the raw {@code query}, percent-decoded
+     * ({@code +} as a space, as forms write it), or {@code null} when absent; a parameter without
+     * {@code =} has the value "". Only the first value counts, as the Gateway API recommends. A
+     * parameter that does not decode is skipped: it matches no condition.
+     */
+    static String queryParam(String query, String name) {
+      if (query == null || query.isEmpty()) {
+        return null;
+      }
+      int start = 0;
+      while (start <= query.length()) {
+        int end = query.indexOf('&', start);
+        if (end < 0) {
+          end = query.length();
+        }
+        if (end > start) {
+          int eq = query.indexOf('=', start);
+          if (eq < 0 || eq > end) {
+            eq = end;
+          }
+          String key = decode(query.substring(start, eq));
+          if (name.equals(key)) {
+            String value = decode(eq < end ? query.substring(eq + 1, end) : "");
+            if (value != null) {
+              return value;
+            }
+          }
+        }
+        start = end + 1;
+      }
+      return null;
+    }
+
+    private static String decode(String raw) {
+      if (raw.indexOf('%') < 0 && raw.indexOf('+') < 0) {
+        return raw;
+      }
+      try {
+        return URLDecoder.decode(raw, StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        return null; // a malformed escape from the application: matches nothing
+      }
     }
 
     private boolean pathMatches(String requestPath) {

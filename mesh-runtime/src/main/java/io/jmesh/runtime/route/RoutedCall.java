@@ -86,10 +86,28 @@ final class RoutedCall implements OutboundCall {
     if (a == null) {
       int port = request.port();
       boolean defaultPort = port == OutboundRequest.effectivePort(request.scheme(), -1);
-      a = defaultPort ? request.host() : request.host() + ":" + port;
+      String rewritten = route.filters.rewrite().hostname();
+      String host = rewritten != null ? rewritten : request.host();
+      a = defaultPort ? host : host + ":" + port;
       authority = a;
     }
     return a;
+  }
+
+  @Override
+  public io.jmesh.runtime.config.RouteFilters filters() {
+    return route.filters;
+  }
+
+  @Override
+  public String rewrittenPath() {
+    io.jmesh.runtime.config.UrlRewrite rewrite = route.filters.rewrite();
+    if (rewrite.pathType() == null) {
+      return null;
+    }
+    String prefix =
+        rewrite.pathType() == io.jmesh.runtime.config.UrlRewrite.PathType.PREFIX ? route.matchedPrefix(request) : "/";
+    return rewrite.rewritePath(request.path(), prefix);
   }
 
   @Override

@@ -132,7 +132,8 @@ public final class Router implements AutoCloseable {
             members(List.of(Map.of())),
             new long[] {1},
             RoutePolicy.DEFAULT,
-            retryPolicy(RoutePolicy.DEFAULT.retry()));
+            retryPolicy(RoutePolicy.DEFAULT.retry()),
+            io.jmesh.runtime.config.RouteFilters.NONE);
     List<CompiledRoute> routes = new ArrayList<>();
     for (Route route : service.routes()) {
       List<Backend> backends = route.backends();
@@ -150,7 +151,8 @@ public final class Router implements AutoCloseable {
               members(backends.stream().map(Backend::subset).toList()),
               weights,
               route.policy(),
-              retryPolicy(route.policy().retry())));
+              retryPolicy(route.policy().retry()),
+              route.filters()));
     }
     int[] ports = service.ports().stream().mapToInt(Integer::intValue).toArray();
     RouteTable.Destination destination =

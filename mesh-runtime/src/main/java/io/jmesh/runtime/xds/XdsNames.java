@@ -55,6 +55,12 @@ public final class XdsNames {
   /** The name of the catch-all route the translator appends after the service's own. */
   public static final String DEFAULT_ROUTE = "default";
 
+  /**
+   * The pattern of the one {@code regex_rewrite} jmesh reads: it matches any path once, so its
+   * substitution replaces the whole path (Gateway API's {@code ReplaceFullPath}).
+   */
+  public static final String FULL_PATH_REGEX = "^/.*$";
+
   private XdsNames() {}
 
   /** {@code hello.default.svc.cluster.local:8080}. */

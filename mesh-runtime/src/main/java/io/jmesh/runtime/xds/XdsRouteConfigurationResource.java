@@ -14,6 +14,12 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.GrpcRetryConditions;
 import io.jmesh.runtime.config.HeaderMatch;
+import io.jmesh.runtime.config.HeaderModifier;
+import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.RouteFilters;
+import io.jmesh.runtime.config.UrlRewrite;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.jmesh.runtime.config.MeshSyntax;
 import io.jmesh.runtime.config.PathMatch;
 import io.jmesh.runtime.config.Route;
@@ -79,15 +85,16 @@ final class XdsRouteConfigurationResource {
       Route decoded = route(c, xds, path);
       if (previous != null && decoded.name().equals(previousName)) {
         if (!decoded.backends().equals(previous.backends())
-            || !decoded.policy().equals(previous.policy())) {
+            || !decoded.policy().equals(previous.policy())
+            || !decoded.filters().equals(previous.filters())) {
           throw c.error(
               path + ".name",
               decoded.name(),
-              "a new name, or the same backends and policy as the route before it of that name");
+              "a new name, or the same backends, policy and filters as the route before it of that name");
         }
         List<RouteMatch> matches = new ArrayList<>(previous.matches());
         matches.addAll(decoded.matches());
-        previous = new Route(previous.name(), matches, previous.backends(), previous.policy());
+        previous = new Route(previous.name(), matches, previous.backends(), previous.policy(), previous.filters());
         out.set(out.size() - 1, previous);
       } else {
         for (Route r : out) {
@@ -130,7 +137,11 @@ final class XdsRouteConfigurationResource {
         "route",
         "per_request_buffer_limit_bytes",
         "metadata",
-        "typed_per_filter_config");
+        "typed_per_filter_config",
+        "request_headers_to_add",
+        "request_headers_to_remove",
+        "response_headers_to_add",
+        "response_headers_to_remove");
     if (xds.getName().isEmpty()) {
       throw c.error(path + ".name", "\"\"", "a route name");
     }
@@ -140,7 +151,16 @@ final class XdsRouteConfigurationResource {
     }
     RouteAction action = xds.getRoute();
     String at = path + ".route";
-    c.only(action, at, "cluster", "weighted_clusters", "timeout", "retry_policy");
+    c.only(
+        action,
+        at,
+        "cluster",
+        "weighted_clusters",
+        "timeout",
+        "retry_policy",
+        "prefix_rewrite",
+        "regex_rewrite",
+        "host_rewrite_literal");
     List<Backend> backends = new ArrayList<>();
     if (action.hasWeightedClusters()) {
       WeightedCluster weighted = action.getWeightedClusters();
@@ -180,13 +200,91 @@ final class XdsRouteConfigurationResource {
       }
       fault = fault(c, c.unpack(e.getValue(), HTTPFault.class, fp), fp);
     }
-    return new Route(xds.getName(), List.of(match), backends, new RoutePolicy(timeout, retry, fault));
+    RouteFilters filters =
+        new RouteFilters(
+            headerModifier(c, xds.getRequestHeadersToAddList(), xds.getRequestHeadersToRemoveList(), path, "request"),
+            headerModifier(c, xds.getResponseHeadersToAddList(), xds.getResponseHeadersToRemoveList(), path, "response"),
+            rewrite(c, action, at));
+    if (filters.rewrite().pathType() == UrlRewrite.PathType.PREFIX && match.path().type() != PathMatch.Type.PREFIX) {
+      throw c.error(at + ".prefix_rewrite", action.getPrefixRewrite(), "a route matching a path prefix");
+    }
+    return new Route(xds.getName(), List.of(match), backends, new RoutePolicy(timeout, retry, fault), filters);
+  }
+
+  /** {@code *_headers_to_add} (overwrite or append) and {@code *_headers_to_remove}. */
+  private static HeaderModifier headerModifier(
+      DecodingContext c, List<HeaderValueOption> toAdd, List<String> toRemove, String path, String side)
+      throws XdsResourceException {
+    List<HeaderModifier.Header> set = new ArrayList<>();
+    List<HeaderModifier.Header> add = new ArrayList<>();
+    for (int i = 0; i < toAdd.size(); i++) {
+      HeaderValueOption o = toAdd.get(i);
+      String op = path + "." + side + "_headers_to_add[" + i + "]";
+      c.only(o, op, "header", "append_action");
+      c.only(o.getHeader(), op + ".header", "key", "value");
+      HeaderModifier.Header header;
+      try {
+        header = new HeaderModifier.Header(o.getHeader().getKey(), o.getHeader().getValue());
+      } catch (IllegalArgumentException e) {
+        throw c.error(op + ".header", o.getHeader(), "a header name token and a one-line value");
+      }
+      switch (o.getAppendAction()) {
+        case OVERWRITE_IF_EXISTS_OR_ADD -> set.add(header);
+        case APPEND_IF_EXISTS_OR_ADD -> add.add(header);
+        default -> throw c.error(
+            op + ".append_action", o.getAppendAction(), "OVERWRITE_IF_EXISTS_OR_ADD or APPEND_IF_EXISTS_OR_ADD");
+      }
+    }
+    try {
+      return new HeaderModifier(set, add, toRemove);
+    } catch (IllegalArgumentException e) {
+      throw c.error(path + "." + side + "_headers_to_add/remove", toRemove, "header names, each once (" + e.getMessage() + ")");
+    }
+  }
+
+  /** {@code host_rewrite_literal}, and {@code prefix_rewrite} or a whole-path {@code regex_rewrite}. */
+  private static UrlRewrite rewrite(DecodingContext c, RouteAction action, String at) throws XdsResourceException {
+    String host = null;
+    if (!action.getHostRewriteLiteral().isEmpty()) {
+      host = action.getHostRewriteLiteral();
+      if (!MeshSyntax.DNS_SUBDOMAIN.matcher(host).matches()) {
+        throw c.error(at + ".host_rewrite_literal", host, "a DNS host name in lower case");
+      }
+    }
+    UrlRewrite.PathType type = null;
+    String path = null;
+    if (!action.getPrefixRewrite().isEmpty()) {
+      type = UrlRewrite.PathType.PREFIX;
+      path = action.getPrefixRewrite();
+      if (!path.startsWith("/")) {
+        throw c.error(at + ".prefix_rewrite", path, "a path starting with /");
+      }
+    }
+    if (action.hasRegexRewrite()) {
+      var r = action.getRegexRewrite();
+      String rp = at + ".regex_rewrite";
+      c.only(r, rp, "pattern", "substitution");
+      // The one regex rewrite the mesh model has: the whole path replaced (ReplaceFullPath).
+      if (!c.regex(r.getPattern(), rp + ".pattern").equals(XdsNames.FULL_PATH_REGEX)) {
+        throw c.error(rp + ".pattern.regex", r.getPattern().getRegex(), XdsNames.FULL_PATH_REGEX + " (the whole path replaced)");
+      }
+      if (!r.getSubstitution().startsWith("/") || r.getSubstitution().contains("\\")) {
+        throw c.error(rp + ".substitution", r.getSubstitution(), "a path starting with / and without back-references");
+      }
+      type = UrlRewrite.PathType.FULL;
+      path = r.getSubstitution();
+    }
+    try {
+      return new UrlRewrite(host, type, path);
+    } catch (IllegalArgumentException e) {
+      throw c.error(at, path, "a rewrite path without query or fragment (" + e.getMessage() + ")");
+    }
   }
 
   private static RouteMatch match(
       DecodingContext c, io.envoyproxy.envoy.config.route.v3.RouteMatch match, String path)
       throws XdsResourceException {
-    c.only(match, path, "prefix", "path", "safe_regex", "headers");
+    c.only(match, path, "prefix", "path", "safe_regex", "headers", "query_parameters");
     PathMatch pathMatch;
     switch (match.getPathSpecifierCase()) {
       case PREFIX -> {
@@ -231,7 +329,25 @@ final class XdsRouteConfigurationResource {
         throw c.error(hp + ".string_match", s, "exact or safe_regex");
       }
     }
-    return new RouteMatch(pathMatch, headers, method);
+    List<QueryParamMatch> queryParams = new ArrayList<>();
+    for (int i = 0; i < match.getQueryParametersCount(); i++) {
+      QueryParameterMatcher q = match.getQueryParameters(i);
+      String qp = path + ".query_parameters[" + i + "]";
+      c.only(q, qp, "name", "string_match");
+      if (q.getName().isEmpty()) {
+        throw c.error(qp + ".name", "\"\"", "a query parameter name");
+      }
+      StringMatcher s = q.getStringMatch();
+      c.only(s, qp + ".string_match", "exact", "safe_regex");
+      if (s.getMatchPatternCase() == StringMatcher.MatchPatternCase.EXACT) {
+        queryParams.add(QueryParamMatch.exact(q.getName(), s.getExact()));
+      } else if (s.hasSafeRegex()) {
+        queryParams.add(QueryParamMatch.regex(q.getName(), c.regex(s.getSafeRegex(), qp + ".string_match.safe_regex")));
+      } else {
+        throw c.error(qp + ".string_match", s, "exact or safe_regex");
+      }
+    }
+    return new RouteMatch(pathMatch, headers, method, queryParams);
   }
 
   private static RoutePolicy.Retry retry(

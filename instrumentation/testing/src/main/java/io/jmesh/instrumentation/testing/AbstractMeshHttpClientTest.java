@@ -192,6 +192,7 @@ public abstract class AbstractMeshHttpClientTest {
         "      - name: canary",
         "        matches:",
         "          - headers: [{name: x-canary, value: always}]",
+        "          - queryParams: [{name: canary, value: \"yes please\"}]",
         "        backends:",
         "          - {subset: {version: v2}, weight: 1}",
         "      - name: split",
@@ -240,6 +241,12 @@ public abstract class AbstractMeshHttpClientTest {
   @Test
   void routesByHeaderToTheCanary() throws Exception {
     assertThat(sendMany("http://hello:8080/c", 20, Map.of("x-canary", "always"))).containsOnlyKeys("v2-a");
+  }
+
+  @Test
+  void routesByQueryParameterToTheCanary() throws Exception {
+    // The first value counts, percent-decoded. Without the match, 90 % would go to v1.
+    assertThat(sendMany("http://hello:8080/q?canary=yes%20please&canary=no", 20, Map.of())).containsOnlyKeys("v2-a");
   }
 
   @Test

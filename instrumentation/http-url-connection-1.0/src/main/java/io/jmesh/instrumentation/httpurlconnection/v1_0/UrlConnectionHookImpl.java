@@ -110,7 +110,7 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     }
     MeshCalls.Call call =
         calls.route(
-            "http", host, port, conn.getRequestMethod(), url.getPath(), conn::getRequestProperty);
+            "http", host, port, conn.getRequestMethod(), url.getFile(), conn::getRequestProperty);
     if (call == null) {
       return url;
     }

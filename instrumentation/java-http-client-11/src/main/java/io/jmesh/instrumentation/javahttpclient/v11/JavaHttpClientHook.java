@@ -83,7 +83,8 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
               host,
               port,
               request.method(),
-              uri.getRawPath(),
+              // With the query: routes may match on its parameters.
+              uri.getRawQuery() == null ? uri.getRawPath() : uri.getRawPath() + "?" + uri.getRawQuery(),
               name -> request.headers().firstValue(name).orElse(null));
       if (call == null) {
         return null;

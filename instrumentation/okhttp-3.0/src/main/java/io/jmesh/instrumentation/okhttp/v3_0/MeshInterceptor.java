@@ -61,7 +61,10 @@ public final class MeshInterceptor implements Interceptor {
           calls == null || url.isHttps()
               ? null
               : calls.route(
-                  url.scheme(), url.host(), url.port(), request.method(), url.encodedPath(), request::header);
+                  url.scheme(), url.host(), url.port(), request.method(),
+                  // With the query: routes may match on its parameters.
+                  url.encodedQuery() == null ? url.encodedPath() : url.encodedPath() + "?" + url.encodedQuery(),
+                  request::header);
       if (call != null) {
         // Built here, before anything is sent: a helper class missing from this class loader
         // (LinkageError) leaves the call unmeshed instead of failing it.

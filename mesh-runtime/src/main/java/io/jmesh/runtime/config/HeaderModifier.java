@@ -1,0 +1,69 @@
+package io.jmesh.runtime.config;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Edits of a request's or a response's headers, as Gateway API's {@code HTTPHeaderFilter} (and
+ * Envoy's {@code *_headers_to_add}/{@code *_headers_to_remove}): {@code set} replaces every value
+ * of a header (or adds it), {@code add} appends a value to those already there, {@code remove}
+ * drops every value. Applied in that order: remove, set, add. Header names are case-insensitive;
+ * one name appears at most once across the three lists.
+ *
+ * @param set headers to overwrite or add
+ * @param add headers to append
+ * @param remove header names to drop
+ */
+public record HeaderModifier(List<Header> set, List<Header> add, List<String> remove) {
+  /** Edits nothing. */
+  public static final HeaderModifier NONE = new HeaderModifier(List.of(), List.of(), List.of());
+
+  /** One header name and value. */
+  public record Header(String name, String value) {
+    public Header {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(value, "value");
+      if (!MeshSyntax.TOKEN.matcher(name).matches()) {
+        throw new IllegalArgumentException("header name: \"" + name + "\" (expected: an HTTP header name token)");
+      }
+      if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
+        throw new IllegalArgumentException(
+            "header " + name + ": a value with CR or LF (expected: one line)");
+      }
+    }
+  }
+
+  public HeaderModifier {
+    set = List.copyOf(set);
+    add = List.copyOf(add);
+    remove = List.copyOf(remove);
+    Set<String> seen = new HashSet<>();
+    for (Header h : set) {
+      once(seen, h.name());
+    }
+    for (Header h : add) {
+      once(seen, h.name());
+    }
+    for (String name : remove) {
+      if (!MeshSyntax.TOKEN.matcher(name).matches()) {
+        throw new IllegalArgumentException("remove: \"" + name + "\" (expected: an HTTP header name token)");
+      }
+      once(seen, name);
+    }
+  }
+
+  private static void once(Set<String> seen, String name) {
+    // As Gateway API requires: a name edited twice in one filter has no defined order.
+    if (!seen.add(name.toLowerCase(Locale.ROOT))) {
+      throw new IllegalArgumentException(
+          "header " + name + ": edited twice (expected: each name once across set, add and remove)");
+    }
+  }
+
+  public boolean isNone() {
+    return set.isEmpty() && add.isEmpty() && remove.isEmpty();
+  }
+}

@@ -1,0 +1,121 @@
+package io.jmesh.runtime.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The file-mode YAML of query parameter matches, header edits and URL rewrites. */
+class RouteFiltersConfigTest {
+  private static final String FILE = "/etc/jmesh/mesh.yaml";
+
+  private static Route onlyRoute(String routesYaml) throws MeshConfigException {
+    return MeshConfigParser.parse(FILE, service(routesYaml), "default").services().get(0).routes().get(0);
+  }
+
+  private static String service(String routesYaml) {
+    return "services:\n  - name: hello\n    ports: [8080]\n    routes:\n" + routesYaml.stripIndent().indent(6);
+  }
+
+  private static String failure(String routesYaml) {
+    try {
+      MeshConfigParser.parse(FILE, service(routesYaml), "default");
+    } catch (MeshConfigException e) {
+      return e.getMessage();
+    }
+    throw new AssertionError("expected an error for:\n" + routesYaml);
+  }
+
+  @Test
+  void queryParamMatchesExactAndRegex() throws Exception {
+    Route route = onlyRoute("""
+        - name: v2
+          matches:
+            - queryParams:
+                - {name: version, value: v2}
+                - {name: user, regex: "test-.*"}
+          backends: [{}]
+        """);
+
+    assertThat(route.matches().get(0).queryParams())
+        .containsExactly(QueryParamMatch.exact("version", "v2"), QueryParamMatch.regex("user", "test-.*"));
+  }
+
+  @Test
+  void headerEditsAndRewrite() throws Exception {
+    Route route = onlyRoute("""
+        - name: api
+          matches: [{path: {prefix: /api}}]
+          requestHeaders:
+            set: {x-env: prod}
+            add: {x-tag: a}
+            remove: [x-debug]
+          responseHeaders:
+            set: {cache-control: no-store}
+            remove: [server]
+          rewrite:
+            hostname: hello.internal
+            path: {replacePrefix: /v2}
+          backends: [{}]
+        """);
+
+    assertThat(route.filters().requestHeaders())
+        .isEqualTo(new HeaderModifier(
+            List.of(new HeaderModifier.Header("x-env", "prod")),
+            List.of(new HeaderModifier.Header("x-tag", "a")),
+            List.of("x-debug")));
+    assertThat(route.filters().responseHeaders())
+        .isEqualTo(new HeaderModifier(
+            List.of(new HeaderModifier.Header("cache-control", "no-store")), List.of(), List.of("server")));
+    assertThat(route.filters().rewrite())
+        .isEqualTo(new UrlRewrite("hello.internal", UrlRewrite.PathType.PREFIX, "/v2"));
+  }
+
+  @Test
+  void aRouteWithoutFiltersHasNone() throws Exception {
+    assertThat(onlyRoute("- backends: [{}]\n").filters()).isEqualTo(RouteFilters.NONE);
+  }
+
+  @Test
+  void errorsNameTheFieldTheValueAndTheExpectation() {
+    assertThat(failure("""
+        - matches:
+            - queryParams: [{name: v}]
+          backends: [{}]
+        """)).isEqualTo(FILE + ":6: services[0].routes[0].matches[0].queryParams[0]: needs exactly one of"
+        + " 'value' or 'regex' (expected: {name, value} or {name, regex})");
+    assertThat(failure("""
+        - requestHeaders: {set: {"bad name": x}}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.set: bad name (expected: a header name)");
+    assertThat(failure("""
+        - requestHeaders: {set: {x-a: "1"}, remove: [X-A]}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.remove[0]: header 'X-A' edited twice"
+        + " (expected: each name once across set, add and remove)");
+    assertThat(failure("""
+        - responseHeaders: {append: {x-a: "1"}}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].responseHeaders: unknown field 'append' (expected one of: set, add, remove)");
+    assertThat(failure("""
+        - rewrite: {path: {replaceFull: v2}}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].rewrite.path.replaceFull: v2 (expected: a path starting with /)");
+    assertThat(failure("""
+        - rewrite: {path: {replaceFull: /a, replacePrefix: /b}}
+          backends: [{}]
+        """)).startsWith(FILE + ":5: services[0].routes[0].rewrite.path: ")
+        .endsWith("(expected: exactly one of: replaceFull, replacePrefix)");
+    assertThat(failure("""
+        - rewrite: {hostname: "Not_A_Host"}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].rewrite.hostname: Not_A_Host"
+        + " (expected: a DNS host name in lower case, such as hello.default)");
+    assertThat(failure("""
+        - matches: [{path: {exact: /a}}]
+          rewrite: {path: {replacePrefix: /b}}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":6: services[0].routes[0].rewrite.path.replacePrefix: needs every match to be"
+        + " a path prefix, and matches[0] is exact (expected: path: {prefix: ...} in every match, or replaceFull)");
+  }
+}
