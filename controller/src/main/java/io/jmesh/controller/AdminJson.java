@@ -249,7 +249,8 @@ final class AdminJson {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("enabled", ca != null);
     out.put("trustDomain", ca == null ? null : ca.trustDomain());
-    out.put("dir", ca == null ? null : ca.dir().toString());
+    out.put("dir", ca == null || ca.dir() == null ? null : ca.dir().toString());
+    out.put("location", ca == null ? null : ca.location());
     out.put("maxLeafLifetimeSeconds", ca == null ? null : ca.maxLeafLifetime().toSeconds());
     out.put("issuer", ca == null ? null : certificate(ca.issuer()));
     List<Object> anchors = new ArrayList<>();

@@ -4,6 +4,7 @@ import io.grpc.ServerServiceDefinition;
 import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.CaService;
 import io.jmesh.controller.ca.CertificateAuthority;
+import io.jmesh.controller.ca.ServedCa;
 import io.jmesh.controller.ca.ServingCertificate;
 import io.jmesh.controller.source.CompositeMeshSource;
 import io.jmesh.controller.source.FileMeshSource;
@@ -70,7 +71,8 @@ public final class Controller implements AutoCloseable {
   private XdsServer xds;
   private CertificateAuthority ca; // null without Options.caDir
   private ServingCertificate serving; // null with --insecure-plaintext
-  private Path trustAnchorsFile; // null without a CA
+  private Path trustAnchorsFile; // null without a CA directory
+  private String anchorsPublishedAt; // the file or the ConfigMap; null without a CA
   private ScheduledExecutorService tlsScheduler; // renews the serving certificate; null without
   private AdminServer admin;
   private SnapshotPublisher publisher; // set once the xDS server listens
@@ -343,7 +345,24 @@ public final class Controller implements AutoCloseable {
    * @throws IOException if an address cannot be bound; nothing is left running then
    */
   public static Controller start(Options options, MeshSource alongside) throws IOException {
+    return start(options, alongside, (ServedCa) null);
+  }
+
+  /**
+   * As {@link #start(Options, MeshSource)}, with a CA made elsewhere ({@code servedCa}, for
+   * example from a Kubernetes Secret with TokenReview authentication) instead of {@link
+   * Options#caDir()}; null for the directory's, or none.
+   *
+   * @throws IllegalArgumentException if both {@code servedCa} and a CA directory are given
+   */
+  public static Controller start(Options options, MeshSource alongside, ServedCa servedCa)
+      throws IOException {
     Objects.requireNonNull(options, "options");
+    if (servedCa != null && options.caDir() != null) {
+      throw new IllegalArgumentException(
+          "caDir: " + options.caDir() + " and a CA from " + servedCa.ca().location()
+              + " (expected: one CA)");
+    }
     if (options.config() == null && alongside == null) {
       throw new IllegalArgumentException(
           "config: null and no other source (expected: a file, another source, or both)");
@@ -368,7 +387,8 @@ public final class Controller implements AutoCloseable {
         source,
         snapshot -> XdsTranslator.translate(snapshot, clusterDomain),
         scheduler,
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        servedCa);
   }
 
   /**
@@ -379,7 +399,7 @@ public final class Controller implements AutoCloseable {
   static Controller start(
       Options options, MeshSource source, Function<MeshSnapshot, XdsResources> translator)
       throws IOException {
-    return start(options, source, translator, null, Clock.systemUTC());
+    return start(options, source, translator, null, Clock.systemUTC(), null);
   }
 
   private static Controller start(
@@ -387,7 +407,8 @@ public final class Controller implements AutoCloseable {
       MeshSource source,
       Function<MeshSnapshot, XdsResources> translator,
       ScheduledExecutorService ownedScheduler,
-      Clock clock)
+      Clock clock,
+      ServedCa servedCa)
       throws IOException {
     Controller controller =
         new Controller(
@@ -398,7 +419,7 @@ public final class Controller implements AutoCloseable {
     Objects.requireNonNull(translator, "translator");
     try {
       boolean tls = !options.tls().insecurePlaintext();
-      if (tls && options.caDir() == null) {
+      if (tls && options.caDir() == null && servedCa == null) {
         throw new IllegalArgumentException(
             "TLS on the xDS port needs a CA directory (--ca-dir): the controller's CA issues its"
                 + " serving certificate (expected: --ca-dir <dir>, or --insecure-plaintext to serve"
@@ -416,11 +437,19 @@ public final class Controller implements AutoCloseable {
             BootstrapTokens.loadOrCreate(options.caDir(), options.trustDomain(), clock);
         services = List.of(new CaService(controller.ca, tokens, controller.registry).definition());
         controller.trustAnchorsFile = controller.ca.writeTrustAnchors();
-        if (tls) {
-          controller.serving = controller.ca.servingCertificate(options.servingNames());
-          servingTls = ServingTls.of(controller.serving, controller.ca.anchors());
-          controller.startRenewing();
-        }
+        controller.anchorsPublishedAt = controller.trustAnchorsFile.toString();
+      } else if (servedCa != null) {
+        controller.ca = servedCa.ca();
+        services =
+            List.of(
+                new CaService(controller.ca, servedCa.authenticator(), controller.registry)
+                    .definition());
+        controller.anchorsPublishedAt = servedCa.anchorsPublishedAt();
+      }
+      if (tls && controller.ca != null) {
+        controller.serving = controller.ca.servingCertificate(options.servingNames());
+        servingTls = ServingTls.of(controller.serving, controller.ca.anchors());
+        controller.startRenewing();
       }
       controller.xds =
           XdsServer.start(
@@ -454,7 +483,7 @@ public final class Controller implements AutoCloseable {
                   : ", certificate authority for trust domain "
                       + options.trustDomain()
                       + " from "
-                      + options.caDir()));
+                      + controller.ca.location()));
       controller.logTls();
       if (options.overrides() != null) {
         ScheduledExecutorService scheduler = ownedScheduler;
@@ -528,7 +557,7 @@ public final class Controller implements AutoCloseable {
             + " from the CA, valid until "
             + serving.certificate().getNotAfter().toInstant()
             + ", renewed at 2/3 of its life; agents verify it with the trust anchors in "
-            + trustAnchorsFile
+            + anchorsPublishedAt
             + " (hand it to them out of band: JMESH_TRUST_ANCHORS_FILE)");
   }
 

@@ -1,8 +1,12 @@
 package io.jmesh.controller;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.jmesh.controller.ca.BootstrapTokens;
+import io.jmesh.controller.ca.ServedCa;
+import io.jmesh.controller.kubernetes.KubernetesCa;
 import io.jmesh.controller.kubernetes.KubernetesMeshSource;
+import io.jmesh.controller.kubernetes.StartupAccessCheck;
 import io.jmesh.runtime.config.Durations;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -22,7 +26,8 @@ import picocli.CommandLine.Spec;
 /**
  * The command line of {@code jmesh-controller.jar}: starts a {@link Controller} on a watched YAML
  * file and runs until the JVM is asked to stop (SIGTERM, Ctrl-C), when a shutdown hook closes it.
- * Exit codes: 1 when the controller cannot start (an address in use), 2 for a bad command line;
+ * Exit codes: 1 when the controller cannot start (an address in use), 2 for a bad command line or
+ * a missing Kubernetes permission (--ca-secret);
  * after a signal, the JVM's usual code for it (143 for SIGTERM). The subcommand {@code token}
  * prints a bootstrap token of the certificate authority ({@link Token}).
  */
@@ -114,6 +119,17 @@ public final class ControllerMain implements Callable<Integer> {
   Path caDir;
 
   @Option(
+      names = "--ca-secret",
+      paramLabel = "<[namespace/]name>",
+      description =
+          "Serve a certificate authority whose keys live in this Kubernetes Secret (made, with a"
+              + " new anchor and issuer, if absent; every replica then signs with it), publish its"
+              + " trust anchors in the ConfigMap jmesh-trust-anchors, and authenticate workloads by"
+              + " TokenReview of their projected service-account tokens (audience jmesh-ca)."
+              + " Namespace: the controller's own by default. Not with --ca-dir. Default: none.")
+  String caSecret;
+
+  @Option(
       names = "--trust-domain",
       paramLabel = "<domain>",
       defaultValue = "cluster.local",
@@ -191,25 +207,54 @@ public final class ControllerMain implements Callable<Integer> {
               .withInsecurePlaintext(insecurePlaintext)
               .withTlsServiceName(tlsServiceName)
               .withTlsSans(tlsSans);
-      if (caDir != null) {
+      if (caDir != null && caSecret != null) {
+        throw new IllegalArgumentException(
+            "--ca-dir and --ca-secret: both given (expected: one CA, a directory in file mode or a"
+                + " Secret in Kubernetes)");
+      }
+      if (caSecret != null) {
+        secretRef(caSecret, "default");
+      } else if (caDir != null) {
         requireDirectoryOrAbsent(caDir);
       } else if (!insecurePlaintext) {
         throw new IllegalArgumentException(
-            "--ca-dir: none (expected: a CA directory, since the xDS port serves TLS with a"
-                + " certificate from the controller's CA; or --insecure-plaintext for a local demo"
-                + " without TLS)");
+            "--ca-dir: none (expected: a CA directory, or --ca-secret in Kubernetes, since the xDS"
+                + " port serves TLS with a certificate from the controller's CA; or"
+                + " --insecure-plaintext for a local demo without TLS)");
       }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     Controller controller;
     try {
+      KubernetesClient client =
+          kubernetes || caSecret != null ? new KubernetesClientBuilder().build() : null;
+      ServedCa servedCa = null;
+      if (caSecret != null) {
+        // The controller's namespace: in a pod, the service account's; else the kube config's.
+        String own = client.getNamespace() != null ? client.getNamespace() : namespace;
+        String[] ref = secretRef(caSecret, own);
+        try {
+          servedCa =
+              KubernetesCa.start(
+                  client,
+                  ref[0],
+                  ref[1],
+                  trustDomain,
+                  Durations.parse("--max-leaf-lifetime", maxLeafLifetime),
+                  Clock.systemUTC());
+        } catch (StartupAccessCheck.MissingPermissionException e) {
+          // A configuration error, like a bad flag: nothing will work until RBAC is fixed.
+          spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());
+          client.close();
+          return 2;
+        }
+      }
       controller =
           Controller.start(
               options,
-              kubernetes
-                  ? KubernetesMeshSource.create(new KubernetesClientBuilder().build(), trustDomain)
-                  : null);
+              kubernetes ? KubernetesMeshSource.create(client, trustDomain) : null,
+              servedCa);
     } catch (IOException e) {
       spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());
       return 1;
@@ -224,6 +269,23 @@ public final class ControllerMain implements Callable<Integer> {
                 "jmesh-controller-shutdown"));
     controller.awaitClosed();
     return 0;
+  }
+
+  /** {@code [namespace/]name} as {namespace, name}, the namespace {@code own} when not given. */
+  static String[] secretRef(String value, String own) {
+    String[] parts = value.split("/", -1);
+    String dns = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+    boolean ok =
+        parts.length == 1
+            ? parts[0].matches(dns + "(\\." + dns + ")*")
+            : parts.length == 2
+                && parts[0].matches(dns)
+                && parts[1].matches(dns + "(\\." + dns + ")*");
+    if (!ok) {
+      throw new IllegalArgumentException(
+          "--ca-secret: \"" + value + "\" (expected: <name> or <namespace>/<name>, DNS names)");
+    }
+    return parts.length == 1 ? new String[] {own, parts[0]} : parts;
   }
 
   private static void requireDirectoryOrAbsent(Path dir) {

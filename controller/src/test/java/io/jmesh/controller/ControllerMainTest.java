@@ -89,8 +89,16 @@ class ControllerMainTest {
     assertThat(run("--config", "mesh.yaml")).isEqualTo(2);
     assertThat(err.toString())
         .contains(
-            "--ca-dir: none (expected: a CA directory, since the xDS port serves TLS with a"
-                + " certificate from the controller's CA; or --insecure-plaintext for a local demo"
-                + " without TLS)");
+            "--ca-dir: none (expected: a CA directory, or --ca-secret in Kubernetes, since the xDS"
+                + " port serves TLS with a certificate from the controller's CA; or"
+                + " --insecure-plaintext for a local demo without TLS)");
+    err.getBuffer().setLength(0);
+    assertThat(run("--config", "mesh.yaml", "--ca-secret", "a/b/c")).isEqualTo(2);
+    assertThat(err.toString())
+        .contains("--ca-secret: \"a/b/c\" (expected: <name> or <namespace>/<name>, DNS names)");
+    err.getBuffer().setLength(0);
+    assertThat(run("--config", "mesh.yaml", "--ca-secret", "jmesh-ca", "--ca-dir", "ca"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("--ca-dir and --ca-secret: both given");
   }
 }

@@ -25,7 +25,9 @@ import org.bouncycastle.pkcs.PKCS10CertificationRequest;
  * proves who it is with {@code authorization: Bearer <token>}, sends a PEM CSR for that identity,
  * and gets back its leaf, the issuer and the trust anchors.
  *
- * <p>Refusals: no or bad token → {@code UNAUTHENTICATED}; a CSR that does not parse, does not
+ * <p>Refusals: no or bad token → {@code UNAUTHENTICATED} (reasons {@code unauthenticated}, {@code
+ * wrong_audience}, {@code not_a_service_account}); a token that could not be checked → {@code
+ * UNAVAILABLE} ({@code token_review_failed}); a CSR that does not parse, does not
  * verify or asks for names the CA does not issue → {@code INVALID_ARGUMENT}; a CSR for another
  * identity than the token's → {@code PERMISSION_DENIED}. Each status carries the reason, each
  * refusal is logged on one line and counted by reason ({@code
@@ -45,6 +47,12 @@ public final class CaService extends IstioCertificateServiceGrpc.IstioCertificat
   enum Refusal {
     /** No token, or one that proves nothing. */
     UNAUTHENTICATED,
+    /** A valid token for another audience (TokenReview). */
+    WRONG_AUDIENCE,
+    /** A valid token of a user that is no service account (TokenReview). */
+    NOT_A_SERVICE_ACCOUNT,
+    /** The token could not be checked: the TokenReview failed. */
+    TOKEN_REVIEW_FAILED,
     /** A CSR that does not parse or verify, or asks for names the CA does not issue. */
     INVALID_CSR,
     /** A CSR for another identity than the token's. */
@@ -108,7 +116,22 @@ public final class CaService extends IstioCertificateServiceGrpc.IstioCertificat
       response.onNext(IstioCertificateResponse.newBuilder().addAllCertChain(chain).build());
       response.onCompleted();
     } catch (AuthenticationException e) {
-      refuse(response, Refusal.UNAUTHENTICATED, Status.UNAUTHENTICATED, null, e.getMessage());
+      switch (e.reason()) {
+        case WRONG_AUDIENCE ->
+            refuse(response, Refusal.WRONG_AUDIENCE, Status.UNAUTHENTICATED, null, e.getMessage());
+        case NOT_A_SERVICE_ACCOUNT ->
+            refuse(
+                response,
+                Refusal.NOT_A_SERVICE_ACCOUNT,
+                Status.UNAUTHENTICATED,
+                null,
+                e.getMessage());
+        // Not the caller's fault: UNAVAILABLE, which the agent retries with backoff.
+        case REVIEW_FAILED ->
+            refuse(response, Refusal.TOKEN_REVIEW_FAILED, Status.UNAVAILABLE, null, e.getMessage());
+        default ->
+            refuse(response, Refusal.UNAUTHENTICATED, Status.UNAUTHENTICATED, null, e.getMessage());
+      }
     } catch (CertificateRequestException e) {
       if (e.kind() == CertificateRequestException.Kind.FORBIDDEN) {
         refuse(response, Refusal.WRONG_IDENTITY, Status.PERMISSION_DENIED, caller, e.getMessage());

@@ -24,7 +24,11 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Function;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -137,12 +141,69 @@ final class CaStore {
   }
 
   private static CaStore load(Path dir, Clock clock) throws IOException {
-    Path anchorFile = dir.resolve(ANCHOR);
-    Path issuerFile = dir.resolve(ISSUER);
-    Path issuerKeyFile = dir.resolve(ISSUER_KEY);
-    X509Certificate anchor = Pem.readCertificate(anchorFile);
+    Map<String, String> texts = new LinkedHashMap<>();
+    for (String name : List.of(ANCHOR, ANCHOR_KEY, ISSUER, ISSUER_KEY, TRUST_BUNDLE)) {
+      Path file = dir.resolve(name);
+      if (Files.exists(file)) {
+        texts.put(name, Pem.readText(file));
+      }
+    }
+    CaStore store = check(dir, texts, name -> dir.resolve(name).toString(), clock);
+    warnIfOpen(dir.resolve(ISSUER_KEY));
+    if (texts.containsKey(ANCHOR_KEY)) {
+      warnIfOpen(dir.resolve(ANCHOR_KEY));
+    }
+    LOG.log(Level.INFO, "certificate authority: loaded from " + dir + ": " + store.summary());
+    return store;
+  }
+
+  /**
+   * Loads a CA from PEM texts keyed by file name ({@code anchor.pem}, {@code issuer.pem}, {@code
+   * issuer-key.pem}, optional {@code anchor-key.pem} and {@code trust-bundle.pem}), such as the
+   * data of a Kubernetes Secret, with the checks of a directory.
+   *
+   * @param location where the texts come from, in errors ({@code secret jmesh-system/jmesh-ca})
+   * @throws IOException naming the location, the key and what is wrong
+   */
+  static CaStore fromPems(String location, Map<String, String> texts, Clock clock)
+      throws IOException {
+    List<String> missing = new ArrayList<>();
+    for (String name : List.of(ANCHOR, ISSUER, ISSUER_KEY)) {
+      if (!texts.containsKey(name)) {
+        missing.add(name);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IOException(
+          location
+              + ": has "
+              + (texts.isEmpty() ? "no keys" : String.join(", ", new TreeSet<>(texts.keySet())))
+              + " but not "
+              + String.join(", ", missing)
+              + " (expected: all of "
+              + ANCHOR
+              + ", "
+              + ISSUER
+              + ", "
+              + ISSUER_KEY
+              + ")");
+    }
+    return check(null, texts, name -> location + " key " + name, clock);
+  }
+
+  /**
+   * Checks that the texts make one CA: the anchor and issuer are CA certificates, the issuer is
+   * signed by the anchor, valid now and matches its key (so does the anchor's key, if present).
+   */
+  private static CaStore check(
+      Path dir, Map<String, String> texts, Function<String, String> label, Clock clock)
+      throws IOException {
+    String anchorFile = label.apply(ANCHOR);
+    String issuerFile = label.apply(ISSUER);
+    String issuerKeyFile = label.apply(ISSUER_KEY);
+    X509Certificate anchor = Pem.certificate(anchorFile, texts.get(ANCHOR));
     requireCa(anchorFile, anchor);
-    X509Certificate issuer = Pem.readCertificate(issuerFile);
+    X509Certificate issuer = Pem.certificate(issuerFile, texts.get(ISSUER));
     requireCa(issuerFile, issuer);
     try {
       issuer.verify(anchor.getPublicKey());
@@ -168,38 +229,39 @@ final class CaStore {
               + now
               + "; make a new issuer with the anchor's key)");
     }
-    PrivateKey issuerKey = Pem.readPrivateKey(issuerKeyFile);
-    requireMatch(issuerKeyFile, issuerKey, issuerFile, issuer.getPublicKey());
-    warnIfOpen(issuerKeyFile);
-    Path anchorKeyFile = dir.resolve(ANCHOR_KEY);
-    if (Files.exists(anchorKeyFile)) {
+    PrivateKey issuerKey = Pem.privateKey(issuerKeyFile, texts.get(ISSUER_KEY));
+    requireMatch(issuerKeyFile, issuerKey, ISSUER, issuer.getPublicKey());
+    if (texts.containsKey(ANCHOR_KEY)) {
+      String anchorKeyFile = label.apply(ANCHOR_KEY);
       requireMatch(
-          anchorKeyFile, Pem.readPrivateKey(anchorKeyFile), anchorFile, anchor.getPublicKey());
-      warnIfOpen(anchorKeyFile);
+          anchorKeyFile,
+          Pem.privateKey(anchorKeyFile, texts.get(ANCHOR_KEY)),
+          ANCHOR,
+          anchor.getPublicKey());
     }
     List<X509Certificate> anchors = new ArrayList<>();
     anchors.add(anchor);
-    Path bundleFile = dir.resolve(TRUST_BUNDLE);
-    if (Files.exists(bundleFile)) {
-      for (X509Certificate extra : Pem.readCertificates(bundleFile)) {
+    if (texts.containsKey(TRUST_BUNDLE)) {
+      String bundleFile = label.apply(TRUST_BUNDLE);
+      for (X509Certificate extra : Pem.certificates(bundleFile, texts.get(TRUST_BUNDLE))) {
         requireCa(bundleFile, extra);
         if (!contains(anchors, extra)) {
           anchors.add(extra);
         }
       }
     }
-    LOG.log(
-        Level.INFO,
-        "certificate authority: loaded from "
-            + dir
-            + ": issuer "
-            + issuer.getSubjectX500Principal()
-            + " valid until "
-            + issuer.getNotAfter().toInstant()
-            + ", "
-            + anchors.size()
-            + (anchors.size() == 1 ? " trust anchor" : " trust anchors"));
     return new CaStore(dir, issuer, issuerKey, anchors);
+  }
+
+  /** For log lines: the issuer, its end and the number of anchors. */
+  String summary() {
+    return "issuer "
+        + issuer.getSubjectX500Principal()
+        + " valid until "
+        + issuer.getNotAfter().toInstant()
+        + ", "
+        + anchors.size()
+        + (anchors.size() == 1 ? " trust anchor" : " trust anchors");
   }
 
   /**
@@ -208,6 +270,42 @@ final class CaStore {
    */
   private static CaStore create(Path dir, String trustDomain, Clock clock, SecureRandom random)
       throws IOException {
+    Map<String, String> pems = newCa(trustDomain, clock, random);
+    boolean created = !Files.exists(dir);
+    if (created && Pem.posix(dir)) {
+      Files.createDirectories(
+          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } else {
+      Files.createDirectories(dir);
+    }
+    // Keys first (the map's order): a crash part way leaves a directory that loadOrCreate
+    // refuses, naming what is missing, rather than certificates without their keys.
+    for (Map.Entry<String, String> pem : pems.entrySet()) {
+      if (pem.getKey().endsWith("-key.pem")) {
+        Pem.writeSecret(
+            dir.resolve(pem.getKey()), pem.getValue().getBytes(StandardCharsets.US_ASCII));
+      } else {
+        Pem.writePublic(dir.resolve(pem.getKey()), pem.getValue());
+      }
+    }
+    CaStore store = check(dir, pems, name -> dir.resolve(name).toString(), clock);
+    LOG.log(
+        Level.INFO,
+        "certificate authority: made a new trust anchor and issuer for trust domain "
+            + trustDomain
+            + " in "
+            + dir
+            + "; the anchor is valid until "
+            + store.anchors.get(0).getNotAfter().toInstant());
+    return store;
+  }
+
+  /**
+   * A new CA's PEM texts by file name, keys before their certificates: {@code anchor-key.pem},
+   * {@code anchor.pem}, {@code issuer-key.pem}, {@code issuer.pem}. EC P-256; the anchor lives 10
+   * years, the issuer 1 year with path length 0. Nothing is written.
+   */
+  static Map<String, String> newCa(String trustDomain, Clock clock, SecureRandom random) {
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     KeyPair anchorKeys = newKeyPair(random);
     KeyPair issuerKeys = newKeyPair(random);
@@ -263,32 +361,12 @@ final class CaStore {
     } catch (GeneralSecurityException | CertIOException e) {
       throw new IllegalStateException("cannot make a CA with the JDK's EC provider", e);
     }
-    boolean created = !Files.exists(dir);
-    if (created && Pem.posix(dir)) {
-      Files.createDirectories(
-          dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    } else {
-      Files.createDirectories(dir);
-    }
-    // Keys first: a crash part way leaves a directory that loadOrCreate refuses, naming what
-    // is missing, rather than certificates without their keys.
-    Pem.writeSecret(
-        dir.resolve(ANCHOR_KEY),
-        Pem.encodePrivateKey(anchorKeys.getPrivate()).getBytes(StandardCharsets.US_ASCII));
-    Pem.writePublic(dir.resolve(ANCHOR), Pem.encode(anchor));
-    Pem.writeSecret(
-        dir.resolve(ISSUER_KEY),
-        Pem.encodePrivateKey(issuerKeys.getPrivate()).getBytes(StandardCharsets.US_ASCII));
-    Pem.writePublic(dir.resolve(ISSUER), Pem.encode(issuer));
-    LOG.log(
-        Level.INFO,
-        "certificate authority: made a new trust anchor and issuer for trust domain "
-            + trustDomain
-            + " in "
-            + dir
-            + "; the anchor is valid until "
-            + anchor.getNotAfter().toInstant());
-    return new CaStore(dir, issuer, issuerKeys.getPrivate(), List.of(anchor));
+    Map<String, String> pems = new LinkedHashMap<>();
+    pems.put(ANCHOR_KEY, Pem.encodePrivateKey(anchorKeys.getPrivate()));
+    pems.put(ANCHOR, Pem.encode(anchor));
+    pems.put(ISSUER_KEY, Pem.encodePrivateKey(issuerKeys.getPrivate()));
+    pems.put(ISSUER, Pem.encode(issuer));
+    return pems;
   }
 
   private static KeyPair newKeyPair(SecureRandom random) {
@@ -308,7 +386,7 @@ final class CaStore {
         .build();
   }
 
-  private static void requireCa(Path file, X509Certificate certificate) throws IOException {
+  private static void requireCa(String file, X509Certificate certificate) throws IOException {
     if (certificate.getBasicConstraints() < 0) {
       throw new IOException(
           file
@@ -320,7 +398,8 @@ final class CaStore {
 
   /** Proves that {@code key} is the private half of {@code publicKey} by signing with it. */
   private static void requireMatch(
-      Path keyFile, PrivateKey key, Path certificateFile, PublicKey publicKey) throws IOException {
+      String keyFile, PrivateKey key, String certificateFile, PublicKey publicKey)
+      throws IOException {
     byte[] probe = "jmesh key check".getBytes(StandardCharsets.US_ASCII);
     boolean matches;
     try {
@@ -340,7 +419,7 @@ final class CaStore {
       throw new IOException(
           keyFile
               + ": does not match the public key of "
-              + certificateFile.getFileName()
+              + certificateFile
               + " (expected: the private key of that certificate)");
     }
   }

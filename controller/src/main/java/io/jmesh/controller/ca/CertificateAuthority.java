@@ -11,6 +11,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 
@@ -41,6 +42,7 @@ public final class CertificateAuthority {
   private final Duration maxLeafLifetime;
   private final Clock clock;
   private final SecureRandom random;
+  private final String location;
 
   private CertificateAuthority(
       CaStore store,
@@ -48,13 +50,15 @@ public final class CertificateAuthority {
       String trustDomain,
       Duration maxLeafLifetime,
       Clock clock,
-      SecureRandom random) {
+      SecureRandom random,
+      String location) {
     this.store = store;
     this.signer = signer;
     this.trustDomain = trustDomain;
     this.maxLeafLifetime = maxLeafLifetime;
     this.clock = clock;
     this.random = random;
+    this.location = location != null ? location : String.valueOf(store.dir());
   }
 
   /** The file, in the CA's directory, that {@link #writeTrustAnchors} writes. */
@@ -104,7 +108,47 @@ public final class CertificateAuthority {
         trustDomain,
         maxLeafLifetime,
         clock,
-        random);
+        random,
+        null);
+  }
+
+  /**
+   * Loads a CA from PEM texts keyed by file name, as a Kubernetes Secret holds them ({@code
+   * anchor.pem}, {@code issuer.pem}, {@code issuer-key.pem}; optional {@code anchor-key.pem} and
+   * {@code trust-bundle.pem}), with the checks of {@link #loadOrCreate}.
+   *
+   * @param location where the texts come from, in errors and logs ({@code secret ns/name})
+   * @throws IOException naming the location, the key and what is wrong
+   */
+  public static CertificateAuthority fromPems(
+      String location,
+      Map<String, String> pems,
+      String trustDomain,
+      Duration maxLeafLifetime,
+      Clock clock)
+      throws IOException {
+    Objects.requireNonNull(location, "location");
+    SpiffeId.of(Objects.requireNonNull(trustDomain, "trustDomain"), "ns", "sa");
+    Objects.requireNonNull(maxLeafLifetime, "maxLeafLifetime");
+    SecureRandom random = new SecureRandom();
+    CaStore store = CaStore.fromPems(location, pems, clock);
+    return new CertificateAuthority(
+        store,
+        new LeafSigner(store, trustDomain, maxLeafLifetime, clock, random),
+        trustDomain,
+        maxLeafLifetime,
+        clock,
+        random,
+        location);
+  }
+
+  /**
+   * A new CA's PEM texts by file name ({@code anchor-key.pem}, {@code anchor.pem}, {@code
+   * issuer-key.pem}, {@code issuer.pem}), what {@link #fromPems} loads; nothing is written. The
+   * keys are secrets.
+   */
+  public static Map<String, String> newCaPems(String trustDomain, Clock clock) {
+    return CaStore.newCa(trustDomain, clock, new SecureRandom());
   }
 
   /**
@@ -152,15 +196,24 @@ public final class CertificateAuthority {
    * @return the file written
    */
   public Path writeTrustAnchors() throws IOException {
-    StringBuilder pem = new StringBuilder();
-    for (X509Certificate anchor : anchors()) {
-      pem.append(Pem.encode(anchor));
+    if (dir() == null) {
+      throw new IllegalStateException("this CA has no directory (loaded from " + location + ")");
     }
+    String pem = trustAnchorsPem();
     Path file = dir().resolve(TRUST_ANCHORS_FILE);
     Path tmp = dir().resolve(TRUST_ANCHORS_FILE + ".tmp");
     Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return file;
+  }
+
+  /** Every trust anchor ({@link #anchors()}) as PEM: what agents verify the controller with. */
+  public String trustAnchorsPem() {
+    StringBuilder pem = new StringBuilder();
+    for (X509Certificate anchor : anchors()) {
+      pem.append(Pem.encode(anchor));
+    }
+    return pem.toString();
   }
 
   /** The trust domain of every identity this CA signs. */
@@ -173,9 +226,14 @@ public final class CertificateAuthority {
     return maxLeafLifetime;
   }
 
-  /** The directory of the CA's files. */
+  /** The directory of the CA's files; null for a CA loaded by {@link #fromPems}. */
   public Path dir() {
     return store.dir();
+  }
+
+  /** Where the CA's keys come from: its directory, or the location given to {@link #fromPems}. */
+  public String location() {
+    return location;
   }
 
   /** The issuer certificate, which signs the leaves. */

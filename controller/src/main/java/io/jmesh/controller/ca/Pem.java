@@ -53,7 +53,12 @@ final class Pem {
 
   /** Every certificate of {@code file}, in order; other PEM objects are an error. */
   static List<X509Certificate> readCertificates(Path file) throws IOException {
-    List<Object> objects = readObjects(file);
+    return certificates(file.toString(), readText(file));
+  }
+
+  /** Every certificate of PEM {@code text}, in order; {@code file} names it in errors. */
+  static List<X509Certificate> certificates(String file, String text) throws IOException {
+    List<Object> objects = parse(file, new StringReader(text));
     List<X509Certificate> certificates = new ArrayList<>(objects.size());
     for (Object object : objects) {
       if (!(object instanceof X509CertificateHolder)) {
@@ -71,7 +76,12 @@ final class Pem {
 
   /** The one certificate of {@code file}. */
   static X509Certificate readCertificate(Path file) throws IOException {
-    List<X509Certificate> certificates = readCertificates(file);
+    return certificate(file.toString(), readText(file));
+  }
+
+  /** The one certificate of PEM {@code text}; {@code file} names it in errors. */
+  static X509Certificate certificate(String file, String text) throws IOException {
+    List<X509Certificate> certificates = certificates(file, text);
     if (certificates.size() != 1) {
       throw new IOException(
           file + ": holds " + certificates.size() + " certificates (expected: exactly 1)");
@@ -83,7 +93,12 @@ final class Pem {
    * The one private key of {@code file}: PKCS#8 ({@code PRIVATE KEY}) or {@code EC PRIVATE KEY}.
    */
   static PrivateKey readPrivateKey(Path file) throws IOException {
-    List<Object> objects = readObjects(file);
+    return privateKey(file.toString(), readText(file));
+  }
+
+  /** The one private key of PEM {@code text}; {@code file} names it in errors. */
+  static PrivateKey privateKey(String file, String text) throws IOException {
+    List<Object> objects = parse(file, new StringReader(text));
     if (objects.size() != 1) {
       throw new IOException(
           file + ": holds " + objects.size() + " PEM blocks (expected: exactly 1 private key)");
@@ -207,14 +222,12 @@ final class Pem {
     return null;
   }
 
-  private static List<Object> readObjects(Path file) throws IOException {
-    String text;
+  static String readText(Path file) throws IOException {
     try {
-      text = Files.readString(file, StandardCharsets.US_ASCII);
+      return Files.readString(file, StandardCharsets.US_ASCII);
     } catch (java.nio.charset.MalformedInputException e) {
       throw new IOException(file + ": not PEM text (expected: ASCII PEM blocks)", e);
     }
-    return parse(file.toString(), new StringReader(text));
   }
 
   /** Every PEM object of {@code in}; {@code name} says where it came from in errors. */

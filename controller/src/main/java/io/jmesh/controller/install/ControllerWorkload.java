@@ -23,14 +23,23 @@ import java.util.Map;
 final class ControllerWorkload {
   static final int REPLICAS = 2;
 
+  /** The Secret holding the CA's keys, in the controller's namespace. */
+  static final String CA_SECRET = "jmesh-ca";
+
   /**
-   * The controller's command line in the pod: the Kubernetes source, both ports on every interface
-   * (the Service reaches them; the admin port answers the kubelet's probes).
+   * The controller's command line in the pod: the Kubernetes source, the CA in a Secret of its own
+   * namespace (TokenReview authentication; every replica signs with it), its Service's name in the
+   * serving certificate, both ports on every interface (the Service reaches them; the admin port
+   * answers the kubelet's probes).
    */
-  static final List<String> ARGS = List.of(
-      "--kubernetes",
-      "--xds-address", "0.0.0.0:" + Manifests.XDS_PORT,
-      "--admin-address", "0.0.0.0:" + Manifests.ADMIN_PORT);
+  static List<String> args(String ns) {
+    return List.of(
+        "--kubernetes",
+        "--ca-secret", ns + "/" + CA_SECRET,
+        "--tls-service-name", Manifests.CONTROLLER + "." + ns + ".svc",
+        "--xds-address", "0.0.0.0:" + Manifests.XDS_PORT,
+        "--admin-address", "0.0.0.0:" + Manifests.ADMIN_PORT);
+  }
 
   private ControllerWorkload() {}
 
@@ -52,8 +61,8 @@ final class ControllerWorkload {
   }
 
   /**
-   * Created without data: the controller writes {@value Manifests#TRUST_ANCHORS_KEY} once its CA
-   * exists. As {@code data} is absent from what is applied, re-applying never erases it.
+   * Created without data: the controller writes {@value Manifests#TRUST_ANCHORS_KEY} at start,
+   * from its CA Secret. As {@code data} is absent from what is applied, re-applying never erases it.
    */
   private static HasMetadata trustAnchors(String ns) {
     return new ConfigMapBuilder()
@@ -115,7 +124,7 @@ final class ControllerWorkload {
                             .endPodAffinityTerm()
                         .endPreferredDuringSchedulingIgnoredDuringExecution()
                     .endPodAntiAffinity().endAffinity()
-                    .withContainers(container(options.image()))
+                    .withContainers(container(options.image(), options.namespace()))
                     // The root file system is read-only; the JVM still wants a /tmp.
                     .addNewVolume().withName("tmp").withNewEmptyDir().withSizeLimit(new Quantity("64Mi")).endEmptyDir()
                     .endVolume()
@@ -125,12 +134,12 @@ final class ControllerWorkload {
         .build();
   }
 
-  private static Container container(String image) {
+  private static Container container(String image, String ns) {
     return new ContainerBuilder()
         .withName("controller")
         .withImage(image)
         .withImagePullPolicy("IfNotPresent")
-        .withArgs(ARGS)
+        .withArgs(args(ns))
         // A heap in proportion to the memory limit rather than to the node's memory.
         .addNewEnv().withName("JAVA_TOOL_OPTIONS").withValue("-XX:MaxRAMPercentage=75").endEnv()
         .addNewPort().withName("grpc-xds").withContainerPort(Manifests.XDS_PORT).withProtocol("TCP").endPort()

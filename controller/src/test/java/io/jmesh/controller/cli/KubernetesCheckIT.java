@@ -140,8 +140,7 @@ class KubernetesCheckIT {
   private String startController() throws Exception {
     Path file = Files.writeString(dir.resolve("mesh.yaml"), "services: []\n");
     controller = Controller.start(Controller.Options.defaults(file)
-        .withXdsAddress("127.0.0.1", 0).withAdminAddress("127.0.0.1", 0).withPollMillis(50)
-        .withCaDir(dir.resolve("ca"))); // a CA, as installed: its serving certificate and the check's CA line
+        .withXdsAddress("127.0.0.1", 0).withAdminAddress("127.0.0.1", 0).withPollMillis(50).withCaDir(dir.resolve("ca")));
     String admin = "127.0.0.1:" + controller.adminPort();
     await().atMost(Duration.ofSeconds(10)).until(() -> run(new String[] {"check", "--controller-admin", admin}, null).code == 0);
     return admin;
