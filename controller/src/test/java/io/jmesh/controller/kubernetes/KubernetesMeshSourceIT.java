@@ -129,16 +129,20 @@ class KubernetesMeshSourceIT {
     apply("statuses/objects.yaml");
     source = start();
 
-    // BackendNotFound while Service nowhere does not exist.
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-        assertThat(conditions("missing-backend"))
-            .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound"));
-    assertThat(conditions("query-params"))
-        .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
-    assertThat(conditions("header-modifier"))
-        .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
-    assertThat(conditions("missing-parent"))
-        .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
+    // BackendNotFound while Service nowhere does not exist. Statuses are written one route at a
+    // time, so every route's is awaited, not only the first one's.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("missing-backend"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound");
+      assertThat(conditions("mirror"))
+          .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
+      assertThat(conditions("hostnames"))
+          .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
+      assertThat(conditions("missing-parent"))
+          .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
+      HTTPRoute c = client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
+      assertThat(c.getStatus()).isNotNull();
+    });
     HTTPRoute consumer =
         client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
     assertThat(consumer.getStatus().getParents().get(0).getConditions().get(0).getMessage())
