@@ -182,7 +182,7 @@ class ControllerTlsIT {
             .issue("default", "hello", Duration.ofHours(1));
 
     GrpcCertificateClient ca =
-        new GrpcCertificateClient("127.0.0.1", mitm.xdsPort(), token, scheduler, real);
+        new GrpcCertificateClient("127.0.0.1", mitm.xdsPort(), () -> token, scheduler, real);
     closeables.add(ca);
     Throwable refused =
         org.assertj.core.api.Assertions.catchThrowable(
@@ -214,7 +214,7 @@ class ControllerTlsIT {
             .issue("default", "hello", Duration.ofHours(1));
     ControllerTls caTls = anchorsOf(a, null);
     GrpcCertificateClient ca =
-        new GrpcCertificateClient("127.0.0.1", a.xdsPort(), token, scheduler, caTls);
+        new GrpcCertificateClient("127.0.0.1", a.xdsPort(), () -> token, scheduler, caTls);
     closeables.add(ca);
     IdentityManager identity =
         new IdentityManager(
@@ -258,7 +258,7 @@ class ControllerTlsIT {
         BootstrapTokens.load(dir.resolve("other"), "cluster.local", Clock.systemUTC())
             .issue("default", "hello", Duration.ofHours(1));
     GrpcCertificateClient ca =
-        new GrpcCertificateClient("127.0.0.1", other.xdsPort(), token, scheduler, anchorsOf(other, null));
+        new GrpcCertificateClient("127.0.0.1", other.xdsPort(), () -> token, scheduler, anchorsOf(other, null));
     closeables.add(ca);
     IdentityManager identity =
         new IdentityManager(

@@ -180,7 +180,7 @@ class KubernetesCaIT {
         new GrpcCertificateClient(
             "127.0.0.1",
             c.xdsPort(),
-            token,
+            () -> token,
             executor,
             ControllerTls.fromAnchorsFile(mountedAnchors(), null, null));
     closeables.add(ca);

@@ -17,12 +17,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 
 /**
  * The controller's CA over gRPC ({@code istio.v1.auth.IstioCertificateService/CreateCertificate}),
- * proving the workload's identity with {@code authorization: Bearer <token>}. Each request has a
- * 10 s deadline.
+ * proving the workload's identity with {@code authorization: Bearer <token>}. The token is asked of
+ * its source at each request (a {@link TokenFile} reads its file again, so a token the kubelet
+ * rotated is the one sent at the next renewal). Each request has a 10 s deadline.
  *
  * <p>The channel is the controller's {@link ControllerTls}: TLS verified with trust anchors from a
  * file, so that a man in the middle gets neither the token nor the chance to answer; and an answer
@@ -42,12 +44,13 @@ public final class GrpcCertificateClient implements CertificateClient {
   /**
    * @param host the controller's host
    * @param port its gRPC port (the xDS port serves the CA too)
-   * @param token the bearer token that proves this workload's identity; never logged
+   * @param token gives the bearer token that proves this workload's identity, at each request (on
+   *     {@code executor}: it may read a file); never logged
    * @param executor where gRPC runs callbacks
    * @param tls how the controller is verified
    */
   public GrpcCertificateClient(
-      String host, int port, String token, Executor executor, ControllerTls tls) {
+      String host, int port, Supplier<String> token, Executor executor, ControllerTls tls) {
     this.target = host + ":" + port;
     this.tls = Objects.requireNonNull(tls, "tls");
     this.channel = tls.channel(host, port).executor(executor).build();
@@ -113,18 +116,32 @@ public final class GrpcCertificateClient implements CertificateClient {
     channel.shutdownNow();
   }
 
+  /** Asks the source for the token at each call, off the event loop: the source may read a file. */
   private static final class BearerToken extends CallCredentials {
-    private final String token;
+    private final Supplier<String> token;
 
-    BearerToken(String token) {
-      this.token = token;
+    BearerToken(Supplier<String> token) {
+      this.token = Objects.requireNonNull(token, "token");
     }
 
     @Override
     public void applyRequestMetadata(RequestInfo info, Executor executor, MetadataApplier applier) {
-      Metadata headers = new Metadata();
-      headers.put(AUTHORIZATION, "Bearer " + token);
-      applier.apply(headers);
+      executor.execute(() -> {
+        String t;
+        try {
+          t = token.get();
+        } catch (RuntimeException e) {
+          applier.fail(Status.UNAUTHENTICATED.withDescription("no bootstrap token: " + e).withCause(e));
+          return;
+        }
+        if (t == null || t.isEmpty()) {
+          applier.fail(Status.UNAUTHENTICATED.withDescription("no bootstrap token (expected: a token from its source)"));
+          return;
+        }
+        Metadata headers = new Metadata();
+        headers.put(AUTHORIZATION, "Bearer " + t);
+        applier.apply(headers);
+      });
     }
   }
 }

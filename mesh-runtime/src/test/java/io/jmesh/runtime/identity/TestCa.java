@@ -47,7 +47,13 @@ final class TestCa {
   }
 
   X509Certificate leaf(PublicKey key, String uri, Instant notBefore, Instant notAfter) throws Exception {
-    return cert(new X500Name("CN=" + name + " issuer"), issuerKeys, new X500Name(new org.bouncycastle.asn1.x500.RDN[0]), key, notBefore, notAfter, false, uri);
+    GeneralName san = uri == null ? null : new GeneralName(GeneralName.uniformResourceIdentifier, uri);
+    return cert(new X500Name("CN=" + name + " issuer"), issuerKeys, new X500Name(new org.bouncycastle.asn1.x500.RDN[0]), key, notBefore, notAfter, false, san);
+  }
+
+  /** A server certificate for the DNS name {@code dns} (a controller's, not a mesh leaf). */
+  X509Certificate server(PublicKey key, String dns, Instant notBefore, Instant notAfter) throws Exception {
+    return cert(new X500Name("CN=" + name + " issuer"), issuerKeys, new X500Name("CN=" + dns), key, notBefore, notAfter, false, new GeneralName(GeneralName.dNSName, dns));
   }
 
   /** The answer a CA gives to {@code csrPem}: leaf (for the CSR's key and SAN), issuer, anchor. */
@@ -71,7 +77,7 @@ final class TestCa {
   }
 
   private X509Certificate cert(
-      X500Name issuerName, KeyPair signer, X500Name subject, PublicKey key, Instant from, Instant to, boolean ca, String uri)
+      X500Name issuerName, KeyPair signer, X500Name subject, PublicKey key, Instant from, Instant to, boolean ca, GeneralName san)
       throws Exception {
     X509v3CertificateBuilder b =
         new JcaX509v3CertificateBuilder(issuerName, BigInteger.valueOf(serial++), Date.from(from), Date.from(to), subject, key);
@@ -84,9 +90,8 @@ final class TestCa {
           Extension.extendedKeyUsage,
           false,
           new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-      if (uri != null) {
-        b.addExtension(
-            Extension.subjectAlternativeName, true, new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
+      if (san != null) {
+        b.addExtension(Extension.subjectAlternativeName, true, new GeneralNames(san));
       }
     }
     return new JcaX509CertificateConverter()

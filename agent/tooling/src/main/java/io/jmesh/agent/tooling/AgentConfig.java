@@ -2,6 +2,7 @@ package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.runtime.identity.SpiffeId;
+import io.jmesh.runtime.identity.TokenFile;
 import io.jmesh.runtime.inbound.InboundTerminator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +59,7 @@ public final class AgentConfig {
   public static final Key BOOTSTRAP_TOKEN =
       key("jmesh.bootstrap.token", "", "Controller mode: the bootstrap token (printed by jmesh-controller token) that proves this workload's identity to the controller's CA; unset: no mesh identity, mesh TLS off. Never logged. From the environment only: as a -D property it is refused.");
   public static final Key BOOTSTRAP_TOKEN_FILE =
-      key("jmesh.bootstrap.token.file", "", "Controller mode: a file holding the bootstrap token, read once at start and trimmed; jmesh.bootstrap.token wins when both are set.");
+      key("jmesh.bootstrap.token.file", "", "Controller mode: a file holding the bootstrap token (for example a projected service-account token such as /var/run/secrets/jmesh/token), read at start and again at each CA request, trimmed; when a later read fails or finds it empty, the last good token is used. jmesh.bootstrap.token wins when both are set.");
   public static final Key SERVICE_ACCOUNT =
       key("jmesh.service.account", "", "This workload's service account, the last part of its identity spiffe://<trust domain>/ns/<namespace>/sa/<account>; default: jmesh.service, else 'default'.");
   public static final Key TRUST_DOMAIN =
@@ -177,6 +178,7 @@ public final class AgentConfig {
   final String namespace;
   final String clusterDomain;
   private final String bootstrapToken; // null: none; a secret, never in a log line
+  private Path bootstrapTokenFile; // set once, by readBootstrapToken: null unless the token is the file's
   final String serviceAccount;
   final String trustDomain;
   final String caAddress; // null: no CA (no controller and no jmesh.ca)
@@ -291,7 +293,8 @@ public final class AgentConfig {
 
   /**
    * The token from {@link #BOOTSTRAP_TOKEN}, else from the file of {@link #BOOTSTRAP_TOKEN_FILE}
-   * (read now, once), or null. It is a credential: problems describe it, never show it.
+   * (read now, to check it; read again at each CA request), or null. It is a credential: problems
+   * describe it, never show it. Sets {@link #bootstrapTokenFile} when the token is the file's.
    */
   private String readBootstrapToken() {
     String file = raw(BOOTSTRAP_TOKEN_FILE);
@@ -330,18 +333,15 @@ public final class AgentConfig {
     if (token.isEmpty()) {
       return null;
     }
-    // It travels as an HTTP/2 header value (authorization: Bearer <token>): printable ASCII only.
-    for (int i = 0; i < token.length(); i++) {
-      char c = token.charAt(i);
-      if (c <= 0x20 || c >= 0x7f) {
-        Key key = from.equals(BOOTSTRAP_TOKEN.property()) ? BOOTSTRAP_TOKEN : BOOTSTRAP_TOKEN_FILE;
-        problem(key,
-            "a token of " + token.length() + " characters (not shown) with U+" + String.format("%04X", (int) c)
-                + " at position " + i,
-            "printable ASCII without spaces, the line jmesh-controller token prints",
-            "no bootstrap token, mesh TLS off");
-        return null;
-      }
+    String bad = TokenFile.problem(token);
+    if (bad != null) {
+      Key key = from.equals(BOOTSTRAP_TOKEN.property()) ? BOOTSTRAP_TOKEN : BOOTSTRAP_TOKEN_FILE;
+      problem(key, bad, "printable ASCII without spaces, the line jmesh-controller token prints",
+          "no bootstrap token, mesh TLS off");
+      return null;
+    }
+    if (from.equals(BOOTSTRAP_TOKEN_FILE.property())) {
+      bootstrapTokenFile = Path.of(file);
     }
     return token;
   }
@@ -599,6 +599,15 @@ public final class AgentConfig {
   /** The bootstrap token, or null when none is set (or it was unusable). A secret: never log it. */
   public String bootstrapToken() {
     return bootstrapToken;
+  }
+
+  /**
+   * The file the {@link #bootstrapToken()} was read from, to be read again at each CA request (the
+   * kubelet rotates a projected service-account token); null when the token was given directly or
+   * there is none.
+   */
+  public Path bootstrapTokenFile() {
+    return bootstrapTokenFile;
   }
 
   public String serviceAccount() {

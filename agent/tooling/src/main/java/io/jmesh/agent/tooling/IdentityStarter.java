@@ -7,12 +7,15 @@ import io.jmesh.runtime.identity.IdentityManager;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.SpiffeId;
 import io.jmesh.runtime.identity.TlsRefusals;
+import io.jmesh.runtime.identity.TokenFile;
 import io.jmesh.runtime.retry.Backoff;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Starts this workload's mesh identity in controller mode: a certificate from the controller's CA
@@ -53,7 +56,11 @@ final class IdentityStarter {
       int port = Integer.parseInt(ca.substring(colon + 1));
       // The xDS scheduler runs the CA's callbacks too: the manager hops onto it anyway, and one
       // daemon thread keeps no JVM alive.
-      GrpcCertificateClient client = new GrpcCertificateClient(host, port, token, scheduler, tls);
+      // A token from a file is read again at each CA request: the kubelet rotates a projected
+      // service-account token before it expires, and renewals come long after the start.
+      Path file = config.bootstrapTokenFile();
+      Supplier<String> tokens = file == null ? () -> token : new TokenFile(file, token);
+      GrpcCertificateClient client = new GrpcCertificateClient(host, port, tokens, scheduler, tls);
       IdentityManager identity =
           new IdentityManager(
               id,

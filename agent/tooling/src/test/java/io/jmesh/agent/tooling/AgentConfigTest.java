@@ -217,15 +217,17 @@ class AgentConfigTest {
   }
 
   @Test
-  void theTokenFileIsReadOnceAndTrimmed(@TempDir Path dir) throws Exception {
+  void theTokenFileIsCheckedAtStartTrimmedAndNamedForTheReadsAtEachRenewal(@TempDir Path dir)
+      throws Exception {
     Path file = dir.resolve("token");
     Files.writeString(file, "  jmesh1.abc.def\n");
 
     AgentConfig c = AgentConfig.of(Map.of(), Map.of("JMESH_BOOTSTRAP_TOKEN_FILE", file.toString()));
-    Files.delete(file); // read at start, not at each renewal
 
     assertThat(c.problems()).isEmpty();
     assertThat(c.bootstrapToken()).isEqualTo("jmesh1.abc.def");
+    // The identity reads the file again at each CA request (a rotated projected token).
+    assertThat(c.bootstrapTokenFile()).isEqualTo(file);
   }
 
   @Test
@@ -235,6 +237,7 @@ class AgentConfigTest {
         AgentConfig.of(Map.of(), Map.of("JMESH_BOOTSTRAP_TOKEN", "jmesh1.a.b", "JMESH_BOOTSTRAP_TOKEN_FILE", file));
 
     assertThat(c.bootstrapToken()).isEqualTo("jmesh1.a.b");
+    assertThat(c.bootstrapTokenFile()).isNull(); // a token given directly stays as given
     assertThat(c.problems())
         .containsExactly(
             "settings jmesh.bootstrap.token and jmesh.bootstrap.token.file are both set: using"
