@@ -75,7 +75,7 @@ class InboundCaptureSmokeTest {
     Jvm servers = start(Jvm.builder("capture")
         .classPath(Jvm.appClassPath("grpc") + java.io.File.pathSeparator + libs("capture"))
         .withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env(controller.agentEnv()) // the controller and its trust anchors file
         .env("JMESH_SERVICE", "capture")
         .env("JMESH_BOOTSTRAP_TOKEN", ControllerProcess.token(caDir, "default", "capture", "1h"))
         .env("JMESH_INBOUND_WORKLOAD_ADDRESSES", "127.0.0.2")
@@ -101,7 +101,7 @@ class InboundCaptureSmokeTest {
     Jvm caller = start(Jvm.builder("web")
         .classPath(Jvm.appClassPath("grpc"))
         .withAgent()
-        .env("JMESH_CONTROLLER", controller.xdsAddress())
+        .env(controller.agentEnv()) // the controller and its trust anchors file
         .env("JMESH_SERVICE", "web")
         .env("JMESH_BOOTSTRAP_TOKEN", ControllerProcess.token(caDir, "default", "web", "1h"))
         .env("JMESH_ADMIN_PORT", "0")
