@@ -74,6 +74,9 @@ final class RouteConfigParser {
         }
       }
     }
+    refuseUnapplied(f, path, "requestHeaders", !filters.requestHeaders().isNone() && !RouteFilters.REQUEST_HEADERS_APPLIED);
+    refuseUnapplied(f, path, "responseHeaders", !filters.responseHeaders().isNone() && !RouteFilters.RESPONSE_HEADERS_APPLIED);
+    refuseUnapplied(f, path, "rewrite", !filters.rewrite().isNone() && !RouteFilters.REWRITE_APPLIED);
     return new Route(name, matches, backends, routePolicy(f, path), filters);
   }
 
@@ -194,6 +197,17 @@ final class RouteConfigParser {
       rewrite = rewrite(f.get("rewrite"), path + ".rewrite");
     }
     return new RouteFilters(request, response, rewrite);
+  }
+
+  // Checked last, so a malformed filter is reported as such; then refused while the clients do not apply it.
+  private void refuseUnapplied(Map<String, Node> f, String path, String field, boolean refused)
+      throws MeshConfigException {
+    if (refused) {
+      throw n.error(
+          f.get(field),
+          path + "." + field,
+          RouteFilters.NOT_APPLIED + " (expected: no " + field + " on a route until they apply it)");
+    }
   }
 
   private static final Set<String> MODIFIER_FIELDS = ConfigNodes.orderedSet("set", "add", "remove");

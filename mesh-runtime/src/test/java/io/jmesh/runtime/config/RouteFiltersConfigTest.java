@@ -2,7 +2,6 @@ package io.jmesh.runtime.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The file-mode YAML of query parameter matches, header edits and URL rewrites. */
@@ -42,33 +41,34 @@ class RouteFiltersConfigTest {
   }
 
   @Test
-  void headerEditsAndRewrite() throws Exception {
-    Route route = onlyRoute("""
+  void headerEditsAndRewritesAreRefusedUntilTheClientsApplyThem() {
+    // Parsed (a malformed one is reported as such, below), then refused: a filter kept and ignored
+    // would change nothing while the operator believes it does.
+    assertThat(failure("""
         - name: api
           matches: [{path: {prefix: /api}}]
           requestHeaders:
             set: {x-env: prod}
             add: {x-tag: a}
             remove: [x-debug]
-          responseHeaders:
+          backends: [{}]
+        """)).isEqualTo(FILE + ":8: services[0].routes[0].requestHeaders: not yet applied by the agents'"
+        + " HTTP clients (expected: no requestHeaders on a route until they apply it)");
+    assertThat(failure("""
+        - responseHeaders:
             set: {cache-control: no-store}
             remove: [server]
+          backends: [{}]
+        """)).isEqualTo(FILE + ":6: services[0].routes[0].responseHeaders: not yet applied by the agents'"
+        + " HTTP clients (expected: no responseHeaders on a route until they apply it)");
+    assertThat(failure("""
+        - matches: [{path: {prefix: /api}}]
           rewrite:
             hostname: hello.internal
             path: {replacePrefix: /v2}
           backends: [{}]
-        """);
-
-    assertThat(route.filters().requestHeaders())
-        .isEqualTo(new HeaderModifier(
-            List.of(new HeaderModifier.Header("x-env", "prod")),
-            List.of(new HeaderModifier.Header("x-tag", "a")),
-            List.of("x-debug")));
-    assertThat(route.filters().responseHeaders())
-        .isEqualTo(new HeaderModifier(
-            List.of(new HeaderModifier.Header("cache-control", "no-store")), List.of(), List.of("server")));
-    assertThat(route.filters().rewrite())
-        .isEqualTo(new UrlRewrite("hello.internal", UrlRewrite.PathType.PREFIX, "/v2"));
+        """)).isEqualTo(FILE + ":7: services[0].routes[0].rewrite: not yet applied by the agents'"
+        + " HTTP clients (expected: no rewrite on a route until they apply it)");
   }
 
   @Test
