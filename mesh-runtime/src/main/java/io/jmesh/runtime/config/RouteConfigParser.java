@@ -256,6 +256,10 @@ final class RouteConfigParser {
     if (!MeshSyntax.TOKEN.matcher(name).matches()) {
       throw n.invalid(node, path, "a header name");
     }
+    String notEditable = HeaderModifier.notEditable(name);
+    if (notEditable != null) {
+      throw n.error(node, path, "header '" + name + "' is not editable by a route (expected: " + notEditable + ")");
+    }
     if (!seen.add(name.toLowerCase(java.util.Locale.ROOT))) {
       throw n.error(node, path, "header '" + name + "' edited twice (expected: each name once across set, add and remove)");
     }

@@ -28,13 +28,13 @@ public record RouteFilters(HeaderModifier requestHeaders, HeaderModifier respons
    * operator believes it does. Each kind is switched on here when every HTTP client adapter applies
    * it and the shared conformance suite proves it.
    */
-  public static final boolean REQUEST_HEADERS_APPLIED = false;
+  public static final boolean REQUEST_HEADERS_APPLIED = true;
 
   /** See {@link #REQUEST_HEADERS_APPLIED}: edits of the response headers. */
   public static final boolean RESPONSE_HEADERS_APPLIED = false;
 
   /** See {@link #REQUEST_HEADERS_APPLIED}: hostname and path rewrites. */
-  public static final boolean REWRITE_APPLIED = false;
+  public static final boolean REWRITE_APPLIED = true;
 
   /** The phrase every refusal of an unapplied filter ends with. */
   public static final String NOT_APPLIED = "not yet applied by the agents' HTTP clients";

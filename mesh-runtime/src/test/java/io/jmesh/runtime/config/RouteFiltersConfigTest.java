@@ -2,6 +2,7 @@ package io.jmesh.runtime.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The file-mode YAML of query parameter matches, header edits and URL rewrites. */
@@ -41,19 +42,33 @@ class RouteFiltersConfigTest {
   }
 
   @Test
-  void headerEditsAndRewritesAreRefusedUntilTheClientsApplyThem() {
-    // Parsed (a malformed one is reported as such, below), then refused: a filter kept and ignored
-    // would change nothing while the operator believes it does.
-    assertThat(failure("""
+  void requestHeaderEditsAndRewrite() throws Exception {
+    Route route = onlyRoute("""
         - name: api
           matches: [{path: {prefix: /api}}]
           requestHeaders:
             set: {x-env: prod}
             add: {x-tag: a}
             remove: [x-debug]
+          rewrite:
+            hostname: hello.internal
+            path: {replacePrefix: /v2}
           backends: [{}]
-        """)).isEqualTo(FILE + ":8: services[0].routes[0].requestHeaders: not yet applied by the agents'"
-        + " HTTP clients (expected: no requestHeaders on a route until they apply it)");
+        """);
+
+    assertThat(route.filters().requestHeaders())
+        .isEqualTo(new HeaderModifier(
+            List.of(new HeaderModifier.Header("x-env", "prod")),
+            List.of(new HeaderModifier.Header("x-tag", "a")),
+            List.of("x-debug")));
+    assertThat(route.filters().rewrite())
+        .isEqualTo(new UrlRewrite("hello.internal", UrlRewrite.PathType.PREFIX, "/v2"));
+  }
+
+  @Test
+  void responseHeaderEditsAreRefusedUntilTheClientsApplyThem() {
+    // Parsed (a malformed one is reported as such, below), then refused: an edit kept and ignored
+    // would change nothing while the operator believes it does.
     assertThat(failure("""
         - responseHeaders:
             set: {cache-control: no-store}
@@ -61,14 +76,6 @@ class RouteFiltersConfigTest {
           backends: [{}]
         """)).isEqualTo(FILE + ":6: services[0].routes[0].responseHeaders: not yet applied by the agents'"
         + " HTTP clients (expected: no responseHeaders on a route until they apply it)");
-    assertThat(failure("""
-        - matches: [{path: {prefix: /api}}]
-          rewrite:
-            hostname: hello.internal
-            path: {replacePrefix: /v2}
-          backends: [{}]
-        """)).isEqualTo(FILE + ":7: services[0].routes[0].rewrite: not yet applied by the agents'"
-        + " HTTP clients (expected: no rewrite on a route until they apply it)");
   }
 
   @Test
@@ -93,6 +100,18 @@ class RouteFiltersConfigTest {
           backends: [{}]
         """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.remove[0]: header 'X-A' edited twice"
         + " (expected: each name once across set, add and remove)");
+    assertThat(failure("""
+        - requestHeaders: {set: {Host: other}}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.set: header 'Host' is not editable by a"
+        + " route (expected: a header other than the mesh's x-jmesh-* and connection, content-length, expect,"
+        + " host, keep-alive, proxy-connection, te, trailer, transfer-encoding, upgrade; rewrite.hostname"
+        + " changes the host)");
+    assertThat(failure("""
+        - requestHeaders: {remove: [x-jmesh-deadline-ms]}
+          backends: [{}]
+        """)).startsWith(FILE + ":5: services[0].routes[0].requestHeaders.remove[0]: header 'x-jmesh-deadline-ms'"
+        + " is not editable by a route");
     assertThat(failure("""
         - responseHeaders: {append: {x-a: "1"}}
           backends: [{}]
