@@ -133,9 +133,9 @@ class KubernetesMeshSourceIT {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThat(conditions("missing-backend"))
             .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound"));
-    assertThat(conditions("query-params"))
+    assertThat(conditions("mirror"))
         .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
-    assertThat(conditions("header-modifier"))
+    assertThat(conditions("prefix-rewrite-of-exact"))
         .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
     assertThat(conditions("missing-parent"))
         .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
