@@ -58,7 +58,9 @@ public record HeaderModifier(List<Header> set, List<Header> add, List<String> re
   /**
    * Headers no route edits: those that frame the message or the connection (the clients write them
    * and several refuse them from an application, so an edit could not apply everywhere), and the
-   * mesh's own {@code x-jmesh-*}. The host is rewritten by {@link UrlRewrite#hostname()}.
+   * mesh's own {@code x-jmesh-*}, and gRPC's reserved {@code grpc-*} and binary {@code *-bin}
+   * metadata (gRPC calls take the same edits as text). The host is rewritten by {@link
+   * UrlRewrite#hostname()}.
    */
   static final Set<String> NOT_EDITABLE =
       Set.of("connection", "content-length", "expect", "host", "keep-alive", "proxy-connection", "te",
@@ -67,9 +69,10 @@ public record HeaderModifier(List<Header> set, List<Header> add, List<String> re
   /** Why a route may not edit header {@code name} (the expectation), or {@code null} when it may. */
   static String notEditable(String name) {
     String lower = name.toLowerCase(Locale.ROOT);
-    if (NOT_EDITABLE.contains(lower) || lower.startsWith("x-jmesh-")) {
-      return "a header other than the mesh's x-jmesh-* and " + String.join(", ", new java.util.TreeSet<>(NOT_EDITABLE))
-          + "; rewrite.hostname changes the host";
+    if (NOT_EDITABLE.contains(lower) || lower.startsWith("x-jmesh-") || lower.startsWith("grpc-")
+        || lower.endsWith("-bin")) {
+      return "a header other than the mesh's x-jmesh-*, gRPC's grpc-* and *-bin, and "
+          + String.join(", ", new java.util.TreeSet<>(NOT_EDITABLE)) + "; rewrite.hostname changes the host";
     }
     return null;
   }

@@ -104,7 +104,8 @@ class RouteFiltersConfigTest {
         - requestHeaders: {set: {Host: other}}
           backends: [{}]
         """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.set: header 'Host' is not editable by a"
-        + " route (expected: a header other than the mesh's x-jmesh-* and connection, content-length, expect,"
+        + " route (expected: a header other than the mesh's x-jmesh-*, gRPC's grpc-* and *-bin, and connection,"
+        + " content-length, expect,"
         + " host, keep-alive, proxy-connection, te, trailer, transfer-encoding, upgrade; rewrite.hostname"
         + " changes the host)");
     assertThat(failure("""
