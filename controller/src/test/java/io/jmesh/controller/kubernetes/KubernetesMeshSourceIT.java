@@ -130,15 +130,17 @@ class KubernetesMeshSourceIT {
     source = start();
 
     // BackendNotFound while Service nowhere does not exist.
-    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-        assertThat(conditions("missing-backend"))
-            .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound"));
-    assertThat(conditions("mirror"))
-        .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
-    assertThat(conditions("prefix-rewrite-of-exact"))
-        .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
-    assertThat(conditions("missing-parent"))
-        .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
+    // Statuses are written one route at a time: wait for all of them.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("missing-backend"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound");
+      assertThat(conditions("mirror"))
+          .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
+      assertThat(conditions("prefix-rewrite-of-exact"))
+          .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
+      assertThat(conditions("missing-parent"))
+          .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
+    });
     HTTPRoute consumer =
         client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
     assertThat(consumer.getStatus().getParents().get(0).getConditions().get(0).getMessage())
