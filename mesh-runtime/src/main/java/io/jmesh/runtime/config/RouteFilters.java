@@ -25,8 +25,8 @@ public record RouteFilters(HeaderModifier requestHeaders, HeaderModifier respons
    * Whether the agents' HTTP clients apply each kind of filter. The file parser and the xDS
    * decoder refuse a route carrying a kind they do not apply (a push is NACKed and the last good
    * config stays), because a filter parsed and then ignored would change nothing while the
-   * operator believes it does. Each kind is switched on here when every HTTP client adapter applies
-   * it and the shared conformance suite proves it.
+   * operator believes it does. Each kind is switched on here when every client adapter (the HTTP
+   * clients and gRPC) applies it and their conformance suites prove it.
    */
   public static final boolean REQUEST_HEADERS_APPLIED = true;
 
