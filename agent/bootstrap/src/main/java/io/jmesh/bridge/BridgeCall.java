@@ -60,6 +60,25 @@ public interface BridgeCall {
     return null;
   }
 
+  /**
+   * The route's edits of every attempt's request headers, or {@code null} for none: {@code
+   * [0]} names to remove, {@code [1]} name/value pairs to set (replacing every value the
+   * application sent under that name), {@code [2]} name/value pairs to add (after any values
+   * already there). Apply them in that order, before the deadline and trace headers. The arrays
+   * are shared: never modify them.
+   */
+  default String[][] requestHeaderEdits() {
+    return null;
+  }
+
+  /**
+   * The path (without query) every attempt sends instead of the application's, the route's URL
+   * rewrite, or {@code null} to keep the application's. Keep the application's query.
+   */
+  default String rewrittenPath() {
+    return null;
+  }
+
   /** Whether the call's deadline has expired. */
   boolean deadlineExpired();
 

@@ -56,6 +56,23 @@ public interface UrlConnectionHook {
   }
 
   /**
+   * Called on entry to {@code HttpURLConnection.writeRequests()}: {@link
+   * BridgeCall#requestHeaderEdits()} of the pending exchange, or {@code null}.
+   */
+  default String[][] requestHeaderEdits(Object connection) {
+    return null;
+  }
+
+  /**
+   * Called on entry to {@code HttpURLConnection.writeRequests()}: the {@code Host} to send when
+   * the route rewrites the host name ({@link BridgeCall#authority()}), or {@code null} to keep the
+   * application's.
+   */
+  default String rewrittenHost(Object connection) {
+    return null;
+  }
+
+  /**
    * Called on entry to {@code NetworkClient.doConnect(String, int)} of an HTTPS client: returns
    * {@code {host, port}} of the endpoint to open the socket to, or {@code null} to keep them.
    * TLS still verifies the application's host name.

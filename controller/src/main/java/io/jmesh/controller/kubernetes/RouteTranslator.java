@@ -276,12 +276,25 @@ final class RouteTranslator {
   }
 
   /**
-   * The HTTP filter types the agents' HTTP clients apply. The model, the file-mode YAML and xDS
-   * carry RequestHeaderModifier, ResponseHeaderModifier and URLRewrite already; until every client
-   * adapter applies them on its attempts, a route using one is refused rather than accepted and
-   * silently not applied. Add a type here when the client conformance suite proves it.
+   * The HTTP filter types the agents' HTTP clients apply, as {@link RouteFilters#REQUEST_HEADERS_APPLIED}
+   * and its siblings say (the agents' parser and xDS decoder refuse the others). A route using
+   * another is refused rather than accepted and silently not applied.
    */
-  static final Set<String> AGENT_APPLIED_FILTERS = Set.of();
+  static final Set<String> AGENT_APPLIED_FILTERS = appliedFilters();
+
+  private static Set<String> appliedFilters() {
+    Set<String> applied = new java.util.HashSet<>();
+    if (RouteFilters.REQUEST_HEADERS_APPLIED) {
+      applied.add("RequestHeaderModifier");
+    }
+    if (RouteFilters.RESPONSE_HEADERS_APPLIED) {
+      applied.add("ResponseHeaderModifier");
+    }
+    if (RouteFilters.REWRITE_APPLIED) {
+      applied.add("URLRewrite");
+    }
+    return Set.copyOf(applied);
+  }
 
   /**
    * A rule's HTTP filters: header modifiers and URL rewrite, each at most once as Gateway API

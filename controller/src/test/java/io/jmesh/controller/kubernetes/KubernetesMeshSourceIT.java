@@ -129,19 +129,19 @@ class KubernetesMeshSourceIT {
     apply("statuses/objects.yaml");
     source = start();
 
-    // BackendNotFound while Service nowhere does not exist. Statuses are written one route at a
-    // time, so every route's is awaited, not only the first one's.
+    // BackendNotFound while Service nowhere does not exist.
+    // Statuses are written one route at a time: wait for all of them.
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       assertThat(conditions("missing-backend"))
           .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound");
       assertThat(conditions("mirror"))
           .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
-      assertThat(conditions("hostnames"))
+      assertThat(conditions("prefix-rewrite-of-exact"))
           .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
       assertThat(conditions("missing-parent"))
           .containsExactly("Accepted False NoMatchingParent", "ResolvedRefs True ResolvedRefs");
-      HTTPRoute c = client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
-      assertThat(c.getStatus()).isNotNull();
+      assertThat(client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get().getStatus())
+          .isNotNull();
     });
     HTTPRoute consumer =
         client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();

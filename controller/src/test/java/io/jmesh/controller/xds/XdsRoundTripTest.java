@@ -1,17 +1,28 @@
 package io.jmesh.controller.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.jmesh.runtime.config.Backend;
+import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.config.PathMatch;
+import io.jmesh.runtime.config.Route;
+import io.jmesh.runtime.config.RouteFilters;
+import io.jmesh.runtime.config.RouteMatch;
+import io.jmesh.runtime.config.RoutePolicy;
 import io.jmesh.runtime.config.Service;
+import io.jmesh.runtime.config.ServiceEndpoint;
+import io.jmesh.runtime.config.UrlRewrite;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.xds.XdsDecoder;
 import io.jmesh.runtime.xds.XdsNames;
+import io.jmesh.runtime.xds.XdsResourceException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -50,7 +61,7 @@ class XdsRoundTripTest {
   }
 
   @Test
-  void queryMatchesHeaderEditsAndRewritesSurvive() throws Exception {
+  void queryMatchesRequestHeaderEditsAndRewritesSurvive() throws Exception {
     MeshSnapshot snapshot =
         MeshConfigParser.parse(
             "inline",
@@ -65,7 +76,6 @@ class XdsRoundTripTest {
                         queryParams: [{name: version, value: v2}, {name: user, regex: "t-.*"}]
                       - path: {prefix: /legacy}
                     requestHeaders: {set: {x-env: prod}, add: {x-tag: a}, remove: [x-debug]}
-                    responseHeaders: {set: {cache-control: no-store}, remove: [server]}
                     rewrite: {hostname: orders.internal, path: {replacePrefix: /v2}}
                     backends: [{}]
                   - name: ping
@@ -76,6 +86,38 @@ class XdsRoundTripTest {
             "default");
     assertThat(snapshot.services().get(0).routes().get(0).filters().isNone()).isFalse();
     assertRoundTrip(snapshot);
+  }
+
+  private static MeshSnapshot withFilters(RouteFilters filters) {
+    Route route =
+        new Route(
+            "v2",
+            List.of(new RouteMatch(PathMatch.prefix("/api"), List.of(), null)),
+            List.of(Backend.all()),
+            RoutePolicy.DEFAULT,
+            filters);
+    return new MeshSnapshot(
+        "t",
+        List.of(new Service("orders", "default", List.of(8080), List.of(ServiceEndpoint.of("10.0.0.1", 8080)), List.of(route))));
+  }
+
+  @Test
+  void responseHeaderEditsTheClientsDoNotApplyAreRefused() throws Exception {
+    // The translator sends them; the agent NACKs them until its HTTP clients apply them.
+    HeaderModifier edits =
+        new HeaderModifier(
+            List.of(new HeaderModifier.Header("x-env", "prod")),
+            List.of(new HeaderModifier.Header("x-tag", "a")),
+            List.of("x-debug"));
+    assertRejected(
+        withFilters(new RouteFilters(HeaderModifier.NONE, edits, UrlRewrite.NONE)),
+        "RouteConfiguration orders.default: virtual_hosts[0].routes[0].response_headers_to_add/remove:"
+            + " add [x-env, x-tag], remove [x-debug] (expected: unset: " + RouteFilters.NOT_APPLIED + ")");
+  }
+
+  private static void assertRejected(MeshSnapshot snapshot, String message) {
+    XdsResources resources = XdsTranslator.translate(snapshot, "cluster.local");
+    assertThatThrownBy(() -> decode(resources)).isInstanceOf(XdsResourceException.class).hasMessage(message);
   }
 
   @Test

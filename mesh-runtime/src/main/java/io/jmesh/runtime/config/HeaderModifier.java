@@ -55,7 +55,37 @@ public record HeaderModifier(List<Header> set, List<Header> add, List<String> re
     }
   }
 
+  /**
+   * Headers no route edits: those that frame the message or the connection (the clients write them
+   * and several refuse them from an application, so an edit could not apply everywhere), and the
+   * mesh's own {@code x-jmesh-*}, and gRPC's reserved {@code grpc-*} and binary {@code *-bin}
+   * metadata (gRPC calls take the same edits as text). The host is rewritten by {@link
+   * UrlRewrite#hostname()}.
+   */
+  static final Set<String> NOT_EDITABLE =
+      Set.of("connection", "content-length", "expect", "host", "keep-alive", "proxy-connection", "te",
+          "trailer", "transfer-encoding", "upgrade");
+
+  /** Why a route may not edit header {@code name} (the expectation), or {@code null} when it may. */
+  static String notEditable(String name) {
+    String lower = name.toLowerCase(Locale.ROOT);
+    if (NOT_EDITABLE.contains(lower) || lower.startsWith("x-jmesh-") || lower.startsWith("grpc-")
+        || lower.endsWith("-bin")) {
+      return "a header other than the mesh's x-jmesh-*, gRPC's grpc-* and *-bin, and "
+          + String.join(", ", new java.util.TreeSet<>(NOT_EDITABLE)) + "; rewrite.hostname changes the host";
+    }
+    return null;
+  }
+
+  private static void editable(String name) {
+    String expected = notEditable(name);
+    if (expected != null) {
+      throw new IllegalArgumentException("header " + name + ": not editable by a route (expected: " + expected + ")");
+    }
+  }
+
   private static void once(Set<String> seen, String name) {
+    editable(name);
     // As Gateway API requires: a name edited twice in one filter has no defined order.
     if (!seen.add(name.toLowerCase(Locale.ROOT))) {
       throw new IllegalArgumentException(

@@ -74,6 +74,9 @@ final class RouteConfigParser {
         }
       }
     }
+    refuseUnapplied(f, path, "requestHeaders", !filters.requestHeaders().isNone() && !RouteFilters.REQUEST_HEADERS_APPLIED);
+    refuseUnapplied(f, path, "responseHeaders", !filters.responseHeaders().isNone() && !RouteFilters.RESPONSE_HEADERS_APPLIED);
+    refuseUnapplied(f, path, "rewrite", !filters.rewrite().isNone() && !RouteFilters.REWRITE_APPLIED);
     return new Route(name, matches, backends, routePolicy(f, path), filters);
   }
 
@@ -196,6 +199,17 @@ final class RouteConfigParser {
     return new RouteFilters(request, response, rewrite);
   }
 
+  // Checked last, so a malformed filter is reported as such; then refused while the clients do not apply it.
+  private void refuseUnapplied(Map<String, Node> f, String path, String field, boolean refused)
+      throws MeshConfigException {
+    if (refused) {
+      throw n.error(
+          f.get(field),
+          path + "." + field,
+          RouteFilters.NOT_APPLIED + " (expected: no " + field + " on a route until they apply it)");
+    }
+  }
+
   private static final Set<String> MODIFIER_FIELDS = ConfigNodes.orderedSet("set", "add", "remove");
   private static final String HEADER_VALUES = "a mapping of header names to values";
 
@@ -241,6 +255,10 @@ final class RouteConfigParser {
     String name = n.scalar(node, path, "a header name");
     if (!MeshSyntax.TOKEN.matcher(name).matches()) {
       throw n.invalid(node, path, "a header name");
+    }
+    String notEditable = HeaderModifier.notEditable(name);
+    if (notEditable != null) {
+      throw n.error(node, path, "header '" + name + "' is not editable by a route (expected: " + notEditable + ")");
     }
     if (!seen.add(name.toLowerCase(java.util.Locale.ROOT))) {
       throw n.error(node, path, "header '" + name + "' edited twice (expected: each name once across set, add and remove)");

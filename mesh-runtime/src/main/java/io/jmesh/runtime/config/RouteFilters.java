@@ -21,6 +21,24 @@ public record RouteFilters(HeaderModifier requestHeaders, HeaderModifier respons
     Objects.requireNonNull(rewrite, "rewrite");
   }
 
+  /**
+   * Whether the agents' HTTP clients apply each kind of filter. The file parser and the xDS
+   * decoder refuse a route carrying a kind they do not apply (a push is NACKed and the last good
+   * config stays), because a filter parsed and then ignored would change nothing while the
+   * operator believes it does. Each kind is switched on here when every client adapter (the HTTP
+   * clients and gRPC) applies it and their conformance suites prove it.
+   */
+  public static final boolean REQUEST_HEADERS_APPLIED = true;
+
+  /** See {@link #REQUEST_HEADERS_APPLIED}: edits of the response headers. */
+  public static final boolean RESPONSE_HEADERS_APPLIED = false;
+
+  /** See {@link #REQUEST_HEADERS_APPLIED}: hostname and path rewrites. */
+  public static final boolean REWRITE_APPLIED = true;
+
+  /** The phrase every refusal of an unapplied filter ends with. */
+  public static final String NOT_APPLIED = "not yet applied by the agents' HTTP clients";
+
   public boolean isNone() {
     return requestHeaders.isNone() && responseHeaders.isNone() && rewrite.isNone();
   }

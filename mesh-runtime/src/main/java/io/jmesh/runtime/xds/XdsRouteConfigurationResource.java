@@ -208,7 +208,50 @@ final class XdsRouteConfigurationResource {
     if (filters.rewrite().pathType() == UrlRewrite.PathType.PREFIX && match.path().type() != PathMatch.Type.PREFIX) {
       throw c.error(at + ".prefix_rewrite", action.getPrefixRewrite(), "a route matching a path prefix");
     }
+    refuseUnapplied(c, filters, xds, action, path, at);
     return new Route(xds.getName(), List.of(match), backends, new RoutePolicy(timeout, retry, fault), filters);
+  }
+
+  /**
+   * Refuses the filters the agents' HTTP clients do not apply yet ({@link
+   * RouteFilters#REQUEST_HEADERS_APPLIED} and its siblings): decoded first, so a malformed one is
+   * reported as such, then NACKed rather than kept and ignored.
+   */
+  private static void refuseUnapplied(
+      DecodingContext c,
+      RouteFilters filters,
+      io.envoyproxy.envoy.config.route.v3.Route xds,
+      RouteAction action,
+      String path,
+      String at)
+      throws XdsResourceException {
+    String expected = "unset: " + RouteFilters.NOT_APPLIED;
+    if (!filters.requestHeaders().isNone() && !RouteFilters.REQUEST_HEADERS_APPLIED) {
+      throw c.error(path + ".request_headers_to_add/remove",
+          headerEdits(xds.getRequestHeadersToAddList(), xds.getRequestHeadersToRemoveList()), expected);
+    }
+    if (!filters.responseHeaders().isNone() && !RouteFilters.RESPONSE_HEADERS_APPLIED) {
+      throw c.error(path + ".response_headers_to_add/remove",
+          headerEdits(xds.getResponseHeadersToAddList(), xds.getResponseHeadersToRemoveList()), expected);
+    }
+    if (!filters.rewrite().isNone() && !RouteFilters.REWRITE_APPLIED) {
+      String field = !action.getHostRewriteLiteral().isEmpty() ? "host_rewrite_literal"
+          : !action.getPrefixRewrite().isEmpty() ? "prefix_rewrite" : "regex_rewrite";
+      Object value = switch (field) {
+        case "host_rewrite_literal" -> action.getHostRewriteLiteral();
+        case "prefix_rewrite" -> action.getPrefixRewrite();
+        default -> action.getRegexRewrite();
+      };
+      throw c.error(at + "." + field, value, expected);
+    }
+  }
+
+  private static String headerEdits(List<HeaderValueOption> toAdd, List<String> toRemove) {
+    List<String> names = new ArrayList<>();
+    for (HeaderValueOption o : toAdd) {
+      names.add(o.getHeader().getKey());
+    }
+    return "add " + names + ", remove " + toRemove;
   }
 
   /** {@code *_headers_to_add} (overwrite or append) and {@code *_headers_to_remove}. */

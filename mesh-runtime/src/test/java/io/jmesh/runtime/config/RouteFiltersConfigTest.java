@@ -42,7 +42,7 @@ class RouteFiltersConfigTest {
   }
 
   @Test
-  void headerEditsAndRewrite() throws Exception {
+  void requestHeaderEditsAndRewrite() throws Exception {
     Route route = onlyRoute("""
         - name: api
           matches: [{path: {prefix: /api}}]
@@ -50,9 +50,6 @@ class RouteFiltersConfigTest {
             set: {x-env: prod}
             add: {x-tag: a}
             remove: [x-debug]
-          responseHeaders:
-            set: {cache-control: no-store}
-            remove: [server]
           rewrite:
             hostname: hello.internal
             path: {replacePrefix: /v2}
@@ -64,11 +61,21 @@ class RouteFiltersConfigTest {
             List.of(new HeaderModifier.Header("x-env", "prod")),
             List.of(new HeaderModifier.Header("x-tag", "a")),
             List.of("x-debug")));
-    assertThat(route.filters().responseHeaders())
-        .isEqualTo(new HeaderModifier(
-            List.of(new HeaderModifier.Header("cache-control", "no-store")), List.of(), List.of("server")));
     assertThat(route.filters().rewrite())
         .isEqualTo(new UrlRewrite("hello.internal", UrlRewrite.PathType.PREFIX, "/v2"));
+  }
+
+  @Test
+  void responseHeaderEditsAreRefusedUntilTheClientsApplyThem() {
+    // Parsed (a malformed one is reported as such, below), then refused: an edit kept and ignored
+    // would change nothing while the operator believes it does.
+    assertThat(failure("""
+        - responseHeaders:
+            set: {cache-control: no-store}
+            remove: [server]
+          backends: [{}]
+        """)).isEqualTo(FILE + ":6: services[0].routes[0].responseHeaders: not yet applied by the agents'"
+        + " HTTP clients (expected: no responseHeaders on a route until they apply it)");
   }
 
   @Test
@@ -93,6 +100,19 @@ class RouteFiltersConfigTest {
           backends: [{}]
         """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.remove[0]: header 'X-A' edited twice"
         + " (expected: each name once across set, add and remove)");
+    assertThat(failure("""
+        - requestHeaders: {set: {Host: other}}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].requestHeaders.set: header 'Host' is not editable by a"
+        + " route (expected: a header other than the mesh's x-jmesh-*, gRPC's grpc-* and *-bin, and connection,"
+        + " content-length, expect,"
+        + " host, keep-alive, proxy-connection, te, trailer, transfer-encoding, upgrade; rewrite.hostname"
+        + " changes the host)");
+    assertThat(failure("""
+        - requestHeaders: {remove: [x-jmesh-deadline-ms]}
+          backends: [{}]
+        """)).startsWith(FILE + ":5: services[0].routes[0].requestHeaders.remove[0]: header 'x-jmesh-deadline-ms'"
+        + " is not editable by a route");
     assertThat(failure("""
         - responseHeaders: {append: {x-a: "1"}}
           backends: [{}]

@@ -359,6 +359,22 @@ public final class MeshCalls implements BridgeCalls {
       return span == null ? null : span.headers();
     }
 
+    @Override
+    public String[][] requestHeaderEdits() {
+      io.jmesh.runtime.config.HeaderModifier edits = call.filters().requestHeaders();
+      return edits.isNone() ? null : HeaderEdits.of(edits);
+    }
+
+    @Override
+    public String rewrittenPath() {
+      return call.rewrittenPath();
+    }
+
+    /** Whether the route rewrites the host name, so that {@link #authority()} is not the application's. */
+    public boolean rewritesHost() {
+      return call.filters().rewrite().hostname() != null;
+    }
+
     public long attemptFinished(BridgeEndpoint endpoint, int status, Throwable error, long durationNanos) {
       if (!(endpoint instanceof MeshEndpoint)) {
         return -1;

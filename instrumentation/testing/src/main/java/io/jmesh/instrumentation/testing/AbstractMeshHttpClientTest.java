@@ -238,6 +238,71 @@ public abstract class AbstractMeshHttpClientTest {
     assertThat(r.body()).contains(" host=hello.default:8080 ").contains(" path=/where ");
   }
 
+  /** One service {@code hello} on v1-a only, with the route lines given (indented as a route list item). */
+  private void helloWithRoute(String... routeLines) throws Exception {
+    List<String> lines = new ArrayList<>(List.of(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        "      - {address: 127.0.0.2, port: " + v1a.port() + "}",
+        "    routes:"));
+    for (String line : routeLines) {
+      lines.add("      " + line);
+    }
+    mesh(lines.toArray(String[]::new));
+  }
+
+  @Test
+  void appliesTheRoutesRequestHeaderEdits() throws Exception {
+    helloWithRoute(
+        "- name: edits",
+        "  requestHeaders: {set: {x-env: prod}, add: {x-tag: mesh}, remove: [X-Debug]}",
+        "  backends: [{}]");
+
+    Response r = send(new Request(
+        "GET", URI.create("http://hello:8080/e"), Map.of("x-env", "dev", "x-tag", "app", "x-debug", "1")));
+
+    // set replaces the application's value, add appends to it, remove drops it (any case).
+    assertThat(r.body()).contains(" env=prod ").contains(" tag=app,mesh ").contains(" debug=null ");
+    Response without = send(new Request("GET", URI.create("http://hello:8080/e"), Map.of()));
+    assertThat(without.body()).contains(" env=prod ").contains(" tag=mesh ").contains(" debug=null ");
+  }
+
+  @Test
+  void rewritesThePathPrefixAndKeepsTheQuery() throws Exception {
+    helloWithRoute(
+        "- name: api",
+        "  matches: [{path: {prefix: /api}}]",
+        "  rewrite: {path: {replacePrefix: /v2}}",
+        "  backends: [{}]",
+        "- name: ping",
+        "  matches: [{path: {exact: /health}}]",
+        "  rewrite: {path: {replaceFull: /ping}}",
+        "  backends: [{}]");
+
+    Response r = send(new Request("GET", URI.create("http://hello:8080/api/users?a=1&b=x%20y"), Map.of()));
+    assertThat(r.body()).contains(" path=/v2/users ").contains(" query=a=1&b=x%20y\n");
+    assertThat(send(new Request("GET", URI.create("http://hello:8080/health"), Map.of())).body())
+        .contains(" path=/ping ").contains(" query=null\n");
+    // Another route's path stays the application's.
+    assertThat(send(new Request("GET", URI.create("http://hello:8080/apis"), Map.of())).body())
+        .contains(" path=/apis ");
+  }
+
+  @Test
+  void rewritesTheHostNameAndKeepsThePort() throws Exception {
+    helloWithRoute(
+        "- name: internal",
+        "  rewrite: {hostname: hello.internal}",
+        "  backends: [{}]");
+
+    Response r = send(new Request("GET", URI.create("http://hello:8080/h"), Map.of()));
+
+    assertThat(r.instance()).isEqualTo("v1-a");
+    assertThat(r.body()).contains(" host=hello.internal:8080 ").contains(" path=/h ");
+  }
+
   @Test
   void routesByHeaderToTheCanary() throws Exception {
     assertThat(sendMany("http://hello:8080/c", 20, Map.of("x-canary", "always"))).containsOnlyKeys("v2-a");

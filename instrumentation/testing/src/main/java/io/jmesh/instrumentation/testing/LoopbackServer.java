@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A real HTTP server on one loopback address, in the test JVM: answers every request with one
  * line {@code instance=<name> host=<Host> path=<path> method=<method> canary=<x-canary>
- * deadline=<x-jmesh-deadline-ms> client=<x-jmesh-client-id> traceparent=<traceparent>}. Tests make it fail ({@link #answerWith}) or slow ({@link
+ * deadline=<x-jmesh-deadline-ms> client=<x-jmesh-client-id> traceparent=<traceparent>
+ * env=<x-env> tag=<x-tag> debug=<x-debug> query=<raw query>} (the last three headers with every
+ * value, comma-joined). Tests make it fail ({@link #answerWith}) or slow ({@link
  * #delay}) to exercise the mesh's policies.
  */
 public final class LoopbackServer implements AutoCloseable {
@@ -63,6 +65,11 @@ public final class LoopbackServer implements AutoCloseable {
                         // adds it: shows that a call came over mesh TLS, and from whom.
                         + " client=" + exchange.getRequestHeaders().getFirst("x-jmesh-client-id")
                         + " traceparent=" + exchange.getRequestHeaders().getFirst("traceparent")
+                        // Route header edits: every value, in order, comma-joined.
+                        + " env=" + all(exchange.getRequestHeaders().get("x-env"))
+                        + " tag=" + all(exchange.getRequestHeaders().get("x-tag"))
+                        + " debug=" + all(exchange.getRequestHeaders().get("x-debug"))
+                        + " query=" + exchange.getRequestURI().getRawQuery()
                         + "\n")
                     .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("x-instance", name);
@@ -73,6 +80,10 @@ public final class LoopbackServer implements AutoCloseable {
           }
         });
     server.start();
+  }
+
+  private static String all(java.util.List<String> values) {
+    return values == null ? null : String.join(",", values);
   }
 
   public String name() {

@@ -142,6 +142,10 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     public void send(BridgeRpc.Attempt<AttemptListener> a) {
       AttemptPick pick = new AttemptPick(owner.meshTls, a.endpoint(), call.authority());
       CallOptions options = callOptions.withOption(AttemptPick.KEY, pick);
+      String authority = call.authority();
+      if (!authority.equals(next.authority())) {
+        options = options.withAuthority(authority); // the route's rewrite.hostname
+      }
       long timeout = a.timeoutNanos();
       if (timeout > 0) {
         Deadline mesh = Deadline.after(timeout, TimeUnit.NANOSECONDS);
@@ -176,10 +180,12 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     private void startAttempt(BridgeRpc.Attempt<AttemptListener> a, CallOptions options, AttemptPick pick) {
       Metadata attemptHeaders = new Metadata();
       attemptHeaders.merge(headers); // gRPC edits an attempt's headers (grpc-timeout, user-agent)
+      MethodDescriptor<ReqT, RespT> attemptMethod = method;
       if (a != null) {
+        attemptMethod = routeFilters(attemptHeaders);
         traceHeaders(attemptHeaders);
       }
-      ClientCall<ReqT, RespT> c = next.newCall(method, options);
+      ClientCall<ReqT, RespT> c = next.newCall(attemptMethod, options);
       AttemptListener l = new AttemptListener(c, a, pick);
       Status cancel;
       synchronized (this) {
@@ -199,6 +205,30 @@ public final class MeshClientInterceptor implements ClientInterceptor {
         c.cancel(cancel.getDescription(), cancel.getCause());
       }
       drain(c);
+    }
+
+    /**
+     * Applies the route's request header edits to an attempt's metadata (remove, set, add) and
+     * returns the method to call: the route's rewritten path as the full method name (the
+     * rewritten authority is set on the attempt's options in {@link #send}).
+     */
+    private MethodDescriptor<ReqT, RespT> routeFilters(Metadata attemptHeaders) {
+      String[][] edits = call.requestHeaderEdits();
+      if (edits != null) {
+        for (String name : edits[0]) {
+          attemptHeaders.discardAll(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
+        }
+        for (int i = 0; i + 1 < edits[1].length; i += 2) {
+          Metadata.Key<String> key = Metadata.Key.of(edits[1][i], Metadata.ASCII_STRING_MARSHALLER);
+          attemptHeaders.discardAll(key);
+          attemptHeaders.put(key, edits[1][i + 1]);
+        }
+        for (int i = 0; i + 1 < edits[2].length; i += 2) {
+          attemptHeaders.put(Metadata.Key.of(edits[2][i], Metadata.ASCII_STRING_MARSHALLER), edits[2][i + 1]);
+        }
+      }
+      String path = call.rewrittenPath();
+      return path == null ? method : method.toBuilder().setFullMethodName(path.substring(1)).build();
     }
 
     /** Sets the call's trace headers ({@code traceparent}, ...) on an attempt, replacing the application's. */

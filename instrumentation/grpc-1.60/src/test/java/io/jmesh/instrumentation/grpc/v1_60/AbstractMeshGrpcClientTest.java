@@ -155,6 +155,30 @@ public abstract class AbstractMeshGrpcClientTest {
   }
 
   @Test
+  void appliesTheRoutesHeaderEditsAndRewrite() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:",
+        "      - name: hello-to-stats",
+        "        matches: [{path: {exact: /test.Greeter/Hello}}]",
+        "        requestHeaders: {set: {x-env: prod}, add: {x-debug: mesh}}",
+        "        rewrite: {hostname: hello.internal, path: {replaceFull: /test.Admin/Stats}}",
+        "        backends: [{}]");
+    ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
+
+    String body = call(channel, TestGrpcServer.HELLO);
+
+    assertThat(field(body, "method")).isEqualTo("test.Admin/Stats");
+    assertThat(field(body, "authority")).isEqualTo("hello.internal:8080");
+    assertThat(field(body, "env")).isEqualTo("prod");
+    assertThat(field(body, "debug")).isEqualTo("mesh");
+  }
+
+  @Test
   void leavesTargetsOutsideTheMeshUntouched() throws Exception {
     mesh("services:", "  - name: hello", "    ports: [8080]", "    endpoints:", endpoint(v1a, "127.0.0.2", "version: v1"));
 

@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real gRPC server (grpc-netty-shaded, plaintext) on one loopback address, defined without
  * protoc: two services with one unary String method each, answering {@code instance=<name>
- * method=<full method> authority=<:authority> client=<x-jmesh-client-id or null>}; a server
+ * method=<full method> authority=<:authority> client=<x-jmesh-client-id or null> env=<x-env>
+ * debug=<x-debug>} (every value, comma-joined); a server
  * stream ({@link #COUNT}); and two methods that hold the RPC open until the client cancels it
  * ({@link #HANG}, {@link #WATCH}). A delay makes it a slow endpoint; it is applied with a
  * scheduler, never by sleeping.
@@ -76,6 +77,8 @@ final class TestGrpcServer implements AutoCloseable {
 
   private static final Context.Key<String> AUTHORITY = Context.key("authority");
   private static final Context.Key<String> CLIENT = Context.key("client");
+  private static final Context.Key<String> ENV = Context.key("env");
+  private static final Context.Key<String> DEBUG = Context.key("debug");
   /** Set by a jmesh inbound terminator in front of the server: the caller's SPIFFE id. */
   private static final Metadata.Key<String> CLIENT_ID =
       Metadata.Key.of("x-jmesh-client-id", Metadata.ASCII_STRING_MARSHALLER);
@@ -104,7 +107,8 @@ final class TestGrpcServer implements AutoCloseable {
           public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
               ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
             calls.incrementAndGet();
-            Context c = Context.current().withValues(AUTHORITY, call.getAuthority(), CLIENT, headers.get(CLIENT_ID));
+            Context c = Context.current().withValues(AUTHORITY, call.getAuthority(), CLIENT, headers.get(CLIENT_ID),
+                ENV, all(headers, "x-env"), DEBUG, all(headers, "x-debug"));
             return Contexts.interceptCall(c, call, headers, next);
           }
         };
@@ -157,8 +161,15 @@ final class TestGrpcServer implements AutoCloseable {
         .build();
   }
 
+  /** Every value of header {@code name}, comma-joined, or null. */
+  private static String all(Metadata headers, String name) {
+    Iterable<String> values = headers.getAll(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
+    return values == null ? null : String.join(",", values);
+  }
+
   private void answer(MethodDescriptor<String, String> method, StreamObserver<String> out) {
-    String body = "instance=" + name + " method=" + method.getFullMethodName() + " authority=" + AUTHORITY.get() + " client=" + CLIENT.get();
+    String body = "instance=" + name + " method=" + method.getFullMethodName() + " authority=" + AUTHORITY.get() + " client=" + CLIENT.get()
+        + " env=" + ENV.get() + " debug=" + DEBUG.get();
     Runnable reply =
         () -> {
           out.onNext(body);

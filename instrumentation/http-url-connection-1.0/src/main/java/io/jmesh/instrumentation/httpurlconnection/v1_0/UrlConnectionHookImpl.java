@@ -121,7 +121,10 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     // This client sends the request once, inside getInputStream, and cannot send it again:
     // say "not replayable" so that the runtime never takes a retry from the budget that would
     // go unused. Connect failures are still retried (nothing was sent; see connectFailed).
-    Exchange exchange = new Exchange(call, call.stepwise(false, -1), url.getFile(), conn);
+    // The request line's path comes from the URL the JDK connects to: the route's rewrite goes there.
+    String path = call.rewrittenPath();
+    String file = path == null ? url.getFile() : url.getQuery() == null ? path : path + "?" + url.getQuery();
+    Exchange exchange = new Exchange(call, call.stepwise(false, -1), file, conn);
     boolean started = false;
     try {
       URL target = nextAttempt(exchange, conn);
@@ -318,6 +321,18 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
   public String[] traceHeaders(Object connection) {
     Exchange exchange = exchanges.get(connection);
     return exchange == null ? null : exchange.call.traceHeaders();
+  }
+
+  @Override
+  public String[][] requestHeaderEdits(Object connection) {
+    Exchange exchange = exchanges.get(connection);
+    return exchange == null ? null : exchange.call.requestHeaderEdits();
+  }
+
+  @Override
+  public String rewrittenHost(Object connection) {
+    Exchange exchange = exchanges.get(connection);
+    return exchange == null || !exchange.call.rewritesHost() ? null : exchange.call.authority();
   }
 
   @Override

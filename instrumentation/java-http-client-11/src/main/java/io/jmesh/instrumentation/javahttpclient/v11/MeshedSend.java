@@ -9,6 +9,7 @@ import io.jmesh.runtime.NoEndpointException;
 import io.jmesh.runtime.call.CallDriver;
 import io.jmesh.runtime.call.Outcomes;
 import io.jmesh.runtime.deadline.DeadlineExceededException;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandler;
@@ -70,16 +71,33 @@ final class MeshedSend<T>
   private final boolean appTimeout;
   private final long appDeadlineNanos;
   private final CompletableFuture<HttpResponse<T>> result = new CompletableFuture<>();
+  private final String[][] edits; // the route's request header edits, or null
+  private final URI rewrittenUri; // the request's URI with the route's path, or null
   private volatile CallDriver<HttpResponse<T>> driver;
   private volatile CompletableFuture<?> exchange;
 
+  /**
+   * @param edits the route's request header edits ({@link BridgeCall#requestHeaderEdits}), or null
+   * @param rewrittenAuthority the authority every attempt sends when the route rewrites the host
+   *     name, or null; the JDK takes Host and {@code :authority} from the URI (the endpoint is
+   *     chosen apart from it, by the request copy, see JavaHttpClientHook#address)
+   * @param rewrittenPath the route's path for every attempt ({@link BridgeCall#rewrittenPath}), or null
+   */
   MeshedSend(
       HttpRequest request,
       BodyHandler<T> handler,
       Sender<T> sender,
       Endpoints endpoints,
       Supplier<String[]> traceHeaders,
-      LongSupplier nanoTime) {
+      LongSupplier nanoTime,
+      String[][] edits,
+      String rewrittenAuthority,
+      String rewrittenPath) {
+    this.edits = edits;
+    this.rewrittenUri =
+        rewrittenAuthority == null && rewrittenPath == null
+            ? null
+            : rewritten(request.uri(), rewrittenAuthority, rewrittenPath);
     this.request = request;
     this.handler = handler;
     this.sender = sender;
@@ -160,7 +178,20 @@ final class MeshedSend<T>
    * headers.
    */
   private HttpRequest copy(long timeoutNanos, String deadline, String[] trace) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(request, (name, value) -> true);
+    String[][] edits = this.edits;
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(request, edits == null ? (name, value) -> true : (name, value) -> kept(edits, name));
+    if (rewrittenUri != null) {
+      b.uri(rewrittenUri);
+    }
+    if (edits != null) {
+      for (int i = 0; i + 1 < edits[1].length; i += 2) {
+        b.setHeader(edits[1][i], edits[1][i + 1]);
+      }
+      for (int i = 0; i + 1 < edits[2].length; i += 2) {
+        b.header(edits[2][i], edits[2][i + 1]);
+      }
+    }
     if (timeoutNanos > 0) {
       b.timeout(Duration.ofNanos(timeoutNanos));
     }
@@ -173,6 +204,27 @@ final class MeshedSend<T>
       }
     }
     return b.build();
+  }
+
+  /** Whether the application's header {@code name} survives the route's removals. */
+  private static boolean kept(String[][] edits, String name) {
+    for (String removed : edits[0]) {
+      if (removed.equalsIgnoreCase(name)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The request's URI with the route's authority and path (raw, as routed), each {@code null} to
+   * keep the application's; the query stays.
+   */
+  static URI rewritten(URI uri, String authority, String rawPath) {
+    String query = uri.getRawQuery();
+    return URI.create(
+        uri.getScheme() + "://" + (authority == null ? uri.getRawAuthority() : authority)
+            + (rawPath == null ? uri.getRawPath() : rawPath) + (query == null ? "" : "?" + query));
   }
 
   /**

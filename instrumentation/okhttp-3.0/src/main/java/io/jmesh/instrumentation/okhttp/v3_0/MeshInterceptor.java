@@ -104,6 +104,22 @@ public final class MeshInterceptor implements Interceptor {
     }
   }
 
+  /** The route's request header edits (see {@link BridgeCall#requestHeaderEdits}), in order. */
+  static void editHeaders(Request.Builder attempt, String[][] edits) {
+    if (edits == null) {
+      return;
+    }
+    for (String name : edits[0]) {
+      attempt.removeHeader(name);
+    }
+    for (int i = 0; i + 1 < edits[1].length; i += 2) {
+      attempt.header(edits[1][i], edits[1][i + 1]);
+    }
+    for (int i = 0; i + 1 < edits[2].length; i += 2) {
+      attempt.addHeader(edits[2][i], edits[2][i + 1]);
+    }
+  }
+
   /** One call's attempts, in OkHttp's types. */
   private final class Attempts implements BridgeSender<Response> {
     private final Chain chain;
@@ -120,6 +136,10 @@ public final class MeshInterceptor implements Interceptor {
     public Response send(BridgeEndpoint endpoint, long timeoutNanos, String deadline, String[] trace)
         throws IOException {
       HttpUrl url = request.url();
+      String path = call.rewrittenPath();
+      if (path != null) {
+        url = url.newBuilder().encodedPath(path).build(); // the query stays
+      }
       boolean overMeshTls = endpoint.meshTls() != null;
       Request.Builder attempt =
           request
@@ -128,6 +148,7 @@ public final class MeshInterceptor implements Interceptor {
               // the endpoint; OkHttp takes :authority from the URL.
               .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
               .header("Host", call.authority());
+      editHeaders(attempt, call.requestHeaderEdits());
       if (deadline != null) {
         attempt.header(BridgeCall.DEADLINE_HEADER, deadline);
       }
