@@ -61,6 +61,8 @@ public final class ControllerRbac {
       p.add(new ControllerPermission(CORE, "configmaps", verb, namespace));
       p.add(new ControllerPermission(COORDINATION, "leases", verb, namespace));
     }
+    // fabric8's LeaseLock renews and takes over with a PATCH (kubernetes-client 8.0).
+    p.add(new ControllerPermission(COORDINATION, "leases", "patch", namespace));
     return List.copyOf(p);
   }
 

@@ -186,7 +186,7 @@ class KubernetesCheckIT {
         "\u221a CRD authorizationpolicies.jmesh.io serves v1alpha1\n",
         "\u221a CRD httproutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD grpcroutes.gateway.networking.k8s.io serves v1\n",
-        "\u221a service account " + USER + " has the 33 permissions the controller needs\n",
+        "\u221a service account " + USER + " has the 34 permissions the controller needs\n",
         "\u221a deployment jmesh-system/jmesh-controller: 2 of 2 replicas ready\n",
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
         "\u221a controller admin " + admin + " is ready\n",
@@ -195,7 +195,7 @@ class KubernetesCheckIT {
     assertThat(r.out).doesNotContain("\u00d7");
     assertThat(r.code).isZero();
     // One review per permission, each for the controller's service account.
-    assertThat(reviews).hasSize(33).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
+    assertThat(reviews).hasSize(34).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
   }
 
   @Test
@@ -216,7 +216,7 @@ class KubernetesCheckIT {
         "\u00d7 CRD grpcroutes.gateway.networking.k8s.io is not installed\n",
         "\u00d7 service account " + USER + " may not get coordination.k8s.io/leases in jmesh-system,"
             + " create coordination.k8s.io/leases in jmesh-system, update coordination.k8s.io/leases in"
-            + " jmesh-system\n    hint: re-apply the RBAC of jmesh install --namespace jmesh-system | kubectl apply -f -;"
+            + " jmesh-system, patch coordination.k8s.io/leases in jmesh-system\n    hint: re-apply the RBAC of jmesh install --namespace jmesh-system | kubectl apply -f -;"
             + " kubectl auth can-i <verb> <resource> --as=" + USER + "\n",
         "\u00d7 deployment jmesh-system/jmesh-controller: 0 of 2 replicas ready\n    hint: kubectl -n jmesh-system"
             + " describe deployment jmesh-controller; kubectl -n jmesh-system logs deployment/jmesh-controller\n",
