@@ -6,6 +6,7 @@ import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.ServedCa;
 import io.jmesh.controller.kubernetes.KubernetesCa;
 import io.jmesh.controller.kubernetes.KubernetesMeshSource;
+import io.jmesh.controller.kubernetes.StatusLeader;
 import io.jmesh.controller.kubernetes.StartupAccessCheck;
 import io.jmesh.runtime.config.Durations;
 import java.io.IOException;
@@ -250,10 +251,16 @@ public final class ControllerMain implements Callable<Integer> {
           return 2;
         }
       }
+      // The status Lease lives in the controller's own namespace, like the CA's Secret.
+      String leaseNamespace =
+          client == null || client.getNamespace() == null ? namespace : client.getNamespace();
       controller =
           Controller.start(
               options,
-              kubernetes ? KubernetesMeshSource.create(client, trustDomain) : null,
+              kubernetes
+                  ? KubernetesMeshSource.create(
+                      client, trustDomain, StatusLeader.Settings.defaults(leaseNamespace))
+                  : null,
               servedCa);
     } catch (IOException e) {
       spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());

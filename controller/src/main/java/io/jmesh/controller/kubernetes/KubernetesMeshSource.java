@@ -35,7 +35,8 @@ import java.util.concurrent.ScheduledExecutorService;
  * ({@code discovery.k8s.io/v1}), Pods, and Gateway API HTTPRoutes and GRPCRoutes in every
  * namespace; each burst of changes is coalesced ({@link Debouncer}), translated by the pure
  * {@link KubernetesTranslator}, handed to the listener when the model changed, and the routes'
- * statuses are written ({@link RouteStatusWriter}).
+ * statuses are written ({@link RouteStatusWriter}) by the one replica holding the status Lease
+ * ({@link StatusLeader}); the others translate and serve the same model but do not write.
  *
  * <p>Nothing is published before every informer has listed once, so a start or a relist never
  * serves a half-read cluster. The snapshot version is a content hash of the model: events that
@@ -57,6 +58,7 @@ public final class KubernetesMeshSource implements MeshSource {
   private final ScheduledExecutorService ownedExecutor; // null when the caller owns the scheduler
   private final Debouncer debouncer;
   private final RouteStatusWriter statusWriter;
+  private final StatusLeader leader;
   private final List<SharedIndexInformer<? extends HasMetadata>> informers = new ArrayList<>();
   private final ConcurrentHashMap<String, String> informerErrors = new ConcurrentHashMap<>();
 
@@ -71,8 +73,10 @@ public final class KubernetesMeshSource implements MeshSource {
    * A source on {@code client} (closed with this source), translating on a thread of its own.
    *
    * @param trustDomain the trust domain of the endpoints' identities
+   * @param lease where and how the replicas elect the one that writes route statuses
    */
-  public static KubernetesMeshSource create(KubernetesClient client, String trustDomain) {
+  public static KubernetesMeshSource create(
+      KubernetesClient client, String trustDomain, StatusLeader.Settings lease) {
     ScheduledExecutorService executor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -81,13 +85,14 @@ public final class KubernetesMeshSource implements MeshSource {
               return t;
             });
     return new KubernetesMeshSource(
-        client, trustDomain, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
+        client, trustDomain, lease, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
         DEFAULT_MAX_DELAY, Clock.systemUTC());
   }
 
   KubernetesMeshSource(
       KubernetesClient client,
       String trustDomain,
+      StatusLeader.Settings lease,
       Debouncer.Scheduler scheduler,
       ScheduledExecutorService ownedExecutor,
       Duration quiet,
@@ -98,6 +103,8 @@ public final class KubernetesMeshSource implements MeshSource {
     this.ownedExecutor = ownedExecutor;
     this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::flush);
     this.statusWriter = new RouteStatusWriter(client, clock);
+    // A new leader writes at once: statuses may have gone stale while no one led.
+    this.leader = new StatusLeader(client, lease, debouncer::changed);
   }
 
   @Override
@@ -117,6 +124,7 @@ public final class KubernetesMeshSource implements MeshSource {
     inform("Pod", client.pods().inAnyNamespace().runnableInformer(0));
     inform("HTTPRoute", client.resources(HTTPRoute.class).inAnyNamespace().runnableInformer(0));
     inform("GRPCRoute", client.resources(GRPCRoute.class).inAnyNamespace().runnableInformer(0));
+    leader.start(); // asynchronous: serving does not wait for an election
   }
 
   private <T extends HasMetadata> void inform(String kind, SharedIndexInformer<T> informer) {
@@ -189,7 +197,9 @@ public final class KubernetesMeshSource implements MeshSource {
           l.onSnapshot(snapshot);
         }
       }
-      statusWriter.write(state, t.statuses());
+      if (leader.leading()) {
+        statusWriter.write(state, t.statuses());
+      }
     } catch (RuntimeException e) {
       // The last good snapshot stays; the next change tries again.
       LOG.log(Level.ERROR, description() + ": translation failed; keeping the last snapshot", e);
@@ -239,6 +249,11 @@ public final class KubernetesMeshSource implements MeshSource {
     return statusWriter.writes();
   }
 
+  /** Whether this replica holds the status Lease, for tests. */
+  boolean leading() {
+    return leader.leading();
+  }
+
   /** What the last translation left out of the model, one line each. */
   public List<String> notes() {
     return notes;
@@ -265,6 +280,7 @@ public final class KubernetesMeshSource implements MeshSource {
       closed = true;
     }
     listener = null;
+    leader.close(); // before the client closes: releasing the Lease needs it
     informers.forEach(SharedIndexInformer::close);
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();

@@ -40,7 +40,7 @@ final class RouteStatusWriter {
 
   private final KubernetesClient client;
   private final Clock clock;
-  private int writes;
+  private volatile int writes; // read by tests on another thread
 
   RouteStatusWriter(KubernetesClient client, Clock clock) {
     this.client = Objects.requireNonNull(client, "client");

@@ -51,7 +51,8 @@ class KubernetesMeshSourceIT {
             .build();
     KubernetesMeshSource s =
         new KubernetesMeshSource(
-            own, "cluster.local", Debouncer.Scheduler.of(executor), null, Duration.ZERO,
+            own, "cluster.local", KubernetesHaIT.lease("solo", Duration.ofSeconds(15)),
+            Debouncer.Scheduler.of(executor), null, Duration.ZERO,
             Duration.ZERO, Clock.systemUTC());
     s.start(snapshots::add);
     return s;

@@ -1,0 +1,150 @@
+package io.jmesh.controller.kubernetes;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
+import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Which replica writes route statuses: the one holding a {@code coordination.k8s.io/v1} Lease,
+ * elected with fabric8's leader election. Every replica translates and serves xDS; only the
+ * leader writes, so N replicas do not fight over the same status.
+ *
+ * <p>Election runs on the client's executor and never blocks the caller: until it wins, the
+ * replica simply does not write. On winning, {@code onGained} runs, so the new leader writes the
+ * current statuses at once (what changed while no one led is corrected then). Closing releases
+ * the Lease, so another replica takes over without waiting for it to expire.
+ *
+ * <p>A write already under way when leadership is lost may still land, as with any Kubernetes
+ * controller; the next leader writes over it from its own caches.
+ *
+ * <p>Thread-safety: {@link #leading()} may be read from any thread.
+ */
+public final class StatusLeader implements AutoCloseable {
+  private static final Logger LOG = System.getLogger(StatusLeader.class.getName());
+
+  private final KubernetesClient client;
+  private final Settings settings;
+  private final Runnable onGained;
+  private volatile boolean leading;
+  private CompletableFuture<?> election; // guarded by this
+
+  StatusLeader(KubernetesClient client, Settings settings, Runnable onGained) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.onGained = Objects.requireNonNull(onGained, "onGained");
+  }
+
+  /** Starts campaigning; returns at once. */
+  synchronized void start() {
+    if (election != null) {
+      return;
+    }
+    LeaderElectionConfig config =
+        new LeaderElectionConfig(
+            new LeaseLock(settings.namespace(), settings.leaseName(), settings.identity()),
+            settings.leaseDuration(),
+            settings.renewDeadline(),
+            settings.retryPeriod(),
+            new LeaderCallbacks(this::gained, this::lost, this::newLeader),
+            true,
+            settings.leaseName());
+    election = client.leaderElector().withConfig(config).build().start();
+    election.whenComplete(
+        (ok, error) -> {
+          if (error != null && !(error instanceof java.util.concurrent.CancellationException)) {
+            LOG.log(Level.WARNING, describe() + ": election ended: " + error);
+          }
+        });
+  }
+
+  /** Whether this replica holds the Lease, as last seen by the election. */
+  boolean leading() {
+    return leading;
+  }
+
+  private void gained() {
+    leading = true;
+    LOG.log(Level.INFO, describe() + ": leading; writing route statuses");
+    onGained.run();
+  }
+
+  private void lost() {
+    leading = false;
+    LOG.log(Level.INFO, describe() + ": not leading; route statuses left to the leader");
+  }
+
+  private void newLeader(String identity) {
+    LOG.log(Level.DEBUG, describe() + ": leader is " + identity);
+  }
+
+  private String describe() {
+    return "kubernetes: Lease " + settings.namespace() + "/" + settings.leaseName() + " as "
+        + settings.identity();
+  }
+
+  /** Stops campaigning and releases the Lease if held. */
+  @Override
+  public synchronized void close() {
+    leading = false;
+    if (election != null) {
+      election.cancel(true); // releaseOnCancel: the Lease is given up, not left to expire
+    }
+  }
+
+  /**
+   * Where and how to elect the status writer.
+   *
+   * @param namespace the controller's namespace, where the Lease lives
+   * @param leaseName the Lease's name, the same for every replica
+   * @param identity this replica's name in the Lease: its pod name, or a generated id
+   * @param leaseDuration how long a Lease not renewed keeps others out
+   * @param renewDeadline how long the leader tries to renew before it stops leading
+   * @param retryPeriod how often replicas try to acquire or renew
+   */
+  public record Settings(
+      String namespace,
+      String leaseName,
+      String identity,
+      Duration leaseDuration,
+      Duration renewDeadline,
+      Duration retryPeriod) {
+    /** The Lease's name by default. */
+    public static final String DEFAULT_LEASE_NAME = "jmesh-controller";
+
+    public Settings {
+      Objects.requireNonNull(namespace, "namespace");
+      Objects.requireNonNull(leaseName, "leaseName");
+      Objects.requireNonNull(identity, "identity");
+      // fabric8 checks these too; say it here with the values, naming the settings.
+      if (!(leaseDuration.compareTo(renewDeadline) > 0
+          && renewDeadline.compareTo(retryPeriod.multipliedBy(12).dividedBy(10)) > 0
+          && !retryPeriod.isNegative()
+          && !retryPeriod.isZero())) {
+        throw new IllegalArgumentException(
+            "lease timings: duration " + leaseDuration + ", renew deadline " + renewDeadline
+                + ", retry period " + retryPeriod
+                + " (expected: duration > renew deadline > 1.2 x retry period > 0)");
+      }
+    }
+
+    /**
+     * Kubernetes controllers' timings (15 s Lease, 10 s renew deadline, 2 s retry) in {@code
+     * namespace}, named after the pod ({@code HOSTNAME}) or a generated id outside a pod.
+     */
+    public static Settings defaults(String namespace) {
+      String host = System.getenv("HOSTNAME");
+      String identity =
+          host != null && !host.isBlank() ? host : "jmesh-controller-" + UUID.randomUUID();
+      return new Settings(
+          namespace, DEFAULT_LEASE_NAME, identity, Duration.ofSeconds(15), Duration.ofSeconds(10),
+          Duration.ofSeconds(2));
+    }
+  }
+}
