@@ -268,6 +268,13 @@ final class AgentTracker implements DiscoveryServerCallbacks {
       List<String> previousNames = type.subscribed;
       type.subscribed = List.copyOf(request.getResourceNamesList());
       if (type.sentNonce == null) {
+        if (!request.getVersionInfo().isEmpty() && !request.hasErrorDetail()) {
+          // A reconnecting agent names the version it runs (it ACKed it on an earlier stream).
+          // The cache answers only when it holds another, so a stream that resumes in sync is
+          // sent nothing: without this it would look as if the agent had no config at all.
+          type.ackedVersion = request.getVersionInfo();
+          type.ackedAt = now;
+        }
         return Outcome.SUBSCRIBE;
       }
       if (request.hasErrorDetail()) {

@@ -100,4 +100,17 @@ class JmeshCliTest {
         .isEqualTo("NACKed version v2: lb_policy: MAGLEV; runs version v1");
     assertThat(agents.get(1).label()).isEqualTo("stream 2");
   }
+
+  @Test
+  void aResumedStreamIsInSyncAndAFreshOneHasNothingYet() {
+    List<MeshAgent> agents =
+        MeshAgent.fromAgentsJson(
+            "{\"agentCount\":1,\"agents\":[{\"streamId\":3,\"nodeId\":\"c-1\",\"nodeCluster\":\"c\","
+                + "\"metadata\":{},\"adminAddress\":null,\"types\":{"
+                + "\"listener\":{\"sentVersion\":null,\"ackedVersion\":\"v2\",\"nacked\":false,\"lastNack\":null},"
+                + "\"cluster\":{\"sentVersion\":null,\"ackedVersion\":null,\"nacked\":false,\"lastNack\":null}}}]}");
+    // Resumed with the served version: the controller sends nothing, the agent runs v2.
+    assertThat(agents.get(0).types().get("listener")).isNull();
+    assertThat(agents.get(0).types().get("cluster")).isEqualTo("nothing sent yet");
+  }
 }

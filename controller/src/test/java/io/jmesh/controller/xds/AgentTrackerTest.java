@@ -203,6 +203,23 @@ class AgentTrackerTest {
   }
 
   @Test
+  void aResumedStreamRunsTheVersionItNames() throws Exception {
+    // The agent reconnected (for example to present its new certificate) and names the version
+    // it applied on its earlier stream; the cache, holding that version, sends nothing.
+    tracker.onStreamOpen(1, "");
+    tracker.onV3StreamRequest(1, request(CDS, "v1", "", "hello.default").setNode(NODE).build());
+    AgentStatus.TypeStatus resumed = type(1, "cluster");
+    assertThat(resumed.sentVersion()).isNull();
+    assertThat(resumed.ackedVersion()).isEqualTo("v1");
+    assertThat(resumed.nacked()).isFalse();
+
+    // A first request without a version is a fresh subscription: nothing is ACKed yet.
+    tracker.onStreamOpen(2, "");
+    tracker.onV3StreamRequest(2, request(CDS, "", "", "hello.default").setNode(NODE).build());
+    assertThat(type(2, "cluster").ackedVersion()).isNull();
+  }
+
+  @Test
   void closedStreamsAreDropped() throws Exception {
     tracker.onStreamOpen(1, "");
     tracker.onStreamOpen(2, "");
