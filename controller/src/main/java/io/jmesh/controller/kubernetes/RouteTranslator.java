@@ -155,18 +155,7 @@ final class RouteTranslator {
       if (rule.getSessionPersistence() != null) {
         unsupported.add(at + ".sessionPersistence");
       }
-      List<RouteMatch> matches = new ArrayList<>();
-      List<HTTPRouteMatch> ms = rule.getMatches();
-      if (ms == null || ms.isEmpty()) {
-        matches.add(RouteMatch.ANY);
-      } else {
-        for (int m = 0; m < ms.size(); m++) {
-          RouteMatch match = httpMatch(at + ".matches[" + m + "]", ms.get(m), unsupported);
-          if (match != null) {
-            matches.add(match);
-          }
-        }
-      }
+      List<RouteMatch> matches = matches(at, rule.getMatches(), RouteTranslator::httpMatch, unsupported);
       List<BackendRef> backends = new ArrayList<>();
       List<HTTPBackendRef> refs = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
       for (int b = 0; b < refs.size(); b++) {
@@ -194,6 +183,31 @@ final class RouteTranslator {
       out.add(new Rule(rule.getName(), matches, backends, policy, ruleFilters));
     }
     return out;
+  }
+
+  /** Translates one match of a route's rule, or returns null having named what it cannot. */
+  private interface MatchTranslator<M> {
+    RouteMatch translate(String at, M match, List<String> unsupported);
+  }
+
+  /**
+   * A rule's matches, HTTPRoute's or GRPCRoute's: none means every request (Gateway API's
+   * default); one that cannot be translated is left out, having named its field.
+   */
+  private static <M> List<RouteMatch> matches(
+      String at, List<M> ms, MatchTranslator<M> translator, List<String> unsupported) {
+    List<RouteMatch> matches = new ArrayList<>();
+    if (ms == null || ms.isEmpty()) {
+      matches.add(RouteMatch.ANY);
+      return matches;
+    }
+    for (int m = 0; m < ms.size(); m++) {
+      RouteMatch match = translator.translate(at + ".matches[" + m + "]", ms.get(m), unsupported);
+      if (match != null) {
+        matches.add(match);
+      }
+    }
+    return matches;
   }
 
   private static RouteMatch httpMatch(String at, HTTPRouteMatch m, List<String> unsupported) {
@@ -483,18 +497,7 @@ final class RouteTranslator {
       if (rule.getSessionPersistence() != null) {
         unsupported.add(at + ".sessionPersistence");
       }
-      List<RouteMatch> matches = new ArrayList<>();
-      List<GRPCRouteMatch> ms = rule.getMatches();
-      if (ms == null || ms.isEmpty()) {
-        matches.add(RouteMatch.ANY);
-      } else {
-        for (int m = 0; m < ms.size(); m++) {
-          RouteMatch match = grpcMatch(at + ".matches[" + m + "]", ms.get(m), unsupported);
-          if (match != null) {
-            matches.add(match);
-          }
-        }
-      }
+      List<RouteMatch> matches = matches(at, rule.getMatches(), RouteTranslator::grpcMatch, unsupported);
       List<BackendRef> backends = new ArrayList<>();
       List<GRPCBackendRef> refs = rule.getBackendRefs() == null ? List.of() : rule.getBackendRefs();
       for (int b = 0; b < refs.size(); b++) {

@@ -10,11 +10,8 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
@@ -32,38 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ServingTlsIT {
   @TempDir Path dir;
 
-  /** Real time plus whatever the ticker was advanced by: the handshake checks validity now. */
-  private static final class MovableClock extends Clock {
-    private final Instant start = Instant.now();
-    private final FakeTicker ticker;
-    private final long startNanos;
-
-    MovableClock(FakeTicker ticker) {
-      this.ticker = ticker;
-      this.startNanos = ticker.nanoTime();
-    }
-
-    @Override
-    public Instant instant() {
-      return start.plusNanos(ticker.nanoTime() - startNanos);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException("withZone: " + zone + " (expected: not called)");
-    }
-  }
-
   @Test
   void theServingCertificateIsRenewedAtTwoThirdsOfItsLifeWithoutARestart() throws Exception {
     FakeTicker ticker = new FakeTicker();
     CertificateAuthority ca =
-        CertificateAuthority.loadOrCreate(dir, "cluster.local", new MovableClock(ticker));
+        CertificateAuthority.loadOrCreate(dir, "cluster.local", new TickerClock(ticker, Instant.now()));
     ServingCertificate serving =
         ca.servingCertificate(List.of("jmesh-controller.default.svc", "localhost", "127.0.0.1"));
     try (XdsServer server =

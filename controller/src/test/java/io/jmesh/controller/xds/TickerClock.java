@@ -11,16 +11,27 @@ final class TickerClock extends Clock {
   static final Instant EPOCH = Instant.parse("2026-11-22T10:00:00Z");
 
   private final FakeTicker ticker;
+  private final Instant start;
   private final long startNanos;
 
+  /** Starts at {@link #EPOCH}. */
   TickerClock(FakeTicker ticker) {
+    this(ticker, EPOCH);
+  }
+
+  /**
+   * Starts at {@code start}: {@code Instant.now()} where a real TLS handshake checks a
+   * certificate's validity against the real time.
+   */
+  TickerClock(FakeTicker ticker, Instant start) {
     this.ticker = ticker;
+    this.start = start;
     this.startNanos = ticker.nanoTime();
   }
 
   @Override
   public Instant instant() {
-    return EPOCH.plusNanos(ticker.nanoTime() - startNanos);
+    return start.plusNanos(ticker.nanoTime() - startNanos);
   }
 
   @Override
