@@ -21,24 +21,8 @@ final class OptIn {
   static Optional<Outcome> check(ObjectMeta pod, ObjectMeta namespace, String podRef) {
     String podAnnotation = get(pod.getAnnotations());
     String podLabel = get(pod.getLabels());
-    for (String[] value :
-        new String[][] {{podAnnotation, "annotation"}, {podLabel, "label"}}) {
-      if (value[0] != null
-          && !Annotations.ENABLED.equals(value[0])
-          && !Annotations.DISABLED.equals(value[0])) {
-        throw new InjectionRefused(
-            Outcome.Denial.BAD_ANNOTATION,
-            "pod "
-                + podRef
-                + ": "
-                + value[1]
-                + " "
-                + Annotations.INJECT
-                + ": \""
-                + value[0]
-                + "\" (expected: enabled or disabled)");
-      }
-    }
+    refuseUnknown(podAnnotation, "annotation", podRef);
+    refuseUnknown(podLabel, "label", podRef);
     if (Annotations.DISABLED.equals(podAnnotation) || Annotations.DISABLED.equals(podLabel)) {
       return Optional.of(
           Outcome.skipped(
@@ -75,6 +59,22 @@ final class OptIn {
                         + (nsAnnotation != null ? nsAnnotation : nsLabel)
                         + "\"; expected: enabled or disabled)"
                     : "")));
+  }
+
+  private static void refuseUnknown(String value, String kind, String podRef) {
+    if (value != null && !Annotations.ENABLED.equals(value) && !Annotations.DISABLED.equals(value)) {
+      throw new InjectionRefused(
+          Outcome.Denial.BAD_ANNOTATION,
+          "pod "
+              + podRef
+              + ": "
+              + kind
+              + " "
+              + Annotations.INJECT
+              + ": \""
+              + value
+              + "\" (expected: enabled or disabled)");
+    }
   }
 
   private static String get(Map<String, String> map) {

@@ -14,6 +14,7 @@ import java.util.Base64;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
+import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -66,7 +67,18 @@ public final class PodAdmission {
               .withAuditAnnotations(Map.of(AUDIT_KEY, "not_a_pod_create"))
               .build());
     }
-    Pod pod = JSON.convertValue(request.getObject(), Pod.class);
+    Pod pod;
+    try {
+      pod = JSON.convertValue(request.getObject(), Pod.class);
+    } catch (JacksonException e) {
+      // A pod the model cannot read (a string where a list belongs, ...): refused, not a crash.
+      return answer(
+          refuse(
+              response,
+              400,
+              "bad_pod",
+              "request.object: " + e.getOriginalMessage() + " (expected: a v1 Pod)"));
+    }
     if (namespace == null && request.getNamespace() != null) {
       // Unknown labels: only the pod can opt in, and messages still name the namespace.
       namespace = new ObjectMeta();

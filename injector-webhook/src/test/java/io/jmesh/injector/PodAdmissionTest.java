@@ -132,6 +132,19 @@ class PodAdmissionTest {
   }
 
   @Test
+  void aPodTheModelCannotReadIsABadRequestNotACrash() {
+    Object malformed = Map.of("metadata", Map.of("name", "x"), "spec", Map.of("containers", "app"));
+
+    AdmissionResponse r = admission.review(request("CREATE", "Pod", malformed), SHOP).getResponse();
+
+    assertThat(r.getAllowed()).isFalse();
+    assertThat(r.getStatus().getCode()).isEqualTo(400);
+    assertThat(r.getStatus().getMessage())
+        .startsWith("jmesh injector: bad_pod: request.object: ")
+        .endsWith(" (expected: a v1 Pod)");
+  }
+
+  @Test
   void aPodNotYetNamedIsNamedByItsGenerateNameInMessages() {
     Pod pod = new PodBuilder(pod()).editMetadata().withName(null).withNamespace(null)
         .withGenerateName("hello-7d4b9c-").addToAnnotations("jmesh.io/inject", "disabled").endMetadata().build();
