@@ -51,7 +51,9 @@ public final class PodInjector {
   public Outcome inject(Pod input, ObjectMeta namespace) {
     if (input == null || input.getMetadata() == null || input.getSpec() == null) {
       throw new IllegalArgumentException(
-          "pod: " + input + " (expected: a pod with metadata and spec)");
+          "pod: "
+              + (input == null ? "null" : input.getMetadata() == null ? "no metadata" : "no spec")
+              + " (expected: a pod with metadata and spec)");
     }
     String podRef = podRef(input, namespace);
     ObjectMeta meta = input.getMetadata();

@@ -128,7 +128,8 @@ class PodAdmissionTest {
 
     assertThat(r.getAllowed()).isFalse();
     assertThat(r.getStatus().getCode()).isEqualTo(400);
-    assertThat(r.getStatus().getMessage()).startsWith("jmesh injector: bad_pod: pod: ");
+    assertThat(r.getStatus().getMessage())
+        .isEqualTo("jmesh injector: bad_pod: pod: no spec (expected: a pod with metadata and spec)");
   }
 
   @Test
