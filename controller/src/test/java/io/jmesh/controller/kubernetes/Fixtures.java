@@ -1,5 +1,6 @@
 package io.jmesh.controller.kubernetes;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -12,7 +13,9 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /** Reads the YAML fixtures under {@code src/test/resources/kubernetes/<case>/}. */
 final class Fixtures {
@@ -46,7 +49,17 @@ final class Fixtures {
         of(objects, EndpointSlice.class),
         of(objects, Pod.class),
         of(objects, HTTPRoute.class),
-        of(objects, GRPCRoute.class));
+        of(objects, GRPCRoute.class),
+        policies(objects));
+  }
+
+  /** The jmesh policies among {@code objects}, by kind. */
+  static Map<PolicyKind, List<GenericKubernetesResource>> policies(List<HasMetadata> objects) {
+    Map<PolicyKind, List<GenericKubernetesResource>> out = new EnumMap<>(PolicyKind.class);
+    for (GenericKubernetesResource r : of(objects, GenericKubernetesResource.class)) {
+      out.computeIfAbsent(PolicyKind.valueOf(r.getKind()), k -> new ArrayList<>()).add(r);
+    }
+    return out;
   }
 
   static <T> List<T> of(List<HasMetadata> objects, Class<T> type) {
