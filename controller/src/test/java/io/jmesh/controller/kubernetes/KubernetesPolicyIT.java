@@ -6,14 +6,12 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -48,14 +46,8 @@ class KubernetesPolicyIT {
   }
 
   private KubernetesMeshSource start() {
-    // Its own client: closing the source closes it, not the extension's.
-    KubernetesClient own = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
-    KubernetesMeshSource s =
-        new KubernetesMeshSource(
-            own, "cluster.local", KubernetesHaIT.lease("solo", Duration.ofSeconds(15)),
-            Debouncer.Scheduler.of(executor), null, Duration.ZERO, Duration.ZERO, Clock.systemUTC());
-    s.start(snapshots::add);
-    return s;
+    return Fixtures.source(
+        client, KubernetesHaIT.lease("solo", Duration.ofSeconds(15)), executor, snapshots::add);
   }
 
   /** Creates the objects of a fixture; returns its policies. */

@@ -3,13 +3,10 @@ package io.jmesh.controller.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jmesh.controller.kubernetes.KubernetesTranslator.Translation;
-import io.jmesh.runtime.config.MeshConfigParser;
-import io.jmesh.runtime.config.MeshSnapshot;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.yaml.snakeyaml.Yaml;
 
 /**
  * jmesh policies, fixture by fixture: the Services of {@code objects.yaml} with their policies
@@ -23,18 +20,12 @@ class PolicyTranslatorTest {
     "policy-retry-budget", "policy-failure-accrual", "policy-rate-limit", "policy-authorization",
     "policy-conflict", "policy-missing-target", "policy-invalid"
   })
-  void fixtureGivesTheModelOfItsMeshFileAndItsConditions(String fixture) throws Exception {
-    Translation t =
-        KubernetesTranslator.translate(
-            Fixtures.state(Fixtures.objects(fixture + "/objects.yaml")), "cluster.local");
+  void fixtureGivesTheModelOfItsMeshFileAndItsConditions(String fixture) {
+    Translation t = Fixtures.translate(fixture);
+    assertThat(t.services()).containsExactlyElementsOf(Fixtures.meshFile(fixture));
 
-    MeshSnapshot expected =
-        MeshConfigParser.parse(fixture + "/mesh.yaml", Fixtures.text(fixture + "/mesh.yaml"), "x");
-    assertThat(t.services()).containsExactlyElementsOf(expected.services());
-
-    Map<String, Object> status = new Yaml().load(Fixtures.text(fixture + "/status.yaml"));
     @SuppressWarnings("unchecked")
-    List<Map<String, String>> policies = (List<Map<String, String>>) status.get("policies");
+    List<Map<String, String>> policies = (List<Map<String, String>>) Fixtures.status(fixture).get("policies");
     assertThat(t.policyStatuses()).hasSize(policies.size());
     for (Map<String, String> want : policies) {
       RouteStatus.Condition got =
