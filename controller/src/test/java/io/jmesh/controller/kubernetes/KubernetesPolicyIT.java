@@ -184,6 +184,44 @@ class KubernetesPolicyIT {
   }
 
   @Test
+  void onlyTheReplicaHoldingTheLeaseWritesPolicyStatuses() {
+    apply("policy-retry-budget/objects.yaml");
+    source = start();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(accepted(PolicyKind.RetryBudgetPolicy, "hello")).isEqualTo("Accepted True Accepted"));
+
+    // A second replica translates the same policy but, without the Lease, writes nothing.
+    List<MeshSnapshot> seen = new CopyOnWriteArrayList<>();
+    KubernetesMeshSource follower =
+        Fixtures.source(client, KubernetesHaIT.lease("follower", Duration.ofSeconds(15)), executor, seen::add);
+    try {
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(seen).last().satisfies(snapshot ->
+              assertThat(snapshot.service("hello", "shop").orElseThrow().policy().retryBudget().ratio())
+                  .isEqualTo(0.5)));
+      // Make the policy invalid: the leader writes Invalid, the follower still writes nothing.
+      GenericKubernetesResource hello =
+          client.genericKubernetesResources(PolicyKind.RetryBudgetPolicy.context())
+              .inNamespace("shop").withName("hello").get();
+      @SuppressWarnings("unchecked")
+      Map<String, Object> spec = (Map<String, Object>) hello.getAdditionalProperties().get("spec");
+      spec.put("ttl", "5m");
+      client.genericKubernetesResources(PolicyKind.RetryBudgetPolicy.context())
+          .inNamespace("shop").resource(hello).update();
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(accepted(PolicyKind.RetryBudgetPolicy, "hello")).isEqualTo("Accepted False Invalid");
+        assertThat(seen).last().satisfies(snapshot ->
+            assertThat(snapshot.service("hello", "shop").orElseThrow().policy())
+                .isEqualTo(DestinationPolicy.DEFAULT));
+      });
+      assertThat(follower.leading()).isFalse();
+      assertThat(follower.policyStatusWrites()).isZero();
+    } finally {
+      follower.close();
+    }
+  }
+
+  @Test
   void aPolicyKindWithoutItsCrdDoesNotHoldTheMeshBack() {
     // As a real API server answers the list of a kind whose CRD is not installed.
     server.expect().get()
