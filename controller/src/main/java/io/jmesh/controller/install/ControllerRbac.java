@@ -33,7 +33,7 @@ public final class ControllerRbac {
   /**
    * Everything the controller needs, in the order of its rules: its informers list and watch
    * (Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, the jmesh policies); it writes route
-   * statuses; it authenticates workloads (TokenReview) and checks its own rights at start
+   * and policy statuses; it authenticates workloads (TokenReview) and checks its own rights at start
    * (SubjectAccessReview); in {@code namespace} only, it keeps the CA's key in a Secret, publishes
    * the trust anchors in a ConfigMap and elects a leader with a Lease.
    */
@@ -52,6 +52,9 @@ public final class ControllerRbac {
     for (String verb : List.of("update", "patch")) {
       p.add(new ControllerPermission(GATEWAY, "httproutes/status", verb, null));
       p.add(new ControllerPermission(GATEWAY, "grpcroutes/status", verb, null));
+      for (JmeshCrds.Kind kind : JmeshCrds.KINDS) {
+        p.add(new ControllerPermission(JmeshCrds.GROUP, kind.plural() + "/status", verb, null));
+      }
     }
     p.add(new ControllerPermission(AUTHENTICATION, "tokenreviews", "create", null));
     p.add(new ControllerPermission(AUTHORIZATION, "subjectaccessreviews", "create", null));

@@ -19,7 +19,8 @@ import tools.jackson.databind.node.StringNode;
  * by {@code targetRefs} (Gateway API policy attachment, GEP-713). Their fields are those of a
  * service's {@code policy:} and {@code authorization:} in mesh.yaml (mesh-runtime/README.md), with
  * the same names, ranges and defaults, so one model serves both sources. The Kubernetes source
- * does not read them yet.
+ * reads them ({@code PolicyTranslator}) and writes each one's {@code status.conditions} through
+ * the status subresource.
  *
  * <p>Every schema is structural (each property typed), as apiextensions.k8s.io/v1 requires.
  */
@@ -87,7 +88,8 @@ public final class JmeshCrds {
             "apiVersion", string("APIVersion of this object."),
             "kind", string("Kind of this object."),
             "metadata", new JSONSchemaPropsBuilder().withType("object").build(),
-            "spec", k.spec()))
+            "spec", k.spec(),
+            "status", status()))
         .withRequired("spec")
         .build();
     return new CustomResourceDefinitionBuilder()
@@ -112,6 +114,8 @@ public final class JmeshCrds {
                 .withServed(true)
                 .withStorage(true)
                 .withNewSchema().withOpenAPIV3Schema(root).endSchema()
+                // The controller writes status.conditions here only, never into the spec.
+                .withNewSubresources().withNewStatus().endStatus().endSubresources()
             .endVersion()
         .endSpec()
         .build();
@@ -126,6 +130,31 @@ public final class JmeshCrds {
     req[0] = "targetRefs";
     System.arraycopy(required, 0, req, 1, required.length);
     return object("The policy.", all, req);
+  }
+
+  /**
+   * {@code status}: metav1.Condition entries, one per type ({@code Accepted}), as the controller
+   * writes them.
+   */
+  private static JSONSchemaProps status() {
+    JSONSchemaProps condition = object("A condition of this policy (metav1.Condition).",
+        props(
+            "type", pattern(string("Accepted."), "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$", 316),
+            "status", enumOf("True, False or Unknown.", "True", "False", "Unknown"),
+            "observedGeneration", new JSONSchemaPropsBuilder().withType("integer").withFormat("int64")
+                .withMinimum(0d).withDescription("The metadata.generation the condition was set for.").build(),
+            "lastTransitionTime", new JSONSchemaPropsBuilder(string("When the status last changed."))
+                .withFormat("date-time").build(),
+            "reason", pattern(string("Accepted, Conflicted, TargetNotFound or Invalid."),
+                "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", 1024),
+            "message", new JSONSchemaPropsBuilder(string("Why, naming the field, the value and what was expected."))
+                .withMaxLength(32768L).build()),
+        "type", "status", "lastTransitionTime", "reason", "message");
+    JSONSchemaProps conditions = new JSONSchemaPropsBuilder(array("Written by the jmesh controller.", 8, condition))
+        .withXKubernetesListType("map")
+        .withXKubernetesListMapKeys("type")
+        .build();
+    return object("What the jmesh controller made of this policy.", props("conditions", conditions));
   }
 
   /** Gateway API's LocalPolicyTargetReference; jmesh policies attach to core Services only. */

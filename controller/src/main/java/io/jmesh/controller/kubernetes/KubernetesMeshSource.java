@@ -1,5 +1,6 @@
 package io.jmesh.controller.kubernetes;
 
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
@@ -21,8 +22,10 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -32,10 +35,11 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * A {@link MeshSource} on the Kubernetes API: shared informers on Services, EndpointSlices
- * ({@code discovery.k8s.io/v1}), Pods, and Gateway API HTTPRoutes and GRPCRoutes in every
- * namespace; each burst of changes is coalesced ({@link Debouncer}), translated by the pure
- * {@link KubernetesTranslator}, handed to the listener when the model changed, and the routes'
- * statuses are written ({@link RouteStatusWriter}) by the one replica holding the status Lease
+ * ({@code discovery.k8s.io/v1}), Pods, Gateway API HTTPRoutes and GRPCRoutes and the jmesh
+ * policies ({@link PolicyKind}) in every namespace; each burst of changes is coalesced ({@link
+ * Debouncer}), translated by the pure {@link KubernetesTranslator}, handed to the listener when
+ * the model changed, and the routes' and policies' statuses are written ({@link
+ * RouteStatusWriter}, {@link PolicyStatusWriter}) by the one replica holding the status Lease
  * ({@link StatusLeader}); the others translate and serve the same model but do not write.
  *
  * <p>Nothing is published before every informer has listed once, so a start or a relist never
@@ -58,8 +62,11 @@ public final class KubernetesMeshSource implements MeshSource {
   private final ScheduledExecutorService ownedExecutor; // null when the caller owns the scheduler
   private final Debouncer debouncer;
   private final RouteStatusWriter statusWriter;
+  private final PolicyStatusWriter policyStatusWriter;
   private final StatusLeader leader;
   private final List<SharedIndexInformer<? extends HasMetadata>> informers = new ArrayList<>();
+  private final Map<PolicyKind, SharedIndexInformer<GenericKubernetesResource>> policyInformers =
+      new EnumMap<>(PolicyKind.class);
   private final ConcurrentHashMap<String, String> informerErrors = new ConcurrentHashMap<>();
 
   private volatile Listener listener;
@@ -103,6 +110,7 @@ public final class KubernetesMeshSource implements MeshSource {
     this.ownedExecutor = ownedExecutor;
     this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::flush);
     this.statusWriter = new RouteStatusWriter(client, clock);
+    this.policyStatusWriter = new PolicyStatusWriter(client, clock);
     // A new leader writes at once: statuses may have gone stale while no one led.
     this.leader = new StatusLeader(client, lease, debouncer::changed);
   }
@@ -124,6 +132,12 @@ public final class KubernetesMeshSource implements MeshSource {
     inform("Pod", client.pods().inAnyNamespace().runnableInformer(0));
     inform("HTTPRoute", client.resources(HTTPRoute.class).inAnyNamespace().runnableInformer(0));
     inform("GRPCRoute", client.resources(GRPCRoute.class).inAnyNamespace().runnableInformer(0));
+    for (PolicyKind kind : PolicyKind.values()) {
+      var informer =
+          client.genericKubernetesResources(kind.context()).inAnyNamespace().runnableInformer(0);
+      policyInformers.put(kind, informer);
+      inform(kind.name(), informer);
+    }
     leader.start(); // asynchronous: serving does not wait for an election
   }
 
@@ -170,7 +184,7 @@ public final class KubernetesMeshSource implements MeshSource {
     }
     try {
       for (SharedIndexInformer<? extends HasMetadata> informer : informers) {
-        if (!informer.hasSynced()) {
+        if (!informer.hasSynced() && !missingPolicyCrd(informer)) {
           return; // its end of list triggers another flush
         }
       }
@@ -180,7 +194,8 @@ public final class KubernetesMeshSource implements MeshSource {
               items(EndpointSlice.class),
               items(Pod.class),
               items(HTTPRoute.class),
-              items(GRPCRoute.class));
+              items(GRPCRoute.class),
+              policies());
       Translation t = KubernetesTranslator.translate(state, trustDomain);
       translations++;
       if (!t.notes().equals(notes)) {
@@ -199,6 +214,7 @@ public final class KubernetesMeshSource implements MeshSource {
       }
       if (leader.leading()) {
         statusWriter.write(state, t.statuses());
+        policyStatusWriter.write(state, t.policyStatuses());
       }
     } catch (RuntimeException e) {
       // The last good snapshot stays; the next change tries again.
@@ -214,6 +230,26 @@ public final class KubernetesMeshSource implements MeshSource {
       }
     }
     throw new AssertionError(type);
+  }
+
+  private Map<PolicyKind, List<GenericKubernetesResource>> policies() {
+    Map<PolicyKind, List<GenericKubernetesResource>> out = new EnumMap<>(PolicyKind.class);
+    policyInformers.forEach((kind, informer) -> out.put(kind, informer.getStore().list()));
+    return out;
+  }
+
+  /**
+   * Whether {@code informer} reads a jmesh policy kind whose list failed (its CRD is not
+   * installed, or the controller may not read it): the mesh is served without those policies,
+   * and {@link #lastError()} says why, rather than not at all.
+   */
+  private boolean missingPolicyCrd(SharedIndexInformer<? extends HasMetadata> informer) {
+    for (var e : policyInformers.entrySet()) {
+      if (e.getValue() == informer) {
+        return informerErrors.containsKey(e.getKey().name());
+      }
+    }
+    return false;
   }
 
   private static String version(Translation t) {
@@ -247,6 +283,11 @@ public final class KubernetesMeshSource implements MeshSource {
   /** How many route statuses were written, for tests. */
   int statusWrites() {
     return statusWriter.writes();
+  }
+
+  /** How many policy statuses were written, for tests. */
+  int policyStatusWrites() {
+    return policyStatusWriter.writes();
   }
 
   /** Whether this replica holds the status Lease, for tests. */

@@ -45,6 +45,9 @@ import java.util.TreeSet;
  *       endpoints, those of every backend its rules name, each labelled {@code
  *       jmesh.io/backend=<name>.<namespace>:<port>}, which is what a rule's backends select; a
  *       last route answers 404 to what no rule matches, as Gateway API asks.
+ *   <li>Policies ({@link PolicyTranslator}): the jmesh CRDs attached to a Service set its
+ *       {@code policy} and {@code authorization}, as mesh.yaml's {@code policy:} and {@code
+ *       authorization:} do.
  * </ul>
  */
 final class KubernetesTranslator {
@@ -57,11 +60,14 @@ final class KubernetesTranslator {
   /**
    * @param services the mesh services, sorted by namespace and name
    * @param statuses the status of every route jmesh read, per Service parent
+   * @param policyStatuses the {@code Accepted} condition of every jmesh policy ({@link
+   *     PolicyTranslator})
    * @param notes what was left out of the model and why, one line each
    */
   record Translation(
       List<Service> services,
       Map<RouteStatus.Key, List<RouteStatus>> statuses,
+      Map<PolicyTranslator.Key, RouteStatus.Condition> policyStatuses,
       List<String> notes) {}
 
   private KubernetesTranslator() {}
@@ -82,12 +88,13 @@ final class KubernetesTranslator {
     EndpointIndex index = new EndpointIndex(state.endpointSlices(), state.pods(), trustDomain);
     RouteTranslator.Result routes =
         RouteTranslator.translate(byKey, state.httpRoutes(), state.grpcRoutes());
+    PolicyTranslator.Result policies = PolicyTranslator.translate(byKey.keySet(), state.policies());
     List<String> notes = new ArrayList<>();
     List<Service> out = new ArrayList<>();
     for (Map.Entry<String, io.fabric8.kubernetes.api.model.Service> e : byKey.entrySet()) {
-      out.add(service(e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes));
+      out.add(policies.apply(service(e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes)));
     }
-    return new Translation(out, routes.statuses(), notes);
+    return new Translation(out, routes.statuses(), policies.statuses(), notes);
   }
 
   private static boolean isMeshService(io.fabric8.kubernetes.api.model.Service s) {

@@ -83,17 +83,63 @@ final class RouteStatusWriter {
   }
 
   private void update(HasMetadata route, Runnable write) {
+    if (tryWrite(route, write)) {
+      writes++;
+    }
+  }
+
+  /**
+   * Runs {@code write}, a status update of {@code object}; a refusal is logged, naming the
+   * object, and left to the object's next change. Shared with {@link PolicyStatusWriter}.
+   *
+   * @return whether the write was accepted
+   */
+  static boolean tryWrite(HasMetadata object, Runnable write) {
     try {
       write.run();
-      writes++;
+      return true;
     } catch (KubernetesClientException e) {
       LOG.log(
           Level.WARNING,
-          "kubernetes: cannot write the status of " + route.getKind() + " "
-              + route.getMetadata().getNamespace() + "/" + route.getMetadata().getName()
+          "kubernetes: cannot write the status of " + object.getKind() + " "
+              + object.getMetadata().getNamespace() + "/" + object.getMetadata().getName()
               + " (HTTP " + e.getCode() + "): " + e.getMessage()
               + "; tried again on its next change");
+      return false;
     }
+  }
+
+  /**
+   * {@code desired} as API conditions for {@code generation}: a condition keeps the {@code
+   * lastTransitionTime} of its {@code previous} namesake while its status stays the same, else it
+   * changed {@code now}. Shared with {@link PolicyStatusWriter}.
+   */
+  static List<Condition> conditions(
+      List<RouteStatus.Condition> desired, List<Condition> previous, Long generation, String now) {
+    List<Condition> conditions = new ArrayList<>();
+    for (RouteStatus.Condition c : desired) {
+      Condition before =
+          previous == null
+              ? null
+              : previous.stream().filter(o -> c.type().equals(o.getType())).findFirst().orElse(null);
+      String since =
+          before != null && c.status().equals(before.getStatus()) ? before.getLastTransitionTime() : now;
+      conditions.add(
+          new ConditionBuilder()
+              .withType(c.type())
+              .withStatus(c.status())
+              .withReason(c.reason())
+              .withMessage(c.message())
+              .withObservedGeneration(generation)
+              .withLastTransitionTime(since)
+              .build());
+    }
+    return conditions;
+  }
+
+  /** Now, to the second, as conditions carry it. */
+  static String now(Clock clock) {
+    return Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
   private static RouteStatus.Key key(RouteStatus.Kind kind, HasMetadata route) {
@@ -110,7 +156,7 @@ final class RouteStatusWriter {
       }
     }
     Long generation = route.getMetadata().getGeneration();
-    String now = Instant.now(clock).truncatedTo(ChronoUnit.SECONDS).toString();
+    String now = now(clock);
     for (RouteStatus d : desired) {
       RouteParentStatus old =
           current.stream()
@@ -118,29 +164,8 @@ final class RouteStatusWriter {
               .filter(s -> Objects.equals(s.getParentRef(), d.parentRef()))
               .findFirst()
               .orElse(null);
-      List<Condition> conditions = new ArrayList<>();
-      for (RouteStatus.Condition c : d.conditions()) {
-        Condition previous =
-            old == null || old.getConditions() == null
-                ? null
-                : old.getConditions().stream()
-                    .filter(o -> c.type().equals(o.getType()))
-                    .findFirst()
-                    .orElse(null);
-        String since =
-            previous != null && c.status().equals(previous.getStatus())
-                ? previous.getLastTransitionTime()
-                : now;
-        conditions.add(
-            new ConditionBuilder()
-                .withType(c.type())
-                .withStatus(c.status())
-                .withReason(c.reason())
-                .withMessage(c.message())
-                .withObservedGeneration(generation)
-                .withLastTransitionTime(since)
-                .build());
-      }
+      List<Condition> conditions =
+          conditions(d.conditions(), old == null ? null : old.getConditions(), generation, now);
       next.add(
           new RouteParentStatusBuilder()
               .withControllerName(CONTROLLER_NAME)
