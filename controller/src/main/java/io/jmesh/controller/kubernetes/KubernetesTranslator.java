@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ServicePort;
 import io.jmesh.controller.kubernetes.EndpointIndex.ResolvedEndpoint;
 import io.jmesh.controller.kubernetes.RouteTranslator.AttachedRule;
 import io.jmesh.controller.kubernetes.RouteTranslator.BackendTarget;
+import io.jmesh.controller.source.MeshViews;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.config.Route;
@@ -45,6 +46,9 @@ import java.util.TreeSet;
  *       endpoints, those of every backend its rules name, each labelled {@code
  *       jmesh.io/backend=<name>.<namespace>:<port>}, which is what a rule's backends select; a
  *       last route answers 404 to what no rule matches, as Gateway API asks.
+ *   <li>Views ({@link MeshViews}): who may see each Service ({@link ExportTo}), and per client
+ *       namespace the Services its consumer routes apply to, each built as above with those
+ *       routes instead of the producer ones.
  * </ul>
  */
 final class KubernetesTranslator {
@@ -55,12 +59,14 @@ final class KubernetesTranslator {
   static final String NO_MATCH_ROUTE = "no-matching-rule";
 
   /**
-   * @param services the mesh services, sorted by namespace and name
+   * @param services the mesh services, sorted by namespace and name, with producer routes
+   * @param views what each namespace sees of {@code services}: {@link ExportTo} and consumer routes
    * @param statuses the status of every route jmesh read, per Service parent
    * @param notes what was left out of the model and why, one line each
    */
   record Translation(
       List<Service> services,
+      MeshViews views,
       Map<RouteStatus.Key, List<RouteStatus>> statuses,
       List<String> notes) {}
 
@@ -87,7 +93,35 @@ final class KubernetesTranslator {
     for (Map.Entry<String, io.fabric8.kubernetes.api.model.Service> e : byKey.entrySet()) {
       out.add(service(e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes));
     }
-    return new Translation(out, routes.statuses(), notes);
+    return new Translation(out, views(byKey, index, routes, notes), routes.statuses(), notes);
+  }
+
+  /** Who may see each Service, and each client namespace's Services with its consumer routes. */
+  private static MeshViews views(
+      Map<String, io.fabric8.kubernetes.api.model.Service> byKey,
+      EndpointIndex index,
+      RouteTranslator.Result routes,
+      List<String> notes) {
+    Map<String, Set<String>> exportTo = new LinkedHashMap<>();
+    for (var s : byKey.values()) {
+      ExportTo export = ExportTo.of(s);
+      if (export.problem() != null) {
+        notes.add(export.problem());
+      }
+      if (!export.all()) {
+        exportTo.put(s.getMetadata().getName() + "." + s.getMetadata().getNamespace(),
+            export.namespaces());
+      }
+    }
+    Map<String, List<Service>> consumers = new LinkedHashMap<>();
+    routes.consumerRules().forEach((namespace, byService) -> {
+      List<Service> services = new ArrayList<>();
+      // The port notes were made once for the producer model.
+      byService.forEach(
+          (key, rules) -> services.add(service(byKey.get(key), byKey, index, rules, new ArrayList<>())));
+      consumers.put(namespace, services);
+    });
+    return new MeshViews(exportTo, consumers);
   }
 
   private static boolean isMeshService(io.fabric8.kubernetes.api.model.Service s) {

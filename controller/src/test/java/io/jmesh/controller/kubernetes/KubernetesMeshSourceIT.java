@@ -146,8 +146,10 @@ class KubernetesMeshSourceIT {
     });
     HTTPRoute consumer =
         client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
-    assertThat(consumer.getStatus().getParents().get(0).getConditions().get(0).getMessage())
-        .contains("consumer routes are not supported yet");
+    // A consumer route is accepted; its backend in another namespace needs a ReferenceGrant.
+    assertThat(consumer.getStatus().getParents().get(0).getConditions())
+        .extracting(c -> c.getType() + " " + c.getStatus() + " " + c.getReason())
+        .containsExactly("Accepted True Accepted", "ResolvedRefs False RefNotPermitted");
     HTTPRoute gatewayOnly =
         client.resources(HTTPRoute.class).inNamespace("mesh").withName("gateway-only").get();
     assertThat(gatewayOnly.getStatus()).isNull();
