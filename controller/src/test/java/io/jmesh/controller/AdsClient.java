@@ -30,7 +30,12 @@ final class AdsClient implements AutoCloseable {
   private final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
 
   AdsClient(int port) {
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    this(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build());
+  }
+
+  /** A stream on {@code channel} (TLS, with or without a client certificate); closes it. */
+  AdsClient(ManagedChannel channel) {
+    this.channel = channel;
     requests =
         AggregatedDiscoveryServiceGrpc.newStub(channel)
             .streamAggregatedResources(
