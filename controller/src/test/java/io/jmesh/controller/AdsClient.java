@@ -73,6 +73,17 @@ final class AdsClient implements AutoCloseable {
     requests.onNext(b.build());
   }
 
+  /** Subscribes on a new stream naming {@code version}, the one held: as an agent reconnects. */
+  void resume(Node node, String typeUrl, List<String> names, String version) {
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(typeUrl)
+            .setVersionInfo(version)
+            .addAllResourceNames(names)
+            .build());
+  }
+
   /** Accepts {@code response}, keeping the subscription {@code names}. */
   void ack(DiscoveryResponse response, List<String> names) {
     requests.onNext(

@@ -128,6 +128,12 @@ class XdsViewsIT {
     assertThat(listeners(publicLds)).containsExactly("catalog.shop");
     assertThat(publicLds.getVersionInfo()).isEqualTo(shopLds.getVersionInfo());
 
+    // An agent of web that had the public view reconnects with its certificate, naming the
+    // version it holds: the same version, but its view differs, so it is sent at once.
+    AdsClient webResumed = stream("spiffe://cluster.local/ns/web/sa/frontend");
+    webResumed.resume(node("web"), LDS, List.of(), publicLds.getVersionInfo());
+    assertThat(listeners(webResumed.next(LDS))).containsExactly("catalog.shop", "orders.shop");
+
     // Routes: web's consumer route is web's alone.
     web.subscribe(node("web"), RDS, List.of());
     shop.subscribe(node("web"), RDS, List.of());

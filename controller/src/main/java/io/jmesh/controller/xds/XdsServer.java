@@ -39,7 +39,9 @@ import java.util.concurrent.TimeUnit;
  * gets the public view. Standard proxyless gRPC clients are in {@link #PROXYLESS_GROUP} whatever
  * their identity. A namespace's snapshot is set by each update for the namespaces with a stream
  * open, and on a stream's request when its namespace lacks the current version, before the cache
- * sees that request; namespaces that see the public view share its resource objects.
+ * sees that request; namespaces that see the public view share its resource objects. An agent
+ * that reconnects with its first certificate, holding the public view's version, gets its
+ * namespace's view at once ({@link ViewResumeWatcher}).
  *
  * <p>It also tracks every connected agent ({@link #agents}), counts requests, responses, ACKs and
  * NACKs per type, and times each version from {@link #update} to each agent's ACK (see {@code
@@ -85,6 +87,8 @@ public final class XdsServer implements AutoCloseable {
   private Snapshot publicSnapshot; // of views.publicView(); guarded by this
   // The version in the cache per namespace group: read without the lock on every request.
   private final ConcurrentMap<String, String> namespaceVersions = new ConcurrentHashMap<>();
+  // Namespaces whose view in the cache is not the public one.
+  private final Set<String> differingNamespaces = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private XdsServer(
@@ -107,7 +111,8 @@ public final class XdsServer implements AutoCloseable {
     V3DiscoveryServer discovery =
         new V3DiscoveryServer(
             List.of(tracker, namespaceStreams),
-            new NackHoldingWatcher(cache, tracker),
+            new NackHoldingWatcher(
+                new ViewResumeWatcher(cache, differingNamespaces::contains), tracker),
             new DefaultExecutorGroup(),
             new IdentityCachingSerializer());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
@@ -289,6 +294,7 @@ public final class XdsServer implements AutoCloseable {
     for (String namespace : Set.copyOf(namespaceVersions.keySet())) {
       if (!connected.contains(namespace) && cache.clearSnapshot(namespaceGroup(namespace))) {
         namespaceVersions.remove(namespace);
+        differingNamespaces.remove(namespace);
       }
     }
     cache.setSnapshot(NODE_GROUP, snapshot);
@@ -333,9 +339,15 @@ public final class XdsServer implements AutoCloseable {
           "namespace " + namespace + " version: " + resources.version()
               + " (expected: the public view's, " + views.version() + ")");
     }
-    Snapshot snapshot = resources == views.publicView() ? publicSnapshot : snapshot(resources);
+    boolean isPublic = resources == views.publicView();
+    Snapshot snapshot = isPublic ? publicSnapshot : snapshot(resources);
     cache.setSnapshot(namespaceGroup(namespace), snapshot);
     namespaceVersions.put(namespace, resources.version());
+    if (isPublic) {
+      differingNamespaces.remove(namespace);
+    } else {
+      differingNamespaces.add(namespace);
+    }
   }
 
   private static Snapshot snapshot(XdsResources resources) {
