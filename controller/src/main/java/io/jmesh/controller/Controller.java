@@ -9,6 +9,7 @@ import io.jmesh.controller.ca.ServingCertificate;
 import io.jmesh.controller.source.CompositeMeshSource;
 import io.jmesh.controller.source.FileMeshSource;
 import io.jmesh.controller.source.MeshSource;
+import io.jmesh.controller.source.MeshViews;
 import io.jmesh.controller.source.OverridesFile;
 import io.jmesh.controller.xds.AgentStatus;
 import io.jmesh.controller.xds.XdsOverrides;
@@ -500,11 +501,23 @@ public final class Controller implements AutoCloseable {
         controller.overrides =
             new OverridesFile(
                 options.overrides(),
-                o -> source.current().ifPresent(controller.publisher::publish));
+                o -> controller.publisher.republish());
         // Read before the source, so that the first version served already has them.
         controller.overrides.start(scheduler, options.pollMillis());
       }
-      source.start(controller.publisher::publish);
+      SnapshotPublisher publisher = controller.publisher;
+      source.start(
+          new MeshSource.Listener() {
+            @Override
+            public void onSnapshot(MeshSnapshot snapshot) {
+              publisher.publish(snapshot);
+            }
+
+            @Override
+            public void onSnapshot(MeshSnapshot snapshot, MeshViews views) {
+              publisher.publish(snapshot, views);
+            }
+          });
     } catch (IOException | RuntimeException e) {
       controller.close();
       throw e;

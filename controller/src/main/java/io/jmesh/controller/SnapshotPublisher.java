@@ -1,5 +1,6 @@
 package io.jmesh.controller;
 
+import io.jmesh.controller.source.MeshViews;
 import io.jmesh.controller.xds.ProxylessTranslator;
 import io.jmesh.controller.xds.XdsOverrides;
 import io.jmesh.controller.xds.XdsResources;
@@ -21,7 +22,10 @@ import java.util.function.Supplier;
 /**
  * Turns each good snapshot of the source into what the xDS server serves: translates it (for jmesh
  * agents and for standard proxyless gRPC clients), gives it the source's version, applies the
- * overrides, hands it to the {@link XdsServer}, and logs one line saying what was applied.
+ * overrides, hands it to the {@link XdsServer}, and logs one line saying what was applied. With
+ * {@link MeshViews} (Kubernetes), what is translated at once is the public view; a namespace
+ * that sees more or other routes is translated when the server first needs it (an agent of that
+ * namespace is connected), once per version. Proxyless gRPC clients get the public view.
  *
  * <p>A snapshot that cannot be translated is refused: the previous one stays served (a translation
  * bug must not empty the mesh), the failure is counted ({@code
@@ -44,6 +48,8 @@ final class SnapshotPublisher {
   private final Object lock = new Object();
 
   private volatile Applied applied; // null before the first snapshot is set
+  private MeshSnapshot last; // the source's last snapshot; guarded by lock
+  private MeshViews lastViews = MeshViews.NONE; // guarded by lock
   private volatile String translationError;
 
   /** The snapshot in the xDS cache and when it was set. */
@@ -85,24 +91,42 @@ final class SnapshotPublisher {
     return translationError;
   }
 
-  /** Translates and serves one good snapshot of the source. */
+  /** Translates and serves one good snapshot of the source, the same to every namespace. */
   void publish(MeshSnapshot snapshot) {
+    publish(snapshot, MeshViews.NONE);
+  }
+
+  /** Translates and serves one good snapshot of the source, as {@code views} says who sees what. */
+  void publish(MeshSnapshot snapshot, MeshViews views) {
     // Snapshots come from the source's thread, overrides changes from the overrides file's.
     synchronized (lock) {
-      push(snapshot);
+      last = snapshot;
+      lastViews = views;
+      push(snapshot, views);
     }
   }
 
-  private void push(MeshSnapshot snapshot) {
+  /** Serves the last snapshot again, with the overrides in force now; nothing before the first. */
+  void republish() {
+    synchronized (lock) {
+      if (last != null) {
+        push(last, lastViews);
+      }
+    }
+  }
+
+  private void push(MeshSnapshot snapshot, MeshViews views) {
     if (closed.getAsBoolean()) {
       return;
     }
     XdsResources resources;
     XdsResources proxyless;
+    XdsOverrides overridden = overrides.get();
+    MeshSnapshot publicView = views.publicView(snapshot);
     long started = System.nanoTime();
     try {
-      resources = translator.apply(snapshot);
-      proxyless = ProxylessTranslator.translate(snapshot, clusterDomain);
+      resources = translate(publicView, overridden);
+      proxyless = ProxylessTranslator.translate(publicView, clusterDomain);
     } catch (RuntimeException e) {
       // Keep serving the previous snapshot: a translation bug must not empty the mesh.
       translationFailures.increment();
@@ -118,19 +142,6 @@ final class SnapshotPublisher {
           e);
       return;
     }
-    // The version agents see is the source's content hash, whatever the translator put there,
-    // so that an unchanged source is never pushed again.
-    if (!resources.version().equals(snapshot.version())) {
-      resources =
-          new XdsResources(
-              snapshot.version(),
-              resources.listeners(),
-              resources.routes(),
-              resources.clusters(),
-              resources.endpoints());
-    }
-    // Overrides replace translated resources by name and add their hash to the version.
-    resources = overrides.get().applyTo(resources);
     // Standard gRPC clients get the same version; overrides are jmesh resources for agents.
     proxyless =
         new XdsResources(
@@ -143,7 +154,10 @@ final class SnapshotPublisher {
     long translated = System.nanoTime();
     boolean pushed;
     try {
-      pushed = xds.update(resources, proxyless);
+      pushed =
+          xds.update(
+              new TranslatedViews(
+                  snapshot, views, resources, proxyless, view -> translate(view, overridden)));
     } catch (IllegalStateException e) {
       if (closed.getAsBoolean()) {
         return; // closed while translating: nothing to serve any more
@@ -184,6 +198,24 @@ final class SnapshotPublisher {
           Level.INFO,
           "snapshot version " + resources.version() + " is already served; nothing to push");
     }
+  }
+
+  /** {@code snapshot} in xDS with the source's version and {@code overridden} applied. */
+  private XdsResources translate(MeshSnapshot snapshot, XdsOverrides overridden) {
+    XdsResources resources = translator.apply(snapshot);
+    // The version agents see is the source's content hash, whatever the translator put there,
+    // so that an unchanged source is never pushed again.
+    if (!resources.version().equals(snapshot.version())) {
+      resources =
+          new XdsResources(
+              snapshot.version(),
+              resources.listeners(),
+              resources.routes(),
+              resources.clusters(),
+              resources.endpoints());
+    }
+    // Overrides replace translated resources by name and add their hash to the version.
+    return overridden.applyTo(resources);
   }
 
   private static String summary(MeshSnapshot snapshot) {

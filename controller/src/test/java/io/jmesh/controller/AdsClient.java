@@ -30,7 +30,12 @@ final class AdsClient implements AutoCloseable {
   private final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
 
   AdsClient(int port) {
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    this(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build());
+  }
+
+  /** A stream on {@code channel} (TLS, with or without a client certificate); closes it. */
+  AdsClient(ManagedChannel channel) {
+    this.channel = channel;
     requests =
         AggregatedDiscoveryServiceGrpc.newStub(channel)
             .streamAggregatedResources(
@@ -66,6 +71,17 @@ final class AdsClient implements AutoCloseable {
       b.setNode(node);
     }
     requests.onNext(b.build());
+  }
+
+  /** Subscribes on a new stream naming {@code version}, the one held: as an agent reconnects. */
+  void resume(Node node, String typeUrl, List<String> names, String version) {
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(typeUrl)
+            .setVersionInfo(version)
+            .addAllResourceNames(names)
+            .build());
   }
 
   /** Accepts {@code response}, keeping the subscription {@code names}. */

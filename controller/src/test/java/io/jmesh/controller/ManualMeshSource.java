@@ -1,6 +1,7 @@
 package io.jmesh.controller;
 
 import io.jmesh.controller.source.MeshSource;
+import io.jmesh.controller.source.MeshViews;
 import io.jmesh.runtime.config.MeshSnapshot;
 import java.util.Optional;
 
@@ -19,6 +20,13 @@ final class ManualMeshSource implements MeshSource {
     current = snapshot;
     error = null;
     listener.onSnapshot(snapshot);
+  }
+
+  /** {@link #push(MeshSnapshot)} with what each namespace sees, as the Kubernetes source does. */
+  void push(MeshSnapshot snapshot, MeshViews views) {
+    current = snapshot;
+    error = null;
+    listener.onSnapshot(snapshot, views);
   }
 
   void fail(String error) {

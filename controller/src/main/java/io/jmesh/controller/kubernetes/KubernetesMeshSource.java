@@ -37,9 +37,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * A {@link MeshSource} on the Kubernetes API: shared informers on Services, EndpointSlices
  * ({@code discovery.k8s.io/v1}), Pods, Gateway API HTTPRoutes and GRPCRoutes and the jmesh
  * policies ({@link PolicyKind}) in every namespace; each burst of changes is coalesced ({@link
- * Debouncer}), translated by the pure {@link KubernetesTranslator}, handed to the listener when
- * the model changed, and the routes' and policies' statuses are written ({@link
- * RouteStatusWriter}, {@link PolicyStatusWriter}) by the one replica holding the status Lease
+ * Debouncer}), translated by the pure {@link KubernetesTranslator}, handed to the listener with
+ * its per-namespace views ({@link io.jmesh.controller.source.MeshViews}) when either changed, and
+ * the routes' and policies' statuses are written ({@link RouteStatusWriter}, {@link
+ * PolicyStatusWriter}) by the one replica holding the status Lease
  * ({@link StatusLeader}); the others translate and serve the same model but do not write.
  *
  * <p>Nothing is published before every informer has listed once, so a start or a relist never
@@ -209,7 +210,7 @@ public final class KubernetesMeshSource implements MeshSource {
         current = snapshot;
         Listener l = listener;
         if (l != null) {
-          l.onSnapshot(snapshot);
+          l.onSnapshot(snapshot, t.views());
         }
       }
       if (leader.leading()) {
@@ -258,21 +259,29 @@ public final class KubernetesMeshSource implements MeshSource {
       // Labels are Map.copyOf maps, whose order is not their content's: sort them, so that the
       // same model always has the same version.
       StringBuilder canonical = new StringBuilder();
-      for (io.jmesh.runtime.config.Service s : t.services()) {
-        canonical.append(s.name()).append('.').append(s.namespace()).append(s.ports())
-            .append(s.identities()).append(s.routes()).append(s.policy())
-            .append(s.authorization());
-        for (ServiceEndpoint e : s.endpoints()) {
-          canonical.append('|').append(e.host()).append(':').append(e.port()).append('/')
-              .append(e.weight()).append('/').append(e.priority()).append(new TreeMap<>(e.labels()));
-        }
-        canonical.append('\n');
-      }
+      t.services().forEach(s -> canonical(s, canonical));
+      // Who sees what is part of the version: an export or consumer-route change is a push.
+      canonical.append(t.views().exportTo()).append('\n');
+      t.views().consumerServices().forEach((namespace, services) -> {
+        canonical.append("consumers of ").append(namespace).append('\n');
+        services.values().forEach(s -> canonical(s, canonical));
+      });
       byte[] digest = sha.digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest, 0, 6);
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
+  }
+
+  private static void canonical(io.jmesh.runtime.config.Service s, StringBuilder canonical) {
+    canonical.append(s.name()).append('.').append(s.namespace()).append(s.ports())
+        .append(s.identities()).append(s.routes()).append(s.policy())
+        .append(s.authorization());
+    for (ServiceEndpoint e : s.endpoints()) {
+      canonical.append('|').append(e.host()).append(':').append(e.port()).append('/')
+          .append(e.weight()).append('/').append(e.priority()).append(new TreeMap<>(e.labels()));
+    }
+    canonical.append('\n');
   }
 
   /** How many times the caches were translated: a measure of the debounce, for tests. */

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ServicePort;
 import io.jmesh.controller.kubernetes.EndpointIndex.ResolvedEndpoint;
 import io.jmesh.controller.kubernetes.RouteTranslator.AttachedRule;
 import io.jmesh.controller.kubernetes.RouteTranslator.BackendTarget;
+import io.jmesh.controller.source.MeshViews;
 import io.jmesh.runtime.config.Backend;
 import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.config.Route;
@@ -48,6 +49,9 @@ import java.util.TreeSet;
  *   <li>Policies ({@link PolicyTranslator}): the jmesh CRDs attached to a Service set its
  *       {@code policy} and {@code authorization}, as mesh.yaml's {@code policy:} and {@code
  *       authorization:} do.
+ *   <li>Views ({@link MeshViews}): who may see each Service ({@link ExportTo}), and per client
+ *       namespace the Services its consumer routes apply to, each built as above with those
+ *       routes instead of the producer ones.
  * </ul>
  */
 final class KubernetesTranslator {
@@ -58,7 +62,8 @@ final class KubernetesTranslator {
   static final String NO_MATCH_ROUTE = "no-matching-rule";
 
   /**
-   * @param services the mesh services, sorted by namespace and name
+   * @param services the mesh services, sorted by namespace and name, with producer routes
+   * @param views what each namespace sees of {@code services}: {@link ExportTo} and consumer routes
    * @param statuses the status of every route jmesh read, per Service parent
    * @param policyStatuses the {@code Accepted} condition of every jmesh policy ({@link
    *     PolicyTranslator})
@@ -66,6 +71,7 @@ final class KubernetesTranslator {
    */
   record Translation(
       List<Service> services,
+      MeshViews views,
       Map<RouteStatus.Key, List<RouteStatus>> statuses,
       Map<PolicyTranslator.Key, RouteStatus.Condition> policyStatuses,
       List<String> notes) {}
@@ -94,7 +100,39 @@ final class KubernetesTranslator {
     for (Map.Entry<String, io.fabric8.kubernetes.api.model.Service> e : byKey.entrySet()) {
       out.add(policies.apply(service(e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes)));
     }
-    return new Translation(out, routes.statuses(), policies.statuses(), notes);
+    return new Translation(
+        out, views(byKey, index, routes, policies, notes), routes.statuses(), policies.statuses(), notes);
+  }
+
+  /** Who may see each Service, and each client namespace's Services with its consumer routes. */
+  private static MeshViews views(
+      Map<String, io.fabric8.kubernetes.api.model.Service> byKey,
+      EndpointIndex index,
+      RouteTranslator.Result routes,
+      PolicyTranslator.Result policies,
+      List<String> notes) {
+    Map<String, Set<String>> exportTo = new LinkedHashMap<>();
+    for (var s : byKey.values()) {
+      ExportTo export = ExportTo.of(s);
+      if (export.problem() != null) {
+        notes.add(export.problem());
+      }
+      if (!export.all()) {
+        exportTo.put(s.getMetadata().getName() + "." + s.getMetadata().getNamespace(),
+            export.namespaces());
+      }
+    }
+    Map<String, List<Service>> consumers = new LinkedHashMap<>();
+    routes.consumerRules().forEach((namespace, byService) -> {
+      List<Service> services = new ArrayList<>();
+      // The port notes were made once for the producer model.
+      byService.forEach(
+          (key, rules) ->
+              services.add(
+                  policies.apply(service(byKey.get(key), byKey, index, rules, new ArrayList<>()))));
+      consumers.put(namespace, services);
+    });
+    return new MeshViews(exportTo, consumers);
   }
 
   private static boolean isMeshService(io.fabric8.kubernetes.api.model.Service s) {

@@ -49,9 +49,11 @@ import java.util.regex.Pattern;
  * Gateway API routes with a Service parent (GAMMA) → the rules each Service's traffic follows, and
  * the status of every route for every Service parent. Pure: the same objects give the same result.
  *
- * <p>Producer routes only: a route in the Service's namespace applies to every client. A consumer
- * route (a route in another namespace, for its own clients) is not accepted: jmesh serves one
- * snapshot to every agent and cannot yet give one namespace's clients other routes.
+ * <p>A producer route (in the Service's namespace) applies to every client: {@link Result#rules}.
+ * A consumer route (in another namespace than its Service's) applies to the clients of its own
+ * namespace only, and for them replaces the Service's producer routes (GAMMA): {@link
+ * Result#consumerRules}. Its backends resolve in the route's namespace. A consumer route on a
+ * Service not exported to its namespace ({@link ExportTo}) has no matching parent.
  *
  * <p>Nothing is ignored silently: a field jmesh's model cannot express (query-parameter matches,
  * filters but header modifiers and URL rewrites, hostnames, session persistence, an unknown field) makes the route not accepted, with
@@ -96,9 +98,14 @@ final class RouteTranslator {
             .thenComparingInt(Rank::match);
   }
 
-  /** The rules per Service ({@code namespace/name}) and the statuses per route. */
+  /**
+   * The producer rules per Service ({@code namespace/name}), the consumer rules per client
+   * namespace and Service, and the statuses per route.
+   */
   record Result(
-      Map<String, List<AttachedRule>> rules, Map<RouteStatus.Key, List<RouteStatus>> statuses) {}
+      Map<String, List<AttachedRule>> rules,
+      Map<String, Map<String, List<AttachedRule>>> consumerRules,
+      Map<RouteStatus.Key, List<RouteStatus>> statuses) {}
 
   /** A rule in a kind-neutral form. */
   private record Rule(
@@ -111,6 +118,7 @@ final class RouteTranslator {
 
   private final Map<String, Service> services;
   private final Map<String, List<AttachedRule>> rules = new LinkedHashMap<>();
+  private final Map<String, Map<String, List<AttachedRule>>> consumerRules = new LinkedHashMap<>();
   private final Map<RouteStatus.Key, List<RouteStatus>> statuses = new LinkedHashMap<>();
 
   private RouteTranslator(Map<String, Service> services) {
@@ -134,7 +142,9 @@ final class RouteTranslator {
           RouteStatus.Kind.GRPCRoute, route, route.getSpec().getParentRefs(), rules, unsupported);
     }
     t.rules.values().forEach(list -> list.sort(Comparator.comparing(AttachedRule::rank, Rank.ORDER)));
-    return new Result(t.rules, t.statuses);
+    t.consumerRules.values().forEach(byService -> byService.values().forEach(
+        list -> list.sort(Comparator.comparing(AttachedRule::rank, Rank.ORDER))));
+    return new Result(t.rules, t.consumerRules, t.statuses);
   }
 
   // ---- HTTPRoute
@@ -643,16 +653,16 @@ final class RouteTranslator {
       String parentNs = parent.getNamespace() == null ? namespace : parent.getNamespace();
       Service service = services.get(EndpointIndex.key(parentNs, parent.getName()));
       Condition accepted;
-      if (!parentNs.equals(namespace)) {
-        accepted = Condition.notAccepted("UnsupportedValue",
-            "spec.parentRefs[" + p + "]: Service " + parentNs + "/" + parent.getName()
-                + " in another namespace than the route's (" + namespace
-                + "): consumer routes are not supported yet (expected: a producer route, in the"
-                + " Service's namespace)");
-      } else if (service == null) {
+      boolean consumer = !parentNs.equals(namespace);
+      if (service == null) {
         accepted = Condition.notAccepted("NoMatchingParent",
             "spec.parentRefs[" + p + "]: Service " + parentNs + "/" + parent.getName()
                 + " not found");
+      } else if (consumer && !ExportTo.of(service).allows(namespace)) {
+        accepted = Condition.notAccepted("NoMatchingParent",
+            "spec.parentRefs[" + p + "]: Service " + parentNs + "/" + parent.getName()
+                + " is not exported to the route's namespace " + namespace + " (annotation "
+                + ExportTo.ANNOTATION + ": " + ExportTo.of(service).namespaces() + ")");
       } else if (parent.getPort() != null && servicePort(service, parent.getPort()) == null) {
         accepted = Condition.notAccepted("NoMatchingParent",
             "spec.parentRefs[" + p + "].port: " + parent.getPort() + " (expected: one of "
@@ -672,7 +682,10 @@ final class RouteTranslator {
       } else {
         accepted = Condition.accepted();
         String parentKey = EndpointIndex.key(parentNs, parent.getName());
-        List<AttachedRule> attached = this.rules.computeIfAbsent(parentKey, k -> new ArrayList<>());
+        // A consumer route's rules are its namespace's, beside (not among) the producer rules.
+        Map<String, List<AttachedRule>> byService =
+            consumer ? consumerRules.computeIfAbsent(namespace, k -> new LinkedHashMap<>()) : this.rules;
+        List<AttachedRule> attached = byService.computeIfAbsent(parentKey, k -> new ArrayList<>());
         String created = route.getMetadata().getCreationTimestamp();
         for (int r = 0; r < rules.size(); r++) {
           Rule rule = rules.get(r);

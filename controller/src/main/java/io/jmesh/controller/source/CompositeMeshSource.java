@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
  * source's last good snapshot, in source order. A service that two sources declare (same name and
  * namespace) is taken from the first, and the clash is logged. Published as soon as one source
  * has a snapshot, so a missing file does not hold Kubernetes back; the version joins the
- * sources' versions.
+ * sources' versions. The sources' {@link MeshViews} are merged the same way (the file has none).
  *
  * <p>Thread-safety: the sources may call in from their own threads; merging and the listener run
  * under this object's lock, one at a time.
@@ -27,6 +27,7 @@ public final class CompositeMeshSource implements MeshSource {
 
   private final List<MeshSource> sources;
   private final MeshSnapshot[] latest; // guarded by this
+  private final MeshViews[] latestViews; // guarded by this
   private Listener listener; // guarded by this
   private volatile MeshSnapshot current;
   private Set<String> clashes = Set.of(); // guarded by this
@@ -38,6 +39,8 @@ public final class CompositeMeshSource implements MeshSource {
           "sources: " + this.sources.size() + " (expected: at least 2)");
     }
     this.latest = new MeshSnapshot[this.sources.size()];
+    this.latestViews = new MeshViews[this.sources.size()];
+    java.util.Arrays.fill(latestViews, MeshViews.NONE);
   }
 
   @Override
@@ -48,12 +51,26 @@ public final class CompositeMeshSource implements MeshSource {
     }
     for (int i = 0; i < sources.size(); i++) {
       int index = i;
-      sources.get(i).start(snapshot -> onSnapshot(index, snapshot));
+      sources
+          .get(i)
+          .start(
+              new Listener() {
+                @Override
+                public void onSnapshot(MeshSnapshot snapshot) {
+                  onSnapshot(snapshot, MeshViews.NONE);
+                }
+
+                @Override
+                public void onSnapshot(MeshSnapshot snapshot, MeshViews views) {
+                  CompositeMeshSource.this.onSnapshot(index, snapshot, views);
+                }
+              });
     }
   }
 
-  private synchronized void onSnapshot(int index, MeshSnapshot snapshot) {
+  private synchronized void onSnapshot(int index, MeshSnapshot snapshot, MeshViews views) {
     latest[index] = snapshot;
+    latestViews[index] = views;
     List<Service> services = new ArrayList<>();
     Set<String> names = new HashSet<>();
     Set<String> clashing = new HashSet<>();
@@ -82,7 +99,7 @@ public final class CompositeMeshSource implements MeshSource {
     MeshSnapshot merged = new MeshSnapshot(String.join("+", versions), services);
     current = merged;
     if (listener != null) {
-      listener.onSnapshot(merged);
+      listener.onSnapshot(merged, MeshViews.merge(List.of(latestViews)));
     }
   }
 

@@ -28,6 +28,15 @@ public interface MeshSource extends AutoCloseable {
      * logged by the source and does not stop it.
      */
     void onSnapshot(MeshSnapshot snapshot);
+
+    /**
+     * {@link #onSnapshot(MeshSnapshot)} with what each namespace may see of it. Sources with
+     * namespaces (Kubernetes) call this one; the default ignores the views, for listeners that
+     * serve the whole snapshot.
+     */
+    default void onSnapshot(MeshSnapshot snapshot, MeshViews views) {
+      onSnapshot(snapshot);
+    }
   }
 
   /**

@@ -13,21 +13,35 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.jmesh.runtime.time.Ticker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Serves xDS v3 over gRPC (aggregated discovery, state of the world) with Envoy's
- * java-control-plane: a {@link V3DiscoveryServer} on a {@link SimpleCache}. Every agent gets the
- * same snapshot (the node group {@link #NODE_GROUP}), except standard proxyless gRPC clients
- * ({@link #PROXYLESS_GROUP}), which get their own translation of the same version. Each
- * {@link #update} sets a new snapshot whose version, for every resource type, is {@link
+ * java-control-plane: a {@link V3DiscoveryServer} on a {@link SimpleCache}. Each {@link #update}
+ * sets one version of {@link XdsViews}, whose version, for every resource type, is {@link
  * XdsResources#version()}; an update with the version already in the cache is skipped, so an
  * unchanged source is never pushed again.
+ *
+ * <p>Groups. A stream is in the group of its namespace ({@link #namespaceGroup}) when its client
+ * certificate, verified in the TLS handshake, names one ({@code spiffe://<td>/ns/<ns>/sa/<sa>}):
+ * what it sees is decided by that identity, never by what the node says of itself. A stream
+ * without one (plaintext, an agent before its first certificate) is in {@link #NODE_GROUP} and
+ * gets the public view. Standard proxyless gRPC clients are in {@link #PROXYLESS_GROUP} whatever
+ * their identity. A namespace's snapshot is set by each update for the namespaces with a stream
+ * open, and on a stream's request when its namespace lacks the current version, before the cache
+ * sees that request; namespaces that see the public view share its resource objects. An agent
+ * that reconnects with its first certificate, holding the public view's version, gets its
+ * namespace's view at once ({@link ViewResumeWatcher}).
  *
  * <p>It also tracks every connected agent ({@link #agents}), counts requests, responses, ACKs and
  * NACKs per type, and times each version from {@link #update} to each agent's ACK (see {@code
@@ -42,7 +56,12 @@ import java.util.concurrent.TimeUnit;
  * watches of every agent on the calling thread before it returns.
  */
 public final class XdsServer implements AutoCloseable {
-  /** The node group of jmesh agents (and of every node that is not a gRPC library's). */
+  private static final Logger LOG = System.getLogger("io.jmesh.controller.xds");
+
+  /**
+   * The node group of jmesh agents without a verified identity (and of every node that is not a
+   * gRPC library's): the public view.
+   */
   public static final String NODE_GROUP = "jmesh";
 
   /**
@@ -59,10 +78,17 @@ public final class XdsServer implements AutoCloseable {
   private final VersionHistory history;
   private final Ticker ticker;
   private final HealthStatusManager health = new HealthStatusManager();
+  private final NamespaceStreams namespaceStreams;
   private final Server server;
   private final int port;
 
   private volatile String version; // in the cache; null until the first update
+  private XdsViews views; // of version; guarded by this
+  private Snapshot publicSnapshot; // of views.publicView(); guarded by this
+  // The version in the cache per namespace group: read without the lock on every request.
+  private final ConcurrentMap<String, String> namespaceVersions = new ConcurrentHashMap<>();
+  // Namespaces whose view in the cache is not the public one.
+  private final Set<String> differingNamespaces = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private XdsServer(
@@ -78,12 +104,15 @@ public final class XdsServer implements AutoCloseable {
     this.metrics = new XdsMetrics(registry);
     this.history = new VersionHistory(32);
     this.tracker = new AgentTracker(clock, ticker, metrics, history);
-    // Every agent gets the same resource objects, so each is packed into an Any once per version
-    // instead of once per agent (controller README, "Scale benchmark").
+    this.namespaceStreams = new NamespaceStreams(this::ensureView);
+    // Agents of one view get the same resource objects (namespaces that see the public view get
+    // its objects), so each is packed into an Any once per version instead of once per agent
+    // (controller README, "Scale benchmark").
     V3DiscoveryServer discovery =
         new V3DiscoveryServer(
-            List.of(tracker),
-            new NackHoldingWatcher(cache, tracker),
+            List.of(tracker, namespaceStreams),
+            new NackHoldingWatcher(
+                new ViewResumeWatcher(cache, differingNamespaces::contains), tracker),
             new DefaultExecutorGroup(),
             new IdentityCachingSerializer());
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING);
@@ -195,8 +224,8 @@ public final class XdsServer implements AutoCloseable {
   }
 
   /**
-   * Sets {@code resources} as the snapshot of every agent, unless its version is the one in the
-   * cache already. Open watches are answered on the calling thread before this returns.
+   * Sets {@code resources} as the snapshot of every agent and every namespace, unless its version
+   * is the one in the cache already. Open watches are answered on the calling thread before this returns.
    * Consistency between the resources is not checked: java-control-plane's check does not see
    * the route name inside an {@code api_listener} and would refuse every proxyless listener.
    *
@@ -215,8 +244,23 @@ public final class XdsServer implements AutoCloseable {
    * @throws IllegalArgumentException if the versions differ
    */
   public synchronized boolean update(XdsResources agents, XdsResources proxyless) {
-    Objects.requireNonNull(agents, "agents");
-    Objects.requireNonNull(proxyless, "proxyless");
+    return update(XdsViews.of(agents, proxyless));
+  }
+
+  /**
+   * Sets one version of every view, in one go: the public view ({@link #NODE_GROUP}), the
+   * proxyless one, and the view of each namespace with a stream open now (other namespaces get
+   * theirs on their first request). Skipped if the version is the one in the cache already. Open
+   * watches are answered on the calling thread before this returns. A namespace view that cannot
+   * be translated is logged and that namespace keeps its previous snapshot.
+   *
+   * @return true if new snapshots were set
+   * @throws IllegalArgumentException if the public and proxyless versions differ
+   */
+  public synchronized boolean update(XdsViews views) {
+    Objects.requireNonNull(views, "views");
+    XdsResources agents = Objects.requireNonNull(views.publicView(), "publicView");
+    XdsResources proxyless = Objects.requireNonNull(views.proxyless(), "proxyless");
     if (!agents.version().equals(proxyless.version())) {
       throw new IllegalArgumentException(
           "proxyless version: "
@@ -236,13 +280,74 @@ public final class XdsServer implements AutoCloseable {
     // before it returns.
     history.set(agents.version(), ticker.nanoTime());
     version = agents.version();
+    this.views = views;
+    this.publicSnapshot = snapshot;
     // Proxyless clients first: a client that connects in between sees the new version there
     // and the old one among agents, never a mix within one group.
     cache.setSnapshot(PROXYLESS_GROUP, proxyless == agents ? snapshot : snapshot(proxyless));
+    Set<String> connected = namespaceStreams.connected();
+    for (String namespace : connected) {
+      setView(namespace);
+    }
+    // Namespaces whose agents left: their snapshot would only be stale (a returning agent gets
+    // the current one on its first request). The cache keeps a group that still has watches.
+    for (String namespace : Set.copyOf(namespaceVersions.keySet())) {
+      if (!connected.contains(namespace) && cache.clearSnapshot(namespaceGroup(namespace))) {
+        namespaceVersions.remove(namespace);
+        differingNamespaces.remove(namespace);
+      }
+    }
     cache.setSnapshot(NODE_GROUP, snapshot);
     metrics.snapshotUpdated();
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     return true;
+  }
+
+  /**
+   * Gives {@code namespace} the current version's snapshot if it lacks it: called on a stream's
+   * request, before the cache sees it. Cheap when the namespace has it already (every ACK).
+   */
+  private void ensureView(String namespace) {
+    String current = version;
+    if (current == null || current.equals(namespaceVersions.get(namespace))) {
+      return;
+    }
+    synchronized (this) {
+      if (views != null && !closed && !views.version().equals(namespaceVersions.get(namespace))) {
+        setView(namespace);
+      }
+    }
+  }
+
+  // Guarded by this.
+  private void setView(String namespace) {
+    XdsResources resources;
+    try {
+      resources = views.namespace(namespace);
+    } catch (RuntimeException e) {
+      // Keep what the namespace had: a bad push keeps the last good config.
+      LOG.log(
+          Level.ERROR,
+          "version " + views.version() + ": the view of namespace " + namespace
+              + " cannot be translated; its agents keep "
+              + namespaceVersions.getOrDefault(namespace, "nothing (they wait)"),
+          e);
+      return;
+    }
+    if (!resources.version().equals(views.version())) {
+      throw new IllegalArgumentException(
+          "namespace " + namespace + " version: " + resources.version()
+              + " (expected: the public view's, " + views.version() + ")");
+    }
+    boolean isPublic = resources == views.publicView();
+    Snapshot snapshot = isPublic ? publicSnapshot : snapshot(resources);
+    cache.setSnapshot(namespaceGroup(namespace), snapshot);
+    namespaceVersions.put(namespace, resources.version());
+    if (isPublic) {
+      differingNamespaces.remove(namespace);
+    } else {
+      differingNamespaces.add(namespace);
+    }
   }
 
   private static Snapshot snapshot(XdsResources resources) {
@@ -255,9 +360,23 @@ public final class XdsServer implements AutoCloseable {
         resources.version());
   }
 
-  /** The node group of {@code node}: {@link #PROXYLESS_GROUP} for a gRPC library, else jmesh's. */
+  /**
+   * The group of a request from {@code node}: {@link #PROXYLESS_GROUP} for a gRPC library, else
+   * the group of the verified namespace of the call in progress ({@link
+   * PeerIdentityInterceptor#currentNamespace()}: the cache asks on the request's thread, inside
+   * its gRPC context), else {@link #NODE_GROUP}.
+   */
   static String group(io.envoyproxy.envoy.config.core.v3.Node node) {
-    return node.getUserAgentName().startsWith("gRPC") ? PROXYLESS_GROUP : NODE_GROUP;
+    if (node.getUserAgentName().startsWith("gRPC")) {
+      return PROXYLESS_GROUP;
+    }
+    String namespace = PeerIdentityInterceptor.currentNamespace();
+    return namespace == null ? NODE_GROUP : namespaceGroup(namespace);
+  }
+
+  /** The group of the agents whose certificate names {@code namespace}. */
+  static String namespaceGroup(String namespace) {
+    return NODE_GROUP + "/ns/" + namespace;
   }
 
   /** The version in the cache, or empty before the first {@link #update}. */

@@ -30,11 +30,16 @@ public final class Csrs {
 
   /** A CSR for {@code spiffeIds} as URI SANs, signed by its own key. */
   public static PKCS10CertificationRequest forUris(String... spiffeIds) throws Exception {
+    return forUris(keyPair(), spiffeIds);
+  }
+
+  /** A CSR for {@code spiffeIds} as URI SANs, for and signed by {@code keys}. */
+  public static PKCS10CertificationRequest forUris(KeyPair keys, String... spiffeIds)
+      throws Exception {
     GeneralName[] names = new GeneralName[spiffeIds.length];
     for (int i = 0; i < spiffeIds.length; i++) {
       names[i] = new GeneralName(GeneralName.uniformResourceIdentifier, spiffeIds[i]);
     }
-    KeyPair keys = keyPair();
     return build(keys, keys, new GeneralNames(names));
   }
 

@@ -12,6 +12,8 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.jmesh.controller.source.MeshSource;
+import io.jmesh.controller.source.MeshViews;
 import io.jmesh.runtime.config.MeshSnapshot;
 import java.time.Clock;
 import java.time.Duration;
@@ -33,6 +35,7 @@ class KubernetesMeshSourceIT {
 
   private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
   private final List<MeshSnapshot> snapshots = new CopyOnWriteArrayList<>();
+  private final List<MeshViews> views = new CopyOnWriteArrayList<>();
   private KubernetesMeshSource source;
 
   @AfterEach
@@ -54,7 +57,20 @@ class KubernetesMeshSourceIT {
             own, "cluster.local", KubernetesHaIT.lease("solo", Duration.ofSeconds(15)),
             Debouncer.Scheduler.of(executor), null, Duration.ZERO,
             Duration.ZERO, Clock.systemUTC());
-    s.start(snapshots::add);
+    s.start(
+        new MeshSource.Listener() {
+          @Override
+          public void onSnapshot(MeshSnapshot snapshot) {
+            throw new AssertionError("the Kubernetes source hands out its views");
+          }
+
+          @Override
+          public void onSnapshot(MeshSnapshot snapshot, MeshViews v) {
+            // Views first: a test that sees the snapshot sees its views.
+            views.add(v);
+            snapshots.add(snapshot);
+          }
+        });
     return s;
   }
 
@@ -146,8 +162,10 @@ class KubernetesMeshSourceIT {
     });
     HTTPRoute consumer =
         client.resources(HTTPRoute.class).inNamespace("client").withName("consumer").get();
-    assertThat(consumer.getStatus().getParents().get(0).getConditions().get(0).getMessage())
-        .contains("consumer routes are not supported yet");
+    // A consumer route is accepted; its backend in another namespace needs a ReferenceGrant.
+    assertThat(consumer.getStatus().getParents().get(0).getConditions())
+        .extracting(c -> c.getType() + " " + c.getStatus() + " " + c.getReason())
+        .containsExactly("Accepted True Accepted", "ResolvedRefs False RefNotPermitted");
     HTTPRoute gatewayOnly =
         client.resources(HTTPRoute.class).inNamespace("mesh").withName("gateway-only").get();
     assertThat(gatewayOnly.getStatus()).isNull();
@@ -170,6 +188,38 @@ class KubernetesMeshSourceIT {
     client.resource(nowhere).update();
     await().atMost(Duration.ofSeconds(10)).until(() -> source.translations() > translations);
     assertThat(source.statusWrites()).isEqualTo(writes);
+  }
+
+  @Test
+  void viewsFollowExportsAndConsumerRoutes() {
+    apply("consumer-route/objects.yaml");
+    source = start();
+    String consumerNs = "gateway-conformance-mesh-consumer";
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThat(views).last().satisfies(v ->
+            assertThat(v.consumerServices().get(consumerNs)).containsKey("echo-v1.gateway-conformance-mesh")));
+    MeshSnapshot before = latest();
+
+    // echo-v1 is no longer exported to the consumer namespace: a push though the services are
+    // the same (the views are in the version), and the consumer route loses its parent.
+    Service echo = client.services().inNamespace("gateway-conformance-mesh").withName("echo-v1").get();
+    echo.getMetadata().setAnnotations(java.util.Map.of(ExportTo.ANNOTATION, "."));
+    client.resource(echo).update();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(latest().version()).isNotEqualTo(before.version());
+      assertThat(views).last().satisfies(v -> {
+        assertThat(v.exportTo()).containsEntry("echo-v1.gateway-conformance-mesh",
+            java.util.Set.of("gateway-conformance-mesh"));
+        assertThat(v.consumerServices()).isEmpty();
+      });
+    });
+    assertThat(latest().services()).isEqualTo(before.services());
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      HTTPRoute route =
+          client.resources(HTTPRoute.class).inNamespace(consumerNs).withName("mesh-echo-add-header").get();
+      assertThat(route.getStatus().getParents().get(0).getConditions().get(0).getReason())
+          .isEqualTo("NoMatchingParent");
+    });
   }
 
   private List<String> conditions(String route) {

@@ -8,7 +8,9 @@ import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.config.MeshSnapshot;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.yaml.snakeyaml.Yaml;
 
@@ -20,7 +22,10 @@ import org.yaml.snakeyaml.Yaml;
 class KubernetesTranslatorTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses", "filters"})
+  @ValueSource(strings = {
+    "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "consumer-route",
+    "export-to"
+  })
   void fixtureGivesTheModelOfItsMeshFile(String fixture) throws Exception {
     Translation t =
         KubernetesTranslator.translate(
@@ -72,8 +77,68 @@ class KubernetesTranslatorTest {
     }
   }
 
+  /**
+   * What one namespace's agents see ({@code view-<namespace>.yaml}; {@code public}: streams without
+   * an identity), and whether a namespace shares the public view's translation.
+   */
   @ParameterizedTest
-  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses", "filters"})
+  @CsvSource({
+    "consumer-route, public, ",
+    "consumer-route, gateway-conformance-mesh, public",
+    "consumer-route, gateway-conformance-mesh-consumer, gateway-conformance-mesh-consumer",
+    "consumer-route, elsewhere, public",
+    "export-to, public, ",
+    "export-to, shop, shop",
+    "export-to, web, web",
+    "export-to, ops, public",
+  })
+  void namespaceSeesItsView(String fixture, String namespace, String expectedView)
+      throws Exception {
+    Translation t =
+        KubernetesTranslator.translate(
+            Fixtures.state(Fixtures.objects(fixture + "/objects.yaml")), "cluster.local");
+    MeshSnapshot full = new MeshSnapshot("v1", t.services());
+    String file = expectedView == null ? "public" : expectedView;
+    String path = fixture + "/" + (file.equals("public") && fixture.equals("consumer-route")
+        ? "mesh.yaml" // no Service restricts its export: the public view is the whole model
+        : "view-" + file + ".yaml");
+    MeshSnapshot expected = MeshConfigParser.parse(path, Fixtures.text(path), "x");
+
+    MeshSnapshot view =
+        namespace.equals("public") ? t.views().publicView(full) : t.views().view(full, namespace);
+
+    assertThat(view.services()).containsExactlyElementsOf(expected.services());
+    assertThat(view.version()).isEqualTo("v1");
+    if (!namespace.equals("public")) {
+      assertThat(t.views().seesPublicView(namespace))
+          .as(namespace + " shares the public view")
+          .isEqualTo(file.equals("public"));
+    }
+  }
+
+  @Test
+  void badExportValuesFailClosedNamingTheAnnotation() {
+    for (String bad : new String[] {"", " ", "Web", "*,web", "web,,shop", "web/ns", "-web"}) {
+      ExportTo export = ExportTo.parse("shop", "cart", bad);
+      assertThat(export.namespaces()).as(bad).containsExactly("shop");
+      assertThat(export.problem())
+          .as(bad)
+          .startsWith("Service shop/cart: annotation jmesh.io/export-to: \"" + bad + "\" (expected:")
+          .endsWith("visible in its own namespace shop only");
+    }
+    assertThat(ExportTo.parse("shop", "cart", null).all()).isTrue();
+    assertThat(ExportTo.parse("shop", "cart", " * ").all()).isTrue();
+    assertThat(ExportTo.parse("shop", "cart", ".").namespaces()).containsExactly("shop");
+    assertThat(ExportTo.parse("shop", "cart", "web , .").namespaces())
+        .containsExactlyInAnyOrder("web", "shop");
+    assertThat(ExportTo.parse("shop", "cart", "web").namespaces()).containsExactly("web");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+    "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "consumer-route",
+    "export-to"
+  })
   void translationIsPure(String fixture) {
     ClusterState state = Fixtures.state(Fixtures.objects(fixture + "/objects.yaml"));
     assertThat(KubernetesTranslator.translate(state, "cluster.local"))

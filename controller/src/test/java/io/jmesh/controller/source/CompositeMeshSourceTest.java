@@ -31,6 +31,10 @@ class CompositeMeshSourceTest {
       listener.onSnapshot(new MeshSnapshot(version, List.of(services)));
     }
 
+    void push(MeshViews views, String version, Service... services) {
+      listener.onSnapshot(new MeshSnapshot(version, List.of(services)), views);
+    }
+
     @Override
     public Optional<MeshSnapshot> current() {
       return Optional.empty();
@@ -77,5 +81,34 @@ class CompositeMeshSourceTest {
         .isEqualTo("192.168.0.1");
     assertThat(composite.current()).contains(both);
     assertThat(composite.description()).isEqualTo("file mesh.yaml + kubernetes");
+  }
+
+  @Test
+  void passesOnTheViewsOfItsSources() {
+    Pushed file = new Pushed("file mesh.yaml");
+    Pushed kubernetes = new Pushed("kubernetes");
+    List<MeshViews> got = new ArrayList<>();
+    CompositeMeshSource composite = new CompositeMeshSource(List.of(file, kubernetes));
+    composite.start(
+        new MeshSource.Listener() {
+          @Override
+          public void onSnapshot(MeshSnapshot snapshot) {
+            throw new AssertionError("the composite passes views on");
+          }
+
+          @Override
+          public void onSnapshot(MeshSnapshot snapshot, MeshViews views) {
+            got.add(views);
+          }
+        });
+
+    // Kubernetes restricts hello to its namespace; the file, which has no views, keeps them.
+    MeshViews restricted =
+        new MeshViews(java.util.Map.of("hello.default", java.util.Set.of("default")), java.util.Map.of());
+    kubernetes.push(restricted, "k1", service("hello", "10.0.0.1"));
+    file.push("f1", service("db", "192.168.0.9"));
+    assertThat(got).containsExactly(restricted, restricted);
+    assertThat(got.get(1).seesPublicView("default")).isFalse();
+    assertThat(got.get(1).seesPublicView("other")).isTrue();
   }
 }
