@@ -77,6 +77,15 @@ public final class KubernetesMeshSource implements MeshSource {
    */
   public static KubernetesMeshSource create(
       KubernetesClient client, String trustDomain, StatusLeader.Settings lease) {
+    return create(client, trustDomain, new StatusLeader(client, lease));
+  }
+
+  /**
+   * As {@link #create(KubernetesClient, String, StatusLeader.Settings)}, with an election already
+   * made (and maybe started, for the CA's Secret): the source starts it if need be, and closes it.
+   */
+  public static KubernetesMeshSource create(
+      KubernetesClient client, String trustDomain, StatusLeader leader) {
     ScheduledExecutorService executor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -85,7 +94,7 @@ public final class KubernetesMeshSource implements MeshSource {
               return t;
             });
     return new KubernetesMeshSource(
-        client, trustDomain, lease, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
+        client, trustDomain, leader, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
         DEFAULT_MAX_DELAY, Clock.systemUTC());
   }
 
@@ -98,13 +107,27 @@ public final class KubernetesMeshSource implements MeshSource {
       Duration quiet,
       Duration maxDelay,
       Clock clock) {
+    this(client, trustDomain, new StatusLeader(client, lease), scheduler, ownedExecutor, quiet,
+        maxDelay, clock);
+  }
+
+  KubernetesMeshSource(
+      KubernetesClient client,
+      String trustDomain,
+      StatusLeader leader,
+      Debouncer.Scheduler scheduler,
+      ScheduledExecutorService ownedExecutor,
+      Duration quiet,
+      Duration maxDelay,
+      Clock clock) {
     this.client = Objects.requireNonNull(client, "client");
     this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
     this.ownedExecutor = ownedExecutor;
     this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::flush);
     this.statusWriter = new RouteStatusWriter(client, clock);
     // A new leader writes at once: statuses may have gone stale while no one led.
-    this.leader = new StatusLeader(client, lease, debouncer::changed);
+    this.leader = Objects.requireNonNull(leader, "leader");
+    leader.onGained(debouncer::changed);
   }
 
   @Override
