@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import java.util.List;
 
 /**
@@ -16,7 +17,18 @@ record ClusterState(
     List<EndpointSlice> endpointSlices,
     List<Pod> pods,
     List<HTTPRoute> httpRoutes,
-    List<GRPCRoute> grpcRoutes) {
+    List<GRPCRoute> grpcRoutes,
+    List<ReferenceGrant> referenceGrants) {
+
+  /** A cluster without ReferenceGrants. */
+  ClusterState(
+      List<Service> services,
+      List<EndpointSlice> endpointSlices,
+      List<Pod> pods,
+      List<HTTPRoute> httpRoutes,
+      List<GRPCRoute> grpcRoutes) {
+    this(services, endpointSlices, pods, httpRoutes, grpcRoutes, List.of());
+  }
 
   ClusterState {
     services = List.copyOf(services);
@@ -24,5 +36,6 @@ record ClusterState(
     pods = List.copyOf(pods);
     httpRoutes = List.copyOf(httpRoutes);
     grpcRoutes = List.copyOf(grpcRoutes);
+    referenceGrants = List.copyOf(referenceGrants);
   }
 }

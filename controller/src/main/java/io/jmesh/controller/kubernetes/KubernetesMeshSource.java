@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -32,8 +33,8 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * A {@link MeshSource} on the Kubernetes API: shared informers on Services, EndpointSlices
- * ({@code discovery.k8s.io/v1}), Pods, and Gateway API HTTPRoutes and GRPCRoutes in every
- * namespace; each burst of changes is coalesced ({@link Debouncer}), translated by the pure
+ * ({@code discovery.k8s.io/v1}), Pods, and Gateway API HTTPRoutes, GRPCRoutes and ReferenceGrants
+ * ({@code v1beta1}) in every namespace; each burst of changes is coalesced ({@link Debouncer}), translated by the pure
  * {@link KubernetesTranslator}, handed to the listener when the model changed, and the routes'
  * statuses are written ({@link RouteStatusWriter}) by the one replica holding the status Lease
  * ({@link StatusLeader}); the others translate and serve the same model but do not write.
@@ -147,6 +148,9 @@ public final class KubernetesMeshSource implements MeshSource {
     inform("Pod", client.pods().inAnyNamespace().runnableInformer(0));
     inform("HTTPRoute", client.resources(HTTPRoute.class).inAnyNamespace().runnableInformer(0));
     inform("GRPCRoute", client.resources(GRPCRoute.class).inAnyNamespace().runnableInformer(0));
+    inform(
+        "ReferenceGrant",
+        client.resources(ReferenceGrant.class).inAnyNamespace().runnableInformer(0));
     leader.start(); // asynchronous: serving does not wait for an election
   }
 
@@ -203,7 +207,8 @@ public final class KubernetesMeshSource implements MeshSource {
               items(EndpointSlice.class),
               items(Pod.class),
               items(HTTPRoute.class),
-              items(GRPCRoute.class));
+              items(GRPCRoute.class),
+              items(ReferenceGrant.class));
       Translation t = KubernetesTranslator.translate(state, trustDomain);
       translations++;
       if (!t.notes().equals(notes)) {

@@ -81,7 +81,9 @@ final class KubernetesTranslator {
     }
     EndpointIndex index = new EndpointIndex(state.endpointSlices(), state.pods(), trustDomain);
     RouteTranslator.Result routes =
-        RouteTranslator.translate(byKey, state.httpRoutes(), state.grpcRoutes());
+        RouteTranslator.translate(
+            byKey, state.httpRoutes(), state.grpcRoutes(),
+            ReferenceGrants.of(state.referenceGrants()));
     List<String> notes = new ArrayList<>();
     List<Service> out = new ArrayList<>();
     for (Map.Entry<String, io.fabric8.kubernetes.api.model.Service> e : byKey.entrySet()) {

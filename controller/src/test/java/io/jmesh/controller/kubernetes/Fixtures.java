@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.io.InputStream;
@@ -46,7 +47,8 @@ final class Fixtures {
         of(objects, EndpointSlice.class),
         of(objects, Pod.class),
         of(objects, HTTPRoute.class),
-        of(objects, GRPCRoute.class));
+        of(objects, GRPCRoute.class),
+        of(objects, ReferenceGrant.class));
   }
 
   static <T> List<T> of(List<HasMetadata> objects, Class<T> type) {

@@ -10,6 +10,8 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrantBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.jmesh.runtime.config.MeshSnapshot;
@@ -170,6 +172,53 @@ class KubernetesMeshSourceIT {
     client.resource(nowhere).update();
     await().atMost(Duration.ofSeconds(10)).until(() -> source.translations() > translations);
     assertThat(source.statusWrites()).isEqualTo(writes);
+  }
+
+  @Test
+  void aReferenceGrantCreatedOrDeletedChangesRoutingAndStatus() {
+    apply("reference-grant/objects.yaml");
+    source = start();
+    // Granted: the route on echo reaches store/cart.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("cart"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs");
+      assertThat(backendsOf("echo")).contains("cart.store:8080");
+    });
+
+    // The grant goes: the reference is refused and its share selects no endpoint.
+    client.resources(ReferenceGrant.class).inNamespace("store").withName("cart-from-mesh")
+        .delete();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("cart"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs False RefNotPermitted");
+      assertThat(backendsOf("echo")).doesNotContain("cart.store:8080");
+    });
+
+    // billing grants HTTPRoutes from mesh every Service: invoice resolves.
+    client.resource(
+            new ReferenceGrantBuilder()
+                .withNewMetadata().withName("from-mesh").withNamespace("billing").endMetadata()
+                .withNewSpec()
+                .addNewFrom()
+                .withGroup("gateway.networking.k8s.io").withKind("HTTPRoute").withNamespace("mesh")
+                .endFrom()
+                .addNewTo().withGroup("").withKind("Service").endTo()
+                .endSpec()
+                .build())
+        .create();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("invoice"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs");
+      assertThat(backendsOf("echo")).contains("invoice.billing:8080");
+    });
+  }
+
+  /** The backends whose endpoints service {@code mesh/name} carries. */
+  private List<String> backendsOf(String name) {
+    return latest().service(name, "mesh").stream()
+        .flatMap(s -> s.endpoints().stream())
+        .map(e -> e.labels().get(KubernetesTranslator.BACKEND_LABEL))
+        .toList();
   }
 
   private List<String> conditions(String route) {

@@ -20,7 +20,10 @@ import org.yaml.snakeyaml.Yaml;
 class KubernetesTranslatorTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses", "filters"})
+  @ValueSource(
+      strings = {
+        "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "reference-grant"
+      })
   void fixtureGivesTheModelOfItsMeshFile(String fixture) throws Exception {
     Translation t =
         KubernetesTranslator.translate(
@@ -73,7 +76,10 @@ class KubernetesTranslatorTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"endpoints", "weighted-split", "grpc-method", "statuses", "filters"})
+  @ValueSource(
+      strings = {
+        "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "reference-grant"
+      })
   void translationIsPure(String fixture) {
     ClusterState state = Fixtures.state(Fixtures.objects(fixture + "/objects.yaml"));
     assertThat(KubernetesTranslator.translate(state, "cluster.local"))
