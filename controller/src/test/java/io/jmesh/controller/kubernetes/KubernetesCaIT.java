@@ -35,7 +35,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -432,13 +431,8 @@ class KubernetesCaIT {
         .create();
   }
 
-  /** The requests the mock server has recorded since the last drain. */
   private List<RecordedRequest> drainRequests() throws InterruptedException {
-    List<RecordedRequest> requests = new ArrayList<>();
-    for (RecordedRequest r; (r = server.takeRequest(0, TimeUnit.SECONDS)) != null; ) {
-      requests.add(r);
-    }
-    return requests;
+    return MockApi.drainRequests(server);
   }
 
   private static String get(Controller c, String path) throws Exception {

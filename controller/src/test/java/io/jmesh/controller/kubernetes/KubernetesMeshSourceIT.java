@@ -3,19 +3,15 @@ package io.jmesh.controller.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrantBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.jmesh.runtime.config.MeshSnapshot;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -46,28 +42,15 @@ class KubernetesMeshSourceIT {
   }
 
   private KubernetesMeshSource start() {
-    // Its own client per source: closing the source closes it, not the extension's.
-    KubernetesClient own =
-        new io.fabric8.kubernetes.client.KubernetesClientBuilder()
-            .withConfig(client.getConfiguration())
-            .build();
-    KubernetesMeshSource s =
-        new KubernetesMeshSource(
-            own, "cluster.local", KubernetesHaIT.lease("solo", Duration.ofSeconds(15)),
-            Debouncer.Scheduler.of(executor), null, Duration.ZERO,
-            Duration.ZERO, Clock.systemUTC());
-    s.start(snapshots::add);
-    return s;
+    return MockApi.source(client, "solo", Duration.ofSeconds(15), executor, snapshots::add);
   }
 
   private void apply(String fixture) {
-    for (HasMetadata o : Fixtures.objects(fixture)) {
-      client.resource(o).createOr(r -> r.update());
-    }
+    MockApi.apply(client, fixture);
   }
 
   private MeshSnapshot latest() {
-    return snapshots.isEmpty() ? MeshSnapshot.empty() : snapshots.get(snapshots.size() - 1);
+    return MockApi.latest(snapshots);
   }
 
   private List<String> endpointsOf(String name) {
@@ -222,14 +205,6 @@ class KubernetesMeshSourceIT {
   }
 
   private List<String> conditions(String route) {
-    HTTPRoute r = client.resources(HTTPRoute.class).inNamespace("mesh").withName(route).get();
-    if (r.getStatus() == null) {
-      return List.of();
-    }
-    RouteParentStatus parent = r.getStatus().getParents().get(0);
-    assertThat(parent.getControllerName()).isEqualTo(RouteStatusWriter.CONTROLLER_NAME);
-    return parent.getConditions().stream()
-        .map((Condition c) -> c.getType() + " " + c.getStatus() + " " + c.getReason())
-        .toList();
+    return MockApi.conditions(client, route);
   }
 }

@@ -3,26 +3,21 @@ package io.jmesh.controller.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceListBuilder;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.WatchEvent;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.jmesh.runtime.config.MeshSnapshot;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
@@ -69,30 +64,16 @@ class KubernetesWatchErrorsIT {
   }
 
   private KubernetesMeshSource start() {
-    KubernetesClient own =
-        new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
-    KubernetesMeshSource s =
-        new KubernetesMeshSource(
-            own, "cluster.local", KubernetesHaIT.lease("solo", Duration.ofSeconds(15)),
-            Debouncer.Scheduler.of(executor), null, Duration.ZERO, Duration.ZERO,
-            Clock.systemUTC());
-    s.start(snapshots::add);
-    return s;
-  }
-
-  private void apply(String fixture) {
-    for (HasMetadata o : Fixtures.objects(fixture)) {
-      client.resource(o).createOr(r -> r.update());
-    }
+    return MockApi.source(client, "solo", Duration.ofSeconds(15), executor, snapshots::add);
   }
 
   private MeshSnapshot latest() {
-    return snapshots.isEmpty() ? MeshSnapshot.empty() : snapshots.get(snapshots.size() - 1);
+    return MockApi.latest(snapshots);
   }
 
   @Test
   void aWatchEndingIn410ListsAgainAndDropsWhatWasDeletedMeanwhile() throws Exception {
-    apply("endpoints/objects.yaml");
+    MockApi.apply(client, "endpoints/objects.yaml");
     // What the cluster held before the outage: both Services. Service echo is deleted while the
     // watch is down, so the store (the cluster now) no longer has it.
     List<Service> before =
@@ -154,7 +135,7 @@ class KubernetesWatchErrorsIT {
 
   @Test
   void aStatusWriteMeeting409IsLoggedAndDoneOnTheNextChange() throws Exception {
-    apply("statuses/objects.yaml");
+    MockApi.apply(client, "statuses/objects.yaml");
     String statusPath =
         "/apis/gateway.networking.k8s.io/v1/namespaces/mesh/httproutes/missing-backend/status";
     // Someone else updated the route between our read and our write.
@@ -214,20 +195,10 @@ class KubernetesWatchErrorsIT {
   }
 
   private List<RecordedRequest> drainRequests() throws InterruptedException {
-    List<RecordedRequest> requests = new java.util.ArrayList<>();
-    for (RecordedRequest r; (r = server.takeRequest(0, TimeUnit.SECONDS)) != null; ) {
-      requests.add(r);
-    }
-    return requests;
+    return MockApi.drainRequests(server);
   }
 
   private List<String> conditions(String route) {
-    HTTPRoute r = client.resources(HTTPRoute.class).inNamespace("mesh").withName(route).get();
-    if (r.getStatus() == null) {
-      return List.of();
-    }
-    return r.getStatus().getParents().get(0).getConditions().stream()
-        .map((Condition c) -> c.getType() + " " + c.getStatus() + " " + c.getReason())
-        .toList();
+    return MockApi.conditions(client, route);
   }
 }
