@@ -44,13 +44,14 @@ public final class CaSecret {
    */
   public record Wait(Duration timeout, Duration firstPause, Duration maxPause) {
     /**
-     * 30 s: twice a Lease's 15 s, so a leader that died before creating it is replaced (its Lease
-     * expires, another replica takes it and creates the Secret) within the bound; and under the
-     * ~35 s after which the liveness probe of {@code jmesh install} restarts a pod that does not
-     * answer.
+     * 20 s: longer than a Lease's 15 s plus a 2 s retry, so a leader that died before creating it
+     * is replaced (its Lease expires, a waiting replica takes it and creates the Secret) within
+     * the bound; and shorter than the ~25 s after which the liveness probe of {@code jmesh
+     * install} (5 s delay, 3 failures 10 s apart) restarts a pod that does not answer, so the log
+     * says why rather than a probe.
      */
     public static final Wait DEFAULT =
-        new Wait(Duration.ofSeconds(30), Duration.ofMillis(100), Duration.ofSeconds(2));
+        new Wait(Duration.ofSeconds(20), Duration.ofMillis(100), Duration.ofSeconds(2));
 
     public Wait {
       if (timeout.isNegative()
