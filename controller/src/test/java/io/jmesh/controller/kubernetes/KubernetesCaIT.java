@@ -354,6 +354,22 @@ class KubernetesCaIT {
   }
 
   @Test
+  void aWaitingReplicaThatWinsTheExpiredLeaseCreatesTheSecretItself() throws Exception {
+    String token = jwt("hello", "jmesh-ca");
+    tokens.put(token, authenticated("system:serviceaccount:shop:hello", "jmesh-ca"));
+    // replica-z took a 1 s Lease and died before creating the Secret. Once its renewal is that
+    // old (fabric8 reads the duration from the Lease), B takes the Lease and creates the Secret.
+    holdLease("replica-z", 1);
+    StatusLeader electionB = leader("replica-b");
+
+    Controller b = replica(electionB, WAIT);
+
+    assertThat(electionB.leading()).isTrue();
+    assertThat(client.secrets().inNamespace(NS).list().getItems()).hasSize(1);
+    assertBothSignWithOneCa(b, b, token);
+  }
+
+  @Test
   void aLeaderThatNeverCreatesTheSecretEndsTheWaitNamingIt() {
     holdLease("replica-z");
     StatusLeader election = leader("replica-b");
@@ -413,6 +429,11 @@ class KubernetesCaIT {
 
   /** A Lease held by {@code holder}, renewed just now, for a minute: no one else can take it. */
   private void holdLease(String holder) {
+    holdLease(holder, 60);
+  }
+
+  /** A Lease held by {@code holder}, renewed just now, expiring after {@code seconds}. */
+  private void holdLease(String holder, int seconds) {
     client
         .resource(
             new LeaseBuilder()
@@ -422,7 +443,7 @@ class KubernetesCaIT {
                 .endMetadata()
                 .withNewSpec()
                 .withHolderIdentity(holder)
-                .withLeaseDurationSeconds(60)
+                .withLeaseDurationSeconds(seconds)
                 .withAcquireTime(ZonedDateTime.now(ZoneOffset.UTC))
                 .withRenewTime(ZonedDateTime.now(ZoneOffset.UTC))
                 .withLeaseTransitions(0)
