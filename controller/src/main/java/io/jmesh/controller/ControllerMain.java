@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.ServedCa;
+import io.jmesh.controller.kubernetes.CaSecret;
 import io.jmesh.controller.kubernetes.KubernetesCa;
 import io.jmesh.controller.kubernetes.KubernetesMeshSource;
 import io.jmesh.controller.kubernetes.StatusLeader;
@@ -231,6 +232,14 @@ public final class ControllerMain implements Callable<Integer> {
       KubernetesClient client =
           kubernetes || caSecret != null ? new KubernetesClientBuilder().build() : null;
       ServedCa servedCa = null;
+      // The status Lease lives in the controller's own namespace, like the CA's Secret. One
+      // election per replica: its winner creates the CA's Secret and writes route statuses.
+      String leaseNamespace =
+          client == null || client.getNamespace() == null ? namespace : client.getNamespace();
+      StatusLeader leader =
+          client == null
+              ? null
+              : new StatusLeader(client, StatusLeader.Settings.defaults(leaseNamespace));
       if (caSecret != null) {
         // The controller's namespace: in a pod, the service account's; else the kube config's.
         String own = client.getNamespace() != null ? client.getNamespace() : namespace;
@@ -243,24 +252,30 @@ public final class ControllerMain implements Callable<Integer> {
                   ref[1],
                   trustDomain,
                   Durations.parse("--max-leaf-lifetime", maxLeafLifetime),
-                  Clock.systemUTC());
+                  Clock.systemUTC(),
+                  leader,
+                  CaSecret.Wait.DEFAULT);
         } catch (StartupAccessCheck.MissingPermissionException e) {
           // A configuration error, like a bad flag: nothing will work until RBAC is fixed.
           spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());
+          leader.close();
           client.close();
           return 2;
+        } catch (IOException e) {
+          leader.close(); // give the Lease up at once, not after it expires
+          client.close();
+          throw e;
         }
       }
-      // The status Lease lives in the controller's own namespace, like the CA's Secret.
-      String leaseNamespace =
-          client == null || client.getNamespace() == null ? namespace : client.getNamespace();
+      if (!kubernetes && leader != null) {
+        // --ca-secret alone: the CA needed the election only to create its Secret, which exists
+        // now. Without a mesh source there are no statuses to write.
+        leader.close();
+      }
       controller =
           Controller.start(
               options,
-              kubernetes
-                  ? KubernetesMeshSource.create(
-                      client, trustDomain, StatusLeader.Settings.defaults(leaseNamespace))
-                  : null,
+              kubernetes ? KubernetesMeshSource.create(client, trustDomain, leader) : null,
               servedCa);
     } catch (IOException e) {
       spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());

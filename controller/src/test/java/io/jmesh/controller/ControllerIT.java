@@ -95,9 +95,16 @@ class ControllerIT {
       write(GOOD.replace("weight: 1}", "weight: 3}"));
       DiscoveryResponse pushed = agent.next(XdsNames.LISTENER_TYPE);
       assertThat(pushed.getVersionInfo()).isNotEqualTo(v1).matches("[0-9a-f]{12}");
-      Value second = parse(admin.body("/snapshot"));
-      assertThat(string(second, "version")).isEqualTo(pushed.getVersionInfo());
-      assertThat(at(second, "lastError").hasNullValue()).isTrue();
+      // The push reaches the agent while the publisher is still recording what it applied, so
+      // /snapshot may lag by a moment: poll it, bounded.
+      await()
+          .atMost(AdsClient.TIMEOUT)
+          .untilAsserted(
+              () -> {
+                Value second = parse(admin.body("/snapshot"));
+                assertThat(string(second, "version")).isEqualTo(pushed.getVersionInfo());
+                assertThat(at(second, "lastError").hasNullValue()).isTrue();
+              });
     }
   }
 

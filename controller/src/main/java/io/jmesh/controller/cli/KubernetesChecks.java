@@ -24,10 +24,15 @@ import java.util.List;
  * creates change nothing.
  */
 final class KubernetesChecks {
-  /** The Gateway API CRDs the controller's informers read, and the version they use. */
-  static final List<String> GATEWAY_CRDS =
-      List.of("httproutes.gateway.networking.k8s.io", "grpcroutes.gateway.networking.k8s.io");
-  static final String GATEWAY_VERSION = "v1";
+  /** A CRD by name and the version the controller's informers read. */
+  record Crd(String name, String version) {}
+
+  /** The Gateway API CRDs the controller's informers read. */
+  static final List<Crd> GATEWAY_CRDS =
+      List.of(
+          new Crd("httproutes.gateway.networking.k8s.io", "v1"),
+          new Crd("grpcroutes.gateway.networking.k8s.io", "v1"),
+          new Crd("referencegrants.gateway.networking.k8s.io", "v1beta1"));
 
   private final KubernetesClient client;
   private final String namespace;
@@ -60,8 +65,8 @@ final class KubernetesChecks {
     for (JmeshCrds.Kind kind : JmeshCrds.KINDS) {
       crd(kind.crdName(), JmeshCrds.VERSION, install);
     }
-    for (String name : GATEWAY_CRDS) {
-      crd(name, GATEWAY_VERSION, "install Gateway API v1.1 or later, standard channel"
+    for (Crd gateway : GATEWAY_CRDS) {
+      crd(gateway.name(), gateway.version(), "install Gateway API v1.1 or later, standard channel"
           + " (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml)");
     }
     rbac(install);

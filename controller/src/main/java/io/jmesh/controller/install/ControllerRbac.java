@@ -32,8 +32,9 @@ public final class ControllerRbac {
 
   /**
    * Everything the controller needs, in the order of its rules: its informers list and watch
-   * (Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, the jmesh policies); it writes route
-   * and policy statuses; it authenticates workloads (TokenReview) and checks its own rights at start
+   * (Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, ReferenceGrants, the jmesh
+   * policies); it writes route and policy statuses; it authenticates workloads (TokenReview) and
+   * checks its own rights at start
    * (SubjectAccessReview); in {@code namespace} only, it keeps the CA's key in a Secret, publishes
    * the trust anchors in a ConfigMap and elects a leader with a Lease.
    */
@@ -45,6 +46,7 @@ public final class ControllerRbac {
       p.add(new ControllerPermission(DISCOVERY, "endpointslices", verb, null));
       p.add(new ControllerPermission(GATEWAY, "httproutes", verb, null));
       p.add(new ControllerPermission(GATEWAY, "grpcroutes", verb, null));
+      p.add(new ControllerPermission(GATEWAY, "referencegrants", verb, null));
       for (JmeshCrds.Kind kind : JmeshCrds.KINDS) {
         p.add(new ControllerPermission(JmeshCrds.GROUP, kind.plural(), verb, null));
       }

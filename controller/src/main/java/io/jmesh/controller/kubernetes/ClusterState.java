@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -21,16 +22,17 @@ record ClusterState(
     List<Pod> pods,
     List<HTTPRoute> httpRoutes,
     List<GRPCRoute> grpcRoutes,
+    List<ReferenceGrant> referenceGrants,
     Map<PolicyKind, List<GenericKubernetesResource>> policies) {
 
-  /** A cluster without jmesh policies. */
+  /** A cluster without ReferenceGrants and jmesh policies. */
   ClusterState(
       List<Service> services,
       List<EndpointSlice> endpointSlices,
       List<Pod> pods,
       List<HTTPRoute> httpRoutes,
       List<GRPCRoute> grpcRoutes) {
-    this(services, endpointSlices, pods, httpRoutes, grpcRoutes, Map.of());
+    this(services, endpointSlices, pods, httpRoutes, grpcRoutes, List.of(), Map.of());
   }
 
   ClusterState {
@@ -42,5 +44,6 @@ record ClusterState(
     policies =
         policies.entrySet().stream()
             .collect(Collectors.toUnmodifiableMap(Map.Entry::getKey, e -> List.copyOf(e.getValue())));
+    referenceGrants = List.copyOf(referenceGrants);
   }
 }

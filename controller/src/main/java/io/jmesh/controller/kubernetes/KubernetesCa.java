@@ -9,7 +9,9 @@ import java.time.Duration;
 
 /**
  * The controller's CA in Kubernetes, composed at start: the permission check ({@link
- * StartupAccessCheck}), the CA from its Secret ({@link CaSecret}), the anchors published in their
+ * StartupAccessCheck}), the election of the replica that creates the Secret ({@link
+ * StatusLeader}, started here), the CA from its Secret ({@link CaSecret}: the leader creates it,
+ * the others wait for it), the anchors published in their
  * ConfigMap ({@link TrustAnchorsConfigMap}), and TokenReview authentication ({@link
  * TokenReviewAuthenticator}). Blocking; call once at start.
  */
@@ -19,9 +21,12 @@ public final class KubernetesCa {
   /**
    * @param namespace the namespace of the Secret and the ConfigMap (the controller's)
    * @param secretName the Secret holding the CA
+   * @param leader the replicas' election, started here after the permission check (not closed
+   *     here: the mesh source or the caller closes it)
+   * @param wait how long a replica that does not lead waits for the leader's Secret
    * @throws StartupAccessCheck.MissingPermissionException naming each missing permission
-   * @throws IOException if the Secret or ConfigMap cannot be read or written, or the Secret holds
-   *     no good CA
+   * @throws IOException if the Secret or ConfigMap cannot be read or written, the Secret holds no
+   *     good CA, or the leader did not create it within {@code wait.timeout()}
    */
   public static ServedCa start(
       KubernetesClient client,
@@ -29,11 +34,16 @@ public final class KubernetesCa {
       String secretName,
       String trustDomain,
       Duration maxLeafLifetime,
-      Clock clock)
+      Clock clock,
+      StatusLeader leader,
+      CaSecret.Wait wait)
       throws IOException, StartupAccessCheck.MissingPermissionException {
-    StartupAccessCheck.require(client, namespace);
+    StartupAccessCheck.require(client, namespace, leader.settings().namespace());
+    leader.start();
     CertificateAuthority ca =
-        CaSecret.loadOrCreate(client, namespace, secretName, trustDomain, maxLeafLifetime, clock);
+        CaSecret.loadOrCreate(
+                client, namespace, secretName, trustDomain, maxLeafLifetime, clock, leader, wait)
+            .ca();
     TrustAnchorsConfigMap.publish(client, namespace, ca.trustAnchorsPem());
     return new ServedCa(
         ca,

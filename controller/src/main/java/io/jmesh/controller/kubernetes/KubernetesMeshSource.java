@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -35,12 +36,13 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * A {@link MeshSource} on the Kubernetes API: shared informers on Services, EndpointSlices
- * ({@code discovery.k8s.io/v1}), Pods, Gateway API HTTPRoutes and GRPCRoutes and the jmesh
- * policies ({@link PolicyKind}) in every namespace; each burst of changes is coalesced ({@link
- * Debouncer}), translated by the pure {@link KubernetesTranslator}, handed to the listener with
- * its per-namespace views ({@link io.jmesh.controller.source.MeshViews}) when either changed, and
- * the routes' and policies' statuses are written ({@link RouteStatusWriter}, {@link
- * PolicyStatusWriter}) by the one replica holding the status Lease
+ * ({@code discovery.k8s.io/v1}), Pods, Gateway API HTTPRoutes, GRPCRoutes and ReferenceGrants
+ * ({@code v1beta1}) and the jmesh policies ({@link PolicyKind}) in every namespace; each burst of
+ * changes is coalesced ({@link Debouncer}), translated by the pure {@link KubernetesTranslator},
+ * handed to the listener with its per-namespace views ({@link
+ * io.jmesh.controller.source.MeshViews}) when either changed, and the routes' and policies'
+ * statuses are written ({@link RouteStatusWriter}, {@link PolicyStatusWriter}) by the one replica
+ * holding the status Lease
  * ({@link StatusLeader}); the others translate and serve the same model but do not write.
  *
  * <p>Nothing is published before every informer has listed once, so a start or a relist never
@@ -85,6 +87,15 @@ public final class KubernetesMeshSource implements MeshSource {
    */
   public static KubernetesMeshSource create(
       KubernetesClient client, String trustDomain, StatusLeader.Settings lease) {
+    return create(client, trustDomain, new StatusLeader(client, lease));
+  }
+
+  /**
+   * As {@link #create(KubernetesClient, String, StatusLeader.Settings)}, with an election already
+   * made (and maybe started, for the CA's Secret): the source starts it if need be, and closes it.
+   */
+  public static KubernetesMeshSource create(
+      KubernetesClient client, String trustDomain, StatusLeader leader) {
     ScheduledExecutorService executor =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -93,7 +104,7 @@ public final class KubernetesMeshSource implements MeshSource {
               return t;
             });
     return new KubernetesMeshSource(
-        client, trustDomain, lease, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
+        client, trustDomain, leader, Debouncer.Scheduler.of(executor), executor, DEFAULT_QUIET,
         DEFAULT_MAX_DELAY, Clock.systemUTC());
   }
 
@@ -106,6 +117,19 @@ public final class KubernetesMeshSource implements MeshSource {
       Duration quiet,
       Duration maxDelay,
       Clock clock) {
+    this(client, trustDomain, new StatusLeader(client, lease), scheduler, ownedExecutor, quiet,
+        maxDelay, clock);
+  }
+
+  KubernetesMeshSource(
+      KubernetesClient client,
+      String trustDomain,
+      StatusLeader leader,
+      Debouncer.Scheduler scheduler,
+      ScheduledExecutorService ownedExecutor,
+      Duration quiet,
+      Duration maxDelay,
+      Clock clock) {
     this.client = Objects.requireNonNull(client, "client");
     this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
     this.ownedExecutor = ownedExecutor;
@@ -113,7 +137,8 @@ public final class KubernetesMeshSource implements MeshSource {
     this.statusWriter = new RouteStatusWriter(client, clock);
     this.policyStatusWriter = new PolicyStatusWriter(client, clock);
     // A new leader writes at once: statuses may have gone stale while no one led.
-    this.leader = new StatusLeader(client, lease, debouncer::changed);
+    this.leader = Objects.requireNonNull(leader, "leader");
+    leader.onGained(debouncer::changed);
   }
 
   @Override
@@ -133,6 +158,9 @@ public final class KubernetesMeshSource implements MeshSource {
     inform("Pod", client.pods().inAnyNamespace().runnableInformer(0));
     inform("HTTPRoute", client.resources(HTTPRoute.class).inAnyNamespace().runnableInformer(0));
     inform("GRPCRoute", client.resources(GRPCRoute.class).inAnyNamespace().runnableInformer(0));
+    inform(
+        "ReferenceGrant",
+        client.resources(ReferenceGrant.class).inAnyNamespace().runnableInformer(0));
     for (PolicyKind kind : PolicyKind.values()) {
       var informer =
           client.genericKubernetesResources(kind.context()).inAnyNamespace().runnableInformer(0);
@@ -196,6 +224,7 @@ public final class KubernetesMeshSource implements MeshSource {
               items(Pod.class),
               items(HTTPRoute.class),
               items(GRPCRoute.class),
+              items(ReferenceGrant.class),
               policies());
       Translation t = KubernetesTranslator.translate(state, trustDomain);
       translations++;

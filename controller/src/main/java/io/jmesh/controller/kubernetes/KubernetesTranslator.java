@@ -93,7 +93,9 @@ final class KubernetesTranslator {
     }
     EndpointIndex index = new EndpointIndex(state.endpointSlices(), state.pods(), trustDomain);
     RouteTranslator.Result routes =
-        RouteTranslator.translate(byKey, state.httpRoutes(), state.grpcRoutes());
+        RouteTranslator.translate(
+            byKey, state.httpRoutes(), state.grpcRoutes(),
+            ReferenceGrants.of(state.referenceGrants()));
     PolicyTranslator.Result policies = PolicyTranslator.translate(byKey.keySet(), state.policies());
     List<String> notes = new ArrayList<>();
     List<Service> out = new ArrayList<>();

@@ -117,18 +117,26 @@ final class RouteTranslator {
       int weight) {}
 
   private final Map<String, Service> services;
+  private final ReferenceGrants grants;
   private final Map<String, List<AttachedRule>> rules = new LinkedHashMap<>();
   private final Map<String, Map<String, List<AttachedRule>>> consumerRules = new LinkedHashMap<>();
   private final Map<RouteStatus.Key, List<RouteStatus>> statuses = new LinkedHashMap<>();
 
-  private RouteTranslator(Map<String, Service> services) {
+  private RouteTranslator(Map<String, Service> services, ReferenceGrants grants) {
     this.services = services;
+    this.grants = grants;
   }
 
-  /** @param services every Service, by {@code namespace/name} */
+  /**
+   * @param services every Service, by {@code namespace/name}
+   * @param grants what lets a route send to a Service in another namespace
+   */
   static Result translate(
-      Map<String, Service> services, List<HTTPRoute> httpRoutes, List<GRPCRoute> grpcRoutes) {
-    RouteTranslator t = new RouteTranslator(services);
+      Map<String, Service> services,
+      List<HTTPRoute> httpRoutes,
+      List<GRPCRoute> grpcRoutes,
+      ReferenceGrants grants) {
+    RouteTranslator t = new RouteTranslator(services, grants);
     for (HTTPRoute route : httpRoutes) {
       List<String> unsupported = new ArrayList<>();
       List<Rule> rules = t.httpRules(route, unsupported);
@@ -610,12 +618,14 @@ final class RouteTranslator {
           refProblems.add(ref.field() + ": kind " + refKind + " of group \"" + group
               + "\" (expected: a Service of the core group)");
           target = new BackendTarget(namespace, BACKEND_NONE, 0);
-        } else if (!ns.equals(namespace)) {
-          // ReferenceGrants are not read yet: a reference to another namespace is refused.
+        } else if (!ns.equals(namespace)
+            && !grants.allowsService(kind.name(), namespace, ns, ref.name())) {
+          // Another namespace's consent is a ReferenceGrant there; without one, refused.
           refReason = refReason == null ? "RefNotPermitted" : refReason;
           refProblems.add(ref.field() + ": Service " + ns + "/" + ref.name()
-              + " (expected: a Service in the route's namespace " + namespace
-              + "; ReferenceGrant is not supported yet)");
+              + " in another namespace (expected: a Service in the route's namespace " + namespace
+              + ", or a ReferenceGrant in " + ns + " from " + kind.name() + " in " + namespace
+              + " to that Service)");
           target = new BackendTarget(namespace, BACKEND_NONE, 0);
         } else {
           Service service = services.get(EndpointIndex.key(ns, ref.name()));

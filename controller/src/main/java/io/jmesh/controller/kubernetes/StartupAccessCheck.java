@@ -10,7 +10,9 @@ import java.util.List;
 /**
  * At start, asks the API server with SelfSubjectAccessReviews whether the controller may do what
  * its Kubernetes CA will do: create TokenReviews (every certificate request), get and create the
- * CA's Secret, get, create and update the trust-anchor ConfigMap. A missing permission would
+ * CA's Secret, get, create and update the trust-anchor ConfigMap, and get, create, update and
+ * patch the Lease whose holder creates the Secret (fabric8 8.0 renews with a PATCH). A missing
+ * permission would
  * otherwise show only as every workload refused a certificate; here it stops the start, naming
  * each permission missing. SelfSubjectAccessReviews need no RBAC rule: every authenticated user
  * may ask about itself.
@@ -39,7 +41,7 @@ public final class StartupAccessCheck {
 
   private StartupAccessCheck() {}
 
-  static List<Permission> needed(String namespace) {
+  static List<Permission> needed(String namespace, String leaseNamespace) {
     List<Permission> needed = new ArrayList<>();
     needed.add(new Permission("authentication.k8s.io", "tokenreviews", "create", null));
     for (String verb : List.of("get", "create")) {
@@ -48,17 +50,22 @@ public final class StartupAccessCheck {
     for (String verb : List.of("get", "create", "update")) {
       needed.add(new Permission("", "configmaps", verb, namespace));
     }
+    // Without the Lease no replica leads, and none would ever create the Secret.
+    for (String verb : List.of("get", "create", "update", "patch")) {
+      needed.add(new Permission("coordination.k8s.io", "leases", verb, leaseNamespace));
+    }
     return needed;
   }
 
   /**
    * @param namespace the namespace of the CA's Secret and the trust-anchor ConfigMap
+   * @param leaseNamespace the namespace of the Lease of the replica that creates the Secret
    * @throws MissingPermissionException naming each permission denied or that could not be checked
    */
-  public static void require(KubernetesClient client, String namespace)
+  public static void require(KubernetesClient client, String namespace, String leaseNamespace)
       throws MissingPermissionException {
     List<String> missing = new ArrayList<>();
-    for (Permission p : needed(namespace)) {
+    for (Permission p : needed(namespace, leaseNamespace)) {
       SelfSubjectAccessReview review =
           new SelfSubjectAccessReviewBuilder()
               .withNewSpec()

@@ -7,19 +7,23 @@ import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLo
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Which replica writes route statuses: the one holding a {@code coordination.k8s.io/v1} Lease,
- * elected with fabric8's leader election. Every replica translates and serves xDS; only the
- * leader writes, so N replicas do not fight over the same status.
+ * Which replica writes route statuses and creates the CA's Secret: the one holding a {@code
+ * coordination.k8s.io/v1} Lease, elected with fabric8's leader election. Every replica translates,
+ * serves xDS and signs; only the leader writes, so N replicas do not fight over the same status
+ * and make one CA, not N.
  *
  * <p>Election runs on the client's executor and never blocks the caller: until it wins, the
- * replica simply does not write. On winning, {@code onGained} runs, so the new leader writes the
- * current statuses at once (what changed while no one led is corrected then). Closing releases
- * the Lease, so another replica takes over without waiting for it to expire.
+ * replica simply does not write. On winning, every {@link #onGained} callback runs, so the new
+ * leader writes the current statuses at once (what changed while no one led is corrected then).
+ * Closing releases the Lease, so another replica takes over without waiting for it to expire.
+ * One election per replica: the CA's start and the mesh source share it.
  *
  * <p>A write already under way when leadership is lost may still land, as with any Kubernetes
  * controller; the next leader writes over it from its own caches.
@@ -31,18 +35,24 @@ public final class StatusLeader implements AutoCloseable {
 
   private final KubernetesClient client;
   private final Settings settings;
-  private final Runnable onGained;
+  private final List<Runnable> onGained = new CopyOnWriteArrayList<>();
   private volatile boolean leading;
+  private volatile String leader; // the holder last observed, null before the first look
   private CompletableFuture<?> election; // guarded by this
 
-  StatusLeader(KubernetesClient client, Settings settings, Runnable onGained) {
+  /** An election on {@code client} (not closed with it), not started. */
+  public StatusLeader(KubernetesClient client, Settings settings) {
     this.client = Objects.requireNonNull(client, "client");
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.onGained = Objects.requireNonNull(onGained, "onGained");
   }
 
-  /** Starts campaigning; returns at once. */
-  synchronized void start() {
+  /** Runs {@code callback} on the election's thread each time this replica gains the Lease. */
+  void onGained(Runnable callback) {
+    onGained.add(Objects.requireNonNull(callback, "callback"));
+  }
+
+  /** Starts campaigning; returns at once. A second call does nothing. */
+  public synchronized void start() {
     if (election != null) {
       return;
     }
@@ -69,10 +79,27 @@ public final class StatusLeader implements AutoCloseable {
     return leading;
   }
 
+  /** The Lease's holder as last observed (maybe this replica), or null before the first look. */
+  String leader() {
+    return leader;
+  }
+
+  /** Where and how this replica campaigns. */
+  Settings settings() {
+    return settings;
+  }
+
+  /** The Lease, {@code namespace/name}, for messages. */
+  String lease() {
+    return settings.namespace() + "/" + settings.leaseName();
+  }
+
   private void gained() {
     leading = true;
-    LOG.log(Level.INFO, describe() + ": leading; writing route statuses");
-    onGained.run();
+    leader = settings.identity();
+    LOG.log(
+        Level.INFO, describe() + ": leading; writing route statuses (and the CA's Secret if absent)");
+    onGained.forEach(Runnable::run);
   }
 
   private void lost() {
@@ -81,6 +108,7 @@ public final class StatusLeader implements AutoCloseable {
   }
 
   private void newLeader(String identity) {
+    leader = identity;
     LOG.log(Level.DEBUG, describe() + ": leader is " + identity);
   }
 
@@ -92,6 +120,7 @@ public final class StatusLeader implements AutoCloseable {
   /** Stops campaigning and releases the Lease if held. */
   @Override
   public synchronized void close() {
+    // Idempotent: the mesh source and the controller's main may both close it.
     leading = false;
     if (election != null) {
       election.cancel(true); // releaseOnCancel: the Lease is given up, not left to expire

@@ -115,13 +115,18 @@ class KubernetesCheckIT {
   }
 
   private void gatewayApi() {
-    for (String plural : List.of("httproutes", "grpcroutes")) {
-      String kind = plural.equals("httproutes") ? "HTTPRoute" : "GRPCRoute";
+    for (String plural : List.of("httproutes", "grpcroutes", "referencegrants")) {
+      String kind = switch (plural) {
+        case "httproutes" -> "HTTPRoute";
+        case "grpcroutes" -> "GRPCRoute";
+        default -> "ReferenceGrant";
+      };
+      String version = plural.equals("referencegrants") ? "v1beta1" : "v1";
       client.resource(new CustomResourceDefinitionBuilder()
           .withNewMetadata().withName(plural + ".gateway.networking.k8s.io").endMetadata()
           .withNewSpec().withGroup("gateway.networking.k8s.io").withScope("Namespaced")
               .withNewNames().withKind(kind).withPlural(plural).endNames()
-              .addNewVersion().withName("v1").withServed(true).withStorage(true).endVersion()
+              .addNewVersion().withName(version).withServed(true).withStorage(true).endVersion()
           .endSpec().build()).create();
     }
   }
@@ -186,7 +191,8 @@ class KubernetesCheckIT {
         "\u221a CRD authorizationpolicies.jmesh.io serves v1alpha1\n",
         "\u221a CRD httproutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD grpcroutes.gateway.networking.k8s.io serves v1\n",
-        "\u221a service account " + USER + " has the 42 permissions the controller needs\n",
+        "\u221a CRD referencegrants.gateway.networking.k8s.io serves v1beta1\n",
+        "\u221a service account " + USER + " has the 44 permissions the controller needs\n",
         "\u221a deployment jmesh-system/jmesh-controller: 2 of 2 replicas ready\n",
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
         "\u221a controller admin " + admin + " is ready\n",
@@ -195,7 +201,7 @@ class KubernetesCheckIT {
     assertThat(r.out).doesNotContain("\u00d7");
     assertThat(r.code).isZero();
     // One review per permission, each for the controller's service account.
-    assertThat(reviews).hasSize(42).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
+    assertThat(reviews).hasSize(44).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
   }
 
   @Test
@@ -214,6 +220,7 @@ class KubernetesCheckIT {
     assertThat(r.out).as(r.out).contains(
         "\u00d7 CRD httproutes.gateway.networking.k8s.io is not installed\n    hint: install Gateway API",
         "\u00d7 CRD grpcroutes.gateway.networking.k8s.io is not installed\n",
+        "\u00d7 CRD referencegrants.gateway.networking.k8s.io is not installed\n",
         "\u00d7 service account " + USER + " may not get coordination.k8s.io/leases in jmesh-system,"
             + " create coordination.k8s.io/leases in jmesh-system, update coordination.k8s.io/leases in"
             + " jmesh-system, patch coordination.k8s.io/leases in jmesh-system\n    hint: re-apply the RBAC of jmesh install --namespace jmesh-system | kubectl apply -f -;"
@@ -221,7 +228,7 @@ class KubernetesCheckIT {
         "\u00d7 deployment jmesh-system/jmesh-controller: 0 of 2 replicas ready\n    hint: kubectl -n jmesh-system"
             + " describe deployment jmesh-controller; kubectl -n jmesh-system logs deployment/jmesh-controller\n",
         "\u203c configmap jmesh-system/jmesh-trust-anchors exists but holds no certificate under trust-anchors.pem",
-        "4 checks failed");
+        "5 checks failed");
     assertThat(r.code).isEqualTo(1);
   }
 

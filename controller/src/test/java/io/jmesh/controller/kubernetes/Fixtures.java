@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.jmesh.controller.source.MeshSource;
 import io.jmesh.runtime.config.MeshConfigException;
@@ -94,6 +95,7 @@ final class Fixtures {
         of(objects, Pod.class),
         of(objects, HTTPRoute.class),
         of(objects, GRPCRoute.class),
+        of(objects, ReferenceGrant.class),
         policies(objects));
   }
 

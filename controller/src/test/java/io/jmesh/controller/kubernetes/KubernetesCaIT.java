@@ -3,6 +3,7 @@ package io.jmesh.controller.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
@@ -12,9 +13,11 @@ import io.fabric8.kubernetes.api.model.authentication.TokenReviewStatusBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceAttributes;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.jmesh.controller.Controller;
 import io.jmesh.controller.ca.Csrs;
 import io.jmesh.controller.ca.ServedCa;
@@ -30,7 +33,8 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -69,7 +73,8 @@ class KubernetesCaIT {
   private final List<TokenReview> reviews = new CopyOnWriteArrayList<>();
   /** "verb resource" pairs the access reviews deny. */
   private final Set<String> denied = ConcurrentHashMap.newKeySet();
-  private final List<AutoCloseable> closeables = new ArrayList<>();
+  // Replicas start on the executor too.
+  private final List<AutoCloseable> closeables = new CopyOnWriteArrayList<>();
   private final ExecutorService executor = Executors.newCachedThreadPool();
 
   @BeforeEach
@@ -149,10 +154,27 @@ class KubernetesCaIT {
         .build();
   }
 
+  /** A wait for the leader's Secret short enough for a test, long enough for a leader to act. */
+  static final CaSecret.Wait WAIT =
+      new CaSecret.Wait(Duration.ofSeconds(10), Duration.ofMillis(10), Duration.ofMillis(200));
+
+  /** A replica's election, with short timings; released after the test. */
+  private StatusLeader leader(String identity) {
+    StatusLeader leader =
+        new StatusLeader(client, KubernetesHaIT.lease(identity, Duration.ofSeconds(15)));
+    closeables.add(leader);
+    return leader;
+  }
+
   private Controller replica() throws Exception {
+    return replica(leader("replica-a"), WAIT);
+  }
+
+  private Controller replica(StatusLeader leader, CaSecret.Wait wait) throws Exception {
     ServedCa ca =
         KubernetesCa.start(
-            client, NS, SECRET, "cluster.local", Duration.ofHours(24), Clock.systemUTC());
+            client, NS, SECRET, "cluster.local", Duration.ofHours(24), Clock.systemUTC(), leader,
+            wait);
     Path mesh = dir.resolve("mesh.yaml");
     Files.writeString(mesh, MESH);
     Controller c =
@@ -288,21 +310,106 @@ class KubernetesCaIT {
   }
 
   @Test
-  void twoReplicasEndWithOneCaSecretAndBothSignWithIt() throws Exception {
+  void twoReplicasStartingWithoutASecretMakeOneCaAndBothSignWithIt() throws Exception {
+    String token = jwt("hello", "jmesh-ca");
+    tokens.put(token, authenticated("system:serviceaccount:shop:hello", "jmesh-ca"));
+    drainRequests();
+
+    // Both start at once on an empty namespace: the Lease's winner creates the Secret, the other
+    // waits for it (or finds it, if it looks after the create).
+    var startA = executor.submit(() -> replica(leader("replica-a"), WAIT));
+    var startB = executor.submit(() -> replica(leader("replica-b"), WAIT));
+    Controller a = startA.get(30, TimeUnit.SECONDS);
+    Controller b = startB.get(30, TimeUnit.SECONDS);
+
+    assertThat(drainRequests().stream()
+            .filter(r -> r.getMethod().equals("POST"))
+            .filter(r -> r.getPath().equals("/api/v1/namespaces/" + NS + "/secrets"))
+            .count())
+        .as("creates of the CA's Secret")
+        .isEqualTo(1);
+    assertThat(client.secrets().inNamespace(NS).list().getItems()).hasSize(1);
+    assertBothSignWithOneCa(a, b, token);
+  }
+
+  @Test
+  void aReplicaThatDoesNotLeadWaitsForTheLeadersSecretThenSigns() throws Exception {
+    String token = jwt("hello", "jmesh-ca");
+    tokens.put(token, authenticated("system:serviceaccount:shop:hello", "jmesh-ca"));
+    // replica-a holds the Lease but has not started yet (its pod is being rescheduled).
+    holdLease("replica-a");
+
+    StatusLeader electionB = leader("replica-b");
+    var startB = executor.submit(() -> replica(electionB, WAIT));
+    // B has seen who leads, and waits for it: no Secret, no CA, no xDS port yet.
+    await().atMost(Duration.ofSeconds(10)).until(() -> "replica-a".equals(electionB.leader()));
+    assertThat(startB).isNotDone();
+    assertThat(client.secrets().inNamespace(NS).withName(SECRET).get()).isNull();
+
+    // The leader starts: it renews its own Lease and creates the Secret; B takes it up.
+    Controller a = replica(leader("replica-a"), WAIT);
+    Controller b = startB.get(30, TimeUnit.SECONDS);
+    assertThat(electionB.leading()).isFalse();
+    assertBothSignWithOneCa(a, b, token);
+  }
+
+  @Test
+  void aWaitingReplicaThatWinsTheExpiredLeaseCreatesTheSecretItself() throws Exception {
+    String token = jwt("hello", "jmesh-ca");
+    tokens.put(token, authenticated("system:serviceaccount:shop:hello", "jmesh-ca"));
+    // replica-z took a 1 s Lease and died before creating the Secret. Once its renewal is that
+    // old (fabric8 reads the duration from the Lease), B takes the Lease and creates the Secret.
+    holdLease("replica-z", 1);
+    StatusLeader electionB = leader("replica-b");
+
+    Controller b = replica(electionB, WAIT);
+
+    assertThat(electionB.leading()).isTrue();
+    assertThat(client.secrets().inNamespace(NS).list().getItems()).hasSize(1);
+    assertBothSignWithOneCa(b, b, token);
+  }
+
+  @Test
+  void aLeaderThatNeverCreatesTheSecretEndsTheWaitNamingIt() {
+    holdLease("replica-z");
+    StatusLeader election = leader("replica-b");
+    // Long enough for the election to have looked at the Lease once (it looks at once).
+    CaSecret.Wait shortWait =
+        new CaSecret.Wait(Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(100));
+
+    assertThatThrownBy(() -> replica(election, shortWait))
+        .isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining(
+            "secret " + NS + "/" + SECRET + ": still absent after PT2S waiting for the leader"
+                + " replica-z (Lease " + NS + "/jmesh-controller) to create it (expected:");
+    assertThat(client.secrets().inNamespace(NS).list().getItems()).isEmpty();
+  }
+
+  @Test
+  void twoReplicasThatBothBelieveTheyLeadEndWithOneCaSecret() throws Exception {
     String token = jwt("hello", "jmesh-ca");
     tokens.put(token, authenticated("system:serviceaccount:shop:hello", "jmesh-ca"));
     Controller a = replica();
-    // B started together with A: its first look found no Secret, so it makes a CA and its create
-    // meets A's Secret (409 from the CRUD server); it must load A's, not keep its own.
+    // The safety net: around an expired Lease two replicas may lead for a moment. Simulated with
+    // B under A's name (so B leads too) and a first look that finds no Secret: B makes a CA and
+    // its create meets A's Secret (409 from the CRUD server); it must load A's, not keep its own.
     server
         .expect()
         .get()
         .withPath("/api/v1/namespaces/" + NS + "/secrets/" + SECRET)
         .andReturn(404, null)
         .once();
-    Controller b = replica();
+    StatusLeader alsoA = leader("replica-a");
+    alsoA.start();
+    await().atMost(Duration.ofSeconds(10)).until(alsoA::leading);
+    Controller b = replica(alsoA, WAIT);
 
     assertThat(client.secrets().inNamespace(NS).list().getItems()).hasSize(1);
+    assertBothSignWithOneCa(a, b, token);
+    assertThat(get(b, "/ca")).contains("\"location\": \"secret " + NS + "/" + SECRET + "\"");
+  }
+
+  private void assertBothSignWithOneCa(Controller a, Controller b, String token) throws Exception {
     X509Certificate fromA = Csrs.certificate(sign(a, token, HELLO).get(1));
     X509Certificate fromB = Csrs.certificate(sign(b, token, HELLO).get(1));
     assertThat(fromB).isEqualTo(fromA);
@@ -318,7 +425,35 @@ class KubernetesCaIT {
     assertThat(anchors.split("BEGIN CERTIFICATE", -1)).hasSize(2);
     assertThat(Csrs.certificate(anchors)).isEqualTo(Csrs.certificate(sign(a, token, HELLO).get(2)));
     assertThat(Csrs.certificate(anchors)).isEqualTo(Csrs.certificate(sign(b, token, HELLO).get(2)));
-    assertThat(get(b, "/ca")).contains("\"location\": \"secret " + NS + "/" + SECRET + "\"");
+  }
+
+  /** A Lease held by {@code holder}, renewed just now, for a minute: no one else can take it. */
+  private void holdLease(String holder) {
+    holdLease(holder, 60);
+  }
+
+  /** A Lease held by {@code holder}, renewed just now, expiring after {@code seconds}. */
+  private void holdLease(String holder, int seconds) {
+    client
+        .resource(
+            new LeaseBuilder()
+                .withNewMetadata()
+                .withName(StatusLeader.Settings.DEFAULT_LEASE_NAME)
+                .withNamespace(NS)
+                .endMetadata()
+                .withNewSpec()
+                .withHolderIdentity(holder)
+                .withLeaseDurationSeconds(seconds)
+                .withAcquireTime(ZonedDateTime.now(ZoneOffset.UTC))
+                .withRenewTime(ZonedDateTime.now(ZoneOffset.UTC))
+                .withLeaseTransitions(0)
+                .endSpec()
+                .build())
+        .create();
+  }
+
+  private List<RecordedRequest> drainRequests() throws InterruptedException {
+    return MockApi.drainRequests(server);
   }
 
   private static String get(Controller c, String path) throws Exception {

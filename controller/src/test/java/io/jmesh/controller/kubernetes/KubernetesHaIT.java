@@ -3,11 +3,8 @@ package io.jmesh.controller.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -127,9 +124,7 @@ class KubernetesHaIT {
   }
 
   private void apply(String fixture) {
-    for (HasMetadata o : Fixtures.objects(fixture)) {
-      client.resource(o).createOr(r -> r.update());
-    }
+    MockApi.apply(client, fixture);
   }
 
   private void createService(String name) {
@@ -152,12 +147,6 @@ class KubernetesHaIT {
   }
 
   private List<String> conditions(String route) {
-    HTTPRoute r = client.resources(HTTPRoute.class).inNamespace("mesh").withName(route).get();
-    if (r.getStatus() == null) {
-      return List.of();
-    }
-    return r.getStatus().getParents().get(0).getConditions().stream()
-        .map((Condition c) -> c.getType() + " " + c.getStatus() + " " + c.getReason())
-        .toList();
+    return MockApi.conditions(client, route);
   }
 }

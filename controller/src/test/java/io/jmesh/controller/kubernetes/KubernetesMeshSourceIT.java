@@ -3,19 +3,17 @@ package io.jmesh.controller.kubernetes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
-import io.fabric8.kubernetes.api.model.gatewayapi.v1.RouteParentStatus;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrantBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.jmesh.controller.source.MeshSource;
 import io.jmesh.controller.source.MeshViews;
 import io.jmesh.runtime.config.MeshSnapshot;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -47,17 +45,8 @@ class KubernetesMeshSourceIT {
   }
 
   private KubernetesMeshSource start() {
-    // Its own client per source: closing the source closes it, not the extension's.
-    KubernetesClient own =
-        new io.fabric8.kubernetes.client.KubernetesClientBuilder()
-            .withConfig(client.getConfiguration())
-            .build();
-    KubernetesMeshSource s =
-        new KubernetesMeshSource(
-            own, "cluster.local", KubernetesHaIT.lease("solo", Duration.ofSeconds(15)),
-            Debouncer.Scheduler.of(executor), null, Duration.ZERO,
-            Duration.ZERO, Clock.systemUTC());
-    s.start(
+    return MockApi.source(
+        client, "solo", Duration.ofSeconds(15), executor,
         new MeshSource.Listener() {
           @Override
           public void onSnapshot(MeshSnapshot snapshot) {
@@ -71,17 +60,14 @@ class KubernetesMeshSourceIT {
             snapshots.add(snapshot);
           }
         });
-    return s;
   }
 
   private void apply(String fixture) {
-    for (HasMetadata o : Fixtures.objects(fixture)) {
-      client.resource(o).createOr(r -> r.update());
-    }
+    MockApi.apply(client, fixture);
   }
 
   private MeshSnapshot latest() {
-    return snapshots.isEmpty() ? MeshSnapshot.empty() : snapshots.get(snapshots.size() - 1);
+    return MockApi.latest(snapshots);
   }
 
   private List<String> endpointsOf(String name) {
@@ -222,15 +208,54 @@ class KubernetesMeshSourceIT {
     });
   }
 
-  private List<String> conditions(String route) {
-    HTTPRoute r = client.resources(HTTPRoute.class).inNamespace("mesh").withName(route).get();
-    if (r.getStatus() == null) {
-      return List.of();
-    }
-    RouteParentStatus parent = r.getStatus().getParents().get(0);
-    assertThat(parent.getControllerName()).isEqualTo(RouteStatusWriter.CONTROLLER_NAME);
-    return parent.getConditions().stream()
-        .map((Condition c) -> c.getType() + " " + c.getStatus() + " " + c.getReason())
+  @Test
+  void aReferenceGrantCreatedOrDeletedChangesRoutingAndStatus() {
+    apply("reference-grant/objects.yaml");
+    source = start();
+    // Granted: the route on echo reaches store/cart.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("cart"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs");
+      assertThat(backendsOf("echo")).contains("cart.store:8080");
+    });
+
+    // The grant goes: the reference is refused and its share selects no endpoint.
+    client.resources(ReferenceGrant.class).inNamespace("store").withName("cart-from-mesh")
+        .delete();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("cart"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs False RefNotPermitted");
+      assertThat(backendsOf("echo")).doesNotContain("cart.store:8080");
+    });
+
+    // billing grants HTTPRoutes from mesh every Service: invoice resolves.
+    client.resource(
+            new ReferenceGrantBuilder()
+                .withNewMetadata().withName("from-mesh").withNamespace("billing").endMetadata()
+                .withNewSpec()
+                .addNewFrom()
+                .withGroup("gateway.networking.k8s.io").withKind("HTTPRoute").withNamespace("mesh")
+                .endFrom()
+                .addNewTo().withGroup("").withKind("Service").endTo()
+                .endSpec()
+                .build())
+        .create();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(conditions("invoice"))
+          .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs");
+      assertThat(backendsOf("echo")).contains("invoice.billing:8080");
+    });
+  }
+
+  /** The backends whose endpoints service {@code mesh/name} carries. */
+  private List<String> backendsOf(String name) {
+    return latest().service(name, "mesh").stream()
+        .flatMap(s -> s.endpoints().stream())
+        .map(e -> e.labels().get(KubernetesTranslator.BACKEND_LABEL))
         .toList();
+  }
+
+  private List<String> conditions(String route) {
+    return MockApi.conditions(client, route);
   }
 }
