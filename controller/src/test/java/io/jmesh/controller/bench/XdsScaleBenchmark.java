@@ -31,6 +31,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -79,12 +81,7 @@ public final class XdsScaleBenchmark {
   public static void main(String[] args) throws Exception {
     int agents = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
-    Path jar = Path.of(System.getProperty("jmesh.controller.jar", "target/jmesh-controller.jar"));
-    if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(
-          "controller jar: " + jar.toAbsolutePath() + " does not exist (expected: built by"
-              + " ./mvnw package -pl controller -am, or named by -Djmesh.controller.jar)");
-    }
+    Path jar = controllerJar();
     List<Result> results = new ArrayList<>();
     List<Scenario> scenarios =
         args.length > 2
@@ -141,31 +138,14 @@ public final class XdsScaleBenchmark {
     write(config, yaml);
     int xdsPort = freePort();
     int adminPort = freePort();
-    List<String> command = new ArrayList<>(List.of(javaBin(), "-Xms256m", "-Xmx2g"));
-    // For profiling, e.g. -Djmesh.xds.bench.controller.jvm=-XX:StartFlightRecording=filename=c.jfr
-    String extra = System.getProperty("jmesh.xds.bench.controller.jvm", "");
-    if (!extra.isBlank()) {
-      command.addAll(List.of(extra.trim().split("\\s+")));
-    }
-    command.addAll(
-        List.of(
-            "-jar",
-            jar.toAbsolutePath().toString(),
-            "--config",
-            config.toString(),
-            "--xds-address",
-            "127.0.0.1:" + xdsPort,
-            "--admin-address",
-            "127.0.0.1:" + adminPort,
-            "--poll-ms",
-            Long.toString(POLL_MS),
-            // The simulated agents speak plaintext ADS: TLS is not what is measured here.
-            "--insecure-plaintext"));
     Process controller =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("controller.log").toFile())
-            .start();
+        startController(
+            jar,
+            List.of(),
+            List.of("--config", config.toString(), "--poll-ms", Long.toString(POLL_MS)),
+            xdsPort,
+            adminPort,
+            dir.resolve("controller.log"));
     EventLoopGroup group = new NioEventLoopGroup(2);
     List<SimulatedAgent> agents = new ArrayList<>();
     HttpClient http = HttpClient.newHttpClient();
@@ -258,6 +238,51 @@ public final class XdsScaleBenchmark {
   }
 
   /**
+   * Starts the controller's shaded jar as its own process (so its heap and CPU are its own), on
+   * {@code xdsPort} and {@code adminPort} of loopback, in plaintext (the simulated agents speak
+   * plaintext ADS: TLS is not what is measured here), logging to {@code log}.
+   *
+   * @param jvmArgs options of the controller's JVM, before those of
+   *     {@code -Djmesh.xds.bench.controller.jvm} (for profiling, e.g.
+   *     {@code -XX:StartFlightRecording=filename=c.jfr})
+   * @param args the controller's own flags besides the addresses and {@code --insecure-plaintext}
+   */
+  static Process startController(
+      Path jar, List<String> jvmArgs, List<String> args, int xdsPort, int adminPort, Path log)
+      throws IOException {
+    List<String> command = new ArrayList<>(List.of(javaBin(), "-Xms256m", "-Xmx2g"));
+    command.addAll(jvmArgs);
+    String extra = System.getProperty("jmesh.xds.bench.controller.jvm", "");
+    if (!extra.isBlank()) {
+      command.addAll(List.of(extra.trim().split("\\s+")));
+    }
+    command.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
+    command.addAll(args);
+    command.addAll(
+        List.of(
+            "--xds-address",
+            "127.0.0.1:" + xdsPort,
+            "--admin-address",
+            "127.0.0.1:" + adminPort,
+            "--insecure-plaintext"));
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
+  /** The controller jar named by {@code -Djmesh.controller.jar}, which must exist. */
+  static Path controllerJar() {
+    Path jar = Path.of(System.getProperty("jmesh.controller.jar", "target/jmesh-controller.jar"));
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(
+          "controller jar: " + jar.toAbsolutePath() + " does not exist (expected: built by"
+              + " ./mvnw package -pl controller -am, or named by -Djmesh.controller.jar)");
+    }
+    return jar;
+  }
+
+  /**
    * {@code services} services of {@code perService} endpoints, half v1, half v2, split by a
    * route. Each round moves the split of service 0 and one endpoint of service 0 to a new
    * address, so RDS and EDS change (and, as every type carries the snapshot's version, every type
@@ -295,11 +320,15 @@ public final class XdsScaleBenchmark {
     return "svc-" + i;
   }
 
-  /** A jmesh agent's subscriptions, ACKing every response at once. */
+  /**
+   * A jmesh agent's subscriptions, ACKing every response at once. Responses arrive on the
+   * channel's event loop; an observer, if given, sees each one there after its ACK is sent.
+   */
   static final class SimulatedAgent implements AutoCloseable {
     final ManagedChannel channel;
     final StreamObserver<DiscoveryRequest> requests;
     final List<String> called;
+    final Consumer<DiscoveryResponse> observer;
     final ConcurrentHashMap<String, String> versions = new ConcurrentHashMap<>();
     // version -> nanoTime when every type first held it
     final ConcurrentHashMap<String, Long> converged = new ConcurrentHashMap<>();
@@ -307,7 +336,18 @@ public final class XdsScaleBenchmark {
     private boolean subscribed; // guarded by this
 
     SimulatedAgent(String id, int port, EventLoopGroup group, List<String> called) {
+      this(id, port, group, called, response -> {});
+    }
+
+    /** {@code observer} reads each response, on the event loop, before its version counts. */
+    SimulatedAgent(
+        String id,
+        int port,
+        EventLoopGroup group,
+        List<String> called,
+        Consumer<DiscoveryResponse> observer) {
       this.called = List.copyOf(called);
+      this.observer = observer;
       channel =
           NettyChannelBuilder.forAddress("127.0.0.1", port)
               .eventLoopGroup(group)
@@ -366,6 +406,7 @@ public final class XdsScaleBenchmark {
               DiscoveryRequest.newBuilder().setTypeUrl(t).addAllResourceNames(namesFor(t)).build());
         }
       }
+      observer.accept(response);
       String v = response.getVersionInfo();
       if (!converged.containsKey(v) && versions.size() == 4) {
         boolean all = true;
@@ -405,6 +446,17 @@ public final class XdsScaleBenchmark {
 
   static void awaitAll(
       List<SimulatedAgent> agents, String version, Process controller, Path dir, String what) {
+    awaitAll(agents, a -> a.has(version), "version " + version, controller, dir, what);
+  }
+
+  /** Waits until {@code isDone} holds for every agent; {@code goal} names it in the error. */
+  static void awaitAll(
+      List<SimulatedAgent> agents,
+      Predicate<SimulatedAgent> isDone,
+      String goal,
+      Process controller,
+      Path dir,
+      String what) {
     // Each agent stamps its own convergence time, so the poll interval does not bias the result.
     int[] done = {0};
     try {
@@ -420,7 +472,7 @@ public final class XdsScaleBenchmark {
                     throw new IllegalStateException(
                         what + ": an agent's stream failed: " + a.error, a.error);
                   }
-                  if (a.has(version)) {
+                  if (isDone.test(a)) {
                     done[0]++;
                   }
                 }
@@ -432,8 +484,7 @@ public final class XdsScaleBenchmark {
               });
     } catch (ConditionTimeoutException e) {
       throw new IllegalStateException(
-          what + ": " + done[0] + " of " + agents.size() + " agents hold version " + version
-              + " after " + WAIT + "; log: " + dir.resolve("controller.log"),
+          what + ": " + done[0] + " of " + agents.size() + " agents hold " + goal + " after " + WAIT + "; log: " + dir.resolve("controller.log"),
           e);
     }
   }
