@@ -195,10 +195,15 @@ public final class WebhookServer implements AutoCloseable {
     LOG.log(
         Level.INFO,
         "jmesh injector: serving AdmissionReview v1 on https://"
-            + channel.localAddress()
+            + hostPort((InetSocketAddress) channel.localAddress())
             + options.path()
             + " (HTTP/1.1 and h2)");
     return new WebhookServer(group, workers, channel, metrics, limit);
+  }
+
+  private static String hostPort(InetSocketAddress address) {
+    String host = address.getAddress().getHostAddress();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
   }
 
   private interface ProtocolNegotiationFactory {
