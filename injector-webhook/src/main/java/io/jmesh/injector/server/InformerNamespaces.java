@@ -6,6 +6,8 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -20,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread-safety: lookups from any thread; {@link #close} once.
  */
 public final class InformerNamespaces implements NamespaceLookup, AutoCloseable {
+  private static final Logger LOG = System.getLogger("io.jmesh.injector.namespaces");
   private final KubernetesClient client;
   private final SharedIndexInformer<Namespace> informer;
   private final AtomicLong gets = new AtomicLong();
@@ -36,6 +39,13 @@ public final class InformerNamespaces implements NamespaceLookup, AutoCloseable 
   public static InformerNamespaces start(KubernetesClient client) {
     Objects.requireNonNull(client, "client");
     SharedIndexInformer<Namespace> informer = client.namespaces().runnableInformer(0);
+    // Keep trying through an API server that is down at the start or later (fabric8 would stop
+    // the informer after a failed first list); lookups meanwhile fall back to a GET.
+    informer.exceptionHandler(
+        (started, e) -> {
+          LOG.log(Level.WARNING, "namespace informer: " + e.getMessage() + "; retrying");
+          return true;
+        });
     informer.start();
     return new InformerNamespaces(client, informer);
   }
@@ -52,7 +62,12 @@ public final class InformerNamespaces implements NamespaceLookup, AutoCloseable 
       read = client.namespaces().withName(namespace).get();
     } catch (KubernetesClientException e) {
       throw new UnavailableException(
-          "namespace " + namespace + ": cannot read it from the Kubernetes API: " + e.getMessage(),
+          "namespace "
+              + namespace
+              + ": cannot read it from the Kubernetes API at "
+              + client.getMasterUrl()
+              + ": "
+              + e.getMessage(),
           e);
     }
     return read == null ? null : copy(read);

@@ -230,4 +230,25 @@ class WebhookServerIT {
         assertThat(namespaces.metadata("plain").getLabels()).containsEntry("jmesh.io/inject", "enabled"));
     assertThat(namespaces.gets()).isEqualTo(1);
   }
+
+  @Test
+  void anApiServerThatCannotBeReachedRefusesThePodByUid() throws Exception {
+    // Port 1 on loopback: nothing listens, every read fails at once.
+    try (KubernetesClient down = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+            .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl("https://127.0.0.1:1")
+                .withRequestTimeout(2000).withConnectionTimeout(2000).withRequestRetryBackoffLimit(0).build())
+            .build();
+        InformerNamespaces unreachable = InformerNamespaces.start(down)) {
+      server = WebhookServer.start(WebhookServer.Options.defaults().withAddress("127.0.0.1", 0), tls, unreachable, Reviews.admission());
+      ApiServerClient client = new ApiServerClient(certs.clientContext(), server.port(), HttpClient.Version.HTTP_1_1);
+
+      assertThat(client.get("/ready").statusCode()).isEqualTo(503);
+      JsonNode response = Reviews.response(client.post("/inject", Reviews.podCreate("uid-down", "shop", "{}")).body());
+      assertThat(response.get("uid").asString()).isEqualTo("uid-down");
+      assertThat(response.get("allowed").asBoolean()).isFalse();
+      assertThat(response.at("/status/code").asInt()).isEqualTo(503);
+      assertThat(response.at("/status/message").asString())
+          .startsWith("jmesh injector: namespace_unavailable: namespace shop: cannot read it from the Kubernetes API: ");
+    }
+  }
 }
