@@ -12,9 +12,11 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Routes one aggregated request: {@code POST <path>} to the {@link AdmissionEndpoint} (on the
@@ -31,6 +33,12 @@ final class AdmissionHttpHandler extends SimpleChannelInboundHandler<FullHttpReq
   private final BooleanSupplier ready;
   private final AdmissionMetrics metrics;
   private final ServerTls tls;
+  // Event-loop state: the admission in progress on this channel and the answers waiting for it.
+  private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+  private boolean busy;
+
+  /** Requests a pipelining HTTP/1.1 client may queue behind one in progress; more: closed. */
+  static final int MAX_PIPELINED = 16;
 
   AdmissionHttpHandler(
       String path,
@@ -52,7 +60,7 @@ final class AdmissionHttpHandler extends SimpleChannelInboundHandler<FullHttpReq
     boolean keepAlive = HttpUtil.isKeepAlive(request);
     if (request.decoderResult().isFailure()) {
       metrics.count("bad_http");
-      send(
+      reply(
           ctx,
           HttpAnswers.text(
               HttpResponseStatus.BAD_REQUEST,
@@ -72,40 +80,28 @@ final class AdmissionHttpHandler extends SimpleChannelInboundHandler<FullHttpReq
                 method + " " + path + " (expected: POST with an AdmissionReview)",
                 !keepAlive);
         answer.headers().set(HttpHeaderNames.ALLOW, "POST");
-        send(ctx, answer, keepAlive);
+        reply(ctx, answer, keepAlive);
         return;
       }
       // The body is copied (at most --max-body-bytes) so the buffer is released on this thread.
       byte[] body = ByteBufUtil.getBytes(request.content());
-      try {
-        workers.execute(
-            () -> {
-              AdmissionEndpoint.Answer answer = endpoint.handle(body);
-              send(
-                  ctx,
-                  HttpAnswers.bytes(
-                      HttpResponseStatus.valueOf(answer.status()),
-                      answer.contentType(),
-                      answer.body(),
-                      !keepAlive),
-                  keepAlive);
-            });
-      } catch (RejectedExecutionException e) {
-        metrics.count("busy");
-        send(
-            ctx,
-            HttpAnswers.text(
-                HttpResponseStatus.SERVICE_UNAVAILABLE,
-                "busy: too many admissions in progress (try again)",
-                !keepAlive),
-            keepAlive);
-      }
+      answerInOrder(
+          ctx,
+          () -> {
+            AdmissionEndpoint.Answer answer = endpoint.handle(body);
+            return HttpAnswers.bytes(
+                HttpResponseStatus.valueOf(answer.status()),
+                answer.contentType(),
+                answer.body(),
+                !keepAlive);
+          },
+          keepAlive);
       return;
     }
     boolean get = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
     if (requestPath.equals("/ready") && get) {
       boolean isReady = ready.getAsBoolean();
-      send(
+      reply(
           ctx,
           HttpAnswers.text(
               isReady ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
@@ -115,7 +111,7 @@ final class AdmissionHttpHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     if (requestPath.equals("/metrics") && get) {
-      send(
+      reply(
           ctx,
           HttpAnswers.bytes(
               HttpResponseStatus.OK,
@@ -126,7 +122,7 @@ final class AdmissionHttpHandler extends SimpleChannelInboundHandler<FullHttpReq
       return;
     }
     metrics.count(requestPath.equals("/ready") || requestPath.equals("/metrics") ? "bad_method" : "not_found");
-    send(
+    reply(
         ctx,
         HttpAnswers.text(
             requestPath.equals("/ready") || requestPath.equals("/metrics")
@@ -135,6 +131,75 @@ final class AdmissionHttpHandler extends SimpleChannelInboundHandler<FullHttpReq
             method + " " + requestPath + " (expected: POST " + path + ", GET /ready or GET /metrics)",
             !keepAlive),
         keepAlive);
+  }
+
+  /**
+   * Runs {@code work} on a worker and writes its answer, after the answers of earlier requests of
+   * this channel: an HTTP/1.1 client may send its next request before the first is answered
+   * (pipelining), and answers must keep the requests' order. Called on the event loop.
+   */
+  private void answerInOrder(
+      ChannelHandlerContext ctx, Supplier<FullHttpResponse> work, boolean keepAlive) {
+    if (busy) {
+      if (waiting.size() >= MAX_PIPELINED) {
+        metrics.count("busy");
+        ctx.close();
+        return;
+      }
+      waiting.add(() -> answerInOrder(ctx, work, keepAlive));
+      return;
+    }
+    busy = true;
+    try {
+      workers.execute(
+          () -> {
+            FullHttpResponse response;
+            try {
+              response = work.get();
+            } catch (RuntimeException e) {
+              // AdmissionEndpoint answers its own failures; this is the last net, so the
+              // channel's queue moves on.
+              metrics.count("internal_error");
+              response =
+                  HttpAnswers.text(
+                      HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal error: " + e, true);
+            }
+            FullHttpResponse answer = response;
+            ctx.executor()
+                .execute(
+                    () -> {
+                      send(ctx, answer, keepAlive && !answer.headers().contains("connection"));
+                      next();
+                    });
+          });
+    } catch (RejectedExecutionException e) {
+      metrics.count("busy");
+      send(
+          ctx,
+          HttpAnswers.text(
+              HttpResponseStatus.SERVICE_UNAVAILABLE,
+              "busy: too many admissions in progress (try again)",
+              !keepAlive),
+          keepAlive);
+      next();
+    }
+  }
+
+  private void next() {
+    busy = false;
+    Runnable waiter = waiting.poll();
+    if (waiter != null) {
+      waiter.run();
+    }
+  }
+
+  /** Writes now, or after the admissions in progress on this channel. */
+  private void reply(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+    if (busy) {
+      answerInOrder(ctx, () -> response, keepAlive);
+    } else {
+      send(ctx, response, keepAlive);
+    }
   }
 
   private static void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {

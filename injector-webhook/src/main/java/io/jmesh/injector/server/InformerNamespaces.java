@@ -67,10 +67,21 @@ public final class InformerNamespaces implements NamespaceLookup, AutoCloseable 
               + ": cannot read it from the Kubernetes API at "
               + client.getMasterUrl()
               + ": "
-              + e.getMessage(),
+              + e.getMessage()
+              + rootCause(e),
           e);
     }
     return read == null ? null : copy(read);
+  }
+
+  /** The causes fabric8's message leaves out: " (caused by java.io.IOException, java.net...)". */
+  private static String rootCause(Throwable e) {
+    StringBuilder causes = new StringBuilder();
+    int depth = 0;
+    for (Throwable c = e.getCause(); c != null && depth < 5; c = c.getCause(), depth++) {
+      causes.append(causes.length() == 0 ? " (caused by " : ", ").append(c);
+    }
+    return causes.length() == 0 ? "" : causes.append(')').toString();
   }
 
   @Override

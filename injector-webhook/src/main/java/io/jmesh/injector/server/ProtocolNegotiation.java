@@ -63,7 +63,7 @@ final class ProtocolNegotiation extends ApplicationProtocolNegotiationHandler {
                       .addLast(
                           new RequestDeadline(deadline, false),
                           new Http2StreamFrameToHttpObjectCodec(true),
-                          new BoundedAggregator(options.maxBodyBytes(), metrics),
+                          new BoundedAggregator(options.maxBodyBytes(), metrics, options.readTimeout()),
                           handlers.get());
                 }
               }));
@@ -78,7 +78,7 @@ final class ProtocolNegotiation extends ApplicationProtocolNegotiationHandler {
             new HttpDecoderConfig()
                 .setMaxInitialLineLength(MAX_INITIAL_LINE)
                 .setMaxHeaderSize(MAX_HEADER_BYTES)),
-        new BoundedAggregator(options.maxBodyBytes(), metrics),
+        new BoundedAggregator(options.maxBodyBytes(), metrics, null),
         handlers.get());
   }
 }

@@ -73,12 +73,8 @@ public final class WebhookServer implements AutoCloseable {
       requirePositive("maxBodyBytes", maxBodyBytes);
       requirePositive("maxConnections", maxConnections);
       requirePositive("workers", workers);
-      for (var d : new Object[][] {{"readTimeout", readTimeout}, {"idleTimeout", idleTimeout}}) {
-        Duration value = (Duration) d[1];
-        if (value == null || value.isNegative() || value.isZero()) {
-          throw new IllegalArgumentException(d[0] + ": " + value + " (expected: > 0)");
-        }
-      }
+      requirePositive("readTimeout", readTimeout);
+      requirePositive("idleTimeout", idleTimeout);
     }
 
     /** The defaults of the README: port 8443, path /inject, 6 MiB, 10 s, 120 s, 512, 4. */
@@ -104,6 +100,12 @@ public final class WebhookServer implements AutoCloseable {
 
     public Options withPath(String path) {
       return new Options(host, port, path, maxBodyBytes, readTimeout, idleTimeout, maxConnections, workers);
+    }
+
+    private static void requirePositive(String name, Duration value) {
+      if (value == null || value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+      }
     }
 
     private static void requirePositive(String name, int value) {

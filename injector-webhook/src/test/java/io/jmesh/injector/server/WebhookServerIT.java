@@ -248,7 +248,30 @@ class WebhookServerIT {
       assertThat(response.get("allowed").asBoolean()).isFalse();
       assertThat(response.at("/status/code").asInt()).isEqualTo(503);
       assertThat(response.at("/status/message").asString())
-          .startsWith("jmesh injector: namespace_unavailable: namespace shop: cannot read it from the Kubernetes API: ");
+          .startsWith("jmesh injector: namespace_unavailable: namespace shop: cannot read it from the Kubernetes API at"
+              + " https://127.0.0.1:1/: ")
+          .contains("ConnectException");
+    }
+  }
+
+  @Test
+  void pipelinedRequestsAreAnsweredInTheirOrder() throws Exception {
+    ApiServerClient client = serve();
+    StringBuilder requests = new StringBuilder();
+    for (String uid : new String[] {"uid-p1", "uid-p2"}) {
+      byte[] body = Reviews.podCreate(uid, "shop", "{}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      requests.append("POST /inject HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ")
+          .append(body.length).append("\r\n\r\n").append(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    requests.append("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+
+    try (SSLSocket socket = client.socket()) {
+      // All three in one write: the second and third arrive while the first is in progress.
+      socket.getOutputStream().write(requests.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      socket.getOutputStream().flush();
+      assertThat(ApiServerClient.readResponse(socket.getInputStream())).contains("\"uid\":\"uid-p1\"");
+      assertThat(ApiServerClient.readResponse(socket.getInputStream())).contains("\"uid\":\"uid-p2\"");
+      assertThat(ApiServerClient.readResponse(socket.getInputStream())).contains("jmesh_injector_admissions_total");
     }
   }
 }
