@@ -19,7 +19,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -254,8 +253,7 @@ public final class InjectorMain implements Callable<Integer> {
     }
     ScheduledExecutorService poller =
         Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("jmesh-injector-tls", true));
-    poller.scheduleWithFixedDelay(
-        tls::poll, tlsPoll.toMillis(), tlsPoll.toMillis(), TimeUnit.MILLISECONDS);
+    tls.pollEvery(poller, tlsPoll);
     CountDownLatch stopped = new CountDownLatch(1);
     KubernetesClient ownedClient = client;
     NamespaceLookup ownedNamespaces = namespaces;

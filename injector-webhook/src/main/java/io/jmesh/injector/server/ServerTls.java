@@ -13,7 +13,11 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLException;
 
@@ -119,6 +123,29 @@ public final class ServerTls {
     reloads.incrementAndGet();
     LOG.log(Level.INFO, "TLS: now serving " + describe(loaded.leaf) + " from " + dir);
     return true;
+  }
+
+  /**
+   * Calls {@link #poll} every {@code interval} on {@code scheduler} (a single thread, so polls
+   * never overlap), first one interval from now. A poll that throws is logged; the next runs.
+   */
+  public ScheduledFuture<?> pollEvery(ScheduledExecutorService scheduler, Duration interval) {
+    if (interval.isZero() || interval.isNegative()) {
+      throw new IllegalArgumentException("TLS poll interval: " + interval + " (expected: > 0)");
+    }
+    long millis = interval.toMillis();
+    return scheduler.scheduleWithFixedDelay(
+        () -> {
+          try {
+            poll();
+          } catch (RuntimeException e) {
+            // A periodic task that throws is never run again: the certificate would go stale.
+            LOG.log(Level.WARNING, "TLS: poll of " + dir + " failed", e);
+          }
+        },
+        millis,
+        millis,
+        TimeUnit.MILLISECONDS);
   }
 
   private static SslContext context(TlsFiles.Material material) throws SSLException {

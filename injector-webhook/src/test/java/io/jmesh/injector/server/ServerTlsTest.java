@@ -3,6 +3,7 @@ package io.jmesh.injector.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +38,28 @@ class ServerTlsTest {
     assertThat(tls.certificate().getSerialNumber()).isEqualTo(second.serial());
     assertThat(tls.reloads()).isEqualTo(1);
     assertThat(tls.poll()).isFalse();
+  }
+
+  @Test
+  void thePollRunsOnTheInjectedSchedulerAtItsInterval() throws Exception {
+    TestCerts.Leaf first = certs.leaf();
+    certs.write(dir, first);
+    ServerTls tls = ServerTls.load(dir, clock);
+    // An embedded event loop with frozen time: a scheduler the test moves by hand.
+    EmbeddedChannel scheduler = new EmbeddedChannel();
+    scheduler.freezeTime();
+    tls.pollEvery(scheduler.eventLoop(), Duration.ofSeconds(10));
+    TestCerts.Leaf second = certs.leaf();
+    certs.swap(dir, second);
+
+    scheduler.advanceTimeBy(9, TimeUnit.SECONDS);
+    scheduler.runScheduledPendingTasks();
+    assertThat(tls.certificate().getSerialNumber()).isEqualTo(first.serial());
+
+    scheduler.advanceTimeBy(1, TimeUnit.SECONDS);
+    scheduler.runScheduledPendingTasks();
+    assertThat(tls.certificate().getSerialNumber()).isEqualTo(second.serial());
+    scheduler.finishAndReleaseAll();
   }
 
   @Test
