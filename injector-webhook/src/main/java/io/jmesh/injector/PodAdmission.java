@@ -115,10 +115,35 @@ public final class PodAdmission {
     }
   }
 
+  /**
+   * A refusal of the request {@code uid} that did not get as far as the injector (a review the
+   * server could not use, a namespace it could not read): {@code allowed: false}, the status
+   * {@code code} and {@code "jmesh injector: <reason>: <message>"}, and {@code reason} as the
+   * audit annotation.
+   */
+  public static AdmissionReview refused(String uid, int code, String reason, String message) {
+    return answer(
+        refuse(
+            new AdmissionResponseBuilder().withUid(uid),
+            code,
+            reason,
+            message));
+  }
+
+  /** The outcome code of an answer made here: its {@code jmesh-outcome} audit annotation. */
+  public static String outcomeCode(AdmissionReview answer) {
+    AdmissionResponse response = answer.getResponse();
+    if (response == null || response.getAuditAnnotations() == null) {
+      return "unknown";
+    }
+    return response.getAuditAnnotations().getOrDefault(AUDIT_KEY, "unknown");
+  }
+
   private static AdmissionResponse refuse(
       AdmissionResponseBuilder response, int code, String reason, String message) {
     return response
         .withAllowed(false)
+        .withAuditAnnotations(Map.of(AUDIT_KEY, reason))
         .withStatus(
             new StatusBuilder()
                 .withCode(code)
