@@ -38,10 +38,12 @@ public final class ControllerProcess implements AutoCloseable {
   private int xdsPort;
   private final int adminPort;
   private final List<String> extraArgs = new ArrayList<>();
+  private final java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
   private Jvm jvm;
 
   /**
-   * @param config the mesh YAML the controller watches
+   * @param config the mesh YAML the controller watches, or {@code null} for none (then pass
+   *     {@code --kubernetes} with {@link #withArgs})
    * @param overrides an xDS overrides file, or {@code null}
    */
   public ControllerProcess(Path config, Path overrides) throws IOException {
@@ -95,6 +97,15 @@ public final class ControllerProcess implements AutoCloseable {
   }
 
   /**
+   * Environment variables for every start, for example where the Kubernetes API is ({@code
+   * KUBERNETES_MASTER}, read by fabric8's client).
+   */
+  public ControllerProcess withEnv(java.util.Map<String, String> variables) {
+    env.putAll(variables);
+    return this;
+  }
+
+  /**
    * Runs the controller jar's {@code token} subcommand against {@code caDir} (a directory the
    * controller has made: start it first) and returns the bootstrap token it prints.
    */
@@ -131,10 +142,11 @@ public final class ControllerProcess implements AutoCloseable {
   /** Starts the JVM and waits, boundedly, until {@code /ready} answers 200. */
   public ControllerProcess start() throws IOException, InterruptedException {
     List<String> args = new ArrayList<>(List.of(
-        "--config", config.toString(),
         "--xds-address", xdsAddress(),
-        "--admin-address", "127.0.0.1:" + adminPort,
-        "--poll-ms", "100"));
+        "--admin-address", "127.0.0.1:" + adminPort));
+    if (config != null) {
+      args.addAll(List.of("--config", config.toString(), "--poll-ms", "100"));
+    }
     if (overrides != null) {
       args.add("--overrides");
       args.add(overrides.toString());
@@ -151,6 +163,7 @@ public final class ControllerProcess implements AutoCloseable {
     }
     jvm = Jvm.builder("controller")
         .classPath(Jvm.controllerJar().toString())
+        .env(env)
         .main("io.jmesh.controller.ControllerMain", args.toArray(new String[0]))
         .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
