@@ -79,7 +79,7 @@ class MeshedSendTest {
 
   private CompletableFuture<HttpResponse<String>> start(HttpRequest request, CallDriver.Observer observer) {
     OutboundCall call = runtime.route(OutboundRequest.of("http", "hello", 8080, request.method(), "/x", null));
-    return new MeshedSend<>(request, handler, client, a -> new Ep(a.endpoint()), () -> null, ticker::nanoTime, null, null, null)
+    return new MeshedSend<>(request, handler, client, a -> new Ep(a.endpoint()), () -> null, ticker::nanoTime, null, null, null, () -> null)
         .start(s -> CallDriver.start(call, true, 0, s, s, timer, observer));
   }
 

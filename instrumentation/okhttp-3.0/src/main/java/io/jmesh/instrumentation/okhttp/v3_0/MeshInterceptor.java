@@ -9,6 +9,7 @@ import io.jmesh.bridge.MeshRefusal;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.TimeUnit;
+import okhttp3.Headers;
 import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
@@ -120,6 +121,35 @@ public final class MeshInterceptor implements Interceptor {
     }
   }
 
+  /**
+   * The route's response header edits (see {@link BridgeCall#responseHeaderEdits}) applied to a
+   * copy of {@code response}'s head, or {@code response} itself when the route has none or they
+   * cannot be applied (OkHttp refuses a value outside printable ASCII, for one): an agent error
+   * never costs the application its answer.
+   */
+  static Response editResponseHeaders(Response response, BridgeCall call) {
+    try {
+      String[][] edits = call.responseHeaderEdits();
+      if (edits == null) {
+        return response;
+      }
+      Headers.Builder headers = response.headers().newBuilder();
+      for (String name : edits[0]) {
+        headers.removeAll(name);
+      }
+      for (int i = 0; i + 1 < edits[1].length; i += 2) {
+        headers.set(edits[1][i], edits[1][i + 1]);
+      }
+      for (int i = 0; i + 1 < edits[2].length; i += 2) {
+        headers.add(edits[2][i], edits[2][i + 1]);
+      }
+      return response.newBuilder().headers(headers.build()).build();
+    } catch (Throwable t) {
+      MeshBridge.responseHeadersNotEdited(PLACE, t);
+      return response;
+    }
+  }
+
   /** One call's attempts, in OkHttp's types. */
   private final class Attempts implements BridgeSender<Response> {
     private final Chain chain;
@@ -157,9 +187,11 @@ public final class MeshInterceptor implements Interceptor {
           attempt.header(trace[i], trace[i + 1]);
         }
       }
-      return overMeshTls
-          ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
-          : withTimeout(chain, timeoutNanos).proceed(attempt.build());
+      Response response =
+          overMeshTls
+              ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
+              : withTimeout(chain, timeoutNanos).proceed(attempt.build());
+      return editResponseHeaders(response, call);
     }
 
     @Override
