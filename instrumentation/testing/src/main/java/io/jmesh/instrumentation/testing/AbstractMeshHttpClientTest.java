@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.jmesh.agent.tooling.Agent;
 import io.jmesh.agent.tooling.AgentTestHooks;
 import io.jmesh.bridge.BridgeCall;
-import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.MeshConfigParser;
@@ -339,7 +338,7 @@ public abstract class AbstractMeshHttpClientTest {
         List.of(new HeaderModifier.Header("x-resp-env", "broken-by-the-agent")),
         List.of(),
         List.of()));
-    long before = responseHeaderErrors();
+    long before = AgentErrors.responseHeaderEdits();
 
     for (int i = 0; i < 2; i++) {
       Response r = send(new Request("GET", URI.create("http://hello:8080/b"), Map.of()));
@@ -351,15 +350,7 @@ public abstract class AbstractMeshHttpClientTest {
       assertThat(r.header("x-resp-debug")).isEqualTo("on");
     }
     // Each failure is counted (the first of each client logged as one warning; MeshBridgeTest).
-    assertThat(responseHeaderErrors()).isEqualTo(before + 2);
-  }
-
-  /** The agent's response header edit errors so far, every client together. */
-  private static long responseHeaderErrors() {
-    return MeshBridge.errorCounts().entrySet().stream()
-        .filter(e -> e.getKey().endsWith(MeshBridge.RESPONSE_HEADERS))
-        .mapToLong(Map.Entry::getValue)
-        .sum();
+    assertThat(AgentErrors.responseHeaderEdits()).isEqualTo(before + 2);
   }
 
   @Test

@@ -19,7 +19,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.MetadataUtils;
 import io.jmesh.agent.tooling.Agent;
-import io.jmesh.bridge.MeshBridge;
+import io.jmesh.instrumentation.testing.AgentErrors;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.MeshConfigParser;
@@ -175,20 +175,25 @@ public abstract class AbstractMeshGrpcClientTest {
     return "      - {address: " + ip + ", port: " + s.port() + ", labels: {" + labels + "}}";
   }
 
+  /** One service {@code hello} on v1-a only, with the route lines given (indented as a route list item). */
+  private void helloWithRoutes(String... routeLines) throws Exception {
+    List<String> lines = new ArrayList<>(List.of(
+        "services:", "  - name: hello", "    ports: [8080]", "    endpoints:", endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:"));
+    for (String line : routeLines) {
+      lines.add("      " + line);
+    }
+    mesh(lines.toArray(String[]::new));
+  }
+
   @Test
   void appliesTheRoutesHeaderEditsAndRewrite() throws Exception {
-    mesh(
-        "services:",
-        "  - name: hello",
-        "    ports: [8080]",
-        "    endpoints:",
-        endpoint(v1a, "127.0.0.2", "version: v1"),
-        "    routes:",
-        "      - name: hello-to-stats",
-        "        matches: [{path: {exact: /test.Greeter/Hello}}]",
-        "        requestHeaders: {set: {x-env: prod}, add: {x-debug: mesh}}",
-        "        rewrite: {hostname: hello.internal, path: {replaceFull: /test.Admin/Stats}}",
-        "        backends: [{}]");
+    helloWithRoutes(
+        "- name: hello-to-stats",
+        "  matches: [{path: {exact: /test.Greeter/Hello}}]",
+        "  requestHeaders: {set: {x-env: prod}, add: {x-debug: mesh}}",
+        "  rewrite: {hostname: hello.internal, path: {replaceFull: /test.Admin/Stats}}",
+        "  backends: [{}]");
     ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
 
     String body = call(channel, TestGrpcServer.HELLO);
@@ -201,22 +206,16 @@ public abstract class AbstractMeshGrpcClientTest {
 
   @Test
   void appliesTheRoutesResponseHeaderEdits() throws Exception {
-    mesh(
-        "services:",
-        "  - name: hello",
-        "    ports: [8080]",
-        "    endpoints:",
-        endpoint(v1a, "127.0.0.2", "version: v1"),
-        "    routes:",
-        "      - name: hello",
-        "        matches: [{path: {exact: /test.Greeter/Hello}}]",
-        "        responseHeaders:",
-        "          set: {x-resp-env: prod, x-resp-new: set}",
-        "          add: {X-RESP-TAG: mesh, x-resp-added: added}",
-        "          remove: [X-Resp-Debug, x-resp-absent]",
-        "        backends: [{}]",
-        "      - name: other",
-        "        backends: [{}]");
+    helloWithRoutes(
+        "- name: hello",
+        "  matches: [{path: {exact: /test.Greeter/Hello}}]",
+        "  responseHeaders:",
+        "    set: {x-resp-env: prod, x-resp-new: set}",
+        "    add: {X-RESP-TAG: mesh, x-resp-added: added}",
+        "    remove: [X-Resp-Debug, x-resp-absent]",
+        "  backends: [{}]",
+        "- name: other",
+        "  backends: [{}]");
     ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
 
     Metadata h = headersOf(channel, TestGrpcServer.HELLO);
@@ -237,20 +236,14 @@ public abstract class AbstractMeshGrpcClientTest {
 
   @Test
   void aResponseHeaderEditThatFailsLeavesTheResponseAsSent() throws Exception {
-    mesh(
-        "services:",
-        "  - name: hello",
-        "    ports: [8080]",
-        "    endpoints:",
-        endpoint(v1a, "127.0.0.2", "version: v1"),
-        "    routes:",
-        "      - name: broken",
-        "        responseHeaders: {set: {x-resp-env: broken-by-the-agent}}",
-        "        backends: [{}]");
+    helloWithRoutes(
+        "- name: broken",
+        "  responseHeaders: {set: {x-resp-env: broken-by-the-agent}}",
+        "  backends: [{}]");
     // An agent bug: the adapter gets malformed edits for this route.
     io.jmesh.agent.tooling.AgentTestHooks.breakResponseHeaderEdits(new HeaderModifier(
         List.of(new HeaderModifier.Header("x-resp-env", "broken-by-the-agent")), List.of(), List.of()));
-    long before = responseHeaderErrors();
+    long before = AgentErrors.responseHeaderEdits();
     ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
 
     for (int i = 0; i < 2; i++) {
@@ -260,15 +253,7 @@ public abstract class AbstractMeshGrpcClientTest {
       assertThat(header(h, "x-resp-debug")).isEqualTo("on");
     }
     // Each failure is counted (the first logged as one warning; MeshBridgeTest).
-    assertThat(responseHeaderErrors()).isEqualTo(before + 2);
-  }
-
-  /** The agent's response header edit errors so far, every client together. */
-  private static long responseHeaderErrors() {
-    return MeshBridge.errorCounts().entrySet().stream()
-        .filter(e -> e.getKey().endsWith(MeshBridge.RESPONSE_HEADERS))
-        .mapToLong(Map.Entry::getValue)
-        .sum();
+    assertThat(AgentErrors.responseHeaderEdits()).isEqualTo(before + 2);
   }
 
   @Test

@@ -105,20 +105,22 @@ public final class MeshInterceptor implements Interceptor {
     }
   }
 
-  /** The route's request header edits (see {@link BridgeCall#requestHeaderEdits}), in order. */
-  static void editHeaders(Request.Builder attempt, String[][] edits) {
-    if (edits == null) {
-      return;
-    }
+  /**
+   * {@code headers} with a route's edits (the bridge's shape, see {@link
+   * BridgeCall#requestHeaderEdits}) applied in order: remove, set, add.
+   */
+  static Headers edited(Headers headers, String[][] edits) {
+    Headers.Builder b = headers.newBuilder();
     for (String name : edits[0]) {
-      attempt.removeHeader(name);
+      b.removeAll(name);
     }
     for (int i = 0; i + 1 < edits[1].length; i += 2) {
-      attempt.header(edits[1][i], edits[1][i + 1]);
+      b.set(edits[1][i], edits[1][i + 1]);
     }
     for (int i = 0; i + 1 < edits[2].length; i += 2) {
-      attempt.addHeader(edits[2][i], edits[2][i + 1]);
+      b.add(edits[2][i], edits[2][i + 1]);
     }
+    return b.build();
   }
 
   /**
@@ -130,20 +132,7 @@ public final class MeshInterceptor implements Interceptor {
   static Response editResponseHeaders(Response response, BridgeCall call) {
     try {
       String[][] edits = call.responseHeaderEdits();
-      if (edits == null) {
-        return response;
-      }
-      Headers.Builder headers = response.headers().newBuilder();
-      for (String name : edits[0]) {
-        headers.removeAll(name);
-      }
-      for (int i = 0; i + 1 < edits[1].length; i += 2) {
-        headers.set(edits[1][i], edits[1][i + 1]);
-      }
-      for (int i = 0; i + 1 < edits[2].length; i += 2) {
-        headers.add(edits[2][i], edits[2][i + 1]);
-      }
-      return response.newBuilder().headers(headers.build()).build();
+      return edits == null ? response : response.newBuilder().headers(edited(response.headers(), edits)).build();
     } catch (Throwable t) {
       MeshBridge.responseHeadersNotEdited(PLACE, t);
       return response;
@@ -171,14 +160,16 @@ public final class MeshInterceptor implements Interceptor {
         url = url.newBuilder().encodedPath(path).build(); // the query stays
       }
       boolean overMeshTls = endpoint.meshTls() != null;
-      Request.Builder attempt =
-          request
-              .newBuilder()
-              // Over mesh TLS the URL stays logical (as https): the derived client connects to
-              // the endpoint; OkHttp takes :authority from the URL.
-              .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
-              .header("Host", call.authority());
-      editHeaders(attempt, call.requestHeaderEdits());
+      Request.Builder attempt = request.newBuilder();
+      String[][] edits = call.requestHeaderEdits();
+      if (edits != null) {
+        attempt.headers(edited(request.headers(), edits)); // Host is not editable: set below
+      }
+      attempt
+          // Over mesh TLS the URL stays logical (as https): the derived client connects to
+          // the endpoint; OkHttp takes :authority from the URL.
+          .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
+          .header("Host", call.authority());
       if (deadline != null) {
         attempt.header(BridgeCall.DEADLINE_HEADER, deadline);
       }
