@@ -64,6 +64,11 @@ class AgentSmokeTest {
             "          - headers: [{name: x-canary, value: always}]",
             "        backends:",
             "          - {subset: {version: v2}, weight: 1}",
+            "      - name: edited",
+            "        matches: [{path: {prefix: /edited}}]",
+            "        responseHeaders: {set: {x-edited: by-the-route}, remove: [X-Instance]}",
+            "        backends:",
+            "          - {subset: {version: v1}, weight: 1}",
             "      - name: split",
             "        backends:",
             "          - {subset: {version: v1}, weight: 90}",
@@ -166,6 +171,17 @@ class AgentSmokeTest {
 
     assertThat(byInstance(results)).containsOnlyKeys("v2-a");
     assertThat(results).allSatisfy(r -> assertThat(r).contains(" host=hello.default.svc.cluster.local:8080 ").contains(" canary=always"));
+  }
+
+  @ParameterizedTest(name = "{0} {1} async={2} via {3}")
+  @MethodSource("clients")
+  void appliesTheRoutesResponseHeaderEdits(String client, String libs, boolean async, String attach) throws Exception {
+    List<String> results =
+        run(client(client, libs, async, attach, "--url", "http://hello:8080/edited", "--count", "5", "--also-url", "http://hello:8080/split", "--also-count", "5"), 10);
+
+    // The packaged agent edits the head the application sees on the route that has edits only.
+    assertThat(results.subList(0, 5)).allSatisfy(r -> assertThat(r).contains(" path=/edited ").contains(" served-by=null edited=by-the-route"));
+    assertThat(results.subList(5, 10)).allSatisfy(r -> assertThat(r).contains(" path=/split ").matches(".* served-by=v[12]-[ab] edited=null.*"));
   }
 
   @ParameterizedTest(name = "{0} {1} async={2} via {3}")

@@ -72,6 +72,18 @@ public interface BridgeCall {
   }
 
   /**
+   * The route's edits of the response headers the application sees, or {@code null} for none, in
+   * the shape of {@link #requestHeaderEdits()}: apply them (remove, set, add) to the head of the
+   * response an attempt got from the destination, never to the mesh's own refusals. Apply them to
+   * a copy and hand the application the copy only once every edit went in: on any error, hand it
+   * the response as received and report the error with {@link
+   * MeshBridge#responseHeadersNotEdited}. The arrays are shared: never modify them.
+   */
+  default String[][] responseHeaderEdits() {
+    return null;
+  }
+
+  /**
    * The path (without query) every attempt sends instead of the application's, the route's URL
    * rewrite, or {@code null} to keep the application's. Keep the application's query.
    */

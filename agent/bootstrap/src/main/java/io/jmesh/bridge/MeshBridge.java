@@ -75,6 +75,30 @@ public final class MeshBridge {
     }
   }
 
+  /** What {@link #responseHeadersNotEdited} appends to the place it counts under. */
+  public static final String RESPONSE_HEADERS = " response-headers";
+
+  /**
+   * Records that the route's response header edits could not be applied at {@code where} (an
+   * instrumentation name): the application got the response as the destination sent it. Counted
+   * under {@code where + RESPONSE_HEADERS}; the first of each place is logged as one warning.
+   * Never throws.
+   */
+  public static void responseHeadersNotEdited(String where, Throwable t) {
+    try {
+      AtomicLong count = ERRORS.computeIfAbsent(where + RESPONSE_HEADERS, k -> new AtomicLong());
+      if (count.getAndIncrement() == 0) {
+        AgentLog.warn(
+            where
+                + ": the route's response header edits failed; the application gets the response as"
+                + " the destination sent it. Later errors here are only counted (jmesh agent errors)",
+            t);
+      }
+    } catch (Throwable ignored) {
+      // Logging must never become the application's problem.
+    }
+  }
+
   /** Errors counted per place since start, sorted by place. */
   public static Map<String, Long> errorCounts() {
     Map<String, Long> out = new TreeMap<>();

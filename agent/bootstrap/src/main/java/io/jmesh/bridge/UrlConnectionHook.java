@@ -73,6 +73,15 @@ public interface UrlConnectionHook {
   }
 
   /**
+   * Called on exit of {@code HttpURLConnection.getInputStream0()} with a response code, before
+   * {@link #exchangeEnded} reports the exchange: {@link BridgeCall#responseHeaderEdits()} of the
+   * pending exchange, or {@code null} (none pending: a nested call, or not meshed).
+   */
+  default String[][] responseHeaderEdits(Object connection) {
+    return null;
+  }
+
+  /**
    * Called on entry to {@code NetworkClient.doConnect(String, int)} of an HTTPS client: returns
    * {@code {host, port}} of the endpoint to open the socket to, or {@code null} to keep them.
    * TLS still verifies the application's host name.

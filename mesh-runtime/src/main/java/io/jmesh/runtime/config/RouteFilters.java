@@ -31,7 +31,7 @@ public record RouteFilters(HeaderModifier requestHeaders, HeaderModifier respons
   public static final boolean REQUEST_HEADERS_APPLIED = true;
 
   /** See {@link #REQUEST_HEADERS_APPLIED}: edits of the response headers. */
-  public static final boolean RESPONSE_HEADERS_APPLIED = false;
+  public static final boolean RESPONSE_HEADERS_APPLIED = true;
 
   /** See {@link #REQUEST_HEADERS_APPLIED}: hostname and path rewrites. */
   public static final boolean REWRITE_APPLIED = true;

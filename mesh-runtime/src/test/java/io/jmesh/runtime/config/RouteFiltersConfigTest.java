@@ -66,16 +66,41 @@ class RouteFiltersConfigTest {
   }
 
   @Test
-  void responseHeaderEditsAreRefusedUntilTheClientsApplyThem() {
-    // Parsed (a malformed one is reported as such, below), then refused: an edit kept and ignored
-    // would change nothing while the operator believes it does.
-    assertThat(failure("""
+  void responseHeaderEdits() throws Exception {
+    Route route = onlyRoute("""
         - responseHeaders:
             set: {cache-control: no-store}
+            add: {x-served-by: mesh}
             remove: [server]
           backends: [{}]
-        """)).isEqualTo(FILE + ":6: services[0].routes[0].responseHeaders: not yet applied by the agents'"
-        + " HTTP clients (expected: no responseHeaders on a route until they apply it)");
+        """);
+
+    assertThat(route.filters().responseHeaders())
+        .isEqualTo(new HeaderModifier(
+            List.of(new HeaderModifier.Header("cache-control", "no-store")),
+            List.of(new HeaderModifier.Header("x-served-by", "mesh")),
+            List.of("server")));
+    assertThat(route.filters().requestHeaders()).isEqualTo(HeaderModifier.NONE);
+  }
+
+  @Test
+  void responseHeaderEditsAreCheckedAsRequestHeaderEditsAre() {
+    // One validation for both sides: framing headers and the mesh's own stay the clients'.
+    assertThat(failure("""
+        - responseHeaders: {remove: [Content-Length]}
+          backends: [{}]
+        """)).startsWith(FILE + ":5: services[0].routes[0].responseHeaders.remove[0]: header 'Content-Length'"
+        + " is not editable by a route (expected: a header other than the mesh's x-jmesh-*");
+    assertThat(failure("""
+        - responseHeaders: {set: {x-jmesh-refused: "no"}}
+          backends: [{}]
+        """)).startsWith(FILE + ":5: services[0].routes[0].responseHeaders.set: header 'x-jmesh-refused'"
+        + " is not editable by a route");
+    assertThat(failure("""
+        - responseHeaders: {add: {x-a: "1"}, remove: [X-A]}
+          backends: [{}]
+        """)).isEqualTo(FILE + ":5: services[0].routes[0].responseHeaders.remove[0]: header 'X-A' edited twice"
+        + " (expected: each name once across set, add and remove)");
   }
 
   @Test

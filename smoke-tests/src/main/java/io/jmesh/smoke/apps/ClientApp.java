@@ -14,7 +14,9 @@ import java.util.Map;
 
 /**
  * An application with no mesh code: calls a URL {@code --count} times with one of the three
- * clients jmesh instruments, and prints one line per call ({@code RESULT <status> <body line>} or
+ * clients jmesh instruments, and prints one line per call ({@code RESULT <status> <body line>
+ * served-by=<x-instance header> edited=<x-edited header>}, OkHttp adds {@code request-url=<its
+ * request's URL>}; or
  * {@code ERROR <exception>}), then {@code DONE ok=<n> failed=<n>}. With {@code --print-libs true}
  * it first prints which jar each third-party library it bundles came from, and its version.
  *
@@ -113,7 +115,7 @@ public final class ClientApp {
           async
               ? http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).get()
               : http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() + " " + firstLine(r.body());
+      return r.statusCode() + " " + firstLine(r.body()) + heads(r.headers().firstValue("x-instance").orElse(null), r.headers().firstValue("x-edited").orElse(null));
     }
   }
 
@@ -133,7 +135,7 @@ public final class ClientApp {
     int status = c.getResponseCode();
     try (InputStream in = status < 400 ? c.getInputStream() : c.getErrorStream()) {
       String body = in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      return status + " " + firstLine(body);
+      return status + " " + firstLine(body) + heads(c.getHeaderField("x-instance"), c.getHeaderField("x-edited"));
     }
   }
 
@@ -152,9 +154,15 @@ public final class ClientApp {
         b.header(kv[0], kv[1]);
       }
       try (okhttp3.Response r = http.newCall(b.build()).execute()) {
-        return r.code() + " " + firstLine(r.body().string()) + " request-url=" + r.request().url();
+        return r.code() + " " + firstLine(r.body().string()) + heads(r.header("x-instance"), r.header("x-edited"))
+            + " request-url=" + r.request().url();
       }
     }
+  }
+
+  /** The two response headers the smoke tests look at, as the application sees them. */
+  static String heads(String instance, String edited) {
+    return " served-by=" + instance + " edited=" + edited;
   }
 
   static String firstLine(String body) {

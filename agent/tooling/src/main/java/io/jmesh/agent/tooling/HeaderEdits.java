@@ -6,7 +6,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A route's header edits in the bridge's shape ({@link io.jmesh.bridge.BridgeCall#requestHeaderEdits}):
+ * A route's header edits in the bridge's shape ({@link io.jmesh.bridge.BridgeCall#requestHeaderEdits},
+ * {@link io.jmesh.bridge.BridgeCall#responseHeaderEdits}):
  * names to remove, pairs to set, pairs to add. Converted once per distinct edit and shared, since
  * every call on the route asks for the same arrays. Thread-safe.
  */
@@ -17,6 +18,14 @@ final class HeaderEdits {
   private static final Map<HeaderModifier, String[][]> CACHE = new ConcurrentHashMap<>();
 
   private HeaderEdits() {}
+
+  /**
+   * Test fixture hook ({@code AgentTestHooks}): puts {@code converted} in the cache for {@code
+   * edits}, so that a test can hand the adapters edits they fail on, as an agent bug would.
+   */
+  static void replace(HeaderModifier edits, String[][] converted) {
+    CACHE.put(edits, converted);
+  }
 
   static String[][] of(HeaderModifier edits) {
     String[][] cached = CACHE.get(edits);

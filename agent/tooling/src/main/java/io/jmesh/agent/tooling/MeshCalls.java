@@ -366,6 +366,12 @@ public final class MeshCalls implements BridgeCalls {
     }
 
     @Override
+    public String[][] responseHeaderEdits() {
+      io.jmesh.runtime.config.HeaderModifier edits = call.filters().responseHeaders();
+      return edits.isNone() ? null : HeaderEdits.of(edits);
+    }
+
+    @Override
     public String rewrittenPath() {
       return call.rewrittenPath();
     }

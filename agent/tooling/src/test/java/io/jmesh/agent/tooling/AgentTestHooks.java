@@ -57,6 +57,15 @@ public final class AgentTestHooks {
     }
   }
 
+  /**
+   * Makes every route whose response header edits equal {@code edits} hand the client adapters
+   * malformed edits (three null arrays) from now on, as an agent bug would, so that a suite can show
+   * that such an error never breaks the application's call. Use edits no other test uses.
+   */
+  public static void breakResponseHeaderEdits(io.jmesh.runtime.config.HeaderModifier edits) {
+    HeaderEdits.replace(edits, new String[3][]);
+  }
+
   private static AgentContext started() {
     AgentContext c = Agent.context();
     if (c == null) {

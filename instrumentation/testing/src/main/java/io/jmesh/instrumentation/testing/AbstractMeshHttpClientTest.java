@@ -6,7 +6,10 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.jmesh.agent.tooling.Agent;
+import io.jmesh.agent.tooling.AgentTestHooks;
+import io.jmesh.bridge.BridgeCall;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.SpiffeId;
@@ -64,11 +67,30 @@ public abstract class AbstractMeshHttpClientTest {
   /**
    * What the application got back.
    *
-   * @param refused the {@code x-jmesh-refused} header, {@code null} when absent
+   * @param headers the response's headers as the client shows them to the application (names in
+   *     any case; a {@code null} name, such as {@code HttpURLConnection}'s status line, is left out)
    */
-  public record Response(int status, String body, String refused) {
-    public Response(int status, String body) {
-      this(status, body, null);
+  public record Response(int status, String body, Map<String, List<String>> headers) {
+    public Response {
+      Map<String, List<String>> byName = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+      headers.forEach(
+          (name, values) -> {
+            if (name != null) {
+              byName.computeIfAbsent(name, k -> new ArrayList<>()).addAll(values);
+            }
+          });
+      headers = byName;
+    }
+
+    /** The {@code x-jmesh-refused} header, {@code null} when absent. */
+    public String refused() {
+      return header(BridgeCall.REFUSED_HEADER);
+    }
+
+    /** Every value of header {@code name} (any case), comma-joined in order, or {@code null}. */
+    public String header(String name) {
+      List<String> values = headers.get(name);
+      return values == null ? null : String.join(",", values);
     }
 
     /** The instance named in the body. */
@@ -267,6 +289,68 @@ public abstract class AbstractMeshHttpClientTest {
     assertThat(r.body()).contains(" env=prod ").contains(" tag=app,mesh ").contains(" debug=null ");
     Response without = send(new Request("GET", URI.create("http://hello:8080/e"), Map.of()));
     assertThat(without.body()).contains(" env=prod ").contains(" tag=mesh ").contains(" debug=null ");
+  }
+
+  @Test
+  void appliesTheRoutesResponseHeaderEdits() throws Exception {
+    helloWithRoute(
+        "- name: edited",
+        "  matches: [{path: {prefix: /edited}}]",
+        "  responseHeaders:",
+        "    set: {x-resp-env: prod, x-resp-new: set}",
+        "    add: {X-RESP-TAG: mesh, x-resp-added: added}",
+        "    remove: [X-Resp-Debug, x-resp-absent]",
+        "  backends: [{}]",
+        "- name: plain",
+        "  backends: [{}]");
+
+    Response r = send(new Request("GET", URI.create("http://hello:8080/edited"), Map.of()));
+
+    // The server sent x-resp-env: server, x-resp-tag: server, x-resp-debug: on. set replaces a
+    // header or adds it, add appends after the server's values or adds it, remove drops it;
+    // names match in any case.
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.instance()).isEqualTo("v1-a");
+    assertThat(r.header("x-resp-env")).isEqualTo("prod");
+    assertThat(r.header("x-resp-new")).isEqualTo("set");
+    // In any order: HttpURLConnection on JDK 17 lists a header's values last first, even unmeshed
+    // (the server's two values of one header came back reversed; JDK 25 keeps their order).
+    assertThat(r.headers().get("x-resp-tag")).containsExactlyInAnyOrder("server", "mesh");
+    assertThat(r.header("x-resp-added")).isEqualTo("added");
+    assertThat(r.header("x-resp-debug")).isNull();
+    assertThat(r.header("x-instance")).isEqualTo("v1-a");
+    // Another route's response is the server's own.
+    Response plain = send(new Request("GET", URI.create("http://hello:8080/plain"), Map.of()));
+    assertThat(plain.header("x-resp-env")).isEqualTo("server");
+    assertThat(plain.header("x-resp-tag")).isEqualTo("server");
+    assertThat(plain.header("x-resp-debug")).isEqualTo("on");
+    assertThat(plain.header("x-resp-new")).isNull();
+  }
+
+  @Test
+  void aResponseHeaderEditThatFailsLeavesTheResponseAsSent() throws Exception {
+    helloWithRoute(
+        "- name: broken",
+        "  responseHeaders: {set: {x-resp-env: broken-by-the-agent}}",
+        "  backends: [{}]");
+    // An agent bug: the adapters get malformed edits for this route.
+    AgentTestHooks.breakResponseHeaderEdits(new HeaderModifier(
+        List.of(new HeaderModifier.Header("x-resp-env", "broken-by-the-agent")),
+        List.of(),
+        List.of()));
+    long before = AgentErrors.responseHeaderEdits();
+
+    for (int i = 0; i < 2; i++) {
+      Response r = send(new Request("GET", URI.create("http://hello:8080/b"), Map.of()));
+
+      // The call goes through with the response as the server sent it.
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.instance()).isEqualTo("v1-a");
+      assertThat(r.header("x-resp-env")).isEqualTo("server");
+      assertThat(r.header("x-resp-debug")).isEqualTo("on");
+    }
+    // Each failure is counted (the first of each client logged as one warning; MeshBridgeTest).
+    assertThat(AgentErrors.responseHeaderEdits()).isEqualTo(before + 2);
   }
 
   @Test

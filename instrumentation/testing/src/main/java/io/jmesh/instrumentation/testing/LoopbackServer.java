@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * line {@code instance=<name> host=<Host> path=<path> method=<method> canary=<x-canary>
  * deadline=<x-jmesh-deadline-ms> client=<x-jmesh-client-id> traceparent=<traceparent>
  * env=<x-env> tag=<x-tag> debug=<x-debug> query=<raw query>} (the last three headers with every
- * value, comma-joined). Tests make it fail ({@link #answerWith}) or slow ({@link
+ * value, comma-joined), with the response headers {@code x-instance: <name>}, and {@code
+ * x-resp-env: server}, {@code x-resp-tag: server}, {@code x-resp-debug: on} for routes to edit. Tests make it fail ({@link #answerWith}) or slow ({@link
  * #delay}) to exercise the mesh's policies.
  */
 public final class LoopbackServer implements AutoCloseable {
@@ -73,6 +74,10 @@ public final class LoopbackServer implements AutoCloseable {
                         + "\n")
                     .getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().set("x-instance", name);
+            // For routes' response header edits to act on.
+            exchange.getResponseHeaders().set("x-resp-env", "server");
+            exchange.getResponseHeaders().set("x-resp-tag", "server");
+            exchange.getResponseHeaders().set("x-resp-debug", "on");
             exchange.sendResponseHeaders(status, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
               out.write(body);

@@ -215,20 +215,50 @@ public final class MeshClientInterceptor implements ClientInterceptor {
     private MethodDescriptor<ReqT, RespT> routeFilters(Metadata attemptHeaders) {
       String[][] edits = call.requestHeaderEdits();
       if (edits != null) {
-        for (String name : edits[0]) {
-          attemptHeaders.discardAll(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
-        }
-        for (int i = 0; i + 1 < edits[1].length; i += 2) {
-          Metadata.Key<String> key = Metadata.Key.of(edits[1][i], Metadata.ASCII_STRING_MARSHALLER);
-          attemptHeaders.discardAll(key);
-          attemptHeaders.put(key, edits[1][i + 1]);
-        }
-        for (int i = 0; i + 1 < edits[2].length; i += 2) {
-          attemptHeaders.put(Metadata.Key.of(edits[2][i], Metadata.ASCII_STRING_MARSHALLER), edits[2][i + 1]);
-        }
+        edit(attemptHeaders, edits);
       }
       String path = call.rewrittenPath();
       return path == null ? method : method.toBuilder().setFullMethodName(path.substring(1)).build();
+    }
+
+    /**
+     * The server's response headers with the route's edits ({@link
+     * BridgeCall#responseHeaderEdits}) applied to a copy, or {@code received} itself when the route
+     * has none or they cannot be applied: an agent error never costs the application its answer.
+     * Trailers are not edited (a trailers-only answer, such as an error status, gets no edits).
+     */
+    private Metadata responseHeaders(Metadata received) {
+      try {
+        String[][] edits = call.responseHeaderEdits();
+        if (edits == null) {
+          return received;
+        }
+        Metadata edited = new Metadata();
+        edited.merge(received);
+        edit(edited, edits);
+        return edited;
+      } catch (Throwable t) {
+        MeshBridge.responseHeadersNotEdited(GrpcInstrumentationModule.NAME, t);
+        return received;
+      }
+    }
+
+    /**
+     * Applies a route's header edits (the bridge's shape: remove, set, add) to {@code metadata} as
+     * text metadata; gRPC's keys are lower case, so the names match case-insensitively.
+     */
+    private static void edit(Metadata metadata, String[][] edits) {
+      for (String name : edits[0]) {
+        metadata.discardAll(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
+      }
+      for (int i = 0; i + 1 < edits[1].length; i += 2) {
+        Metadata.Key<String> key = Metadata.Key.of(edits[1][i], Metadata.ASCII_STRING_MARSHALLER);
+        metadata.discardAll(key);
+        metadata.put(key, edits[1][i + 1]);
+      }
+      for (int i = 0; i + 1 < edits[2].length; i += 2) {
+        metadata.put(Metadata.Key.of(edits[2][i], Metadata.ASCII_STRING_MARSHALLER), edits[2][i + 1]);
+      }
     }
 
     /** Sets the call's trace headers ({@code traceparent}, ...) on an attempt, replacing the application's. */
@@ -383,7 +413,7 @@ public final class MeshClientInterceptor implements ClientInterceptor {
         synchronized (MeshClientCall.this) {
           committed = true;
         }
-        listener.onHeaders(h);
+        listener.onHeaders(driverAttempt == null ? h : responseHeaders(h));
       }
 
       @Override

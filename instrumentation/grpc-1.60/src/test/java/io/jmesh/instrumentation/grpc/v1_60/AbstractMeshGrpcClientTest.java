@@ -6,16 +6,22 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.awaitility.Awaitility.await;
 
 import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.MetadataUtils;
 import io.jmesh.agent.tooling.Agent;
+import io.jmesh.instrumentation.testing.AgentErrors;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.identity.SpiffeId;
@@ -137,6 +143,21 @@ public abstract class AbstractMeshGrpcClientTest {
     return ClientCalls.blockingUnaryCall(channel, method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "hi");
   }
 
+  /** Calls {@code method} and returns the response headers the application sees. */
+  private static Metadata headersOf(ManagedChannel channel, MethodDescriptor<String, String> method) {
+    AtomicReference<Metadata> headers = new AtomicReference<>();
+    AtomicReference<Metadata> trailers = new AtomicReference<>();
+    Channel capturing = ClientInterceptors.intercept(channel, MetadataUtils.newCaptureMetadataInterceptor(headers, trailers));
+    ClientCalls.blockingUnaryCall(capturing, method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "hi");
+    return headers.get();
+  }
+
+  /** Every value of text header {@code name}, comma-joined, or null. */
+  private static String header(Metadata headers, String name) {
+    Iterable<String> values = headers.getAll(Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER));
+    return values == null ? null : String.join(",", values);
+  }
+
   private static String field(String body, String name) {
     Matcher m = Pattern.compile("\\b" + name + "=(\\S+)").matcher(body);
     return m.find() ? m.group(1) : null;
@@ -154,20 +175,25 @@ public abstract class AbstractMeshGrpcClientTest {
     return "      - {address: " + ip + ", port: " + s.port() + ", labels: {" + labels + "}}";
   }
 
+  /** One service {@code hello} on v1-a only, with the route lines given (indented as a route list item). */
+  private void helloWithRoutes(String... routeLines) throws Exception {
+    List<String> lines = new ArrayList<>(List.of(
+        "services:", "  - name: hello", "    ports: [8080]", "    endpoints:", endpoint(v1a, "127.0.0.2", "version: v1"),
+        "    routes:"));
+    for (String line : routeLines) {
+      lines.add("      " + line);
+    }
+    mesh(lines.toArray(String[]::new));
+  }
+
   @Test
   void appliesTheRoutesHeaderEditsAndRewrite() throws Exception {
-    mesh(
-        "services:",
-        "  - name: hello",
-        "    ports: [8080]",
-        "    endpoints:",
-        endpoint(v1a, "127.0.0.2", "version: v1"),
-        "    routes:",
-        "      - name: hello-to-stats",
-        "        matches: [{path: {exact: /test.Greeter/Hello}}]",
-        "        requestHeaders: {set: {x-env: prod}, add: {x-debug: mesh}}",
-        "        rewrite: {hostname: hello.internal, path: {replaceFull: /test.Admin/Stats}}",
-        "        backends: [{}]");
+    helloWithRoutes(
+        "- name: hello-to-stats",
+        "  matches: [{path: {exact: /test.Greeter/Hello}}]",
+        "  requestHeaders: {set: {x-env: prod}, add: {x-debug: mesh}}",
+        "  rewrite: {hostname: hello.internal, path: {replaceFull: /test.Admin/Stats}}",
+        "  backends: [{}]");
     ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
 
     String body = call(channel, TestGrpcServer.HELLO);
@@ -176,6 +202,58 @@ public abstract class AbstractMeshGrpcClientTest {
     assertThat(field(body, "authority")).isEqualTo("hello.internal:8080");
     assertThat(field(body, "env")).isEqualTo("prod");
     assertThat(field(body, "debug")).isEqualTo("mesh");
+  }
+
+  @Test
+  void appliesTheRoutesResponseHeaderEdits() throws Exception {
+    helloWithRoutes(
+        "- name: hello",
+        "  matches: [{path: {exact: /test.Greeter/Hello}}]",
+        "  responseHeaders:",
+        "    set: {x-resp-env: prod, x-resp-new: set}",
+        "    add: {X-RESP-TAG: mesh, x-resp-added: added}",
+        "    remove: [X-Resp-Debug, x-resp-absent]",
+        "  backends: [{}]",
+        "- name: other",
+        "  backends: [{}]");
+    ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
+
+    Metadata h = headersOf(channel, TestGrpcServer.HELLO);
+
+    // The server sent x-resp-env: server, x-resp-tag: server, x-resp-debug: on. set replaces or
+    // adds, add appends after the server's values or adds, remove drops; names in any case.
+    assertThat(header(h, "x-resp-env")).isEqualTo("prod");
+    assertThat(header(h, "x-resp-new")).isEqualTo("set");
+    assertThat(header(h, "x-resp-tag")).isEqualTo("server,mesh");
+    assertThat(header(h, "x-resp-added")).isEqualTo("added");
+    assertThat(header(h, "x-resp-debug")).isNull();
+    // Another route's response headers are the server's own.
+    Metadata other = headersOf(channel, TestGrpcServer.STATS);
+    assertThat(header(other, "x-resp-env")).isEqualTo("server");
+    assertThat(header(other, "x-resp-debug")).isEqualTo("on");
+    assertThat(header(other, "x-resp-new")).isNull();
+  }
+
+  @Test
+  void aResponseHeaderEditThatFailsLeavesTheResponseAsSent() throws Exception {
+    helloWithRoutes(
+        "- name: broken",
+        "  responseHeaders: {set: {x-resp-env: broken-by-the-agent}}",
+        "  backends: [{}]");
+    // An agent bug: the adapter gets malformed edits for this route.
+    io.jmesh.agent.tooling.AgentTestHooks.breakResponseHeaderEdits(new HeaderModifier(
+        List.of(new HeaderModifier.Header("x-resp-env", "broken-by-the-agent")), List.of(), List.of()));
+    long before = AgentErrors.responseHeaderEdits();
+    ManagedChannel channel = channel(forAddress("hello", 8080).usePlaintext());
+
+    for (int i = 0; i < 2; i++) {
+      // The RPC goes through with the headers as the server sent them.
+      Metadata h = headersOf(channel, TestGrpcServer.HELLO);
+      assertThat(header(h, "x-resp-env")).isEqualTo("server");
+      assertThat(header(h, "x-resp-debug")).isEqualTo("on");
+    }
+    // Each failure is counted (the first logged as one warning; MeshBridgeTest).
+    assertThat(AgentErrors.responseHeaderEdits()).isEqualTo(before + 2);
   }
 
   @Test

@@ -109,7 +109,18 @@ final class TestGrpcServer implements AutoCloseable {
             calls.incrementAndGet();
             Context c = Context.current().withValues(AUTHORITY, call.getAuthority(), CLIENT, headers.get(CLIENT_ID),
                 ENV, all(headers, "x-env"), DEBUG, all(headers, "x-debug"));
-            return Contexts.interceptCall(c, call, headers, next);
+            // Response headers for routes to edit.
+            ServerCall<ReqT, RespT> withHeaders =
+                new io.grpc.ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                  @Override
+                  public void sendHeaders(Metadata responseHeaders) {
+                    responseHeaders.put(Metadata.Key.of("x-resp-env", Metadata.ASCII_STRING_MARSHALLER), "server");
+                    responseHeaders.put(Metadata.Key.of("x-resp-tag", Metadata.ASCII_STRING_MARSHALLER), "server");
+                    responseHeaders.put(Metadata.Key.of("x-resp-debug", Metadata.ASCII_STRING_MARSHALLER), "on");
+                    super.sendHeaders(responseHeaders);
+                  }
+                };
+            return Contexts.interceptCall(c, withHeaders, headers, next);
           }
         };
     this.server =

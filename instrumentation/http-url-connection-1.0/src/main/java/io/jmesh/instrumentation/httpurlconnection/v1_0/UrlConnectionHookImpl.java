@@ -330,6 +330,12 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
   }
 
   @Override
+  public String[][] responseHeaderEdits(Object connection) {
+    Exchange exchange = exchanges.get(connection);
+    return exchange == null ? null : exchange.call.responseHeaderEdits();
+  }
+
+  @Override
   public String rewrittenHost(Object connection) {
     Exchange exchange = exchanges.get(connection);
     return exchange == null || !exchange.call.rewritesHost() ? null : exchange.call.authority();

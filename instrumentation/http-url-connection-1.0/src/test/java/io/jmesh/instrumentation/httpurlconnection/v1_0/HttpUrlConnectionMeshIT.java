@@ -40,7 +40,7 @@ class HttpUrlConnectionMeshIT extends AbstractMeshHttpClientTest {
       return new Response(
           status,
           in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8),
-          c.getHeaderField("x-jmesh-refused"));
+          c.getHeaderFields());
     }
   }
 }

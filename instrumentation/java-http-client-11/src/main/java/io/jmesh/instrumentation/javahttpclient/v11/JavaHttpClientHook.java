@@ -125,7 +125,8 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     MeshedSend.Sender<T> sender =
         (copy, endpoint, h) -> sendAttempt(client, copy, endpoint, h, push, executor);
     return new MeshedSend<>(request, bodyHandler, sender, call::endpoint, call::traceHeaders, System::nanoTime,
-            call.requestHeaderEdits(), call.rewritesHost() ? call.authority() : null, call.rewrittenPath())
+            call.requestHeaderEdits(), call.rewritesHost() ? call.authority() : null, call.rewrittenPath(),
+            call::responseHeaderEdits)
         .start(s -> call.start(replayable, length, s, s, Timer.delayed()));
   }
 

@@ -10,6 +10,7 @@ import io.jmesh.runtime.call.CallDriver;
 import io.jmesh.runtime.call.Outcomes;
 import io.jmesh.runtime.deadline.DeadlineExceededException;
 import java.net.URI;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandler;
@@ -73,6 +74,10 @@ final class MeshedSend<T>
   private final CompletableFuture<HttpResponse<T>> result = new CompletableFuture<>();
   private final String[][] edits; // the route's request header edits, or null
   private final URI rewrittenUri; // the request's URI with the route's path, or null
+  private final Supplier<String[][]> responseEdits; // BridgeCall#responseHeaderEdits
+  // The head of the attempt whose answer goes to the application, as the route's edits made it;
+  // null when unedited. Set when its head arrives, read when the driver hands over its response.
+  private volatile HttpHeaders editedHead;
   private volatile CallDriver<HttpResponse<T>> driver;
   private volatile CompletableFuture<?> exchange;
 
@@ -82,6 +87,8 @@ final class MeshedSend<T>
    *     name, or null; the JDK takes Host and {@code :authority} from the URI (the endpoint is
    *     chosen apart from it, by the request copy, see JavaHttpClientHook#address)
    * @param rewrittenPath the route's path for every attempt ({@link BridgeCall#rewrittenPath}), or null
+   * @param responseEdits the route's response header edits ({@link BridgeCall#responseHeaderEdits}),
+   *     asked for when an answer's head arrives
    */
   MeshedSend(
       HttpRequest request,
@@ -92,8 +99,10 @@ final class MeshedSend<T>
       LongSupplier nanoTime,
       String[][] edits,
       String rewrittenAuthority,
-      String rewrittenPath) {
+      String rewrittenPath,
+      Supplier<String[][]> responseEdits) {
     this.edits = edits;
+    this.responseEdits = responseEdits;
     this.rewrittenUri =
         rewrittenAuthority == null && rewrittenPath == null
             ? null
@@ -242,10 +251,28 @@ final class MeshedSend<T>
       retry = false;
     }
     if (retry) {
+      editedHead = null;
       // Read the body to its end and drop it, so that the connection goes back to the pool.
       return BodySubscribers.replacing(null);
     }
-    return handler.apply(info);
+    // The application's handler sees the head its response will have: the route's edits applied.
+    HttpHeaders edited = editedHead(info.headers());
+    editedHead = edited;
+    return handler.apply(edited == null ? info : ResponseHeaderEdits.info(info, edited));
+  }
+
+  /**
+   * The route's response header edits applied to {@code received}, or {@code null} when the route
+   * has none or they cannot be applied (the application then gets the head as received).
+   */
+  private HttpHeaders editedHead(HttpHeaders received) {
+    try {
+      String[][] edits = responseEdits.get();
+      return edits == null ? null : ResponseHeaderEdits.apply(received, edits);
+    } catch (Throwable t) {
+      MeshBridge.responseHeadersNotEdited(JavaHttpClientInstrumentationModule.NAME, t);
+      return null;
+    }
   }
 
   private void attemptDone(CallDriver.Attempt<HttpResponse<T>> attempt, HttpResponse<T> response, Throwable error) {
@@ -271,7 +298,8 @@ final class MeshedSend<T>
 
   @Override
   public void onResponse(HttpResponse<T> response) {
-    result.complete(response);
+    HttpHeaders edited = editedHead;
+    result.complete(edited == null ? response : ResponseHeaderEdits.response(response, edited));
   }
 
   @Override

@@ -25,6 +25,6 @@ class JavaHttpClientAsyncMeshIT extends AbstractMeshHttpClientTest {
     request.headers().forEach(b::header);
     HttpResponse<String> r =
         client.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).get(20, TimeUnit.SECONDS);
-    return new Response(r.statusCode(), r.body(), r.headers().firstValue("x-jmesh-refused").orElse(null));
+    return new Response(r.statusCode(), r.body(), r.headers().map());
   }
 }

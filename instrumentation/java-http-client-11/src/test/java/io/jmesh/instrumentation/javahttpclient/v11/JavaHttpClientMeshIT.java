@@ -23,6 +23,6 @@ class JavaHttpClientMeshIT extends AbstractMeshHttpClientTest {
                     : HttpRequest.BodyPublishers.ofString(request.body()));
     request.headers().forEach(b::header);
     HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    return new Response(r.statusCode(), r.body(), r.headers().firstValue("x-jmesh-refused").orElse(null));
+    return new Response(r.statusCode(), r.body(), r.headers().map());
   }
 }

@@ -16,6 +16,7 @@ import io.jmesh.runtime.time.FakeTicker;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandler;
@@ -28,6 +29,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,9 +44,11 @@ class MeshedSendTest {
   private final SplittableRandom seeded = new SplittableRandom(7);
   private final FakeClient client = new FakeClient();
   private final AtomicInteger handlerCalls = new AtomicInteger();
+  private final List<HttpHeaders> handlerHeads = new ArrayList<>(); // what the handler was shown
   private final BodyHandler<String> handler =
       info -> {
         handlerCalls.incrementAndGet();
+        handlerHeads.add(info.headers());
         return BodyHandlers.ofString().apply(info);
       };
   private MeshRuntime runtime;
@@ -78,8 +82,13 @@ class MeshedSendTest {
   }
 
   private CompletableFuture<HttpResponse<String>> start(HttpRequest request, CallDriver.Observer observer) {
+    return start(request, observer, () -> null);
+  }
+
+  private CompletableFuture<HttpResponse<String>> start(
+      HttpRequest request, CallDriver.Observer observer, Supplier<String[][]> responseEdits) {
     OutboundCall call = runtime.route(OutboundRequest.of("http", "hello", 8080, request.method(), "/x", null));
-    return new MeshedSend<>(request, handler, client, a -> new Ep(a.endpoint()), () -> null, ticker::nanoTime, null, null, null)
+    return new MeshedSend<>(request, handler, client, a -> new Ep(a.endpoint()), () -> null, ticker::nanoTime, null, null, null, responseEdits)
         .start(s -> CallDriver.start(call, true, 0, s, s, timer, observer));
   }
 
@@ -101,6 +110,41 @@ class MeshedSendTest {
     } catch (InterruptedException e) {
       throw new AssertionError(e);
     }
+  }
+
+  @Test
+  void theDeliveredAnswerCarriesTheRoutesResponseHeaderEdits() throws Exception {
+    mesh("", "retry: {backoff: {base: 1ms, max: 1ms}}", "10.0.0.1", "10.0.0.2");
+    String[][] edits = {{"Content-Type"}, {"X-Env", "prod"}, {"x-tag", "mesh"}};
+    CompletableFuture<HttpResponse<String>> result = start(get(null), CallDriver.Observer.NONE, () -> edits);
+
+    client.respond(0, 503, "first"); // retried: drained, never shown
+    timer.advance(Duration.ofMillis(1));
+    client.respond(1, 200, "second");
+
+    // The handler and the response show the same edited head; the rest is the answer's own.
+    HttpResponse<String> r = result.get();
+    assertThat(r.body()).isEqualTo("second");
+    assertThat(handlerHeads).containsExactly(r.headers());
+    assertThat(r.headers().firstValue("x-env")).hasValue("prod");
+    assertThat(r.headers().allValues("X-TAG")).containsExactly("mesh");
+    assertThat(r.headers().firstValue("content-type")).isEmpty();
+    assertThat(r.headers().firstValue("content-length")).hasValue("6");
+  }
+
+  @Test
+  void editsThatFailLeaveTheAnswerAsReceived() throws Exception {
+    mesh("", "", "10.0.0.1");
+    CompletableFuture<HttpResponse<String>> result =
+        start(get(null), CallDriver.Observer.NONE, () -> new String[][] {null, null, null});
+
+    client.respond(0, 200, "ok");
+
+    HttpResponse<String> r = result.get();
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("ok");
+    assertThat(r.headers().firstValue("content-type")).hasValue("text/plain; charset=utf-8");
+    assertThat(handlerHeads).containsExactly(r.headers());
   }
 
   @Test

@@ -9,6 +9,7 @@ import io.jmesh.bridge.MeshRefusal;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.concurrent.TimeUnit;
+import okhttp3.Headers;
 import okhttp3.HttpUrl;
 import okhttp3.Interceptor;
 import okhttp3.MediaType;
@@ -104,19 +105,37 @@ public final class MeshInterceptor implements Interceptor {
     }
   }
 
-  /** The route's request header edits (see {@link BridgeCall#requestHeaderEdits}), in order. */
-  static void editHeaders(Request.Builder attempt, String[][] edits) {
-    if (edits == null) {
-      return;
-    }
+  /**
+   * {@code headers} with a route's edits (the bridge's shape, see {@link
+   * BridgeCall#requestHeaderEdits}) applied in order: remove, set, add.
+   */
+  static Headers edited(Headers headers, String[][] edits) {
+    Headers.Builder b = headers.newBuilder();
     for (String name : edits[0]) {
-      attempt.removeHeader(name);
+      b.removeAll(name);
     }
     for (int i = 0; i + 1 < edits[1].length; i += 2) {
-      attempt.header(edits[1][i], edits[1][i + 1]);
+      b.set(edits[1][i], edits[1][i + 1]);
     }
     for (int i = 0; i + 1 < edits[2].length; i += 2) {
-      attempt.addHeader(edits[2][i], edits[2][i + 1]);
+      b.add(edits[2][i], edits[2][i + 1]);
+    }
+    return b.build();
+  }
+
+  /**
+   * The route's response header edits (see {@link BridgeCall#responseHeaderEdits}) applied to a
+   * copy of {@code response}'s head, or {@code response} itself when the route has none or they
+   * cannot be applied (OkHttp refuses a value outside printable ASCII, for one): an agent error
+   * never costs the application its answer.
+   */
+  static Response editResponseHeaders(Response response, BridgeCall call) {
+    try {
+      String[][] edits = call.responseHeaderEdits();
+      return edits == null ? response : response.newBuilder().headers(edited(response.headers(), edits)).build();
+    } catch (Throwable t) {
+      MeshBridge.responseHeadersNotEdited(PLACE, t);
+      return response;
     }
   }
 
@@ -141,14 +160,16 @@ public final class MeshInterceptor implements Interceptor {
         url = url.newBuilder().encodedPath(path).build(); // the query stays
       }
       boolean overMeshTls = endpoint.meshTls() != null;
-      Request.Builder attempt =
-          request
-              .newBuilder()
-              // Over mesh TLS the URL stays logical (as https): the derived client connects to
-              // the endpoint; OkHttp takes :authority from the URL.
-              .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
-              .header("Host", call.authority());
-      editHeaders(attempt, call.requestHeaderEdits());
+      Request.Builder attempt = request.newBuilder();
+      String[][] edits = call.requestHeaderEdits();
+      if (edits != null) {
+        attempt.headers(edited(request.headers(), edits)); // Host is not editable: set below
+      }
+      attempt
+          // Over mesh TLS the URL stays logical (as https): the derived client connects to
+          // the endpoint; OkHttp takes :authority from the URL.
+          .url(overMeshTls ? OkHttpMeshTls.httpsUrl(url) : url.newBuilder().host(endpoint.host()).port(endpoint.port()).build())
+          .header("Host", call.authority());
       if (deadline != null) {
         attempt.header(BridgeCall.DEADLINE_HEADER, deadline);
       }
@@ -157,9 +178,11 @@ public final class MeshInterceptor implements Interceptor {
           attempt.header(trace[i], trace[i + 1]);
         }
       }
-      return overMeshTls
-          ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
-          : withTimeout(chain, timeoutNanos).proceed(attempt.build());
+      Response response =
+          overMeshTls
+              ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
+              : withTimeout(chain, timeoutNanos).proceed(attempt.build());
+      return editResponseHeaders(response, call);
     }
 
     @Override

@@ -23,7 +23,7 @@ class OkHttpMeshIT extends AbstractMeshHttpClientTest {
       b.method(request.method(), null);
     }
     try (okhttp3.Response r = client.newCall(b.build()).execute()) {
-      return new Response(r.code(), r.body().string(), r.header("x-jmesh-refused"));
+      return new Response(r.code(), r.body().string(), r.headers().toMultimap());
     }
   }
 }
