@@ -333,18 +333,55 @@ final class RouteTranslator {
    * requires. Mirrors, redirects and the rest are refused with the field named.
    */
   private static RouteFilters httpFilters(String at, List<HTTPRouteFilter> filters, List<String> unsupported) {
-    HeaderModifier request = HeaderModifier.NONE;
-    HeaderModifier response = HeaderModifier.NONE;
-    UrlRewrite rewrite = UrlRewrite.NONE;
     if (filters == null) {
       return RouteFilters.NONE;
     }
+    List<Filter> views = new ArrayList<>();
+    for (HTTPRouteFilter f : filters) {
+      views.add(
+          new Filter(
+              f.getType(), f.getAdditionalProperties(), f.getRequestHeaderModifier(),
+              f.getResponseHeaderModifier(), f.getUrlRewrite()));
+    }
+    return ruleFilters(at, views, unsupported);
+  }
+
+  /**
+   * A GRPCRoute rule's filters: the two header modifiers (GRPCRoute has no URL rewrite), each at
+   * most once; a mirror and extension refs are refused with the field named.
+   */
+  private static RouteFilters grpcFilters(String at, List<GRPCRouteFilter> filters, List<String> unsupported) {
+    if (filters == null) {
+      return RouteFilters.NONE;
+    }
+    List<Filter> views = new ArrayList<>();
+    for (GRPCRouteFilter f : filters) {
+      views.add(
+          new Filter(
+              f.getType(), f.getAdditionalProperties(), f.getRequestHeaderModifier(),
+              f.getResponseHeaderModifier(), null));
+    }
+    return ruleFilters(at, views, unsupported);
+  }
+
+  /** The fields of an HTTPRoute or GRPCRoute filter that jmesh reads. */
+  private record Filter(
+      String type,
+      Map<String, Object> additionalProperties,
+      HTTPHeaderFilter requestHeaderModifier,
+      HTTPHeaderFilter responseHeaderModifier,
+      HTTPURLRewriteFilter urlRewrite) {}
+
+  private static RouteFilters ruleFilters(String at, List<Filter> filters, List<String> unsupported) {
+    HeaderModifier request = HeaderModifier.NONE;
+    HeaderModifier response = HeaderModifier.NONE;
+    UrlRewrite rewrite = UrlRewrite.NONE;
     Set<String> seen = new HashSet<>();
     for (int f = 0; f < filters.size(); f++) {
-      HTTPRouteFilter filter = filters.get(f);
+      Filter filter = filters.get(f);
       String fat = at + ".filters[" + f + "]";
-      unknownFields(fat, filter.getAdditionalProperties(), unsupported);
-      String type = filter.getType();
+      unknownFields(fat, filter.additionalProperties(), unsupported);
+      String type = filter.type();
       if (!seen.add(String.valueOf(type))) {
         unsupported.add(fat + ".type: " + type + " twice (expected: each filter type once per rule)");
         continue;
@@ -352,10 +389,10 @@ final class RouteTranslator {
       try {
         switch (String.valueOf(type)) {
           case "RequestHeaderModifier" ->
-              request = headerModifier(fat + ".requestHeaderModifier", filter.getRequestHeaderModifier(), unsupported);
+              request = headerModifier(fat + ".requestHeaderModifier", filter.requestHeaderModifier(), unsupported);
           case "ResponseHeaderModifier" ->
-              response = headerModifier(fat + ".responseHeaderModifier", filter.getResponseHeaderModifier(), unsupported);
-          case "URLRewrite" -> rewrite = urlRewrite(fat + ".urlRewrite", filter.getUrlRewrite(), unsupported);
+              response = headerModifier(fat + ".responseHeaderModifier", filter.responseHeaderModifier(), unsupported);
+          case "URLRewrite" -> rewrite = urlRewrite(fat + ".urlRewrite", filter.urlRewrite(), unsupported);
           default -> unsupported.add(fat + ".type: " + type);
         }
         if (!AGENT_APPLIED_FILTERS.contains(type)
@@ -431,7 +468,7 @@ final class RouteTranslator {
           filter instanceof HTTPRouteFilter h
               ? h.getType()
               : filter instanceof GRPCRouteFilter g ? g.getType() : "?";
-      // Filters of a backendRef, and gRPC's: the runtime applies a rule's HTTP filters only.
+      // Filters of a backendRef: the runtime applies a rule's filters only.
       unsupported.add(at + ".filters[" + f + "].type: " + type);
     }
   }
@@ -511,7 +548,7 @@ final class RouteTranslator {
       GRPCRouteRule rule = rules.get(r);
       String at = "spec.rules[" + r + "]";
       unknownFields(at, rule.getAdditionalProperties(), unsupported);
-      filters(at, rule.getFilters(), unsupported);
+      RouteFilters ruleFilters = grpcFilters(at, rule.getFilters(), unsupported);
       if (rule.getSessionPersistence() != null) {
         unsupported.add(at + ".sessionPersistence");
       }
@@ -528,7 +565,7 @@ final class RouteTranslator {
                 field, ref.getGroup(), ref.getKind(), ref.getNamespace(), ref.getName(),
                 ref.getPort(), ref.getWeight() == null ? 1 : ref.getWeight()));
       }
-      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT, RouteFilters.NONE));
+      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT, ruleFilters));
     }
     return out;
   }
