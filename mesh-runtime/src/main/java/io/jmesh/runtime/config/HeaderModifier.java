@@ -18,6 +18,25 @@ import java.util.Set;
  * @param remove header names to drop
  */
 public record HeaderModifier(List<Header> set, List<Header> add, List<String> remove) {
+  /** What a header value may hold, for error messages. */
+  public static final String VALUE_EXPECTED = "one line of visible ASCII, space or tab";
+
+  /**
+   * The index of the first character of {@code value} that a route may not put in a header, or
+   * -1. Visible ASCII, space and tab only: CR and LF would split the header, and OkHttp and HTTP/2
+   * clients refuse the rest when the attempt is sent, which would fail the application's call
+   * instead of the push.
+   */
+  public static int badValueChar(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c != '\t' && (c < 0x20 || c > 0x7e)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   /** Edits nothing. */
   public static final HeaderModifier NONE = new HeaderModifier(List.of(), List.of(), List.of());
 
@@ -29,9 +48,18 @@ public record HeaderModifier(List<Header> set, List<Header> add, List<String> re
       if (!MeshSyntax.TOKEN.matcher(name).matches()) {
         throw new IllegalArgumentException("header name: \"" + name + "\" (expected: an HTTP header name token)");
       }
-      if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
+      int bad = badValueChar(value);
+      if (bad >= 0) {
         throw new IllegalArgumentException(
-            "header " + name + ": a value with CR or LF (expected: one line)");
+            "header "
+                + name
+                + ": value character "
+                + (bad + 1)
+                + " is U+"
+                + String.format("%04X", (int) value.charAt(bad))
+                + " (expected: "
+                + VALUE_EXPECTED
+                + ")");
       }
     }
   }

@@ -243,8 +243,9 @@ final class RouteConfigParser {
       String name = headerName(t.getKeyNode(), path, seen);
       String valuePath = path + "." + name;
       String value = n.scalar(t.getValueNode(), valuePath, "a header value");
-      if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
-        throw n.invalid(t.getValueNode(), valuePath, "a header value on one line");
+      if (HeaderModifier.badValueChar(value) >= 0) {
+        throw n.invalid(
+            t.getValueNode(), valuePath, "a header value of " + HeaderModifier.VALUE_EXPECTED);
       }
       out.add(new HeaderModifier.Header(name, value));
     }

@@ -1,6 +1,7 @@
 package io.jmesh.runtime.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -101,6 +102,29 @@ class RouteFiltersConfigTest {
           backends: [{}]
         """)).isEqualTo(FILE + ":5: services[0].routes[0].responseHeaders.remove[0]: header 'X-A' edited twice"
         + " (expected: each name once across set, add and remove)");
+  }
+
+  @Test
+  void aHeaderValueOutsideVisibleAsciiIsRefused() throws Exception {
+    // Every client would refuse it when the attempt is sent; the push is refused instead.
+    assertThat(failure("""
+        - requestHeaders: {set: {x-a: "caf\u00e9"}}
+          backends: [{}]
+        """)).contains("requestHeaders.set.x-a: ")
+        .endsWith("(expected: a header value of one line of visible ASCII, space or tab)");
+    assertThat(failure("""
+        - responseHeaders: {add: {x-b: "a\u00a0b"}}
+          backends: [{}]
+        """)).contains("responseHeaders.add.x-b: ")
+        .endsWith("(expected: a header value of one line of visible ASCII, space or tab)");
+    // Built from xDS or Kubernetes, the same rule names the character.
+    assertThatThrownBy(() -> new HeaderModifier.Header("x-a", "caf\u00e9"))
+        .hasMessage("header x-a: value character 4 is U+00E9 (expected: one line of visible ASCII,"
+            + " space or tab)");
+    assertThat(onlyRoute("""
+        - requestHeaders: {set: {x-c: "tab\there and ~"}}
+          backends: [{}]
+        """).filters().requestHeaders().set()).hasSize(1);
   }
 
   @Test
