@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.jmesh.controller.ca.BootstrapTokens;
 import io.jmesh.controller.ca.ServedCa;
 import io.jmesh.controller.kubernetes.CaSecret;
+import io.jmesh.controller.kubernetes.InjectorTls;
 import io.jmesh.controller.kubernetes.KubernetesCa;
 import io.jmesh.controller.kubernetes.KubernetesMeshSource;
 import io.jmesh.controller.kubernetes.StatusLeader;
@@ -130,6 +131,15 @@ public final class ControllerMain implements Callable<Integer> {
               + " TokenReview of their projected service-account tokens (audience jmesh-ca)."
               + " Namespace: the controller's own by default. Not with --ca-dir. Default: none.")
   String caSecret;
+
+  @Option(
+      names = "--no-injector-tls",
+      description =
+          "With --ca-secret: do not write the injector webhook's certificate (Secret"
+              + " jmesh-injector-tls) nor the caBundle of its MutatingWebhookConfiguration"
+              + " (jmesh-injector); for installs that manage them otherwise. Default: written by"
+              + " the replica holding the status Lease.")
+  boolean noInjectorTls;
 
   @Option(
       names = "--trust-domain",
@@ -267,10 +277,32 @@ public final class ControllerMain implements Callable<Integer> {
           throw e;
         }
       }
-      if (!kubernetes && leader != null) {
+      InjectorTls injectorTls = null;
+      if (caSecret != null && !noInjectorTls) {
+        // The injector runs in the controller's namespace: its Service, Secret and the caBundle.
+        String own = client.getNamespace() != null ? client.getNamespace() : namespace;
+        injectorTls =
+            new InjectorTls(client, own, servedCa.ca(), leader::isLeading, Clock.systemUTC())
+                .start(leader);
+      }
+      if (!kubernetes && leader != null && injectorTls == null) {
         // --ca-secret alone: the CA needed the election only to create its Secret, which exists
         // now. Without a mesh source there are no statuses to write.
         leader.close();
+      }
+      InjectorTls injector = injectorTls;
+      boolean closeLeader = !kubernetes && leader != null;
+      if (injector != null) {
+        Runtime.getRuntime()
+            .addShutdownHook(
+                new Thread(
+                    () -> {
+                      injector.close();
+                      if (closeLeader) {
+                        leader.close(); // the mesh source closes it in --kubernetes mode
+                      }
+                    },
+                    "jmesh-controller-injector-tls-shutdown"));
       }
       controller =
           Controller.start(

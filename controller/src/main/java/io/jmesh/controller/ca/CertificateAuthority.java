@@ -189,6 +189,27 @@ public final class CertificateAuthority {
   }
 
   /**
+   * Issues a serving certificate with a new EC P-256 key for {@code names} (DNS names and IP
+   * literals), extended key usage serverAuth, valid for {@code lifetime} (never past the issuer's
+   * end), for a server that reads it from files (the injector webhook's Secret).
+   *
+   * @return PEM texts: {@code chain} the leaf then the issuer, {@code key} PKCS#8 (a secret)
+   */
+  public IssuedPems issueServing(List<String> names, Duration lifetime) {
+    java.security.KeyPair keys = ServingCertificate.newKeyPair(random);
+    X509Certificate[] chain = signer.signServing(keys.getPublic(), names, lifetime);
+    return new IssuedPems(Pem.encode(chain[0]) + Pem.encode(chain[1]), Pem.encodePrivateKey(keys.getPrivate()));
+  }
+
+  /**
+   * A certificate chain and its key as PEM.
+   *
+   * @param chain the leaf, then the issuer
+   * @param key the leaf's private key, PKCS#8
+   */
+  public record IssuedPems(String chain, String key) {}
+
+  /**
    * Writes every trust anchor ({@link #anchors()}) as PEM to {@code <dir>/trust-anchors.pem},
    * replacing the file atomically: what operators hand to agents out of band
    * ({@code JMESH_TRUST_ANCHORS_FILE}). It holds public certificates only.

@@ -99,15 +99,19 @@ public final class ServingCertificate {
     return keyManager;
   }
 
-  private Leaf issue() {
-    KeyPair keys;
+  /** A new EC P-256 key pair. */
+  static KeyPair newKeyPair(SecureRandom random) {
     try {
       KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
       generator.initialize(new ECGenParameterSpec("secp256r1"), random);
-      keys = generator.generateKeyPair();
+      return generator.generateKeyPair();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("the JDK has no EC P-256 key generator", e);
     }
+  }
+
+  private Leaf issue() {
+    KeyPair keys = newKeyPair(random);
     X509Certificate[] chain = signer.signServing(keys.getPublic(), names, LIFETIME);
     return new Leaf(keys.getPrivate(), chain);
   }

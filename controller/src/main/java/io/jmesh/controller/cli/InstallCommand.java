@@ -35,6 +35,19 @@ final class InstallCommand implements Callable<Integer> {
       description = "The controller's image. Default: " + InstallOptions.IMAGE_REPOSITORY + ":<jmesh version>.")
   String image;
 
+  @Option(
+      names = "--injector-image",
+      paramLabel = "<image>",
+      description = "The injector webhook's image. Default: " + InstallOptions.INJECTOR_IMAGE_REPOSITORY + ":<jmesh version>.")
+  String injectorImage;
+
+  @Option(
+      names = "--agent-image",
+      paramLabel = "<image>",
+      description = "The image holding the agent jar, which the injector adds to pods. Default: "
+          + InstallOptions.AGENT_IMAGE_REPOSITORY + ":<jmesh version>.")
+  String agentImage;
+
   @Override
   public Integer call() {
     if (!namespace.matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?") || namespace.length() > 63) {
@@ -42,7 +55,11 @@ final class InstallCommand implements Callable<Integer> {
           "--namespace: \"" + namespace + "\" (expected: a DNS label, [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63)");
     }
     InstallOptions options =
-        new InstallOptions(namespace, image == null ? InstallOptions.defaultImage() : image);
+        new InstallOptions(
+            namespace,
+            image == null ? InstallOptions.defaultImage() : image,
+            injectorImage == null ? InstallOptions.defaultImage(InstallOptions.INJECTOR_IMAGE_REPOSITORY) : injectorImage,
+            agentImage == null ? InstallOptions.defaultImage(InstallOptions.AGENT_IMAGE_REPOSITORY) : agentImage);
     var out = parent.spec().commandLine().getOut();
     out.print(Manifests.yaml(Manifests.objects(options)));
     out.flush();

@@ -2,6 +2,8 @@ package io.jmesh.controller.cli;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -13,13 +15,16 @@ import io.jmesh.controller.install.ControllerPermission;
 import io.jmesh.controller.install.ControllerRbac;
 import io.jmesh.controller.install.JmeshCrds;
 import io.jmesh.controller.install.Manifests;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 
 /**
  * The Kubernetes part of {@code jmesh check --kubernetes}: the API answers, the jmesh and Gateway
  * API CRDs are there with the versions the controller reads, the controller's service account has
- * every permission it needs, its Deployment is ready, and the trust-anchor ConfigMap exists. One
+ * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists, the
+ * injector's Deployment is ready and its webhook's caBundle holds the trust anchors. One
  * line per check, with a hint on what to do when it fails. Reads only; the access reviews it
  * creates change nothing.
  */
@@ -70,8 +75,10 @@ final class KubernetesChecks {
           + " (kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml)");
     }
     rbac(install);
-    deployment();
-    trustAnchors(install);
+    deployment(Manifests.CONTROLLER, "agents are served");
+    String anchors = trustAnchors(install);
+    deployment(Manifests.INJECTOR, "pods are admitted");
+    webhookCaBundle(anchors);
     return true;
   }
 
@@ -117,6 +124,7 @@ final class KubernetesChecks {
                   .withSubresource(slash < 0 ? null : p.resource().substring(slash + 1))
                   .withVerb(p.verb())
                   .withNamespace(p.namespace())
+                  .withName(p.name())
               .endResourceAttributes()
           .endSpec()
           .build();
@@ -140,13 +148,14 @@ final class KubernetesChecks {
     }
   }
 
-  private void deployment() {
-    String what = "deployment " + namespace + "/" + Manifests.CONTROLLER;
-    String logs = "kubectl -n " + namespace + " describe deployment " + Manifests.CONTROLLER
-        + "; kubectl -n " + namespace + " logs deployment/" + Manifests.CONTROLLER;
+  /** Whether Deployment {@code name} has all its replicas ready; {@code served} says what still works with some. */
+  private void deployment(String name, String served) {
+    String what = "deployment " + namespace + "/" + name;
+    String logs = "kubectl -n " + namespace + " describe deployment " + name
+        + "; kubectl -n " + namespace + " logs deployment/" + name;
     Deployment d;
     try {
-      d = client.apps().deployments().inNamespace(namespace).withName(Manifests.CONTROLLER).get();
+      d = client.apps().deployments().inNamespace(namespace).withName(name).get();
     } catch (KubernetesClientException e) {
       lines.fail(what + ": " + reason(e), "may you read deployments in " + namespace + "?");
       return;
@@ -160,32 +169,77 @@ final class KubernetesChecks {
     if (ready == 0) {
       lines.fail(what + ": 0 of " + wanted + " replicas ready", logs);
     } else if (ready < wanted) {
-      lines.warn(what + ": " + ready + " of " + wanted + " replicas ready (agents are served; one loss from none)", logs);
+      lines.warn(what + ": " + ready + " of " + wanted + " replicas ready (" + served + "; one loss from none)", logs);
     } else {
       lines.ok(what + ": " + ready + " of " + wanted + " replicas ready");
     }
   }
 
-  private void trustAnchors(String install) {
+  /** Checks the trust-anchor ConfigMap; returns its PEM, or null when it holds none. */
+  private String trustAnchors(String install) {
     String what = "configmap " + namespace + "/" + Manifests.TRUST_ANCHORS;
     ConfigMap cm;
     try {
       cm = client.configMaps().inNamespace(namespace).withName(Manifests.TRUST_ANCHORS).get();
     } catch (KubernetesClientException e) {
       lines.fail(what + ": " + reason(e), "may you read configmaps in " + namespace + "?");
-      return;
+      return null;
     }
     if (cm == null) {
       lines.fail(what + " does not exist (agents mount it as JMESH_TRUST_ANCHORS_FILE)", install);
-      return;
+      return null;
     }
     String pem = cm.getData() == null ? null : cm.getData().get(Manifests.TRUST_ANCHORS_KEY);
     if (pem == null || !pem.contains("-----BEGIN CERTIFICATE-----")) {
       lines.warn(what + " exists but holds no certificate under " + Manifests.TRUST_ANCHORS_KEY
           + " yet: agents cannot verify the controller",
           "the controller writes it once its CA runs; until then copy <ca-dir>/trust-anchors.pem into it");
+      return null;
+    }
+    lines.ok(what + " holds the trust anchors");
+    return pem;
+  }
+
+  /**
+   * Whether every entry of the injector's webhook has a caBundle, and, when the anchors are known,
+   * the anchors: the API server verifies the injector with it, and refuses opted-in pods without.
+   */
+  private void webhookCaBundle(String anchors) {
+    String what = "mutatingwebhookconfiguration " + Manifests.INJECTOR;
+    String hint = "the controller's leader writes it (--ca-secret); kubectl -n " + namespace
+        + " logs deployment/" + Manifests.CONTROLLER + " | grep injector";
+    MutatingWebhookConfiguration webhook;
+    try {
+      webhook = client.admissionRegistration().v1().mutatingWebhookConfigurations()
+          .withName(Manifests.INJECTOR).get();
+    } catch (KubernetesClientException e) {
+      lines.fail(what + ": " + reason(e), "may you read mutatingwebhookconfigurations?");
+      return;
+    }
+    if (webhook == null) {
+      lines.fail(what + " does not exist", "jmesh install --namespace " + namespace + " | kubectl apply -f -");
+      return;
+    }
+    String expected = anchors == null ? null
+        : Base64.getEncoder().encodeToString(anchors.getBytes(StandardCharsets.US_ASCII));
+    List<String> unset = new ArrayList<>();
+    List<String> stale = new ArrayList<>();
+    for (MutatingWebhook w : webhook.getWebhooks()) {
+      String bundle = w.getClientConfig() == null ? null : w.getClientConfig().getCaBundle();
+      if (bundle == null || bundle.isEmpty()) {
+        unset.add(w.getName());
+      } else if (expected != null && !expected.equals(bundle)) {
+        stale.add(w.getName());
+      }
+    }
+    if (!unset.isEmpty()) {
+      lines.fail(what + ": caBundle not set in " + String.join(", ", unset)
+          + " (the API server cannot verify the injector; opted-in pods are refused)", hint);
+    } else if (!stale.isEmpty()) {
+      lines.fail(what + ": caBundle of " + String.join(", ", stale) + " is not the trust anchors of configmap "
+          + namespace + "/" + Manifests.TRUST_ANCHORS, hint);
     } else {
-      lines.ok(what + " holds the trust anchors");
+      lines.ok(what + ": caBundle set" + (expected == null ? "" : " to the trust anchors"));
     }
   }
 

@@ -10,13 +10,22 @@ package io.jmesh.controller.install;
  * @param resource the resource, with a subresource after a slash ({@code httproutes/status})
  * @param verb the verb ({@code list}, {@code create}, ...)
  * @param namespace the namespace it is needed in, or {@code null} for every namespace
+ * @param name the one object it is needed on (a rule's {@code resourceNames}), or {@code null} for
+ *     every object
  */
-public record ControllerPermission(String group, String resource, String verb, String namespace) {
+public record ControllerPermission(
+    String group, String resource, String verb, String namespace, String name) {
+
+  /** A permission on every object of the resource. */
+  public ControllerPermission(String group, String resource, String verb, String namespace) {
+    this(group, resource, verb, namespace, null);
+  }
 
   /** {@code list services}, {@code update gateway.networking.k8s.io/httproutes/status in jmesh-system}. */
   @Override
   public String toString() {
     return verb + " " + (group.isEmpty() ? "" : group + "/") + resource
+        + (name == null ? "" : " " + name)
         + (namespace == null ? "" : " in " + namespace);
   }
 }

@@ -27,6 +27,7 @@ public final class ControllerRbac {
   static final String AUTHENTICATION = "authentication.k8s.io";
   static final String AUTHORIZATION = "authorization.k8s.io";
   static final String COORDINATION = "coordination.k8s.io";
+  static final String ADMISSION = "admissionregistration.k8s.io";
 
   private ControllerRbac() {}
 
@@ -36,7 +37,8 @@ public final class ControllerRbac {
    * policies); it writes route and policy statuses; it authenticates workloads (TokenReview) and
    * checks its own rights at start
    * (SubjectAccessReview); in {@code namespace} only, it keeps the CA's key in a Secret, publishes
-   * the trust anchors in a ConfigMap and elects a leader with a Lease.
+   * the trust anchors in a ConfigMap, elects a leader with a Lease and writes the injector's
+   * certificate in a Secret; it keeps the caBundle of the injector's webhook (that one, by name).
    */
   public static List<ControllerPermission> permissions(String namespace) {
     List<ControllerPermission> p = new ArrayList<>();
@@ -60,6 +62,10 @@ public final class ControllerRbac {
     }
     p.add(new ControllerPermission(AUTHENTICATION, "tokenreviews", "create", null));
     p.add(new ControllerPermission(AUTHORIZATION, "subjectaccessreviews", "create", null));
+    // The injector's webhook, by name only: the controller keeps its caBundle equal to the anchors.
+    for (String verb : List.of("get", "patch")) {
+      p.add(new ControllerPermission(ADMISSION, "mutatingwebhookconfigurations", verb, null, Manifests.INJECTOR));
+    }
     // Its own namespace only: get to read back, create to bootstrap, update to rotate or renew.
     for (String verb : List.of("get", "create", "update")) {
       p.add(new ControllerPermission(CORE, "secrets", verb, namespace));
@@ -98,11 +104,20 @@ public final class ControllerRbac {
             .build());
   }
 
-  /** One rule per group and verb set: the resources that share both. */
+  /**
+   * One rule per group and verb set: the resources that share both; a permission on one named
+   * object gets a rule of its own with that {@code resourceNames}.
+   */
   static List<PolicyRule> rules(List<ControllerPermission> permissions) {
     // group -> resource -> verbs, in first-seen order so the output is stable.
     Map<String, Map<String, List<String>>> verbs = new LinkedHashMap<>();
+    // group/resource/name -> verbs, for the permissions on one object.
+    Map<List<String>, List<String>> named = new LinkedHashMap<>();
     for (ControllerPermission p : permissions) {
+      if (p.name() != null) {
+        named.computeIfAbsent(List.of(p.group(), p.resource(), p.name()), k -> new ArrayList<>()).add(p.verb());
+        continue;
+      }
       verbs.computeIfAbsent(p.group(), g -> new LinkedHashMap<>())
           .computeIfAbsent(p.resource(), r -> new ArrayList<>())
           .add(p.verb());
@@ -115,6 +130,8 @@ public final class ControllerRbac {
       resourcesByVerbs.forEach((v, resources) -> rules.add(
           new PolicyRuleBuilder().withApiGroups(group).withResources(resources).withVerbs(v).build()));
     });
+    named.forEach((key, v) -> rules.add(new PolicyRuleBuilder().withApiGroups(key.get(0))
+        .withResources(key.get(1)).withResourceNames(key.get(2)).withVerbs(v).build()));
     return rules;
   }
 }

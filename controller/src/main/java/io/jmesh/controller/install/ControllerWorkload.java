@@ -11,8 +11,6 @@ import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
-import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -54,10 +52,7 @@ final class ControllerWorkload {
   }
 
   private static Map<String, String> podLabels() {
-    Map<String, String> labels = new LinkedHashMap<>(selector());
-    labels.putAll(Manifests.labels());
-    labels.put("app.kubernetes.io/component", "controller");
-    return labels;
+    return RestrictedPods.podLabels(selector(), "controller");
   }
 
   /**
@@ -100,30 +95,13 @@ final class ControllerWorkload {
             .withReplicas(REPLICAS)
             .withNewSelector().withMatchLabels(selector()).endSelector()
             // Never fewer ready replicas than asked during a rollout: agents move, they are not cut off.
-            .withNewStrategy().withType("RollingUpdate")
-                .withNewRollingUpdate().withMaxUnavailable(new IntOrString(0)).withMaxSurge(new IntOrString(1))
-                .endRollingUpdate()
-            .endStrategy()
+            .withStrategy(RestrictedPods.surgeFirst())
             .withNewTemplate()
                 .withNewMetadata().withLabels(podLabels()).endMetadata()
                 .withNewSpec()
                     .withServiceAccountName(Manifests.CONTROLLER)
-                    .withNewSecurityContext()
-                        .withRunAsNonRoot(true)
-                        .withRunAsUser(65532L)
-                        .withRunAsGroup(65532L)
-                        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-                    .endSecurityContext()
-                    // Replicas on different nodes where there are several: one node's loss keeps one.
-                    .withNewAffinity().withNewPodAntiAffinity()
-                        .addNewPreferredDuringSchedulingIgnoredDuringExecution()
-                            .withWeight(100)
-                            .withNewPodAffinityTerm()
-                                .withTopologyKey("kubernetes.io/hostname")
-                                .withNewLabelSelector().withMatchLabels(selector()).endLabelSelector()
-                            .endPodAffinityTerm()
-                        .endPreferredDuringSchedulingIgnoredDuringExecution()
-                    .endPodAntiAffinity().endAffinity()
+                    .withSecurityContext(RestrictedPods.podSecurityContext())
+                    .withAffinity(RestrictedPods.spreadOverNodes(selector()))
                     .withContainers(container(options.image(), options.namespace()))
                     // The root file system is read-only; the JVM still wants a /tmp.
                     .addNewVolume().withName("tmp").withNewEmptyDir().withSizeLimit(new Quantity("64Mi")).endEmptyDir()
@@ -154,13 +132,7 @@ final class ControllerWorkload {
             .addToLimits("cpu", new Quantity("1"))
             .addToLimits("memory", new Quantity("512Mi"))
         .endResources()
-        .withNewSecurityContext()
-            .withRunAsNonRoot(true)
-            .withAllowPrivilegeEscalation(false)
-            .withReadOnlyRootFilesystem(true)
-            .withNewCapabilities().withDrop("ALL").endCapabilities()
-            .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
-        .endSecurityContext()
+        .withSecurityContext(RestrictedPods.containerSecurityContext())
         .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
         .build();
   }
@@ -176,12 +148,6 @@ final class ControllerWorkload {
   }
 
   private static HasMetadata disruptionBudget(String ns) {
-    return new PodDisruptionBudgetBuilder()
-        .withNewMetadata().withName(Manifests.CONTROLLER).withNamespace(ns).withLabels(podLabels()).endMetadata()
-        .withNewSpec()
-            .withMinAvailable(new IntOrString(1))
-            .withNewSelector().withMatchLabels(selector()).endSelector()
-        .endSpec()
-        .build();
+    return RestrictedPods.disruptionBudget(Manifests.CONTROLLER, ns, podLabels(), selector());
   }
 }

@@ -21,6 +21,10 @@ public final class Manifests {
   public static final String TRUST_ANCHORS = "jmesh-trust-anchors";
   /** Its key (the file name in the mounted directory), as the controller writes it in --ca-dir. */
   public static final String TRUST_ANCHORS_KEY = "trust-anchors.pem";
+  /** The name of the injector's ServiceAccount, RBAC, Deployment, PDB, Service and webhook. */
+  public static final String INJECTOR = "jmesh-injector";
+  /** The Secret the controller writes for the injector: tls.crt, tls.key, ca.crt. */
+  public static final String INJECTOR_TLS_SECRET = "jmesh-injector-tls";
   public static final int XDS_PORT = 18000;
   public static final int ADMIN_PORT = 18001;
 
@@ -40,6 +44,8 @@ public final class Manifests {
     all.addAll(JmeshCrds.objects());
     all.addAll(ControllerRbac.objects(options.namespace()));
     all.addAll(ControllerWorkload.objects(options));
+    // Last: the webhook sends pods to the injector only once its Deployment and Service exist.
+    all.addAll(InjectorWorkload.objects(options));
     return all;
   }
 

@@ -47,7 +47,7 @@ public final class StatusLeader implements AutoCloseable {
   }
 
   /** Runs {@code callback} on the election's thread each time this replica gains the Lease. */
-  void onGained(Runnable callback) {
+  public void onGained(Runnable callback) {
     onGained.add(Objects.requireNonNull(callback, "callback"));
   }
 
@@ -76,6 +76,11 @@ public final class StatusLeader implements AutoCloseable {
 
   /** Whether this replica holds the Lease, as last seen by the election. */
   boolean leading() {
+    return leading;
+  }
+
+  /** {@link #leading()}, for callers outside this package. */
+  public boolean isLeading() {
     return leading;
   }
 

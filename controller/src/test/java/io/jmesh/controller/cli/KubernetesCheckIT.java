@@ -75,8 +75,9 @@ class KubernetesCheckIT {
           ResourceAttributes a = review.getSpec().getResourceAttributes();
           String resource = a.getResource() + (a.getSubresource() == null ? "" : "/" + a.getSubresource());
           boolean allowed = USER.equals(review.getSpec().getUser())
-              && (grants(clusterRules.get(), a.getGroup(), resource, a.getVerb())
-                  || (NS.equals(a.getNamespace()) && grants(namespaceRules.get(), a.getGroup(), resource, a.getVerb())));
+              && (grants(clusterRules.get(), a.getGroup(), resource, a.getVerb(), a.getName())
+                  || (NS.equals(a.getNamespace())
+                      && grants(namespaceRules.get(), a.getGroup(), resource, a.getVerb(), a.getName())));
           return new SubjectAccessReviewBuilder(review).withNewStatus().withAllowed(allowed).endStatus().build();
         })
         .always();
@@ -89,10 +90,11 @@ class KubernetesCheckIT {
     }
   }
 
-  /** As the RBAC authorizer reads a rule (the install uses no wildcard or resourceNames). */
-  private static boolean grants(List<PolicyRule> rules, String group, String resource, String verb) {
+  /** As the RBAC authorizer reads a rule (the install uses no wildcard); resourceNames limit it to names. */
+  private static boolean grants(List<PolicyRule> rules, String group, String resource, String verb, String name) {
     return rules.stream().anyMatch(r -> r.getApiGroups().contains(group == null ? "" : group)
-        && r.getResources().contains(resource) && r.getVerbs().contains(verb));
+        && r.getResources().contains(resource) && r.getVerbs().contains(verb)
+        && (r.getResourceNames() == null || r.getResourceNames().isEmpty() || r.getResourceNames().contains(name)));
   }
 
   private void install() {
@@ -132,7 +134,11 @@ class KubernetesCheckIT {
   }
 
   private void controllerReady(int ready) {
-    Deployment d = client.apps().deployments().inNamespace(NS).withName(Manifests.CONTROLLER).get();
+    ready(Manifests.CONTROLLER, ready);
+  }
+
+  private void ready(String name, int ready) {
+    Deployment d = client.apps().deployments().inNamespace(NS).withName(name).get();
     client.resource(new DeploymentBuilder(d).withNewStatus().withReadyReplicas(ready).withReplicas(2).endStatus()
         .build()).updateStatus();
   }
@@ -140,6 +146,15 @@ class KubernetesCheckIT {
   private void anchorsWritten() {
     ConfigMap cm = client.configMaps().inNamespace(NS).withName(Manifests.TRUST_ANCHORS).get();
     client.resource(new ConfigMapBuilder(cm).withData(Map.of(Manifests.TRUST_ANCHORS_KEY, PEM)).build()).update();
+  }
+
+  /** What the controller's leader does: the webhook's caBundle set to {@code pem}. */
+  private void caBundle(String pem) {
+    client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(Manifests.INJECTOR).edit(w -> {
+      w.getWebhooks().forEach(e -> e.getClientConfig().setCaBundle(
+          java.util.Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.US_ASCII))));
+      return w;
+    });
   }
 
   private String startController() throws Exception {
@@ -178,6 +193,8 @@ class KubernetesCheckIT {
     gatewayApi();
     controllerReady(2);
     anchorsWritten();
+    ready(Manifests.INJECTOR, 2);
+    caBundle(PEM);
     String admin = startController();
 
     Result r = run(new String[] {"check", "--kubernetes", "--controller-admin", admin}, null);
@@ -192,16 +209,18 @@ class KubernetesCheckIT {
         "\u221a CRD httproutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD grpcroutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD referencegrants.gateway.networking.k8s.io serves v1beta1\n",
-        "\u221a service account " + USER + " has the 44 permissions the controller needs\n",
+        "\u221a service account " + USER + " has the 46 permissions the controller needs\n",
         "\u221a deployment jmesh-system/jmesh-controller: 2 of 2 replicas ready\n",
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
+        "\u221a deployment jmesh-system/jmesh-injector: 2 of 2 replicas ready\n",
+        "\u221a mutatingwebhookconfiguration jmesh-injector: caBundle set to the trust anchors\n",
         "\u221a controller admin " + admin + " is ready\n",
         "\u203c no agent is connected yet",
         "Status check results are \u221a");
     assertThat(r.out).doesNotContain("\u00d7");
     assertThat(r.code).isZero();
     // One review per permission, each for the controller's service account.
-    assertThat(reviews).hasSize(44).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
+    assertThat(reviews).hasSize(46).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
   }
 
   @Test
@@ -228,7 +247,11 @@ class KubernetesCheckIT {
         "\u00d7 deployment jmesh-system/jmesh-controller: 0 of 2 replicas ready\n    hint: kubectl -n jmesh-system"
             + " describe deployment jmesh-controller; kubectl -n jmesh-system logs deployment/jmesh-controller\n",
         "\u203c configmap jmesh-system/jmesh-trust-anchors exists but holds no certificate under trust-anchors.pem",
-        "5 checks failed");
+        "\u00d7 deployment jmesh-system/jmesh-injector: 0 of 2 replicas ready\n",
+        "\u00d7 mutatingwebhookconfiguration jmesh-injector: caBundle not set in namespace.inject.jmesh.io,"
+            + " pod.inject.jmesh.io (the API server cannot verify the injector; opted-in pods are refused)\n"
+            + "    hint: the controller's leader writes it (--ca-secret)",
+        "7 checks failed");
     assertThat(r.code).isEqualTo(1);
   }
 
@@ -240,7 +263,9 @@ class KubernetesCheckIT {
         "\u00d7 namespace jmesh-system does not exist\n    hint: jmesh install --namespace jmesh-system | kubectl apply -f -\n",
         "\u00d7 CRD retrybudgetpolicies.jmesh.io is not installed\n    hint: jmesh install",
         "\u00d7 deployment jmesh-system/jmesh-controller does not exist\n",
-        "\u00d7 configmap jmesh-system/jmesh-trust-anchors does not exist (agents mount it as JMESH_TRUST_ANCHORS_FILE)\n");
+        "\u00d7 configmap jmesh-system/jmesh-trust-anchors does not exist (agents mount it as JMESH_TRUST_ANCHORS_FILE)\n",
+        "\u00d7 deployment jmesh-system/jmesh-injector does not exist\n",
+        "\u00d7 mutatingwebhookconfiguration jmesh-injector does not exist\n");
     assertThat(r.code).isEqualTo(1);
   }
 

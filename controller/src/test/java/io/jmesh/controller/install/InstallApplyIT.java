@@ -40,6 +40,14 @@ class InstallApplyIT {
     Deployment d = client.apps().deployments().inNamespace(InstallOptions.DEFAULT_NAMESPACE)
         .withName(Manifests.CONTROLLER).get();
     assertThat(d.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo(Manifests.CONTROLLER);
+    Deployment injector = client.apps().deployments().inNamespace(InstallOptions.DEFAULT_NAMESPACE)
+        .withName(Manifests.INJECTOR).get();
+    assertThat(injector.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo(Manifests.INJECTOR);
+    assertThat(client.services().inNamespace(InstallOptions.DEFAULT_NAMESPACE).withName(Manifests.INJECTOR).get())
+        .isNotNull();
+    assertThat(client.rbac().clusterRoles().withName(Manifests.INJECTOR).get()).isNotNull();
+    assertThat(client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(Manifests.INJECTOR)
+        .get().getWebhooks()).hasSize(2);
     assertThat(client.apiextensions().v1().customResourceDefinitions().list().getItems())
         .extracting(c -> c.getMetadata().getName())
         .containsExactlyInAnyOrderElementsOf(JmeshCrds.KINDS.stream().map(JmeshCrds.Kind::crdName).toList());
@@ -54,7 +62,8 @@ class InstallApplyIT {
         client.resource(o).createOr(r -> r.update());
       }
     }
-    assertThat(client.rbac().clusterRoles().list().getItems()).hasSize(1);
+    assertThat(client.rbac().clusterRoles().list().getItems()).hasSize(2);
+    assertThat(client.admissionRegistration().v1().mutatingWebhookConfigurations().list().getItems()).hasSize(1);
     assertThat(client.configMaps().inNamespace(InstallOptions.DEFAULT_NAMESPACE).list().getItems()).hasSize(1);
   }
 }

@@ -3,6 +3,8 @@ package io.jmesh.controller.install;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -75,7 +77,9 @@ class ManifestsTest {
     assertThat(parsed).extracting(HasMetadata::getKind).containsExactly(
         "Namespace", "CustomResourceDefinition", "CustomResourceDefinition", "CustomResourceDefinition",
         "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
-        "RoleBinding", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget");
+        "RoleBinding", "ConfigMap", "Service", "Deployment", "PodDisruptionBudget",
+        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment", "PodDisruptionBudget",
+        "MutatingWebhookConfiguration");
   }
 
   @Test
@@ -86,6 +90,14 @@ class ManifestsTest {
     assertThat(parsed.get(0).getMetadata().getName()).isEqualTo("mesh-ops");
     Deployment d = (Deployment) parsed.stream().filter(o -> o instanceof Deployment).findFirst().orElseThrow();
     assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo(IMAGE);
+    // The injector is told where the controller of that namespace is, and never sent its pods.
+    assertThat(injector(parsed).getArgs()).containsSequence("--controller-address", "jmesh-controller.mesh-ops.svc:18000");
+    assertThat(webhook(parsed).getWebhooks()).allSatisfy(w ->
+        assertThat(w.getNamespaceSelector().getMatchExpressions()).anySatisfy(e -> {
+          assertThat(e.getKey()).isEqualTo("kubernetes.io/metadata.name");
+          assertThat(e.getOperator()).isEqualTo("NotIn");
+          assertThat(e.getValues()).containsExactly("kube-system", "mesh-ops");
+        }));
 
     // The default image is the project's, tagged with its version.
     assertThat(InstallOptions.defaultImage()).matches("ghcr\\.io/jmesh/controller:[0-9]+\\.[0-9]+\\.[0-9]+.*");
@@ -104,13 +116,23 @@ class ManifestsTest {
   void noRbacRuleHasAWildcardAndTheRulesAreExactlyThePermissions() {
     List<HasMetadata> parsed = parsed(install());
     List<PolicyRule> clusterRules = parsed.stream().filter(o -> o instanceof ClusterRole)
+        .filter(o -> o.getMetadata().getName().equals(Manifests.CONTROLLER))
         .flatMap(o -> ((ClusterRole) o).getRules().stream()).toList();
     List<PolicyRule> roleRules = parsed.stream().filter(o -> o instanceof Role)
         .flatMap(o -> ((Role) o).getRules().stream()).toList();
     assertThat(clusterRules).isNotEmpty();
     assertThat(roleRules).isNotEmpty();
 
-    for (PolicyRule rule : concat(clusterRules, roleRules)) {
+    List<PolicyRule> injectorRules = parsed.stream().filter(o -> o instanceof ClusterRole)
+        .filter(o -> o.getMetadata().getName().equals(Manifests.INJECTOR))
+        .flatMap(o -> ((ClusterRole) o).getRules().stream()).toList();
+    // The injector reads namespaces, nothing else.
+    assertThat(triples(injectorRules, null)).containsExactlyInAnyOrder(
+        new ControllerPermission("", "namespaces", "get", null),
+        new ControllerPermission("", "namespaces", "list", null),
+        new ControllerPermission("", "namespaces", "watch", null));
+
+    for (PolicyRule rule : concat(concat(clusterRules, roleRules), injectorRules)) {
       assertThat(rule.getVerbs()).as("verbs of %s", rule).isNotEmpty().doesNotContain("*");
       assertThat(rule.getResources()).as("resources of %s", rule).isNotEmpty()
           .allSatisfy(r -> assertThat(r).doesNotContain("*"));
@@ -140,7 +162,11 @@ class ManifestsTest {
       for (String g : r.getApiGroups()) {
         for (String res : r.getResources()) {
           for (String v : r.getVerbs()) {
-            out.add(new ControllerPermission(g, res, v, namespace));
+            if (r.getResourceNames() == null || r.getResourceNames().isEmpty()) {
+              out.add(new ControllerPermission(g, res, v, namespace));
+            } else {
+              r.getResourceNames().forEach(n -> out.add(new ControllerPermission(g, res, v, namespace, n)));
+            }
           }
         }
       }
@@ -173,6 +199,96 @@ class ManifestsTest {
       assertThat(String.join(" ", c.getArgs())).contains("--admin-address 0.0.0.0:" + Manifests.ADMIN_PORT);
     });
     assertThat(pod.getVolumes()).allSatisfy(v -> assertThat(v.getHostPath()).isNull());
+  }
+
+  private static io.fabric8.kubernetes.api.model.Container injector(List<HasMetadata> parsed) {
+    Deployment d = (Deployment) parsed.stream().filter(o -> o instanceof Deployment)
+        .filter(o -> o.getMetadata().getName().equals(Manifests.INJECTOR)).findFirst().orElseThrow();
+    return d.getSpec().getTemplate().getSpec().getContainers().get(0);
+  }
+
+  private static MutatingWebhookConfiguration webhook(List<HasMetadata> parsed) {
+    return (MutatingWebhookConfiguration) parsed.stream().filter(o -> o instanceof MutatingWebhookConfiguration)
+        .findFirst().orElseThrow();
+  }
+
+  @Test
+  void theInjectorMountsItsSecretWhereItReadsItAndIsProbedOnReady() {
+    List<HasMetadata> parsed = parsed(install("--agent-image", "registry.example/agent:1", "--injector-image",
+        "registry.example/injector:1"));
+    Deployment d = (Deployment) parsed.stream().filter(o -> o instanceof Deployment)
+        .filter(o -> o.getMetadata().getName().equals(Manifests.INJECTOR)).findFirst().orElseThrow();
+    var pod = d.getSpec().getTemplate().getSpec();
+    assertThat(d.getSpec().getReplicas()).isEqualTo(2);
+    assertThat(pod.getServiceAccountName()).isEqualTo(Manifests.INJECTOR);
+    assertThat(pod.getSecurityContext().getRunAsNonRoot()).isTrue();
+    assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+    var c = injector(parsed);
+    assertThat(c.getImage()).isEqualTo("registry.example/injector:1");
+    assertThat(c.getArgs()).containsSequence("--agent-image", "registry.example/agent:1")
+        .containsSequence("--tls-dir", "/var/run/jmesh/injector-tls")
+        .containsSequence("--address", "0.0.0.0:8443");
+    assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+    assertThat(c.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+    assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+    assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
+    assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/ready");
+    assertThat(c.getReadinessProbe().getHttpGet().getScheme()).isEqualTo("HTTPS");
+    assertThat(c.getPorts()).singleElement().satisfies(p -> assertThat(p.getContainerPort()).isEqualTo(8443));
+    assertThat(c.getVolumeMounts()).anySatisfy(m -> {
+      assertThat(m.getMountPath()).isEqualTo("/var/run/jmesh/injector-tls");
+      assertThat(m.getReadOnly()).isTrue();
+      assertThat(pod.getVolumes()).anySatisfy(v -> {
+        assertThat(v.getName()).isEqualTo(m.getName());
+        assertThat(v.getSecret().getSecretName()).isEqualTo(Manifests.INJECTOR_TLS_SECRET);
+      });
+    });
+    assertThat(pod.getVolumes()).allSatisfy(v -> assertThat(v.getHostPath()).isNull());
+    assertThat(parsed).anySatisfy(o -> {
+      assertThat(o).isInstanceOf(io.fabric8.kubernetes.api.model.Service.class);
+      assertThat(o.getMetadata().getName()).isEqualTo(Manifests.INJECTOR);
+      var port = ((io.fabric8.kubernetes.api.model.Service) o).getSpec().getPorts().get(0);
+      assertThat(port.getPort()).isEqualTo(443);
+      assertThat(port.getTargetPort().getStrVal()).isEqualTo(c.getPorts().get(0).getName());
+    });
+  }
+
+  @Test
+  void theWebhookSelectsOnLabelsAndFailsClosed() {
+    MutatingWebhookConfiguration config = webhook(parsed(install()));
+    assertThat(config.getMetadata().getName()).isEqualTo(Manifests.INJECTOR);
+    assertThat(config.getWebhooks()).extracting(MutatingWebhook::getName)
+        .containsExactly("namespace.inject.jmesh.io", "pod.inject.jmesh.io");
+    for (MutatingWebhook w : config.getWebhooks()) {
+      assertThat(w.getAdmissionReviewVersions()).containsExactly("v1");
+      assertThat(w.getSideEffects()).isEqualTo("None");
+      assertThat(w.getFailurePolicy()).isEqualTo("Fail");
+      assertThat(w.getReinvocationPolicy()).isEqualTo("IfNeeded");
+      assertThat(w.getTimeoutSeconds()).isBetween(5, 10);
+      // Filled by the controller at run time; re-applying must not erase it.
+      assertThat(w.getClientConfig().getCaBundle()).isNull();
+      assertThat(w.getClientConfig().getService().getName()).isEqualTo(Manifests.INJECTOR);
+      assertThat(w.getClientConfig().getService().getPath()).isEqualTo("/inject");
+      assertThat(w.getClientConfig().getService().getPort()).isEqualTo(443);
+      assertThat(w.getRules()).singleElement().satisfies(r -> {
+        assertThat(r.getOperations()).containsExactly("CREATE");
+        assertThat(r.getResources()).containsExactly("pods");
+      });
+    }
+    // A namespace is selected by exactly one entry, so no pod is sent twice.
+    assertThat(selector(config.getWebhooks().get(0).getNamespaceSelector(), "jmesh.io/inject"))
+        .isEqualTo("In [enabled]");
+    assertThat(selector(config.getWebhooks().get(0).getObjectSelector(), "jmesh.io/inject"))
+        .isEqualTo("NotIn [disabled]");
+    assertThat(selector(config.getWebhooks().get(1).getNamespaceSelector(), "jmesh.io/inject"))
+        .isEqualTo("NotIn [enabled]");
+    assertThat(selector(config.getWebhooks().get(1).getObjectSelector(), "jmesh.io/inject"))
+        .isEqualTo("In [enabled]");
+  }
+
+  private static String selector(io.fabric8.kubernetes.api.model.LabelSelector s, String key) {
+    return s.getMatchExpressions().stream().filter(e -> e.getKey().equals(key))
+        .map(e -> e.getOperator() + " " + e.getValues()).findFirst().orElse("none");
   }
 
   @Test
