@@ -7,24 +7,18 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRoute;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRoute;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1beta1.ReferenceGrant;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.jmesh.controller.source.MeshSource;
 import io.jmesh.runtime.config.MeshConfigException;
 import io.jmesh.runtime.config.MeshConfigParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledExecutorService;
 import org.yaml.snakeyaml.Yaml;
 
 /** Reads the YAML fixtures under {@code src/test/resources/kubernetes/<case>/}. */
@@ -70,22 +64,6 @@ final class Fixtures {
   /** Fixture {@code <case>/status.yaml}. */
   static Map<String, Object> status(String fixture) {
     return new Yaml().load(text(fixture + "/status.yaml"));
-  }
-
-  /**
-   * A source on the mock API server of {@code client}, started, with its own client (closing the
-   * source closes that one), no debounce and lease {@code lease}.
-   */
-  static KubernetesMeshSource source(
-      KubernetesClient client, StatusLeader.Settings lease, ScheduledExecutorService executor,
-      MeshSource.Listener listener) {
-    KubernetesClient own = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
-    KubernetesMeshSource s =
-        new KubernetesMeshSource(
-            own, "cluster.local", lease, Debouncer.Scheduler.of(executor), null, Duration.ZERO,
-            Duration.ZERO, Clock.systemUTC());
-    s.start(listener);
-    return s;
   }
 
   static ClusterState state(List<HasMetadata> objects) {

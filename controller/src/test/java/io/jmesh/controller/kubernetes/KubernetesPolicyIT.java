@@ -46,8 +46,7 @@ class KubernetesPolicyIT {
   }
 
   private KubernetesMeshSource start() {
-    return Fixtures.source(
-        client, KubernetesHaIT.lease("solo", Duration.ofSeconds(15)), executor, snapshots::add);
+    return MockApi.source(client, "solo", Duration.ofSeconds(15), executor, snapshots::add);
   }
 
   /** Creates the objects of a fixture; returns its policies. */
@@ -193,7 +192,7 @@ class KubernetesPolicyIT {
     // A second replica translates the same policy but, without the Lease, writes nothing.
     List<MeshSnapshot> seen = new CopyOnWriteArrayList<>();
     KubernetesMeshSource follower =
-        Fixtures.source(client, KubernetesHaIT.lease("follower", Duration.ofSeconds(15)), executor, seen::add);
+        MockApi.source(client, "follower", Duration.ofSeconds(15), executor, seen::add);
     try {
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
           assertThat(seen).last().satisfies(snapshot ->
