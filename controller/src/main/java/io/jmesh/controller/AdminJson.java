@@ -220,6 +220,7 @@ final class AdminJson {
     out.put("typeUrl", type.typeUrl());
     out.put("wildcard", type.wildcard());
     out.put("subscribed", type.subscribed());
+    out.put("servedVersion", type.servedVersion());
     out.put("sentVersion", type.sentVersion());
     out.put("sentNonce", type.sentNonce());
     out.put("sentAt", type.sentAt());

@@ -28,13 +28,14 @@ class AdminJsonTest {
     types.put(
         "listener",
         new AgentStatus.TypeStatus(
-            XdsNames.LISTENER_TYPE, List.of(), "v2", "4", T0.plusSeconds(2), 1, "v2",
+            XdsNames.LISTENER_TYPE, List.of(), "v2", "v2", "4", T0.plusSeconds(2), 1, "v2",
             T0.plusSeconds(3), false, null));
     types.put(
         "cluster",
         new AgentStatus.TypeStatus(
             XdsNames.CLUSTER_TYPE,
             List.of("hello.default"),
+            "v2",
             "v2",
             "6",
             T0.plusSeconds(2),
@@ -86,6 +87,7 @@ class AdminJsonTest {
                 "          \"typeUrl\": \"type.googleapis.com/envoy.config.listener.v3.Listener\",",
                 "          \"wildcard\": true,",
                 "          \"subscribed\": [],",
+                "          \"servedVersion\": \"v2\",",
                 "          \"sentVersion\": \"v2\",",
                 "          \"sentNonce\": \"4\",",
                 "          \"sentAt\": \"2026-11-22T10:00:02Z\",",
@@ -99,6 +101,7 @@ class AdminJsonTest {
                 "          \"typeUrl\": \"type.googleapis.com/envoy.config.cluster.v3.Cluster\",",
                 "          \"wildcard\": false,",
                 "          \"subscribed\": [\"hello.default\"],",
+                "          \"servedVersion\": \"v2\",",
                 "          \"sentVersion\": \"v2\",",
                 "          \"sentNonce\": \"6\",",
                 "          \"sentAt\": \"2026-11-22T10:00:02Z\",",

@@ -69,10 +69,11 @@ class ControllerIT {
     assertThat(string(first, "source")).isEqualTo("file " + file);
 
     try (AdsClient agent = new AdsClient(controller.xdsPort())) {
-      agent.subscribe(AdsClient.node("hello-1"), XdsNames.LISTENER_TYPE, List.of());
-      DiscoveryResponse lds = agent.next(XdsNames.LISTENER_TYPE);
-      assertThat(lds.getVersionInfo()).isEqualTo(v1);
-      agent.ack(lds, List.of());
+      // Endpoints: the weight change below changes them only.
+      agent.subscribe(AdsClient.node("hello-1"), XdsNames.ENDPOINT_TYPE, List.of());
+      DiscoveryResponse eds = agent.next(XdsNames.ENDPOINT_TYPE);
+      assertThat(eds.getVersionInfo()).isEqualTo(v1);
+      agent.ack(eds, List.of());
 
       // A bad edit: a negative weight on line 6. The error shows, v1 stays in force.
       write(GOOD.replace("weight: 1}", "weight: -2}"));
@@ -93,7 +94,7 @@ class ControllerIT {
 
       // A good edit: a weight change is a new version, and the agent gets it.
       write(GOOD.replace("weight: 1}", "weight: 3}"));
-      DiscoveryResponse pushed = agent.next(XdsNames.LISTENER_TYPE);
+      DiscoveryResponse pushed = agent.next(XdsNames.ENDPOINT_TYPE);
       assertThat(pushed.getVersionInfo()).isNotEqualTo(v1).matches("[0-9a-f]{12}");
       // The push reaches the agent while the publisher is still recording what it applied, so
       // /snapshot may lag by a moment: poll it, bounded.

@@ -124,22 +124,27 @@ class XdsServerIT {
                 assertThat(string(a, "remoteAddress")).startsWith("127.0.0.1:");
               });
 
-      // A weight change: every type gets v2 (the version is the snapshot's), and the new weight
-      // arrives.
+      // A weight change touches endpoints only: only ClusterLoadAssignments are sent (v2), the
+      // other types keep v1. The next response being EDS shows no CDS came first (the cache
+      // answers in the order CDS, EDS, LDS, RDS).
       source.push(snapshot("v2", 1, 5));
-      Map<String, DiscoveryResponse> v2 = agent.nextOfEach(LDS, RDS, CDS, EDS);
-      assertThat(v2.values()).extracting(DiscoveryResponse::getVersionInfo).containsOnly("v2");
-      DiscoveryResponse lds2 = v2.get(LDS);
-      DiscoveryResponse rds2 = v2.get(RDS);
-      DiscoveryResponse cds2 = v2.get(CDS);
-      DiscoveryResponse eds2 = v2.get(EDS);
+      DiscoveryResponse eds2 = agent.next(EDS);
+      assertThat(eds2.getVersionInfo()).isEqualTo("v2");
       assertThat(weights(eds2)).containsExactly(1, 5);
-      agent.ack(lds2, List.of());
-      agent.ack(rds2, List.of(routeName));
       agent.ack(eds2, List.of(HELLO));
 
-      // The agent rejects the cluster of v2 and keeps v1.
-      agent.nack(cds2, "v1", List.of(HELLO), NACK_MESSAGE);
+      // A second service changes every type: all four come with v3 (and no LDS of v2 came
+      // between: nextOfEach refuses a second response of a type).
+      source.push(snapshot("v3", 1, 5, "other"));
+      Map<String, DiscoveryResponse> v3 = agent.nextOfEach(LDS, RDS, CDS, EDS);
+      assertThat(v3.values()).extracting(DiscoveryResponse::getVersionInfo).containsOnly("v3");
+      assertThat(v3.get(LDS).getResourcesCount()).isEqualTo(2);
+      agent.ack(v3.get(LDS), List.of());
+      agent.ack(v3.get(RDS), List.of(routeName));
+      agent.ack(v3.get(EDS), List.of(HELLO));
+
+      // The agent rejects the clusters of v3 and keeps v1.
+      agent.nack(v3.get(CDS), "v1", List.of(HELLO), NACK_MESSAGE);
       await()
           .atMost(AdsClient.TIMEOUT)
           .untilAsserted(
@@ -147,50 +152,57 @@ class XdsServerIT {
                 Value cluster = at(parse(admin.body("/agents")), "agents", "0", "types", "cluster");
                 assertThat(at(cluster, "nacked").getBoolValue()).isTrue();
                 assertThat(string(cluster, "ackedVersion")).isEqualTo("v1");
-                assertThat(string(cluster, "sentVersion")).isEqualTo("v2");
-                assertThat(string(cluster, "lastNack", "version")).isEqualTo("v2");
+                assertThat(string(cluster, "sentVersion")).isEqualTo("v3");
+                assertThat(string(cluster, "lastNack", "version")).isEqualTo("v3");
                 assertThat(string(cluster, "lastNack", "message")).isEqualTo(NACK_MESSAGE);
                 Value endpoint =
                     at(parse(admin.body("/agents")), "agents", "0", "types", "endpoint");
-                assertThat(string(endpoint, "ackedVersion")).isEqualTo("v2");
+                assertThat(string(endpoint, "ackedVersion")).isEqualTo("v3");
               });
 
-      // The rejected version is not sent again: the next cluster response is v3 (a resend of v2
-      // would have come first, and nextOfEach refuses a second response of a type).
-      source.push(snapshot("v3", 2, 5));
-      Map<String, DiscoveryResponse> v3 = agent.nextOfEach(LDS, RDS, CDS, EDS);
-      assertThat(v3.values()).extracting(DiscoveryResponse::getVersionInfo).containsOnly("v3");
-      DiscoveryResponse cds3 = v3.get(CDS);
-      assertThat(weights(v3.get(EDS))).containsExactly(2, 5);
-      agent.ack(cds3, List.of(HELLO));
+      // An endpoint change: the clusters keep the rejected v3, which is not sent again; the next
+      // response is the endpoints of v4.
+      source.push(snapshot("v4", 2, 5, "other"));
+      DiscoveryResponse eds4 = agent.next(EDS);
+      assertThat(eds4.getVersionInfo()).isEqualTo("v4");
+      assertThat(weights(eds4)).containsExactly(2, 5);
+      agent.ack(eds4, List.of(HELLO));
+
+      // The clusters change again (the second service goes): v5 reaches the held cluster watch.
+      source.push(snapshot("v5", 2, 5));
+      Map<String, DiscoveryResponse> v5 = agent.nextOfEach(LDS, RDS, CDS, EDS);
+      assertThat(v5.values()).extracting(DiscoveryResponse::getVersionInfo).containsOnly("v5");
+      agent.ack(v5.get(CDS), List.of(HELLO));
       await()
           .atMost(AdsClient.TIMEOUT)
           .untilAsserted(
               () -> {
                 Value cluster = at(parse(admin.body("/agents")), "agents", "0", "types", "cluster");
-                assertThat(string(cluster, "ackedVersion")).isEqualTo("v3");
+                assertThat(string(cluster, "ackedVersion")).isEqualTo("v5");
                 assertThat(at(cluster, "nacked").getBoolValue()).isFalse();
                 // The reason stays visible after recovery.
                 assertThat(string(cluster, "lastNack", "message")).isEqualTo(NACK_MESSAGE);
               });
 
-      // The meters saw it all.
+      // The meters saw it all: endpoints were sent five times (v1 to v5), clusters three (v1,
+      // v3, v5).
       String metrics = admin.body("/metrics");
       assertThat(metrics)
           .contains("jmesh_xds_streams 1.0")
-          .contains("jmesh_xds_snapshot_updates_total 3.0")
+          .contains("jmesh_xds_snapshot_updates_total 5.0")
           .contains("jmesh_xds_nacks_total{type=\"cluster\"} 1.0")
           .contains("jmesh_xds_nacks_total{type=\"endpoint\"} 0.0")
           .contains("jmesh_xds_acks_total{type=\"cluster\"} 2.0")
-          .contains("jmesh_xds_acks_total{type=\"endpoint\"} 2.0")
+          .contains("jmesh_xds_acks_total{type=\"endpoint\"} 4.0")
           .contains("jmesh_xds_requests_total{type=\"listener\"}")
-          .contains("jmesh_xds_responses_total{type=\"endpoint\"} 3.0")
-          .containsPattern("jmesh_xds_propagation_seconds_count\\{type=\"endpoint\"} 2(\\.0)?\n")
+          .contains("jmesh_xds_responses_total{type=\"endpoint\"} 5.0")
+          .contains("jmesh_xds_responses_total{type=\"cluster\"} 3.0")
+          .containsPattern("jmesh_xds_propagation_seconds_count\\{type=\"endpoint\"} 4(\\.0)?\n")
           .contains("jvm_memory_used_bytes");
 
       // /snapshot shows what is served.
       Value snapshot = parse(admin.body("/snapshot"));
-      assertThat(string(snapshot, "version")).isEqualTo("v3");
+      assertThat(string(snapshot, "version")).isEqualTo("v5");
       assertThat(at(snapshot, "services", "0", "endpoints").getNumberValue()).isEqualTo(2);
       assertThat(at(snapshot, "lastError").hasNullValue()).isTrue();
 
@@ -211,14 +223,14 @@ class XdsServerIT {
   void anUnchangedVersionIsNotPushedAgain() throws Exception {
     source.push(snapshot("v1", 1, 1));
     try (AdsClient agent = new AdsClient(controller.xdsPort())) {
-      agent.subscribe(AdsClient.node("hello-2"), CDS, List.of());
-      DiscoveryResponse v1 = agent.next(CDS);
+      agent.subscribe(AdsClient.node("hello-2"), EDS, List.of());
+      DiscoveryResponse v1 = agent.next(EDS);
       agent.ack(v1, List.of());
 
       // The same version again (an unchanged source), then a new one: the agent sees only v2.
       source.push(snapshot("v1", 1, 1));
       source.push(snapshot("v2", 1, 2));
-      assertThat(agent.next(CDS).getVersionInfo()).isEqualTo("v2");
+      assertThat(agent.next(EDS).getVersionInfo()).isEqualTo("v2");
       assertThat(admin.body("/metrics")).contains("jmesh_xds_snapshot_updates_total 2.0");
     }
   }
@@ -261,17 +273,32 @@ class XdsServerIT {
   }
 
   private static MeshSnapshot snapshot(String version, int weightA, int weightB) {
+    return new MeshSnapshot(version, List.of(hello(weightA, weightB)));
+  }
+
+  /** {@code hello} and a second service, {@code other}: every type changes. */
+  private static MeshSnapshot snapshot(String version, int weightA, int weightB, String other) {
     return new MeshSnapshot(
         version,
         List.of(
+            hello(weightA, weightB),
             new Service(
-                "hello",
+                other,
                 "default",
                 List.of(8080),
-                List.of(
-                    new ServiceEndpoint("127.0.0.2", 18081, weightA, Map.of()),
-                    new ServiceEndpoint("127.0.0.3", 18081, weightB, Map.of())),
+                List.of(new ServiceEndpoint("127.0.0.4", 18081, 1, Map.of())),
                 List.of())));
+  }
+
+  private static Service hello(int weightA, int weightB) {
+    return new Service(
+        "hello",
+        "default",
+        List.of(8080),
+        List.of(
+            new ServiceEndpoint("127.0.0.2", 18081, weightA, Map.of()),
+            new ServiceEndpoint("127.0.0.3", 18081, weightB, Map.of())),
+        List.of());
   }
 
   private static List<Integer> weights(DiscoveryResponse eds) throws Exception {

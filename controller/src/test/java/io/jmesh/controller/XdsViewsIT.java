@@ -60,6 +60,15 @@ class XdsViewsIT {
           endpoints: [{address: 127.0.0.4, port: 8080}]
       """;
 
+  // One more Service, for everyone (to be appended to MESH).
+  private static final String EXTRA =
+      """
+        - name: extra
+          namespace: shop
+          ports: [80]
+          endpoints: [{address: 127.0.0.5, port: 8080}]
+      """;
+
   // web's consumer route on catalog.
   private static final String WEB_CATALOG =
       """
@@ -119,17 +128,20 @@ class XdsViewsIT {
     web.subscribe(node("web"), LDS, List.of());
     DiscoveryResponse webLds = web.next(LDS);
     assertThat(listeners(webLds)).containsExactly("catalog.shop", "orders.shop");
-    assertThat(webLds.getVersionInfo()).isEqualTo(shopLds.getVersionInfo());
+    // Each type's version is the source version; a view that differs from the public one
+    // names its namespace, so that no version means two contents.
+    assertThat(shopLds.getVersionInfo()).isEqualTo("v1/shop");
+    assertThat(webLds.getVersionInfo()).isEqualTo("v1/web");
 
     // No client certificate: the public view, even with a node that claims shop.
     AdsClient anonymous = stream(null);
     anonymous.subscribe(node("shop"), LDS, List.of());
     DiscoveryResponse publicLds = anonymous.next(LDS);
     assertThat(listeners(publicLds)).containsExactly("catalog.shop");
-    assertThat(publicLds.getVersionInfo()).isEqualTo(shopLds.getVersionInfo());
+    assertThat(publicLds.getVersionInfo()).isEqualTo("v1");
 
     // An agent of web that had the public view reconnects with its certificate, naming the
-    // version it holds: the same version, but its view differs, so it is sent at once.
+    // version it holds: its view differs, so it is sent at once.
     AdsClient webResumed = stream("spiffe://cluster.local/ns/web/sa/frontend");
     webResumed.resume(node("web"), LDS, List.of(), publicLds.getVersionInfo());
     assertThat(listeners(webResumed.next(LDS))).containsExactly("catalog.shop", "orders.shop");
@@ -142,7 +154,9 @@ class XdsViewsIT {
     assertThat(routeNames(shop.next(RDS))).doesNotContain("web-consumer-route").isNotEmpty();
     assertThat(routeNames(anonymous.next(RDS))).doesNotContain("web-consumer-route").isNotEmpty();
 
-    // One update refreshes every group with one version: orders is no longer exported to web.
+    // One update refreshes every group: orders is no longer exported to web. Only web's
+    // Listeners change: they are now the public view's, and carry its version (v1: unchanged
+    // since). shop's and the public view's are unchanged and not sent again.
     shop.ack(shopLds, List.of());
     web.ack(webLds, List.of());
     anonymous.ack(publicLds, List.of());
@@ -151,15 +165,28 @@ class XdsViewsIT {
         new MeshViews(
             Map.of("cart.shop", Set.of("shop"), "orders.shop", Set.of("shop")),
             Map.of("web", snapshot(WEB_CATALOG, "v2").services())));
-    DiscoveryResponse shopLds2 = shop.next(LDS);
     DiscoveryResponse webLds2 = web.next(LDS);
-    DiscoveryResponse publicLds2 = anonymous.next(LDS);
-    assertThat(listeners(shopLds2)).containsExactly("cart.shop", "catalog.shop", "orders.shop");
     assertThat(listeners(webLds2)).containsExactly("catalog.shop");
-    assertThat(listeners(publicLds2)).containsExactly("catalog.shop");
-    assertThat(List.of(webLds2.getVersionInfo(), publicLds2.getVersionInfo()))
-        .containsOnly(shopLds2.getVersionInfo());
-    assertThat(shopLds2.getVersionInfo()).isNotEqualTo(shopLds.getVersionInfo());
+    assertThat(webLds2.getVersionInfo()).isEqualTo(publicLds.getVersionInfo());
+    web.ack(webLds2, List.of());
+
+    // A new Service for everyone: every group's Listeners change, and the next Listener response
+    // of shop and of the public view is this one (none came for v2).
+    source.push(
+        snapshot(MESH + EXTRA, "v3"),
+        new MeshViews(
+            Map.of("cart.shop", Set.of("shop"), "orders.shop", Set.of("shop")),
+            Map.of("web", snapshot(WEB_CATALOG, "v3").services())));
+    DiscoveryResponse shopLds3 = shop.next(LDS);
+    DiscoveryResponse publicLds3 = anonymous.next(LDS);
+    DiscoveryResponse webLds3 = web.next(LDS);
+    assertThat(listeners(shopLds3))
+        .containsExactly("cart.shop", "catalog.shop", "extra.shop", "orders.shop");
+    assertThat(shopLds3.getVersionInfo()).isEqualTo("v3/shop");
+    assertThat(listeners(publicLds3)).containsExactly("catalog.shop", "extra.shop");
+    assertThat(publicLds3.getVersionInfo()).isEqualTo("v3");
+    assertThat(listeners(webLds3)).containsExactly("catalog.shop", "extra.shop");
+    assertThat(webLds3.getVersionInfo()).isEqualTo("v3");
   }
 
   private static MeshViews views() {

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * <ol>
  *   <li>All traffic goes to v1 (weights 100/0).
  *   <li>A weight change in the controller's file (0/100) reaches both agents: their traffic moves
- *       to v2, and the controller's {@code /agents} shows both ACKed the new version.
+ *       to v2, and the controller's {@code /agents} shows both ACKed the new version (of the types
+ *       it changed; each type ACKed the version served for it).
  *   <li>The controller is killed: traffic goes on, on the last snapshot, with zero errors.
  *   <li>The file changes back to 100/0 while it is down; the restarted controller pushes it and
  *       the traffic moves back to v1.
@@ -253,7 +254,11 @@ class ControllerSmokeTest {
     return v.hasStringValue() ? v.getStringValue() : null;
   }
 
-  /** Both agents ACKed {@code version} for each of the four types (every service is in use). */
+  /**
+   * Both agents are in sync with {@code version}: each of the four types (every service is in
+   * use) ACKed the version the controller serves for it now, and the types that changed in {@code
+   * version} hold it (each type keeps the version it last changed in).
+   */
   private static boolean allAcked(Struct doc, String version) {
     List<Struct> agents = agents(doc);
     if (agents.size() != 2) {
@@ -264,10 +269,16 @@ class ControllerSmokeTest {
       if (!types.keySet().containsAll(List.of("listener", "route", "cluster", "endpoint"))) {
         return false;
       }
+      boolean holdsVersion = false;
       for (Struct type : types.values()) {
-        if (!version.equals(text(type, "ackedVersion"))) {
+        String acked = text(type, "ackedVersion");
+        if (acked == null || !acked.equals(text(type, "servedVersion"))) {
           return false;
         }
+        holdsVersion |= version.equals(acked);
+      }
+      if (!holdsVersion) {
+        return false;
       }
     }
     return true;

@@ -53,10 +53,17 @@ record MeshAgent(String name, String service, String adminAddress, Map<String, S
     if (sent == null) {
       // A stream that resumed with the version the controller serves is sent nothing until the
       // next one; the agent runs what it names (acked). Another version would be answered at once.
-      return acked == null ? "nothing sent yet" : null;
-    }
-    if (!sent.equals(acked)) {
+      if (acked == null) {
+        return "nothing sent yet";
+      }
+    } else if (!sent.equals(acked)) {
       return "version " + sent + " sent, not ACKed yet (ACKed: " + acked + ")";
+    }
+    // Each type keeps the version it last changed in; the agent is in sync on a type when it runs
+    // the version the controller serves it now (absent from older controllers).
+    Object served = type.get("servedVersion");
+    if (served != null && !served.equals(acked)) {
+      return "runs version " + acked + ", the controller serves " + served + " (not sent yet)";
     }
     return null;
   }

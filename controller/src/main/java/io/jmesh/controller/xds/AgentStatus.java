@@ -49,6 +49,9 @@ public record AgentStatus(
    * @param typeUrl the full type URL, for example {@code
    *     type.googleapis.com/envoy.config.cluster.v3.Cluster}
    * @param subscribed the resource names of the agent's latest request; empty means all (wildcard)
+   * @param servedVersion the version of this type the controller serves the stream's group now
+   *     (each type keeps the version it last changed in); null before the first snapshot. The
+   *     agent is in sync on this type when it has ACKed this version
    * @param sentVersion the version of the last response sent; null while none was
    * @param sentNonce the nonce of the last response sent; null while none was
    * @param sentAt when the last response was sent; null while none was
@@ -62,6 +65,7 @@ public record AgentStatus(
   public record TypeStatus(
       String typeUrl,
       List<String> subscribed,
+      String servedVersion,
       String sentVersion,
       String sentNonce,
       Instant sentAt,

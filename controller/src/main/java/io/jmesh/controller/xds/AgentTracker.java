@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.BiFunction;
 
 /**
  * Follows every ADS stream through java-control-plane's callbacks: the node it announced, and per
@@ -53,8 +54,23 @@ final class AgentTracker implements DiscoveryServerCallbacks {
   // Hands a NACK's rejected version from the request callback to NackHoldingWatcher.createWatch,
   // which java-control-plane calls next on the same thread for the same request object.
   private final ThreadLocal<HeldNack> heldNack = new ThreadLocal<>();
+  private final BiFunction<String, String, String> servedVersion;
 
   AgentTracker(Clock clock, Ticker ticker, XdsMetrics metrics, VersionHistory history) {
+    this(clock, ticker, metrics, history, (group, typeUrl) -> null);
+  }
+
+  /**
+   * @param servedVersion the version a node group is served of a type now (group, type URL to
+   *     version; null if none), for {@link AgentStatus.TypeStatus#servedVersion()}
+   */
+  AgentTracker(
+      Clock clock,
+      Ticker ticker,
+      XdsMetrics metrics,
+      VersionHistory history,
+      BiFunction<String, String, String> servedVersion) {
+    this.servedVersion = Objects.requireNonNull(servedVersion, "servedVersion");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.ticker = Objects.requireNonNull(ticker, "ticker");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -72,6 +88,7 @@ final class AgentTracker implements DiscoveryServerCallbacks {
             streamId,
             RemoteAddressInterceptor.current(),
             PeerIdentityInterceptor.current(),
+            PeerIdentityInterceptor.currentNamespace(),
             clock.instant(),
             ticker.nanoTime());
     streams.put(streamId, state);
@@ -188,7 +205,7 @@ final class AgentTracker implements DiscoveryServerCallbacks {
   List<AgentStatus> agents() {
     List<AgentStatus> out = new ArrayList<>(streams.size());
     for (StreamState state : streams.values()) {
-      out.add(state.status());
+      out.add(state.status(servedVersion));
     }
     out.sort(Comparator.comparingLong(AgentStatus::streamId));
     return out;
@@ -235,6 +252,7 @@ final class AgentTracker implements DiscoveryServerCallbacks {
     final long streamId;
     final String remoteAddress;
     final String identity; // verified client certificate's SPIFFE id; null without one
+    final String namespace; // identity's namespace; null without one
     final Instant connectedSince;
     final long openedNanos;
 
@@ -246,11 +264,13 @@ final class AgentTracker implements DiscoveryServerCallbacks {
         long streamId,
         String remoteAddress,
         String identity,
+        String namespace,
         Instant connectedSince,
         long openedNanos) {
       this.streamId = streamId;
       this.remoteAddress = remoteAddress;
       this.identity = identity;
+      this.namespace = namespace;
       this.connectedSince = connectedSince;
       this.openedNanos = openedNanos;
     }
@@ -309,13 +329,18 @@ final class AgentTracker implements DiscoveryServerCallbacks {
       return id + " (stream " + streamId + ", " + from + ")";
     }
 
-    synchronized AgentStatus status() {
+    synchronized AgentStatus status(BiFunction<String, String, String> servedVersion) {
+      String group = XdsServer.group(node == null ? "" : node.getUserAgentName(), namespace);
       Map<String, AgentStatus.TypeStatus> typeStatus = new LinkedHashMap<>();
       types.values().stream()
           .sorted(
               Comparator.comparingInt((TypeState t) -> XdsTypes.order(t.typeUrl))
                   .thenComparing(t -> t.typeUrl))
-          .forEach(t -> typeStatus.put(XdsTypes.shortName(t.typeUrl), t.status()));
+          .forEach(
+              t ->
+                  typeStatus.put(
+                      XdsTypes.shortName(t.typeUrl),
+                      t.status(servedVersion.apply(group, t.typeUrl))));
       String userAgent = null;
       if (node != null && !node.getUserAgentName().isEmpty()) {
         userAgent =
@@ -353,10 +378,11 @@ final class AgentTracker implements DiscoveryServerCallbacks {
       this.typeUrl = typeUrl;
     }
 
-    AgentStatus.TypeStatus status() {
+    AgentStatus.TypeStatus status(String servedVersion) {
       return new AgentStatus.TypeStatus(
           typeUrl,
           subscribed,
+          servedVersion,
           sentVersion,
           sentNonce,
           sentAt,

@@ -1,7 +1,6 @@
 package io.jmesh.controller.xds;
 
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
-import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.grpc.Server;
@@ -28,9 +27,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Serves xDS v3 over gRPC (aggregated discovery, state of the world) with Envoy's
  * java-control-plane: a {@link V3DiscoveryServer} on a {@link SimpleCache}. Each {@link #update}
- * sets one version of {@link XdsViews}, whose version, for every resource type, is {@link
- * XdsResources#version()}; an update with the version already in the cache is skipped, so an
- * unchanged source is never pushed again.
+ * sets one version of {@link XdsViews} ({@link XdsResources#version()}); an update with the version
+ * already in the cache is skipped, so an unchanged source is never pushed again. Within an update,
+ * each resource type of each group keeps the version it is served with when its resources are
+ * equal to those served ({@link TypedSnapshot}), so the cache sends only the types that changed:
+ * an endpoint change sends ClusterLoadAssignments only.
  *
  * <p>Groups. A stream is in the group of its namespace ({@link #namespaceGroup}) when its client
  * certificate, verified in the TLS handshake, names one ({@code spiffe://<td>/ns/<ns>/sa/<sa>}):
@@ -84,7 +85,12 @@ public final class XdsServer implements AutoCloseable {
 
   private volatile String version; // in the cache; null until the first update
   private XdsViews views; // of version; guarded by this
-  private Snapshot publicSnapshot; // of views.publicView(); guarded by this
+  private TypedSnapshot publicServed; // of views.publicView(); guarded by this
+  private TypedSnapshot proxylessServed; // guarded by this
+  // What each group is served, for servedVersion: read without the lock.
+  private final ConcurrentMap<String, TypedSnapshot> servedByGroup = new ConcurrentHashMap<>();
+  // What each namespace group is served; guarded by this.
+  private final java.util.Map<String, TypedSnapshot> namespaceServed = new java.util.HashMap<>();
   // The version in the cache per namespace group: read without the lock on every request.
   private final ConcurrentMap<String, String> namespaceVersions = new ConcurrentHashMap<>();
   // Namespaces whose view in the cache is not the public one.
@@ -103,7 +109,7 @@ public final class XdsServer implements AutoCloseable {
     this.cache = new SimpleCache<>(XdsServer::group);
     this.metrics = new XdsMetrics(registry);
     this.history = new VersionHistory(32);
-    this.tracker = new AgentTracker(clock, ticker, metrics, history);
+    this.tracker = new AgentTracker(clock, ticker, metrics, history, this::servedVersion);
     this.namespaceStreams = new NamespaceStreams(this::ensureView);
     // Agents of one view get the same resource objects (namespaces that see the public view get
     // its objects), so each is packed into an Any once per version instead of once per agent
@@ -250,7 +256,8 @@ public final class XdsServer implements AutoCloseable {
   /**
    * Sets one version of every view, in one go: the public view ({@link #NODE_GROUP}), the
    * proxyless one, and the view of each namespace with a stream open now (other namespaces get
-   * theirs on their first request). Skipped if the version is the one in the cache already. Open
+   * theirs on their first request). Skipped if the version is the one in the cache already. Each
+   * type takes that version only where its resources changed ({@link TypedSnapshot}). Open
    * watches are answered on the calling thread before this returns. A namespace view that cannot
    * be translated is logged and that namespace keeps its previous snapshot.
    *
@@ -275,16 +282,30 @@ public final class XdsServer implements AutoCloseable {
     if (agents.version().equals(version)) {
       return false;
     }
-    Snapshot snapshot = snapshot(agents);
-    // Recorded before the set: the set itself sends to open watches, and ACKs may come back
-    // before it returns.
-    history.set(agents.version(), ticker.nanoTime());
+    // Each type keeps its version when its resources are those served already, so the cache
+    // answers only the watches of the types that changed (controller README, "What is served").
+    TypedSnapshot typed = TypedSnapshot.of(agents, agents.version(), publicServed);
+    TypedSnapshot proxylessTyped =
+        proxyless == agents
+            ? typed
+            : TypedSnapshot.of(proxyless, proxyless.version(), proxylessServed);
     version = agents.version();
     this.views = views;
-    this.publicSnapshot = snapshot;
+    this.publicServed = typed;
+    this.proxylessServed = proxylessTyped;
+    // Recorded before the set: the set itself sends to open watches, and ACKs may come back
+    // before it returns. The versions still served are never forgotten.
+    Set<String> live = new java.util.HashSet<>();
+    addSourceVersions(live, typed);
+    addSourceVersions(live, proxylessTyped);
+    for (TypedSnapshot served : namespaceServed.values()) {
+      addSourceVersions(live, served);
+    }
+    history.set(agents.version(), ticker.nanoTime(), live);
     // Proxyless clients first: a client that connects in between sees the new version there
     // and the old one among agents, never a mix within one group.
-    cache.setSnapshot(PROXYLESS_GROUP, proxyless == agents ? snapshot : snapshot(proxyless));
+    servedByGroup.put(PROXYLESS_GROUP, proxylessTyped);
+    cache.setSnapshot(PROXYLESS_GROUP, proxylessTyped.snapshot());
     Set<String> connected = namespaceStreams.connected();
     for (String namespace : connected) {
       setView(namespace);
@@ -294,10 +315,13 @@ public final class XdsServer implements AutoCloseable {
     for (String namespace : Set.copyOf(namespaceVersions.keySet())) {
       if (!connected.contains(namespace) && cache.clearSnapshot(namespaceGroup(namespace))) {
         namespaceVersions.remove(namespace);
+        namespaceServed.remove(namespace);
+        servedByGroup.remove(namespaceGroup(namespace));
         differingNamespaces.remove(namespace);
       }
     }
-    cache.setSnapshot(NODE_GROUP, snapshot);
+    servedByGroup.put(NODE_GROUP, typed);
+    cache.setSnapshot(NODE_GROUP, typed.snapshot());
     metrics.snapshotUpdated();
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     return true;
@@ -340,9 +364,21 @@ public final class XdsServer implements AutoCloseable {
               + " (expected: the public view's, " + views.version() + ")");
     }
     boolean isPublic = resources == views.publicView();
-    Snapshot snapshot = isPublic ? publicSnapshot : snapshot(resources);
-    cache.setSnapshot(namespaceGroup(namespace), snapshot);
+    // A namespace that sees the public view shares its snapshot (objects and versions). One that
+    // differs keeps, per type, the public view's version where its content is the public one's,
+    // else its own previous version where that content is unchanged, else a version of its own.
+    TypedSnapshot typed =
+        isPublic
+            ? publicServed
+            : TypedSnapshot.of(
+                resources,
+                views.version() + "/" + namespace,
+                publicServed,
+                namespaceServed.get(namespace));
+    servedByGroup.put(namespaceGroup(namespace), typed);
+    cache.setSnapshot(namespaceGroup(namespace), typed.snapshot());
     namespaceVersions.put(namespace, resources.version());
+    namespaceServed.put(namespace, typed);
     if (isPublic) {
       differingNamespaces.remove(namespace);
     } else {
@@ -350,14 +386,10 @@ public final class XdsServer implements AutoCloseable {
     }
   }
 
-  private static Snapshot snapshot(XdsResources resources) {
-    return Snapshot.create(
-        resources.clusters(),
-        resources.endpoints(),
-        resources.listeners(),
-        resources.routes(),
-        List.of(),
-        resources.version());
+  private static void addSourceVersions(Set<String> out, TypedSnapshot served) {
+    for (String typeVersion : served.versions()) {
+      out.add(TypedSnapshot.sourceVersion(typeVersion));
+    }
   }
 
   /**
@@ -367,11 +399,28 @@ public final class XdsServer implements AutoCloseable {
    * its gRPC context), else {@link #NODE_GROUP}.
    */
   static String group(io.envoyproxy.envoy.config.core.v3.Node node) {
-    if (node.getUserAgentName().startsWith("gRPC")) {
+    return group(node.getUserAgentName(), PeerIdentityInterceptor.currentNamespace());
+  }
+
+  /** The group of a node with {@code userAgentName} on a stream verified for {@code namespace}. */
+  static String group(String userAgentName, String namespace) {
+    if (userAgentName.startsWith("gRPC")) {
       return PROXYLESS_GROUP;
     }
-    String namespace = PeerIdentityInterceptor.currentNamespace();
     return namespace == null ? NODE_GROUP : namespaceGroup(namespace);
+  }
+
+  /**
+   * The version of {@code typeUrl} that {@code group} is served now; null before the first
+   * snapshot. A namespace without a snapshot of its own (no agent connected when it was last
+   * set) gets its first one on its next request: the public view's versions are shown.
+   */
+  String servedVersion(String group, String typeUrl) {
+    TypedSnapshot served = servedByGroup.get(group);
+    if (served == null && group.startsWith(NODE_GROUP + "/ns/")) {
+      served = servedByGroup.get(NODE_GROUP);
+    }
+    return served == null ? null : served.version(typeUrl);
   }
 
   /** The group of the agents whose certificate names {@code namespace}. */

@@ -203,7 +203,7 @@ public final class KubernetesScaleBenchmark {
       }
       SimulatedAgent observer =
           new SimulatedAgent("observer", xdsPort, group, rolledNames, decoded);
-      awaitAll(agents, v0, controller, dir, "initial version");
+      XdsScaleBenchmark.awaitConnected(agents, controller, dir);
       double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
       double heapInitial = XdsScaleBenchmark.heapAfterGc(http, adminPort, controller.pid());
       System.out.printf(

@@ -30,6 +30,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -43,7 +44,7 @@ import java.util.regex.Pattern;
  * own) and many simulated agents in this JVM, each on its own TCP connection and ADS stream,
  * subscribed as a jmesh agent is: every Listener (wildcard), then the routes, cluster and
  * endpoints of the few services it calls. After each edit of the mesh file, the time from the
- * write until each agent holds (and has ACKed) the new version of all four types.
+ * write until each agent holds (and has ACKed) the new version of each type that changed in it.
  *
  * <p>Run: {@code ./mvnw -B -Pbench -DskipTests verify -pl controller -am} (or {@code java -cp ...
  * XdsScaleBenchmark [agents] [rounds]}). Needs {@code controller/target/jmesh-controller.jar}.
@@ -151,7 +152,6 @@ public final class XdsScaleBenchmark {
     HttpClient http = HttpClient.newHttpClient();
     try {
       awaitReady(http, adminPort, controller, dir);
-      String v0 = MeshConfigParser.parse("mesh.yaml", yaml, "default").version();
       long connectStart = System.nanoTime();
       for (int i = 0; i < agentCount; i++) {
         List<String> called = new ArrayList<>();
@@ -160,7 +160,7 @@ public final class XdsScaleBenchmark {
         }
         agents.add(new SimulatedAgent("agent-" + i, xdsPort, group, called));
       }
-      awaitAll(agents, v0, controller, dir, "initial version");
+      awaitConnected(agents, controller, dir);
       double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
 
       for (int w = 1; w <= WARMUP_ROUNDS; w++) {
@@ -169,6 +169,7 @@ public final class XdsScaleBenchmark {
         awaitAll(
             agents,
             MeshConfigParser.parse("mesh.yaml", next, "default").version(),
+            ROUND_TYPES,
             controller,
             dir,
             "warm-up round " + w);
@@ -185,7 +186,7 @@ public final class XdsScaleBenchmark {
         long t0 = System.nanoTime();
         Instant wall0 = Instant.now();
         write(config, next);
-        awaitAll(agents, version, controller, dir, "round " + round);
+        awaitAll(agents, version, ROUND_TYPES, controller, dir, "round " + round);
         double[] times = appliedMillis(dir.resolve("controller.log"), version, wall0);
         detect[round - 1] = times[0] - times[1];
         handOff[round - 1] = times[1];
@@ -285,9 +286,12 @@ public final class XdsScaleBenchmark {
   /**
    * {@code services} services of {@code perService} endpoints, half v1, half v2, split by a
    * route. Each round moves the split of service 0 and one endpoint of service 0 to a new
-   * address, so RDS and EDS change (and, as every type carries the snapshot's version, every type
-   * is pushed).
+   * address, so RDS and EDS change; Listeners and Clusters keep their version and are not pushed
+   * ({@link #ROUND_TYPES}).
    */
+  /** The types a round changes: RouteConfiguration (the split) and ClusterLoadAssignment. */
+  static final int ROUND_TYPES = 2;
+
   static String mesh(Scenario s, int round) {
     StringBuilder y = new StringBuilder("services:\n");
     for (int i = 0; i < s.services(); i++) {
@@ -330,7 +334,10 @@ public final class XdsScaleBenchmark {
     final List<String> called;
     final Consumer<DiscoveryResponse> observer;
     final ConcurrentHashMap<String, String> versions = new ConcurrentHashMap<>();
-    // version -> nanoTime when every type first held it
+    // version -> the types that received it. Each type carries the version it last changed in,
+    // so a version reaches the types that changed in it only.
+    final ConcurrentHashMap<String, Set<String>> typesWith = new ConcurrentHashMap<>();
+    // version -> nanoTime of the last response carrying it, once every type holds some version
     final ConcurrentHashMap<String, Long> converged = new ConcurrentHashMap<>();
     volatile Throwable error;
     private boolean subscribed; // guarded by this
@@ -408,14 +415,9 @@ public final class XdsScaleBenchmark {
       }
       observer.accept(response);
       String v = response.getVersionInfo();
-      if (!converged.containsKey(v) && versions.size() == 4) {
-        boolean all = true;
-        for (String t : TYPES) {
-          all &= v.equals(versions.get(t));
-        }
-        if (all) {
-          converged.put(v, System.nanoTime());
-        }
+      typesWith.computeIfAbsent(v, k -> ConcurrentHashMap.newKeySet()).add(type);
+      if (versions.size() == 4) {
+        converged.put(v, System.nanoTime());
       }
     }
 
@@ -423,8 +425,14 @@ public final class XdsScaleBenchmark {
       return called; // RouteConfiguration, Cluster and CLA are all named after the service
     }
 
-    boolean has(String version) {
-      return converged.containsKey(version);
+    /** Whether {@code version} reached at least {@code types} types (and every type has one). */
+    boolean has(String version, int types) {
+      return converged.containsKey(version) && typesWith.get(version).size() >= types;
+    }
+
+    /** Whether every type holds a version: what a newly connected agent gets first. */
+    boolean holdsEveryType() {
+      return versions.size() == 4;
     }
 
     long convergedAt(String version) {
@@ -444,9 +452,24 @@ public final class XdsScaleBenchmark {
     }
   }
 
+  /** Waits until every agent has received {@code version} for {@code types} types. */
   static void awaitAll(
-      List<SimulatedAgent> agents, String version, Process controller, Path dir, String what) {
-    awaitAll(agents, a -> a.has(version), "version " + version, controller, dir, what);
+      List<SimulatedAgent> agents,
+      String version,
+      int types,
+      Process controller,
+      Path dir,
+      String what) {
+    awaitAll(
+        agents, a -> a.has(version, types), "version " + version + " of " + types + " types",
+        controller, dir, what);
+  }
+
+  /** Waits until every agent holds the resources of every type (its first responses). */
+  static void awaitConnected(List<SimulatedAgent> agents, Process controller, Path dir) {
+    awaitAll(
+        agents, SimulatedAgent::holdsEveryType, "a response of every type", controller, dir,
+        "initial version");
   }
 
   /** Waits until {@code isDone} holds for every agent; {@code goal} names it in the error. */

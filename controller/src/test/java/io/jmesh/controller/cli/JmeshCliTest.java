@@ -113,4 +113,18 @@ class JmeshCliTest {
     assertThat(agents.get(0).types().get("listener")).isNull();
     assertThat(agents.get(0).types().get("cluster")).isEqualTo("nothing sent yet");
   }
+
+  @Test
+  void eachTypeIsInSyncWithTheVersionServedForIt() {
+    List<MeshAgent> agents =
+        MeshAgent.fromAgentsJson(
+            "{\"agentCount\":1,\"agents\":[{\"streamId\":4,\"nodeId\":\"c-1\",\"nodeCluster\":\"c\","
+                + "\"metadata\":{},\"adminAddress\":null,\"types\":{"
+                + "\"listener\":{\"servedVersion\":\"v1\",\"sentVersion\":\"v1\",\"ackedVersion\":\"v1\",\"nacked\":false,\"lastNack\":null},"
+                + "\"endpoint\":{\"servedVersion\":\"v3\",\"sentVersion\":\"v2\",\"ackedVersion\":\"v2\",\"nacked\":false,\"lastNack\":null}}}]}");
+    // Listeners unchanged since v1 are in sync at v1; endpoints of v3 have not reached it.
+    assertThat(agents.get(0).types().get("listener")).isNull();
+    assertThat(agents.get(0).types().get("endpoint"))
+        .isEqualTo("runs version v2, the controller serves v3 (not sent yet)");
+  }
 }

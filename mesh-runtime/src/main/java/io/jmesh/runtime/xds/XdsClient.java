@@ -22,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -144,6 +143,7 @@ public final class XdsClient implements Discovery {
   private Consumer<MeshSnapshot> onSnapshot;
   private MeshSnapshot published;
   private String lastLogged; // the last "version: summary" logged at INFO
+  private String newest; // the controller's newest version received; null before any
   private final java.util.concurrent.CountDownLatch listenersApplied =
       new java.util.concurrent.CountDownLatch(1);
   private StreamObserver<DiscoveryRequest> requests;
@@ -415,6 +415,11 @@ public final class XdsClient implements Discovery {
       return;
     }
     resources.apply(type, decoded);
+    // The controller gives each type its own version: a type that did not change keeps an older
+    // one. A version no type holds yet is the controller's newest.
+    if (!holds(response.getVersionInfo())) {
+      newest = response.getVersionInfo();
+    }
     state.version = response.getVersionInfo();
     send(type, null);
     if (type.equals(XdsNames.LISTENER_TYPE)) {
@@ -489,39 +494,33 @@ public final class XdsClient implements Discovery {
     }
     published = next;
     onSnapshot.accept(next);
-    // One INFO line per version the agent has converged on (every type agrees) or per change in
-    // the services in use; the mixed versions in between, while a push arrives type by type, are
-    // logged at DEBUG.
-    boolean converged = !next.version().contains("=");
+    // One INFO line per version and per change in the services in use. The controller sends only
+    // the types that changed, in one go (CDS, EDS, LDS, RDS), so the types of one version arrive
+    // within a few milliseconds of each other; the line comes with the first of them.
     int resolved = next.services().size();
     String summary = resolved + " services in use, " + (resolved + next.unresolved().size()) + " declared";
-    if (converged && !(next.version() + ": " + summary).equals(lastLogged)) {
+    if (!(next.version() + ": " + summary).equals(lastLogged)) {
       lastLogged = next.version() + ": " + summary;
       RuntimeLog.log(Level.INFO, "xDS: applied version " + lastLogged);
-    } else if (!converged) {
-      RuntimeLog.log(Level.DEBUG, "xDS: applied " + next.version() + ": " + summary);
     }
   }
 
-  /** The controller's version when every type agrees (the usual case), else each one. */
+  /**
+   * The controller's newest version this agent holds: the last one received that no type held
+   * before. Each type carries the version it last changed in, so the config of that version is
+   * what every type holds once its changed types have arrived.
+   */
   private String version() {
-    Set<String> versions = new LinkedHashSet<>();
-    for (Map.Entry<String, TypeState> e : types.entrySet()) {
-      if (isSubscribed(e.getKey()) && !e.getValue().version.isEmpty()) {
-        versions.add(e.getValue().version);
+    return newest == null ? "" : newest;
+  }
+
+  private boolean holds(String version) {
+    for (TypeState state : types.values()) {
+      if (state.version.equals(version)) {
+        return true;
       }
     }
-    if (versions.size() == 1) {
-      return versions.iterator().next();
-    }
-    StringBuilder out = new StringBuilder();
-    types.forEach(
-        (type, state) -> {
-          if (isSubscribed(type)) {
-            out.append(out.length() == 0 ? "" : ",").append(shortType(type)).append('=').append(state.version);
-          }
-        });
-    return out.toString();
+    return false;
   }
 
   private static String shortType(String typeUrl) {
