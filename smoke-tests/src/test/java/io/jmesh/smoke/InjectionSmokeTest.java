@@ -75,7 +75,7 @@ import org.junit.jupiter.api.io.TempDir;
  *       to it as the API server does: AdmissionReview v1 JSON POSTed over HTTPS, the server's
  *       certificate verified against {@code ca.crt} for {@code jmesh-injector.jmesh-system.svc}.
  *   <li>The answer's JSON Patch is applied (zjsonpatch), the pod stored with a name and pod IP
- *       127.0.0.2, and its container started by {@link Kubelet}: the init container's copy of the
+ *       127.0.0.40, and its container started by {@link Kubelet}: the init container's copy of the
  *       real agent jar into the emptyDir, the token (minted for the projected source's audience and
  *       answered by the TokenReview expectation as {@code system:serviceaccount:shop:web}), the
  *       anchors, the downward-API values and {@code $(…)} expansion. The container's {@code
@@ -93,7 +93,7 @@ import org.junit.jupiter.api.io.TempDir;
 class InjectionSmokeTest {
   private static final String NS = "shop";
   private static final String SYSTEM = "jmesh-system";
-  private static final String POD_IP = "127.0.0.2";
+  private static final String POD_IP = "127.0.0.40";
   private static final String WEB_ID = "spiffe://cluster.local/ns/shop/sa/web";
   /** The name the API server verifies the webhook's certificate for (its Service). */
   private static final String INJECTOR_HOST = "jmesh-injector.jmesh-system.svc";
@@ -151,9 +151,9 @@ class InjectionSmokeTest {
   void aDeploymentsPodGoesThroughTheWebhookAndRunsMeshed() throws Exception {
     // The mesh: Service hello, split by an HTTPRoute over hello-v1 and hello-v2 (0/100), each one
     // plain HelloServer on its own address, reached only through the EndpointSlices.
-    int helloPort = KubernetesSmokeTest.portFreeOn(List.of("127.0.0.3", "127.0.0.4"));
-    startServer("hello-v1-a", "v1", "127.0.0.3", helloPort);
-    startServer("hello-v2-a", "v2", "127.0.0.4", helloPort);
+    int helloPort = KubernetesSmokeTest.portFreeOn(List.of("127.0.0.41", "127.0.0.42"));
+    startServer("hello-v1-a", "v1", "127.0.0.41", helloPort);
+    startServer("hello-v2-a", "v2", "127.0.0.42", helloPort);
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(SYSTEM).endMetadata().build())
         .create();
     client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS)
@@ -162,9 +162,9 @@ class InjectionSmokeTest {
         KubernetesSmokeTest.service("hello-v2", "http", 8080),
         KubernetesSmokeTest.pod("hello-v1-a", "hello-v1"), KubernetesSmokeTest.pod("hello-v2-a", "hello-v2"),
         KubernetesSmokeTest.slice("hello-v1-1", "hello-v1", "http", helloPort,
-            List.of(new KubernetesSmokeTest.Ep("127.0.0.3", "hello-v1-a", true, true, false))),
+            List.of(new KubernetesSmokeTest.Ep("127.0.0.41", "hello-v1-a", true, true, false))),
         KubernetesSmokeTest.slice("hello-v2-1", "hello-v2", "http", helloPort,
-            List.of(new KubernetesSmokeTest.Ep("127.0.0.4", "hello-v2-a", true, true, false))),
+            List.of(new KubernetesSmokeTest.Ep("127.0.0.42", "hello-v2-a", true, true, false))),
         KubernetesSmokeTest.httpRoute(0, 100));
 
     // 1. The controller, the CA in a Secret; it writes the anchors and the injector's certificate.
