@@ -396,7 +396,7 @@ class KubernetesSmokeTest {
     }
   }
 
-  private static String service(String name, String portName, int port) {
+  static String service(String name, String portName, int port) {
     return """
         apiVersion: v1
         kind: Service
@@ -405,7 +405,7 @@ class KubernetesSmokeTest {
         """.formatted(name, NS, portName, port, port);
   }
 
-  private static String pod(String name, String app) {
+  static String pod(String name, String app) {
     return """
         apiVersion: v1
         kind: Pod
@@ -417,11 +417,11 @@ class KubernetesSmokeTest {
   /** One endpoint of a slice, with its KEP-1669 conditions. */
   record Ep(String address, String pod, boolean ready, boolean serving, boolean terminating) {}
 
-  private static Ep ready(String pod, Map<String, String> ip) {
+  static Ep ready(String pod, Map<String, String> ip) {
     return new Ep(ip.get(pod), pod, true, true, false);
   }
 
-  private static String slice(String name, String service, String portName, int port, List<Ep> endpoints) {
+  static String slice(String name, String service, String portName, int port, List<Ep> endpoints) {
     String eps = endpoints.stream()
         .map(e -> "- addresses: [%s]\n  conditions: {ready: %s, serving: %s, terminating: %s}\n"
                 .formatted(e.address(), e.ready(), e.serving(), e.terminating())
@@ -437,7 +437,7 @@ class KubernetesSmokeTest {
         """.formatted(name, NS, service, portName, port, endpoints.isEmpty() ? " []" : "\n" + eps);
   }
 
-  private static String httpRoute(int v1Weight, int v2Weight) {
+  static String httpRoute(int v1Weight, int v2Weight) {
     return """
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
@@ -482,7 +482,7 @@ class KubernetesSmokeTest {
   // --- ports --------------------------------------------------------------------------------
 
   /** A port free on every one of {@code addresses} (tried a few times; each probe is a bind). */
-  private static int portFreeOn(java.util.Collection<String> addresses) throws IOException {
+  static int portFreeOn(java.util.Collection<String> addresses) throws IOException {
     for (int attempt = 0; attempt < 20; attempt++) {
       int port = freePort();
       boolean free = true;
@@ -501,7 +501,7 @@ class KubernetesSmokeTest {
     throw new IllegalStateException("no port free on all of " + addresses + " in 20 tries");
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     }

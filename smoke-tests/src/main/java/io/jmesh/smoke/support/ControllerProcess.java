@@ -152,7 +152,7 @@ public final class ControllerProcess implements AutoCloseable {
       args.add(overrides.toString());
     }
     args.addAll(extraArgs);
-    if (caDir() == null && !extraArgs.contains("--insecure-plaintext")) {
+    if (caDir() == null && !extraArgs.contains("--insecure-plaintext") && !extraArgs.contains("--ca-secret")) {
       args.add("--insecure-plaintext"); // no CA, no serving certificate
     }
     Path jar = Jvm.controllerJar();
