@@ -216,9 +216,11 @@ class KubernetesSmokeTest {
       servers.get(gone).close();
     }
     client.discovery().v1().endpointSlices().inNamespace(NS).withName("hello-v2-old").delete();
+    // Every call goes to the new pods. Not asserted: that each of them gets calls every second.
+    // Peak-EWMA prefers the faster endpoints, and a pod whose first calls were slow (a cold JVM on
+    // a loaded machine) may get none until its estimate decays (seen: f=0 g=50 for 30 s).
     stats.await("every call to f, g, h after the rollout", 2,
-        s -> s.count("f") > 0 && s.count("g") > 0 && s.count("h") > 0
-            && othersThan(s, "f", "g", "h") == 0,
+        s -> s.count("f") + s.count("g") + s.count("h") > 0 && othersThan(s, "f", "g", "h") == 0,
         Duration.ofSeconds(30));
 
     // 4. Pod h is deleted: its endpoint leaves its slice, and the agent drops it.
@@ -228,7 +230,8 @@ class KubernetesSmokeTest {
     long removedMillis = awaitAbsent(adminPort, ip.get("h"), ip.get("f"), Duration.ofSeconds(10), before);
     System.out.println("KubernetesSmokeTest: the deleted endpoint " + ip.get("h")
         + " left the agent " + removedMillis + " ms after its EndpointSlice update (issue 18: 1 s)");
-    stats.await("no call to h", 2, s -> s.count("h") == 0 && s.count("f") > 0 && s.count("g") > 0,
+    stats.await("no call to h", 2,
+        s -> s.count("h") == 0 && s.count("f") + s.count("g") > 0 && othersThan(s, "f", "g") == 0,
         Duration.ofSeconds(30));
     servers.get("h").close();
 
