@@ -1,13 +1,9 @@
 package io.jmesh.controller.xds;
 
 import io.envoyproxy.controlplane.cache.ConfigWatcher;
-import io.envoyproxy.controlplane.cache.DeltaResponse;
-import io.envoyproxy.controlplane.cache.DeltaWatch;
-import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
@@ -30,12 +26,11 @@ import java.util.function.Consumer;
  *
  * <p>Thread-safety: as the delegate.
  */
-final class NackHoldingWatcher implements ConfigWatcher {
-  private final ConfigWatcher delegate;
+final class NackHoldingWatcher extends ForwardingConfigWatcher {
   private final AgentTracker tracker;
 
   NackHoldingWatcher(ConfigWatcher delegate, AgentTracker tracker) {
-    this.delegate = delegate;
+    super(delegate);
     this.tracker = tracker;
   }
 
@@ -67,25 +62,5 @@ final class NackHoldingWatcher implements ConfigWatcher {
         responseConsumer,
         false, // an EDS NACK must wait too, even right after a CDS response
         allowDefaultEmptyEdsUpdate);
-  }
-
-  @Override
-  public DeltaWatch createDeltaWatch(
-      DeltaXdsRequest request,
-      String requesterVersion,
-      Map<String, String> resourceVersions,
-      Set<String> pendingResources,
-      boolean isWildcard,
-      Consumer<DeltaResponse> responseConsumer,
-      boolean hasClusterChanged) {
-    // Not reached: AgentTracker refuses delta streams. Delegated for completeness.
-    return delegate.createDeltaWatch(
-        request,
-        requesterVersion,
-        resourceVersions,
-        pendingResources,
-        isWildcard,
-        responseConsumer,
-        hasClusterChanged);
   }
 }

@@ -1,13 +1,9 @@
 package io.jmesh.controller.xds;
 
 import io.envoyproxy.controlplane.cache.ConfigWatcher;
-import io.envoyproxy.controlplane.cache.DeltaResponse;
-import io.envoyproxy.controlplane.cache.DeltaWatch;
-import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.Response;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.XdsRequest;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -26,13 +22,12 @@ import java.util.function.Predicate;
  * <p>Thread-safety: as the delegate; {@code differs} is read on the request's thread, inside its
  * gRPC context.
  */
-final class ViewResumeWatcher implements ConfigWatcher {
-  private final ConfigWatcher delegate;
+final class ViewResumeWatcher extends ForwardingConfigWatcher {
   private final Predicate<String> differs;
 
   /** @param differs whether a namespace's view, in the cache now, differs from the public one */
   ViewResumeWatcher(ConfigWatcher delegate, Predicate<String> differs) {
-    this.delegate = delegate;
+    super(delegate);
     this.differs = differs;
   }
 
@@ -57,20 +52,5 @@ final class ViewResumeWatcher implements ConfigWatcher {
     return delegate.createWatch(
         ads, asked, knownResourceNames, responseConsumer, hasClusterChanged,
         allowDefaultEmptyEdsUpdate);
-  }
-
-  @Override
-  public DeltaWatch createDeltaWatch(
-      DeltaXdsRequest request,
-      String requesterVersion,
-      Map<String, String> resourceVersions,
-      Set<String> pendingResources,
-      boolean isWildcard,
-      Consumer<DeltaResponse> responseConsumer,
-      boolean hasClusterChanged) {
-    // Not reached: AgentTracker refuses delta streams.
-    return delegate.createDeltaWatch(
-        request, requesterVersion, resourceVersions, pendingResources, isWildcard,
-        responseConsumer, hasClusterChanged);
   }
 }
