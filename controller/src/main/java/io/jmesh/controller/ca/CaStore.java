@@ -103,19 +103,7 @@ final class CaStore {
     // The anchor's key may be kept offline: it is needed only to make a new issuer.
     missing.remove(ANCHOR_KEY);
     if (!missing.isEmpty()) {
-      throw new IOException(
-          dir
-              + ": has "
-              + String.join(", ", present)
-              + " but not "
-              + String.join(", ", missing)
-              + " (expected: all of "
-              + ANCHOR
-              + ", "
-              + ISSUER
-              + ", "
-              + ISSUER_KEY
-              + ", or an empty directory for a new CA)");
+      throw incomplete(dir, String.join(", ", present), missing, ", or an empty directory for a new CA");
     }
     return load(dir, clock);
   }
@@ -174,19 +162,11 @@ final class CaStore {
       }
     }
     if (!missing.isEmpty()) {
-      throw new IOException(
-          location
-              + ": has "
-              + (texts.isEmpty() ? "no keys" : String.join(", ", new TreeSet<>(texts.keySet())))
-              + " but not "
-              + String.join(", ", missing)
-              + " (expected: all of "
-              + ANCHOR
-              + ", "
-              + ISSUER
-              + ", "
-              + ISSUER_KEY
-              + ")");
+      throw incomplete(
+          location,
+          texts.isEmpty() ? "no keys" : String.join(", ", new TreeSet<>(texts.keySet())),
+          missing,
+          "");
     }
     return check(null, texts, name -> location + " key " + name, clock);
   }
@@ -443,5 +423,24 @@ final class CaStore {
     } catch (CertificateEncodingException e) {
       throw new IOException(e.getMessage(), e);
     }
+  }
+
+  /** A CA's files or keys with some of the three required ones missing, all named. */
+  private static IOException incomplete(
+      Object location, String present, java.util.Collection<String> missing, String orElse) {
+    return new IOException(
+        location
+            + ": has "
+            + present
+            + " but not "
+            + String.join(", ", missing)
+            + " (expected: all of "
+            + ANCHOR
+            + ", "
+            + ISSUER
+            + ", "
+            + ISSUER_KEY
+            + orElse
+            + ")");
   }
 }
