@@ -23,8 +23,8 @@ import java.util.List;
 /**
  * The Kubernetes part of {@code jmesh check --kubernetes}: the API answers, the jmesh and Gateway
  * API CRDs are there with the versions the controller reads, the controller's service account has
- * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists, the
- * injector's Deployment is ready and its webhook's caBundle holds the trust anchors. One
+ * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists (and its
+ * copies in the namespaces with injected pods, {@link AnchorCopiesCheck}), the injector's Deployment is ready and its webhook's caBundle holds the trust anchors. One
  * line per check, with a hint on what to do when it fails. Reads only; the access reviews it
  * creates change nothing.
  */
@@ -77,6 +77,7 @@ final class KubernetesChecks {
     rbac(install);
     deployment(Manifests.CONTROLLER, "agents are served");
     String anchors = trustAnchors(install);
+    AnchorCopiesCheck.run(client, namespace, anchors, lines);
     deployment(Manifests.INJECTOR, "pods are admitted");
     webhookCaBundle(anchors);
     return true;
