@@ -10,6 +10,7 @@ import io.jmesh.controller.kubernetes.KubernetesCa;
 import io.jmesh.controller.kubernetes.KubernetesMeshSource;
 import io.jmesh.controller.kubernetes.StatusLeader;
 import io.jmesh.controller.kubernetes.StartupAccessCheck;
+import io.jmesh.controller.kubernetes.TrustAnchorCopies;
 import io.jmesh.runtime.config.Durations;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -142,6 +143,18 @@ public final class ControllerMain implements Callable<Integer> {
   boolean noInjectorTls;
 
   @Option(
+      names = "--trust-anchors-namespaces",
+      paramLabel = "<all|injection-enabled|none>",
+      defaultValue = "all",
+      description =
+          "With --kubernetes and a CA: where the replica holding the status Lease keeps a copy of"
+              + " ConfigMap jmesh-trust-anchors for injected pods to mount. all: every namespace"
+              + " but kube-system, kube-public, kube-node-lease and the controller's own;"
+              + " injection-enabled: namespaces labelled jmesh.io/inject=enabled only; none: no"
+              + " copies. Default: ${DEFAULT-VALUE}.")
+  String trustAnchorsNamespaces;
+
+  @Option(
       names = "--trust-domain",
       paramLabel = "<domain>",
       defaultValue = "cluster.local",
@@ -202,7 +215,9 @@ public final class ControllerMain implements Callable<Integer> {
           spec.commandLine(), "Missing required option: '--config=<yaml>' or '--kubernetes'");
     }
     Controller.Options options;
+    TrustAnchorCopies.Scope anchorScope;
     try {
+      anchorScope = TrustAnchorCopies.Scope.parse(trustAnchorsNamespaces);
       HostPort xds = HostPort.parse("--xds-address", xdsAddress);
       HostPort admin = HostPort.parse("--admin-address", adminAddress);
       options =
@@ -238,6 +253,7 @@ public final class ControllerMain implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     Controller controller;
+    TrustAnchorCopies anchorCopies = null;
     try {
       KubernetesClient client =
           kubernetes || caSecret != null ? new KubernetesClientBuilder().build() : null;
@@ -309,20 +325,52 @@ public final class ControllerMain implements Callable<Integer> {
               options,
               kubernetes ? KubernetesMeshSource.create(client, trustDomain, leader) : null,
               servedCa);
+      if (kubernetes) {
+        String own = client.getNamespace() != null ? client.getNamespace() : namespace;
+        anchorCopies = startAnchorCopies(client, own, anchorScope, servedCa, controller, leader);
+      }
     } catch (IOException e) {
       spec.commandLine().getErr().println("jmesh-controller: " + e.getMessage());
       return 1;
     }
+    TrustAnchorCopies copies = anchorCopies;
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   LOG.log(Level.INFO, "jmesh controller: stopping");
+                  if (copies != null) {
+                    copies.close(); // before the mesh source closes the client
+                  }
                   controller.close();
                 },
                 "jmesh-controller-shutdown"));
     controller.awaitClosed();
     return 0;
+  }
+
+  /**
+   * Copies of the trust-anchor ConfigMap in workload namespaces, written by the Lease holder, with
+   * the anchors of the CA in use (its Secret's, or {@code <ca-dir>/trust-anchors.pem}); null
+   * without a CA ({@code --insecure-plaintext}): there is nothing to trust.
+   */
+  private static TrustAnchorCopies startAnchorCopies(
+      KubernetesClient client,
+      String own,
+      TrustAnchorCopies.Scope scope,
+      ServedCa servedCa,
+      Controller controller,
+      StatusLeader leader)
+      throws IOException {
+    String pem;
+    if (servedCa != null) {
+      pem = servedCa.ca().trustAnchorsPem();
+    } else if (controller.trustAnchorsFile().isPresent()) {
+      pem = Files.readString(controller.trustAnchorsFile().get());
+    } else {
+      return null;
+    }
+    return new TrustAnchorCopies(client, own, scope, () -> pem, leader::isLeading).start(leader);
   }
 
   /** {@code [namespace/]name} as {namespace, name}, the namespace {@code own} when not given. */

@@ -8,7 +8,6 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -67,9 +66,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <ol>
  *   <li>A controller JVM ({@code --kubernetes --ca-secret jmesh-system/jmesh-ca}) makes the CA's
- *       Secret, the anchors' ConfigMap and the injector's Secret {@code jmesh-injector-tls}; the
- *       test copies the anchors into namespace {@code shop} (by hand, as injector-webhook/README.md
- *       says) and labels {@code shop} {@code jmesh.io/inject=enabled}.
+ *       Secret, the anchors' ConfigMap and the injector's Secret {@code jmesh-injector-tls}, and,
+ *       holding the Lease, copies the anchors' ConfigMap into namespace {@code shop} (labelled
+ *       {@code jmesh.io/inject=enabled}), where the pod mounts it.
  *   <li>The real {@code jmesh-injector.jar} serves with that Secret's {@code tls.crt}, {@code
  *       tls.key} and {@code ca.crt} as files; a ReplicaSet's pod of Deployment {@code web} is sent
  *       to it as the API server does: AdmissionReview v1 JSON POSTed over HTTPS, the server's
@@ -178,8 +177,12 @@ class InjectionSmokeTest {
         .until(() -> client.secrets().inNamespace(SYSTEM).withName("jmesh-injector-tls").get(), s -> s != null);
     ConfigMap anchors = client.configMaps().inNamespace(SYSTEM).withName("jmesh-trust-anchors").get();
     assertThat(anchors).as("the controller's anchors ConfigMap").isNotNull();
-    client.configMaps().inNamespace(NS).resource(new ConfigMapBuilder().withNewMetadata()
-        .withName("jmesh-trust-anchors").withNamespace(NS).endMetadata().withData(anchors.getData()).build()).create();
+    // The leader copies it into the workload namespace, as istiod writes istio-ca-root-cert.
+    ConfigMap copy = await("the anchors copied into " + NS + " by the controller").atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> client.configMaps().inNamespace(NS).withName("jmesh-trust-anchors").get(), c -> c != null);
+    assertThat(copy.getData()).isEqualTo(anchors.getData());
+    assertThat(copy.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "jmesh-controller");
 
     // 2. The injector jar, its certificate as the kubelet mounts the Secret.
     Path tlsDir = Files.createDirectories(dir.resolve("injector-tls"));

@@ -23,10 +23,11 @@ import java.util.List;
 /**
  * The Kubernetes part of {@code jmesh check --kubernetes}: the API answers, the jmesh and Gateway
  * API CRDs are there with the versions the controller reads, the controller's service account has
- * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists, the
- * injector's Deployment is ready and its webhook's caBundle holds the trust anchors. One
- * line per check, with a hint on what to do when it fails. Reads only; the access reviews it
- * creates change nothing.
+ * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists (and its
+ * copies in the namespaces with injected pods, {@link AnchorCopiesCheck}), the injector's
+ * Deployment is ready and its webhook's caBundle holds the trust anchors. One line per check,
+ * with a hint on what to do when it fails. Reads only; the access reviews it creates change
+ * nothing.
  */
 final class KubernetesChecks {
   /** A CRD by name and the version the controller's informers read. */
@@ -77,6 +78,7 @@ final class KubernetesChecks {
     rbac(install);
     deployment(Manifests.CONTROLLER, "agents are served");
     String anchors = trustAnchors(install);
+    AnchorCopiesCheck.run(client, namespace, anchors, lines);
     deployment(Manifests.INJECTOR, "pods are admitted");
     webhookCaBundle(anchors);
     return true;

@@ -16,7 +16,8 @@ import java.util.Map;
 /**
  * The controller's least-privilege RBAC: a ServiceAccount, a ClusterRole for what it reads in
  * every namespace and the reviews it asks for, and a Role for what it keeps in its own namespace
- * (the CA's Secret, the trust-anchor ConfigMap, the leader Lease). Every rule names its verbs and
+ * (the CA's Secret, the leader Lease, the injector's Secret). ConfigMaps are cluster-wide: the
+ * controller keeps the trust anchors' ConfigMap in every workload namespace. Every rule names its verbs and
  * resources: no {@code *}. The rules are written from {@link #permissions}, the list {@code jmesh
  * check} also verifies.
  */
@@ -36,8 +37,9 @@ public final class ControllerRbac {
    * (Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, ReferenceGrants, the jmesh
    * policies); it writes route and policy statuses; it authenticates workloads (TokenReview) and
    * checks its own rights at start
-   * (SubjectAccessReview); in {@code namespace} only, it keeps the CA's key in a Secret, publishes
-   * the trust anchors in a ConfigMap, elects a leader with a Lease and writes the injector's
+   * (SubjectAccessReview); it keeps the trust anchors' ConfigMap in every workload namespace (and
+   * publishes the original in its own); in {@code namespace} only, it keeps the CA's key in a
+   * Secret, elects a leader with a Lease and writes the injector's
    * certificate in a Secret; it keeps the caBundle of the injector's webhook (that one, by name).
    */
   public static List<ControllerPermission> permissions(String namespace) {
@@ -60,6 +62,15 @@ public final class ControllerRbac {
         p.add(new ControllerPermission(JmeshCrds.GROUP, kind.plural() + "/status", verb, null));
       }
     }
+    // The trust anchors' copies in workload namespaces (TrustAnchorCopies), as istiod keeps
+    // istio-ca-root-cert: namespaces to know where, configmaps to read, write and watch the copies.
+    // This also covers the original in the controller's namespace.
+    for (String verb : List.of("list", "watch")) {
+      p.add(new ControllerPermission(CORE, "namespaces", verb, null));
+    }
+    for (String verb : List.of("get", "list", "watch", "create", "update")) {
+      p.add(new ControllerPermission(CORE, "configmaps", verb, null));
+    }
     p.add(new ControllerPermission(AUTHENTICATION, "tokenreviews", "create", null));
     p.add(new ControllerPermission(AUTHORIZATION, "subjectaccessreviews", "create", null));
     // The injector's webhook, by name only: the controller keeps its caBundle equal to the anchors.
@@ -69,7 +80,6 @@ public final class ControllerRbac {
     // Its own namespace only: get to read back, create to bootstrap, update to rotate or renew.
     for (String verb : List.of("get", "create", "update")) {
       p.add(new ControllerPermission(CORE, "secrets", verb, namespace));
-      p.add(new ControllerPermission(CORE, "configmaps", verb, namespace));
       p.add(new ControllerPermission(COORDINATION, "leases", verb, namespace));
     }
     // fabric8's LeaseLock renews and takes over with a PATCH (kubernetes-client 8.0).

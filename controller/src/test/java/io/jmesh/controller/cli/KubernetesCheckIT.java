@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
@@ -209,9 +210,10 @@ class KubernetesCheckIT {
         "\u221a CRD httproutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD grpcroutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD referencegrants.gateway.networking.k8s.io serves v1beta1\n",
-        "\u221a service account " + USER + " has the 46 permissions the controller needs\n",
+        "\u221a service account " + USER + " has the 50 permissions the controller needs\n",
         "\u221a deployment jmesh-system/jmesh-controller: 2 of 2 replicas ready\n",
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
+        "\u221a no injected pod yet: no namespace needs a copy of configmap jmesh-trust-anchors\n",
         "\u221a deployment jmesh-system/jmesh-injector: 2 of 2 replicas ready\n",
         "\u221a mutatingwebhookconfiguration jmesh-injector: caBundle set to the trust anchors\n",
         "\u221a controller admin " + admin + " is ready\n",
@@ -220,7 +222,7 @@ class KubernetesCheckIT {
     assertThat(r.out).doesNotContain("\u00d7");
     assertThat(r.code).isZero();
     // One review per permission, each for the controller's service account.
-    assertThat(reviews).hasSize(46).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
+    assertThat(reviews).hasSize(50).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
   }
 
   @Test
@@ -253,6 +255,51 @@ class KubernetesCheckIT {
             + "    hint: the controller's leader writes it (--ca-secret)",
         "7 checks failed");
     assertThat(r.code).isEqualTo(1);
+  }
+
+  @Test
+  void namespacesWithInjectedPodsNeedACurrentCopyOfTheAnchors() throws Exception {
+    install();
+    anchorsWritten();
+    String admin = startController();
+    // Injected pods in shop (a current copy), web (a stale one), batch (none), legacy (a copy by
+    // hand); a pod without the agent in plain, which needs none.
+    for (String ns : List.of("shop", "web", "batch", "legacy", "plain")) {
+      client.resource(new PodBuilder().withNewMetadata().withName("app").withNamespace(ns)
+          .addToAnnotations(ns.equals("plain") ? Map.of() : Map.of("jmesh.io/injected", "0.1.0"))
+          .endMetadata().build()).create();
+    }
+    copy("shop", PEM, true);
+    copy("web", "an anchor rotated away", true);
+    copy("legacy", PEM, false);
+
+    Result r = run(new String[] {"check", "--kubernetes", "--controller-admin", admin}, null);
+
+    assertThat(r.out).as(r.out).contains(
+        "\u203c configmap jmesh-trust-anchors not written by the controller (no label"
+            + " app.kubernetes.io/managed-by=jmesh-controller) in legacy: the controller leaves it alone\n"
+            + "    hint: delete it to let the controller keep it: kubectl -n <namespace> delete configmap"
+            + " jmesh-trust-anchors\n",
+        "\u00d7 configmap jmesh-trust-anchors missing in batch (injected pods there cannot mount it and do"
+            + " not start); stale in web (not the anchors of configmap jmesh-system/jmesh-trust-anchors)\n"
+            + "    hint: the controller's leader writes them (--trust-anchors-namespaces); kubectl -n"
+            + " jmesh-system logs deployment/jmesh-controller | grep 'trust anchors'\n");
+    assertThat(r.out).doesNotContain("plain");
+    assertThat(r.code).isEqualTo(1);
+
+    // What the controller's leader does.
+    copy("web", PEM, true);
+    copy("batch", PEM, true);
+    r = run(new String[] {"check", "--kubernetes", "--controller-admin", admin}, null);
+    assertThat(r.out).as(r.out).contains("\u221a configmap jmesh-trust-anchors present and current in 3"
+        + " namespaces with injected pods (batch, shop, web)\n");
+    assertThat(r.out).doesNotContain("missing in", "stale in");
+  }
+
+  private void copy(String ns, String pem, boolean ours) {
+    client.resource(new ConfigMapBuilder().withNewMetadata().withName(Manifests.TRUST_ANCHORS).withNamespace(ns)
+        .withLabels(ours ? Map.of("app.kubernetes.io/managed-by", "jmesh-controller") : Map.of()).endMetadata()
+        .withData(Map.of(Manifests.TRUST_ANCHORS_KEY, pem)).build()).createOr(c -> c.update());
   }
 
   @Test

@@ -148,6 +148,9 @@ class ManifestsTest {
         ControllerRbac.permissions(ns).stream().filter(p -> p.namespace() != null).toList());
     // Secrets only in its own namespace.
     assertThat(triples(clusterRules, null)).noneMatch(p -> p.resource().equals("secrets"));
+    // ConfigMaps everywhere for the anchors' copies, but never delete or patch one.
+    assertThat(triples(clusterRules, null).stream().filter(p -> p.resource().equals("configmaps"))
+        .map(ControllerPermission::verb)).containsExactlyInAnyOrder("get", "list", "watch", "create", "update");
   }
 
   private static List<PolicyRule> concat(List<PolicyRule> a, List<PolicyRule> b) {
