@@ -209,7 +209,7 @@ class KubernetesCheckIT {
         "\u221a CRD httproutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD grpcroutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD referencegrants.gateway.networking.k8s.io serves v1beta1\n",
-        "\u221a service account " + USER + " has the 46 permissions the controller needs\n",
+        "\u221a service account " + USER + " has the 49 permissions the controller needs\n",
         "\u221a deployment jmesh-system/jmesh-controller: 2 of 2 replicas ready\n",
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
         "\u221a deployment jmesh-system/jmesh-injector: 2 of 2 replicas ready\n",
@@ -220,7 +220,7 @@ class KubernetesCheckIT {
     assertThat(r.out).doesNotContain("\u00d7");
     assertThat(r.code).isZero();
     // One review per permission, each for the controller's service account.
-    assertThat(reviews).hasSize(46).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
+    assertThat(reviews).hasSize(49).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
   }
 
   @Test
