@@ -24,7 +24,8 @@ import java.util.List;
  * The Kubernetes part of {@code jmesh check --kubernetes}: the API answers, the jmesh and Gateway
  * API CRDs are there with the versions the controller reads, the controller's service account has
  * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists, the
- * injector's Deployment is ready and its webhook's caBundle holds the trust anchors. One
+ * injector's Deployment is ready and its webhook's caBundle holds the trust anchors, and no
+ * opted-in pod runs without the agent ({@link UninjectedPodsCheck}). One
  * line per check, with a hint on what to do when it fails. Reads only; the access reviews it
  * creates change nothing.
  */
@@ -79,6 +80,7 @@ final class KubernetesChecks {
     String anchors = trustAnchors(install);
     deployment(Manifests.INJECTOR, "pods are admitted");
     webhookCaBundle(anchors);
+    new UninjectedPodsCheck(client, namespace, lines).run();
     return true;
   }
 

@@ -214,6 +214,7 @@ class KubernetesCheckIT {
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
         "\u221a deployment jmesh-system/jmesh-injector: 2 of 2 replicas ready\n",
         "\u221a mutatingwebhookconfiguration jmesh-injector: caBundle set to the trust anchors\n",
+        "\u221a no opted-in pod runs without the agent\n",
         "\u221a controller admin " + admin + " is ready\n",
         "\u203c no agent is connected yet",
         "Status check results are \u221a");
