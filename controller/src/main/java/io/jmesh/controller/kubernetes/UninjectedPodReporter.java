@@ -77,7 +77,6 @@ final class UninjectedPodReporter implements AutoCloseable {
   private final AtomicInteger created = new AtomicInteger();
   private volatile List<PodWithoutAgent> pending = List.of();
   private volatile Map<String, Integer> counts = Map.of();
-  private volatile boolean namespacesListed;
   private SharedIndexInformer<Namespace> namespaces;
   private MultiGauge gauge; // guarded by this
   private String lastProblem; // on the events thread
@@ -126,8 +125,6 @@ final class UninjectedPodReporter implements AutoCloseable {
         LOG.log(Level.ERROR, "kubernetes: cannot list and watch Namespaces: " + error.getMessage()
             + "; opted-in pods without the agent are not reported (expected: list and watch on"
             + " namespaces, as the RBAC of jmesh install grants)");
-      } else {
-        namespacesListed = true;
       }
       changed.run();
     });
@@ -135,8 +132,8 @@ final class UninjectedPodReporter implements AutoCloseable {
 
   /** Judges {@code pods} (the informer's cache); updates the gauge and, when leading, the Events. */
   void report(List<Pod> pods) {
-    if (!namespacesListed) {
-      return;
+    if (namespaces == null || !namespaces.hasSynced()) {
+      return; // until a list succeeds (the informer retries), nothing to judge namespaces by
     }
     Map<String, ObjectMeta> byName = new HashMap<>();
     for (Namespace ns : namespaces.getStore().list()) {
