@@ -111,15 +111,25 @@ class UninjectedPodsIT {
     await().atMost(PATIENCE).until(() -> !metrics(a).contains("namespace=\"shop\""));
     assertThat(metrics(a)).contains("jmesh_controller_pods_without_agent{namespace=\"web\"} 1.0");
 
-    // Another leader after this one stops: it tries web/api-0's Event, meets the one that exists
+    // A second replica, not leading, counts the pods but makes no Event: a new pod gets exactly
+    // one create, the leader's.
+    Controller b = controller("replica-b");
+    await().atMost(PATIENCE).until(() -> metrics(b).contains(
+        "jmesh_controller_pods_without_agent{namespace=\"web\"} 1.0"));
+    drainRequests();
+    client.resource(pod("web", "api-1").build()).create();
+    await().atMost(PATIENCE).until(() -> events("web").size() == 2);
+    await().atMost(PATIENCE).until(() -> metrics(b).contains(
+        "jmesh_controller_pods_without_agent{namespace=\"web\"} 2.0"));
+    assertThat(eventPosts("web", drainRequests())).isEqualTo(1);
+
+    // The leader stops and the other takes over: it tries both Events, meets the ones that exist
     // (409), and makes no second.
     a.close();
-    drainRequests();
-    Controller b = controller("replica-b");
-    await().atMost(PATIENCE).until(() -> drainRequests().stream().anyMatch(r ->
-        "POST".equals(r.getMethod()) && r.getPath().startsWith("/api/v1/namespaces/web/events")));
-    assertThat(events("web")).hasSize(1);
-    assertThat(events("web").get(0).getReportingInstance()).isEqualTo("replica-a");
+    await().atMost(PATIENCE).until(() -> eventPosts("web", drainRequests()) > 0);
+    assertThat(events("web")).hasSize(2).allSatisfy(e ->
+        assertThat(e.getReportingInstance()).isEqualTo("replica-a"));
+    client.pods().inNamespace("web").withName("api-1").delete();
     await().atMost(PATIENCE).until(() -> metrics(b).contains(
         "jmesh_controller_pods_without_agent{namespace=\"web\"} 1.0"));
 
@@ -197,6 +207,11 @@ class UninjectedPodsIT {
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + c.adminPort() + "/metrics"))
             .timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  private static long eventPosts(String namespace, List<RecordedRequest> requests) {
+    return requests.stream().filter(r -> "POST".equals(r.getMethod())
+        && r.getPath().startsWith("/api/v1/namespaces/" + namespace + "/events")).count();
   }
 
   private List<RecordedRequest> drainRequests() throws InterruptedException {
