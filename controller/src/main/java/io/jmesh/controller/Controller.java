@@ -325,6 +325,7 @@ public final class Controller implements AutoCloseable {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+    source.bindTo(registry); // the Kubernetes source's gauge of pods without the agent
   }
 
   /**

@@ -25,9 +25,9 @@ import java.util.List;
  * API CRDs are there with the versions the controller reads, the controller's service account has
  * every permission it needs, its Deployment is ready, the trust-anchor ConfigMap exists (and its
  * copies in the namespaces with injected pods, {@link AnchorCopiesCheck}), the injector's
- * Deployment is ready and its webhook's caBundle holds the trust anchors. One line per check,
- * with a hint on what to do when it fails. Reads only; the access reviews it creates change
- * nothing.
+ * Deployment is ready and its webhook's caBundle holds the trust anchors, and no opted-in pod runs
+ * without the agent ({@link UninjectedPodsCheck}). One line per check, with a hint on what to do
+ * when it fails. Reads only; the access reviews it creates change nothing.
  */
 final class KubernetesChecks {
   /** A CRD by name and the version the controller's informers read. */
@@ -81,6 +81,7 @@ final class KubernetesChecks {
     AnchorCopiesCheck.run(client, namespace, anchors, lines);
     deployment(Manifests.INJECTOR, "pods are admitted");
     webhookCaBundle(anchors);
+    new UninjectedPodsCheck(client, namespace, lines).run();
     return true;
   }
 

@@ -34,11 +34,12 @@ public final class ControllerRbac {
 
   /**
    * Everything the controller needs, in the order of its rules: its informers list and watch
-   * (Services, EndpointSlices, Pods, HTTPRoutes, GRPCRoutes, ReferenceGrants, the jmesh
+   * (Services, Pods, Namespaces, EndpointSlices, HTTPRoutes, GRPCRoutes, ReferenceGrants, the jmesh
    * policies); it writes route and policy statuses; it authenticates workloads (TokenReview) and
    * checks its own rights at start
-   * (SubjectAccessReview); it keeps the trust anchors' ConfigMap in every workload namespace (and
-   * publishes the original in its own); in {@code namespace} only, it keeps the CA's key in a
+   * (SubjectAccessReview); it creates Events on opted-in pods that run without the agent; it
+   * keeps the trust anchors' ConfigMap in every workload namespace (and publishes the original in
+   * its own); in {@code namespace} only, it keeps the CA's key in a
    * Secret, elects a leader with a Lease and writes the injector's
    * certificate in a Secret; it keeps the caBundle of the injector's webhook (that one, by name).
    */
@@ -47,6 +48,9 @@ public final class ControllerRbac {
     for (String verb : List.of("list", "watch")) {
       p.add(new ControllerPermission(CORE, "services", verb, null));
       p.add(new ControllerPermission(CORE, "pods", verb, null));
+      // Namespaces: their opt-in labels (opted-in pods running without the agent) and where
+      // the trust anchors' copies go.
+      p.add(new ControllerPermission(CORE, "namespaces", verb, null));
       p.add(new ControllerPermission(DISCOVERY, "endpointslices", verb, null));
       p.add(new ControllerPermission(GATEWAY, "httproutes", verb, null));
       p.add(new ControllerPermission(GATEWAY, "grpcroutes", verb, null));
@@ -63,16 +67,16 @@ public final class ControllerRbac {
       }
     }
     // The trust anchors' copies in workload namespaces (TrustAnchorCopies), as istiod keeps
-    // istio-ca-root-cert: namespaces to know where, configmaps to read, write and watch the copies.
-    // This also covers the original in the controller's namespace.
-    for (String verb : List.of("list", "watch")) {
-      p.add(new ControllerPermission(CORE, "namespaces", verb, null));
-    }
+    // istio-ca-root-cert: configmaps to read, write and watch the copies. This also covers the
+    // original in the controller's namespace.
     for (String verb : List.of("get", "list", "watch", "create", "update")) {
       p.add(new ControllerPermission(CORE, "configmaps", verb, null));
     }
     p.add(new ControllerPermission(AUTHENTICATION, "tokenreviews", "create", null));
     p.add(new ControllerPermission(AUTHORIZATION, "subjectaccessreviews", "create", null));
+    // One Warning Event per opted-in pod without the agent, in the pod's namespace. Create only:
+    // each is made once, with a name of its own, and never updated.
+    p.add(new ControllerPermission(CORE, "events", "create", null));
     // The injector's webhook, by name only: the controller keeps its caBundle equal to the anchors.
     for (String verb : List.of("get", "patch")) {
       p.add(new ControllerPermission(ADMISSION, "mutatingwebhookconfigurations", verb, null, Manifests.INJECTOR));

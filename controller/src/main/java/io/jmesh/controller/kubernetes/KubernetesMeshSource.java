@@ -15,6 +15,7 @@ import io.jmesh.controller.kubernetes.KubernetesTranslator.Translation;
 import io.jmesh.controller.source.MeshSource;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.ServiceEndpoint;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +44,9 @@ import java.util.concurrent.ScheduledExecutorService;
  * io.jmesh.controller.source.MeshViews}) when either changed, and the routes' and policies'
  * statuses are written ({@link RouteStatusWriter}, {@link PolicyStatusWriter}) by the one replica
  * holding the status Lease
- * ({@link StatusLeader}); the others translate and serve the same model but do not write.
+ * ({@link StatusLeader}); the others translate and serve the same model but do not write. Opted-in
+ * pods running without the agent are reported after each translation ({@link
+ * UninjectedPodReporter}).
  *
  * <p>Nothing is published before every informer has listed once, so a start or a relist never
  * serves a half-read cluster. The snapshot version is a content hash of the model: events that
@@ -67,6 +70,7 @@ public final class KubernetesMeshSource implements MeshSource {
   private final RouteStatusWriter statusWriter;
   private final PolicyStatusWriter policyStatusWriter;
   private final StatusLeader leader;
+  private final UninjectedPodReporter uninjected;
   private final List<SharedIndexInformer<? extends HasMetadata>> informers = new ArrayList<>();
   private final Map<PolicyKind, SharedIndexInformer<GenericKubernetesResource>> policyInformers =
       new EnumMap<>(PolicyKind.class);
@@ -139,6 +143,10 @@ public final class KubernetesMeshSource implements MeshSource {
     // A new leader writes at once: statuses may have gone stale while no one led.
     this.leader = Objects.requireNonNull(leader, "leader");
     leader.onGained(debouncer::changed);
+    this.uninjected =
+        new UninjectedPodReporter(
+            client, leader.settings().namespace(), leader.settings().identity(), leader::leading,
+            clock);
   }
 
   @Override
@@ -167,6 +175,7 @@ public final class KubernetesMeshSource implements MeshSource {
       policyInformers.put(kind, informer);
       inform(kind.name(), informer);
     }
+    uninjected.start(debouncer::changed); // namespaces: never a gate on serving
     leader.start(); // asynchronous: serving does not wait for an election
   }
 
@@ -246,6 +255,7 @@ public final class KubernetesMeshSource implements MeshSource {
         statusWriter.write(state, t.statuses());
         policyStatusWriter.write(state, t.policyStatuses());
       }
+      uninjected.report(state.pods());
     } catch (RuntimeException e) {
       // The last good snapshot stays; the next change tries again.
       LOG.log(Level.ERROR, description() + ": translation failed; keeping the last snapshot", e);
@@ -328,6 +338,17 @@ public final class KubernetesMeshSource implements MeshSource {
     return policyStatusWriter.writes();
   }
 
+  /** The reporter of opted-in pods without the agent, for tests. */
+  UninjectedPodReporter uninjected() {
+    return uninjected;
+  }
+
+  /** The gauge of opted-in pods that run without the agent ({@link UninjectedPodReporter}). */
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    uninjected.bindTo(registry);
+  }
+
   /** Whether this replica holds the status Lease, for tests. */
   boolean leading() {
     return leader.leading();
@@ -360,6 +381,7 @@ public final class KubernetesMeshSource implements MeshSource {
     }
     listener = null;
     leader.close(); // before the client closes: releasing the Lease needs it
+    uninjected.close();
     informers.forEach(SharedIndexInformer::close);
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();

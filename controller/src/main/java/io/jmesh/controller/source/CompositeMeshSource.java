@@ -2,6 +2,7 @@ package io.jmesh.controller.source;
 
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
@@ -128,6 +129,11 @@ public final class CompositeMeshSource implements MeshSource {
   @Override
   public String description() {
     return sources.stream().map(MeshSource::description).collect(Collectors.joining(" + "));
+  }
+
+  @Override
+  public void bindTo(MeterRegistry registry) {
+    sources.forEach(s -> s.bindTo(registry));
   }
 
   @Override

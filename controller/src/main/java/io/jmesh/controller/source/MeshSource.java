@@ -1,6 +1,7 @@
 package io.jmesh.controller.source;
 
 import io.jmesh.runtime.config.MeshSnapshot;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Optional;
 
 /**
@@ -61,6 +62,12 @@ public interface MeshSource extends AutoCloseable {
    * /etc/jmesh/mesh.yaml}.
    */
   String description();
+
+  /**
+   * Registers the source's own meters, if it has any, in the controller's registry; called once,
+   * before {@link #start}. The default has none.
+   */
+  default void bindTo(MeterRegistry registry) {}
 
   /** Stops watching; the listener is not called after this returns. Idempotent. */
   @Override

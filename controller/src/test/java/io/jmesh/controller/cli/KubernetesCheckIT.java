@@ -210,19 +210,20 @@ class KubernetesCheckIT {
         "\u221a CRD httproutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD grpcroutes.gateway.networking.k8s.io serves v1\n",
         "\u221a CRD referencegrants.gateway.networking.k8s.io serves v1beta1\n",
-        "\u221a service account " + USER + " has the 50 permissions the controller needs\n",
+        "\u221a service account " + USER + " has the 51 permissions the controller needs\n",
         "\u221a deployment jmesh-system/jmesh-controller: 2 of 2 replicas ready\n",
         "\u221a configmap jmesh-system/jmesh-trust-anchors holds the trust anchors\n",
         "\u221a no injected pod yet: no namespace needs a copy of configmap jmesh-trust-anchors\n",
         "\u221a deployment jmesh-system/jmesh-injector: 2 of 2 replicas ready\n",
         "\u221a mutatingwebhookconfiguration jmesh-injector: caBundle set to the trust anchors\n",
+        "\u221a no opted-in pod runs without the agent\n",
         "\u221a controller admin " + admin + " is ready\n",
         "\u203c no agent is connected yet",
         "Status check results are \u221a");
     assertThat(r.out).doesNotContain("\u00d7");
     assertThat(r.code).isZero();
     // One review per permission, each for the controller's service account.
-    assertThat(reviews).hasSize(50).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
+    assertThat(reviews).hasSize(51).allSatisfy(rv -> assertThat(rv.getSpec().getUser()).isEqualTo(USER));
   }
 
   @Test

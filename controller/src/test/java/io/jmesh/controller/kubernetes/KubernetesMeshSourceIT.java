@@ -203,6 +203,7 @@ class KubernetesMeshSourceIT {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       HTTPRoute route =
           client.resources(HTTPRoute.class).inNamespace(consumerNs).withName("mesh-echo-add-header").get();
+      assertThat(route.getStatus()).isNotNull(); // the leader may not have written it yet
       assertThat(route.getStatus().getParents().get(0).getConditions().get(0).getReason())
           .isEqualTo("NoMatchingParent");
     });

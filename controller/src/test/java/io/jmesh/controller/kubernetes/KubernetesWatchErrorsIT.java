@@ -119,11 +119,15 @@ class KubernetesWatchErrorsIT {
       assertThat(latest().service("old", "mesh")).isPresent();
       assertThat(latest().service("echo", "mesh")).isEmpty();
     });
-    List<String> serviceRequests =
-        drainRequests().stream()
-            .map(RecordedRequest::getPath)
-            .filter(p -> p.equals(SERVICES) || p.startsWith(SERVICES + "?"))
-            .toList();
+    // The new watch may start just after the snapshot: collect until it is there.
+    List<String> serviceRequests = new java.util.ArrayList<>();
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      drainRequests().stream()
+          .map(RecordedRequest::getPath)
+          .filter(p -> p.equals(SERVICES) || p.startsWith(SERVICES + "?"))
+          .forEach(serviceRequests::add);
+      return serviceRequests.size() >= 4;
+    });
     // The stale list, the watch that met the 410, a second list (without resourceVersion: from
     // the API server's storage, not a cache), a new watch from that list.
     assertThat(serviceRequests.get(0)).isEqualTo(SERVICES + "?resourceVersion=0");
