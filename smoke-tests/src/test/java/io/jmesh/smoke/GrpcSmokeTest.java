@@ -184,11 +184,17 @@ class GrpcSmokeTest {
       assertThat(sample(metrics(batchAdmin), "jmesh_tls_refusals_total", "reason=\"wrong_identity\""))
           .as("billing's endpoint refused by the batch client\n%s", batch.output()).isGreaterThanOrEqualTo(1);
       double denied = 0;
-      for (int port : admin) {
-        denied += Math.max(0, sample(metrics(port), "jmesh_server_authorization_denied_total",
+      StringBuilder seen = new StringBuilder();
+      for (int i = 0; i < 3; i++) {
+        String exposition = metrics(admin[i]);
+        denied += Math.max(0, sample(exposition, "jmesh_server_authorization_denied_total",
             "jmesh_peer_identity=\"" + BATCH_ID + "\""));
+        seen.append("hello-").append(names[i]).append(" (admin ").append(admin[i]).append("):\n")
+            .append(batchLines(exposition));
       }
-      assertThat(denied).as("denials of batch counted by the three servers").isEqualTo(3);
+      assertThat(denied)
+          .as("denials of batch counted by the three servers\n%s\nbatch client:\n%s", seen, batch.output())
+          .isEqualTo(3);
     });
     batch.send("done");
 
@@ -246,6 +252,17 @@ class GrpcSmokeTest {
                 .timeout(Duration.ofSeconds(5)).build(),
             HttpResponse.BodyHandlers.ofString())
         .body();
+  }
+
+  /**
+   * The lines of an exposition about the batch caller (its denials and its calls' durations), so
+   * that a wrong count shows where each call was recorded.
+   */
+  private static String batchLines(String exposition) {
+    return exposition.lines()
+        .filter(l -> l.contains(BATCH_ID) && !l.contains("_bucket{"))
+        .map(l -> "  " + l + "\n")
+        .collect(Collectors.joining());
   }
 
   /** The sum of the samples of {@code name} whose labels contain {@code label}; -1 for none. */
