@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -66,12 +67,15 @@ class GrpcSmokeTest {
     String[] names = {"a", "b", "c"};
     String[] versions = {"v1", "v1", "v2"};
     String[] ips = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
-    int[] mesh = {freePort(), freePort(), freePort()};
-    int[] app = {freePort(), freePort(), freePort()};
-    int[] admin = {freePort(), freePort(), freePort()};
-    int batchAdmin = freePort();
     Path caDir = dir.resolve("ca");
     Path config = dir.resolve("mesh.yaml");
+    // Made first: it picks its own xDS and admin ports, which none of the ports below may repeat.
+    ControllerProcess controller = new ControllerProcess(config, null).withArgs("--ca-dir", caDir.toString());
+    int[] ports = freePorts(10, controller.adminPort(), port(controller.xdsAddress()));
+    int[] mesh = {ports[0], ports[1], ports[2]};
+    int[] app = {ports[3], ports[4], ports[5]};
+    int[] admin = {ports[6], ports[7], ports[8]};
+    int batchAdmin = ports[9];
     // hello: only the service account web may call it. billing: its one endpoint is hello-a's
     // mesh port, but the config says billing's workloads prove the identity billing.
     ControllerProcess.write(config, """
@@ -99,8 +103,7 @@ class GrpcSmokeTest {
             endpoints:
               - {address: 127.0.0.2, port: %d}
         """.formatted(mesh[0], mesh[1], mesh[2], mesh[0]));
-    ControllerProcess controller =
-        new ControllerProcess(config, null).withArgs("--ca-dir", caDir.toString()).start();
+    controller.start();
     toClose.add(controller);
     String helloToken = ControllerProcess.token(caDir, "default", "hello", "1h");
     String webToken = ControllerProcess.token(caDir, "default", "web", "1h");
@@ -184,11 +187,21 @@ class GrpcSmokeTest {
       assertThat(sample(metrics(batchAdmin), "jmesh_tls_refusals_total", "reason=\"wrong_identity\""))
           .as("billing's endpoint refused by the batch client\n%s", batch.output()).isGreaterThanOrEqualTo(1);
       double denied = 0;
-      for (int port : admin) {
-        denied += Math.max(0, sample(metrics(port), "jmesh_server_authorization_denied_total",
+      StringBuilder seen = new StringBuilder();
+      for (int i = 0; i < 3; i++) {
+        String exposition = metrics(admin[i]);
+        denied += Math.max(0, sample(exposition, "jmesh_server_authorization_denied_total",
             "jmesh_peer_identity=\"" + BATCH_ID + "\""));
+        String adminLine = "admin endpoint on http://127.0.0.1:" + admin[i] + " ";
+        seen.append("hello-").append(names[i]).append(": ")
+            .append(servers.get(i).lines().stream().anyMatch(l -> l.contains(adminLine))
+                ? "its agent serves " + admin[i]
+                : "its agent logged no admin endpoint on " + admin[i] + "; another process answered there")
+            .append("\n").append(batchLines(exposition));
       }
-      assertThat(denied).as("denials of batch counted by the three servers").isEqualTo(3);
+      assertThat(denied)
+          .as("denials of batch counted by the three servers\n%s\nbatch client:\n%s", seen, batch.output())
+          .isEqualTo(3);
     });
     batch.send("done");
 
@@ -248,6 +261,17 @@ class GrpcSmokeTest {
         .body();
   }
 
+  /**
+   * The lines of an exposition about the batch caller (its denials and its calls' durations), so
+   * that a wrong count shows where each call was recorded.
+   */
+  private static String batchLines(String exposition) {
+    return exposition.lines()
+        .filter(l -> l.contains(BATCH_ID) && !l.contains("_bucket{"))
+        .map(l -> "  " + l + "\n")
+        .collect(Collectors.joining());
+  }
+
   /** The sum of the samples of {@code name} whose labels contain {@code label}; -1 for none. */
   private static double sample(String exposition, String name, String label) {
     double sum = -1;
@@ -265,9 +289,32 @@ class GrpcSmokeTest {
     return jvm;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+  /**
+   * {@code n} ports free on loopback now, all different and none of {@code taken}: held open
+   * together while they are picked, because the kernel may hand a port just closed out again
+   * (measured here: about 1 % of runs of twelve one-by-one picks held a repeat). A repeated admin
+   * port leaves one agent without its endpoint, and its metrics are read from another process.
+   */
+  private static int[] freePorts(int n, int... taken) throws IOException {
+    List<ServerSocket> open = new ArrayList<>();
+    try {
+      int[] ports = new int[n];
+      for (int found = 0; found < n; ) {
+        ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        open.add(s); // kept open, so that it is not picked again, even when skipped
+        if (Arrays.stream(taken).noneMatch(t -> t == s.getLocalPort())) {
+          ports[found++] = s.getLocalPort();
+        }
+      }
+      return ports;
+    } finally {
+      for (ServerSocket s : open) {
+        s.close();
+      }
     }
+  }
+
+  private static int port(String hostPort) {
+    return Integer.parseInt(hostPort.substring(hostPort.lastIndexOf(':') + 1));
   }
 }
