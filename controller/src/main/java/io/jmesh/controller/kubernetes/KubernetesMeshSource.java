@@ -51,6 +51,10 @@ import java.util.concurrent.TimeUnit;
  * serves a half-read cluster. The snapshot version is a content hash of the model: events that
  * change nothing jmesh uses (a pod's status, a route's own status) push nothing.
  *
+ * <p>Cost per change: pod events that cannot change the model mark nothing ({@link EventFilter});
+ * a translation rebuilds and hashes only the Services whose inputs changed ({@link
+ * KubernetesTranslator.Memo}), and logs how many, and how long it took.
+ *
  * <p>Thread-safety: informer events only mark a change; translation, the listener and status
  * writes run on one thread of the source.
  */
