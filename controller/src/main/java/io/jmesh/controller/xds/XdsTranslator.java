@@ -1,11 +1,6 @@
 package io.jmesh.controller.xds;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.xds.XdsNames;
@@ -30,73 +25,31 @@ public final class XdsTranslator {
   private XdsTranslator() {}
 
   public static XdsResources translate(MeshSnapshot snapshot, String clusterDomain) {
-    List<Listener> listeners = new ArrayList<>();
-    List<RouteConfiguration> routes = new ArrayList<>();
-    List<Cluster> clusters = new ArrayList<>();
-    List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-    for (Service service : snapshot.services()) {
-      ofService(service, clusterDomain).addTo(listeners, routes, clusters, endpoints);
-    }
-    return new XdsResources(snapshot.version(), listeners, routes, clusters, endpoints);
+    return ServiceResources.collect(snapshot, s -> ofService(s, clusterDomain));
   }
 
   /**
-   * {@link #translate} that keeps each Service's resources while that Service object lives, and
-   * gives the same resource objects for it again: a source that reuses the objects of unchanged
-   * Services (the Kubernetes source does) then has only the changed ones translated, and the
-   * unchanged resources are equal to those served at a pointer comparison, hash their memoized
-   * hash code and are packed into an {@code Any} once ({@link IdentityCachingSerializer}).
-   * Keys are weak and compared by identity: a Service collected with its snapshot leaves.
+   * {@link #translate} that keeps each Service's resources while that Service object lives
+   * ({@link ServiceResources.PerService}): only Services not translated before are.
    *
    * <p>Thread-safety: {@link #translate} may be called from several threads at once (the public
    * view and namespace views are translated on different threads).
    */
   public static final class Memo {
-    private final String clusterDomain;
-    private final Cache<Service, OfService> byService =
-        CacheBuilder.newBuilder().weakKeys().build();
+    private final ServiceResources.PerService perService;
 
     public Memo(String clusterDomain) {
-      this.clusterDomain = Objects.requireNonNull(clusterDomain, "clusterDomain");
+      Objects.requireNonNull(clusterDomain, "clusterDomain");
+      this.perService = new ServiceResources.PerService(s -> ofService(s, clusterDomain));
     }
 
     /** Equal to {@link XdsTranslator#translate(MeshSnapshot, String)} of this memo's domain. */
     public XdsResources translate(MeshSnapshot snapshot) {
-      List<Listener> listeners = new ArrayList<>();
-      List<RouteConfiguration> routes = new ArrayList<>();
-      List<Cluster> clusters = new ArrayList<>();
-      List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-      for (Service service : snapshot.services()) {
-        OfService made = byService.getIfPresent(service);
-        if (made == null) {
-          made = ofService(service, clusterDomain);
-          byService.put(service, made);
-        }
-        made.addTo(listeners, routes, clusters, endpoints);
-      }
-      return new XdsResources(snapshot.version(), listeners, routes, clusters, endpoints);
+      return perService.translate(snapshot);
     }
   }
 
-  /** The resources one Service makes. */
-  private record OfService(
-      List<Listener> listeners,
-      RouteConfiguration route,
-      Cluster cluster,
-      ClusterLoadAssignment endpoints) {
-    void addTo(
-        List<Listener> listeners,
-        List<RouteConfiguration> routes,
-        List<Cluster> clusters,
-        List<ClusterLoadAssignment> endpoints) {
-      listeners.addAll(this.listeners);
-      routes.add(route);
-      clusters.add(cluster);
-      endpoints.add(this.endpoints);
-    }
-  }
-
-  private static OfService ofService(Service service, String clusterDomain) {
+  private static ServiceResources ofService(Service service, String clusterDomain) {
     String name = XdsNames.service(service.name(), service.namespace());
     List<Listener> listeners = new ArrayList<>();
     for (int port : service.ports()) {
@@ -108,10 +61,10 @@ public final class XdsTranslator {
     if (!service.authorization().isDefault()) {
       listeners.add(ListenerTranslator.inboundListener(service));
     }
-    return new OfService(
-        List.copyOf(listeners),
-        RouteConfigurationTranslator.routeConfiguration(name, service.routes()),
-        ClusterTranslator.cluster(name, service),
-        LoadAssignmentTranslator.loadAssignment(name, service.endpoints()));
+    return new ServiceResources(
+        listeners,
+        List.of(RouteConfigurationTranslator.routeConfiguration(name, service.routes())),
+        List.of(ClusterTranslator.cluster(name, service)),
+        List.of(LoadAssignmentTranslator.loadAssignment(name, service.endpoints())));
   }
 }
