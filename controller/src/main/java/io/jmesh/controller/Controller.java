@@ -387,7 +387,8 @@ public final class Controller implements AutoCloseable {
     return start(
         options,
         source,
-        snapshot -> XdsTranslator.translate(snapshot, clusterDomain),
+        // Unchanged Services keep their resources: only what a push changed is translated.
+        new XdsTranslator.Memo(clusterDomain)::translate,
         scheduler,
         Clock.systemUTC(),
         servedCa);

@@ -39,7 +39,7 @@ final class SnapshotPublisher {
 
   private final String sourceDescription;
   private final Function<MeshSnapshot, XdsResources> translator;
-  private final String clusterDomain;
+  private final ProxylessTranslator.Memo proxylessTranslator;
   private final XdsServer xds;
   private final Supplier<XdsOverrides> overrides;
   private final BooleanSupplier closed;
@@ -70,7 +70,8 @@ final class SnapshotPublisher {
       MeterRegistry registry) {
     this.sourceDescription = sourceDescription;
     this.translator = translator;
-    this.clusterDomain = clusterDomain;
+    // Unchanged Services keep their resources, as the agents' translator does (Controller).
+    this.proxylessTranslator = new ProxylessTranslator.Memo(clusterDomain);
     this.xds = xds;
     this.overrides = overrides;
     this.closed = closed;
@@ -126,7 +127,7 @@ final class SnapshotPublisher {
     long started = System.nanoTime();
     try {
       resources = translate(publicView, overridden);
-      proxyless = ProxylessTranslator.translate(publicView, clusterDomain);
+      proxyless = proxylessTranslator.translate(publicView);
     } catch (RuntimeException e) {
       // Keep serving the previous snapshot: a translation bug must not empty the mesh.
       translationFailures.increment();

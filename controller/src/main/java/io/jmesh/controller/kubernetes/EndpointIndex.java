@@ -29,6 +29,12 @@ import java.util.Objects;
  * pod is not two endpoints. The port is the slice port named like the service port, which is how
  * a named {@code targetPort} resolves per pod.
  *
+ * <p>Cost: built on every translation of the whole cluster (10,000 pods in the scale benchmark),
+ * so it keys its maps by the objects' own namespace and name strings, whose hash codes the
+ * informers' unchanged objects have cached, rather than by a {@code namespace/name} string made
+ * afresh for each of them; and identities come from an {@link Identities} cache kept across
+ * translations rather than from a regex check per endpoint.
+ *
  * <p>Immutable once built; not thread-safe to build.
  */
 final class EndpointIndex {
@@ -39,23 +45,50 @@ final class EndpointIndex {
   /** One endpoint of a service port. {@code identity} is null for a pod without the agent. */
   record ResolvedEndpoint(String address, int port, Map<String, String> labels, SpiffeId identity) {}
 
+  /**
+   * The SPIFFE ids of service accounts, made once per trust domain, namespace and account: a
+   * cluster has far fewer accounts than endpoints. Kept across translations by the source.
+   *
+   * <p>Not thread-safe: one translation at a time.
+   */
+  static final class Identities {
+    private final Map<String, Map<String, Map<String, SpiffeId>>> ids = new HashMap<>();
+
+    SpiffeId of(String trustDomain, String namespace, String serviceAccount) {
+      return ids.computeIfAbsent(trustDomain, t -> new HashMap<>())
+          .computeIfAbsent(namespace, n -> new HashMap<>())
+          .computeIfAbsent(serviceAccount, a -> SpiffeId.of(trustDomain, namespace, a));
+    }
+  }
+
   private final String trustDomain;
-  private final Map<String, List<EndpointSlice>> slicesByService = new HashMap<>();
-  private final Map<String, Pod> podsByName = new HashMap<>();
+  private final Identities identities;
+  // namespace → service name → slices; namespace → pod name → pod.
+  private final Map<String, Map<String, List<EndpointSlice>>> slicesByService = new HashMap<>();
+  private final Map<String, Map<String, Pod>> podsByName = new HashMap<>();
 
   EndpointIndex(List<EndpointSlice> slices, List<Pod> pods, String trustDomain) {
+    this(slices, pods, trustDomain, new Identities());
+  }
+
+  EndpointIndex(
+      List<EndpointSlice> slices, List<Pod> pods, String trustDomain, Identities identities) {
     this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
+    this.identities = Objects.requireNonNull(identities, "identities");
     for (EndpointSlice slice : slices) {
       Map<String, String> labels = slice.getMetadata().getLabels();
       String service = labels == null ? null : labels.get(SERVICE_NAME_LABEL);
       if (service != null) {
         slicesByService
-            .computeIfAbsent(key(slice.getMetadata().getNamespace(), service), k -> new ArrayList<>())
+            .computeIfAbsent(slice.getMetadata().getNamespace(), k -> new HashMap<>())
+            .computeIfAbsent(service, k -> new ArrayList<>())
             .add(slice);
       }
     }
     for (Pod pod : pods) {
-      podsByName.put(key(pod.getMetadata().getNamespace(), pod.getMetadata().getName()), pod);
+      podsByName
+          .computeIfAbsent(pod.getMetadata().getNamespace(), k -> new HashMap<>())
+          .put(pod.getMetadata().getName(), pod);
     }
   }
 
@@ -67,7 +100,9 @@ final class EndpointIndex {
   List<ResolvedEndpoint> endpoints(Service service, ServicePort port) {
     String namespace = service.getMetadata().getNamespace();
     List<EndpointSlice> all =
-        slicesByService.getOrDefault(key(namespace, service.getMetadata().getName()), List.of());
+        slicesByService
+            .getOrDefault(namespace, Map.of())
+            .getOrDefault(service.getMetadata().getName(), List.of());
     List<String> families = service.getSpec().getIpFamilies();
     String family = families == null || families.isEmpty() ? "IPv4" : families.get(0);
     List<EndpointSlice> slices = all.stream().filter(s -> family.equals(s.getAddressType())).toList();
@@ -120,27 +155,50 @@ final class EndpointIndex {
     return null;
   }
 
+  /**
+   * Whether {@code a} and {@code b} give their endpoints the same labels and identity: all that
+   * {@link #resolve} reads of a pod besides its namespace and name.
+   */
+  static boolean sameEndpointFacts(Pod a, Pod b) {
+    return labels(a).equals(labels(b))
+        && Objects.equals(inject(a), inject(b))
+        && Objects.equals(account(a), account(b))
+        && Objects.equals(a.getMetadata().getNamespace(), b.getMetadata().getNamespace());
+  }
+
+  private static Map<String, String> labels(Pod pod) {
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    return labels == null ? Map.of() : labels;
+  }
+
+  private static String inject(Pod pod) {
+    Map<String, String> annotations = pod.getMetadata().getAnnotations();
+    return annotations == null ? null : annotations.get(INJECT_ANNOTATION);
+  }
+
+  private static String account(Pod pod) {
+    return pod.getSpec() == null ? null : pod.getSpec().getServiceAccountName();
+  }
+
   private ResolvedEndpoint resolve(String address, int port, Endpoint endpoint, String namespace) {
     ObjectReference ref = endpoint.getTargetRef();
     Pod pod = null;
-    if (ref != null && "Pod".equals(ref.getKind())) {
+    if (ref != null && "Pod".equals(ref.getKind()) && ref.getName() != null) {
       String ns = ref.getNamespace() == null ? namespace : ref.getNamespace();
-      pod = podsByName.get(key(ns, ref.getName()));
+      pod = podsByName.getOrDefault(ns, Map.of()).get(ref.getName());
     }
     if (pod == null) {
       return new ResolvedEndpoint(address, port, Map.of(), null);
     }
-    Map<String, String> labels = pod.getMetadata().getLabels();
-    Map<String, String> annotations = pod.getMetadata().getAnnotations();
     SpiffeId identity = null;
-    if (annotations != null && "enabled".equals(annotations.get(INJECT_ANNOTATION))) {
-      String account = pod.getSpec() == null ? null : pod.getSpec().getServiceAccountName();
+    if ("enabled".equals(inject(pod))) {
+      String account = account(pod);
       identity =
-          SpiffeId.of(
+          identities.of(
               trustDomain,
               pod.getMetadata().getNamespace(),
               account == null || account.isEmpty() ? "default" : account);
     }
-    return new ResolvedEndpoint(address, port, labels == null ? Map.of() : labels, identity);
+    return new ResolvedEndpoint(address, port, labels(pod), identity);
   }
 }

@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -34,6 +35,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A {@link MeshSource} on the Kubernetes API: shared informers on Services, EndpointSlices
@@ -51,6 +53,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * <p>Nothing is published before every informer has listed once, so a start or a relist never
  * serves a half-read cluster. The snapshot version is a content hash of the model: events that
  * change nothing jmesh uses (a pod's status, a route's own status) push nothing.
+ *
+ * <p>Cost per change: pod events that cannot change the model mark nothing ({@link EventFilter});
+ * a translation rebuilds and hashes only the Services whose inputs changed ({@link
+ * KubernetesTranslator.Memo}), and logs how many, and how long it took.
  *
  * <p>Thread-safety: informer events only mark a change; translation, the listener and status
  * writes run on one thread of the source.
@@ -80,6 +86,11 @@ public final class KubernetesMeshSource implements MeshSource {
   private volatile MeshSnapshot current;
   private volatile List<String> notes = List.of();
   private volatile int translations;
+  // Kept across translations, on the source thread: unchanged Services are neither rebuilt nor
+  // hashed again.
+  private final KubernetesTranslator.Memo memo = new KubernetesTranslator.Memo();
+  private final EventFilter events = new EventFilter();
+  private Map<io.jmesh.runtime.config.Service, byte[]> digests = new IdentityHashMap<>();
   private boolean started; // guarded by this
   private volatile boolean closed;
 
@@ -184,17 +195,23 @@ public final class KubernetesMeshSource implements MeshSource {
         new ResourceEventHandler<T>() {
           @Override
           public void onAdd(T obj) {
-            debouncer.changed();
+            if (matters(null, obj)) {
+              debouncer.changed();
+            }
           }
 
           @Override
           public void onUpdate(T oldObj, T newObj) {
-            debouncer.changed();
+            if (matters(oldObj, newObj)) {
+              debouncer.changed();
+            }
           }
 
           @Override
           public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-            debouncer.changed();
+            if (matters(obj, null)) {
+              debouncer.changed();
+            }
           }
         });
     informers.add(informer);
@@ -213,6 +230,24 @@ public final class KubernetesMeshSource implements MeshSource {
               // An empty cluster sends no event: the end of the first list is one.
               debouncer.changed();
             });
+  }
+
+  /**
+   * Whether a change from {@code old} (null: added) to {@code now} (null: deleted) can change what
+   * is served ({@link EventFilter}); slices are counted on the way.
+   */
+  private boolean matters(HasMetadata old, HasMetadata now) {
+    HasMetadata any = now == null ? old : now;
+    if (any instanceof EndpointSlice) {
+      events.slice((EndpointSlice) old, (EndpointSlice) now);
+      return true;
+    }
+    if (any instanceof Pod pod) {
+      return old == null || now == null
+          ? events.podMatters(pod)
+          : events.podUpdateMatters((Pod) old, pod);
+    }
+    return true;
   }
 
   /** Translates the caches, publishes a changed model and writes statuses; on the source thread. */
@@ -235,15 +270,27 @@ public final class KubernetesMeshSource implements MeshSource {
               items(GRPCRoute.class),
               items(ReferenceGrant.class),
               policies());
-      Translation t = KubernetesTranslator.translate(state, trustDomain);
+      long started = System.nanoTime();
+      Translation t = KubernetesTranslator.translate(state, trustDomain, memo);
+      long translated = System.nanoTime();
       translations++;
       if (!t.notes().equals(notes)) {
         t.notes().forEach(n -> LOG.log(Level.INFO, "kubernetes: " + n));
         notes = t.notes();
       }
       String version = version(t);
+      long hashed = System.nanoTime();
       MeshSnapshot previous = current;
-      if (previous == null || !previous.version().equals(version)) {
+      boolean changed = previous == null || !previous.version().equals(version);
+      // One line per translation: where a push's time goes (controller README, "Kubernetes
+      // source at scale").
+      LOG.log(
+          Level.INFO,
+          "kubernetes: version " + version + (changed ? "" : " (unchanged)") + ": "
+              + memo.rebuilt() + " services built, " + memo.reused() + " reused; translated in "
+              + TimeUnit.NANOSECONDS.toMillis(translated - started) + " ms, hashed in "
+              + TimeUnit.NANOSECONDS.toMillis(hashed - translated) + " ms");
+      if (changed) {
         MeshSnapshot snapshot = new MeshSnapshot(version, t.services());
         current = snapshot;
         Listener l = listener;
@@ -292,27 +339,47 @@ public final class KubernetesMeshSource implements MeshSource {
     return false;
   }
 
-  private static String version(Translation t) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      // Labels are Map.copyOf maps, whose order is not their content's: sort them, so that the
-      // same model always has the same version.
+  /**
+   * The content hash of {@code t}: of each Service's own hash, kept for the next translation while
+   * the translator returns the same object ({@link KubernetesTranslator.Memo}), so that only
+   * changed Services are hashed again.
+   */
+  private String version(Translation t) {
+    Map<io.jmesh.runtime.config.Service, byte[]> next = new IdentityHashMap<>();
+    MessageDigest sha = sha256();
+    t.services().forEach(s -> sha.update(digest(s, next)));
+    // Who sees what is part of the version: an export or consumer-route change is a push.
+    sha.update((t.views().exportTo() + "\n").getBytes(StandardCharsets.UTF_8));
+    t.views().consumerServices().forEach((namespace, services) -> {
+      sha.update(("consumers of " + namespace + "\n").getBytes(StandardCharsets.UTF_8));
+      services.values().forEach(s -> sha.update(digest(s, next)));
+    });
+    digests = next;
+    return HexFormat.of().formatHex(sha.digest(), 0, 6);
+  }
+
+  private byte[] digest(io.jmesh.runtime.config.Service s, Map<io.jmesh.runtime.config.Service, byte[]> next) {
+    byte[] d = digests.get(s);
+    if (d == null) {
       StringBuilder canonical = new StringBuilder();
-      t.services().forEach(s -> canonical(s, canonical));
-      // Who sees what is part of the version: an export or consumer-route change is a push.
-      canonical.append(t.views().exportTo()).append('\n');
-      t.views().consumerServices().forEach((namespace, services) -> {
-        canonical.append("consumers of ").append(namespace).append('\n');
-        services.values().forEach(s -> canonical(s, canonical));
-      });
-      byte[] digest = sha.digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest, 0, 6);
+      canonical(s, canonical);
+      d = sha256().digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    next.put(s, d);
+    return d;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
   }
 
   private static void canonical(io.jmesh.runtime.config.Service s, StringBuilder canonical) {
+    // Labels are Map.copyOf maps, whose order is not their content's: sort them, so that the
+    // same model always has the same version.
     canonical.append(s.name()).append('.').append(s.namespace()).append(s.ports())
         .append(s.identities()).append(s.routes()).append(s.policy())
         .append(s.authorization());

@@ -76,10 +76,101 @@ final class KubernetesTranslator {
       Map<PolicyTranslator.Key, RouteStatus.Condition> policyStatuses,
       List<String> notes) {}
 
+  /**
+   * What a translation keeps for the next one, so that a change of a few Services' slices or pods
+   * rebuilds only those Services: each model {@link Service} with the inputs it was made from
+   * (the Kubernetes Service and backend Services as objects, which the informers replace rather
+   * than change, the attached rules, and the resolved endpoints of each target), and the
+   * identities of service accounts ({@link EndpointIndex.Identities}). A Service whose inputs are
+   * unchanged is the same object as in the last translation, which lets the version hash and the
+   * xDS translation reuse their results for it too. The result is equal to a translation without
+   * a memo (tested).
+   *
+   * <p>Not thread-safe: one translation at a time (the source's thread).
+   */
+  static final class Memo {
+    private final EndpointIndex.Identities identities = new EndpointIndex.Identities();
+    // (client namespace, or "" for the producer model) → Service key → what was made last time.
+    private Map<String, Map<String, Built>> built = new HashMap<>();
+    private Map<String, Map<String, Built>> next = new HashMap<>();
+    private int reused;
+    private int rebuilt;
+
+    /** Services reused and rebuilt by the last translation, for the source's log. */
+    int reused() {
+      return reused;
+    }
+
+    int rebuilt() {
+      return rebuilt;
+    }
+
+    private void start() {
+      next = new HashMap<>();
+      reused = 0;
+      rebuilt = 0;
+    }
+
+    private void finish() {
+      built = next; // what this translation did not use is dropped
+    }
+  }
+
+  /** A model Service, the inputs it was made from, and the notes it made. */
+  private record Built(Inputs inputs, Service service, List<String> notes) {}
+
+  /**
+   * The inputs of one model Service. The Kubernetes objects are compared by identity (an informer
+   * replaces an object on every change, and a changed object has to be read again), the rest by
+   * value.
+   */
+  private record Inputs(
+      io.fabric8.kubernetes.api.model.Service k8s,
+      List<AttachedRule> rules,
+      List<Target> targets) {
+    boolean sameAs(Inputs o) {
+      if (k8s != o.k8s || !Objects.equals(rules, o.rules) || targets.size() != o.targets.size()) {
+        return false;
+      }
+      for (int i = 0; i < targets.size(); i++) {
+        Target a = targets.get(i);
+        Target b = o.targets.get(i);
+        if (a.backend != b.backend || !a.target.equals(b.target) || !a.endpoints.equals(b.endpoints)) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** A backend of a Service (itself first) and its resolved endpoints; null backend: unresolved. */
+  private record Target(
+      BackendTarget target,
+      io.fabric8.kubernetes.api.model.Service backend,
+      List<ResolvedEndpoint> endpoints) {}
+
   private KubernetesTranslator() {}
 
   static Translation translate(ClusterState state, String trustDomain) {
+    return translate(state, trustDomain, new Memo());
+  }
+
+  /**
+   * {@link #translate(ClusterState, String)}, reusing what {@code memo} kept of the last
+   * translation where its inputs are unchanged; the result is equal.
+   */
+  static Translation translate(ClusterState state, String trustDomain, Memo memo) {
     Objects.requireNonNull(trustDomain, "trustDomain");
+    memo.start();
+    try {
+      return translate(state, trustDomain, memo, memo.identities);
+    } finally {
+      memo.finish();
+    }
+  }
+
+  private static Translation translate(
+      ClusterState state, String trustDomain, Memo memo, EndpointIndex.Identities identities) {
     List<io.fabric8.kubernetes.api.model.Service> sorted = new ArrayList<>(state.services());
     sorted.sort(
         Comparator.comparing((io.fabric8.kubernetes.api.model.Service s) ->
@@ -91,7 +182,8 @@ final class KubernetesTranslator {
         byKey.put(EndpointIndex.key(s.getMetadata().getNamespace(), s.getMetadata().getName()), s);
       }
     }
-    EndpointIndex index = new EndpointIndex(state.endpointSlices(), state.pods(), trustDomain);
+    EndpointIndex index =
+        new EndpointIndex(state.endpointSlices(), state.pods(), trustDomain, identities);
     RouteTranslator.Result routes =
         RouteTranslator.translate(
             byKey, state.httpRoutes(), state.grpcRoutes(),
@@ -100,14 +192,21 @@ final class KubernetesTranslator {
     List<String> notes = new ArrayList<>();
     List<Service> out = new ArrayList<>();
     for (Map.Entry<String, io.fabric8.kubernetes.api.model.Service> e : byKey.entrySet()) {
-      out.add(policies.apply(service(e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes)));
+      out.add(
+          policies.apply(
+              service(memo, "", e.getValue(), byKey, index, routes.rules().get(e.getKey()), notes)));
     }
     return new Translation(
-        out, views(byKey, index, routes, policies, notes), routes.statuses(), policies.statuses(), notes);
+        out,
+        views(memo, byKey, index, routes, policies, notes),
+        routes.statuses(),
+        policies.statuses(),
+        notes);
   }
 
   /** Who may see each Service, and each client namespace's Services with its consumer routes. */
   private static MeshViews views(
+      Memo memo,
       Map<String, io.fabric8.kubernetes.api.model.Service> byKey,
       EndpointIndex index,
       RouteTranslator.Result routes,
@@ -131,7 +230,9 @@ final class KubernetesTranslator {
       byService.forEach(
           (key, rules) ->
               services.add(
-                  policies.apply(service(byKey.get(key), byKey, index, rules, new ArrayList<>()))));
+                  policies.apply(
+                      service(memo, namespace, byKey.get(key), byKey, index, rules,
+                          new ArrayList<>()))));
       consumers.put(namespace, services);
     });
     return new MeshViews(exportTo, consumers);
@@ -145,12 +246,71 @@ final class KubernetesTranslator {
         && !spec.getPorts().isEmpty();
   }
 
+  /**
+   * The model of {@code k8s} with {@code rules}: the last translation's object when its inputs
+   * are unchanged ({@link Memo}), else a new one.
+   *
+   * @param view the client namespace of consumer rules, or "" for the producer model
+   */
   private static Service service(
+      Memo memo,
+      String view,
       io.fabric8.kubernetes.api.model.Service k8s,
       Map<String, io.fabric8.kubernetes.api.model.Service> services,
       EndpointIndex index,
       List<AttachedRule> rules,
       List<String> notes) {
+    String key = EndpointIndex.key(k8s.getMetadata().getNamespace(), k8s.getMetadata().getName());
+    Inputs inputs = new Inputs(k8s, rules, targets(k8s, services, index, rules));
+    Built last = memo.built.getOrDefault(view, Map.of()).get(key);
+    Built now;
+    if (last != null && last.inputs().sameAs(inputs)) {
+      memo.reused++;
+      now = last;
+    } else {
+      memo.rebuilt++;
+      List<String> own = new ArrayList<>();
+      now = new Built(inputs, service(inputs, own), List.copyOf(own));
+    }
+    memo.next.computeIfAbsent(view, v -> new HashMap<>()).put(key, now);
+    notes.addAll(now.notes());
+    return now.service();
+  }
+
+  /**
+   * What the endpoints of {@code k8s} come from: its own, or with rules its own first and then
+   * each backend's the rules name, in order.
+   */
+  private static List<Target> targets(
+      io.fabric8.kubernetes.api.model.Service k8s,
+      Map<String, io.fabric8.kubernetes.api.model.Service> services,
+      EndpointIndex index,
+      List<AttachedRule> rules) {
+    String name = k8s.getMetadata().getName();
+    String namespace = k8s.getMetadata().getNamespace();
+    ServicePort first = k8s.getSpec().getPorts().get(0);
+    BackendTarget own = new BackendTarget(namespace, name, first.getPort());
+    if (rules == null || rules.isEmpty()) {
+      return List.of(new Target(own, k8s, index.endpoints(k8s, first)));
+    }
+    Set<BackendTarget> targets = new LinkedHashSet<>();
+    targets.add(own);
+    rules.forEach(r -> targets.addAll(r.backends().keySet()));
+    List<Target> out = new ArrayList<>();
+    for (BackendTarget t : targets) {
+      var backend = services.get(EndpointIndex.key(t.namespace(), t.name()));
+      ServicePort port = backend == null ? null : RouteTranslator.servicePort(backend, t.port());
+      out.add(
+          port == null
+              ? new Target(t, null, List.of()) // unresolved: the status says so
+              : new Target(t, backend, index.endpoints(backend, port)));
+    }
+    return out;
+  }
+
+  private static Service service(Inputs inputs, List<String> notes) {
+    io.fabric8.kubernetes.api.model.Service k8s = inputs.k8s();
+    List<AttachedRule> rules = inputs.rules();
     String name = k8s.getMetadata().getName();
     String namespace = k8s.getMetadata().getNamespace();
     List<ServicePort> ports = k8s.getSpec().getPorts();
@@ -169,7 +329,7 @@ final class KubernetesTranslator {
     List<ServiceEndpoint> endpoints = new ArrayList<>();
     List<Route> modelRoutes = new ArrayList<>();
     if (rules == null || rules.isEmpty()) {
-      for (ResolvedEndpoint e : index.endpoints(k8s, first)) {
+      for (ResolvedEndpoint e : inputs.targets().get(0).endpoints()) {
         endpoints.add(new ServiceEndpoint(e.address(), e.port(), 1, e.labels()));
         if (e.identity() != null) {
           identities.add(e.identity());
@@ -177,18 +337,11 @@ final class KubernetesTranslator {
       }
     } else {
       // Own endpoints first, then each backend's, each labelled with the backend it belongs to.
-      Set<BackendTarget> targets = new LinkedHashSet<>();
-      targets.add(new BackendTarget(namespace, name, first.getPort()));
-      rules.forEach(r -> targets.addAll(r.backends().keySet()));
-      for (BackendTarget t : targets) {
-        var backend = services.get(EndpointIndex.key(t.namespace(), t.name()));
-        ServicePort port = backend == null ? null : RouteTranslator.servicePort(backend, t.port());
-        if (port == null) {
-          continue; // unresolved: the status says so; its label selects no endpoint
-        }
-        for (ResolvedEndpoint e : index.endpoints(backend, port)) {
+      for (Target t : inputs.targets()) {
+        // An unresolved target has none: its label selects no endpoint.
+        for (ResolvedEndpoint e : t.endpoints()) {
           Map<String, String> labels = new HashMap<>(e.labels());
-          labels.put(BACKEND_LABEL, t.label());
+          labels.put(BACKEND_LABEL, t.target().label());
           endpoints.add(new ServiceEndpoint(e.address(), e.port(), 1, labels));
           if (e.identity() != null) {
             identities.add(e.identity());

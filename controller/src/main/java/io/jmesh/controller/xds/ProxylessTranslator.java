@@ -59,65 +59,87 @@ public final class ProxylessTranslator {
   private ProxylessTranslator() {}
 
   public static XdsResources translate(MeshSnapshot snapshot, String clusterDomain) {
+    return ServiceResources.collect(snapshot, s -> ofService(s, clusterDomain));
+  }
+
+  /**
+   * {@link #translate} that keeps each Service's resources while that Service object lives
+   * ({@link ServiceResources.PerService}): only Services not translated before are.
+   *
+   * <p>Thread-safety: may be used by several threads at once.
+   */
+  public static final class Memo {
+    private final ServiceResources.PerService perService;
+
+    public Memo(String clusterDomain) {
+      java.util.Objects.requireNonNull(clusterDomain, "clusterDomain");
+      this.perService = new ServiceResources.PerService(s -> ofService(s, clusterDomain));
+    }
+
+    /** Equal to {@link ProxylessTranslator#translate(MeshSnapshot, String)} of this domain. */
+    public XdsResources translate(MeshSnapshot snapshot) {
+      return perService.translate(snapshot);
+    }
+  }
+
+  private static ServiceResources ofService(Service service, String clusterDomain) {
     List<Listener> listeners = new ArrayList<>();
     List<RouteConfiguration> routes = new ArrayList<>();
     List<Cluster> clusters = new ArrayList<>();
     List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-    for (Service service : snapshot.services()) {
-      String name = XdsNames.service(service.name(), service.namespace());
-      for (int port : service.ports()) {
-        listeners.add(ListenerTranslator.listener(service, clusterDomain, port));
-      }
-      if (service.meshTls()) {
-        // Fail closed: every route goes to a Cluster that never has an endpoint, so a plaintext
-        // client never learns an address of the service, and its calls fail with the reason in
-        // the cluster's name. (With no route at all, gRPC fails name resolution with an INTERNAL
-        // error about its own LB config instead.)
-        String refused = name + "|" + MESH_TLS_REQUIRED;
-        routes.add(
-            RouteConfiguration.newBuilder()
-                .setName(name)
-                .addVirtualHosts(
-                    VirtualHost.newBuilder()
-                        .setName(name)
-                        .addDomains("*")
-                        .addRoutes(
-                            Route.newBuilder()
-                                .setName(MESH_TLS_REQUIRED)
-                                .setMatch(
-                                    io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder()
-                                        .setPrefix("/"))
-                                .setRoute(RouteAction.newBuilder().setCluster(refused))))
-                .build());
-        clusters.add(
-            Cluster.newBuilder()
-                .setName(refused)
-                .setType(Cluster.DiscoveryType.EDS)
-                .setEdsClusterConfig(
-                    Cluster.EdsClusterConfig.newBuilder()
-                        .setEdsConfig(XdsValues.ADS)
-                        .setServiceName(refused))
-                .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-                .build());
-        endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(refused).build());
-        continue;
-      }
-      routes.add(routeConfiguration(name, service));
-      Cluster base = cluster(ClusterTranslator.cluster(name, service));
-      clusters.add(base);
-      endpoints.add(loadAssignment(name, service.endpoints(), Map.of()));
-      for (Map<String, String> subset : subsets(service)) {
-        String subsetName = subsetCluster(name, subset);
-        clusters.add(
-            base.toBuilder()
-                .setName(subsetName)
-                .setEdsClusterConfig(
-                    base.getEdsClusterConfig().toBuilder().setServiceName(subsetName))
-                .build());
-        endpoints.add(loadAssignment(subsetName, service.endpoints(), subset));
-      }
+    String name = XdsNames.service(service.name(), service.namespace());
+    for (int port : service.ports()) {
+      listeners.add(ListenerTranslator.listener(service, clusterDomain, port));
     }
-    return new XdsResources(snapshot.version(), listeners, routes, clusters, endpoints);
+    if (service.meshTls()) {
+      // Fail closed: every route goes to a Cluster that never has an endpoint, so a plaintext
+      // client never learns an address of the service, and its calls fail with the reason in
+      // the cluster's name. (With no route at all, gRPC fails name resolution with an INTERNAL
+      // error about its own LB config instead.)
+      String refused = name + "|" + MESH_TLS_REQUIRED;
+      routes.add(
+          RouteConfiguration.newBuilder()
+              .setName(name)
+              .addVirtualHosts(
+                  VirtualHost.newBuilder()
+                      .setName(name)
+                      .addDomains("*")
+                      .addRoutes(
+                          Route.newBuilder()
+                              .setName(MESH_TLS_REQUIRED)
+                              .setMatch(
+                                  io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder()
+                                      .setPrefix("/"))
+                              .setRoute(RouteAction.newBuilder().setCluster(refused))))
+              .build());
+      clusters.add(
+          Cluster.newBuilder()
+              .setName(refused)
+              .setType(Cluster.DiscoveryType.EDS)
+              .setEdsClusterConfig(
+                  Cluster.EdsClusterConfig.newBuilder()
+                      .setEdsConfig(XdsValues.ADS)
+                      .setServiceName(refused))
+              .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+              .build());
+      endpoints.add(ClusterLoadAssignment.newBuilder().setClusterName(refused).build());
+      return new ServiceResources(listeners, routes, clusters, endpoints);
+    }
+    routes.add(routeConfiguration(name, service));
+    Cluster base = cluster(ClusterTranslator.cluster(name, service));
+    clusters.add(base);
+    endpoints.add(loadAssignment(name, service.endpoints(), Map.of()));
+    for (Map<String, String> subset : subsets(service)) {
+      String subsetName = subsetCluster(name, subset);
+      clusters.add(
+          base.toBuilder()
+              .setName(subsetName)
+              .setEdsClusterConfig(
+                  base.getEdsClusterConfig().toBuilder().setServiceName(subsetName))
+              .build());
+      endpoints.add(loadAssignment(subsetName, service.endpoints(), subset));
+    }
+    return new ServiceResources(listeners, routes, clusters, endpoints);
   }
 
   /** The services that standard xDS clients are refused (no routes): those with mesh TLS. */

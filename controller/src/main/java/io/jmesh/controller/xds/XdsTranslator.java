@@ -1,14 +1,12 @@
 package io.jmesh.controller.xds;
 
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.xds.XdsNames;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * Translates a mesh snapshot into xDS v3 resources of the proxyless-gRPC shape (Listener with an
@@ -21,31 +19,52 @@ import java.util.List;
  * RouteConfigurationTranslator}, {@link ClusterTranslator}, {@link LoadAssignmentTranslator}); this
  * class walks the snapshot's services and collects what they make.
  *
- * <p>Thread-safety: stateless.
+ * <p>Thread-safety: stateless; a {@link Memo} may be shared by threads.
  */
 public final class XdsTranslator {
   private XdsTranslator() {}
 
   public static XdsResources translate(MeshSnapshot snapshot, String clusterDomain) {
-    List<Listener> listeners = new ArrayList<>();
-    List<RouteConfiguration> routes = new ArrayList<>();
-    List<Cluster> clusters = new ArrayList<>();
-    List<ClusterLoadAssignment> endpoints = new ArrayList<>();
-    for (Service service : snapshot.services()) {
-      String name = XdsNames.service(service.name(), service.namespace());
-      for (int port : service.ports()) {
-        listeners.add(ListenerTranslator.listener(service, clusterDomain, port));
-      }
-      // Only a policy other than the default travels: an agent assumes the default for a service
-      // without an inbound listener, so the default needs no resource, and removing a policy
-      // removes its listener.
-      if (!service.authorization().isDefault()) {
-        listeners.add(ListenerTranslator.inboundListener(service));
-      }
-      routes.add(RouteConfigurationTranslator.routeConfiguration(name, service.routes()));
-      clusters.add(ClusterTranslator.cluster(name, service));
-      endpoints.add(LoadAssignmentTranslator.loadAssignment(name, service.endpoints()));
+    return ServiceResources.collect(snapshot, s -> ofService(s, clusterDomain));
+  }
+
+  /**
+   * {@link #translate} that keeps each Service's resources while that Service object lives
+   * ({@link ServiceResources.PerService}): only Services not translated before are.
+   *
+   * <p>Thread-safety: {@link #translate} may be called from several threads at once (the public
+   * view and namespace views are translated on different threads).
+   */
+  public static final class Memo {
+    private final ServiceResources.PerService perService;
+
+    public Memo(String clusterDomain) {
+      Objects.requireNonNull(clusterDomain, "clusterDomain");
+      this.perService = new ServiceResources.PerService(s -> ofService(s, clusterDomain));
     }
-    return new XdsResources(snapshot.version(), listeners, routes, clusters, endpoints);
+
+    /** Equal to {@link XdsTranslator#translate(MeshSnapshot, String)} of this memo's domain. */
+    public XdsResources translate(MeshSnapshot snapshot) {
+      return perService.translate(snapshot);
+    }
+  }
+
+  private static ServiceResources ofService(Service service, String clusterDomain) {
+    String name = XdsNames.service(service.name(), service.namespace());
+    List<Listener> listeners = new ArrayList<>();
+    for (int port : service.ports()) {
+      listeners.add(ListenerTranslator.listener(service, clusterDomain, port));
+    }
+    // Only a policy other than the default travels: an agent assumes the default for a service
+    // without an inbound listener, so the default needs no resource, and removing a policy
+    // removes its listener.
+    if (!service.authorization().isDefault()) {
+      listeners.add(ListenerTranslator.inboundListener(service));
+    }
+    return new ServiceResources(
+        listeners,
+        List.of(RouteConfigurationTranslator.routeConfiguration(name, service.routes())),
+        List.of(ClusterTranslator.cluster(name, service)),
+        List.of(LoadAssignmentTranslator.loadAssignment(name, service.endpoints())));
   }
 }
