@@ -73,6 +73,9 @@ public final class KubernetesMeshSource implements MeshSource {
   private final String trustDomain;
   private final ScheduledExecutorService ownedExecutor; // null when the caller owns the scheduler
   private final Debouncer debouncer;
+  // Pods without the agent are judged on pod and namespace events of their own: most pod events
+  // change nothing served (EventFilter) and start no translation, but may change that verdict.
+  private final Debouncer podReport;
   private final RouteStatusWriter statusWriter;
   private final PolicyStatusWriter policyStatusWriter;
   private final StatusLeader leader;
@@ -149,11 +152,13 @@ public final class KubernetesMeshSource implements MeshSource {
     this.trustDomain = Objects.requireNonNull(trustDomain, "trustDomain");
     this.ownedExecutor = ownedExecutor;
     this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::flush);
+    this.podReport = new Debouncer(scheduler, quiet, maxDelay, this::reportPods);
     this.statusWriter = new RouteStatusWriter(client, clock);
     this.policyStatusWriter = new PolicyStatusWriter(client, clock);
     // A new leader writes at once: statuses may have gone stale while no one led.
     this.leader = Objects.requireNonNull(leader, "leader");
     leader.onGained(debouncer::changed);
+    leader.onGained(podReport::changed);
     this.uninjected =
         new UninjectedPodReporter(
             client, leader.settings().namespace(), leader.settings().identity(), leader::leading,
@@ -186,7 +191,7 @@ public final class KubernetesMeshSource implements MeshSource {
       policyInformers.put(kind, informer);
       inform(kind.name(), informer);
     }
-    uninjected.start(debouncer::changed); // namespaces: never a gate on serving
+    uninjected.start(podReport::changed); // namespaces: never a gate on serving
     leader.start(); // asynchronous: serving does not wait for an election
   }
 
@@ -229,12 +234,14 @@ public final class KubernetesMeshSource implements MeshSource {
               }
               // An empty cluster sends no event: the end of the first list is one.
               debouncer.changed();
+              podReport.changed();
             });
   }
 
   /**
    * Whether a change from {@code old} (null: added) to {@code now} (null: deleted) can change what
-   * is served ({@link EventFilter}); slices are counted on the way.
+   * is served ({@link EventFilter}); slices are counted on the way, and every pod event asks for
+   * the pods to be judged again ({@link UninjectedPodReporter}), whatever it changes.
    */
   private boolean matters(HasMetadata old, HasMetadata now) {
     HasMetadata any = now == null ? old : now;
@@ -243,6 +250,7 @@ public final class KubernetesMeshSource implements MeshSource {
       return true;
     }
     if (any instanceof Pod pod) {
+      podReport.changed();
       return old == null || now == null
           ? events.podMatters(pod)
           : events.podUpdateMatters((Pod) old, pod);
@@ -302,10 +310,26 @@ public final class KubernetesMeshSource implements MeshSource {
         statusWriter.write(state, t.statuses());
         policyStatusWriter.write(state, t.policyStatuses());
       }
-      uninjected.report(state.pods());
     } catch (RuntimeException e) {
       // The last good snapshot stays; the next change tries again.
       LOG.log(Level.ERROR, description() + ": translation failed; keeping the last snapshot", e);
+    }
+  }
+
+  /** Judges the cached pods for {@link UninjectedPodReporter}; on the source thread. */
+  private void reportPods() {
+    if (closed) {
+      return;
+    }
+    try {
+      for (SharedIndexInformer<? extends HasMetadata> informer : informers) {
+        if (informer.getApiTypeClass() == Pod.class && !informer.hasSynced()) {
+          return; // its end of list triggers another report
+        }
+      }
+      uninjected.report(items(Pod.class));
+    } catch (RuntimeException e) {
+      LOG.log(Level.ERROR, description() + ": judging pods without the agent failed", e);
     }
   }
 
