@@ -66,7 +66,8 @@ public interface OutboundCall {
    * an endpoint of the mirror service with {@code -shadow} appended to the authority's host, never
    * retries it and discards its answer. Returns at once, never throws, and nothing of the copy
    * (latency, failure, a full cap) reaches this call. Call at most once, after a successful
-   * {@link #admit}, before the first attempt. The default does nothing.
+   * {@link #admit}, before the first attempt; {@code null} says the client has no copy to give
+   * (counted as skipped). The default does nothing.
    */
   default void mirror(RequestCopy copy) {}
 

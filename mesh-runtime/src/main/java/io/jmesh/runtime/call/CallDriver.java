@@ -72,8 +72,9 @@ public final class CallDriver<R> {
      * A copy of the request for the route's mirror ({@link OutboundCall#mirror}), asked once,
      * after admission and before the first attempt, and only when the route mirrors ({@link
      * OutboundCall#mirrors()}); its body {@code null} when the client cannot replay it (the copy is
-     * then skipped and counted). {@code null}: this client hands over no copies. What it throws is
-     * ignored: a copy never affects the call. The default: {@code null}.
+     * then skipped and counted). {@code null}: this client hands over no copies (gRPC's), and the
+     * copy is skipped and counted too. What it throws is ignored: a copy never affects the call.
+     * The default: {@code null}.
      */
     default io.jmesh.runtime.RequestCopy mirrorCopy() {
       return null;
@@ -248,10 +249,7 @@ public final class CallDriver<R> {
   /** Hands the route's mirror its copy; nothing of it reaches the call. */
   private void mirror() {
     try {
-      io.jmesh.runtime.RequestCopy copy = sender.mirrorCopy();
-      if (copy != null) {
-        call.mirror(copy);
-      }
+      call.mirror(sender.mirrorCopy()); // null: skipped, and counted
     } catch (RuntimeException | LinkageError e) {
       // The adapter could not make a copy: the original goes on as if the route had no mirror.
     }

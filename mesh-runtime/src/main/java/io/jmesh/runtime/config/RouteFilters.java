@@ -50,9 +50,10 @@ public record RouteFilters(
 
   /**
    * See {@link #REQUEST_HEADERS_APPLIED}: the request mirror. The runtime sends the copies
-   * ({@code OutboundCall#mirror}); off until the HTTP clients hand it each request's copy.
+   * ({@code OutboundCall#mirror}); the three HTTP clients hand it each request's copy (a body only
+   * where they can replay it), and gRPC calls, which hand over none, count theirs as skipped.
    */
-  public static final boolean MIRROR_APPLIED = false;
+  public static final boolean MIRROR_APPLIED = true;
 
   /** The phrase every refusal of an unapplied filter ends with. */
   public static final String NOT_APPLIED = "not yet applied by the agents' HTTP clients";

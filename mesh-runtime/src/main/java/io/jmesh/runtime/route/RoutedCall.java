@@ -121,12 +121,16 @@ final class RoutedCall implements OutboundCall {
   @Override
   public void mirror(io.jmesh.runtime.RequestCopy copy) {
     MirrorTarget target = route.mirror;
-    if (target == null || mirrors == null || copy == null) {
+    if (target == null || mirrors == null) {
       return;
     }
     try {
       // Sampled per request, as Envoy's runtime_fraction: 12.5 copies about one in eight.
       if (target.percent < 100 && random.nextDouble() * 100 >= target.percent) {
+        return;
+      }
+      if (copy == null) {
+        target.count(io.jmesh.runtime.mirror.MirrorSender.SKIPPED); // the client hands over no copy
         return;
       }
       mirrors.send(target, authority(), copy);

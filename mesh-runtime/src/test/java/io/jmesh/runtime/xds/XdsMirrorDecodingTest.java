@@ -103,8 +103,10 @@ class XdsMirrorDecodingTest {
   }
 
   @Test
-  void aMirrorIsNackedWhileTheClientsDoNotApplyIt() {
-    assertThatThrownBy(() -> XdsDecoder.routes(withMirror(policy("shadow.shop").build())))
+  void aMirrorIsNackedWhereTheClientsWouldNotApplyIt() throws Exception {
+    assertThat(XdsDecoder.routes(withMirror(policy("shadow.shop").build())).get(0).filters().mirror())
+        .isEqualTo(new RequestMirror("shadow", "shop", 100));
+    assertThatThrownBy(() -> XdsRouteConfigurationResource.decode(withMirror(policy("shadow.shop").build()), false))
         .isInstanceOf(XdsResourceException.class)
         .hasMessage(AT + "[0].cluster: shadow.shop (expected: unset: " + RouteFilters.NOT_APPLIED + ")");
   }
