@@ -218,12 +218,36 @@ public final class MeshRuntime implements AutoCloseable {
     if (firstUse != null) {
       firstUse.updated();
     }
+    watchMirrors(snapshot);
     for (Runnable listener : updateListeners) {
       try {
         listener.run();
       } catch (RuntimeException | LinkageError e) {
         // One client's failure neither stops the others' nor the update, which is in force.
         RuntimeLog.log(Level.WARNING, "config update listener " + listener + " failed: " + e);
+      }
+    }
+  }
+
+  /**
+   * Asks discovery for the mirror services of the routes of {@code snapshot} that it has not
+   * resolved: no call to them waits for them on first use (copies never wait), so without this
+   * their copies would find no endpoint until the application itself called them.
+   */
+  private void watchMirrors(MeshSnapshot snapshot) {
+    if (discovery == null || snapshot.unresolved().isEmpty()) {
+      return;
+    }
+    Set<String> unresolved = new java.util.HashSet<>();
+    for (Service s : snapshot.unresolved()) {
+      unresolved.add(s.qualifiedName());
+    }
+    for (Service s : snapshot.services()) {
+      for (io.jmesh.runtime.config.Route r : s.routes()) {
+        io.jmesh.runtime.config.RequestMirror mirror = r.filters().mirror();
+        if (mirror != null && unresolved.contains(mirror.qualifiedName())) {
+          discovery.watch(mirror.qualifiedName());
+        }
       }
     }
   }

@@ -130,20 +130,24 @@ public final class MirrorSender implements AutoCloseable {
    * -shadow} as its host. Returns at once; never throws.
    */
   public void send(Target target, String authority, RequestCopy copy) {
+    AtomicInteger count = null; // the slot taken, until the loop owns it
+    Endpoint endpoint = null;
     try {
       if (copy.body() == null || copy.body().length > limits.maxBodyBytes()) {
         target.count(SKIPPED); // the original's body cannot be read twice, or is too large to keep
         return;
       }
-      AtomicInteger count = inFlight.computeIfAbsent(target.name(), n -> new AtomicInteger());
-      if (count.incrementAndGet() > limits.maxInFlightPerDestination() || closed) {
-        count.decrementAndGet();
+      AtomicInteger c = inFlight.computeIfAbsent(target.name(), n -> new AtomicInteger());
+      if (c.incrementAndGet() > limits.maxInFlightPerDestination() || closed) {
+        c.decrementAndGet();
         target.count(DROPPED);
         return;
       }
-      Endpoint endpoint = target.pick();
+      count = c;
+      endpoint = target.pick();
       if (endpoint == null) {
-        count.decrementAndGet();
+        count = null;
+        c.decrementAndGet();
         target.count(NO_ENDPOINT);
         return;
       }
@@ -152,16 +156,24 @@ public final class MirrorSender implements AutoCloseable {
         context = tls.contextFor(target.name());
         if (context == null) {
           // Security fails closed: no identity, no copy in plaintext.
-          end(new MirrorExchange(target, endpoint, null, null, ticker.nanoTime(), count), false);
+          count = null;
+          end(new MirrorExchange(target, endpoint, null, null, ticker.nanoTime(), c), false);
           return;
         }
       }
       MirrorExchange exchange =
-          new MirrorExchange(target, endpoint, context, MirrorRequests.build(copy, shadow(authority)), ticker.nanoTime(), count);
+          new MirrorExchange(target, endpoint, context, MirrorRequests.build(copy, shadow(authority)), ticker.nanoTime(), c);
       loop().execute(() -> start(exchange));
+      count = null; // the loop owns the slot now: the exchange gives it back
     } catch (RuntimeException | LinkageError e) {
       // A copy never breaks the original call; the count says it was lost.
       RuntimeLog.log(System.Logger.Level.DEBUG, "mirror to " + target.name() + " not sent: " + e);
+      if (count != null) {
+        count.decrementAndGet();
+        if (endpoint != null) {
+          target.ended(endpoint, false, 0);
+        }
+      }
       target.count(FAILED);
     }
   }

@@ -267,6 +267,11 @@ class RequestMirrorIT {
 
     assertThat(call("/once", "stream", false)).isEqualTo("primary /once");
     assertThat(count(MirrorSender.SKIPPED)).isEqualTo(1);
+    // A client that hands over no copy at all (gRPC's): skipped and counted too.
+    OutboundCall grpcLike = runtime.route(OutboundRequest.of("http", "hello", 8080, "POST", "/rpc", h -> null));
+    grpcLike.mirror(null);
+    grpcLike.finish();
+    assertThat(count(MirrorSender.SKIPPED)).isEqualTo(2);
     // The next copy is the first the mirror sees.
     assertThat(call("/twice", "x", true)).isEqualTo("primary /twice");
     assertThat(received.poll(10, TimeUnit.SECONDS).path()).isEqualTo("/twice");
