@@ -7,6 +7,7 @@ import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.ReloadResult;
 import io.jmesh.runtime.config.Service;
 import io.jmesh.runtime.identity.MeshTls;
+import io.jmesh.runtime.mirror.MirrorSender;
 import io.jmesh.runtime.inbound.AuthorizationPolicy;
 import io.jmesh.runtime.route.RouteTable;
 import io.jmesh.runtime.route.Router;
@@ -61,6 +62,7 @@ public final class MeshRuntime implements AutoCloseable {
   private final MeshTls meshTls; // null: no mesh identity, mesh TLS is off
   private final DestinationTls destinationTls;
   private final MeshMetrics metrics;
+  private final MirrorSender mirrors;
   // Told after every update; clients that cache endpoints (gRPC channels) re-read them.
   private final Set<Runnable> updateListeners = new CopyOnWriteArraySet<>();
   private volatile RouteTable table;
@@ -72,6 +74,21 @@ public final class MeshRuntime implements AutoCloseable {
     this.meshTls = builder.meshTls;
     this.metrics = builder.metrics;
     this.destinationTls = new DestinationTls(meshTls);
+    this.mirrors =
+        new MirrorSender(
+            builder.mirrorLimits,
+            new MirrorSender.Tls() {
+              @Override
+              public boolean required(String destination) {
+                return destinationTls.required(destination);
+              }
+
+              @Override
+              public SSLContext contextFor(String destination) {
+                return destinationTls.contextFor(destination);
+              }
+            },
+            builder.ticker);
     this.firstUse =
         discovery == null
             ? null
@@ -84,7 +101,8 @@ public final class MeshRuntime implements AutoCloseable {
             builder.random,
             builder.ticker,
             firstUse,
-            metrics);
+            metrics,
+            mirrors);
     this.table = router.update(builder.snapshot);
     metrics.configApplied(builder.snapshot.version());
     if (meshTls != null) {
@@ -200,12 +218,36 @@ public final class MeshRuntime implements AutoCloseable {
     if (firstUse != null) {
       firstUse.updated();
     }
+    watchMirrors(snapshot);
     for (Runnable listener : updateListeners) {
       try {
         listener.run();
       } catch (RuntimeException | LinkageError e) {
         // One client's failure neither stops the others' nor the update, which is in force.
         RuntimeLog.log(Level.WARNING, "config update listener " + listener + " failed: " + e);
+      }
+    }
+  }
+
+  /**
+   * Asks discovery for the mirror services of the routes of {@code snapshot} that it has not
+   * resolved: no call to them waits for them on first use (copies never wait), so without this
+   * their copies would find no endpoint until the application itself called them.
+   */
+  private void watchMirrors(MeshSnapshot snapshot) {
+    if (discovery == null || snapshot.unresolved().isEmpty()) {
+      return;
+    }
+    Set<String> unresolved = new java.util.HashSet<>();
+    for (Service s : snapshot.unresolved()) {
+      unresolved.add(s.qualifiedName());
+    }
+    for (Service s : snapshot.services()) {
+      for (io.jmesh.runtime.config.Route r : s.routes()) {
+        io.jmesh.runtime.config.RequestMirror mirror = r.filters().mirror();
+        if (mirror != null && unresolved.contains(mirror.qualifiedName())) {
+          discovery.watch(mirror.qualifiedName());
+        }
       }
     }
   }
@@ -356,6 +398,15 @@ public final class MeshRuntime implements AutoCloseable {
       discovery.close();
     }
     router.close();
+    mirrors.close();
+  }
+
+  /**
+   * Copies mirrored to {@code destination} ({@code shadow.default}) in flight now; for tests and
+   * the admin endpoint. Their outcomes are counted in {@link MeshMetrics#MIRRORS}.
+   */
+  public int mirrorsInFlight(String destination) {
+    return mirrors.inFlight(destination);
   }
 
   /**
@@ -377,6 +428,7 @@ public final class MeshRuntime implements AutoCloseable {
     private Duration firstUseTimeout = Duration.ofSeconds(2);
     private MeshTls meshTls;
     private MeshMetrics metrics; // null: a no-op registry, made at build()
+    private MirrorSender.Limits mirrorLimits = MirrorSender.Limits.defaults();
 
     private Builder() {}
 
@@ -410,6 +462,12 @@ public final class MeshRuntime implements AutoCloseable {
             "firstUseTimeout: " + firstUseTimeout + " (expected: >= 0)");
       }
       this.firstUseTimeout = firstUseTimeout;
+      return this;
+    }
+
+    /** Bounds of the copies routes mirror (in flight per destination, body size, timeout). */
+    public Builder mirrorLimits(MirrorSender.Limits limits) {
+      this.mirrorLimits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 

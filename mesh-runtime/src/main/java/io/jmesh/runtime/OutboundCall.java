@@ -51,6 +51,26 @@ public interface OutboundCall {
     return null;
   }
 
+  /**
+   * Whether the route sends a copy of its requests elsewhere ({@link
+   * io.jmesh.runtime.config.RouteFilters#mirror()}): an adapter builds a {@link RequestCopy} only
+   * then. The default: no.
+   */
+  default boolean mirrors() {
+    return false;
+  }
+
+  /**
+   * Hands the route's mirror a copy of this call's request, fire-and-forget: the runtime decides
+   * whether this request is copied (the mirror's percent), sends the copy on its own connection to
+   * an endpoint of the mirror service with {@code -shadow} appended to the authority's host, never
+   * retries it and discards its answer. Returns at once, never throws, and nothing of the copy
+   * (latency, failure, a full cap) reaches this call. Call at most once, after a successful
+   * {@link #admit}, before the first attempt; {@code null} says the client has no copy to give
+   * (counted as skipped). The default does nothing.
+   */
+  default void mirror(RequestCopy copy) {}
+
   /** The name of the route that matched, for telemetry. */
   String routeName();
 

@@ -81,6 +81,31 @@ class DiscoveryModeTest {
   }
 
   @Test
+  void aRoutesMirrorServiceIsWatchedWithoutWaitingForACall() {
+    ScriptedDiscovery discovery = new ScriptedDiscovery();
+    Route mirrored =
+        new Route(
+            "api",
+            List.of(io.jmesh.runtime.config.RouteMatch.ANY),
+            List.of(io.jmesh.runtime.config.Backend.all()),
+            io.jmesh.runtime.config.RoutePolicy.DEFAULT,
+            io.jmesh.runtime.config.RouteFilters.NONE.withMirror(
+                new io.jmesh.runtime.config.RequestMirror("shadow", "default", 100)));
+    Service hello =
+        new Service("hello", "default", List.of(8080), List.of(ServiceEndpoint.of("127.0.0.2", 18081)), List.of(mirrored));
+    Service shadow = new Service("shadow", "default", List.of(8080), List.of(), List.of());
+    try (MeshRuntime runtime = MeshRuntime.builder().discovery(discovery, Duration.ofMinutes(5)).build()) {
+      // Copies never wait on first use: the route's arrival asks for its mirror's resources.
+      discovery.publish(new MeshSnapshot("1", List.of(hello), List.of(shadow)));
+      assertThat(discovery.watched).containsExactly("shadow.default");
+
+      // Once resolved, nothing more is asked.
+      discovery.publish(new MeshSnapshot("2", List.of(hello, shadow)));
+      assertThat(discovery.watched).containsExactly("shadow.default");
+    }
+  }
+
+  @Test
   void everyCallInTheFirstUseWindowWaitsForTheResources() throws Exception {
     ScriptedDiscovery discovery = new ScriptedDiscovery();
     try (MeshRuntime runtime =

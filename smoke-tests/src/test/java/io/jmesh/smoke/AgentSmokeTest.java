@@ -1,10 +1,12 @@
 package io.jmesh.smoke;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.jmesh.smoke.support.Jvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +19,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -36,6 +39,7 @@ class AgentSmokeTest {
   private final List<Jvm> servers = new ArrayList<>();
   private Path config;
   private int directPort;
+  private Jvm shadow; // a route's mirror: it prints each request it gets
 
   @BeforeAll
   void startServers() throws Exception {
@@ -43,6 +47,12 @@ class AgentSmokeTest {
     int v1b = startServer("v1-b", "v1", "127.0.0.3");
     int v2a = startServer("v2-a", "v2", "127.0.0.4");
     directPort = startServer("direct", "none", "127.0.0.1");
+    shadow =
+        Jvm.builder("shadow")
+            .main("io.jmesh.smoke.apps.HelloServer", "--name", "shadow", "--bind", "127.0.0.5", "--port", "0", "--log-requests", "true")
+            .start();
+    servers.add(shadow);
+    int shadowPort = shadow.awaitReady(START_MILLIS);
     config = dir.resolve("mesh.yaml");
     Files.writeString(
         config,
@@ -69,10 +79,19 @@ class AgentSmokeTest {
             "        responseHeaders: {set: {x-edited: by-the-route}, remove: [X-Instance]}",
             "        backends:",
             "          - {subset: {version: v1}, weight: 1}",
+            "      - name: mirrored",
+            "        matches: [{path: {prefix: /mirrored}}]",
+            "        mirror: {service: shadow}",
+            "        backends:",
+            "          - {subset: {version: v1}, weight: 1}",
             "      - name: split",
             "        backends:",
             "          - {subset: {version: v1}, weight: 90}",
             "          - {subset: {version: v2}, weight: 10}",
+            "  - name: shadow",
+            "    ports: [8080]",
+            "    endpoints:",
+            "      - {address: 127.0.0.5, port: " + shadowPort + "}",
             // A mesh destination whose name also resolves, to 127.0.0.1 where 'direct' listens:
             // when the agent fails on purpose, the call goes on unmeshed and lands there.
             "  - name: localhost",
@@ -182,6 +201,28 @@ class AgentSmokeTest {
     // The packaged agent edits the head the application sees on the route that has edits only.
     assertThat(results.subList(0, 5)).allSatisfy(r -> assertThat(r).contains(" path=/edited ").contains(" served-by=null edited=by-the-route"));
     assertThat(results.subList(5, 10)).allSatisfy(r -> assertThat(r).contains(" path=/split ").matches(".* served-by=v[12]-[ab] edited=null.*"));
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @CsvSource({"jdk, , false", "urlconnection, , false", "okhttp, okhttp4, false"})
+  void aRoutesMirrorGetsACopyOfEachRequestFromThePackagedAgent(String client, String libs, boolean async) throws Exception {
+    String path = "/mirrored/" + client;
+    // --linger: the copies are fire-and-forget, and a JVM that exits at once may take the last
+    // ones with it, as a proxy's would; the client stays up until the copies are seen.
+    try (Jvm jvm = client(client, libs, async, "javaagent", "--url", "http://hello:8080" + path, "--count", "5", "--linger", "true").start()) {
+      String done = jvm.awaitLine(l -> l.startsWith("DONE "), RUN_MILLIS);
+      assertThat(done).as(jvm.output()).isEqualTo("DONE ok=5 failed=0");
+      List<String> results = jvm.lines().stream().filter(l -> l.startsWith("RESULT ")).toList();
+
+      // The application's answers come from hello's v1 endpoints; the agent's runtime sent a
+      // copy of each to the mirror, with Envoy's -shadow host.
+      assertThat(byInstance(results).keySet()).as(jvm.output()).isSubsetOf("v1-a", "v1-b");
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+          assertThat(shadow.lines().stream().filter(l -> l.startsWith("REQUEST GET " + path + " ")))
+              .as(jvm.output())
+              .hasSize(5)
+              .allSatisfy(l -> assertThat(l).endsWith(" host=hello-shadow:8080")));
+    }
   }
 
   @ParameterizedTest(name = "{0} {1} async={2} via {3}")

@@ -31,6 +31,24 @@ public interface BridgeSender<R> {
    */
   R refused(int status, String kind, String reason);
 
+  /**
+   * The request's headers as name/value pairs in one array, for the copy the route's mirror
+   * sends (asked at most once, before the first attempt, only when the route mirrors); {@code
+   * null} when the client hands over no copy. The default: {@code null}.
+   */
+  default String[] mirrorHeaders() {
+    return null;
+  }
+
+  /**
+   * The request's whole body for the mirror's copy: empty for none, {@code null} when it cannot be
+   * read twice (the copy is then skipped and counted). Asked right after {@link #mirrorHeaders()}.
+   * The default: {@code null}.
+   */
+  default byte[] mirrorBody() {
+    return null;
+  }
+
   /** The client's own timeout exception for an expired deadline, with the attempt's error. */
   IOException deadlineExceeded(String message, Throwable cause);
 }

@@ -25,11 +25,15 @@ import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteRule;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRouteTimeouts;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.GRPCRouteFilter;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.ParentReference;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.BackendObjectReference;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.Fraction;
+import io.fabric8.kubernetes.api.model.gatewayapi.v1.HTTPRequestMirrorFilter;
 import io.jmesh.controller.kubernetes.RouteStatus.Condition;
 import io.jmesh.runtime.config.Durations;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.RequestMirror;
 import io.jmesh.runtime.config.RouteFilters;
 import io.jmesh.runtime.config.UrlRewrite;
 import io.jmesh.runtime.config.PathMatch;
@@ -110,7 +114,11 @@ final class RouteTranslator {
   /** A rule in a kind-neutral form. */
   private record Rule(
       String name, List<RouteMatch> matches, List<BackendRef> backends, RoutePolicy policy,
-      RouteFilters filters) {}
+      RouteFilters filters, MirrorRef mirror) {}
+
+  /** A rule's RequestMirror filter, resolved like a backendRef; {@code percent} in 0..100. */
+  private record MirrorRef(
+      String field, String group, String kind, String namespace, String name, Integer port, double percent) {}
 
   private record BackendRef(
       String field, String group, String kind, String namespace, String name, Integer port,
@@ -169,7 +177,8 @@ final class RouteTranslator {
       HTTPRouteRule rule = rules.get(r);
       String at = "spec.rules[" + r + "]";
       unknownFields(at, rule.getAdditionalProperties(), unsupported);
-      RouteFilters ruleFilters = httpFilters(at, rule.getFilters(), unsupported);
+      List<MirrorRef> mirrors = new ArrayList<>(1);
+      RouteFilters ruleFilters = httpFilters(at, rule.getFilters(), unsupported, mirrors);
       if (rule.getSessionPersistence() != null) {
         unsupported.add(at + ".sessionPersistence");
       }
@@ -198,7 +207,7 @@ final class RouteTranslator {
           }
         }
       }
-      out.add(new Rule(rule.getName(), matches, backends, policy, ruleFilters));
+      out.add(new Rule(rule.getName(), matches, backends, policy, ruleFilters, mirrors.isEmpty() ? null : mirrors.get(0)));
     }
     return out;
   }
@@ -325,14 +334,19 @@ final class RouteTranslator {
     if (RouteFilters.REWRITE_APPLIED) {
       applied.add("URLRewrite");
     }
+    if (RouteFilters.MIRROR_APPLIED) {
+      applied.add("RequestMirror");
+    }
     return Set.copyOf(applied);
   }
 
   /**
    * A rule's HTTP filters: header modifiers and URL rewrite, each at most once as Gateway API
-   * requires. Mirrors, redirects and the rest are refused with the field named.
+   * requires, and one request mirror (into {@code mirrors}, resolved with the backends).
+   * Redirects and the rest are refused with the field named.
    */
-  private static RouteFilters httpFilters(String at, List<HTTPRouteFilter> filters, List<String> unsupported) {
+  private static RouteFilters httpFilters(
+      String at, List<HTTPRouteFilter> filters, List<String> unsupported, List<MirrorRef> mirrors) {
     if (filters == null) {
       return RouteFilters.NONE;
     }
@@ -341,9 +355,9 @@ final class RouteTranslator {
       views.add(
           new Filter(
               f.getType(), f.getAdditionalProperties(), f.getRequestHeaderModifier(),
-              f.getResponseHeaderModifier(), f.getUrlRewrite()));
+              f.getResponseHeaderModifier(), f.getUrlRewrite(), f.getRequestMirror()));
     }
-    return ruleFilters(at, views, unsupported);
+    return ruleFilters(at, views, unsupported, mirrors);
   }
 
   /**
@@ -359,9 +373,9 @@ final class RouteTranslator {
       views.add(
           new Filter(
               f.getType(), f.getAdditionalProperties(), f.getRequestHeaderModifier(),
-              f.getResponseHeaderModifier(), null));
+              f.getResponseHeaderModifier(), null, null));
     }
-    return ruleFilters(at, views, unsupported);
+    return ruleFilters(at, views, unsupported, null);
   }
 
   /** The fields of an HTTPRoute or GRPCRoute filter that jmesh reads. */
@@ -370,9 +384,12 @@ final class RouteTranslator {
       Map<String, Object> additionalProperties,
       HTTPHeaderFilter requestHeaderModifier,
       HTTPHeaderFilter responseHeaderModifier,
-      HTTPURLRewriteFilter urlRewrite) {}
+      HTTPURLRewriteFilter urlRewrite,
+      HTTPRequestMirrorFilter requestMirror) {}
 
-  private static RouteFilters ruleFilters(String at, List<Filter> filters, List<String> unsupported) {
+  /** @param mirrors where a RequestMirror goes; {@code null} where none is supported (GRPCRoute) */
+  private static RouteFilters ruleFilters(
+      String at, List<Filter> filters, List<String> unsupported, List<MirrorRef> mirrors) {
     HeaderModifier request = HeaderModifier.NONE;
     HeaderModifier response = HeaderModifier.NONE;
     UrlRewrite rewrite = UrlRewrite.NONE;
@@ -383,7 +400,8 @@ final class RouteTranslator {
       unknownFields(fat, filter.additionalProperties(), unsupported);
       String type = filter.type();
       if (!seen.add(String.valueOf(type))) {
-        unsupported.add(fat + ".type: " + type + " twice (expected: each filter type once per rule)");
+        unsupported.add(fat + ".type: " + type + " twice (expected: each filter type once per rule"
+            + ("RequestMirror".equals(type) ? "; jmesh sends one mirror per rule)" : ")"));
         continue;
       }
       try {
@@ -393,10 +411,20 @@ final class RouteTranslator {
           case "ResponseHeaderModifier" ->
               response = headerModifier(fat + ".responseHeaderModifier", filter.responseHeaderModifier(), unsupported);
           case "URLRewrite" -> rewrite = urlRewrite(fat + ".urlRewrite", filter.urlRewrite(), unsupported);
+          case "RequestMirror" -> {
+            if (mirrors == null) {
+              unsupported.add(fat + ".type: RequestMirror (expected: on an HTTPRoute; jmesh does not mirror gRPC calls)");
+            } else {
+              MirrorRef mirror = requestMirror(fat + ".requestMirror", filter.requestMirror(), unsupported);
+              if (mirror != null) {
+                mirrors.add(mirror);
+              }
+            }
+          }
           default -> unsupported.add(fat + ".type: " + type);
         }
         if (!AGENT_APPLIED_FILTERS.contains(type)
-            && List.of("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite").contains(type)) {
+            && List.of("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite", "RequestMirror").contains(type)) {
           unsupported.add(fat + ".type: " + type + " (translated, not yet applied by the agents' HTTP clients)");
         }
       } catch (IllegalArgumentException e) {
@@ -423,6 +451,42 @@ final class RouteTranslator {
       }
     }
     return out;
+  }
+
+  /** A RequestMirror's backendRef and share ({@code percent}, or {@code fraction}; neither: all). */
+  private static MirrorRef requestMirror(String at, HTTPRequestMirrorFilter f, List<String> unsupported) {
+    if (f == null || f.getBackendRef() == null) {
+      unsupported.add(at + ".backendRef: missing (expected: the Service to mirror to)");
+      return null;
+    }
+    unknownFields(at, f.getAdditionalProperties(), unsupported);
+    BackendObjectReference ref = f.getBackendRef();
+    unknownFields(at + ".backendRef", ref.getAdditionalProperties(), unsupported);
+    double percent = 100;
+    if (f.getPercent() != null && f.getFraction() != null) {
+      unsupported.add(at + ": both percent and fraction (expected: one of them)");
+      return null;
+    }
+    if (f.getPercent() != null) {
+      if (f.getPercent() < 0 || f.getPercent() > 100) {
+        unsupported.add(at + ".percent: " + f.getPercent() + " (expected: 0..100)");
+        return null;
+      }
+      percent = f.getPercent();
+    } else if (f.getFraction() != null) {
+      Fraction fraction = f.getFraction();
+      unknownFields(at + ".fraction", fraction.getAdditionalProperties(), unsupported);
+      int denominator = fraction.getDenominator() == null ? 100 : fraction.getDenominator();
+      Integer numerator = fraction.getNumerator();
+      if (numerator == null || numerator < 0 || denominator < 1 || numerator > denominator) {
+        unsupported.add(at + ".fraction: " + numerator + "/" + denominator
+            + " (expected: 0 <= numerator <= denominator, denominator >= 1)");
+        return null;
+      }
+      percent = numerator * 100.0 / denominator;
+    }
+    return new MirrorRef(
+        at + ".backendRef", ref.getGroup(), ref.getKind(), ref.getNamespace(), ref.getName(), ref.getPort(), percent);
   }
 
   private static UrlRewrite urlRewrite(String at, HTTPURLRewriteFilter f, List<String> unsupported) {
@@ -565,7 +629,7 @@ final class RouteTranslator {
                 field, ref.getGroup(), ref.getKind(), ref.getNamespace(), ref.getName(),
                 ref.getPort(), ref.getWeight() == null ? 1 : ref.getWeight()));
       }
-      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT, ruleFilters));
+      out.add(new Rule(rule.getName(), matches, backends, RoutePolicy.DEFAULT, ruleFilters, null));
     }
     return out;
   }
@@ -641,38 +705,19 @@ final class RouteTranslator {
     List<RouteStatus> out = new ArrayList<>();
     // Backends resolve the same way for every parent.
     List<String> refProblems = new ArrayList<>();
-    String refReason = null;
+    List<String> refReasons = new ArrayList<>(); // the first is the condition's reason
     List<Map<BackendTarget, Integer>> ruleBackends = new ArrayList<>();
+    List<RouteFilters> ruleFilters = new ArrayList<>();
     for (Rule rule : rules) {
       Map<BackendTarget, Integer> backends = new LinkedHashMap<>();
       for (BackendRef ref : rule.backends()) {
-        String group = ref.group() == null ? "" : ref.group();
-        String refKind = ref.kind() == null ? "Service" : ref.kind();
         String ns = ref.namespace() == null ? namespace : ref.namespace();
         BackendTarget target = new BackendTarget(ns, ref.name(), ref.port() == null ? 0 : ref.port());
-        if (!group.isEmpty() || !refKind.equals("Service")) {
-          refReason = refReason == null ? "InvalidKind" : refReason;
-          refProblems.add(ref.field() + ": kind " + refKind + " of group \"" + group
-              + "\" (expected: a Service of the core group)");
-          target = new BackendTarget(namespace, BACKEND_NONE, 0);
-        } else if (!ns.equals(namespace)
-            && !grants.allowsService(kind.name(), namespace, ns, ref.name())) {
-          // Another namespace's consent is a ReferenceGrant there; without one, refused.
-          refReason = refReason == null ? "RefNotPermitted" : refReason;
-          refProblems.add(ref.field() + ": Service " + ns + "/" + ref.name()
-              + " in another namespace (expected: a Service in the route's namespace " + namespace
-              + ", or a ReferenceGrant in " + ns + " from " + kind.name() + " in " + namespace
-              + " to that Service)");
-          target = new BackendTarget(namespace, BACKEND_NONE, 0);
-        } else {
-          Service service = services.get(EndpointIndex.key(ns, ref.name()));
-          if (service == null) {
-            refReason = refReason == null ? "BackendNotFound" : refReason;
-            refProblems.add(ref.field() + ": Service " + ns + "/" + ref.name() + " not found");
-          } else if (ref.port() == null || servicePort(service, ref.port()) == null) {
-            refReason = refReason == null ? "BackendNotFound" : refReason;
-            refProblems.add(ref.field() + ": port " + ref.port() + " of Service " + ns + "/"
-                + ref.name() + " (expected: one of " + ports(service) + ")");
+        String reason = resolve(kind, namespace, ref.field(), ref.group(), ref.kind(), ns, ref.name(), ref.port(), refProblems);
+        if (reason != null) {
+          refReasons.add(reason);
+          if (!reason.equals("BackendNotFound")) {
+            target = new BackendTarget(namespace, BACKEND_NONE, 0); // never another namespace's, nor another kind
           }
         }
         // An unresolved backend keeps its weight and selects no endpoint: its share of the
@@ -680,7 +725,21 @@ final class RouteTranslator {
         backends.merge(target, ref.weight(), Integer::sum);
       }
       ruleBackends.add(backends);
+      RouteFilters filters = rule.filters();
+      MirrorRef m = rule.mirror();
+      if (m != null) {
+        String ns = m.namespace() == null ? namespace : m.namespace();
+        // A mirror whose Service cannot be used is left out; the rule still routes.
+        String reason = resolve(kind, namespace, m.field(), m.group(), m.kind(), ns, m.name(), m.port(), refProblems);
+        if (reason == null) {
+          filters = filters.withMirror(new RequestMirror(m.name(), ns, m.percent()));
+        } else {
+          refReasons.add(reason);
+        }
+      }
+      ruleFilters.add(filters);
     }
+    String refReason = refReasons.isEmpty() ? null : refReasons.get(0);
     Condition resolved =
         refProblems.isEmpty()
             ? Condition.resolved()
@@ -742,7 +801,7 @@ final class RouteTranslator {
                 kind + "/" + namespace + "/" + name + "/"
                     + (rule.name() == null ? "rule-" + r : rule.name())
                     + (rule.matches().size() == 1 ? "" : "/match-" + m);
-            attached.add(new AttachedRule(ruleName, match, ruleBackends.get(r), rule.policy(), rule.filters(),
+            attached.add(new AttachedRule(ruleName, match, ruleBackends.get(r), rule.policy(), ruleFilters.get(r),
                 rank(match, created == null ? "~" : created, namespace + "/" + name, r, m)));
           }
         }
@@ -750,6 +809,41 @@ final class RouteTranslator {
       out.add(new RouteStatus(parent, List.of(accepted, resolved)));
     }
     statuses.put(key, out);
+  }
+
+  /**
+   * Whether a backendRef (or a mirror's) names a Service the route may use: a Service of the core
+   * group, in the route's namespace or granted by a ReferenceGrant, that exists and has the port.
+   * Otherwise adds the problem to {@code problems} and returns its reason ({@code InvalidKind},
+   * {@code RefNotPermitted}, {@code BackendNotFound}); {@code null} when it resolves.
+   */
+  private String resolve(
+      RouteStatus.Kind kind, String namespace, String field, String group, String refKind, String ns,
+      String name, Integer port, List<String> problems) {
+    group = group == null ? "" : group;
+    refKind = refKind == null ? "Service" : refKind;
+    if (!group.isEmpty() || !refKind.equals("Service")) {
+      problems.add(field + ": kind " + refKind + " of group \"" + group + "\" (expected: a Service of the core group)");
+      return "InvalidKind";
+    }
+    if (!ns.equals(namespace) && !grants.allowsService(kind.name(), namespace, ns, name)) {
+      // Another namespace's consent is a ReferenceGrant there; without one, refused.
+      problems.add(field + ": Service " + ns + "/" + name
+          + " in another namespace (expected: a Service in the route's namespace " + namespace
+          + ", or a ReferenceGrant in " + ns + " from " + kind.name() + " in " + namespace
+          + " to that Service)");
+      return "RefNotPermitted";
+    }
+    Service service = services.get(EndpointIndex.key(ns, name));
+    if (service == null) {
+      problems.add(field + ": Service " + ns + "/" + name + " not found");
+      return "BackendNotFound";
+    }
+    if (port == null || servicePort(service, port) == null) {
+      problems.add(field + ": port " + port + " of Service " + ns + "/" + name + " (expected: one of " + ports(service) + ")");
+      return "BackendNotFound";
+    }
+    return null;
   }
 
   private static Rank rank(RouteMatch match, String created, String route, int rule, int m) {

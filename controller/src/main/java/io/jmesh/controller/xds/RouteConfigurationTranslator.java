@@ -7,6 +7,7 @@ import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
@@ -26,6 +27,7 @@ import io.jmesh.runtime.config.GrpcRetryConditions;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.RequestMirror;
 import io.jmesh.runtime.config.UrlRewrite;
 import io.jmesh.runtime.config.PathMatch;
 import io.jmesh.runtime.config.Route;
@@ -95,6 +97,7 @@ final class RouteConfigurationTranslator {
     RoutePolicy policy = route.policy();
     RouteAction.Builder action = RouteAction.newBuilder().setWeightedClusters(weighted);
     rewrite(action, route.filters().rewrite());
+    mirror(action, route.filters().mirror());
     out.setRoute(action(action, policy));
     HeaderModifier request = route.filters().requestHeaders();
     out.addAllRequestHeadersToAdd(headersToAdd(request)).addAllRequestHeadersToRemove(request.remove());
@@ -170,6 +173,19 @@ final class RouteConfigurationTranslator {
         .setHeader(HeaderValue.newBuilder().setKey(h.name()).setValue(h.value()))
         .setAppendAction(action)
         .build();
+  }
+
+  /** Envoy's mirror policy: the mirror service's cluster and, below 100 %, the share copied. */
+  private static void mirror(RouteAction.Builder action, RequestMirror mirror) {
+    if (mirror == null) {
+      return;
+    }
+    RouteAction.RequestMirrorPolicy.Builder p =
+        RouteAction.RequestMirrorPolicy.newBuilder().setCluster(XdsNames.service(mirror.service(), mirror.namespace()));
+    if (mirror.percent() < 100) {
+      p.setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(perMillion(mirror.percent())));
+    }
+    action.addRequestMirrorPolicies(p);
   }
 
   private static void rewrite(RouteAction.Builder action, UrlRewrite rewrite) {

@@ -71,7 +71,7 @@ class KubernetesHaIT {
       assertThat(holder()).isIn("replica-a", "replica-b");
       assertThat(conditions("missing-backend"))
           .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound");
-      assertThat(conditions("mirror"))
+      assertThat(conditions("redirect"))
           .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
     });
     KubernetesMeshSource leader = holder().equals("replica-a") ? a : b;

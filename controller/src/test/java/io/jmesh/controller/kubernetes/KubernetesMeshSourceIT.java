@@ -137,7 +137,7 @@ class KubernetesMeshSourceIT {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       assertThat(conditions("missing-backend"))
           .containsExactly("Accepted True Accepted", "ResolvedRefs False BackendNotFound");
-      assertThat(conditions("mirror"))
+      assertThat(conditions("redirect"))
           .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");
       assertThat(conditions("prefix-rewrite-of-exact"))
           .containsExactly("Accepted False UnsupportedValue", "ResolvedRefs True ResolvedRefs");

@@ -24,7 +24,7 @@ class KubernetesTranslatorTest {
   @ParameterizedTest
   @ValueSource(strings = {
     "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "consumer-route",
-    "export-to", "reference-grant"
+    "export-to", "reference-grant", "mirror"
   })
   void fixtureGivesTheModelOfItsMeshFile(String fixture) throws Exception {
     Translation t =
@@ -137,7 +137,7 @@ class KubernetesTranslatorTest {
   @ParameterizedTest
   @ValueSource(strings = {
     "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "consumer-route",
-    "export-to", "reference-grant"
+    "export-to", "reference-grant", "mirror"
   })
   void translationIsPure(String fixture) {
     ClusterState state = Fixtures.state(Fixtures.objects(fixture + "/objects.yaml"));

@@ -11,6 +11,7 @@ import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.config.MeshSnapshot;
 import io.jmesh.runtime.config.PathMatch;
+import io.jmesh.runtime.config.RequestMirror;
 import io.jmesh.runtime.config.Route;
 import io.jmesh.runtime.config.RouteFilters;
 import io.jmesh.runtime.config.RouteMatch;
@@ -107,6 +108,31 @@ class XdsRoundTripTest {
             List.of(new HeaderModifier.Header("x-tag", "a")),
             List.of("x-debug"));
     assertRoundTrip(withFilters(new RouteFilters(HeaderModifier.NONE, edits, UrlRewrite.NONE)));
+  }
+
+  @Test
+  void aMirrorBecomesEnvoysMirrorPolicy() throws Exception {
+    MeshSnapshot snapshot = withFilters(RouteFilters.NONE.withMirror(new RequestMirror("shadow", "test", 12.5)));
+    RouteConfiguration rc = XdsTranslator.translate(snapshot, "cluster.local").routes().get(0);
+    var action = rc.getVirtualHosts(0).getRoutes(0).getRoute();
+    assertThat(action.getRequestMirrorPoliciesList()).hasSize(1);
+    var policy = action.getRequestMirrorPolicies(0);
+    assertThat(policy.getCluster()).isEqualTo("shadow.test");
+    assertThat(policy.getRuntimeFraction().getDefaultValue().getNumerator()).isEqualTo(125_000);
+    assertThat(policy.getRuntimeFraction().getDefaultValue().getDenominator())
+        .isEqualTo(io.envoyproxy.envoy.type.v3.FractionalPercent.DenominatorType.MILLION);
+    // Every request: no fraction at all, as Envoy reads an absent one.
+    RouteConfiguration all =
+        XdsTranslator.translate(withFilters(RouteFilters.NONE.withMirror(new RequestMirror("shadow", "test", 100))), "cluster.local")
+            .routes().get(0);
+    assertThat(all.getVirtualHosts(0).getRoutes(0).getRoute().getRequestMirrorPolicies(0).hasRuntimeFraction()).isFalse();
+    if (RouteFilters.MIRROR_APPLIED) {
+      assertRoundTrip(snapshot);
+    } else {
+      // The agent reads the policy, and refuses it while its clients do not send the copies.
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> XdsDecoder.routes(rc))
+          .hasMessageContaining("request_mirror_policies[0].cluster: shadow.test (expected: unset: " + RouteFilters.NOT_APPLIED);
+    }
   }
 
   @Test

@@ -84,9 +84,35 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
       long bodyLength,
       CallDriver.Observer observer,
       Function<Admission, R> onRefused) {
+    return stepwise(call, bodyReplayable, bodyLength, observer, onRefused, () -> null);
+  }
+
+  /**
+   * {@link #stepwise(OutboundCall, boolean, long, CallDriver.Observer, Function)}, with {@code
+   * mirrorCopy} as the adapter's {@link CallDriver.Sender#mirrorCopy()}: asked once on the
+   * caller's thread, before the first attempt, when the route mirrors.
+   */
+  public static <R> BlockingCall<R> stepwise(
+      OutboundCall call,
+      boolean bodyReplayable,
+      long bodyLength,
+      CallDriver.Observer observer,
+      Function<Admission, R> onRefused,
+      java.util.function.Supplier<io.jmesh.runtime.RequestCopy> mirrorCopy) {
     BlockingCall<R> blocking = new BlockingCall<>(call, onRefused);
-    blocking.driver =
-        CallDriver.start(call, bodyReplayable, bodyLength, a -> blocking.handedOut = a, blocking, blocking, observer);
+    CallDriver.Sender<R> handOut =
+        new CallDriver.Sender<>() {
+          @Override
+          public void send(CallDriver.Attempt<R> attempt) {
+            blocking.handedOut = attempt;
+          }
+
+          @Override
+          public io.jmesh.runtime.RequestCopy mirrorCopy() {
+            return mirrorCopy.get();
+          }
+        };
+    blocking.driver = CallDriver.start(call, bodyReplayable, bodyLength, handOut, blocking, blocking, observer);
     return blocking;
   }
 

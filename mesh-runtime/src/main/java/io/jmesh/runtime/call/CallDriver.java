@@ -67,6 +67,18 @@ public final class CallDriver<R> {
     default long clientWaitNanos() {
       return -1;
     }
+
+    /**
+     * A copy of the request for the route's mirror ({@link OutboundCall#mirror}), asked once,
+     * after admission and before the first attempt, and only when the route mirrors ({@link
+     * OutboundCall#mirrors()}); its body {@code null} when the client cannot replay it (the copy is
+     * then skipped and counted). {@code null}: this client hands over no copies (gRPC's), and the
+     * copy is skipped and counted too. What it throws is ignored: a copy never affects the call.
+     * The default: {@code null}.
+     */
+    default io.jmesh.runtime.RequestCopy mirrorCopy() {
+      return null;
+    }
   }
 
   /** How the call ended; exactly one method is called, once, after the call has finished. */
@@ -234,6 +246,15 @@ public final class CallDriver<R> {
             + " requests in flight (" + cause.getMessage() + ")");
   }
 
+  /** Hands the route's mirror its copy; nothing of it reaches the call. */
+  private void mirror() {
+    try {
+      call.mirror(sender.mirrorCopy()); // null: skipped, and counted
+    } catch (RuntimeException | LinkageError e) {
+      // The adapter could not make a copy: the original goes on as if the route had no mirror.
+    }
+  }
+
   /** Starts the next attempt; {@code lastError} is the previous attempt's, or null. */
   private void attempt(Throwable lastError) {
     if (ended.get()) {
@@ -248,6 +269,9 @@ public final class CallDriver<R> {
     if (timeout == 0) {
       end(null, deadlineError(lastError), null);
       return;
+    }
+    if (attempts == 0 && call.mirrors()) {
+      mirror();
     }
     Endpoint endpoint = call.nextEndpoint();
     if (endpoint == null) {

@@ -52,6 +52,15 @@ public final class MeshConfigParser {
    */
   public static MeshSnapshot parse(String source, String yaml, String defaultNamespace)
       throws MeshConfigException {
+    return parse(source, yaml, defaultNamespace, RouteFilters.MIRROR_APPLIED);
+  }
+
+  /**
+   * {@link #parse(String, String, String)}, with {@code mirrorApplied} standing for {@link
+   * RouteFilters#MIRROR_APPLIED}: for tests of the mirror's syntax before every client applies it.
+   */
+  static MeshSnapshot parse(String source, String yaml, String defaultNamespace, boolean mirrorApplied)
+      throws MeshConfigException {
     Node root;
     try {
       root = new Yaml(new LoaderOptions()).compose(new StringReader(yaml));
@@ -64,7 +73,7 @@ public final class MeshConfigParser {
     } catch (YAMLException e) {
       throw new MeshConfigException(source, 1, "invalid YAML: " + e.getMessage());
     }
-    return new Reader(source, defaultNamespace).snapshot(root, version(yaml));
+    return new Reader(source, defaultNamespace, mirrorApplied).snapshot(root, version(yaml));
   }
 
   /** A short content hash: equal files give equal versions. */
@@ -87,11 +96,11 @@ public final class MeshConfigParser {
     private final PolicyConfigParser policies;
     private final AuthorizationConfigParser authorizations;
 
-    Reader(String source, String defaultNamespace) {
+    Reader(String source, String defaultNamespace, boolean mirrorApplied) {
       this.source = source;
       this.defaultNamespace = defaultNamespace;
       this.n = new ConfigNodes(source);
-      this.routes = new RouteConfigParser(n);
+      this.routes = new RouteConfigParser(n, mirrorApplied);
       this.policies = new PolicyConfigParser(n);
       this.authorizations = new AuthorizationConfigParser(n);
     }
@@ -127,7 +136,31 @@ public final class MeshConfigParser {
         }
         services.add(service);
       }
+      checkMirrors(items, services, seen.keySet());
       return new MeshSnapshot(version, services);
+    }
+
+    /** Every route's mirror names a service of this file: a copy to nowhere is a typo. */
+    private void checkMirrors(List<Node> items, List<Service> services, Set<String> declared)
+        throws MeshConfigException {
+      for (int i = 0; i < services.size(); i++) {
+        List<Route> serviceRoutes = services.get(i).routes();
+        for (int r = 0; r < serviceRoutes.size(); r++) {
+          RequestMirror mirror = serviceRoutes.get(r).filters().mirror();
+          if (mirror == null || declared.contains(mirror.qualifiedName())) {
+            continue;
+          }
+          String path = "services[" + i + "].routes[" + r + "].mirror";
+          Node routesNode = n.fields(items.get(i), "services[" + i + "]", "", SERVICE_FIELDS).get("routes");
+          Node routeNode = n.list(routesNode, "", "").get(r);
+          Node mirrorNode = n.fields(routeNode, "", "", RouteConfigParser.ROUTE_FIELDS).get("mirror");
+          throw n.error(
+              mirrorNode,
+              path + ".service",
+              mirror.service() + " in namespace " + mirror.namespace()
+                  + " (expected: a service declared in this file)");
+        }
+      }
     }
 
     private static final Set<String> SERVICE_FIELDS =
@@ -175,7 +208,7 @@ public final class MeshConfigParser {
         Map<String, Integer> names = new LinkedHashMap<>();
         for (int i = 0; i < items.size(); i++) {
           String routePath = path + ".routes[" + i + "]";
-          Route route = routes.route(items.get(i), routePath, i);
+          Route route = routes.route(items.get(i), routePath, i, namespace);
           Integer previous = names.putIfAbsent(route.name(), i);
           if (previous != null) {
             Node nameNode = n.fields(items.get(i), routePath, "", RouteConfigParser.ROUTE_FIELDS).get("name");

@@ -14,16 +14,24 @@ import org.yaml.snakeyaml.nodes.Node;
  */
 final class RouteConfigParser {
   private final ConfigNodes n;
+  private final boolean mirrorApplied;
 
-  RouteConfigParser(ConfigNodes n) {
+  /** @param mirrorApplied whether to accept a route's mirror ({@link RouteFilters#MIRROR_APPLIED}) */
+  RouteConfigParser(ConfigNodes n, boolean mirrorApplied) {
     this.n = n;
+    this.mirrorApplied = mirrorApplied;
   }
 
   static final Set<String> ROUTE_FIELDS =
       ConfigNodes.orderedSet(
-          "name", "matches", "backends", "timeout", "retry", "fault", "requestHeaders", "responseHeaders", "rewrite");
+          "name", "matches", "backends", "timeout", "retry", "fault", "requestHeaders", "responseHeaders", "rewrite",
+          "mirror");
 
-  Route route(Node node, String path, int index) throws MeshConfigException {
+  /**
+   * @param namespace the namespace of the route's service: a mirror without one goes to a
+   *     service of that namespace
+   */
+  Route route(Node node, String path, int index, String namespace) throws MeshConfigException {
     Map<String, Node> f = n.fields(node, path, "a route mapping", ROUTE_FIELDS);
     String name = "route-" + index;
     if (f.containsKey("name")) {
@@ -62,6 +70,9 @@ final class RouteConfigParser {
           "weights sum to 0 (expected: at least one backend with weight >= 1)");
     }
     RouteFilters filters = filters(f, path);
+    if (f.containsKey("mirror")) {
+      filters = filters.withMirror(mirror(f.get("mirror"), path + ".mirror", namespace));
+    }
     if (filters.rewrite().pathType() == UrlRewrite.PathType.PREFIX) {
       for (int i = 0; i < matches.size(); i++) {
         if (matches.get(i).path().type() != PathMatch.Type.PREFIX) {
@@ -77,6 +88,7 @@ final class RouteConfigParser {
     refuseUnapplied(f, path, "requestHeaders", !filters.requestHeaders().isNone() && !RouteFilters.REQUEST_HEADERS_APPLIED);
     refuseUnapplied(f, path, "responseHeaders", !filters.responseHeaders().isNone() && !RouteFilters.RESPONSE_HEADERS_APPLIED);
     refuseUnapplied(f, path, "rewrite", !filters.rewrite().isNone() && !RouteFilters.REWRITE_APPLIED);
+    refuseUnapplied(f, path, "mirror", filters.mirror() != null && !mirrorApplied);
     return new Route(name, matches, backends, routePolicy(f, path), filters);
   }
 
@@ -208,6 +220,30 @@ final class RouteConfigParser {
           path + "." + field,
           RouteFilters.NOT_APPLIED + " (expected: no " + field + " on a route until they apply it)");
     }
+  }
+
+  private static final Set<String> MIRROR_FIELDS = ConfigNodes.orderedSet("service", "namespace", "percent");
+
+  RequestMirror mirror(Node node, String path, String namespace) throws MeshConfigException {
+    Map<String, Node> f = n.fields(node, path, "a mirror mapping", MIRROR_FIELDS);
+    String expectedName = "a service name (DNS label)";
+    Node serviceNode = n.required(node, f, path, "service", expectedName);
+    String service = n.scalar(serviceNode, path + ".service", expectedName);
+    if (!MeshSyntax.DNS_LABEL.matcher(service).matches()) {
+      throw n.invalid(serviceNode, path + ".service", expectedName);
+    }
+    String ns = namespace;
+    if (f.containsKey("namespace")) {
+      ns = n.scalar(f.get("namespace"), path + ".namespace", "a namespace (DNS label)");
+      if (!MeshSyntax.DNS_LABEL.matcher(ns).matches()) {
+        throw n.invalid(f.get("namespace"), path + ".namespace", "a namespace (DNS label)");
+      }
+    }
+    double percent = 100;
+    if (f.containsKey("percent")) {
+      percent = n.percent(f.get("percent"), path + ".percent");
+    }
+    return new RequestMirror(service, ns, percent);
   }
 
   private static final Set<String> MODIFIER_FIELDS = ConfigNodes.orderedSet("set", "add", "remove");

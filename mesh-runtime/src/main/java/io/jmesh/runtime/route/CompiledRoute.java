@@ -23,6 +23,8 @@ final class CompiledRoute {
   final RoutePolicy policy;
   final RetryPolicy retry;
   final RouteFilters filters;
+  /** Where copies of the route's requests go, or {@code null}. */
+  final MirrorTarget mirror;
   /** The route's whole-call timeout in nanoseconds, or -1 for none. */
   final long timeoutNanos;
   private final Match[] matches;
@@ -40,8 +42,10 @@ final class CompiledRoute {
       long[] weights,
       RoutePolicy policy,
       RetryPolicy retry,
-      RouteFilters filters) {
+      RouteFilters filters,
+      MirrorTarget mirror) {
     this.filters = filters;
+    this.mirror = mirror;
     this.name = name;
     this.policy = policy;
     this.retry = retry;

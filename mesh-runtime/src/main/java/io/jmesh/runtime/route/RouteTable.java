@@ -19,6 +19,7 @@ public final class RouteTable {
   private final RandomGenerator random;
   private final Ticker ticker;
   private final FirstUse firstUse;
+  private final io.jmesh.runtime.mirror.MirrorSender mirrors; // null: no copy is sent
 
   /**
    * Resolves an unresolved service (see {@link MeshSnapshot#unresolved()}) on its first call.
@@ -38,7 +39,9 @@ public final class RouteTable {
       Map<String, Destination> byHost,
       RandomGenerator random,
       Ticker ticker,
-      FirstUse firstUse) {
+      FirstUse firstUse,
+      io.jmesh.runtime.mirror.MirrorSender mirrors) {
+    this.mirrors = mirrors;
     this.firstUse = firstUse;
     this.snapshot = snapshot;
     this.byHost = Map.copyOf(byHost);
@@ -98,7 +101,8 @@ public final class RouteTable {
         route.backend(backend),
         route.members(backend),
         random,
-        ticker);
+        ticker,
+        mirrors);
   }
 
   private Destination destination(String host, int port) {

@@ -43,6 +43,7 @@ public final class Router implements AutoCloseable {
   private final Ticker ticker;
   private final RouteTable.FirstUse firstUse; // null when every service is resolved up front
   private final MeshMetrics metrics;
+  private final io.jmesh.runtime.mirror.MirrorSender mirrors; // null: routes' mirrors send nothing
 
   // Guarded by this.
   private Map<BalancerKey, LoadBalancer> balancers = new HashMap<>();
@@ -66,6 +67,23 @@ public final class Router implements AutoCloseable {
       Ticker ticker,
       RouteTable.FirstUse firstUse,
       MeshMetrics metrics) {
+    this(namespace, clusterDomain, balancerFactory, random, ticker, firstUse, metrics, null);
+  }
+
+  /**
+   * A router whose routes' mirrors send their copies with {@code mirrors} ({@code null}: none is
+   * sent); the other parameters as above.
+   */
+  public Router(
+      String namespace,
+      String clusterDomain,
+      LoadBalancer.Factory balancerFactory,
+      RandomGenerator random,
+      Ticker ticker,
+      RouteTable.FirstUse firstUse,
+      MeshMetrics metrics,
+      io.jmesh.runtime.mirror.MirrorSender mirrors) {
+    this.mirrors = mirrors;
     this.firstUse = firstUse;
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.namespace = normalize(Objects.requireNonNull(namespace, "namespace"));
@@ -84,11 +102,18 @@ public final class Router implements AutoCloseable {
     Map<BalancerKey, LoadBalancer> next = new HashMap<>();
     Map<String, DestinationState> nextStates = new HashMap<>();
     Map<String, RouteTable.Destination> byHost = new HashMap<>();
+    Map<String, Service> byName = new HashMap<>();
+    for (Service service : snapshot.unresolved()) {
+      byName.put(service.qualifiedName(), service);
+    }
     for (Service service : snapshot.services()) {
-      compile(service, false, next, nextStates, byHost);
+      byName.put(service.qualifiedName(), service);
+    }
+    for (Service service : snapshot.services()) {
+      compile(service, false, next, nextStates, byHost, byName);
     }
     for (Service service : snapshot.unresolved()) {
-      compile(service, true, next, nextStates, byHost);
+      compile(service, true, next, nextStates, byHost, byName);
     }
     for (Map.Entry<BalancerKey, LoadBalancer> old : balancers.entrySet()) {
       if (!next.containsKey(old.getKey())) {
@@ -103,7 +128,7 @@ public final class Router implements AutoCloseable {
     }
     balancers = next;
     destinations = nextStates;
-    return new RouteTable(snapshot, byHost, random, ticker, firstUse);
+    return new RouteTable(snapshot, byHost, random, ticker, firstUse, mirrors);
   }
 
   /**
@@ -116,14 +141,10 @@ public final class Router implements AutoCloseable {
       boolean pending,
       Map<BalancerKey, LoadBalancer> next,
       Map<String, DestinationState> nextStates,
-      Map<String, RouteTable.Destination> byHost) {
+      Map<String, RouteTable.Destination> byHost,
+      Map<String, Service> byName) {
     String qualified = service.qualifiedName();
-    DestinationState state = destinations.get(qualified);
-    if (state == null) {
-      state = new DestinationState(qualified, ticker, random, metrics.client(qualified));
-    }
-    state.update(service.policy(), service.endpoints());
-    nextStates.put(qualified, state);
+    DestinationState state = state(service, nextStates);
     CompiledRoute defaultRoute =
         new CompiledRoute(
             "default",
@@ -133,7 +154,8 @@ public final class Router implements AutoCloseable {
             new long[] {1},
             RoutePolicy.DEFAULT,
             retryPolicy(RoutePolicy.DEFAULT.retry()),
-            io.jmesh.runtime.config.RouteFilters.NONE);
+            io.jmesh.runtime.config.RouteFilters.NONE,
+            null);
     List<CompiledRoute> routes = new ArrayList<>();
     for (Route route : service.routes()) {
       List<Backend> backends = route.backends();
@@ -152,7 +174,8 @@ public final class Router implements AutoCloseable {
               weights,
               route.policy(),
               retryPolicy(route.policy().retry()),
-              route.filters()));
+              route.filters(),
+              mirror(route.filters().mirror(), byName, next, nextStates)));
     }
     int[] ports = service.ports().stream().mapToInt(Integer::intValue).toArray();
     RouteTable.Destination destination =
@@ -161,6 +184,43 @@ public final class Router implements AutoCloseable {
     for (String host : hostForms(service)) {
       byHost.putIfAbsent(host, destination);
     }
+  }
+
+  /** The state of {@code service} in this update, made or carried over and updated once. */
+  private DestinationState state(Service service, Map<String, DestinationState> nextStates) {
+    String qualified = service.qualifiedName();
+    DestinationState state = nextStates.get(qualified);
+    if (state != null) {
+      return state; // a route's mirror got here first
+    }
+    state = destinations.get(qualified);
+    if (state == null) {
+      state = new DestinationState(qualified, ticker, random, metrics.client(qualified));
+    }
+    state.update(service.policy(), service.endpoints());
+    nextStates.put(qualified, state);
+    return state;
+  }
+
+  /**
+   * A route's mirror bound to the balancer of its whole service (the one calls to that service
+   * use, so they share latency estimates and ejections); a service the snapshot lacks gets a target
+   * with no endpoint, whose copies are counted as such.
+   */
+  private MirrorTarget mirror(
+      io.jmesh.runtime.config.RequestMirror mirror,
+      Map<String, Service> byName,
+      Map<BalancerKey, LoadBalancer> next,
+      Map<String, DestinationState> nextStates) {
+    if (mirror == null) {
+      return null;
+    }
+    Service service = byName.get(mirror.qualifiedName());
+    if (service == null) {
+      return new MirrorTarget(mirror.qualifiedName(), mirror.percent(), null, metrics.client(mirror.qualifiedName()));
+    }
+    DestinationState state = state(service, nextStates);
+    return new MirrorTarget(service.qualifiedName(), mirror.percent(), balancer(service, Map.of(), state, next), state.meters);
   }
 
   /** Every host a client may write for {@code service}, lower case, without trailing dot. */

@@ -26,6 +26,7 @@ public final class ClientMeters {
   private final ConcurrentHashMap<String, Counter> retries = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> budgetExhausted = new ConcurrentHashMap<>();
   private final Counter ejections;
+  private final ConcurrentHashMap<String, Counter> mirrors = new ConcurrentHashMap<>();
 
   /** One series of the duration timer. */
   private record CallKey(String route, String method, String status, String errorType, String address) {}
@@ -127,6 +128,26 @@ public final class ClientMeters {
             MeshMetrics.BUDGET_EXHAUSTED,
             "Retries not sent because the destination's retry budget was exhausted")
         .increment();
+  }
+
+  /**
+   * A copy of a request mirrored to this destination ended with {@code outcome}: {@code
+   * answered} (any response, discarded), {@code failed} (no response: connect failure, reset,
+   * timeout), {@code dropped} (the cap on copies in flight was reached), {@code skipped} (the
+   * original's body could not be copied), {@code no_endpoint}. A handful of fixed values.
+   */
+  public void mirrored(String outcome) {
+    Counter c = mirrors.get(outcome);
+    if (c == null) {
+      c = mirrors.computeIfAbsent(
+          outcome,
+          o -> Counter.builder(MeshMetrics.MIRRORS)
+              .description("Copies of requests mirrored to this destination, by outcome")
+              .tags(base)
+              .tag("outcome", o)
+              .register(metrics.meterRegistry()));
+    }
+    c.increment();
   }
 
   /** An endpoint of this destination was ejected (taken out of rotation). */

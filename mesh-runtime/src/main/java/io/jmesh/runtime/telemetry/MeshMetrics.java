@@ -54,6 +54,8 @@ public final class MeshMetrics {
   static final String RETRIES = "jmesh.client.retries";
   static final String BUDGET_EXHAUSTED = "jmesh.client.retry.budget.exhausted";
   static final String EJECTIONS = "jmesh.client.endpoint.ejections";
+  /** Mirrored copies by {@code outcome}: see {@link ClientMeters#mirrored}. */
+  public static final String MIRRORS = "jmesh.client.mirror.requests";
   static final String EJECTED = "jmesh.client.endpoints.ejected";
   static final String AUTHZ_DENIED = "jmesh.server.authorization.denied";
   static final String AUTHZ_AUDITED = "jmesh.server.authorization.audited";

@@ -16,6 +16,7 @@ import io.jmesh.runtime.config.GrpcRetryConditions;
 import io.jmesh.runtime.config.HeaderMatch;
 import io.jmesh.runtime.config.HeaderModifier;
 import io.jmesh.runtime.config.QueryParamMatch;
+import io.jmesh.runtime.config.RequestMirror;
 import io.jmesh.runtime.config.RouteFilters;
 import io.jmesh.runtime.config.UrlRewrite;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
@@ -57,6 +58,15 @@ final class XdsRouteConfigurationResource {
    */
   static List<Route> decode(RouteConfiguration routeConfiguration)
       throws XdsResourceException {
+    return decode(routeConfiguration, RouteFilters.MIRROR_APPLIED);
+  }
+
+  /**
+   * {@link #decode(RouteConfiguration)}, with {@code mirrorApplied} standing for {@link
+   * RouteFilters#MIRROR_APPLIED}: for tests of the mirror's decoding before every client applies it.
+   */
+  static List<Route> decode(RouteConfiguration routeConfiguration, boolean mirrorApplied)
+      throws XdsResourceException {
     DecodingContext c = new DecodingContext("RouteConfiguration", routeConfiguration.getName());
     c.only(routeConfiguration, "", "name", "virtual_hosts");
     if (routeConfiguration.getVirtualHostsCount() != 1) {
@@ -82,7 +92,7 @@ final class XdsRouteConfigurationResource {
     for (int i = 0; i < xdsRoutes.size(); i++) {
       io.envoyproxy.envoy.config.route.v3.Route xds = xdsRoutes.get(i);
       String path = "virtual_hosts[0].routes[" + i + "]";
-      Route decoded = route(c, xds, path);
+      Route decoded = route(c, xds, path, mirrorApplied);
       if (previous != null && decoded.name().equals(previousName)) {
         if (!decoded.backends().equals(previous.backends())
             || !decoded.policy().equals(previous.policy())
@@ -118,7 +128,7 @@ final class XdsRouteConfigurationResource {
       return false;
     }
     try {
-      Route decoded = route(c, route, "");
+      Route decoded = route(c, route, "", false);
       return decoded.backends().equals(List.of(Backend.all()))
           && decoded.policy().equals(RoutePolicy.DEFAULT);
     } catch (XdsResourceException e) {
@@ -127,7 +137,7 @@ final class XdsRouteConfigurationResource {
   }
 
   private static Route route(
-      DecodingContext c, io.envoyproxy.envoy.config.route.v3.Route xds, String path)
+      DecodingContext c, io.envoyproxy.envoy.config.route.v3.Route xds, String path, boolean mirrorApplied)
       throws XdsResourceException {
     c.only(
         xds,
@@ -160,7 +170,8 @@ final class XdsRouteConfigurationResource {
         "retry_policy",
         "prefix_rewrite",
         "regex_rewrite",
-        "host_rewrite_literal");
+        "host_rewrite_literal",
+        "request_mirror_policies");
     List<Backend> backends = new ArrayList<>();
     if (action.hasWeightedClusters()) {
       WeightedCluster weighted = action.getWeightedClusters();
@@ -204,11 +215,16 @@ final class XdsRouteConfigurationResource {
         new RouteFilters(
             headerModifier(c, xds.getRequestHeadersToAddList(), xds.getRequestHeadersToRemoveList(), path, "request"),
             headerModifier(c, xds.getResponseHeadersToAddList(), xds.getResponseHeadersToRemoveList(), path, "response"),
-            rewrite(c, action, at));
+            rewrite(c, action, at),
+            mirror(c, action, at));
     if (filters.rewrite().pathType() == UrlRewrite.PathType.PREFIX && match.path().type() != PathMatch.Type.PREFIX) {
       throw c.error(at + ".prefix_rewrite", action.getPrefixRewrite(), "a route matching a path prefix");
     }
     refuseUnapplied(c, filters, xds, action, path, at);
+    if (filters.mirror() != null && !mirrorApplied) {
+      throw c.error(at + ".request_mirror_policies[0].cluster", action.getRequestMirrorPolicies(0).getCluster(),
+          "unset: " + RouteFilters.NOT_APPLIED);
+    }
     return new Route(xds.getName(), List.of(match), backends, new RoutePolicy(timeout, retry, fault), filters);
   }
 
@@ -283,6 +299,36 @@ final class XdsRouteConfigurationResource {
     } catch (IllegalArgumentException e) {
       throw c.error(path + "." + side + "_headers_to_add/remove", toRemove, "header names, each once (" + e.getMessage() + ")");
     }
+  }
+
+  /**
+   * {@code request_mirror_policies}: at most one, naming another service's cluster ({@code
+   * <service>.<namespace>}, see {@link XdsNames}) and a fixed share of requests.
+   */
+  private static RequestMirror mirror(DecodingContext c, RouteAction action, String at) throws XdsResourceException {
+    if (action.getRequestMirrorPoliciesCount() == 0) {
+      return null;
+    }
+    if (action.getRequestMirrorPoliciesCount() > 1) {
+      throw c.error(at + ".request_mirror_policies", action.getRequestMirrorPoliciesCount() + " policies",
+          "at most one mirror per route");
+    }
+    RouteAction.RequestMirrorPolicy p = action.getRequestMirrorPolicies(0);
+    String mp = at + ".request_mirror_policies[0]";
+    c.only(p, mp, "cluster", "runtime_fraction");
+    String cluster = p.getCluster();
+    int dot = cluster.indexOf('.');
+    String service = dot < 0 ? "" : cluster.substring(0, dot);
+    String namespace = dot < 0 ? "" : cluster.substring(dot + 1);
+    if (!MeshSyntax.DNS_LABEL.matcher(service).matches() || !MeshSyntax.DNS_LABEL.matcher(namespace).matches()) {
+      throw c.error(mp + ".cluster", "\"" + cluster + "\"", "a service's cluster, <service>.<namespace>");
+    }
+    double percent = 100;
+    if (p.hasRuntimeFraction()) {
+      c.only(p.getRuntimeFraction(), mp + ".runtime_fraction", "default_value");
+      percent = c.percent(p.getRuntimeFraction().getDefaultValue(), mp + ".runtime_fraction.default_value");
+    }
+    return new RequestMirror(service, namespace, percent);
   }
 
   /** {@code host_rewrite_literal}, and {@code prefix_rewrite} or a whole-path {@code regex_rewrite}. */

@@ -53,6 +53,9 @@ public final class HelloServer {
     long failEvery = Long.parseLong(opts.getOrDefault("fail-every", "0"));
     java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
     String forwardTo = opts.get("forward-to");
+    // Prints "REQUEST <method> <uri> host=<Host>" per request, for tests that count who got what
+    // (a route's mirror).
+    boolean logRequests = Boolean.parseBoolean(opts.getOrDefault("log-requests", "false"));
 
     String keystore = opts.get("tls-keystore");
     HttpServer server;
@@ -72,6 +75,11 @@ public final class HelloServer {
               Thread.sleep(delayMs);
             }
             long n = received.incrementAndGet();
+            if (logRequests) {
+              System.out.println("REQUEST " + exchange.getRequestMethod() + " " + exchange.getRequestURI()
+                  + " host=" + exchange.getRequestHeaders().getFirst("Host"));
+              System.out.flush();
+            }
             if (failEvery > 0 && (n - 1) % failEvery == 0) {
               exchange.getRequestBody().readAllBytes();
               exchange.sendResponseHeaders(503, -1);

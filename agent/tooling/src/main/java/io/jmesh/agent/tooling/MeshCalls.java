@@ -119,7 +119,7 @@ public final class MeshCalls implements BridgeCalls {
         traceErrors(e);
       }
     }
-    return new Call(call, runtime, span);
+    return new Call(call, runtime, span, request);
   }
 
   private static final AtomicLong TRACE_ERRORS = new AtomicLong();
@@ -139,10 +139,12 @@ public final class MeshCalls implements BridgeCalls {
     private final OutboundCall call;
     private final MeshRuntime runtime;
     private final ClientSpan span; // null when tracing is off
+    private final OutboundRequest request;
     private Admission admission;
     private String noIdentity; // set when the destination needs mesh TLS and this workload has no identity
 
-    Call(OutboundCall call, MeshRuntime runtime, ClientSpan span) {
+    Call(OutboundCall call, MeshRuntime runtime, ClientSpan span, OutboundRequest request) {
+      this.request = request;
       this.call = call;
       this.runtime = runtime;
       this.span = span;
@@ -151,6 +153,25 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public String authority() {
       return call.authority();
+    }
+
+    /**
+     * The copy of this call's request for its route's mirror: the method, the path each attempt
+     * sends (after a rewrite) with the application's query, {@code headers} and {@code body} as
+     * the adapter has them ({@code body} {@code null}: not replayable), and the call's trace
+     * context. {@code null} when {@code headers} is (the adapter hands over no copy).
+     */
+    public io.jmesh.runtime.RequestCopy mirrorCopy(String[] headers, byte[] body) {
+      if (headers == null) {
+        return null;
+      }
+      String path = call.rewrittenPath();
+      if (path == null) {
+        path = request.path();
+      }
+      String query = request.query();
+      return new io.jmesh.runtime.RequestCopy(
+          request.method(), query == null || query.isEmpty() ? path : path + "?" + query, headers, body, traceHeaders());
     }
 
     @Override
@@ -241,6 +262,15 @@ public final class MeshCalls implements BridgeCalls {
      * #refusedWithoutIdentity()} first.
      */
     public BlockingCall<Void> stepwise(boolean bodyReplayable, long bodyLength) {
+      return stepwise(bodyReplayable, bodyLength, () -> null);
+    }
+
+    /**
+     * {@link #stepwise(boolean, long)}, with {@code mirrorCopy} giving the route mirror's copy
+     * (see {@link #mirrorCopy(String[], byte[])}) when the route mirrors.
+     */
+    public BlockingCall<Void> stepwise(
+        boolean bodyReplayable, long bodyLength, java.util.function.Supplier<io.jmesh.runtime.RequestCopy> mirrorCopy) {
       return BlockingCall.stepwise(
           call,
           bodyReplayable,
@@ -249,7 +279,8 @@ public final class MeshCalls implements BridgeCalls {
           refusal -> {
             recordRefusal(refusal);
             return null;
-          });
+          },
+          mirrorCopy);
     }
 
     /**
@@ -439,6 +470,12 @@ public final class MeshCalls implements BridgeCalls {
     @Override
     public void discard(R response) {
       sender.discard(response);
+    }
+
+    @Override
+    public io.jmesh.runtime.RequestCopy mirrorCopy() {
+      String[] headers = sender.mirrorHeaders();
+      return headers == null ? null : owner.mirrorCopy(headers, sender.mirrorBody());
     }
   }
 

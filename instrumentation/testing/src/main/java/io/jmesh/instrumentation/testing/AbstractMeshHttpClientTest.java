@@ -118,6 +118,8 @@ public abstract class AbstractMeshHttpClientTest {
    *     such calls must fail, naming why, and never reach the peer in plaintext
    * @param http2 mesh TLS offers ALPN {@code h2}, so concurrent calls share one connection per
    *     endpoint
+   * @param mirrorsBodies a route's mirror gets a copy of a request body; otherwise the copy of a
+   *     request with a body is skipped (and counted), and only body-less requests are mirrored
    */
   public record Options(
       boolean picksPerRequest,
@@ -126,30 +128,47 @@ public abstract class AbstractMeshHttpClientTest {
       boolean reportsOutcomes,
       boolean synthesizesResponses,
       boolean meshTls,
-      boolean http2) {
+      boolean http2,
+      boolean mirrorsBodies) {
+    public Options(
+        boolean picksPerRequest,
+        boolean retries,
+        boolean timeouts,
+        boolean reportsOutcomes,
+        boolean synthesizesResponses,
+        boolean meshTls,
+        boolean http2) {
+      this(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, meshTls, http2, true);
+    }
+
     public static Options all() {
-      return new Options(true, true, true, true, true, true, true);
+      return new Options(true, true, true, true, true, true, true, true);
+    }
+
+    /** A request's body is not copied to a route's mirror (the client streams it once). */
+    public Options withoutMirroredBodies() {
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, meshTls, http2, false);
     }
 
     public Options withoutRetries() {
-      return new Options(picksPerRequest, false, timeouts, reportsOutcomes, synthesizesResponses, meshTls, http2);
+      return new Options(picksPerRequest, false, timeouts, reportsOutcomes, synthesizesResponses, meshTls, http2, mirrorsBodies);
     }
 
     public Options withoutTimeouts() {
-      return new Options(picksPerRequest, retries, false, reportsOutcomes, synthesizesResponses, meshTls, http2);
+      return new Options(picksPerRequest, retries, false, reportsOutcomes, synthesizesResponses, meshTls, http2, mirrorsBodies);
     }
 
     public Options withoutSynthesizedResponses() {
-      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, false, meshTls, http2);
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, false, meshTls, http2, mirrorsBodies);
     }
 
     /** Mesh TLS is off for this client (and with it HTTP/2 between peers). */
     public Options withoutMeshTls() {
-      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, false, false);
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, false, false, mirrorsBodies);
     }
 
     public Options withoutHttp2() {
-      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, meshTls, false);
+      return new Options(picksPerRequest, retries, timeouts, reportsOutcomes, synthesizesResponses, meshTls, false, mirrorsBodies);
     }
   }
 
@@ -165,6 +184,7 @@ public abstract class AbstractMeshHttpClientTest {
   private LoopbackServer v1b;
   private LoopbackServer v2a;
   private LoopbackServer outside;
+  private LoopbackServer shadow; // a route's mirror
   private LoopbackServer secureApp; // behind an inbound terminator in the mesh-TLS tests
 
   private static final SpiffeId CLIENT_ID = SpiffeId.of("cluster.local", "default", "conformance-client");
@@ -179,6 +199,7 @@ public abstract class AbstractMeshHttpClientTest {
     v1b = server("v1-b", "127.0.0.3");
     v2a = server("v2-a", "127.0.0.4");
     outside = server("outside", "127.0.0.1");
+    shadow = server("shadow", "127.0.0.5");
     secureApp = server("secure-app", "127.0.0.1");
     // The agent starts in the background; its runtime is there once it is ready.
     await().atMost(Duration.ofSeconds(30)).until(() -> Agent.context() != null);
@@ -930,6 +951,51 @@ public abstract class AbstractMeshHttpClientTest {
                     .findFirst()
                     .orElse(null),
             java.util.Objects::nonNull);
+  }
+
+  @Test
+  void aRouteMirrorGetsACopyOfEachRequestAndTheOriginalIsUntouched() throws Exception {
+    mesh(
+        "services:",
+        "  - name: hello",
+        "    ports: [8080]",
+        "    endpoints:",
+        "      - {address: 127.0.0.2, port: " + v1a.port() + "}",
+        "    routes:",
+        "      - name: mirrored",
+        "        mirror: {service: shadow}",
+        "        backends: [{}]",
+        "  - name: shadow",
+        "    ports: [8080]",
+        "    endpoints:",
+        "      - {address: 127.0.0.5, port: " + shadow.port() + "}");
+    int before = v1a.requests();
+
+    Response r = send(new Request("GET", URI.create("http://hello:8080/look?x=1"), Map.of("x-canary", "copy-me")));
+
+    // The application's answer is the destination's; the copy went to the mirror, by the
+    // runtime, with Envoy's -shadow host and the application's headers.
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    assertThat(r.instance()).isEqualTo("v1-a");
+    assertThat(shadow.nextRequest(10))
+        .startsWith("GET /look?x=1 host=hello-shadow:8080 ")
+        .contains(" canary=copy-me ");
+
+    // A body goes along where the client can read it twice; otherwise that copy is skipped.
+    Response posted =
+        send(new Request("POST", URI.create("http://hello:8080/post"), Map.of("Content-Type", "text/plain"), "payload"));
+    assertThat(posted.status()).as(posted.body()).isEqualTo(200);
+    if (options().mirrorsBodies()) {
+      assertThat(shadow.nextRequest(10)).startsWith("POST /post host=hello-shadow:8080 ").endsWith(" body=payload");
+    }
+
+    // A failing mirror changes nothing of the original.
+    shadow.answerWith(500);
+    Response after = send(new Request("GET", URI.create("http://hello:8080/after"), Map.of()));
+    assertThat(after.status()).as(after.body()).isEqualTo(200);
+    assertThat(after.instance()).isEqualTo("v1-a");
+    assertThat(shadow.nextRequest(10)).startsWith("GET /after ");
+    assertThat(v1a.requests() - before).as("the originals, each sent once").isEqualTo(3);
   }
 
   @Test

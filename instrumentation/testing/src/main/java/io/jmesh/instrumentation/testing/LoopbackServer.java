@@ -32,6 +32,7 @@ public final class LoopbackServer implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor = Executors.newFixedThreadPool(16);
   private final AtomicInteger requests = new AtomicInteger();
+  private final java.util.concurrent.BlockingQueue<String> seen = new java.util.concurrent.LinkedBlockingQueue<>();
   private volatile int status = 200;
   private volatile long delayMillis;
 
@@ -43,7 +44,13 @@ public final class LoopbackServer implements AutoCloseable {
         "/",
         exchange -> {
           try (exchange) {
-            exchange.getRequestBody().readAllBytes();
+            byte[] requestBody = exchange.getRequestBody().readAllBytes();
+            seen.add(
+                exchange.getRequestMethod() + " " + exchange.getRequestURI()
+                    + " host=" + exchange.getRequestHeaders().getFirst("Host")
+                    + " traceparent=" + exchange.getRequestHeaders().getFirst("traceparent")
+                    + " canary=" + exchange.getRequestHeaders().getFirst("x-canary")
+                    + " body=" + new String(requestBody, StandardCharsets.UTF_8));
             requests.incrementAndGet();
             long delay = delayMillis;
             if (delay > 0) {
@@ -115,8 +122,17 @@ public final class LoopbackServer implements AutoCloseable {
 
   /** Back to answering 200 at once. */
   public void reset() {
+    seen.clear();
     status = 200;
     delayMillis = 0;
+  }
+
+  /**
+   * The next request received, oldest first, as {@code METHOD uri host=.. traceparent=..
+   * canary=.. body=..}; waits at most {@code seconds}, {@code null} when none came.
+   */
+  public String nextRequest(long seconds) throws InterruptedException {
+    return seen.poll(seconds, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   /** Requests received so far. */

@@ -124,7 +124,7 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
     // The request line's path comes from the URL the JDK connects to: the route's rewrite goes there.
     String path = call.rewrittenPath();
     String file = path == null ? url.getFile() : url.getQuery() == null ? path : path + "?" + url.getQuery();
-    Exchange exchange = new Exchange(call, call.stepwise(false, -1), file, conn);
+    Exchange exchange = new Exchange(call, call.stepwise(false, -1, () -> mirrorCopy(call, conn)), file, conn);
     boolean started = false;
     try {
       URL target = nextAttempt(exchange, conn);
@@ -135,6 +135,28 @@ final class UrlConnectionHookImpl implements UrlConnectionHook {
         exchange.end(conn, null);
       }
     }
+  }
+
+  /**
+   * The route mirror's copy of {@code conn}'s request: its headers, and an empty body when it has
+   * none. A body is streamed by the application after connecting, once, so a copy of a request
+   * with a body is skipped (and counted).
+   */
+  private static io.jmesh.runtime.RequestCopy mirrorCopy(MeshCalls.Call call, HttpURLConnection conn) {
+    java.util.List<String> headers = new java.util.ArrayList<>();
+    try {
+      conn.getRequestProperties().forEach((name, values) -> {
+        if (name != null) {
+          for (String v : values) {
+            headers.add(name);
+            headers.add(v);
+          }
+        }
+      });
+    } catch (IllegalStateException e) {
+      // Already connected: the copy goes without the application's headers.
+    }
+    return call.mirrorCopy(headers.toArray(new String[0]), conn.getDoOutput() ? null : new byte[0]);
   }
 
   /**

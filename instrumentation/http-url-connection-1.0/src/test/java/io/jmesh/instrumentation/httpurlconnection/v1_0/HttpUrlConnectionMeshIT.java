@@ -19,7 +19,10 @@ class HttpUrlConnectionMeshIT extends AbstractMeshHttpClientTest {
         .withoutSynthesizedResponses()
         // Mesh TLS is layered over the socket of an HTTP/1.1 exchange; this client has no HTTP/2,
         // so each exchange holds its own connection.
-        .withoutHttp2();
+        .withoutHttp2()
+        // The application streams the body after connecting, once: a mirror gets copies of
+        // body-less requests only (the others are skipped and counted).
+        .withoutMirroredBodies();
   }
 
   @Override

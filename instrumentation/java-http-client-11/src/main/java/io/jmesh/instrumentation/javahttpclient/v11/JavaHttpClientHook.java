@@ -127,6 +127,7 @@ final class JavaHttpClientHook implements JdkHttpClientHook {
     return new MeshedSend<>(request, bodyHandler, sender, call::endpoint, call::traceHeaders, System::nanoTime,
             call.requestHeaderEdits(), call.rewritesHost() ? call.authority() : null, call.rewrittenPath(),
             call::responseHeaderEdits)
+        .mirrorCopies(call::mirrorCopy)
         .start(s -> call.start(replayable, length, s, s, Timer.delayed()));
   }
 

@@ -80,6 +80,8 @@ final class MeshedSend<T>
   private volatile HttpHeaders editedHead;
   private volatile CallDriver<HttpResponse<T>> driver;
   private volatile CompletableFuture<?> exchange;
+  // Makes the route mirror's copy from headers and body (MeshCalls.Call#mirrorCopy); null: none.
+  private java.util.function.BiFunction<String[], byte[], io.jmesh.runtime.RequestCopy> mirrorCopies;
 
   /**
    * @param edits the route's request header edits ({@link BridgeCall#requestHeaderEdits}), or null
@@ -118,6 +120,32 @@ final class MeshedSend<T>
     Duration timeout = request.timeout().orElse(null);
     this.appTimeout = timeout != null;
     this.appDeadlineNanos = timeout == null ? 0 : nanoTime.getAsLong() + saturatedNanos(timeout);
+  }
+
+  /** Hands the route's mirror copies made by {@code copies} from this request; returns this. */
+  MeshedSend<T> mirrorCopies(java.util.function.BiFunction<String[], byte[], io.jmesh.runtime.RequestCopy> copies) {
+    this.mirrorCopies = copies;
+    return this;
+  }
+
+  /**
+   * The mirror's copy: the application's headers, and its body only when it has none. A body
+   * publisher is read by subscribing, which the client does for the original; a second
+   * subscription is not safe for every publisher, so a copy of a request with a body is skipped
+   * (and counted).
+   */
+  @Override
+  public io.jmesh.runtime.RequestCopy mirrorCopy() {
+    if (mirrorCopies == null) {
+      return null;
+    }
+    java.util.List<String> headers = new java.util.ArrayList<>();
+    request.headers().map().forEach((name, values) -> values.forEach(v -> {
+      headers.add(name);
+      headers.add(v);
+    }));
+    long length = request.bodyPublisher().map(java.net.http.HttpRequest.BodyPublisher::contentLength).orElse(0L);
+    return mirrorCopies.apply(headers.toArray(new String[0]), length == 0 ? new byte[0] : null);
   }
 
   /**

@@ -12,6 +12,13 @@ class JavaHttpClientMeshIT extends AbstractMeshHttpClientTest {
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
   @Override
+  protected Options options() {
+    // A body publisher is read by subscribing, which the client does for the original; a second
+    // subscription is not safe for every publisher, so a mirror gets body-less requests only.
+    return Options.all().withoutMirroredBodies();
+  }
+
+  @Override
   protected Response send(Request request) throws Exception {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(request.uri())

@@ -86,6 +86,9 @@ public final class MeshInterceptor implements Interceptor {
     return response.request() == request ? response : response.newBuilder().request(request).build();
   }
 
+  // The largest body the runtime's mirror copies (MirrorSender.Limits.defaults()).
+  private static final long MIRROR_BODY_BYTES = 1 << 20;
+
   /** Whether OkHttp can write {@code body} again. */
   private static boolean replayable(RequestBody body) {
     // A one-shot or duplex body (OkHttp 3.14+/4.x) cannot be written twice; older versions have
@@ -183,6 +186,42 @@ public final class MeshInterceptor implements Interceptor {
               ? sendOverMeshTls(attempt.build(), endpoint, call, timeoutNanos)
               : withTimeout(chain, timeoutNanos).proceed(attempt.build());
       return editResponseHeaders(response, call);
+    }
+
+    @Override
+    public String[] mirrorHeaders() {
+      Headers headers = request.headers();
+      java.util.List<String> out = new java.util.ArrayList<>(headers.size() * 2 + 2);
+      for (int i = 0; i < headers.size(); i++) {
+        out.add(headers.name(i));
+        out.add(headers.value(i));
+      }
+      RequestBody body = request.body();
+      if (body != null && body.contentType() != null && request.header("Content-Type") == null) {
+        out.add("Content-Type"); // OkHttp keeps it on the body until the bridge interceptor
+        out.add(body.contentType().toString());
+      }
+      return out.toArray(new String[0]);
+    }
+
+    @Override
+    public byte[] mirrorBody() {
+      RequestBody body = request.body();
+      if (body == null) {
+        return new byte[0];
+      }
+      try {
+        long length = body.contentLength();
+        // Only a body OkHttp can write again, of a known size the mirror keeps (1 MiB).
+        if (!replayable(body) || length < 0 || length > MIRROR_BODY_BYTES) {
+          return null;
+        }
+        okio.Buffer copy = new okio.Buffer();
+        body.writeTo(copy);
+        return copy.readByteArray();
+      } catch (IOException | RuntimeException e) {
+        return null; // the copy is skipped and counted; the original call goes on
+      }
     }
 
     @Override
