@@ -30,7 +30,7 @@ class IncrementalTranslationTest {
   @ParameterizedTest
   @ValueSource(strings = {
     "endpoints", "weighted-split", "grpc-method", "statuses", "filters", "consumer-route",
-    "export-to", "reference-grant", "policy-retry-budget", "policy-authorization"
+    "export-to", "reference-grant", "policy-retry-budget", "policy-authorization", "mirror"
   })
   void everyStepEqualsAFullTranslation(String fixture) {
     Memo memo = new Memo();
