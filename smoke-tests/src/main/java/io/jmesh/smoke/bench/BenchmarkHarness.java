@@ -285,11 +285,13 @@ public final class BenchmarkHarness {
       line(String.format(Locale.ROOT, "- agent jar: %s, %.2f MiB (%d bytes)", agent.getFileName(),
           Files.size(agent) / 1048576.0, Files.size(agent)));
     }
-    line(String.format(Locale.ROOT,
+    if (fileMode || sidecar || grpc) {
+      line(String.format(Locale.ROOT,
         "- load: warmup %.0f s, measure %.0f s; saturation with %d closed-loop threads; latency at %d req/s open"
             + " loop (%d workers, latency from the intended send time); server: HelloServer on %s, 1 KiB"
             + " bodies, 16 threads, TCP_NODELAY, same machine",
         options.warmupSeconds, options.seconds, options.concurrency, options.rps, options.rateWorkers, BIND));
+    }
     if (fileMode) {
       line("- direct: no agent, URL http://" + BIND + ":<port>/; jmesh: -javaagent, JMESH_CONFIG file mode,"
           + " URL " + MESH_URL + " mapped to the same server");
@@ -744,15 +746,21 @@ public final class BenchmarkHarness {
   }
 
   private void writeTools(List<String[]> tools) {
-    line("## JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + options.toolRuns + " runs each)");
-    line("");
-    line("| command | without agent (median / min) | with agent (median / min) | ratio (median) | agent skipped |");
-    line("|---|---:|---:|---:|---|");
+    writeTools("## JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + options.toolRuns + " runs each)",
+        tools, this::line);
+  }
+
+  /** The JDK tools table under {@code heading}, one row per result of {@link #tool}. */
+  static void writeTools(String heading, List<String[]> tools, Consumer<String> out) {
+    out.accept(heading);
+    out.accept("");
+    out.accept("| command | without agent (median / min) | with agent (median / min) | ratio (median) | agent skipped |");
+    out.accept("|---|---:|---:|---:|---|");
     for (String[] t : tools) {
-      line(String.format(Locale.ROOT, "| `%s` | %s ms / %s ms | %s ms / %s ms | %.2f | %s |", t[0], t[1], t[2], t[3],
-          t[4], Double.parseDouble(t[3]) / Double.parseDouble(t[1]), t[5]));
+      out.accept(String.format(Locale.ROOT, "| `%s` | %s ms / %s ms | %s ms / %s ms | %.2f | %s |", t[0], t[1], t[2],
+          t[3], t[4], Double.parseDouble(t[3]) / Double.parseDouble(t[1]), t[5]));
     }
-    line("");
+    out.accept("");
   }
 
   private void writeSidecarComparison(String client, List<ScenarioResult> results, int round, String loadBefore) {

@@ -148,6 +148,7 @@ final class FootprintSection {
       if (!"200".equals(r.values.get("status"))) {
         System.out.println("  start-up request failed: " + line + "\n" + jvm.output());
       }
+      printWarnings(app, jvm);
       return (long) r.num("first_request_ms");
     }
   }
@@ -180,13 +181,18 @@ final class FootprintSection {
       s.nmtLoaded = NativeMemory.of(pid);
       jvm.send("exit");
       jvm.awaitExit(30_000);
-      for (String l : jvm.lines()) {
-        if (l.contains("jmesh WARN") || l.contains("jmesh ERROR") || l.contains("Exception")) {
-          System.out.println("  [footprint " + app + " output] " + l);
-        }
-      }
+      printWarnings(app, jvm);
     }
     return s;
+  }
+
+  /** The agent's warnings and errors (a start gate that expired shows here), for the log. */
+  private static void printWarnings(String app, Jvm jvm) {
+    for (String l : jvm.lines()) {
+      if (l.contains("jmesh WARN") || l.contains("jmesh ERROR") || l.contains("Exception")) {
+        System.out.println("  [footprint " + app + " output] " + l);
+      }
+    }
   }
 
   private static long[] firstRequest(List<Sample> samples) {
@@ -277,15 +283,8 @@ final class FootprintSection {
       }
     }
     line("");
-    line("### JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + runs + " runs each, alternating)");
-    line("");
-    line("| command | without agent (median / min) | with agent (median / min) | ratio (median) | agent skipped |");
-    line("|---|---:|---:|---:|---|");
-    for (String[] t : tools) {
-      line(String.format(Locale.ROOT, "| `%s` | %s ms / %s ms | %s ms / %s ms | %.2f | %s |", t[0], t[1], t[2], t[3],
-          t[4], Double.parseDouble(t[3]) / Double.parseDouble(t[1]), t[5]));
-    }
-    line("");
+    BenchmarkHarness.writeTools("### JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + runs
+        + " runs each, alternating)", tools, report);
   }
 
   /** Median with agent minus median without of one NMT group; null where a summary is missing. */
