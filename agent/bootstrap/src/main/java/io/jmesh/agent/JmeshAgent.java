@@ -116,6 +116,11 @@ public final class JmeshAgent {
     "org.apache.maven.",
     "org.gradle.",
     "org.jetbrains.kotlin.daemon.",
+    // Short-lived helper JVMs: ByteBuddy's attacher, which Mockito's inline mock maker starts
+    // (java -cp byte-buddy-agent.jar net.bytebuddy.agent.Attacher) to attach to the test JVM.
+    // Joined at run time: the agent jar's shading relocates every net.bytebuddy string constant
+    // to io.jmesh.shaded.net.bytebuddy, which would make this entry match nothing.
+    String.join(".", "net", "bytebuddy", "agent", "Attacher"),
   };
 
   /** System property first, then the environment variable. */

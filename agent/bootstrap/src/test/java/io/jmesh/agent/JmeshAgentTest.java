@@ -52,6 +52,14 @@ class JmeshAgentTest {
   }
 
   @Test
+  void byteBuddyAttacherIsSkipped() {
+    System.clearProperty("jdk.module.main");
+    System.setProperty("sun.java.command", "net.bytebuddy.agent.Attacher net.bytebuddy.agent.Installer 4242 /tmp/a.jar false");
+
+    assertThat(JmeshAgent.skipReason()).isEqualTo("tool JVM (main net.bytebuddy.agent.Attacher)");
+  }
+
+  @Test
   void switchAndExclusionsAreHonoured() {
     System.clearProperty("jdk.module.main");
     System.setProperty("sun.java.command", "com.example.batch.Job");

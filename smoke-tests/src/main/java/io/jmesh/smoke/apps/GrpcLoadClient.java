@@ -14,9 +14,9 @@ import java.util.concurrent.TimeUnit;
  * LoadClient}'s loops, so that its {@code saturate} (closed loop: at most {@code --concurrency} RPCs
  * in flight) and {@code rate} (open loop at {@code --rps}, latency from the intended send time)
  * modes and its {@code WINDOW}/{@code RESULT} lines are the HTTP client's, with {@code
- * client=grpc}. An RPC that ends with a status other than OK, or an empty answer, is an error.
+ * client=grpc} (and {@code once} and {@code footprint}, as there). An RPC that ends with a status other than OK, or an empty answer, is an error.
  *
- * <p>Usage: {@code GrpcLoadClient --target hello:8080 --mode saturate|rate [--seconds 10]
+ * <p>Usage: {@code GrpcLoadClient --target hello:8080 --mode saturate|rate|once|footprint [--seconds 10]
  * [--warmup-seconds 5] [--concurrency 8] [--rps 1000] [--late-ms 10]}
  */
 public final class GrpcLoadClient {
@@ -56,8 +56,16 @@ public final class GrpcLoadClient {
             LoadClient.rate(
                 client, "grpc", target, LoadClient.nanos(warmup), LoadClient.nanos(seconds), concurrency, rps, lateNanos);
         break;
+      case "once":
+        result = LoadClient.once(client, "grpc", target);
+        break;
+      case "footprint":
+        result =
+            LoadClient.footprint(client, "grpc", target, Integer.parseInt(opts.getOrDefault("warmup-calls", "200")),
+                LoadClient.nanos(seconds), concurrency, rps, lateNanos);
+        break;
       default:
-        throw new IllegalArgumentException("--mode " + mode + " (expected: saturate or rate)");
+        throw new IllegalArgumentException("--mode " + mode + " (expected: saturate, rate, once or footprint)");
     }
     System.out.println(result + " rss_kb=" + LoadClient.rssKb());
     System.out.flush();

@@ -38,6 +38,11 @@ import java.util.concurrent.locks.LockSupport;
  *       (they are also counted as errors).
  *   <li>{@code once}: one request, then prints the milliseconds from JVM start (the runtime
  *       MXBean's start time) to the end of that request: the startup cost seen by a service.
+ *   <li>{@code footprint}: for the benchmark's footprint section, a JVM that stays up to be
+ *       measured: {@code once}'s line, then {@code --warmup-calls} requests one at a time, then
+ *       {@code IDLE}; it then waits for a line on standard input: {@code load} runs {@code rate}
+ *       for {@code --seconds} (no warm-up) and prints its result as {@code LOADED ...}, and waits
+ *       again; any other line, or the end of input, ends it.
  * </ul>
  *
  * <p>Requests sent during {@code --warmup-seconds} are not recorded. Every response body is read
@@ -49,8 +54,9 @@ import java.util.concurrent.locks.LockSupport;
  * cpu_ms=.. rss_kb=..}, where {@code cpu_ms} is this JVM's own CPU time (user + system) inside the
  * window, or -1 where {@code /proc} is missing.
  *
- * <p>Usage: {@code LoadClient --client jdk|jdk-async|okhttp --url http://hello:8080/ --mode saturate|rate|once
+ * <p>Usage: {@code LoadClient --client jdk|jdk-async|okhttp --url http://hello:8080/ --mode saturate|rate|once|footprint
  * [--seconds 10] [--warmup-seconds 5] [--concurrency 8] [--rps 1000] [--late-ms 10]}
+ * ({@code --mode footprint} takes {@code [--warmup-calls 200]} too)
  */
 public final class LoadClient {
   private static final long REQUEST_TIMEOUT_SECONDS = 10;
@@ -94,8 +100,13 @@ public final class LoadClient {
       case "rate":
         result = rate(client, kind, url, nanos(warmup), nanos(seconds), concurrency, rps, lateNanos);
         break;
+      case "footprint":
+        result =
+            footprint(client, kind, url, Integer.parseInt(opts.getOrDefault("warmup-calls", "200")), nanos(seconds),
+                concurrency, rps, lateNanos);
+        break;
       default:
-        throw new IllegalArgumentException("--mode " + mode + " (expected: saturate, rate or once)");
+        throw new IllegalArgumentException("--mode " + mode + " (expected: saturate, rate, once or footprint)");
     }
     System.out.println(result + " rss_kb=" + rssKb());
     System.out.flush();
@@ -176,7 +187,36 @@ public final class LoadClient {
     }
   }
 
-  private static String once(Client client, String kind, String url) {
+  /**
+   * {@code once}, warm-up calls, then idles until the harness asks for a load run or the end; see
+   * the class comment. Every wait is on the harness, which closes standard input when it is done.
+   */
+  static String footprint(Client client, String kind, String url, int warmupCalls, long measure, int concurrency,
+      int rps, long lateNanos) throws IOException, InterruptedException {
+    System.out.println(once(client, kind, url));
+    long warmupErrors = 0;
+    for (int i = 0; i < warmupCalls; i++) {
+      try {
+        if (client.get(url) != 200) {
+          warmupErrors++;
+        }
+      } catch (Exception e) {
+        warmupErrors++;
+      }
+    }
+    System.out.println("IDLE warmup_calls=" + warmupCalls + " warmup_errors=" + warmupErrors);
+    System.out.flush();
+    java.io.BufferedReader in =
+        new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8));
+    String command;
+    while ("load".equals(command = in.readLine())) {
+      System.out.println("LOADED " + rate(client, kind, url, 0, measure, concurrency, rps, lateNanos).substring("RESULT ".length()));
+      System.out.flush();
+    }
+    return "RESULT mode=footprint client=" + kind + " end=" + command;
+  }
+
+  static String once(Client client, String kind, String url) {
     int status;
     try {
       status = client.get(url);

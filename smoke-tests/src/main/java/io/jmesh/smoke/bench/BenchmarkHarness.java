@@ -47,13 +47,21 @@ import java.util.function.ToLongFunction;
  * throughput at saturation ({@code --concurrency} RPCs in flight at most) and latency at the
  * fixed rate, with ratios to direct. {@code --rounds n} runs the pair n times.
  *
+ * <p>The footprint section ({@code --sections footprint}, not in the default sections; {@link
+ * FootprintSection}): what carrying the agent costs a JVM, with and without it in alternating runs
+ * under the same memory settings: start to first answered request (file and controller mode), RSS
+ * idle and after a load run, the Native Memory Tracking split, threads and idle CPU; and the JDK
+ * tools. {@code --footprint-runs} (7), {@code --footprint-idle-seconds} (60), {@code
+ * --footprint-load-seconds} (60), {@code --footprint-warmup-calls} (200), {@code --footprint-apps}
+ * (jdk,okhttp,grpc).
+ *
  * <p>It is a report, not a test: it asserts nothing about timings. It prints markdown tables
  * (values and ratios to the direct baseline) and writes them to {@code
  * smoke-tests/target/benchmark-results.md}.
  *
  * <p>Usage: {@code BenchmarkHarness [--quick] [--warmup-seconds 5] [--seconds 10] [--rps 1000]
  * [--concurrency 8] [--rate-workers 32] [--startup-runs 5] [--tool-runs 10] [--clients jdk,okhttp]
- * [--sections file-mode,sidecar,grpc] [--sidecar-client okhttp] [--rounds 1] [--out path]}; {@code --clients} also
+ * [--sections file-mode,sidecar,grpc,footprint] [--sidecar-client okhttp] [--rounds 1] [--out path]}; {@code --clients} also
  * takes {@code jdk-async} (JDK {@code sendAsync(..).get()}); {@code --sections sidecar} runs only
  * the sidecar comparison, {@code --sections grpc} only the gRPC comparison (not in the default
  * sections). Run it through the {@code bench} Maven profile, or from the repository root after
@@ -62,6 +70,8 @@ import java.util.function.ToLongFunction;
 public final class BenchmarkHarness {
   private static final String BIND = "127.0.0.2";
   private static final String MESH_URL = "http://hello:8080/";
+  /** The sections {@code --sections} accepts; file-mode and sidecar run by default. */
+  static final List<String> SECTIONS = List.of("file-mode", "sidecar", "grpc", "footprint");
   private static final Duration SIDECAR_READY_TIMEOUT = Duration.ofSeconds(20);
   /** Two agents bootstrapping against a fresh controller and CA on a busy 2-core machine. */
   private static final Duration MESH_READY_TIMEOUT = Duration.ofSeconds(60);
@@ -104,6 +114,11 @@ public final class BenchmarkHarness {
     List<String> sections = List.of("file-mode", "sidecar");
     String sidecarClient = "okhttp";
     int rounds = 1;
+    int footprintRuns = 7;
+    double footprintIdleSeconds = 60;
+    double footprintLoadSeconds = 60;
+    int footprintWarmupCalls = 200;
+    List<String> footprintApps = List.of("jdk", "okhttp", "grpc");
     Path out = Jvm.appClasses().getParent().resolve("benchmark-results.md");
 
     static Options parse(String[] raw) {
@@ -160,9 +175,33 @@ public final class BenchmarkHarness {
           case "--sections":
             o.sections = List.of(v.split(","));
             for (String section : o.sections) {
-              if (!section.equals("file-mode") && !section.equals("sidecar") && !section.equals("grpc")) {
+              if (!SECTIONS.contains(section)) {
                 throw new IllegalArgumentException(
-                    "--sections " + v + ": unknown section " + section + " (expected: file-mode, sidecar, grpc)");
+                    "--sections " + v + ": unknown section " + section + " (expected: one of " + SECTIONS + ")");
+              }
+            }
+            break;
+          case "--footprint-runs":
+            o.footprintRuns = Integer.parseInt(v);
+            if (o.footprintRuns < 1) {
+              throw new IllegalArgumentException("--footprint-runs " + v + " (expected: >= 1; 7 or more for the figures)");
+            }
+            break;
+          case "--footprint-idle-seconds":
+            o.footprintIdleSeconds = Double.parseDouble(v);
+            break;
+          case "--footprint-load-seconds":
+            o.footprintLoadSeconds = Double.parseDouble(v);
+            break;
+          case "--footprint-warmup-calls":
+            o.footprintWarmupCalls = Integer.parseInt(v);
+            break;
+          case "--footprint-apps":
+            o.footprintApps = List.of(v.split(","));
+            for (String app : o.footprintApps) {
+              if (!List.of("jdk", "okhttp", "grpc").contains(app)) {
+                throw new IllegalArgumentException(
+                    "--footprint-apps " + v + ": unknown application " + app + " (expected: jdk, okhttp, grpc)");
               }
             }
             break;
@@ -181,7 +220,9 @@ public final class BenchmarkHarness {
           default:
             throw new IllegalArgumentException(
                 "unknown argument " + a + " (expected: --quick, --warmup-seconds, --seconds, --rps, --concurrency,"
-                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --sections, --sidecar-client, --rounds, --out)");
+                    + " --rate-workers, --startup-runs, --tool-runs, --clients, --sections, --sidecar-client, --rounds,"
+                    + " --footprint-runs, --footprint-idle-seconds, --footprint-load-seconds, --footprint-warmup-calls,"
+                    + " --footprint-apps, --out)");
         }
       }
       return o;
@@ -217,15 +258,16 @@ public final class BenchmarkHarness {
     boolean fileMode = options.sections.contains("file-mode");
     boolean sidecar = options.sections.contains("sidecar");
     boolean grpc = options.sections.contains("grpc");
+    boolean footprint = options.sections.contains("footprint");
     Path agent = Jvm.agentJar();
-    if ((fileMode || sidecar || grpc) && !Files.isRegularFile(agent)) {
+    if (!Files.isRegularFile(agent)) {
       throw new IllegalStateException("agent jar not found at " + agent + " (build the agent module first)");
     }
     if (sidecar) {
       // Fail now, naming what is missing, rather than after minutes of load.
       SidecarPair.haproxyBinary();
     }
-    if (sidecar || grpc) {
+    if (sidecar || grpc || footprint) {
       Path controllerJar = Jvm.controllerJar();
       if (!Files.isRegularFile(controllerJar)) {
         throw new IllegalStateException(
@@ -243,11 +285,13 @@ public final class BenchmarkHarness {
       line(String.format(Locale.ROOT, "- agent jar: %s, %.2f MiB (%d bytes)", agent.getFileName(),
           Files.size(agent) / 1048576.0, Files.size(agent)));
     }
-    line(String.format(Locale.ROOT,
+    if (fileMode || sidecar || grpc) {
+      line(String.format(Locale.ROOT,
         "- load: warmup %.0f s, measure %.0f s; saturation with %d closed-loop threads; latency at %d req/s open"
             + " loop (%d workers, latency from the intended send time); server: HelloServer on %s, 1 KiB"
             + " bodies, 16 threads, TCP_NODELAY, same machine",
         options.warmupSeconds, options.seconds, options.concurrency, options.rps, options.rateWorkers, BIND));
+    }
     if (fileMode) {
       line("- direct: no agent, URL http://" + BIND + ":<port>/; jmesh: -javaagent, JMESH_CONFIG file mode,"
           + " URL " + MESH_URL + " mapped to the same server");
@@ -265,6 +309,12 @@ public final class BenchmarkHarness {
           + " --ca-dir, target hello:8080, TLS 1.3 + h2 between the JVMs, h2c from the server's agent to the"
           + " application on loopback; " + options.rounds + " round(s)");
     }
+    if (footprint) {
+      line(String.format(Locale.ROOT, "- footprint: %s, %d alternating runs per side, -Xms256m -Xmx256m and"
+              + " -XX:NativeMemoryTracking=summary on both sides, idle %.0f s, load %d req/s for %.0f s",
+          String.join(", ", options.footprintApps), options.footprintRuns, options.footprintIdleSeconds, options.rps,
+          options.footprintLoadSeconds));
+    }
     line("");
     flushProgress();
 
@@ -276,6 +326,9 @@ public final class BenchmarkHarness {
     }
     if (grpc) {
       runGrpcComparison();
+    }
+    if (footprint) {
+      new FootprintSection(options, workDir, this::line).run(agent);
     }
 
     System.out.println();
@@ -317,8 +370,8 @@ public final class BenchmarkHarness {
     }
     progress("JDK tools x" + options.toolRuns);
     List<String[]> tools = new ArrayList<>();
-    tools.add(tool(agent, "keytool", "-help"));
-    tools.add(tool(agent, "jcmd", "-l"));
+    tools.add(tool(agent, "keytool", "-help", options.toolRuns));
+    tools.add(tool(agent, "jcmd", "-l", options.toolRuns));
 
     writeSaturation(saturation);
     writeLatency(latency);
@@ -482,7 +535,7 @@ public final class BenchmarkHarness {
   }
 
   /** {@code /proc/loadavg}'s first three fields, or "unknown". */
-  private static String loadAverage() {
+  static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).trim().split("\\s+");
       return f[0] + " " + f[1] + " " + f[2];
@@ -590,11 +643,11 @@ public final class BenchmarkHarness {
    * Runs a JDK tool with and without {@code JAVA_TOOL_OPTIONS=-javaagent:<jar>}, alternating.
    * Returns {name, median off, min off, median on, min on, skipped?}.
    */
-  private String[] tool(Path agent, String tool, String arg) throws Exception {
+  static String[] tool(Path agent, String tool, String arg, int runs) throws Exception {
     Path exe = Path.of(System.getProperty("java.home"), "bin", tool);
-    long[] off = new long[options.toolRuns];
-    long[] on = new long[options.toolRuns];
-    for (int i = 0; i < options.toolRuns; i++) {
+    long[] off = new long[runs];
+    long[] on = new long[runs];
+    for (int i = 0; i < runs; i++) {
       off[i] = runTool(exe, arg, null);
       on[i] = runTool(exe, arg, agent);
     }
@@ -693,15 +746,21 @@ public final class BenchmarkHarness {
   }
 
   private void writeTools(List<String[]> tools) {
-    line("## JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + options.toolRuns + " runs each)");
-    line("");
-    line("| command | without agent (median / min) | with agent (median / min) | ratio (median) | agent skipped |");
-    line("|---|---:|---:|---:|---|");
+    writeTools("## JDK tools with JAVA_TOOL_OPTIONS=-javaagent:jmesh-agent.jar (" + options.toolRuns + " runs each)",
+        tools, this::line);
+  }
+
+  /** The JDK tools table under {@code heading}, one row per result of {@link #tool}. */
+  static void writeTools(String heading, List<String[]> tools, Consumer<String> out) {
+    out.accept(heading);
+    out.accept("");
+    out.accept("| command | without agent (median / min) | with agent (median / min) | ratio (median) | agent skipped |");
+    out.accept("|---|---:|---:|---:|---|");
     for (String[] t : tools) {
-      line(String.format(Locale.ROOT, "| `%s` | %s ms / %s ms | %s ms / %s ms | %.2f | %s |", t[0], t[1], t[2], t[3],
-          t[4], Double.parseDouble(t[3]) / Double.parseDouble(t[1]), t[5]));
+      out.accept(String.format(Locale.ROOT, "| `%s` | %s ms / %s ms | %s ms / %s ms | %.2f | %s |", t[0], t[1], t[2],
+          t[3], t[4], Double.parseDouble(t[3]) / Double.parseDouble(t[1]), t[5]));
     }
-    line("");
+    out.accept("");
   }
 
   private void writeSidecarComparison(String client, List<ScenarioResult> results, int round, String loadBefore) {
@@ -887,7 +946,7 @@ public final class BenchmarkHarness {
     System.out.flush();
   }
 
-  private static void progress(String s) {
+  static void progress(String s) {
     System.out.println("[bench] " + s);
     System.out.flush();
   }

@@ -49,10 +49,19 @@ final class ProcStat {
 
   /** {@code VmRSS} of {@code pid} in KiB; -1 when unknown. */
   static long rssKb(long pid) {
+    return statusField(pid, "VmRSS:");
+  }
+
+  /** The number of threads of {@code pid} ({@code Threads:} in its status); -1 when unknown. */
+  static long threads(long pid) {
+    return statusField(pid, "Threads:");
+  }
+
+  private static long statusField(long pid, String field) {
     try {
       for (String l : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"), StandardCharsets.US_ASCII)) {
-        if (l.startsWith("VmRSS:")) {
-          return Long.parseLong(l.substring("VmRSS:".length()).trim().split("\\s+")[0]);
+        if (l.startsWith(field)) {
+          return Long.parseLong(l.substring(field.length()).trim().split("\\s+")[0]);
         }
       }
     } catch (IOException | RuntimeException e) {
