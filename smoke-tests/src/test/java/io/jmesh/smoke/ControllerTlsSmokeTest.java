@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.jmesh.smoke.apps.HelloServer;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -65,7 +66,7 @@ class ControllerTlsSmokeTest {
     String token = ControllerProcess.token(dir.resolve("ca-a"), "default", "hello", "1h");
 
     // 1. Anchors of A: the agent gets its identity, and its stream presents it (mTLS).
-    int adminPort = freePort(); // fixed, so that it can be asked after A is gone
+    int adminPort = Ports.unused(); // fixed, so that it can be asked after A is gone
     String agentAdmin = "127.0.0.1:" + adminPort;
     Jvm hello = start(Jvm.builder("hello")
         .withAgent()
@@ -115,12 +116,6 @@ class ControllerTlsSmokeTest {
         "the agent names the missing setting");
     awaitOutput(bare, 1, l -> l.startsWith("READY "), "the application still starts");
     assertThat(b.get("/agents").body()).contains("\"agentCount\": 0");
-  }
-
-  private static int freePort() throws Exception {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 
   private Jvm start(Jvm.Builder builder) throws Exception {

@@ -8,9 +8,8 @@ import io.jmesh.smoke.apps.CaptureCaller;
 import io.jmesh.smoke.apps.CaptureServers;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -55,7 +54,7 @@ class InboundCaptureSmokeTest {
     int[] port = new int[KINDS.length];
     StringBuilder services = new StringBuilder("services:\n");
     for (int i = 0; i < KINDS.length; i++) {
-      port[i] = freePort();
+      port[i] = Ports.unused();
       services.append("""
             - name: cap-%s
               ports: [8080]
@@ -64,7 +63,7 @@ class InboundCaptureSmokeTest {
                 - {address: 127.0.0.2, port: %d}
           """.formatted(KINDS[i], port[i]));
     }
-    int admin = freePort();
+    int admin = Ports.unused();
     Path caDir = dir.resolve("ca");
     Path config = dir.resolve("mesh.yaml");
     ControllerProcess.write(config, services.toString());
@@ -161,11 +160,5 @@ class InboundCaptureSmokeTest {
     Jvm jvm = builder.start();
     toClose.add(jvm);
     return jvm;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

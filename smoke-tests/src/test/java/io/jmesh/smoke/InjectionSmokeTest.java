@@ -26,6 +26,7 @@ import io.jmesh.smoke.apps.HelloServer;
 import io.jmesh.smoke.apps.PodWorkload;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -206,7 +207,7 @@ class InjectionSmokeTest {
 
     // 3. The ReplicaSet's pod, admitted as the API server does.
     int appPort = KubernetesSmokeTest.portFreeOn(List.of("127.0.0.1", POD_IP));
-    int adminPort = KubernetesSmokeTest.freePort();
+    int adminPort = Ports.unused();
     String podJson = deploymentPod(appPort, adminPort);
     String review = """
         {"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1",

@@ -5,9 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import io.jmesh.smoke.support.Ports;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,7 +77,7 @@ class JmeshCliSmokeTest {
                   .withAgent()
                   .env(controller.agentEnv())
                   .env("JMESH_SERVICE", "traffic-client")
-                  .env("JMESH_ADMIN_PORT", String.valueOf(freePort()))
+                  .env("JMESH_ADMIN_PORT", String.valueOf(Ports.unused()))
                   .main("io.jmesh.smoke.apps.TrafficClient", "--url", "http://hello:8080/", "--rps", "20", "--seconds", "120")
                   .start()) {
         // Traffic flows once the client reports its first second.
@@ -127,13 +125,6 @@ class JmeshCliSmokeTest {
         assertThat(endpoints.output())
             .containsPattern("127\\.0\\.0\\.2:" + port + "\\s+1\\s+version=v1\\s+traffic-client\\.default~\\S+\\s+\\S+\\s+\\d+\\s+\\d+\\.\\dms");
       }
-    }
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket()) {
-      s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      return s.getLocalPort();
     }
   }
 }

@@ -12,6 +12,7 @@ import io.jmesh.smoke.apps.HelloServer;
 import io.jmesh.smoke.apps.TrafficClient;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -109,8 +110,8 @@ class KubernetesSmokeTest {
       servers.put(name, start(Jvm.builder("hello-" + name).main(HelloServer.class.getName(),
           "--name", name, "--version", version, "--bind", ip.get(name), "--port", Integer.toString(port))));
     }
-    int grpcV1Port = freePort();
-    int grpcV2Port = freePort();
+    int grpcV1Port = Ports.unused();
+    int grpcV2Port = Ports.unused();
     Jvm greeterV1 = start(Jvm.builder("greeter-v1").classPath(Jvm.appClassPath(GRPC_LIBS))
         .main(GrpcHelloServer.class.getName(), "--name", "g1", "--version", "v1",
             "--bind", "127.0.0.20", "--port", Integer.toString(grpcV1Port)));
@@ -166,7 +167,7 @@ class KubernetesSmokeTest {
     unary.awaitExit(30_000);
     stream.awaitExit(30_000);
 
-    int adminPort = freePort();
+    int adminPort = Ports.unused();
     Jvm traffic = start(Jvm.builder("web")
         .withAgent()
         .env(agentEnv)
@@ -487,7 +488,7 @@ class KubernetesSmokeTest {
   /** A port free on every one of {@code addresses} (tried a few times; each probe is a bind). */
   static int portFreeOn(java.util.Collection<String> addresses) throws IOException {
     for (int attempt = 0; attempt < 20; attempt++) {
-      int port = freePort();
+      int port = Ports.unused();
       boolean free = true;
       for (String address : addresses) {
         try (ServerSocket s = new ServerSocket()) {
@@ -502,11 +503,5 @@ class KubernetesSmokeTest {
       }
     }
     throw new IllegalStateException("no port free on all of " + addresses + " in 20 tries");
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -9,9 +9,8 @@ import io.jmesh.smoke.apps.TrafficClient;
 import io.jmesh.smoke.bench.TcpTable;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -57,11 +56,11 @@ class MeshTlsSmokeTest {
   @Test
   void http11ApplicationsTalkMutualTlsOverOneHttp2ConnectionThroughRenewals() throws Exception {
     Path caDir = dir.resolve("ca");
-    int meshA = freePort();
-    int meshB = freePort();
-    int appA = freePort();
-    int appB = freePort();
-    int adminA = freePort(); // hello-a's admin endpoint; the other agents need none
+    int meshA = Ports.unused();
+    int meshB = Ports.unused();
+    int appA = Ports.unused();
+    int appB = Ports.unused();
+    int adminA = Ports.unused(); // hello-a's admin endpoint; the other agents need none
     Path config = dir.resolve("mesh.yaml");
     ControllerProcess.write(config, """
         services:
@@ -179,11 +178,5 @@ class MeshTlsSmokeTest {
     Jvm jvm = builder.start();
     toClose.add(jvm);
     return jvm;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -58,7 +59,7 @@ class MetricsSmokeTest {
               "  - name: nowhere",
               "    ports: [8080]",
               ""));
-      int admin = freePort();
+      int admin = Ports.unused();
       Jvm.Builder builder =
           Jvm.builder("metrics-client")
               .classPath(Jvm.appClassPath(null))
@@ -163,11 +164,5 @@ class MetricsSmokeTest {
     return http.send(
         HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
         HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
-      return s.getLocalPort();
-    }
   }
 }

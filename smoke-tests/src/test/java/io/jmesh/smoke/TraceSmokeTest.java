@@ -10,6 +10,7 @@ import io.jmesh.smoke.apps.ClientApp;
 import io.jmesh.smoke.apps.HelloServer;
 import io.jmesh.smoke.support.ControllerProcess;
 import io.jmesh.smoke.support.Jvm;
+import io.jmesh.smoke.support.Ports;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
@@ -18,9 +19,7 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -195,10 +194,10 @@ class TraceSmokeTest {
 
   private Mesh startMesh() throws Exception {
     Path caDir = dir.resolve("ca");
-    int meshA = freePort();
-    int meshB = freePort();
-    int appA = freePort();
-    int appB = freePort();
+    int meshA = Ports.unused();
+    int meshB = Ports.unused();
+    int appA = Ports.unused();
+    int appB = Ports.unused();
     Path config = dir.resolve("mesh.yaml");
     ControllerProcess.write(config, """
         services:
@@ -260,11 +259,5 @@ class TraceSmokeTest {
 
   private static String hex(byte[] bytes) {
     return HexFormat.of().formatHex(bytes);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

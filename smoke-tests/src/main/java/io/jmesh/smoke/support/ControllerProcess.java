@@ -1,9 +1,6 @@
 package io.jmesh.smoke.support;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -49,8 +46,8 @@ public final class ControllerProcess implements AutoCloseable {
   public ControllerProcess(Path config, Path overrides) throws IOException {
     this.config = config;
     this.overrides = overrides;
-    this.xdsPort = freePort();
-    this.adminPort = freePort();
+    this.xdsPort = Ports.unused();
+    this.adminPort = Ports.unused();
   }
 
   /**
@@ -220,13 +217,6 @@ public final class ControllerProcess implements AutoCloseable {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)).substring(0, 12);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
-    }
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket()) {
-      s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-      return s.getLocalPort();
     }
   }
 }
