@@ -32,6 +32,11 @@ import java.util.Objects;
  * <p>A refused write (a 409 after someone else's update, a missing permission) is logged; the
  * update that caused it brings the route back through the translation, which tries again.
  *
+ * <p>The same status is not written twice from the same {@code resourceVersion}: until the
+ * informer's cache holds the result of an accepted write, the cached object is older than that
+ * write, and writing the same status from it again would only repeat it (a translation in
+ * between, caused by another object's change, did exactly that).
+ *
  * <p>Not thread-safe: called from the source's one thread.
  */
 final class RouteStatusWriter {
@@ -41,6 +46,11 @@ final class RouteStatusWriter {
   private final KubernetesClient client;
   private final Clock clock;
   private volatile int writes; // read by tests on another thread
+  // Per route (kind/namespace/name): the last accepted write, and the resourceVersion it was
+  // made from. Only routes still in the cluster are kept.
+  private Map<String, Written> written = new java.util.HashMap<>();
+
+  private record Written(String fromVersion, List<RouteParentStatus> status) {}
 
   RouteStatusWriter(KubernetesClient client, Clock clock) {
     this.client = Objects.requireNonNull(client, "client");
@@ -54,6 +64,8 @@ final class RouteStatusWriter {
 
   /** Brings the status of every route in {@code state} to what {@code statuses} says. */
   void write(ClusterState state, Map<RouteStatus.Key, List<RouteStatus>> statuses) {
+    Map<String, Written> before = written;
+    written = new java.util.HashMap<>();
     for (HTTPRoute route : state.httpRoutes()) {
       List<RouteStatus> desired = statuses.getOrDefault(key(RouteStatus.Kind.HTTPRoute, route), List.of());
       List<RouteParentStatus> current =
@@ -64,7 +76,7 @@ final class RouteStatusWriter {
       if (!next.equals(current)) {
         HTTPRoute copy = Serialization.clone(route);
         copy.setStatus(new HTTPRouteStatus(next));
-        update(route, () -> client.resource(copy).updateStatus());
+        update(route, next, before, () -> client.resource(copy).updateStatus());
       }
     }
     for (GRPCRoute route : state.grpcRoutes()) {
@@ -77,14 +89,24 @@ final class RouteStatusWriter {
       if (!next.equals(current)) {
         GRPCRoute copy = Serialization.clone(route);
         copy.setStatus(new GRPCRouteStatus(next));
-        update(route, () -> client.resource(copy).updateStatus());
+        update(route, next, before, () -> client.resource(copy).updateStatus());
       }
     }
   }
 
-  private void update(HasMetadata route, Runnable write) {
+  private void update(
+      HasMetadata route, List<RouteParentStatus> next, Map<String, Written> before, Runnable write) {
+    String key = route.getClass().getSimpleName() + "/" + route.getMetadata().getNamespace() + "/"
+        + route.getMetadata().getName();
+    String version = route.getMetadata().getResourceVersion();
+    Written last = before.get(key);
+    if (last != null && version != null && version.equals(last.fromVersion()) && next.equals(last.status())) {
+      written.put(key, last); // the cache has not seen that write yet; its update event comes
+      return;
+    }
     if (tryWrite(route, write)) {
       writes++;
+      written.put(key, new Written(version, next));
     }
   }
 
