@@ -141,7 +141,10 @@ class DemoSmokeTest {
     long p1v1 = p1.stream().mapToLong(Tick::v1).sum();
     long p1v2 = p1.stream().mapToLong(Tick::v2).sum();
     assertThat(p1.stream().mapToLong(Tick::errors).sum()).as(output).isZero();
-    assertThat(p1.stream().mapToLong(t -> t.counts().getOrDefault("v1-b", 0L)).sum()).as(output).isPositive();
+    // Which v1 instance takes v1's calls is peak-EWMA's choice: the one that answers faster first
+    // keeps the lower estimate, so either may get them all (README, "The demo"). Issue 25 makes the
+    // split within v1 even; until then the test asserts only that v1 as a whole was served.
+    assertThat(p1v1).as(output).isPositive();
     assertThat(100.0 * p1v2 / (p1v1 + p1v2)).as("phase 1 v2 share\n" + output).isBetween(3.0, 25.0);
 
     // Phase 2: after the reload, nothing reaches v1-b and nothing fails.
