@@ -22,8 +22,10 @@ import java.util.random.RandomGenerator;
  */
 final class DestinationState {
   final String name;
-  private final Ticker ticker;
-  private final RandomGenerator random;
+  // The router's, kept here so that a call reaches them through its destination.
+  final Ticker ticker;
+  final RandomGenerator random;
+  final io.jmesh.runtime.mirror.MirrorSender mirrors; // null: routes' mirrors send nothing
   final ClientMeters meters;
   private DestinationPolicy policy; // config thread only
 
@@ -32,8 +34,14 @@ final class DestinationState {
   volatile ConcurrencyLimit limit; // null: no cap
   volatile LocalRateLimit rateLimit; // null: no limit
 
-  DestinationState(String name, Ticker ticker, RandomGenerator random, ClientMeters meters) {
+  DestinationState(
+      String name,
+      Ticker ticker,
+      RandomGenerator random,
+      io.jmesh.runtime.mirror.MirrorSender mirrors,
+      ClientMeters meters) {
     this.name = name;
+    this.mirrors = mirrors;
     this.ticker = ticker;
     this.random = random;
     this.meters = meters;

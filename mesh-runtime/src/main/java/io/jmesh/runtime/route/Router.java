@@ -128,7 +128,7 @@ public final class Router implements AutoCloseable {
     }
     balancers = next;
     destinations = nextStates;
-    return new RouteTable(snapshot, byHost, random, ticker, firstUse, mirrors);
+    return new RouteTable(snapshot, byHost, random, firstUse);
   }
 
   /**
@@ -195,7 +195,7 @@ public final class Router implements AutoCloseable {
     }
     state = destinations.get(qualified);
     if (state == null) {
-      state = new DestinationState(qualified, ticker, random, metrics.client(qualified));
+      state = new DestinationState(qualified, ticker, random, mirrors, metrics.client(qualified));
     }
     state.update(service.policy(), service.endpoints());
     nextStates.put(qualified, state);
