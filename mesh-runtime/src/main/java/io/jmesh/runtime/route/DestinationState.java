@@ -33,6 +33,7 @@ final class DestinationState {
   volatile RetryBudget budget;
   volatile ConcurrencyLimit limit; // null: no cap
   volatile LocalRateLimit rateLimit; // null: no limit
+  private volatile Authorities authorities = Authorities.NONE;
 
   DestinationState(
       String name,
@@ -80,6 +81,55 @@ final class DestinationState {
           r.isNone() ? null : new LocalRateLimit(name, r.requestsPerSecond(), Math.max(1, r.burst()), ticker);
     }
     policy = next;
+  }
+
+  /**
+   * Keeps {@code host:port} for every host form a client may write for this destination and
+   * every service port, so that the authority of a call to a port other than the scheme's
+   * default is found rather than built per call. Config thread.
+   */
+  void updateAuthorities(List<String> hostForms, int[] ports) {
+    authorities = new Authorities(hostForms, ports);
+  }
+
+  /** {@code host + ":" + port}; allocates nothing for a host form and port this table holds. */
+  String authority(String host, int port) {
+    String known = authorities.find(host, port);
+    return known != null ? known : host + ":" + port;
+  }
+
+  /** Immutable: the {@code host:port} strings of the host forms and ports of one update. */
+  private static final class Authorities {
+    static final Authorities NONE = new Authorities(List.of(), new int[0]);
+
+    private final String[] hosts;
+    private final int[] ports;
+    private final String[][] values; // [host][port]
+
+    Authorities(List<String> hosts, int[] ports) {
+      this.hosts = hosts.toArray(new String[0]);
+      this.ports = ports.clone();
+      this.values = new String[this.hosts.length][ports.length];
+      for (int h = 0; h < this.hosts.length; h++) {
+        for (int p = 0; p < ports.length; p++) {
+          values[h][p] = this.hosts[h] + ":" + ports[p];
+        }
+      }
+    }
+
+    String find(String host, int port) {
+      for (int h = 0; h < hosts.length; h++) {
+        if (hosts[h].equals(host)) {
+          for (int p = 0; p < ports.length; p++) {
+            if (ports[p] == port) {
+              return values[h][p];
+            }
+          }
+          return null;
+        }
+      }
+      return null;
+    }
   }
 
   boolean isAvailable(Endpoint endpoint) {

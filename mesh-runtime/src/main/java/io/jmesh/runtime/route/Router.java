@@ -181,9 +181,11 @@ public final class Router implements AutoCloseable {
     RouteTable.Destination destination =
         new RouteTable.Destination(
             qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute, state, pending);
-    for (String host : hostForms(service)) {
+    List<String> hosts = hostForms(service);
+    for (String host : hosts) {
       byHost.putIfAbsent(host, destination);
     }
+    state.updateAuthorities(hosts, ports);
   }
 
   /** The state of {@code service} in this update, made or carried over and updated once. */
