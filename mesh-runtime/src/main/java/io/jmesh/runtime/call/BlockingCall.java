@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
@@ -33,9 +35,17 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
   private final Ticker ticker;
   private final String destination;
   private final Function<Admission, R> onRefused;
-  private final ConcurrentLinkedQueue<Task> incoming = new ConcurrentLinkedQueue<>();
+  // Made by the first schedule(): a call answered at once (the usual case) schedules nothing.
+  @SuppressWarnings("rawtypes")
+  private static final AtomicReferenceFieldUpdater<BlockingCall, ConcurrentLinkedQueue> INCOMING =
+      AtomicReferenceFieldUpdater.newUpdater(BlockingCall.class, ConcurrentLinkedQueue.class, "incoming");
+  @SuppressWarnings("rawtypes")
+  private static final AtomicLongFieldUpdater<BlockingCall> SEQ =
+      AtomicLongFieldUpdater.newUpdater(BlockingCall.class, "seq");
+
+  private volatile ConcurrentLinkedQueue<Task> incoming; // tasks from any thread
+  private volatile long seq; // orders tasks due at the same time
   private PriorityQueue<Task> due; // created at the first wait
-  private final java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean done;
   private R response;
   private Throwable error;
@@ -198,7 +208,8 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
       if (due == null) {
         due = new PriorityQueue<>((a, b) -> a.dueNanos != b.dueNanos ? Long.compare(a.dueNanos, b.dueNanos) : Long.compare(a.seq, b.seq));
       }
-      for (Task t; (t = incoming.poll()) != null; ) {
+      ConcurrentLinkedQueue<Task> in = incoming;
+      for (Task t; in != null && (t = in.poll()) != null; ) {
         due.add(t);
       }
       Task next = due.peek();
@@ -219,10 +230,20 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
     }
   }
 
+  @SuppressWarnings("unchecked")
+  private ConcurrentLinkedQueue<Task> incoming() {
+    ConcurrentLinkedQueue<Task> in = incoming;
+    if (in == null) {
+      INCOMING.compareAndSet(this, null, new ConcurrentLinkedQueue<Task>());
+      in = incoming;
+    }
+    return in;
+  }
+
   @Override
   public void schedule(long delayNanos, Runnable task) {
     long at = ticker.nanoTime() + Math.max(0, delayNanos);
-    incoming.add(new Task(at, seq.getAndIncrement(), task));
+    incoming().add(new Task(at, SEQ.getAndIncrement(this), task));
     if (Thread.currentThread() != owner) {
       LockSupport.unpark(owner);
     }

@@ -4,7 +4,12 @@ import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.Admission;
+import io.jmesh.runtime.call.BlockingCall;
+import io.jmesh.runtime.call.CallDriver;
 import io.jmesh.runtime.call.Outcomes;
+import java.io.IOException;
+import java.util.function.Function;
 import io.jmesh.runtime.config.DestinationPolicy;
 import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.config.MeshSnapshot;
@@ -113,6 +118,20 @@ public class RouteAndPickBenchmark {
     OutboundCall call =
         runtime.route(OutboundRequest.of("http", "hello.default.svc.cluster.local", 8080, "GET", "/api/items", headers::get));
     return drive(call);
+  }
+
+  // An endpoint that answers 200 at once: the driver's cost without the network's.
+  private static final CallDriver.Sender<String> ANSWERS_200 =
+      attempt -> attempt.succeeded("ok", Outcomes.of(200), 200);
+  private static final Function<Admission, String> REFUSED = refusal -> "refused";
+
+  /**
+   * The call as the blocking adapters (OkHttp, HttpURLConnection) drive it: {@link BlockingCall}
+   * on the caller's thread over the whole path above, one attempt answered 200.
+   */
+  @Benchmark
+  public String blockingCall() throws IOException {
+    return BlockingCall.run(runtime.route(meshRequest), true, 0, ANSWERS_200, CallDriver.Observer.NONE, REFUSED);
   }
 
   /** What a call to a host outside the mesh pays: one lookup. */
