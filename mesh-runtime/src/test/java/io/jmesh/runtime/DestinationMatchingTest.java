@@ -89,6 +89,14 @@ class DestinationMatchingTest {
   }
 
   @Test
+  void authorityOfAHostFormIsMadeOncePerConfigNotPerCall() {
+    String first = runtime.route(Requests.get("hello.default", 8080, "/")).authority();
+
+    assertThat(first).isEqualTo("hello.default:8080");
+    assertThat(runtime.route(Requests.get("hello.default", 8080, "/")).authority()).isSameAs(first);
+  }
+
+  @Test
   void authorityIsWhatTheApplicationUsed() {
     assertThat(runtime.route(Requests.get("Hello.Default", 8080, "/")).authority())
         .isEqualTo("Hello.Default:8080");

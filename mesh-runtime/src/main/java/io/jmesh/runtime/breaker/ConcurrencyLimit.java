@@ -74,23 +74,27 @@ public final class ConcurrencyLimit {
    * The returned future completes when the caller holds a slot; it has failed with a {@link
    * RejectedExecutionException} when the call must fail fast.
    */
-  public CompletableFuture<Void> acquire() {
+  public Slot acquire() {
     if (tryAcquire()) {
-      return CompletableFuture.completedFuture(null);
+      Slot held = new Slot(this);
+      held.complete(null);
+      return held;
     }
     while (true) {
       int p = pending.get();
       if (p >= maxPending) {
-        return CompletableFuture.failedFuture(new RejectedExecutionException(
+        Slot refused = new Slot(this);
+        refused.completeExceptionally(new RejectedExecutionException(
             name + ": " + maxInFlight + " requests in flight and " + p
                 + " waiting (expected: at most maxInFlight " + maxInFlight + " + maxPending "
                 + maxPending + ")"));
+        return refused;
       }
       if (pending.compareAndSet(p, p + 1)) {
         break;
       }
     }
-    CompletableFuture<Void> waiter = new CompletableFuture<>();
+    Slot waiter = new Slot(this);
     waiters.offer(waiter);
     // A waiter that gives up leaves the queue at once, so that it stops holding a pending place.
     // Only one of this remove and drain's poll can take it, so pending is decremented once.
@@ -102,6 +106,30 @@ public final class ConcurrencyLimit {
     // A slot may have been freed between tryAcquire and offer, with nobody queued to take it.
     drain();
     return waiter;
+  }
+
+  /**
+   * What {@link #acquire()} returns: a future of the slot that also knows its limit, so that a
+   * holder needs one reference to give it back ({@link #close()}), even after the destination's
+   * limit was replaced.
+   */
+  public static final class Slot extends CompletableFuture<Void> {
+    private final ConcurrencyLimit limit;
+
+    private Slot(ConcurrencyLimit limit) {
+      this.limit = limit;
+    }
+
+    /**
+     * Gives the slot back when it was taken, or leaves the queue when it is still waited for;
+     * nothing when it was refused. Call once.
+     */
+    public void close() {
+      // A waiter that never got its slot leaves the queue; one that got it gives it back.
+      if (!cancel(false) && !isCompletedExceptionally()) {
+        limit.release();
+      }
+    }
   }
 
   /** Gives back one slot, handing it to the oldest waiter if there is one. */

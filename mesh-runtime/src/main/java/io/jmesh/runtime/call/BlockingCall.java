@@ -2,11 +2,12 @@ package io.jmesh.runtime.call;
 
 import io.jmesh.runtime.Admission;
 import io.jmesh.runtime.OutboundCall;
-import io.jmesh.runtime.time.Ticker;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
@@ -27,15 +28,22 @@ import java.util.function.Function;
  * {@link #run} or {@link #nextAttempt}).
  */
 public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
-  private record Task(long dueNanos, long seq, Runnable step) {}
+  private record Task(long dueNanos, int seq, Runnable step) {}
 
   private volatile Thread owner = Thread.currentThread();
-  private final Ticker ticker;
-  private final String destination;
+  private final OutboundCall call; // for its ticker and, in a message, its destination
   private final Function<Admission, R> onRefused;
-  private final ConcurrentLinkedQueue<Task> incoming = new ConcurrentLinkedQueue<>();
+  // Made by the first schedule(): a call answered at once (the usual case) schedules nothing.
+  @SuppressWarnings("rawtypes")
+  private static final AtomicReferenceFieldUpdater<BlockingCall, ConcurrentLinkedQueue> INCOMING =
+      AtomicReferenceFieldUpdater.newUpdater(BlockingCall.class, ConcurrentLinkedQueue.class, "incoming");
+  @SuppressWarnings("rawtypes")
+  private static final AtomicIntegerFieldUpdater<BlockingCall> SEQ =
+      AtomicIntegerFieldUpdater.newUpdater(BlockingCall.class, "seq");
+
+  private volatile ConcurrentLinkedQueue<Task> incoming; // tasks from any thread
+  private volatile int seq; // orders tasks due at the same time; a call schedules a handful
   private PriorityQueue<Task> due; // created at the first wait
-  private final java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean done;
   private R response;
   private Throwable error;
@@ -45,8 +53,7 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
   private volatile CallDriver.Attempt<R> handedOut;
 
   private BlockingCall(OutboundCall call, Function<Admission, R> onRefused) {
-    this.ticker = call.ticker();
-    this.destination = call.destination();
+    this.call = call;
     this.onRefused = onRefused;
   }
 
@@ -165,7 +172,7 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       InterruptedIOException interrupted =
-          new InterruptedIOException("jmesh: " + destination + ": interrupted while the mesh held the call");
+          new InterruptedIOException("jmesh: " + call.destination() + ": interrupted while the mesh held the call");
       driver.cancel(interrupted);
       throw interrupted;
     }
@@ -196,16 +203,17 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
   private void runSteps() throws InterruptedException {
     while (!done && handedOut == null) {
       if (due == null) {
-        due = new PriorityQueue<>((a, b) -> a.dueNanos != b.dueNanos ? Long.compare(a.dueNanos, b.dueNanos) : Long.compare(a.seq, b.seq));
+        due = new PriorityQueue<>((a, b) -> a.dueNanos != b.dueNanos ? Long.compare(a.dueNanos, b.dueNanos) : Integer.compare(a.seq, b.seq));
       }
-      for (Task t; (t = incoming.poll()) != null; ) {
+      ConcurrentLinkedQueue<Task> in = incoming;
+      for (Task t; in != null && (t = in.poll()) != null; ) {
         due.add(t);
       }
       Task next = due.peek();
       if (next == null) {
         LockSupport.park(this); // a slot's completion on another thread wakes us
       } else {
-        long wait = next.dueNanos - ticker.nanoTime();
+        long wait = next.dueNanos - call.ticker().nanoTime();
         if (wait <= 0) {
           due.poll();
           next.step.run();
@@ -219,10 +227,20 @@ public final class BlockingCall<R> implements Timer, CallDriver.Listener<R> {
     }
   }
 
+  @SuppressWarnings("unchecked")
+  private ConcurrentLinkedQueue<Task> incoming() {
+    ConcurrentLinkedQueue<Task> in = incoming;
+    if (in == null) {
+      INCOMING.compareAndSet(this, null, new ConcurrentLinkedQueue<Task>());
+      in = incoming;
+    }
+    return in;
+  }
+
   @Override
   public void schedule(long delayNanos, Runnable task) {
-    long at = ticker.nanoTime() + Math.max(0, delayNanos);
-    incoming.add(new Task(at, seq.getAndIncrement(), task));
+    long at = call.ticker().nanoTime() + Math.max(0, delayNanos);
+    incoming().add(new Task(at, SEQ.getAndIncrement(this), task));
     if (Thread.currentThread() != owner) {
       LockSupport.unpark(owner);
     }

@@ -9,6 +9,7 @@ import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.retry.RetryPolicy;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * Drives one routed call from admission to its answer; the one copy of the call path that every
@@ -121,7 +122,12 @@ public final class CallDriver<R> {
   private final Listener<R> listener;
   private final Timer timer;
   private final Observer observer;
-  private final AtomicBoolean ended = new AtomicBoolean();
+  // Field updaters rather than AtomicBooleans: one object less per call and per attempt.
+  @SuppressWarnings("rawtypes")
+  private static final AtomicIntegerFieldUpdater<CallDriver> ENDED =
+      AtomicIntegerFieldUpdater.newUpdater(CallDriver.class, "ended");
+
+  private volatile int ended; // 0, then 1 once: see end()
   private int attempts;
   private volatile Attempt<R> current;
 
@@ -155,7 +161,7 @@ public final class CallDriver<R> {
 
   /** Whether the call has ended (answered, failed, refused or cancelled). */
   public boolean isDone() {
-    return ended.get();
+    return ended != 0;
   }
 
   /**
@@ -201,7 +207,7 @@ public final class CallDriver<R> {
 
   /** After the fault delay: waits for a place among the requests in flight, bounded by the deadline. */
   private void awaitSlot(CompletableFuture<Void> slot) {
-    if (ended.get()) {
+    if (ended != 0) {
       return;
     }
     long left = call.deadlineRemainingNanos();
@@ -257,7 +263,7 @@ public final class CallDriver<R> {
 
   /** Starts the next attempt; {@code lastError} is the previous attempt's, or null. */
   private void attempt(Throwable lastError) {
-    if (ended.get()) {
+    if (ended != 0) {
       return;
     }
     if (attempts >= call.maxAttempts()) {
@@ -298,7 +304,7 @@ public final class CallDriver<R> {
   /** The attempt {@code a} ended: its decision stands; retry, answer or fail. */
   private void attemptEnded(Attempt<R> a, R response, Throwable error) {
     RetryPolicy.Decision d = a.decision;
-    if (ended.get()) {
+    if (ended != 0) {
       if (response != null) {
         sender.discard(response);
       }
@@ -333,7 +339,7 @@ public final class CallDriver<R> {
 
   /** Ends the call once: finishes it, then tells the listener. */
   private void end(R response, Throwable error, Admission refusal) {
-    if (!ended.compareAndSet(false, true)) {
+    if (!ENDED.compareAndSet(this, 0, 1)) {
       if (response != null) {
         sender.discard(response);
       }
@@ -366,7 +372,11 @@ public final class CallDriver<R> {
     private final Endpoint endpoint;
     private final long timeoutNanos;
     private final long startNanos;
-    private final AtomicBoolean reported = new AtomicBoolean();
+    @SuppressWarnings("rawtypes")
+    private static final AtomicIntegerFieldUpdater<Attempt> REPORTED =
+        AtomicIntegerFieldUpdater.newUpdater(Attempt.class, "reported");
+
+    private volatile int reported; // 0, then 1 once: see report()
     private volatile RetryPolicy.Decision decision;
     private volatile boolean completed;
     private volatile boolean committed;
@@ -444,7 +454,7 @@ public final class CallDriver<R> {
     }
 
     void report(AttemptOutcome outcome, int status, Throwable error) {
-      if (!reported.compareAndSet(false, true)) {
+      if (!REPORTED.compareAndSet(this, 0, 1)) {
         return;
       }
       long duration = driver.call.ticker().nanoTime() - startNanos;

@@ -30,6 +30,9 @@ public final class AttemptOutcome {
   private static final AttemptOutcome TIMEOUT = new AttemptOutcome(Kind.TIMEOUT, 0);
   private static final AttemptOutcome OTHER_ERROR = new AttemptOutcome(Kind.OTHER_ERROR, 0);
 
+  // One outcome per status code, made on first use: adapters report one per attempt.
+  private static final AttemptOutcome[] STATUS = new AttemptOutcome[600];
+
   private final Kind kind;
   private final int statusCode;
   private final int grpcStatus;
@@ -73,7 +76,13 @@ public final class AttemptOutcome {
     if (code < 100 || code > 599) {
       throw new IllegalArgumentException("status: " + code + " (expected: 100..599)");
     }
-    return new AttemptOutcome(Kind.HTTP_STATUS, code);
+    AttemptOutcome outcome = STATUS[code];
+    if (outcome == null) {
+      // Racing threads may each make one; they are equal and immutable, so either will do.
+      outcome = new AttemptOutcome(Kind.HTTP_STATUS, code);
+      STATUS[code] = outcome;
+    }
+    return outcome;
   }
 
   /**

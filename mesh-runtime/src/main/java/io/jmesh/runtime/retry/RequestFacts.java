@@ -21,8 +21,35 @@ public record RequestFacts(String method, boolean bodyReplayable, long bodyLengt
     }
   }
 
+  // The facts of most calls, made once: a call without body by one of the standard methods.
+  private static final String[] STANDARD_METHODS = {
+    "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", "POST", "PATCH", "CONNECT"
+  };
+  private static final RequestFacts[] NO_BODY = new RequestFacts[STANDARD_METHODS.length];
+
+  static {
+    for (int i = 0; i < NO_BODY.length; i++) {
+      NO_BODY[i] = new RequestFacts(STANDARD_METHODS[i], true, 0);
+    }
+  }
+
   /** A request without body, such as most GETs. */
   public static RequestFacts noBody(String method) {
-    return new RequestFacts(method, true, 0);
+    return of(method, true, 0);
+  }
+
+  /**
+   * The facts of a request, as the constructor makes them; a request without body by one of the
+   * standard methods (upper case) gets a shared instance, so that most calls allocate none.
+   */
+  public static RequestFacts of(String method, boolean bodyReplayable, long bodyLength) {
+    if (bodyReplayable && bodyLength == 0 && method != null) {
+      for (RequestFacts facts : NO_BODY) {
+        if (facts.method.equals(method)) {
+          return facts;
+        }
+      }
+    }
+    return new RequestFacts(method, bodyReplayable, bodyLength);
   }
 }

@@ -28,9 +28,7 @@ final class CompiledRoute {
   /** The route's whole-call timeout in nanoseconds, or -1 for none. */
   final long timeoutNanos;
   private final Match[] matches;
-  private final LoadBalancer[] backends;
-  // Per backend: whether an endpoint of the destination belongs to it (its label subset).
-  private final Predicate<Endpoint>[] members;
+  private final Backend[] backends;
   private final long[] cumulative;
   private final long total;
 
@@ -51,8 +49,10 @@ final class CompiledRoute {
     this.retry = retry;
     this.timeoutNanos = policy.timeout() == null ? -1 : policy.timeout().toNanos();
     this.matches = matches;
-    this.backends = backends;
-    this.members = members;
+    this.backends = new Backend[backends.length];
+    for (int i = 0; i < backends.length; i++) {
+      this.backends[i] = new Backend(this, backends[i], members[i]);
+    }
     this.cumulative = new long[weights.length];
     long sum = 0;
     for (int i = 0; i < weights.length; i++) {
@@ -85,26 +85,35 @@ final class CompiledRoute {
     return "/";
   }
 
-  /** The index of a backend at random by weight; a backend of weight 0 is never picked. */
-  int pickBackend(RandomGenerator random) {
+  /** A backend at random by weight; a backend of weight 0 is never picked. */
+  Backend pickBackend(RandomGenerator random) {
     if (backends.length == 1) {
-      return 0;
+      return backends[0];
     }
     long r = random.nextLong(total);
     for (int i = 0; i < cumulative.length; i++) {
       if (r < cumulative[i]) {
-        return i;
+        return backends[i];
       }
     }
     throw new AssertionError("r=" + r + " total=" + total);
   }
 
-  LoadBalancer backend(int index) {
-    return backends[index];
-  }
+  /**
+   * One backend of a route, made once with the route: a call holds this one reference instead of
+   * the route, the balancer and the subset, which keeps the per-call object small.
+   */
+  static final class Backend {
+    final CompiledRoute route;
+    final LoadBalancer balancer;
+    // Whether an endpoint of the destination belongs to this backend (its label subset).
+    final Predicate<Endpoint> members;
 
-  Predicate<Endpoint> members(int index) {
-    return members[index];
+    Backend(CompiledRoute route, LoadBalancer balancer, Predicate<Endpoint> members) {
+      this.route = route;
+      this.balancer = balancer;
+      this.members = members;
+    }
   }
 
   static Match[] compile(List<RouteMatch> matches) {

@@ -22,8 +22,10 @@ import java.util.random.RandomGenerator;
  */
 final class DestinationState {
   final String name;
-  private final Ticker ticker;
-  private final RandomGenerator random;
+  // The router's, kept here so that a call reaches them through its destination.
+  final Ticker ticker;
+  final RandomGenerator random;
+  final io.jmesh.runtime.mirror.MirrorSender mirrors; // null: routes' mirrors send nothing
   final ClientMeters meters;
   private DestinationPolicy policy; // config thread only
 
@@ -31,9 +33,16 @@ final class DestinationState {
   volatile RetryBudget budget;
   volatile ConcurrencyLimit limit; // null: no cap
   volatile LocalRateLimit rateLimit; // null: no limit
+  private volatile Authorities authorities = Authorities.NONE;
 
-  DestinationState(String name, Ticker ticker, RandomGenerator random, ClientMeters meters) {
+  DestinationState(
+      String name,
+      Ticker ticker,
+      RandomGenerator random,
+      io.jmesh.runtime.mirror.MirrorSender mirrors,
+      ClientMeters meters) {
     this.name = name;
+    this.mirrors = mirrors;
     this.ticker = ticker;
     this.random = random;
     this.meters = meters;
@@ -72,6 +81,55 @@ final class DestinationState {
           r.isNone() ? null : new LocalRateLimit(name, r.requestsPerSecond(), Math.max(1, r.burst()), ticker);
     }
     policy = next;
+  }
+
+  /**
+   * Keeps {@code host:port} for every host form a client may write for this destination and
+   * every service port, so that the authority of a call to a port other than the scheme's
+   * default is found rather than built per call. Config thread.
+   */
+  void updateAuthorities(List<String> hostForms, int[] ports) {
+    authorities = new Authorities(hostForms, ports);
+  }
+
+  /** {@code host + ":" + port}; allocates nothing for a host form and port this table holds. */
+  String authority(String host, int port) {
+    String known = authorities.find(host, port);
+    return known != null ? known : host + ":" + port;
+  }
+
+  /** Immutable: the {@code host:port} strings of the host forms and ports of one update. */
+  private static final class Authorities {
+    static final Authorities NONE = new Authorities(List.of(), new int[0]);
+
+    private final String[] hosts;
+    private final int[] ports;
+    private final String[][] values; // [host][port]
+
+    Authorities(List<String> hosts, int[] ports) {
+      this.hosts = hosts.toArray(new String[0]);
+      this.ports = ports.clone();
+      this.values = new String[this.hosts.length][ports.length];
+      for (int h = 0; h < this.hosts.length; h++) {
+        for (int p = 0; p < ports.length; p++) {
+          values[h][p] = this.hosts[h] + ":" + ports[p];
+        }
+      }
+    }
+
+    String find(String host, int port) {
+      for (int h = 0; h < hosts.length; h++) {
+        if (hosts[h].equals(host)) {
+          for (int p = 0; p < ports.length; p++) {
+            if (ports[p] == port) {
+              return values[h][p];
+            }
+          }
+          return null;
+        }
+      }
+      return null;
+    }
   }
 
   boolean isAvailable(Endpoint endpoint) {

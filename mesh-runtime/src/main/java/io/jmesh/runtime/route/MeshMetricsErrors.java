@@ -12,6 +12,9 @@ final class MeshMetricsErrors {
   /** Finished with neither an attempt nor a refusal: the adapter gave up (cancelled, failed). */
   static final String NOT_FINISHED = "_OTHER";
 
+  // The error.type of each error status, made on first use: 4xx and 5xx are ordinary answers.
+  private static final String[] STATUS = new String[600];
+
   private MeshMetricsErrors() {}
 
   static String of(Admission.Refusal refusal) {
@@ -27,11 +30,21 @@ final class MeshMetricsErrors {
   static String of(AttemptOutcome outcome) {
     return switch (outcome.kind()) {
       case SUCCESS -> null;
-      case HTTP_STATUS -> outcome.statusCode() < 400 ? null : Integer.toString(outcome.statusCode());
+      case HTTP_STATUS -> outcome.statusCode() < 400 ? null : status(outcome.statusCode());
       case CONNECT_FAILURE -> "connect_failure";
       case RESET -> "reset";
       case TIMEOUT -> "timeout";
       case OTHER_ERROR -> "_OTHER";
     };
+  }
+
+  private static String status(int code) {
+    String text = STATUS[code];
+    if (text == null) {
+      // Racing threads may each make one; equal strings, either will do.
+      text = Integer.toString(code);
+      STATUS[code] = text;
+    }
+    return text;
   }
 }

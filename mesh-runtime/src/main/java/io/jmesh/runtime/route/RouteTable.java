@@ -3,7 +3,6 @@ package io.jmesh.runtime.route;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
 import io.jmesh.runtime.config.MeshSnapshot;
-import io.jmesh.runtime.time.Ticker;
 import java.util.Map;
 import java.util.random.RandomGenerator;
 
@@ -17,9 +16,7 @@ public final class RouteTable {
   private final MeshSnapshot snapshot;
   private final Map<String, Destination> byHost;
   private final RandomGenerator random;
-  private final Ticker ticker;
   private final FirstUse firstUse;
-  private final io.jmesh.runtime.mirror.MirrorSender mirrors; // null: no copy is sent
 
   /**
    * Resolves an unresolved service (see {@link MeshSnapshot#unresolved()}) on its first call.
@@ -38,15 +35,11 @@ public final class RouteTable {
       MeshSnapshot snapshot,
       Map<String, Destination> byHost,
       RandomGenerator random,
-      Ticker ticker,
-      FirstUse firstUse,
-      io.jmesh.runtime.mirror.MirrorSender mirrors) {
-    this.mirrors = mirrors;
+      FirstUse firstUse) {
     this.firstUse = firstUse;
     this.snapshot = snapshot;
     this.byHost = Map.copyOf(byHost);
     this.random = random;
-    this.ticker = ticker;
   }
 
   /** The snapshot this table was compiled from. */
@@ -93,16 +86,7 @@ public final class RouteTable {
 
   private OutboundCall route(Destination destination, OutboundRequest request) {
     CompiledRoute route = destination.select(request);
-    int backend = route.pickBackend(random);
-    return new RoutedCall(
-        destination.state,
-        request,
-        route,
-        route.backend(backend),
-        route.members(backend),
-        random,
-        ticker,
-        mirrors);
+    return new RoutedCall(destination.state, request, route.pickBackend(random));
   }
 
   private Destination destination(String host, int port) {

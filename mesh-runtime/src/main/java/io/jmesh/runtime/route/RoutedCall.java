@@ -4,7 +4,6 @@ import io.jmesh.runtime.Admission;
 import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
-import io.jmesh.runtime.balance.LoadBalancer;
 import io.jmesh.runtime.breaker.ConcurrencyLimit;
 import io.jmesh.runtime.breaker.LocalRateLimit;
 import io.jmesh.runtime.config.RoutePolicy;
@@ -17,9 +16,6 @@ import io.jmesh.runtime.retry.RetryPolicy;
 import io.jmesh.runtime.telemetry.MeshTap;
 import io.jmesh.runtime.time.Ticker;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.function.Predicate;
-import java.util.random.RandomGenerator;
 
 /**
  * A call whose route and backend are chosen; it applies the route's policy to the attempts an
@@ -32,49 +28,37 @@ final class RoutedCall implements OutboundCall {
   // How often to pick again when the chosen endpoint's probe was claimed by another request.
   private static final int PICKS = 3;
 
+  // Few fields, each needed: this object is the one allocation of a call (issue 20). The route,
+  // balancer and subset come through the backend; the ticker, random source and mirror sender
+  // through the destination.
   private final DestinationState state;
   private final OutboundRequest request;
-  private final CompiledRoute route;
-  private final LoadBalancer balancer;
-  private final Predicate<Endpoint> members;
-  private final RandomGenerator random;
-  private final Ticker ticker;
-  private final io.jmesh.runtime.mirror.MirrorSender mirrors; // null: copies are not sent
-  private String authority;
+  private final CompiledRoute.Backend backend;
   private Endpoint previous;
   private int attempts; // reported
   private int picks; // endpoints handed out: never more than the route's attempts
   private RequestFacts facts;
   private Deadline deadline;
-  private ConcurrencyLimit heldLimit;
-  private CompletableFuture<Void> slot;
+  private ConcurrencyLimit.Slot slot; // held from admit() to finish(), when the destination caps calls
   // For the one metrics update at finish(): what the application was told, as far as we know.
   private final long startNanos;
-  private int status; // 0: no response
+  // A short and a byte: with them this object takes 64 bytes (compressed oops), not 72.
+  private short status; // 0: no response; an HTTP status is at most 599
   private String errorType; // null: success
-  private int grpcStatus = -1; // -1: no gRPC call (or not known to be one)
+  private byte grpcStatus = -1; // -1: no gRPC call (or not known to be one); else 0..16
   private boolean finished;
 
-  RoutedCall(
-      DestinationState state,
-      OutboundRequest request,
-      CompiledRoute route,
-      LoadBalancer balancer,
-      Predicate<Endpoint> members,
-      RandomGenerator random,
-      Ticker ticker,
-      io.jmesh.runtime.mirror.MirrorSender mirrors) {
-    this.mirrors = mirrors;
-    this.members = members;
+  RoutedCall(DestinationState state, OutboundRequest request, CompiledRoute.Backend backend) {
     this.state = state;
     this.request = request;
-    this.route = route;
-    this.balancer = balancer;
-    this.random = random;
-    this.ticker = ticker;
-    this.startNanos = ticker.nanoTime();
+    this.backend = backend;
+    this.startNanos = state.ticker.nanoTime();
     this.errorType = MeshMetricsErrors.NOT_FINISHED;
     state.meters.callStarted();
+  }
+
+  private CompiledRoute route() {
+    return backend.route;
   }
 
   @Override
@@ -84,56 +68,53 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public String authority() {
-    // Computed on demand: many adapters keep the application's own Host header.
-    String a = authority;
-    if (a == null) {
-      int port = request.port();
-      boolean defaultPort = port == OutboundRequest.effectivePort(request.scheme(), -1);
-      String rewritten = route.filters.rewrite().hostname();
-      String host = rewritten != null ? rewritten : request.host();
-      a = defaultPort ? host : host + ":" + port;
-      authority = a;
+    // Not kept: many adapters never ask, and the usual answers are found without building one.
+    int port = request.port();
+    String rewritten = route().filters.rewrite().hostname();
+    String host = rewritten != null ? rewritten : request.host();
+    if (port == OutboundRequest.effectivePort(request.scheme(), -1)) {
+      return host;
     }
-    return a;
+    return rewritten != null ? host + ":" + port : state.authority(host, port);
   }
 
   @Override
   public io.jmesh.runtime.config.RouteFilters filters() {
-    return route.filters;
+    return route().filters;
   }
 
   @Override
   public String rewrittenPath() {
-    io.jmesh.runtime.config.UrlRewrite rewrite = route.filters.rewrite();
+    io.jmesh.runtime.config.UrlRewrite rewrite = route().filters.rewrite();
     if (rewrite.pathType() == null) {
       return null;
     }
     String prefix =
-        rewrite.pathType() == io.jmesh.runtime.config.UrlRewrite.PathType.PREFIX ? route.matchedPrefix(request) : "/";
+        rewrite.pathType() == io.jmesh.runtime.config.UrlRewrite.PathType.PREFIX ? route().matchedPrefix(request) : "/";
     return rewrite.rewritePath(request.path(), prefix);
   }
 
   @Override
   public boolean mirrors() {
-    return route.mirror != null && mirrors != null;
+    return route().mirror != null && state.mirrors != null;
   }
 
   @Override
   public void mirror(io.jmesh.runtime.RequestCopy copy) {
-    MirrorTarget target = route.mirror;
-    if (target == null || mirrors == null) {
+    MirrorTarget target = route().mirror;
+    if (target == null || state.mirrors == null) {
       return;
     }
     try {
       // Sampled per request, as Envoy's runtime_fraction: 12.5 copies about one in eight.
-      if (target.percent < 100 && random.nextDouble() * 100 >= target.percent) {
+      if (target.percent < 100 && state.random.nextDouble() * 100 >= target.percent) {
         return;
       }
       if (copy == null) {
         target.count(io.jmesh.runtime.mirror.MirrorSender.SKIPPED); // the client hands over no copy
         return;
       }
-      mirrors.send(target, authority(), copy);
+      state.mirrors.send(target, authority(), copy);
     } catch (RuntimeException e) {
       // A copy never affects the original call: the sender counts what it could not send.
       target.count(io.jmesh.runtime.mirror.MirrorSender.FAILED);
@@ -142,7 +123,7 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public String routeName() {
-    return route.name;
+    return route().name;
   }
 
   @Override
@@ -150,10 +131,10 @@ final class RoutedCall implements OutboundCall {
     if (facts != null) {
       throw new IllegalStateException(state.name + ": admit() called twice for one call");
     }
-    facts = new RequestFacts(request.method(), bodyReplayable, Math.max(-1, bodyLength));
+    facts = RequestFacts.of(request.method(), bodyReplayable, Math.max(-1, bodyLength));
     state.budget.deposit();
     deadline = startDeadline();
-    if (deadline != null && deadline.isExpired(ticker.nanoTime())) {
+    if (deadline != null && deadline.isExpired(state.ticker.nanoTime())) {
       return refused(Admission.refuse(
           Admission.Refusal.DEADLINE_EXCEEDED, 504, deadlineMessage()));
     }
@@ -165,23 +146,23 @@ final class RoutedCall implements OutboundCall {
           "jmesh: " + state.name + ": local rate limit of " + rateLimit.requestsPerSecond()
               + " requests/s (burst " + rateLimit.burst() + ") exceeded"));
     }
-    RoutePolicy.Fault fault = route.policy.fault();
+    RoutePolicy.Fault fault = route().policy.fault();
     long delayNanos = 0;
     if (!fault.isNone()) {
-      if (fault.abortPercent() > 0 && random.nextDouble() * 100 < fault.abortPercent()) {
+      if (fault.abortPercent() > 0 && state.random.nextDouble() * 100 < fault.abortPercent()) {
         return refused(Admission.refuse(
             Admission.Refusal.FAULT_ABORT,
             fault.abortStatus(),
-            "jmesh: fault injected by route " + route.name + " of " + state.name + ": abort with "
+            "jmesh: fault injected by route " + route().name + " of " + state.name + ": abort with "
                 + fault.abortStatus() + " for " + fault.abortPercent() + " % of requests"));
       }
-      if (fault.delayPercent() > 0 && random.nextDouble() * 100 < fault.delayPercent()) {
+      if (fault.delayPercent() > 0 && state.random.nextDouble() * 100 < fault.delayPercent()) {
         delayNanos = fault.delay().toNanos();
       }
     }
     ConcurrencyLimit limit = state.limit;
     if (limit != null) {
-      CompletableFuture<Void> acquired = limit.acquire();
+      ConcurrencyLimit.Slot acquired = limit.acquire();
       if (acquired.isCompletedExceptionally()) {
         return refused(Admission.refuse(
             Admission.Refusal.OVERLOADED,
@@ -190,14 +171,13 @@ final class RoutedCall implements OutboundCall {
                 + " requests in flight and " + limit.maxPending()
                 + " waiting (expected: at most maxInFlight + maxPending); failing fast"));
       }
-      heldLimit = limit;
       slot = acquired;
     }
     return Admission.proceed(delayNanos, slot);
   }
 
   private Admission refused(Admission refusal) {
-    status = refusal.status();
+    status = (short) refusal.status();
     errorType = MeshMetricsErrors.of(refusal.refusal());
     return refusal;
   }
@@ -211,17 +191,17 @@ final class RoutedCall implements OutboundCall {
   @Override
   public void grpcStatus(int code) {
     if (code >= 0 && code <= 16) {
-      grpcStatus = code;
+      grpcStatus = (byte) code;
     }
   }
 
   /** The earlier of the route's timeout and a deadline the request already carries. */
   private Deadline startDeadline() {
-    Deadline d = route.timeoutNanos < 0 ? null : Deadline.after(Duration.ofNanos(route.timeoutNanos), ticker);
+    Deadline d = route().timeoutNanos < 0 ? null : Deadline.after(Duration.ofNanos(route().timeoutNanos), state.ticker);
     String carried = request.header(DeadlineHeader.NAME);
     if (carried != null) {
       try {
-        Deadline inbound = DeadlineHeader.parse(carried, ticker);
+        Deadline inbound = DeadlineHeader.parse(carried, state.ticker);
         d = d == null ? inbound : d.earliest(inbound);
       } catch (IllegalArgumentException e) {
         // A malformed header from the application is its own business: forward it unchanged.
@@ -232,7 +212,7 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public Endpoint nextEndpoint() {
-    if (picks >= route.retry.maxAttempts()) {
+    if (picks >= route().retry.maxAttempts()) {
       // Attempts are bounded here, by construction: whatever mix of connect failures, re-picks
       // and retries an adapter reports, the call gets no more endpoints than the route allows.
       status = 0;
@@ -249,14 +229,14 @@ final class RoutedCall implements OutboundCall {
   private Endpoint pick() {
     Endpoint avoid = previous;
     // An ejected endpoint whose penalty is over gets one probe, whatever the balancer prefers.
-    Endpoint probe = state.health.claimDueProbe(members);
+    Endpoint probe = state.health.claimDueProbe(backend.members);
     if (probe != null) {
       previous = probe;
-      balancer.attemptStarted(probe);
+      backend.balancer.attemptStarted(probe);
       return probe;
     }
     for (int i = 0; i < PICKS; i++) {
-      Endpoint endpoint = balancer.picker().pick(avoid);
+      Endpoint endpoint = backend.balancer.picker().pick(avoid);
       if (endpoint == null) {
         status = 0;
         errorType = MeshMetricsErrors.NO_ENDPOINT;
@@ -265,7 +245,7 @@ final class RoutedCall implements OutboundCall {
       // An endpoint due for a probe admits one request; the others pick again.
       if (state.health.tryAdmit(endpoint) || i == PICKS - 1) {
         previous = endpoint;
-        balancer.attemptStarted(endpoint);
+        backend.balancer.attemptStarted(endpoint);
         return endpoint;
       }
       avoid = endpoint;
@@ -275,37 +255,37 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public String noEndpointMessage() {
-    if (picks >= route.retry.maxAttempts()) {
-      return "jmesh: " + state.name + ": all " + picks + " attempts of route " + route.name
-          + " were used (expected: at most retry.attempts = " + route.retry.maxAttempts() + " per call)";
+    if (picks >= route().retry.maxAttempts()) {
+      return "jmesh: " + state.name + ": all " + picks + " attempts of route " + route().name
+          + " were used (expected: at most retry.attempts = " + route().retry.maxAttempts() + " per call)";
     }
     return "jmesh: no endpoint available for " + state.name + ":" + request.port() + " (route "
-        + route.name + "); check the mesh config's endpoints and the route's backends";
+        + route().name + "); check the mesh config's endpoints and the route's backends";
   }
 
   @Override
   public long attemptTimeoutNanos() {
-    long perTry = route.retry.perTryTimeout() == null ? -1 : route.retry.perTryTimeout().toNanos();
+    long perTry = route().retry.perTryTimeout() == null ? -1 : route().retry.perTryTimeout().toNanos();
     if (deadline == null) {
       return perTry;
     }
-    long left = Math.max(0, deadline.remainingNanos(ticker.nanoTime()));
+    long left = Math.max(0, deadline.remainingNanos(state.ticker.nanoTime()));
     return perTry < 0 ? left : Math.min(perTry, left);
   }
 
   @Override
   public long deadlineRemainingNanos() {
-    return deadline == null ? -1 : Math.max(0, deadline.remainingNanos(ticker.nanoTime()));
+    return deadline == null ? -1 : Math.max(0, deadline.remainingNanos(state.ticker.nanoTime()));
   }
 
   @Override
   public int maxAttempts() {
-    return route.retry.maxAttempts();
+    return route().retry.maxAttempts();
   }
 
   @Override
   public Ticker ticker() {
-    return ticker;
+    return state.ticker;
   }
 
   @Override
@@ -321,12 +301,12 @@ final class RoutedCall implements OutboundCall {
         outcome.isSuccess()
             || (outcome.kind() == AttemptOutcome.Kind.HTTP_STATUS && outcome.statusCode() < 500);
     state.health.onResult(endpoint, healthy);
-    balancer.attemptFinished(endpoint, healthy, durationNanos);
+    backend.balancer.attemptFinished(endpoint, healthy, durationNanos);
     attempts++;
-    status = outcome.statusCode();
+    status = (short) outcome.statusCode();
     errorType = MeshMetricsErrors.of(outcome);
     if (outcome.grpcStatus() >= 0) {
-      grpcStatus = outcome.grpcStatus();
+      grpcStatus = (byte) outcome.grpcStatus();
     }
     if (outcome.isSuccess()) {
       return RetryPolicy.Decision.stop(RetryPolicy.StopReason.SUCCEEDED); // no clock read needed
@@ -337,16 +317,16 @@ final class RoutedCall implements OutboundCall {
           healthy ? RetryPolicy.StopReason.SUCCEEDED : RetryPolicy.StopReason.NOT_RETRYABLE_OUTCOME);
     }
     RetryPolicy.Decision d =
-        route.retry.decide(outcome, attempts, facts, ticker.nanoTime(), deadline, state.budget);
+        route().retry.decide(outcome, attempts, facts, state.ticker.nanoTime(), deadline, state.budget);
     if (d.stopReason() == RetryPolicy.StopReason.BUDGET_EXHAUSTED) {
-      state.meters.budgetExhausted(route.name);
+      state.meters.budgetExhausted(route().name);
     }
     return d;
   }
 
   @Override
   public boolean deadlineExpired() {
-    return deadline != null && deadline.isExpired(ticker.nanoTime());
+    return deadline != null && deadline.isExpired(state.ticker.nanoTime());
   }
 
   @Override
@@ -355,16 +335,16 @@ final class RoutedCall implements OutboundCall {
       return "jmesh: " + state.name + ": no deadline";
     }
     return "jmesh: " + DeadlineExceededException.message(state.name, deadline)
-        + " (route " + route.name + ")";
+        + " (route " + route().name + ")";
   }
 
   @Override
   public void finish() {
     if (!finished) {
       finished = true;
-      long durationNanos = ticker.nanoTime() - startNanos;
+      long durationNanos = state.ticker.nanoTime() - startNanos;
       state.meters.callFinished(
-          route.name,
+          route().name,
           request.method(),
           Router.normalize(request.host()),
           status,
@@ -372,21 +352,17 @@ final class RoutedCall implements OutboundCall {
           durationNanos,
           attempts);
       if (grpcStatus >= 0) {
-        state.meters.rpcFinished(route.name, request.path(), Router.normalize(request.host()), grpcStatus, durationNanos);
+        state.meters.rpcFinished(route().name, request.path(), Router.normalize(request.host()), grpcStatus, durationNanos);
       }
       MeshTap tap = state.meters.tap();
       if (tap.active()) {
         tap(tap, durationNanos);
       }
     }
-    ConcurrencyLimit limit = heldLimit;
-    if (limit == null) {
-      return;
-    }
-    heldLimit = null;
-    // A waiter that never got its slot leaves the queue; one that got it gives it back.
-    if (!slot.cancel(false) && !slot.isCompletedExceptionally()) {
-      limit.release();
+    ConcurrencyLimit.Slot held = slot;
+    if (held != null) {
+      slot = null;
+      held.close();
     }
   }
 
@@ -406,7 +382,7 @@ final class RoutedCall implements OutboundCall {
             errorType,
             durationNanos,
             last == null ? null : hostPort(last),
-            route.name,
+            route().name,
             null,
             attempts));
   }
@@ -418,6 +394,6 @@ final class RoutedCall implements OutboundCall {
 
   @Override
   public String toString() {
-    return "OutboundCall{" + state.name + " route=" + route.name + " balancer=" + balancer + "}";
+    return "OutboundCall{" + state.name + " route=" + route().name + " balancer=" + backend.balancer + "}";
   }
 }

@@ -128,7 +128,7 @@ public final class Router implements AutoCloseable {
     }
     balancers = next;
     destinations = nextStates;
-    return new RouteTable(snapshot, byHost, random, ticker, firstUse, mirrors);
+    return new RouteTable(snapshot, byHost, random, firstUse);
   }
 
   /**
@@ -181,9 +181,11 @@ public final class Router implements AutoCloseable {
     RouteTable.Destination destination =
         new RouteTable.Destination(
             qualified, ports, routes.toArray(new CompiledRoute[0]), defaultRoute, state, pending);
-    for (String host : hostForms(service)) {
+    List<String> hosts = hostForms(service);
+    for (String host : hosts) {
       byHost.putIfAbsent(host, destination);
     }
+    state.updateAuthorities(hosts, ports);
   }
 
   /** The state of {@code service} in this update, made or carried over and updated once. */
@@ -195,7 +197,7 @@ public final class Router implements AutoCloseable {
     }
     state = destinations.get(qualified);
     if (state == null) {
-      state = new DestinationState(qualified, ticker, random, metrics.client(qualified));
+      state = new DestinationState(qualified, ticker, random, mirrors, metrics.client(qualified));
     }
     state.update(service.policy(), service.endpoints());
     nextStates.put(qualified, state);

@@ -21,18 +21,14 @@ public final class ClientMeters {
   private final String destination;
   private final Tags base;
   private final AtomicInteger active = new AtomicInteger();
-  private final ConcurrentHashMap<CallKey, Timer> durations = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<RpcKey, Timer> rpcDurations = new ConcurrentHashMap<>();
+  // By route, method, status, error type, address: a call finds its series without a key object.
+  private final SeriesTable<Timer> durations = new SeriesTable<>();
+  // By route, path (/package.Service/Method), gRPC status, address.
+  private final SeriesTable<Timer> rpcDurations = new SeriesTable<>();
   private final ConcurrentHashMap<String, Counter> retries = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> budgetExhausted = new ConcurrentHashMap<>();
   private final Counter ejections;
   private final ConcurrentHashMap<String, Counter> mirrors = new ConcurrentHashMap<>();
-
-  /** One series of the duration timer. */
-  private record CallKey(String route, String method, String status, String errorType, String address) {}
-
-  /** One series of the RPC duration timer; {@code path} is {@code /package.Service/Method}. */
-  private record RpcKey(String route, String path, int grpcStatus, String address) {}
 
   /** What {@link #ejected} reads; the latest {@link #bindEjected} wins. */
   private record EjectedSource(Object source, ToDoubleFunction<Object> ejectedNow) {}
@@ -102,16 +98,13 @@ public final class ClientMeters {
       long durationNanos,
       int attempts) {
     active.decrementAndGet();
-    CallKey key =
-        new CallKey(
-            route,
-            MeshMetrics.method(method),
-            MeshMetrics.status(status),
-            errorType == null ? MeshMetrics.NONE : errorType,
-            address == null ? MeshMetrics.OTHER : address);
-    Timer timer = durations.get(key);
+    String m = MeshMetrics.method(method);
+    String s = MeshMetrics.status(status);
+    String error = errorType == null ? MeshMetrics.NONE : errorType;
+    String a = address == null ? MeshMetrics.OTHER : address;
+    Timer timer = durations.get(route, m, s, error, a);
     if (timer == null) {
-      timer = timer(key);
+      timer = timer(route, m, s, error, a);
     }
     timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
     if (attempts > 1) {
@@ -189,26 +182,32 @@ public final class ClientMeters {
    * @param grpcStatus the status code the application got, 0..16
    */
   public void rpcFinished(String route, String path, String address, int grpcStatus, long durationNanos) {
-    RpcKey key = new RpcKey(route, path, grpcStatus, address == null ? MeshMetrics.OTHER : address);
-    Timer timer = rpcDurations.get(key);
+    String status = MeshMetrics.grpcStatus(grpcStatus);
+    String a = address == null ? MeshMetrics.OTHER : address;
+    Timer timer = rpcDurations.get(route, path, status, a, null);
     if (timer == null) {
-      if (rpcDurations.size() >= MeshMetrics.MAX_SERIES) {
-        // As callFinished's cap: what is not bounded by the code collapses.
-        key = new RpcKey(MeshMetrics.OTHER, null, grpcStatus, MeshMetrics.OTHER);
-      }
+      // As callFinished's cap: what is not bounded by the code collapses.
+      boolean full = rpcDurations.size() >= MeshMetrics.MAX_SERIES;
+      String r = full ? MeshMetrics.OTHER : route;
+      String p = full ? null : path;
+      String addr = full ? MeshMetrics.OTHER : a;
       timer =
-          rpcDurations.computeIfAbsent(
-              key,
-              k ->
+          rpcDurations.add(
+              r,
+              p,
+              status,
+              addr,
+              null,
+              () ->
                   metrics
                       .rpcDurationTimer(
                           MeshMetrics.RPC_CLIENT_DURATION,
                           "Outbound gRPC calls through the mesh, all attempts included",
-                          k.path(),
-                          k.grpcStatus())
+                          p,
+                          grpcStatus)
                       .tags(base)
-                      .tag(MeshMetrics.ROUTE, k.route())
-                      .tag(MeshMetrics.SERVER_ADDRESS, k.address())
+                      .tag(MeshMetrics.ROUTE, r)
+                      .tag(MeshMetrics.SERVER_ADDRESS, addr)
                       .register(metrics.meterRegistry()));
     }
     timer.record(Math.max(0, durationNanos), TimeUnit.NANOSECONDS);
@@ -219,28 +218,27 @@ public final class ClientMeters {
     return active.get();
   }
 
-  private Timer timer(CallKey key) {
-    if (durations.size() >= MeshMetrics.MAX_SERIES) {
-      // Routes come from config and addresses from the mesh's own names, but a cap keeps a
-      // misconfiguration from exhausting the scraper: collapse what is not itself bounded.
-      key = new CallKey(MeshMetrics.OTHER, key.method(), key.status(), key.errorType(), MeshMetrics.OTHER);
-      Timer t = durations.get(key);
-      if (t != null) {
-        return t;
-      }
-    }
-    CallKey k = key;
-    return durations.computeIfAbsent(
-        k,
-        x ->
+  private Timer timer(String route, String method, String status, String errorType, String address) {
+    // Routes come from config and addresses from the mesh's own names, but a cap keeps a
+    // misconfiguration from exhausting the scraper: collapse what is not itself bounded.
+    boolean full = durations.size() >= MeshMetrics.MAX_SERIES;
+    String r = full ? MeshMetrics.OTHER : route;
+    String a = full ? MeshMetrics.OTHER : address;
+    return durations.add(
+        r,
+        method,
+        status,
+        errorType,
+        a,
+        () ->
             metrics
                 .durationTimer(MeshMetrics.CLIENT_DURATION, "Outbound calls through the mesh, all attempts included")
                 .tags(base)
-                .tag(MeshMetrics.ROUTE, x.route())
-                .tag(MeshMetrics.METHOD, x.method())
-                .tag(MeshMetrics.STATUS, x.status())
-                .tag(MeshMetrics.ERROR_TYPE, x.errorType())
-                .tag(MeshMetrics.SERVER_ADDRESS, x.address())
+                .tag(MeshMetrics.ROUTE, r)
+                .tag(MeshMetrics.METHOD, method)
+                .tag(MeshMetrics.STATUS, status)
+                .tag(MeshMetrics.ERROR_TYPE, errorType)
+                .tag(MeshMetrics.SERVER_ADDRESS, a)
                 .register(metrics.meterRegistry()));
   }
 

@@ -4,9 +4,18 @@ import io.jmesh.runtime.Endpoint;
 import io.jmesh.runtime.MeshRuntime;
 import io.jmesh.runtime.OutboundCall;
 import io.jmesh.runtime.OutboundRequest;
+import io.jmesh.runtime.Admission;
+import io.jmesh.runtime.call.BlockingCall;
+import io.jmesh.runtime.call.CallDriver;
+import io.jmesh.runtime.call.Outcomes;
+import java.io.IOException;
+import java.util.function.Function;
 import io.jmesh.runtime.config.DestinationPolicy;
-import io.jmesh.runtime.retry.AttemptOutcome;
 import io.jmesh.runtime.config.MeshConfigParser;
+import io.jmesh.runtime.config.MeshSnapshot;
+import io.jmesh.runtime.telemetry.MeshMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -19,8 +28,9 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * One outbound call through the runtime, as an adapter drives it: route (destination lookup,
- * route match, weighted backend), pick an endpoint, record the attempt. Also the cost of the
- * miss that every non-mesh call pays. Run with {@code -prof gc} for bytes allocated per call.
+ * route match, weighted backend), pick an endpoint, record the attempt and the call's metrics in
+ * a Prometheus registry (the agent's). Also the cost of the miss that every non-mesh call pays.
+ * Run with {@code -prof gc} for bytes allocated per call ({@code gc.alloc.rate.norm}).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -56,25 +66,31 @@ public class RouteAndPickBenchmark {
 
   @Setup
   public void setUp() throws Exception {
-    runtime =
-        MeshRuntime.of(MeshConfigParser.parse("bench.yaml", CONFIG, "default"), MeshRuntime.Options.defaults());
+    runtime = recording(MeshConfigParser.parse("bench.yaml", CONFIG, "default"));
     randomRuntime =
-        MeshRuntime.of(
+        recording(
             MeshConfigParser.parse(
                 "bench.yaml",
                 CONFIG.replace("    ports: [8080]\n", "    ports: [8080]\n    policy: {balancer: random}\n"),
-                "default"),
-            MeshRuntime.Options.defaults());
+                "default"));
     if (randomRuntime.snapshot().services().get(0).policy().balancer() != DestinationPolicy.Balancer.RANDOM) {
       throw new IllegalStateException("the baseline mesh must use the random balancer");
     }
     meshRequest = OutboundRequest.of("http", "hello", 8080, "GET", "/api/items", headers::get);
   }
 
+  /** A runtime that records its metrics as the agent's does: into a Prometheus registry. */
+  private static MeshRuntime recording(MeshSnapshot snapshot) {
+    return MeshRuntime.builder()
+        .snapshot(snapshot)
+        .metrics(new MeshMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), "client.default"))
+        .build();
+  }
+
   /**
    * The whole per-call path of a meshed request as an adapter drives it: route, admit (budget
    * deposit, limits, faults), pick (breaker filter, in-flight count), per-try timeout, record the
-   * outcome (balancer, breaker, retry decision), finish.
+   * outcome of a 200 as adapters report it (balancer, breaker, retry decision), finish (metrics).
    */
   @Benchmark
   public Endpoint routePickRecord() {
@@ -85,7 +101,7 @@ public class RouteAndPickBenchmark {
     call.admit(true, 0);
     Endpoint endpoint = call.nextEndpoint();
     call.attemptTimeoutNanos();
-    call.attemptFinished(endpoint, AttemptOutcome.success(), 1_000_000L);
+    call.attemptFinished(endpoint, Outcomes.of(200), 1_000_000L);
     call.finish();
     return endpoint;
   }
@@ -102,6 +118,20 @@ public class RouteAndPickBenchmark {
     OutboundCall call =
         runtime.route(OutboundRequest.of("http", "hello.default.svc.cluster.local", 8080, "GET", "/api/items", headers::get));
     return drive(call);
+  }
+
+  // An endpoint that answers 200 at once: the driver's cost without the network's.
+  private static final CallDriver.Sender<String> ANSWERS_200 =
+      attempt -> attempt.succeeded("ok", Outcomes.of(200), 200);
+  private static final Function<Admission, String> REFUSED = refusal -> "refused";
+
+  /**
+   * The call as the blocking adapters (OkHttp, HttpURLConnection) drive it: {@link BlockingCall}
+   * on the caller's thread over the whole path above, one attempt answered 200.
+   */
+  @Benchmark
+  public String blockingCall() throws IOException {
+    return BlockingCall.run(runtime.route(meshRequest), true, 0, ANSWERS_200, CallDriver.Observer.NONE, REFUSED);
   }
 
   /** What a call to a host outside the mesh pays: one lookup. */

@@ -93,6 +93,29 @@ class ConcurrencyLimitTest {
   }
 
   @Test
+  void closingASlotGivesItBackLeavesTheQueueOrDoesNothing() {
+    ConcurrencyLimit limit = new ConcurrencyLimit("hello.default", 1, 1);
+    ConcurrencyLimit.Slot held = limit.acquire();
+    ConcurrencyLimit.Slot waiting = limit.acquire();
+    ConcurrencyLimit.Slot refused = limit.acquire();
+    assertThat(refused).isCompletedExceptionally();
+
+    // A refused slot holds nothing: closing it frees no place.
+    refused.close();
+    assertThat(limit.inFlight()).isEqualTo(1);
+    assertThat(limit.pending()).isEqualTo(1);
+
+    // A waiter that closes leaves the queue without taking the slot.
+    waiting.close();
+    assertThat(limit.pending()).isZero();
+    assertThat(limit.inFlight()).isEqualTo(1);
+
+    // A held slot goes back.
+    held.close();
+    assertThat(limit.inFlight()).isZero();
+  }
+
+  @Test
   void unlimitedNeverRefuses() {
     ConcurrencyLimit limit = ConcurrencyLimit.unlimited("hello.default");
     for (int i = 0; i < 10_000; i++) {
