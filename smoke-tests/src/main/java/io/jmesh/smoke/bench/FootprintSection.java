@@ -43,6 +43,8 @@ final class FootprintSection {
   private static final String NMT = "-XX:NativeMemoryTracking=summary";
   /** The applications {@code --footprint-apps} takes, in the order of the report. */
   static final List<String> APPS = List.of("jdk", "okhttp", "grpc", "spring");
+  /** A start-up run whose first request was not answered; left out of medians and ranges. */
+  static final long FAILED = -1;
 
   /** What one footprint-mode JVM measured. */
   static final class Sample {
@@ -159,7 +161,11 @@ final class FootprintSection {
     return b;
   }
 
-  /** One JVM in {@code once} mode: milliseconds from JVM start to the first answered request. */
+  /**
+   * One JVM in {@code once} mode: milliseconds from JVM start to the first answered request, or
+   * {@link #FAILED} when the request got no 200 (an agent whose start gate expired under load lets
+   * the call go unmeshed, and {@code hello:8080} does not resolve): that is no answer to time.
+   */
   private long once(String app, String target, Consumer<Jvm.Builder> agent) throws Exception {
     try (Jvm jvm = client(app, target, "once", agent).start()) {
       String line = jvm.awaitLine(l -> l.startsWith("RESULT "), 120_000);
@@ -169,7 +175,7 @@ final class FootprintSection {
         System.out.println("  start-up request failed: " + line + "\n" + jvm.output());
       }
       printWarnings(app, jvm);
-      return (long) r.num("first_request_ms");
+      return "200".equals(r.values.get("status")) ? (long) r.num("first_request_ms") : FAILED;
     }
   }
 
@@ -245,12 +251,12 @@ final class FootprintSection {
     for (AppResult r : results) {
       long[] off = r.fileStart[0];
       long[] on = r.fileStart[1];
-      line(String.format(Locale.ROOT, "| %s | file | %s | %s | %+d ms |", label(r.app), msRange(off), msRange(on),
-          BenchmarkHarness.median(on) - BenchmarkHarness.median(off)));
+      line(String.format(Locale.ROOT, "| %s | file | %s | %s | %s |", label(r.app), msRange(off), msRange(on),
+          addedMs(on, off)));
       long[] coff = r.controllerStart[0];
       long[] con = r.controllerStart[1];
-      line(String.format(Locale.ROOT, "| %s | controller (already up) | %s | %s | %+d ms |", label(r.app),
-          msRange(coff), msRange(con), BenchmarkHarness.median(con) - BenchmarkHarness.median(coff)));
+      line(String.format(Locale.ROOT, "| %s | controller (already up) | %s | %s | %s |", label(r.app),
+          msRange(coff), msRange(con), addedMs(con, coff)));
     }
     line("");
     line(String.format(Locale.ROOT,
@@ -332,9 +338,28 @@ final class FootprintSection {
     return BenchmarkHarness.median(a) - BenchmarkHarness.median(b);
   }
 
-  private static String msRange(long[] ms) {
-    return String.format(Locale.ROOT, "%d ms (%d–%d)", BenchmarkHarness.median(ms), BenchmarkHarness.min(ms),
-        Arrays.stream(ms).max().orElse(0));
+  /** Median (range) of the answered runs, and how many were not answered. */
+  static String msRange(long[] ms) {
+    long[] ok = answered(ms);
+    int failed = ms.length - ok.length;
+    String unanswered = failed == 0 ? "" : String.format(Locale.ROOT, ", %d unanswered", failed);
+    if (ok.length == 0) {
+      return "n/a" + unanswered;
+    }
+    return String.format(Locale.ROOT, "%d ms (%d–%d%s)", BenchmarkHarness.median(ok), BenchmarkHarness.min(ok),
+        Arrays.stream(ok).max().orElse(0), unanswered);
+  }
+
+  /** Median with the agent minus median without, over the answered runs of each side. */
+  static String addedMs(long[] on, long[] off) {
+    long[] a = answered(on);
+    long[] b = answered(off);
+    return a.length == 0 || b.length == 0 ? "n/a"
+        : String.format(Locale.ROOT, "%+d ms", BenchmarkHarness.median(a) - BenchmarkHarness.median(b));
+  }
+
+  private static long[] answered(long[] ms) {
+    return Arrays.stream(ms).filter(x -> x != FAILED).toArray();
   }
 
   private static String mibRange(long[] kb) {
