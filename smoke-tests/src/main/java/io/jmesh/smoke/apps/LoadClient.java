@@ -54,7 +54,10 @@ import java.util.concurrent.locks.LockSupport;
  * cpu_ms=.. rss_kb=..}, where {@code cpu_ms} is this JVM's own CPU time (user + system) inside the
  * window, or -1 where {@code /proc} is missing.
  *
- * <p>Usage: {@code LoadClient --client jdk|jdk-async|okhttp --url http://hello:8080/ --mode saturate|rate|once|footprint
+ * <p>{@code --client spring} is a Spring Boot application's {@code RestClient} on the JDK
+ * HttpClient; the application starts before the first request (see {@link #springClient}).
+ *
+ * <p>Usage: {@code LoadClient --client jdk|jdk-async|okhttp|spring --url http://hello:8080/ --mode saturate|rate|once|footprint
  * [--seconds 10] [--warmup-seconds 5] [--concurrency 8] [--rps 1000] [--late-ms 10]}
  * ({@code --mode footprint} takes {@code [--warmup-calls 200]} too)
  */
@@ -125,8 +128,31 @@ public final class LoadClient {
         return new JdkClient(true);
       case "okhttp":
         return new OkHttpLoadClient(connections);
+      case "spring":
+        return springClient();
       default:
-        throw new IllegalArgumentException("--client " + kind + " (expected: jdk, jdk-async or okhttp)");
+        throw new IllegalArgumentException("--client " + kind + " (expected: jdk, jdk-async, okhttp or spring)");
+    }
+  }
+
+  /**
+   * {@code --client spring}: starts the Spring Boot application of {@code smoke-tests/spring-app}
+   * (on the class path only when the benchmark runs it) and uses its {@code RestClient}. Found by
+   * name, through a JDK type, because this module compiles without Spring.
+   */
+  static Client springClient() {
+    String app = "io.jmesh.smoke.spring.SpringClientApp";
+    try {
+      @SuppressWarnings("unchecked")
+      java.util.function.Function<String, Integer> call =
+          (java.util.function.Function<String, Integer>)
+              Class.forName(app).getMethod("start", String[].class).invoke(null, (Object) new String[0]);
+      return call::apply;
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException("--client spring: " + app + " is not on the class path (expected:"
+          + " smoke-tests/spring-app/target/classes and libs, built with -Pbench)", e);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("--client spring: " + app + ".start(String...) failed", e);
     }
   }
 

@@ -51,9 +51,10 @@ import java.util.function.ToLongFunction;
  * FootprintSection}): what carrying the agent costs a JVM, with and without it in alternating runs
  * under the same memory settings: start to first answered request (file and controller mode), RSS
  * idle and after a load run, the Native Memory Tracking split, threads and idle CPU; and the JDK
- * tools. {@code --footprint-runs} (7), {@code --footprint-idle-seconds} (60), {@code
+ * tools. {@code --footprint-runs} (7, the start-up figure), {@code --footprint-memory-runs} (3, the
+ * memory, thread and CPU figures), {@code --footprint-idle-seconds} (60), {@code
  * --footprint-load-seconds} (60), {@code --footprint-warmup-calls} (200), {@code --footprint-apps}
- * (jdk,okhttp,grpc).
+ * (jdk,okhttp,grpc,spring).
  *
  * <p>It is a report, not a test: it asserts nothing about timings. It prints markdown tables
  * (values and ratios to the direct baseline) and writes them to {@code
@@ -115,10 +116,11 @@ public final class BenchmarkHarness {
     String sidecarClient = "okhttp";
     int rounds = 1;
     int footprintRuns = 7;
+    int footprintMemoryRuns = 3;
     double footprintIdleSeconds = 60;
     double footprintLoadSeconds = 60;
     int footprintWarmupCalls = 200;
-    List<String> footprintApps = List.of("jdk", "okhttp", "grpc");
+    List<String> footprintApps = FootprintSection.APPS;
     Path out = Jvm.appClasses().getParent().resolve("benchmark-results.md");
 
     static Options parse(String[] raw) {
@@ -187,6 +189,12 @@ public final class BenchmarkHarness {
               throw new IllegalArgumentException("--footprint-runs " + v + " (expected: >= 1; 7 or more for the figures)");
             }
             break;
+          case "--footprint-memory-runs":
+            o.footprintMemoryRuns = Integer.parseInt(v);
+            if (o.footprintMemoryRuns < 1) {
+              throw new IllegalArgumentException("--footprint-memory-runs " + v + " (expected: >= 1)");
+            }
+            break;
           case "--footprint-idle-seconds":
             o.footprintIdleSeconds = Double.parseDouble(v);
             break;
@@ -199,9 +207,9 @@ public final class BenchmarkHarness {
           case "--footprint-apps":
             o.footprintApps = List.of(v.split(","));
             for (String app : o.footprintApps) {
-              if (!List.of("jdk", "okhttp", "grpc").contains(app)) {
-                throw new IllegalArgumentException(
-                    "--footprint-apps " + v + ": unknown application " + app + " (expected: jdk, okhttp, grpc)");
+              if (!FootprintSection.APPS.contains(app)) {
+                throw new IllegalArgumentException("--footprint-apps " + v + ": unknown application " + app
+                    + " (expected: one or more of " + String.join(",", FootprintSection.APPS) + ")");
               }
             }
             break;
@@ -221,7 +229,7 @@ public final class BenchmarkHarness {
             throw new IllegalArgumentException(
                 "unknown argument " + a + " (expected: --quick, --warmup-seconds, --seconds, --rps, --concurrency,"
                     + " --rate-workers, --startup-runs, --tool-runs, --clients, --sections, --sidecar-client, --rounds,"
-                    + " --footprint-runs, --footprint-idle-seconds, --footprint-load-seconds, --footprint-warmup-calls,"
+                    + " --footprint-runs, --footprint-memory-runs, --footprint-idle-seconds, --footprint-load-seconds, --footprint-warmup-calls,"
                     + " --footprint-apps, --out)");
         }
       }
@@ -267,6 +275,9 @@ public final class BenchmarkHarness {
       // Fail now, naming what is missing, rather than after minutes of load.
       SidecarPair.haproxyBinary();
     }
+    if (footprint && options.footprintApps.contains("spring")) {
+      Jvm.springAppClassPath(); // Fails now, naming the build command, if the application is missing.
+    }
     if (sidecar || grpc || footprint) {
       Path controllerJar = Jvm.controllerJar();
       if (!Files.isRegularFile(controllerJar)) {
@@ -310,10 +321,11 @@ public final class BenchmarkHarness {
           + " application on loopback; " + options.rounds + " round(s)");
     }
     if (footprint) {
-      line(String.format(Locale.ROOT, "- footprint: %s, %d alternating runs per side, -Xms256m -Xmx256m and"
-              + " -XX:NativeMemoryTracking=summary on both sides, idle %.0f s, load %d req/s for %.0f s",
-          String.join(", ", options.footprintApps), options.footprintRuns, options.footprintIdleSeconds, options.rps,
-          options.footprintLoadSeconds));
+      line(String.format(Locale.ROOT, "- footprint: %s; alternating runs per side: %d for start-up, %d for memory"
+              + " and CPU; -Xms256m -Xmx256m and -XX:NativeMemoryTracking=summary on both sides, idle %.0f s, load %d"
+              + " req/s for %.0f s",
+          String.join(", ", options.footprintApps), options.footprintRuns, options.footprintMemoryRuns,
+          options.footprintIdleSeconds, options.rps, options.footprintLoadSeconds));
     }
     line("");
     flushProgress();

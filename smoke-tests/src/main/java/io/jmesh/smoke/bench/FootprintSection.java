@@ -20,15 +20,19 @@ import java.util.function.Consumer;
  * -Xms256m -Xmx256m}, so that heap sizing cannot differ) and {@code
  * -XX:NativeMemoryTracking=summary}.
  *
- * <p>Each run of an application starts, in this order: a JVM without the agent and one with it in
- * file mode, each in the load client's {@code footprint} mode (start to first answered request;
- * warm-up calls; idle CPU over {@code --footprint-idle-seconds} from {@code /proc/<pid>/stat}; RSS,
- * threads and the NMT summary idle; then {@code --rps} for {@code --footprint-load-seconds} and RSS,
- * threads and NMT again); then a JVM without the agent and one with it in controller mode (a
- * controller started once, before the runs, plaintext, no CA), each in {@code once} mode (start to
- * first answered request only). Then {@code keytool -help} and {@code jcmd -l} with and without the
- * agent in {@code JAVA_TOOL_OPTIONS}. The server ({@code HelloServer} or {@code GrpcHelloServer})
- * runs without the agent for the whole application.
+ * <p>The applications ({@link #APPS}): {@code LoadClient} with the JDK HttpClient, with OkHttp, or
+ * with a Spring Boot application's {@code RestClient} (Spring starts before the first request);
+ * {@code GrpcLoadClient}. Start-up is cheap to sample and memory is not, so the two have their own
+ * run counts. A memory run ({@code --footprint-memory-runs}) starts a JVM without the agent and one
+ * with it in file mode, each in the load client's {@code footprint} mode (warm-up calls; idle CPU
+ * over {@code --footprint-idle-seconds} from {@code /proc/<pid>/stat}; RSS, threads and the NMT
+ * summary idle; then {@code --rps} for {@code --footprint-load-seconds} and RSS, threads and NMT
+ * again). A start-up run ({@code --footprint-runs}) starts four JVMs in {@code once} mode (start
+ * to first answered request only): without the agent and with it in file mode, then without it and
+ * with it in controller mode (a controller started once, before the runs, plaintext, no CA). Run i
+ * does memory run i, then start-up run i, while either is left. Then {@code keytool -help} and
+ * {@code jcmd -l} with and without the agent in {@code JAVA_TOOL_OPTIONS}. The server ({@code
+ * HelloServer} or {@code GrpcHelloServer}) runs without the agent for the whole application.
  *
  * <p>It is a report: medians and ranges, no verdict. The harness thread waits out the idle window
  * with a sleep: that is the measurement, not a test.
@@ -37,10 +41,13 @@ final class FootprintSection {
   private static final String BIND = "127.0.0.2";
   private static final String MEMORY = "-Xms256m -Xmx256m";
   private static final String NMT = "-XX:NativeMemoryTracking=summary";
+  /** The applications {@code --footprint-apps} takes, in the order of the report. */
+  static final List<String> APPS = List.of("jdk", "okhttp", "grpc", "spring");
+  /** A start-up run whose first request was not answered; left out of medians and ranges. */
+  static final long FAILED = -1;
 
   /** What one footprint-mode JVM measured. */
   static final class Sample {
-    long firstRequestMs = -1;
     long idleCpuTicks = -1;
     long rssIdleKb = -1;
     long rssLoadedKb = -1;
@@ -54,11 +61,15 @@ final class FootprintSection {
   /** Everything measured for one application: [0] without the agent, [1] with it. */
   static final class AppResult {
     final String app;
+    /** Memory runs, file mode. */
     final List<List<Sample>> file = List.of(new ArrayList<>(), new ArrayList<>());
+    /** Start to first answered request, ms, per start-up run. */
+    final long[][] fileStart;
     final long[][] controllerStart;
 
     AppResult(String app, int runs) {
       this.app = app;
+      this.fileStart = new long[2][runs];
       this.controllerStart = new long[2][runs];
     }
   }
@@ -88,6 +99,7 @@ final class FootprintSection {
   private AppResult runApp(String app) throws Exception {
     boolean grpc = app.equals("grpc");
     int runs = options.footprintRuns;
+    int memoryRuns = options.footprintMemoryRuns;
     AppResult result = new AppResult(app, runs);
     Path config = workDir.resolve("footprint-" + app + ".yaml");
     try (Jvm server = startServer(app)) {
@@ -96,19 +108,27 @@ final class FootprintSection {
       String direct = grpc ? BIND + ":" + port : "http://" + BIND + ":" + port + "/";
       String mesh = grpc ? "hello:8080" : "http://hello:8080/";
       try (ControllerProcess controller = new ControllerProcess(config, null).start()) {
-        for (int i = 0; i < runs; i++) {
-          BenchmarkHarness.progress("footprint " + app + ": run " + (i + 1) + " of " + runs + ", load average "
-              + BenchmarkHarness.loadAverage());
-          result.file.get(0).add(footprint(app, direct, b -> {}));
-          result.file.get(1).add(footprint(app, mesh, b -> b.withAgent().env("JMESH_CONFIG", config.toString())));
-          result.controllerStart[0][i] = once(app, direct, b -> {});
-          result.controllerStart[1][i] =
-              once(app, mesh, b -> b.withAgent().env(controller.agentEnv()).env("JMESH_SERVICE", "footprint-client"));
+        Consumer<Jvm.Builder> fileMode = b -> b.withAgent().env("JMESH_CONFIG", config.toString());
+        Consumer<Jvm.Builder> controllerMode =
+            b -> b.withAgent().env(controller.agentEnv()).env("JMESH_SERVICE", "footprint-client");
+        for (int i = 0; i < Math.max(runs, memoryRuns); i++) {
+          BenchmarkHarness.progress(String.format(Locale.ROOT, "footprint %s: run %d (memory %d, start-up %d), load"
+              + " average %s", app, i + 1, memoryRuns, runs, BenchmarkHarness.loadAverage()));
+          if (i < memoryRuns) {
+            result.file.get(0).add(footprint(app, direct, b -> {}));
+            result.file.get(1).add(footprint(app, mesh, fileMode));
+          }
+          if (i < runs) {
+            result.fileStart[0][i] = once(app, direct, b -> {});
+            result.fileStart[1][i] = once(app, mesh, fileMode);
+            result.controllerStart[0][i] = once(app, direct, b -> {});
+            result.controllerStart[1][i] = once(app, mesh, controllerMode);
+          }
         }
       }
     }
-    System.out.println("  " + app + " first_request_ms direct=" + Arrays.toString(firstRequest(result.file.get(0)))
-        + " file=" + Arrays.toString(firstRequest(result.file.get(1))) + " controller direct="
+    System.out.println("  " + app + " first_request_ms file direct=" + Arrays.toString(result.fileStart[0])
+        + " file=" + Arrays.toString(result.fileStart[1]) + " controller direct="
         + Arrays.toString(result.controllerStart[0]) + " controller=" + Arrays.toString(result.controllerStart[1]));
     return result;
   }
@@ -126,7 +146,9 @@ final class FootprintSection {
 
   private Jvm.Builder client(String app, String target, String mode, Consumer<Jvm.Builder> agent) {
     boolean grpc = app.equals("grpc");
-    Jvm.Builder b = Jvm.builder("footprint-" + app).classPath(Jvm.appClassPath(grpc ? "grpc" : "okhttp4"));
+    String classPath =
+        grpc ? Jvm.appClassPath("grpc") : app.equals("spring") ? Jvm.springAppClassPath() : Jvm.appClassPath("okhttp4");
+    Jvm.Builder b = Jvm.builder("footprint-" + app).classPath(classPath);
     for (String arg : (MEMORY + " " + NMT).split(" ")) {
       b.jvmArg(arg);
     }
@@ -139,7 +161,11 @@ final class FootprintSection {
     return b;
   }
 
-  /** One JVM in {@code once} mode: milliseconds from JVM start to the first answered request. */
+  /**
+   * One JVM in {@code once} mode: milliseconds from JVM start to the first answered request, or
+   * {@link #FAILED} when the request got no 200 (an agent whose start gate expired under load lets
+   * the call go unmeshed, and {@code hello:8080} does not resolve): that is no answer to time.
+   */
   private long once(String app, String target, Consumer<Jvm.Builder> agent) throws Exception {
     try (Jvm jvm = client(app, target, "once", agent).start()) {
       String line = jvm.awaitLine(l -> l.startsWith("RESULT "), 120_000);
@@ -149,7 +175,7 @@ final class FootprintSection {
         System.out.println("  start-up request failed: " + line + "\n" + jvm.output());
       }
       printWarnings(app, jvm);
-      return (long) r.num("first_request_ms");
+      return "200".equals(r.values.get("status")) ? (long) r.num("first_request_ms") : FAILED;
     }
   }
 
@@ -163,7 +189,6 @@ final class FootprintSection {
       if (!"200".equals(r.values.get("status"))) {
         System.out.println("  first request failed: " + first + "\n" + jvm.output());
       }
-      s.firstRequestMs = (long) r.num("first_request_ms");
       jvm.awaitLine(l -> l.startsWith("IDLE "), 120_000);
       long pid = jvm.pid();
       long cpuFrom = ProcStat.cpuTicks(pid);
@@ -195,10 +220,6 @@ final class FootprintSection {
     }
   }
 
-  private static long[] firstRequest(List<Sample> samples) {
-    return samples.stream().mapToLong(s -> s.firstRequestMs).toArray();
-  }
-
   private static long[] values(List<Sample> samples, java.util.function.ToLongFunction<Sample> f) {
     return samples.stream().mapToLong(f).toArray();
   }
@@ -209,33 +230,38 @@ final class FootprintSection {
 
   private void write(List<AppResult> results, List<String[]> tools, String loadStart, String loadEnd) {
     int runs = options.footprintRuns;
-    line("## Footprint: what the agent costs a JVM (" + runs + " alternating runs per side)");
+    int memoryRuns = options.footprintMemoryRuns;
+    line("## Footprint: what the agent costs a JVM (alternating runs per side: " + runs + " for start-up, "
+        + memoryRuns + " for memory and CPU)");
     line("");
     line(String.format(Locale.ROOT,
-        "Both sides `%s %s`; the client is the benchmark's load client (JDK HttpClient, OkHttp 4.12, or gRPC"
-            + " 1.83 unary), the server runs without the agent. Load average at start %s, at end %s. Idle window"
-            + " %.0f s after %d warm-up calls; load %d req/s for %.0f s. Figures are medians over %d runs, with the"
-            + " range (min–max); \"added\" is the median with the agent minus the median without.",
+        "Both sides `%s %s`; the client is the benchmark's load client (JDK HttpClient, OkHttp 4.12, gRPC 1.83"
+            + " unary, or a Spring Boot 3.5 web application's RestClient on the JDK HttpClient), the server runs"
+            + " without the agent. Load average at start %s, at end %s. Idle window %.0f s after %d warm-up calls;"
+            + " load %d req/s for %.0f s. Figures are medians, with the range (min–max), over %d runs for start-up"
+            + " and %d for memory, threads and CPU; \"added\" is the median with the agent minus the median"
+            + " without.",
         MEMORY, NMT, loadStart, loadEnd, options.footprintIdleSeconds, options.footprintWarmupCalls, options.rps,
-        options.footprintLoadSeconds, runs));
+        options.footprintLoadSeconds, runs, memoryRuns));
     line("");
     line("### Start to first answered request (JVM start → end of the first response)");
     line("");
     line("| application | mode | without agent | with agent | added (median) |");
     line("|---|---|---:|---:|---:|");
     for (AppResult r : results) {
-      long[] off = firstRequest(r.file.get(0));
-      long[] on = firstRequest(r.file.get(1));
-      line(String.format(Locale.ROOT, "| %s | file | %s | %s | %+d ms |", label(r.app), msRange(off), msRange(on),
-          BenchmarkHarness.median(on) - BenchmarkHarness.median(off)));
+      long[] off = r.fileStart[0];
+      long[] on = r.fileStart[1];
+      line(String.format(Locale.ROOT, "| %s | file | %s | %s | %s |", label(r.app), msRange(off), msRange(on),
+          addedMs(on, off)));
       long[] coff = r.controllerStart[0];
       long[] con = r.controllerStart[1];
-      line(String.format(Locale.ROOT, "| %s | controller (already up) | %s | %s | %+d ms |", label(r.app),
-          msRange(coff), msRange(con), BenchmarkHarness.median(con) - BenchmarkHarness.median(coff)));
+      line(String.format(Locale.ROOT, "| %s | controller (already up) | %s | %s | %s |", label(r.app),
+          msRange(coff), msRange(con), addedMs(con, coff)));
     }
     line("");
-    line(String.format(Locale.ROOT, "### Resident memory, threads and idle CPU (file mode; load: %d req/s for %.0f s)",
-        options.rps, options.footprintLoadSeconds));
+    line(String.format(Locale.ROOT,
+        "### Resident memory, threads and idle CPU (file mode, %d runs per side; load: %d req/s for %.0f s)",
+        memoryRuns, options.rps, options.footprintLoadSeconds));
     line("");
     line("| application | path | RSS idle | RSS after load | threads idle / after load | idle CPU |");
     line("|---|---|---:|---:|---:|---:|");
@@ -312,9 +338,28 @@ final class FootprintSection {
     return BenchmarkHarness.median(a) - BenchmarkHarness.median(b);
   }
 
-  private static String msRange(long[] ms) {
-    return String.format(Locale.ROOT, "%d ms (%d–%d)", BenchmarkHarness.median(ms), BenchmarkHarness.min(ms),
-        Arrays.stream(ms).max().orElse(0));
+  /** Median (range) of the answered runs, and how many were not answered. */
+  static String msRange(long[] ms) {
+    long[] ok = answered(ms);
+    int failed = ms.length - ok.length;
+    String unanswered = failed == 0 ? "" : String.format(Locale.ROOT, ", %d unanswered", failed);
+    if (ok.length == 0) {
+      return "n/a" + unanswered;
+    }
+    return String.format(Locale.ROOT, "%d ms (%d–%d%s)", BenchmarkHarness.median(ok), BenchmarkHarness.min(ok),
+        Arrays.stream(ok).max().orElse(0), unanswered);
+  }
+
+  /** Median with the agent minus median without, over the answered runs of each side. */
+  static String addedMs(long[] on, long[] off) {
+    long[] a = answered(on);
+    long[] b = answered(off);
+    return a.length == 0 || b.length == 0 ? "n/a"
+        : String.format(Locale.ROOT, "%+d ms", BenchmarkHarness.median(a) - BenchmarkHarness.median(b));
+  }
+
+  private static long[] answered(long[] ms) {
+    return Arrays.stream(ms).filter(x -> x != FAILED).toArray();
   }
 
   private static String mibRange(long[] kb) {
@@ -352,6 +397,8 @@ final class FootprintSection {
         return "OkHttp 4.12";
       case "grpc":
         return "gRPC 1.83";
+      case "spring":
+        return "Spring Boot 3.5";
       default:
         return app;
     }

@@ -78,20 +78,42 @@ public final class Jvm implements AutoCloseable {
     return Path.of(System.getProperty("jmesh.apps.classes", "smoke-tests/target/classes")).toAbsolutePath();
   }
 
+  /**
+   * The class path of the applications plus the Spring Boot application of {@code
+   * smoke-tests/spring-app} (its classes and {@code libs}), which only {@code -Pbench} builds.
+   */
+  public static String springAppClassPath() {
+    Path target = Path.of(System.getProperty("jmesh.spring.app", "smoke-tests/spring-app/target")).toAbsolutePath();
+    Path classes = target.resolve("classes");
+    Path libs = target.resolve("libs");
+    if (!Files.isDirectory(classes) || !Files.isDirectory(libs)) {
+      throw new IllegalStateException("Spring Boot application not found at " + target + " (expected: classes and"
+          + " libs built by ./mvnw -B -Pbench package -pl smoke-tests/spring-app -DskipTests)");
+    }
+    StringBuilder cp = new StringBuilder(appClassPath(null)).append(File.pathSeparatorChar).append(classes);
+    appendJars(cp, libs, "Spring Boot application libraries");
+    return cp.toString();
+  }
+
   /** The class path of the applications plus the libraries of {@code libSet} (okhttp3, okhttp4, okhttp5, or null). */
   public static String appClassPath(String libSet) {
     StringBuilder cp = new StringBuilder(appClasses().toString());
     if (libSet != null) {
       Path dir = Path.of(System.getProperty("jmesh.apps.libs", "smoke-tests/target/libs")).resolve(libSet).toAbsolutePath();
-      try (Stream<Path> jars = Files.list(dir)) {
-        for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().collect(Collectors.toList())) {
-          cp.append(File.pathSeparatorChar).append(jar);
-        }
-      } catch (IOException e) {
-        throw new IllegalStateException("library set " + libSet + " not found at " + dir + " (run the build first)", e);
-      }
+      appendJars(cp, dir, "library set " + libSet);
     }
     return cp.toString();
+  }
+
+  /** Appends every jar in {@code dir}, sorted by name; {@code what} names the directory in the error. */
+  private static void appendJars(StringBuilder cp, Path dir, String what) {
+    try (Stream<Path> jars = Files.list(dir)) {
+      for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().collect(Collectors.toList())) {
+        cp.append(File.pathSeparatorChar).append(jar);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(what + " not found at " + dir + " (run the build first)", e);
+    }
   }
 
   /** Describes a JVM to start. */
