@@ -1,6 +1,6 @@
 package io.jmesh.agent;
 
-import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +20,13 @@ import java.util.jar.JarFile;
  * system class loader, which also sees the agent jar, can never load them. Its parent is the
  * platform class loader: the application's classes are invisible to it, and the bridge on the
  * bootstrap path is visible.
+ *
+ * <p>Memory: file mode defines about 2,150 classes here at start-up, so a class read allocates
+ * one array of the class's exact size and nothing else. Two 8 KiB buffers per class were about
+ * 34 MiB of start-up garbage, and the young generation it grew stayed resident. Resources are
+ * streamed from the open jar, not through a {@code jar:} URL connection and its cache.
+ *
+ * <p>Thread-safety: parallel capable; {@link JarFile} reads are thread-safe.
  */
 final class AgentClassLoader extends ClassLoader {
   static final String PREFIX = "inst/";
@@ -51,7 +58,7 @@ final class AgentClassLoader extends ClassLoader {
     }
     byte[] bytes;
     try (InputStream in = jar.getInputStream(entry)) {
-      bytes = readAll(in);
+      bytes = read(in, entry.getSize());
     } catch (IOException e) {
       throw new ClassNotFoundException(name + " (reading " + entryName + ")", e);
     }
@@ -95,19 +102,43 @@ final class AgentClassLoader extends ClassLoader {
     }
   }
 
+  /**
+   * Parent first, as {@link ClassLoader#getResourceAsStream} does, then the entry straight from
+   * the jar. ByteBuddy reads every advice and helper class through here.
+   */
+  @Override
+  public InputStream getResourceAsStream(String name) {
+    JarEntry entry = jar.getJarEntry(entryFor(name));
+    if (entry == null || getParent().getResource(name) != null) {
+      return super.getResourceAsStream(name);
+    }
+    try {
+      return jar.getInputStream(entry);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
   @Override
   protected Enumeration<URL> findResources(String name) {
     URL url = findResource(name);
     return url == null ? Collections.emptyEnumeration() : Collections.enumeration(java.util.List.of(url));
   }
 
-  private static byte[] readAll(InputStream in) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
-    byte[] buf = new byte[8192];
-    int n;
-    while ((n = in.read(buf)) > 0) {
-      out.write(buf, 0, n);
+  /** Reads an entry of known {@code size} into one exact array; an unknown size reads to the end. */
+  static byte[] read(InputStream in, long size) throws IOException {
+    if (size < 0 || size > Integer.MAX_VALUE - 8) {
+      return in.readAllBytes();
     }
-    return out.toByteArray();
+    byte[] bytes = new byte[(int) size];
+    int off = 0;
+    while (off < bytes.length) {
+      int n = in.read(bytes, off, bytes.length - off);
+      if (n < 0) {
+        throw new EOFException("entry ended after " + off + " bytes (expected: " + size + ")");
+      }
+      off += n;
+    }
+    return bytes;
   }
 }

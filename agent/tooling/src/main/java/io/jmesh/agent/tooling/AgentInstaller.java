@@ -162,6 +162,10 @@ public final class AgentInstaller {
             + " in "
             + (System.nanoTime() - start) / 1_000_000
             + " ms");
+    // Start-up is over: hand back the C heap its class loading and compilation freed, now and
+    // once more when the compiler and the JVM's arena pool have let go of theirs.
+    NativeHeapTrim.trimAndLog(inst, "after start-up");
+    NativeHeapTrim.trimLater(inst, NativeHeapTrim.LATER_MILLIS);
   }
 
   /**
