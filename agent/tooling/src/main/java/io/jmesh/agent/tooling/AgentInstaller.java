@@ -1,8 +1,5 @@
 package io.jmesh.agent.tooling;
 
-import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
-import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
-
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
@@ -14,19 +11,12 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
-import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.utility.JavaModule;
 
 /**
  * Starts jmesh inside a workload JVM by composing its parts: reads the settings, registers the
@@ -72,6 +62,10 @@ public final class AgentInstaller {
       AgentLog.debug("inbound capture off (" + AgentConfig.INBOUND_CAPTURE.property() + ")");
     } else if (!config.instrumentationEnabled(InboundCaptureModule.NAME)) {
       AgentLog.info("inbound capture disabled by " + AgentConfig.INSTRUMENTATION_DISABLED.property());
+    } else if (config.controllers().isEmpty()) {
+      // Capture needs a mesh identity, which only controller mode gives: file mode skips its weaving.
+      AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode and "
+          + AgentConfig.BOOTSTRAP_TOKEN.env() + "); the application's ports are left as it binds them");
     } else {
       capture = new BindCapture(START_WAIT_MILLIS);
       BindCapture.setCurrent(capture);
@@ -182,41 +176,11 @@ public final class AgentInstaller {
     }
   }
 
-  /** ByteBuddy's transformer for every enabled module; the gate is its only caller. */
+  /** The transformer for every enabled module; the gate is its only caller. */
   private static ClassFileTransformer weaver(
       Instrumentation inst, List<InstrumentationModule> modules, AgentContext context, List<String> installed) {
-    AgentBuilder builder =
-        new AgentBuilder.Default()
-            .disableClassFormatChanges()
-            .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-            .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-            .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-            .with(new ErrorListener())
-            // Unlike ByteBuddy's default, weave bootstrap and platform classes: the JDK clients
-            // live there. Never weave ourselves.
-            .ignore(
-                nameStartsWith("io.jmesh.")
-                    .or(nameStartsWith("net.bytebuddy."))
-                    .or(nameStartsWith("jdk.internal.reflect."))
-                    .or(nameStartsWith("java.lang.invoke."))
-                    .or(isSynthetic()))
-            // Woven JDK modules (java.base, java.net.http) must read the bridge's module.
-            .assureReadEdgeTo(inst, MeshBridge.class);
-    ClassLoader agentLoader = AgentInstaller.class.getClassLoader();
-    for (InstrumentationModule module : modules) {
-      try {
-        module.install(context);
-      } catch (Throwable t) {
-        AgentLog.error("instrumentation " + module.name() + " failed to install; skipped", t);
-        continue;
-      }
-      HelperInjector helpers = new HelperInjector(module.name(), module.helperClassNames(), agentLoader);
-      for (TypeInstrumentation type : module.typeInstrumentations()) {
-        builder = builder.type(type.typeMatcher()).transform(new ModuleTransformer(module, type, helpers));
-      }
-      installed.add(module.name());
-    }
-    return builder.makeRaw();
+    return Weaver.of(
+        inst, modules, context, MeshBridge.class.getModule(), AgentInstaller.class.getClassLoader(), installed);
   }
 
   /**
@@ -298,71 +262,4 @@ public final class AgentInstaller {
     AdminServer a = admin;
     return a == null ? Map.of() : Map.of("jmesh.admin.port", Integer.toString(a.port()));
   }
-
-  /** Applies one type instrumentation after checking that the type has what the advice needs. */
-  private static final class ModuleTransformer implements AgentBuilder.Transformer {
-    private final InstrumentationModule module;
-    private final TypeInstrumentation type;
-    private final HelperInjector helpers;
-    private final Set<String> reported = ConcurrentHashMap.newKeySet();
-
-    ModuleTransformer(InstrumentationModule module, TypeInstrumentation type, HelperInjector helpers) {
-      this.module = module;
-      this.type = type;
-      this.helpers = helpers;
-    }
-
-    @Override
-    public DynamicType.Builder<?> transform(
-        DynamicType.Builder<?> builder,
-        TypeDescription typeDescription,
-        ClassLoader classLoader,
-        JavaModule javaModule,
-        ProtectionDomain protectionDomain) {
-      for (TypeInstrumentation.AdviceBinding binding : type.adviceBindings()) {
-        if (typeDescription.getDeclaredMethods().filter(binding.methods()).isEmpty()) {
-          skip(typeDescription, classLoader, "it has no method matching " + binding.methods());
-          return builder;
-        }
-      }
-      try {
-        helpers.injectInto(classLoader);
-      } catch (Throwable t) {
-        skip(typeDescription, classLoader, "its helper classes could not be injected: " + t);
-        return builder;
-      }
-      for (TypeInstrumentation.AdviceBinding binding : type.adviceBindings()) {
-        builder = builder.visit(Advice.to(binding.advice()).on(binding.methods()));
-      }
-      AgentLog.debug("wove " + module.name() + " into " + typeDescription.getName() + " in " + classLoader);
-      return builder;
-    }
-
-    private void skip(TypeDescription typeDescription, ClassLoader loader, String why) {
-      if (reported.add(typeDescription.getName() + "@" + System.identityHashCode(loader))) {
-        AgentLog.warn(
-            "instrumentation "
-                + module.name()
-                + " skipped for "
-                + typeDescription.getName()
-                + " in "
-                + loader
-                + ": "
-                + why
-                + " (supported: "
-                + module.supportedVersions()
-                + ")");
-      }
-    }
-  }
-
-  /** Logs weaving failures once per type; they leave the type unwoven, never broken. */
-  private static final class ErrorListener extends AgentBuilder.Listener.Adapter {
-    @Override
-    public void onError(
-        String typeName, ClassLoader classLoader, JavaModule module, boolean loaded, Throwable throwable) {
-      AgentLog.warn("could not weave " + typeName + "; it stays unmeshed", throwable);
-    }
-  }
-
 }
