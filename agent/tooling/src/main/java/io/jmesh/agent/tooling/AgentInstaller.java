@@ -101,6 +101,7 @@ public final class AgentInstaller {
       BindCapture capture,
       boolean attached,
       long start) {
+    Weaver.warmUpInBackground(); // alongside the runtime's start, off the application's thread
     if (capture != null) {
       weaveCapture(inst, gate, capture);
     }
