@@ -62,11 +62,9 @@ public final class AgentInstaller {
       AgentLog.debug("inbound capture off (" + AgentConfig.INBOUND_CAPTURE.property() + ")");
     } else if (!config.instrumentationEnabled(InboundCaptureModule.NAME)) {
       AgentLog.info("inbound capture disabled by " + AgentConfig.INSTRUMENTATION_DISABLED.property());
-    } else if (config.controllers().isEmpty()) {
-      // Capture needs a mesh identity, which only controller mode gives: file mode skips its weaving.
-      AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode and "
-          + AgentConfig.BOOTSTRAP_TOKEN.env() + "); the application's ports are left as it binds them");
-    } else {
+    } else if (!config.controllers().isEmpty()) {
+      // Capture needs a mesh identity, which only controller mode gives: file mode does not weave
+      // it (finishStart says so once started, off the application's thread).
       capture = new BindCapture(START_WAIT_MILLIS);
       BindCapture.setCurrent(capture);
       MeshBridge.install(capture);
@@ -129,7 +127,7 @@ public final class AgentInstaller {
     } finally {
       gate.open(weaver);
       // No decision by now (file mode, no controller, a failed start): binds are left alone.
-      if (capture != null && capture.off()) {
+      if (capture != null ? capture.off() : captureWanted(config)) {
         AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode"
             + " and " + AgentConfig.BOOTSTRAP_TOKEN.env() + "); the application's ports are left as it binds them");
       }
@@ -157,6 +155,11 @@ public final class AgentInstaller {
             + " in "
             + (System.nanoTime() - start) / 1_000_000
             + " ms");
+  }
+
+  /** Whether the settings ask for inbound capture (it also needs a mesh identity). */
+  private static boolean captureWanted(AgentConfig config) {
+    return config.capture().on() && config.instrumentationEnabled(InboundCaptureModule.NAME);
   }
 
   /**
