@@ -107,12 +107,17 @@ public final class AgentInstaller {
     List<String> installed = new ArrayList<>();
     MeshRuntime runtime = null;
     Readiness readiness = new Readiness(config);
-    // The admin endpoint opens first, so that /live answers and /ready says what is missing
-    // while the runtime waits for the controller and the CA.
-    MeshMetrics metrics = startAdmin(config, readiness);
+    // In controller mode the admin endpoint opens first, so that /live answers and /ready says what
+    // is missing while the runtime waits for the controller and the CA. In file mode nothing waits:
+    // it opens once the gate is open, off the path to the application's first call.
+    boolean adminFirst = !config.controllers().isEmpty();
+    Metrics metrics = metrics(config);
+    if (adminFirst) {
+      openAdmin(config, metrics, readiness);
+    }
     try {
       Tracing tracing = TracingStarter.start(config);
-      runtime = RuntimeStarter.start(config, metrics, tracing, nodeMetadata(), readiness);
+      runtime = RuntimeStarter.start(config, metrics.meshMetrics(), tracing, nodeMetadata(), readiness);
       readiness.runtimeStarted(runtime);
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
       AgentContext context = new AgentContext(runtime, config, tracing);
@@ -126,6 +131,9 @@ public final class AgentInstaller {
       AgentLog.error("agent failed to start; the application runs unmeshed", t);
     } finally {
       gate.open(weaver);
+      if (!adminFirst) {
+        openAdmin(config, metrics, readiness);
+      }
       // No decision by now (file mode, no controller, a failed start): binds are left alone.
       if (capture != null ? capture.off() : captureWanted(config)) {
         AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode"
@@ -225,29 +233,35 @@ public final class AgentInstaller {
   /** The admin endpoint, while there is one: its port goes to the controller. */
   private static volatile AdminServer admin;
 
+  /** The registry the runtime records into (null when it could not start) and its meters. */
+  private record Metrics(PrometheusMeterRegistry registry, MeshMetrics meshMetrics) {}
+
   /**
-   * Creates the Prometheus registry the runtime records into and opens the admin endpoint on it.
-   * Never throws: without either the application runs, and the metrics go nowhere.
+   * Creates the Prometheus registry the runtime records into. Never throws: without it the
+   * application runs, and the metrics go nowhere.
    */
-  private static MeshMetrics startAdmin(AgentConfig config, Readiness readiness) {
-    PrometheusMeterRegistry registry;
-    MeshMetrics metrics;
+  private static Metrics metrics(AgentConfig config) {
     try {
-      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      metrics = new MeshMetrics(registry, RuntimeStarter.serviceName(config) + "." + config.namespace());
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      return new Metrics(
+          registry, new MeshMetrics(registry, RuntimeStarter.serviceName(config) + "." + config.namespace()));
     } catch (Throwable t) {
       AgentLog.warn("metrics are off: the Prometheus registry could not start", t);
-      return MeshMetrics.noop();
+      return new Metrics(null, MeshMetrics.noop());
     }
-    if (config.adminPort() == 0) {
-      return metrics;
+  }
+
+  /** Opens the admin endpoint on the registry. Never throws: without it the application runs. */
+  private static void openAdmin(AgentConfig config, Metrics metrics, Readiness readiness) {
+    if (config.adminPort() == 0 || metrics.registry() == null) {
+      return;
     }
     admin =
         AdminServer.start(
             config.adminAddress(),
             config.adminPort(),
-            registry,
-            metrics.tap(),
+            metrics.registry(),
+            metrics.meshMetrics().tap(),
             readiness::runtime,
             readiness::missing);
     if (admin != null) {
@@ -255,7 +269,6 @@ public final class AgentInstaller {
           "admin endpoint on http://" + config.adminAddress() + ":" + admin.port()
               + " (/metrics, /ready, /live; /config, /endpoints and /tap from loopback)");
     }
-    return metrics;
   }
 
   /**
