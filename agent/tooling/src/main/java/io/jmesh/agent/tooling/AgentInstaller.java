@@ -1,8 +1,5 @@
 package io.jmesh.agent.tooling;
 
-import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
-import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
-
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.bridge.MeshBridge;
 import io.jmesh.runtime.MeshRuntime;
@@ -14,19 +11,12 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.File;
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
-import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.asm.Advice;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.utility.JavaModule;
 
 /**
  * Starts jmesh inside a workload JVM by composing its parts: reads the settings, registers the
@@ -72,7 +62,9 @@ public final class AgentInstaller {
       AgentLog.debug("inbound capture off (" + AgentConfig.INBOUND_CAPTURE.property() + ")");
     } else if (!config.instrumentationEnabled(InboundCaptureModule.NAME)) {
       AgentLog.info("inbound capture disabled by " + AgentConfig.INSTRUMENTATION_DISABLED.property());
-    } else {
+    } else if (!config.controllers().isEmpty()) {
+      // Capture needs a mesh identity, which only controller mode gives: file mode does not weave
+      // it (finishStart says so once started, off the application's thread).
       capture = new BindCapture(START_WAIT_MILLIS);
       BindCapture.setCurrent(capture);
       MeshBridge.install(capture);
@@ -107,6 +99,7 @@ public final class AgentInstaller {
       BindCapture capture,
       boolean attached,
       long start) {
+    Weaver.warmUpInBackground(); // alongside the runtime's start, off the application's thread
     if (capture != null) {
       weaveCapture(inst, gate, capture);
     }
@@ -114,12 +107,17 @@ public final class AgentInstaller {
     List<String> installed = new ArrayList<>();
     MeshRuntime runtime = null;
     Readiness readiness = new Readiness(config);
-    // The admin endpoint opens first, so that /live answers and /ready says what is missing
-    // while the runtime waits for the controller and the CA.
-    MeshMetrics metrics = startAdmin(config, readiness);
+    // In controller mode the admin endpoint opens first, so that /live answers and /ready says what
+    // is missing while the runtime waits for the controller and the CA. In file mode nothing waits:
+    // it opens once the gate is open, off the path to the application's first call.
+    boolean adminFirst = !config.controllers().isEmpty();
+    Metrics metrics = metrics(config);
+    if (adminFirst) {
+      openAdmin(config, metrics, readiness);
+    }
     try {
       Tracing tracing = TracingStarter.start(config);
-      runtime = RuntimeStarter.start(config, metrics, tracing, nodeMetadata(), readiness);
+      runtime = RuntimeStarter.start(config, metrics.meshMetrics(), tracing, nodeMetadata(), readiness);
       readiness.runtimeStarted(runtime);
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
       AgentContext context = new AgentContext(runtime, config, tracing);
@@ -133,8 +131,11 @@ public final class AgentInstaller {
       AgentLog.error("agent failed to start; the application runs unmeshed", t);
     } finally {
       gate.open(weaver);
+      if (!adminFirst) {
+        openAdmin(config, metrics, readiness);
+      }
       // No decision by now (file mode, no controller, a failed start): binds are left alone.
-      if (capture != null && capture.off()) {
+      if (capture != null ? capture.off() : captureWanted(config)) {
         AgentLog.info("inbound capture off: this workload has no mesh identity (it needs controller mode"
             + " and " + AgentConfig.BOOTSTRAP_TOKEN.env() + "); the application's ports are left as it binds them");
       }
@@ -168,6 +169,11 @@ public final class AgentInstaller {
     NativeHeapTrim.trimLater(inst, NativeHeapTrim.LATER_MILLIS);
   }
 
+  /** Whether the settings ask for inbound capture (it also needs a mesh identity). */
+  private static boolean captureWanted(AgentConfig config) {
+    return config.capture().on() && config.instrumentationEnabled(InboundCaptureModule.NAME);
+  }
+
   /**
    * Weaves inbound capture before anything else on this thread: the admin endpoint and the mesh
    * listener bind through the same JDK class, and a class loaded unwoven here would let an
@@ -186,41 +192,11 @@ public final class AgentInstaller {
     }
   }
 
-  /** ByteBuddy's transformer for every enabled module; the gate is its only caller. */
+  /** The transformer for every enabled module; the gate is its only caller. */
   private static ClassFileTransformer weaver(
       Instrumentation inst, List<InstrumentationModule> modules, AgentContext context, List<String> installed) {
-    AgentBuilder builder =
-        new AgentBuilder.Default()
-            .disableClassFormatChanges()
-            .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-            .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-            .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-            .with(new ErrorListener())
-            // Unlike ByteBuddy's default, weave bootstrap and platform classes: the JDK clients
-            // live there. Never weave ourselves.
-            .ignore(
-                nameStartsWith("io.jmesh.")
-                    .or(nameStartsWith("net.bytebuddy."))
-                    .or(nameStartsWith("jdk.internal.reflect."))
-                    .or(nameStartsWith("java.lang.invoke."))
-                    .or(isSynthetic()))
-            // Woven JDK modules (java.base, java.net.http) must read the bridge's module.
-            .assureReadEdgeTo(inst, MeshBridge.class);
-    ClassLoader agentLoader = AgentInstaller.class.getClassLoader();
-    for (InstrumentationModule module : modules) {
-      try {
-        module.install(context);
-      } catch (Throwable t) {
-        AgentLog.error("instrumentation " + module.name() + " failed to install; skipped", t);
-        continue;
-      }
-      HelperInjector helpers = new HelperInjector(module.name(), module.helperClassNames(), agentLoader);
-      for (TypeInstrumentation type : module.typeInstrumentations()) {
-        builder = builder.type(type.typeMatcher()).transform(new ModuleTransformer(module, type, helpers));
-      }
-      installed.add(module.name());
-    }
-    return builder.makeRaw();
+    return Weaver.of(
+        inst, modules, context, MeshBridge.class.getModule(), AgentInstaller.class.getClassLoader(), installed);
   }
 
   /**
@@ -261,29 +237,35 @@ public final class AgentInstaller {
   /** The admin endpoint, while there is one: its port goes to the controller. */
   private static volatile AdminServer admin;
 
+  /** The registry the runtime records into (null when it could not start) and its meters. */
+  private record Metrics(PrometheusMeterRegistry registry, MeshMetrics meshMetrics) {}
+
   /**
-   * Creates the Prometheus registry the runtime records into and opens the admin endpoint on it.
-   * Never throws: without either the application runs, and the metrics go nowhere.
+   * Creates the Prometheus registry the runtime records into. Never throws: without it the
+   * application runs, and the metrics go nowhere.
    */
-  private static MeshMetrics startAdmin(AgentConfig config, Readiness readiness) {
-    PrometheusMeterRegistry registry;
-    MeshMetrics metrics;
+  private static Metrics metrics(AgentConfig config) {
     try {
-      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      metrics = new MeshMetrics(registry, RuntimeStarter.serviceName(config) + "." + config.namespace());
+      PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      return new Metrics(
+          registry, new MeshMetrics(registry, RuntimeStarter.serviceName(config) + "." + config.namespace()));
     } catch (Throwable t) {
       AgentLog.warn("metrics are off: the Prometheus registry could not start", t);
-      return MeshMetrics.noop();
+      return new Metrics(null, MeshMetrics.noop());
     }
-    if (config.adminPort() == 0) {
-      return metrics;
+  }
+
+  /** Opens the admin endpoint on the registry. Never throws: without it the application runs. */
+  private static void openAdmin(AgentConfig config, Metrics metrics, Readiness readiness) {
+    if (config.adminPort() == 0 || metrics.registry() == null) {
+      return;
     }
     admin =
         AdminServer.start(
             config.adminAddress(),
             config.adminPort(),
-            registry,
-            metrics.tap(),
+            metrics.registry(),
+            metrics.meshMetrics().tap(),
             readiness::runtime,
             readiness::missing);
     if (admin != null) {
@@ -291,7 +273,6 @@ public final class AgentInstaller {
           "admin endpoint on http://" + config.adminAddress() + ":" + admin.port()
               + " (/metrics, /ready, /live; /config, /endpoints and /tap from loopback)");
     }
-    return metrics;
   }
 
   /**
@@ -302,71 +283,4 @@ public final class AgentInstaller {
     AdminServer a = admin;
     return a == null ? Map.of() : Map.of("jmesh.admin.port", Integer.toString(a.port()));
   }
-
-  /** Applies one type instrumentation after checking that the type has what the advice needs. */
-  private static final class ModuleTransformer implements AgentBuilder.Transformer {
-    private final InstrumentationModule module;
-    private final TypeInstrumentation type;
-    private final HelperInjector helpers;
-    private final Set<String> reported = ConcurrentHashMap.newKeySet();
-
-    ModuleTransformer(InstrumentationModule module, TypeInstrumentation type, HelperInjector helpers) {
-      this.module = module;
-      this.type = type;
-      this.helpers = helpers;
-    }
-
-    @Override
-    public DynamicType.Builder<?> transform(
-        DynamicType.Builder<?> builder,
-        TypeDescription typeDescription,
-        ClassLoader classLoader,
-        JavaModule javaModule,
-        ProtectionDomain protectionDomain) {
-      for (TypeInstrumentation.AdviceBinding binding : type.adviceBindings()) {
-        if (typeDescription.getDeclaredMethods().filter(binding.methods()).isEmpty()) {
-          skip(typeDescription, classLoader, "it has no method matching " + binding.methods());
-          return builder;
-        }
-      }
-      try {
-        helpers.injectInto(classLoader);
-      } catch (Throwable t) {
-        skip(typeDescription, classLoader, "its helper classes could not be injected: " + t);
-        return builder;
-      }
-      for (TypeInstrumentation.AdviceBinding binding : type.adviceBindings()) {
-        builder = builder.visit(Advice.to(binding.advice()).on(binding.methods()));
-      }
-      AgentLog.debug("wove " + module.name() + " into " + typeDescription.getName() + " in " + classLoader);
-      return builder;
-    }
-
-    private void skip(TypeDescription typeDescription, ClassLoader loader, String why) {
-      if (reported.add(typeDescription.getName() + "@" + System.identityHashCode(loader))) {
-        AgentLog.warn(
-            "instrumentation "
-                + module.name()
-                + " skipped for "
-                + typeDescription.getName()
-                + " in "
-                + loader
-                + ": "
-                + why
-                + " (supported: "
-                + module.supportedVersions()
-                + ")");
-      }
-    }
-  }
-
-  /** Logs weaving failures once per type; they leave the type unwoven, never broken. */
-  private static final class ErrorListener extends AgentBuilder.Listener.Adapter {
-    @Override
-    public void onError(
-        String typeName, ClassLoader classLoader, JavaModule module, boolean loaded, Throwable throwable) {
-      AgentLog.warn("could not weave " + typeName + "; it stays unmeshed", throwable);
-    }
-  }
-
 }

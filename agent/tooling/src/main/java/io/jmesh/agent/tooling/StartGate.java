@@ -13,8 +13,8 @@ import java.util.function.Predicate;
  * The agent's only class-file transformer. It is registered in {@code premain} within
  * milliseconds, while the runtime and ByteBuddy start on a background thread, so the agent's
  * start-up overlaps the application's own. A class that must be woven waits here until the agent
- * is ready (bounded), then goes to ByteBuddy; every other class passes at the cost of one hash
- * lookup.
+ * is ready (bounded), then goes to the {@link Weaver}; every other class passes at the cost of
+ * one hash lookup.
  *
  * <p>Thread-safety: {@link #transform} runs on any class-loading thread; {@link #open} once.
  */
