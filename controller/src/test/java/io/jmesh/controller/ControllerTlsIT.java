@@ -142,6 +142,37 @@ class ControllerTlsIT {
   }
 
   @Test
+  void aChannelPreparedBeforeTheClientCarriesItsFirstStream() throws Exception {
+    Controller a = controller("a", MESH_A, 0);
+    ControllerTls tls = anchorsOf(a, null);
+    // The agent prepares the channel at its start, before it knows everything the client needs.
+    XdsClient.Prepared prepared =
+        XdsClient.Prepared.connect("127.0.0.1:" + a.xdsPort(), tls, scheduler);
+    XdsClient client =
+        new XdsClient(
+            new XdsClient.Options(
+                List.of("127.0.0.1:" + a.xdsPort()),
+                new XdsClient.NodeIdentity("hello-1", "hello", "default"),
+                Duration.ofMillis(50),
+                Duration.ofMillis(200),
+                tls),
+            scheduler,
+            new SplittableRandom(1),
+            prepared);
+    closeables.add(client);
+    AtomicReference<MeshSnapshot> applied = new AtomicReference<>();
+    client.start(applied::set);
+
+    assertThat(client.awaitListeners(Duration.ofSeconds(10))).isTrue();
+    String version = versionOf(a);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> applied.get() != null && applied.get().version().equals(version));
+    assertThat(client.status().streams()).isEqualTo(1);
+    assertThat(client.status().tlsRefusals()).isZero();
+  }
+
+  @Test
   void aNameTheCertificateDoesNotCarryIsRefused() throws Exception {
     Controller a = controller("a", MESH_A, 0);
     XdsClient client =
