@@ -187,6 +187,7 @@ public final class XdsClient implements Discovery {
       ControllerAddress controller = ControllerAddress.parse(address);
       ManagedChannel channel = newChannel(tls, controller, scheduler);
       channel.getState(true); // connect now, not at the first RPC
+      AggregatedDiscoveryServiceGrpc.newStub(channel); // the stub's classes, not a call
       XdsWarmup.listeners();
       return new Prepared(address, channel);
     }

@@ -1,10 +1,12 @@
 package io.jmesh.runtime.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
@@ -21,6 +23,9 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -43,8 +48,7 @@ final class XdsWarmup {
    * @return the decoder's errors; none, or the warm-up stops short of the classes a real one needs
    */
   static List<String> listeners() {
-    return decode(
-        XdsNames.LISTENER_TYPE,
+    Listener listener =
         Listener.newBuilder()
             .setName("warmup.default.svc.cluster.local:80")
             .setApiListener(
@@ -58,7 +62,27 @@ final class XdsWarmup {
                                         .setName(XdsNames.ROUTER_FILTER)
                                         .setTypedConfig(Any.pack(Router.getDefaultInstance())))
                                 .build())))
-            .build());
+            .build();
+    List<String> errors = new ArrayList<>();
+    try {
+      // Through the wire format, as the stream delivers it: request and response codecs too.
+      DiscoveryRequest.newBuilder()
+          .setTypeUrl(XdsNames.LISTENER_TYPE)
+          .setNode(Node.newBuilder().setId("warmup"))
+          .build()
+          .toByteArray();
+      DiscoveryResponse response =
+          DiscoveryResponse.parseFrom(
+              DiscoveryResponse.newBuilder()
+                  .setTypeUrl(XdsNames.LISTENER_TYPE)
+                  .addResources(Any.pack(listener))
+                  .build()
+                  .toByteArray());
+      XdsResources.decode(XdsNames.LISTENER_TYPE, response.getResourcesList(), errors);
+    } catch (InvalidProtocolBufferException | RuntimeException | LinkageError e) {
+      errors.add(e.toString());
+    }
+    return errors;
   }
 
   /**
