@@ -50,7 +50,8 @@ import javax.net.ssl.SSLException;
  *
  * <p>Threading: the stream's callbacks run on {@code scheduler} (the channel's executor), which
  * must be single-threaded; state is also guarded by this object's lock because {@link #watch}
- * runs on request threads. No thread of its own; the gRPC transport's threads are daemons.
+ * runs on request threads. No thread of its own but one short-lived daemon, {@code
+ * jmesh-xds-warmup}, after the first Listeners; the gRPC transport's threads are daemons.
  */
 public final class XdsClient implements Discovery {
 
@@ -487,9 +488,13 @@ public final class XdsClient implements Discovery {
     if (type.equals(XdsNames.LISTENER_TYPE) && listenersApplied.getCount() > 0) {
       listenersApplied.countDown(); // after publish: the runtime knows the destinations now
       // The application starts now and its first call to a service waits for that service's
-      // routes, cluster and endpoints: load their classes meanwhile, on this otherwise idle
-      // thread, rather than inside that wait.
-      scheduler.execute(XdsWarmup::firstUse);
+      // routes, cluster and endpoints: load their classes meanwhile rather than inside that wait.
+      // Not on the scheduler: the first call's subscription must not queue behind the warm-up
+      // (on busy cores it takes seconds); a decode that meets a class the warm-up is loading
+      // waits only for that class.
+      Thread warmup = new Thread(XdsWarmup::firstUse, "jmesh-xds-warmup");
+      warmup.setDaemon(true);
+      warmup.start();
     }
   }
 
