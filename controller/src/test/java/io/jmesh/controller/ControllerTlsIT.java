@@ -82,6 +82,10 @@ class ControllerTlsIT {
   }
 
   private XdsClient xdsClient(int port, ControllerTls tls) {
+    return xdsClient(port, tls, null);
+  }
+
+  private XdsClient xdsClient(int port, ControllerTls tls, XdsClient.Prepared prepared) {
     XdsClient client =
         new XdsClient(
             new XdsClient.Options(
@@ -91,7 +95,8 @@ class ControllerTlsIT {
                 Duration.ofMillis(200),
                 tls),
             scheduler,
-            new SplittableRandom(1));
+            new SplittableRandom(1),
+            prepared);
     closeables.add(client);
     return client;
   }
@@ -148,18 +153,7 @@ class ControllerTlsIT {
     // The agent prepares the channel at its start, before it knows everything the client needs.
     XdsClient.Prepared prepared =
         XdsClient.Prepared.connect("127.0.0.1:" + a.xdsPort(), tls, scheduler);
-    XdsClient client =
-        new XdsClient(
-            new XdsClient.Options(
-                List.of("127.0.0.1:" + a.xdsPort()),
-                new XdsClient.NodeIdentity("hello-1", "hello", "default"),
-                Duration.ofMillis(50),
-                Duration.ofMillis(200),
-                tls),
-            scheduler,
-            new SplittableRandom(1),
-            prepared);
-    closeables.add(client);
+    XdsClient client = xdsClient(a.xdsPort(), tls, prepared);
     AtomicReference<MeshSnapshot> applied = new AtomicReference<>();
     client.start(applied::set);
 

@@ -5,7 +5,6 @@ import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.xds.XdsClient;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -59,13 +58,7 @@ final class ControllerPrelude {
 
   private void run() {
     try {
-      scheduler =
-          Executors.newSingleThreadScheduledExecutor(
-              r -> {
-                Thread t = new Thread(r, "jmesh-config");
-                t.setDaemon(true); // No agent thread keeps a JVM alive.
-                return t;
-              });
+      scheduler = RuntimeStarter.configScheduler();
       // The CA's channel needs no client certificate: the token proves the workload.
       caTls = ControllerTlsStarter.controllerTls(config, null);
       if (caTls == null) {

@@ -56,13 +56,7 @@ final class RuntimeStarter {
           prelude != null ? prelude.await(PRELUDE_WAIT_MILLIS) : ControllerPrelude.runHere(config).await(0);
       return startControllerMode(config, options, metrics, tracing, nodeMetadata, readiness, ready);
     }
-    ScheduledExecutorService scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "jmesh-config");
-              t.setDaemon(true); // No agent thread keeps a JVM alive.
-              return t;
-            });
+    ScheduledExecutorService scheduler = configScheduler();
     if (config.bootstrapToken() != null) {
       AgentLog.warn(
           "mesh TLS is off: a bootstrap token is set but mesh identity needs controller mode"
@@ -150,6 +144,16 @@ final class RuntimeStarter {
       IdentityStarter.awaitFirst(config, meshTls.identity(), identityStart);
     }
     return runtime;
+  }
+
+  /** The one thread that reads the config (file or xDS), renews the identity and runs their timers. */
+  static ScheduledExecutorService configScheduler() {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, "jmesh-config");
+          t.setDaemon(true); // No agent thread keeps a JVM alive.
+          return t;
+        });
   }
 
   /** This workload's service as metrics and the controller name it: {@code unknown} when unset. */
