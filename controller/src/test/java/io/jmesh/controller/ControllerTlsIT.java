@@ -82,6 +82,10 @@ class ControllerTlsIT {
   }
 
   private XdsClient xdsClient(int port, ControllerTls tls) {
+    return xdsClient(port, tls, null);
+  }
+
+  private XdsClient xdsClient(int port, ControllerTls tls, XdsClient.Prepared prepared) {
     XdsClient client =
         new XdsClient(
             new XdsClient.Options(
@@ -91,7 +95,8 @@ class ControllerTlsIT {
                 Duration.ofMillis(200),
                 tls),
             scheduler,
-            new SplittableRandom(1));
+            new SplittableRandom(1),
+            prepared);
     closeables.add(client);
     return client;
   }
@@ -139,6 +144,26 @@ class ControllerTlsIT {
     assertThat(applied.get().version()).isEqualTo(versionA);
     assertThat(client.status().ackedVersions()).containsValue(versionA);
     assertThat(agentCount(b)).isZero();
+  }
+
+  @Test
+  void aChannelPreparedBeforeTheClientCarriesItsFirstStream() throws Exception {
+    Controller a = controller("a", MESH_A, 0);
+    ControllerTls tls = anchorsOf(a, null);
+    // The agent prepares the channel at its start, before it knows everything the client needs.
+    XdsClient.Prepared prepared =
+        XdsClient.Prepared.connect("127.0.0.1:" + a.xdsPort(), tls, scheduler);
+    XdsClient client = xdsClient(a.xdsPort(), tls, prepared);
+    AtomicReference<MeshSnapshot> applied = new AtomicReference<>();
+    client.start(applied::set);
+
+    assertThat(client.awaitListeners(Duration.ofSeconds(10))).isTrue();
+    String version = versionOf(a);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> applied.get() != null && applied.get().version().equals(version));
+    assertThat(client.status().streams()).isEqualTo(1);
+    assertThat(client.status().tlsRefusals()).isZero();
   }
 
   @Test

@@ -50,7 +50,8 @@ import javax.net.ssl.SSLException;
  *
  * <p>Threading: the stream's callbacks run on {@code scheduler} (the channel's executor), which
  * must be single-threaded; state is also guarded by this object's lock because {@link #watch}
- * runs on request threads. No thread of its own; the gRPC transport's threads are daemons.
+ * runs on request threads. No thread of its own but one short-lived daemon, {@code
+ * jmesh-xds-warmup}, after the first Listeners; the gRPC transport's threads are daemons.
  */
 public final class XdsClient implements Discovery {
 
@@ -161,10 +162,57 @@ public final class XdsClient implements Discovery {
   private boolean closed;
 
   /**
+   * A channel to a controller, connecting, made before the client that will use it: the agent
+   * makes it on its own thread at the very start, while ByteBuddy sets up, so that loading gRPC,
+   * Netty and the Envoy classes and the connection itself are done when the stream opens. Holds
+   * the channel until a client takes it ({@link XdsClient#XdsClient(Options, ScheduledExecutorService,
+   * RandomGenerator, Prepared)}); {@link #close} releases it when none will.
+   */
+  public static final class Prepared implements AutoCloseable {
+    private final String address;
+    private final ManagedChannel channel;
+
+    private Prepared(String address, ManagedChannel channel) {
+      this.address = address;
+      this.channel = channel;
+    }
+
+    /**
+     * Opens a channel to {@code address} (host:port), asks it to connect now, and loads what
+     * decoding the first Listeners needs. Blocks for the class loading, not for the connection.
+     *
+     * @param scheduler the executor the client will be given (the channel's executor)
+     * @throws IllegalArgumentException naming the address when it is no host:port
+     */
+    public static Prepared connect(String address, ControllerTls tls, ScheduledExecutorService scheduler) {
+      ControllerAddress controller = ControllerAddress.parse(address);
+      ManagedChannel channel = newChannel(tls, controller, scheduler);
+      channel.getState(true); // connect now, not at the first RPC
+      AggregatedDiscoveryServiceGrpc.newStub(channel); // the stub's classes, not a call
+      XdsWarmup.listeners();
+      return new Prepared(address, channel);
+    }
+
+    @Override
+    public void close() {
+      channel.shutdownNow();
+    }
+  }
+
+  /**
    * @param scheduler runs the stream's callbacks and reconnect timers; must be single-threaded
    * @param random jitter of the reconnect backoff
    */
   public XdsClient(Options options, ScheduledExecutorService scheduler, RandomGenerator random) {
+    this(options, scheduler, random, null);
+  }
+
+  /**
+   * @param prepared a channel made earlier with the same TLS and scheduler, used for its address
+   *     instead of a new one; null for none
+   */
+  public XdsClient(
+      Options options, ScheduledExecutorService scheduler, RandomGenerator random, Prepared prepared) {
     this.options = Objects.requireNonNull(options, "options");
     this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
     this.backoff =
@@ -183,6 +231,13 @@ public final class XdsClient implements Discovery {
             .build();
     for (String type : TYPES) {
       types.put(type, new TypeState());
+    }
+    if (prepared != null) {
+      if (options.addresses().contains(prepared.address)) {
+        channels.put(prepared.address, prepared.channel);
+      } else {
+        prepared.close();
+      }
     }
   }
 
@@ -312,8 +367,12 @@ public final class XdsClient implements Discovery {
   }
 
   private ManagedChannel newChannel(String address) {
-    ControllerAddress controller = ControllerAddress.parse(address);
-    return options.tls().channel(controller.host(), controller.port())
+    return newChannel(options.tls(), ControllerAddress.parse(address), scheduler);
+  }
+
+  private static ManagedChannel newChannel(
+      ControllerTls tls, ControllerAddress controller, ScheduledExecutorService scheduler) {
+    return tls.channel(controller.host(), controller.port())
         .executor(scheduler)
         .keepAliveTime(30, TimeUnit.SECONDS)
         .build();
@@ -426,8 +485,16 @@ public final class XdsClient implements Discovery {
       resubscribe();
     }
     publish();
-    if (type.equals(XdsNames.LISTENER_TYPE)) {
+    if (type.equals(XdsNames.LISTENER_TYPE) && listenersApplied.getCount() > 0) {
       listenersApplied.countDown(); // after publish: the runtime knows the destinations now
+      // The application starts now and its first call to a service waits for that service's
+      // routes, cluster and endpoints: load their classes meanwhile rather than inside that wait.
+      // Not on the scheduler: the first call's subscription must not queue behind the warm-up
+      // (on busy cores it takes seconds); a decode that meets a class the warm-up is loading
+      // waits only for that class.
+      Thread warmup = new Thread(XdsWarmup::firstUse, "jmesh-xds-warmup");
+      warmup.setDaemon(true);
+      warmup.start();
     }
   }
 

@@ -74,8 +74,10 @@ public final class AgentInstaller {
             Set.copyOf(targets), capture != null ? InboundCaptureModule::isTarget : name -> false, START_WAIT_MILLIS);
     inst.addTransformer(gate, true);
     BindCapture finalCapture = capture;
+    // Controller mode: the xDS channel and the identity start now, in parallel with ByteBuddy.
+    ControllerPrelude prelude = ControllerPrelude.begin(config);
     Thread starter =
-        new Thread(() -> finishStart(inst, config, modules, gate, finalCapture, attached, start), "jmesh-start");
+        new Thread(() -> finishStart(inst, config, modules, gate, finalCapture, attached, start, prelude), "jmesh-start");
     starter.setDaemon(true); // No agent thread keeps a JVM alive.
     gate.starter(starter);
     if (capture != null) {
@@ -98,7 +100,8 @@ public final class AgentInstaller {
       StartGate gate,
       BindCapture capture,
       boolean attached,
-      long start) {
+      long start,
+      ControllerPrelude prelude) {
     Weaver.warmUpInBackground(); // alongside the runtime's start, off the application's thread
     if (capture != null) {
       weaveCapture(inst, gate, capture);
@@ -117,7 +120,8 @@ public final class AgentInstaller {
     }
     try {
       Tracing tracing = TracingStarter.start(config);
-      runtime = RuntimeStarter.start(config, metrics.meshMetrics(), tracing, nodeMetadata(), readiness);
+      runtime = RuntimeStarter.start(
+          config, metrics.meshMetrics(), tracing, nodeMetadata(), readiness, prelude);
       readiness.runtimeStarted(runtime);
       AgentLog.debug("runtime started at +" + (System.nanoTime() - start) / 1_000_000 + " ms");
       AgentContext context = new AgentContext(runtime, config, tracing);

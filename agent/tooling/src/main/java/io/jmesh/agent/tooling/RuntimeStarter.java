@@ -29,16 +29,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class RuntimeStarter {
   private RuntimeStarter() {}
 
+  /** Bound on the wait for the prelude, which does local work only (no network wait). */
+  private static final long PRELUDE_WAIT_MILLIS = 30_000;
+
   /**
    * @param nodeMetadata what the controller shows of this agent beyond its name
    * @param readiness learns of the xDS client as soon as it exists
+   * @param prelude controller mode's early part, begun at the agent's start; null to run it here
    */
   static MeshRuntime start(
       AgentConfig config,
       MeshMetrics metrics,
       Tracing tracing,
       Map<String, String> nodeMetadata,
-      Readiness readiness) {
+      Readiness readiness,
+      ControllerPrelude prelude) {
     MeshRuntime.Options options = new MeshRuntime.Options(config.namespace(), config.clusterDomain());
     if (config.controllers().isEmpty() && config.configFile() == null) {
       AgentLog.warn(
@@ -46,16 +51,12 @@ final class RuntimeStarter {
               + " every call goes on unmeshed");
       return MeshRuntime.builder().options(options).metrics(metrics).build();
     }
-    ScheduledExecutorService scheduler =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "jmesh-config");
-              t.setDaemon(true); // No agent thread keeps a JVM alive.
-              return t;
-            });
     if (!config.controllers().isEmpty()) {
-      return startControllerMode(config, options, metrics, tracing, nodeMetadata, readiness, scheduler);
+      ControllerPrelude ready =
+          prelude != null ? prelude.await(PRELUDE_WAIT_MILLIS) : ControllerPrelude.runHere(config).await(0);
+      return startControllerMode(config, options, metrics, tracing, nodeMetadata, readiness, ready);
     }
+    ScheduledExecutorService scheduler = configScheduler();
     if (config.bootstrapToken() != null) {
       AgentLog.warn(
           "mesh TLS is off: a bootstrap token is set but mesh identity needs controller mode"
@@ -75,29 +76,20 @@ final class RuntimeStarter {
       Tracing tracing,
       Map<String, String> nodeMetadata,
       Readiness readiness,
-      ScheduledExecutorService scheduler) {
+      ControllerPrelude prelude) {
     if (config.configFile() != null) {
       AgentLog.warn(
           "both JMESH_CONTROLLER and JMESH_CONFIG are set: using the controller, ignoring "
               + config.configFile());
     }
-    // The CA's channel needs no client certificate: the token proves the workload.
-    ControllerTls caTls = ControllerTlsStarter.controllerTls(config, null);
-    if (caTls == null) {
+    ScheduledExecutorService scheduler = prelude.scheduler();
+    if (prelude.caTls() == null) {
       scheduler.shutdownNow();
       return MeshRuntime.builder().options(options).metrics(metrics).build();
     }
-    ControllerTlsStarter.warnIfPlaintext(config, caTls);
-    long identityStart = System.nanoTime();
-    MeshTls meshTls = IdentityStarter.start(config, scheduler, caTls);
-    // The xDS channel presents the workload's certificate once it has one (mTLS).
-    ControllerTls xdsTls =
-        meshTls == null || caTls.isPlaintext()
-            ? caTls
-            : ControllerTlsStarter.controllerTls(config, meshTls.keyManager());
-    if (xdsTls == null) {
-      xdsTls = caTls; // the file was readable a moment ago; present no certificate then
-    }
+    long identityStart = prelude.startNanos();
+    MeshTls meshTls = prelude.meshTls();
+    ControllerTls xdsTls = prelude.xdsTls();
     XdsClient client =
         new XdsClient(
             new XdsClient.Options(
@@ -107,7 +99,8 @@ final class RuntimeStarter {
                 Duration.ofMillis(config.xdsReconnectMaxMillis()),
                 xdsTls),
             scheduler,
-            () -> ThreadLocalRandom.current().nextLong());
+            () -> ThreadLocalRandom.current().nextLong(),
+            prelude.prepared());
     readiness.xdsStarted(client);
     if (meshTls != null && !xdsTls.isPlaintext()) {
       // The first stream may open before the first certificate and so present none: replace it
@@ -151,6 +144,16 @@ final class RuntimeStarter {
       IdentityStarter.awaitFirst(config, meshTls.identity(), identityStart);
     }
     return runtime;
+  }
+
+  /** The one thread that reads the config (file or xDS), renews the identity and runs their timers. */
+  static ScheduledExecutorService configScheduler() {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, "jmesh-config");
+          t.setDaemon(true); // No agent thread keeps a JVM alive.
+          return t;
+        });
   }
 
   /** This workload's service as metrics and the controller name it: {@code unknown} when unset. */
