@@ -37,9 +37,6 @@ final class Weaver implements ClassFileTransformer {
   private final List<Rule> rules;
   private final Instrumentation inst;
   private final Module bridgeModule;
-  // Without class format changes: no new fields, methods or initializers, so retransformation
-  // (which forbids them) and load-time weaving produce the same class.
-  private final ByteBuddy byteBuddy = new ByteBuddy().with(Implementation.Context.Disabled.Factory.INSTANCE);
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
 
   private Weaver(List<Rule> rules, Instrumentation inst, Module bridgeModule) {
@@ -92,12 +89,8 @@ final class Weaver implements ClassFileTransformer {
               try {
                 String name = WarmUpTarget.class.getName();
                 ClassFileLocator locator = ClassFileLocator.ForClassLoader.of(Weaver.class.getClassLoader());
-                TypePool pool =
-                    new TypePool.Default.WithLazyResolution(
-                        new TypePool.CacheProvider.Simple(), locator, TypePool.Default.ReaderMode.FAST);
-                TypeDescription type = pool.describe(name).resolve();
-                new ByteBuddy()
-                    .with(Implementation.Context.Disabled.Factory.INSTANCE)
+                TypeDescription type = lazyPool(locator).describe(name).resolve();
+                Shared.BYTE_BUDDY
                     .decorate(type, locator)
                     .visit(Advice.to(WarmUpAdvice.class).on(net.bytebuddy.matcher.ElementMatchers.named("call")))
                     .make()
@@ -137,6 +130,19 @@ final class Weaver implements ClassFileTransformer {
     }
   }
 
+  /** Initialized on first use (the warm-up thread), not on the thread that loads {@code Weaver}. */
+  private static final class Shared {
+    // Without class format changes: no new fields, methods or initializers, so retransformation
+    // (which forbids them) and load-time weaving produce the same class.
+    static final ByteBuddy BYTE_BUDDY = new ByteBuddy().with(Implementation.Context.Disabled.Factory.INSTANCE);
+  }
+
+  /** A pool that reads a supertype or a parameter type only if a matcher asks about it. */
+  private static TypePool lazyPool(ClassFileLocator locator) {
+    return new TypePool.Default.WithLazyResolution(
+        new TypePool.CacheProvider.Simple(), locator, TypePool.Default.ReaderMode.FAST);
+  }
+
   @Override
   public byte[] transform(
       Module module,
@@ -157,11 +163,7 @@ final class Weaver implements ClassFileTransformer {
       ClassFileLocator locator =
           new ClassFileLocator.Compound(
               ClassFileLocator.Simple.of(name, classfileBuffer), ClassFileLocator.ForClassLoader.of(loader));
-      // Lazy: a supertype or a parameter type is read only if a matcher asks about it.
-      TypePool pool =
-          new TypePool.Default.WithLazyResolution(
-              new TypePool.CacheProvider.Simple(), locator, TypePool.Default.ReaderMode.FAST);
-      TypeDescription type = pool.describe(name).resolve();
+      TypeDescription type = lazyPool(locator).describe(name).resolve();
       if (type.isSynthetic()) {
         return null;
       }
@@ -172,7 +174,7 @@ final class Weaver implements ClassFileTransformer {
         }
         if (builder == null) {
           // Decorate: visitors only, the class keeps its members as they are.
-          builder = byteBuddy.decorate(type, locator);
+          builder = Shared.BYTE_BUDDY.decorate(type, locator);
         }
         builder = apply(rule, builder, type, loader);
       }
