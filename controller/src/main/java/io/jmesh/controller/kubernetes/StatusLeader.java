@@ -1,6 +1,7 @@
 package io.jmesh.controller.kubernetes;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.RequestConfig;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
@@ -12,6 +13,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Which replica writes route statuses and creates the CA's Secret: the one holding a {@code
@@ -25,6 +27,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Closing releases the Lease, so another replica takes over without waiting for it to expire.
  * One election per replica: the CA's start and the mesh source share it.
  *
+ * <p>A replica that loses the Lease (it could not renew it within the renew deadline, e.g. while
+ * the API server was unreachable) campaigns again after a retry period, with a new fabric8
+ * elector (one runs once): a replica cut off for a while leads again once it is back and nobody
+ * else holds the Lease, instead of never writing again.
+ *
  * <p>A write already under way when leadership is lost may still land, as with any Kubernetes
  * controller; the next leader writes over it from its own caches.
  *
@@ -33,17 +40,42 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class StatusLeader implements AutoCloseable {
   private static final Logger LOG = System.getLogger(StatusLeader.class.getName());
 
-  private final KubernetesClient client;
+  private final KubernetesClient failFast; // the given client's HTTP client, bounded requests
   private final Settings settings;
   private final List<Runnable> onGained = new CopyOnWriteArrayList<>();
   private volatile boolean leading;
   private volatile String leader; // the holder last observed, null before the first look
   private CompletableFuture<?> election; // guarded by this
+  private boolean closed; // guarded by this
+  private int campaigns; // guarded by this; for tests
 
   /** An election on {@code client} (not closed with it), not started. */
   public StatusLeader(KubernetesClient client, Settings settings) {
-    this.client = Objects.requireNonNull(client, "client");
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.failFast = failFast(Objects.requireNonNull(client, "client"), settings);
+  }
+
+  /**
+   * {@code client} with no request retries and each request bounded by the Lease's duration less
+   * the renew deadline. fabric8 retries a failed request with backoff for about a minute by
+   * default, and its elector checks the renew deadline only between attempts: a leader cut off
+   * from the API server went on believing it led for a minute while another replica took the
+   * expired Lease. Bounded so, it stops leading by the time the Lease can expire.
+   */
+  private static KubernetesClient failFast(KubernetesClient client, Settings settings) {
+    RequestConfig base = client.getConfiguration().getRequestConfig();
+    long timeoutMs = settings.leaseDuration().minus(settings.renewDeadline()).toMillis();
+    RequestConfig bounded =
+        new RequestConfig(
+            base.getWatchReconnectLimit(),
+            base.getWatchReconnectInterval(),
+            (int) Math.min(Integer.MAX_VALUE, timeoutMs),
+            base.getScaleTimeout(),
+            base.getLoggingInterval(),
+            0,
+            base.getRequestRetryBackoffInterval(),
+            base.getUploadRequestTimeout());
+    return client.newClient(bounded).adapt(KubernetesClient.class);
   }
 
   /** Runs {@code callback} on the election's thread each time this replica gains the Lease. */
@@ -53,9 +85,18 @@ public final class StatusLeader implements AutoCloseable {
 
   /** Starts campaigning; returns at once. A second call does nothing. */
   public synchronized void start() {
-    if (election != null) {
+    if (election != null || closed) {
       return;
     }
+    campaign();
+  }
+
+  /** One fabric8 election; when it ends without {@link #close}, another after a retry period. */
+  private synchronized void campaign() {
+    if (closed) {
+      return;
+    }
+    campaigns++;
     LeaderElectionConfig config =
         new LeaderElectionConfig(
             new LeaseLock(settings.namespace(), settings.leaseName(), settings.identity()),
@@ -65,13 +106,25 @@ public final class StatusLeader implements AutoCloseable {
             new LeaderCallbacks(this::gained, this::lost, this::newLeader),
             true,
             settings.leaseName());
-    election = client.leaderElector().withConfig(config).build().start();
-    election.whenComplete(
+    CompletableFuture<?> started = failFast.leaderElector().withConfig(config).build().start();
+    election = started;
+    started.whenComplete(
         (ok, error) -> {
-          if (error != null && !(error instanceof java.util.concurrent.CancellationException)) {
+          if (error instanceof java.util.concurrent.CancellationException) {
+            return; // closed
+          }
+          if (error != null) {
             LOG.log(Level.WARNING, describe() + ": election ended: " + error);
           }
+          leading = false; // fabric8 said so through lost() already, unless it failed first
+          long retryMs = settings.retryPeriod().toMillis();
+          CompletableFuture.delayedExecutor(retryMs, TimeUnit.MILLISECONDS).execute(this::campaign);
         });
+  }
+
+  /** How many elections this replica has started, for tests. */
+  synchronized int campaigns() {
+    return campaigns;
   }
 
   /** Whether this replica holds the Lease, as last seen by the election. */
@@ -126,6 +179,7 @@ public final class StatusLeader implements AutoCloseable {
   @Override
   public synchronized void close() {
     // Idempotent: the mesh source and the controller's main may both close it.
+    closed = true;
     leading = false;
     if (election != null) {
       election.cancel(true); // releaseOnCancel: the Lease is given up, not left to expire

@@ -5,9 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,6 +36,7 @@ class KubernetesHaIT {
   private final List<ScheduledExecutorService> executors = new ArrayList<>();
   private final List<KubernetesMeshSource> sources = new ArrayList<>();
   private final List<KubernetesClient> clients = new ArrayList<>();
+  private final List<CuttableProxy> proxies = new ArrayList<>();
 
   /** Short timings, so a takeover after a lost leader happens within a test's patience. */
   static StatusLeader.Settings lease(String identity, Duration duration) {
@@ -40,23 +46,53 @@ class KubernetesHaIT {
   }
 
   @AfterEach
-  void close() {
+  void close() throws Exception {
     sources.forEach(KubernetesMeshSource::close);
     executors.forEach(ScheduledExecutorService::shutdownNow);
+    for (CuttableProxy p : proxies) {
+      p.close();
+    }
   }
 
   private KubernetesMeshSource replica(String identity, Duration leaseDuration) {
+    KubernetesClient own = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
+    return replica(own, new StatusLeader(own, lease(identity, leaseDuration)));
+  }
+
+  /**
+   * A replica whose election reaches the API server through {@code proxy}, its informers and
+   * writes directly: cutting the proxy takes the Lease away from it alone.
+   */
+  private KubernetesMeshSource replica(String identity, Duration leaseDuration, CuttableProxy proxy) {
+    KubernetesClient own = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
+    Config viaProxy =
+        new ConfigBuilder(client.getConfiguration())
+            .withMasterUrl("https://" + InetAddress.getLoopbackAddress().getHostAddress() + ":"
+                + proxy.port() + "/")
+            .build();
+    KubernetesClient election = new KubernetesClientBuilder().withConfig(viaProxy).build();
+    clients.add(election);
+    return replica(own, new StatusLeader(election, lease(identity, leaseDuration)));
+  }
+
+  private KubernetesMeshSource replica(KubernetesClient own, StatusLeader leader) {
     ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
     executors.add(executor);
-    KubernetesClient own = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
     clients.add(own);
     KubernetesMeshSource s =
         new KubernetesMeshSource(
-            own, "cluster.local", lease(identity, leaseDuration), Debouncer.Scheduler.of(executor),
-            null, Duration.ZERO, Duration.ZERO, Clock.systemUTC());
+            own, "cluster.local", leader, Debouncer.Scheduler.of(executor), null, Duration.ZERO,
+            Duration.ZERO, Clock.systemUTC());
     sources.add(s);
     s.start(snapshot -> {});
     return s;
+  }
+
+  private CuttableProxy proxyToApiServer() throws Exception {
+    URI master = URI.create(client.getConfiguration().getMasterUrl());
+    CuttableProxy proxy = new CuttableProxy(new InetSocketAddress(master.getHost(), master.getPort()));
+    proxies.add(proxy);
+    return proxy;
   }
 
   @Test
@@ -98,9 +134,10 @@ class KubernetesHaIT {
   }
 
   @Test
-  void aReplicaTakingOverALostLeaseCorrectsWhatChangedMeanwhile() {
+  void aReplicaTakingOverALostLeaseCorrectsWhatChangedMeanwhile() throws Exception {
     apply("statuses/objects.yaml");
-    replica("replica-a", Duration.ofSeconds(2));
+    CuttableProxy link = proxyToApiServer();
+    KubernetesMeshSource a = replica("replica-a", Duration.ofSeconds(2), link);
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       assertThat(holder()).isEqualTo("replica-a");
       assertThat(conditions("missing-backend"))
@@ -110,16 +147,47 @@ class KubernetesHaIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> b.translations() > 0);
     assertThat(b.leading()).isFalse();
 
-    // The leader's process dies: its client goes without releasing the Lease, which then holds
-    // until it expires. Meanwhile the route's backend appears and no one writes its status.
-    clients.get(0).close();
+    // The leader can no longer reach the Lease: it cannot release it, so the Lease holds until it
+    // expires, and it stops writing at its renew deadline. Meanwhile the route's backend appears,
+    // and no one writes its status.
+    link.cut();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !a.leading());
+    int writtenByA = a.statusWrites();
     createService("nowhere");
 
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-      assertThat(holder()).isEqualTo("replica-b");
+      assertThat(holder()).as("the Lease's holder").isEqualTo("replica-b");
+      assertThat(conditions("missing-backend"))
+          .as("missing-backend's conditions")
+          .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs");
+      assertThat(b.statusWrites()).as("statuses written by replica-b").isPositive();
+    });
+    assertThat(a.statusWrites()).as("statuses written by replica-a after it lost").isEqualTo(writtenByA);
+  }
+
+  @Test
+  void aLeaderCutOffStopsWritingAndLeadsAgainOnceBack() throws Exception {
+    apply("statuses/objects.yaml");
+    CuttableProxy link = proxyToApiServer();
+    KubernetesMeshSource a = replica("replica-a", Duration.ofSeconds(2), link);
+    await().atMost(Duration.ofSeconds(10)).until(a::leading);
+
+    link.cut();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !a.leading());
+    int written = a.statusWrites();
+    String before = a.current().orElseThrow().version();
+    createService("nowhere");
+    // It still translates what changed, and writes nothing while it does not lead.
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> !a.current().orElseThrow().version().equals(before));
+    assertThat(a.statusWrites()).isEqualTo(written);
+
+    // Back, and nobody else took the Lease: a new election wins it and writes what changed.
+    link.heal();
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertThat(a.leading()).isTrue();
       assertThat(conditions("missing-backend"))
           .containsExactly("Accepted True Accepted", "ResolvedRefs True ResolvedRefs");
-      assertThat(b.statusWrites()).isPositive();
     });
   }
 
