@@ -35,7 +35,8 @@ import java.util.Objects;
  * <p>The same status is not written twice from the same {@code resourceVersion}: until the
  * informer's cache holds the result of an accepted write, the cached object is older than that
  * write, and writing the same status from it again would only repeat it (a translation in
- * between, caused by another object's change, did exactly that).
+ * between, caused by another object's change, did exactly that), with new transition times if
+ * the second had ticked over meanwhile. So until then the accepted write stands for the status.
  *
  * <p>Not thread-safe: called from the source's one thread.
  */
@@ -68,43 +69,55 @@ final class RouteStatusWriter {
     written = new java.util.HashMap<>();
     for (HTTPRoute route : state.httpRoutes()) {
       List<RouteStatus> desired = statuses.getOrDefault(key(RouteStatus.Kind.HTTPRoute, route), List.of());
-      List<RouteParentStatus> current =
+      List<RouteParentStatus> cached =
           route.getStatus() == null || route.getStatus().getParents() == null
               ? List.of()
               : route.getStatus().getParents();
-      List<RouteParentStatus> next = merge(route, current, desired);
-      if (!next.equals(current)) {
+      update(route, cached, desired, before, next -> {
         HTTPRoute copy = Serialization.clone(route);
         copy.setStatus(new HTTPRouteStatus(next));
-        update(route, next, before, () -> client.resource(copy).updateStatus());
-      }
+        client.resource(copy).updateStatus();
+      });
     }
     for (GRPCRoute route : state.grpcRoutes()) {
       List<RouteStatus> desired = statuses.getOrDefault(key(RouteStatus.Kind.GRPCRoute, route), List.of());
-      List<RouteParentStatus> current =
+      List<RouteParentStatus> cached =
           route.getStatus() == null || route.getStatus().getParents() == null
               ? List.of()
               : route.getStatus().getParents();
-      List<RouteParentStatus> next = merge(route, current, desired);
-      if (!next.equals(current)) {
+      update(route, cached, desired, before, next -> {
         GRPCRoute copy = Serialization.clone(route);
         copy.setStatus(new GRPCRouteStatus(next));
-        update(route, next, before, () -> client.resource(copy).updateStatus());
-      }
+        client.resource(copy).updateStatus();
+      });
     }
   }
 
+  /**
+   * Writes {@code route}'s status if it would change. While the cache still holds the version an
+   * accepted write was made from, that write is the route's status: comparing with the older
+   * cached one would write again, and with new transition times once the second ticks over.
+   */
   private void update(
-      HasMetadata route, List<RouteParentStatus> next, Map<String, Written> before, Runnable write) {
+      HasMetadata route,
+      List<RouteParentStatus> cached,
+      List<RouteStatus> desired,
+      Map<String, Written> before,
+      java.util.function.Consumer<List<RouteParentStatus>> write) {
     String key = route.getClass().getSimpleName() + "/" + route.getMetadata().getNamespace() + "/"
         + route.getMetadata().getName();
     String version = route.getMetadata().getResourceVersion();
     Written last = before.get(key);
-    if (last != null && version != null && version.equals(last.fromVersion()) && next.equals(last.status())) {
-      written.put(key, last); // the cache has not seen that write yet; its update event comes
+    boolean cacheBehind = last != null && version != null && version.equals(last.fromVersion());
+    List<RouteParentStatus> current = cacheBehind ? last.status() : cached;
+    List<RouteParentStatus> next = merge(route, current, desired);
+    if (next.equals(current)) {
+      if (cacheBehind) {
+        written.put(key, last); // its update event comes
+      }
       return;
     }
-    if (tryWrite(route, write)) {
+    if (tryWrite(route, () -> write.accept(next))) {
       writes++;
       written.put(key, new Written(version, next));
     }
