@@ -158,6 +158,15 @@ final class XdsResources {
     return Map.copyOf(inboundPolicies);
   }
 
+  /** The services the outbound Listeners declare, qualified ({@code hello.default}). */
+  Set<String> declaredServices() {
+    Set<String> out = new TreeSet<>();
+    for (XdsDecoder.ListenerInfo l : listeners.values()) {
+      out.add(XdsNames.service(l.service(), l.namespace()));
+    }
+    return out;
+  }
+
   /** The routes, cluster and endpoints to ask for: those of every watched service declared. */
   Subscriptions subscriptions(Set<String> watched) {
     Set<String> services = new TreeSet<>();
