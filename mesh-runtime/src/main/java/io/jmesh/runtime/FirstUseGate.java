@@ -48,11 +48,21 @@ final class FirstUseGate implements RouteTable.FirstUse {
         discovery.watch(qualifiedName);
       }
     }
+    long waitedFrom = 0; // 0: has not waited
     synchronized (updated) {
       while (true) {
         RouteTable current = table.get();
         if (!isUnresolved(current.snapshot(), qualifiedName)) {
+          if (waitedFrom != 0) {
+            RuntimeLog.log(
+                Level.DEBUG,
+                qualifiedName + ": a first call waited " + (System.nanoTime() - waitedFrom) / 1_000_000
+                    + " ms for its routes and endpoints");
+          }
           return current;
+        }
+        if (waitedFrom == 0) {
+          waitedFrom = System.nanoTime();
         }
         long left = deadline - System.nanoTime();
         if (left <= 0) {

@@ -1,20 +1,27 @@
 package io.jmesh.runtime.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Internal;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import com.google.protobuf.TextFormat;
 import com.google.protobuf.Value;
+import com.google.protobuf.WireFormat;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -50,6 +57,10 @@ final class DecodingContext {
 
   /** Rejects any field of {@code message} that is set and not in {@code allowed}. */
   void only(Message message, String path, String... allowed) throws XdsResourceException {
+    if (onlyAllowedSet(message, allowed)) {
+      return;
+    }
+    // Something is set that is not allowed (or may be): reflection decides and words the error.
     Set<String> ok = Set.of(allowed);
     for (Map.Entry<FieldDescriptor, Object> e : message.getAllFields().entrySet()) {
       String field = e.getKey().getName();
@@ -71,14 +82,148 @@ final class DecodingContext {
 
   <T extends Message> T unpack(Any any, Class<T> type, String path) throws XdsResourceException {
     try {
-      if (!any.is(type)) {
-        throw error(path + ".type_url", any.getTypeUrl(), "type.googleapis.com/" + com.google.protobuf.Internal.getDefaultInstance(type).getDescriptorForType().getFullName());
+      if (!is(any, type)) {
+        throw error(path + ".type_url", any.getTypeUrl(), "type.googleapis.com/" + fullName(type));
       }
-      return any.unpack(type);
+      return parse(any, type);
     } catch (InvalidProtocolBufferException e) {
       throw error(path, "undecodable bytes: " + e.getMessage(), "a valid " + type.getSimpleName());
     }
   }
+
+  /**
+   * {@code any.unpack(type)} without descriptors: the same check of the type name (the part of the
+   * URL after its last '/'), then the generated parser.
+   *
+   * @throws InvalidProtocolBufferException with {@link Any#unpack}'s message when the type differs
+   */
+  static <T extends Message> T unpackResource(Any any, Class<T> type) throws InvalidProtocolBufferException {
+    if (!is(any, type)) {
+      throw new InvalidProtocolBufferException("Type of the Any message does not match the given class.");
+    }
+    return parse(any, type);
+  }
+
+  // ---- decoding without descriptors (issue 20) ---------------------------------------------------
+  //
+  // Protobuf's reflection (getAllFields, Any.is, Any.pack) builds the descriptor of the message's
+  // .proto file and of every file it imports (the validate, udpa and xds annotations: about 370
+  // classes for a Listener), and an accessor table per message type that looks up each field's
+  // methods by name. On a fresh JVM that was most of the time to decode the first Listeners, on the
+  // path to the application's first call. The generated parsers and serializers need none of it, so
+  // the common case (every set field allowed) reads field numbers from the wire form instead, and
+  // reflection runs only to word an error.
+
+  /** The proto full names of the Any payloads jmesh reads; others are asked of their descriptor. */
+  static final Map<Class<?>, String> FULL_NAMES =
+      Map.ofEntries(
+          Map.entry(io.envoyproxy.envoy.config.listener.v3.Listener.class, "envoy.config.listener.v3.Listener"),
+          Map.entry(
+              io.envoyproxy.envoy.config.route.v3.RouteConfiguration.class,
+              "envoy.config.route.v3.RouteConfiguration"),
+          Map.entry(io.envoyproxy.envoy.config.cluster.v3.Cluster.class, "envoy.config.cluster.v3.Cluster"),
+          Map.entry(
+              io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class,
+              "envoy.config.endpoint.v3.ClusterLoadAssignment"),
+          Map.entry(
+              io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.class,
+              "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"),
+          Map.entry(
+              io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.class,
+              "envoy.extensions.filters.http.router.v3.Router"),
+          Map.entry(
+              io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.class,
+              "envoy.extensions.filters.http.fault.v3.HTTPFault"),
+          Map.entry(
+              io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class,
+              "envoy.extensions.filters.http.rbac.v3.RBAC"),
+          Map.entry(
+              io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class,
+              "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"),
+          // Joined at run time: the agent jar's shading relocates the package xds.type, and with it
+          // any string constant that starts like it.
+          Map.entry(com.github.xds.type.v3.TypedStruct.class, String.join(".", "xds", "type", "v3", "TypedStruct")));
+
+  /** The proto full name of {@code type}, as its descriptor says it. */
+  static String fullName(Class<? extends Message> type) {
+    String known = FULL_NAMES.get(type);
+    return known != null ? known : Internal.getDefaultInstance(type).getDescriptorForType().getFullName();
+  }
+
+  /** {@link Any#is}: whether the type name of {@code any}'s URL is {@code type}'s. */
+  private static boolean is(Any any, Class<? extends Message> type) {
+    String url = any.getTypeUrl();
+    return url.substring(url.lastIndexOf('/') + 1).equals(fullName(type));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends Message> T parse(Any any, Class<T> type) throws InvalidProtocolBufferException {
+    return (T) Internal.getDefaultInstance(type).getParserForType().parseFrom(any.getValue());
+  }
+
+  /**
+   * Whether every field set in {@code message} is in {@code allowed} and none is unknown, read from
+   * its wire form: proto3 writes exactly the fields that reflection reports as set. False means
+   * "not sure": the reflective check decides.
+   */
+  static boolean onlyAllowedSet(Message message, String... allowed) {
+    if (!message.getUnknownFields().asMap().isEmpty()) {
+      return false;
+    }
+    Map<String, Integer> numbers = FIELD_NUMBERS.get(message.getClass());
+    int[] ok = new int[allowed.length];
+    for (int i = 0; i < allowed.length; i++) {
+      Integer n = numbers.get(allowed[i]);
+      ok[i] = n == null ? 0 : n; // 0 is no field number: a name it does not know allows nothing
+    }
+    try {
+      CodedInputStream in = message.toByteString().newCodedInput();
+      for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+        if (!contains(ok, WireFormat.getTagFieldNumber(tag))) {
+          return false;
+        }
+        in.skipField(tag);
+      }
+      return true;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private static boolean contains(int[] numbers, int number) {
+    for (int n : numbers) {
+      if (n == number) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Per generated message class, its field names and numbers, from the {@code <NAME>_FIELD_NUMBER}
+   * constants protoc writes for every field (the name upper-cased): plain Java reflection on one
+   * class, none of protobuf's.
+   */
+  private static final ClassValue<Map<String, Integer>> FIELD_NUMBERS =
+      new ClassValue<>() {
+        @Override
+        protected Map<String, Integer> computeValue(Class<?> type) {
+          Map<String, Integer> out = new java.util.HashMap<>();
+          for (Field f : type.getFields()) {
+            String n = f.getName();
+            if (n.endsWith(FIELD_NUMBER) && f.getType() == int.class && Modifier.isStatic(f.getModifiers())) {
+              try {
+                out.put(n.substring(0, n.length() - FIELD_NUMBER.length()).toLowerCase(Locale.ROOT), f.getInt(null));
+              } catch (IllegalAccessException e) {
+                // A public constant: cannot happen; without it the reflective check decides.
+              }
+            }
+          }
+          return Map.copyOf(out);
+        }
+      };
+
+  private static final String FIELD_NUMBER = "_FIELD_NUMBER";
 
   void ads(ConfigSource source, String path) throws XdsResourceException {
     only(source, path, "ads", "resource_api_version");

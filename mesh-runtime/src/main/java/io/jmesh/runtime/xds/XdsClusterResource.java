@@ -50,7 +50,7 @@ final class XdsClusterResource {
     }
     UpstreamTlsContext tls;
     try {
-      tls = socket.getTypedConfig().unpack(UpstreamTlsContext.class);
+      tls = DecodingContext.unpackResource(socket.getTypedConfig(), UpstreamTlsContext.class);
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw c.error("transport_socket.typed_config", socket.getTypedConfig().getTypeUrl(), "an UpstreamTlsContext");
     }

@@ -87,22 +87,22 @@ final class XdsResources {
       throws InvalidProtocolBufferException, XdsResourceException {
     switch (type) {
       case XdsNames.LISTENER_TYPE -> {
-        Listener l = any.unpack(Listener.class);
+        Listener l = DecodingContext.unpackResource(any, Listener.class);
         // Inbound listeners say who may call a service; they never make it a destination.
         out.put(
             l.getName(),
             XdsNames.isInbound(l.getName()) ? XdsDecoder.inboundPolicy(l) : XdsDecoder.listener(l));
       }
       case XdsNames.ROUTE_TYPE -> {
-        RouteConfiguration rc = any.unpack(RouteConfiguration.class);
+        RouteConfiguration rc = DecodingContext.unpackResource(any, RouteConfiguration.class);
         out.put(rc.getName(), XdsDecoder.routes(rc));
       }
       case XdsNames.CLUSTER_TYPE -> {
-        Cluster c = any.unpack(Cluster.class);
+        Cluster c = DecodingContext.unpackResource(any, Cluster.class);
         out.put(c.getName(), XdsDecoder.clusterInfo(c));
       }
       case XdsNames.ENDPOINT_TYPE -> {
-        ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
+        ClusterLoadAssignment cla = DecodingContext.unpackResource(any, ClusterLoadAssignment.class);
         out.put(cla.getClusterName(), XdsDecoder.endpoints(cla));
       }
       default -> throw new AssertionError(type);
@@ -156,6 +156,15 @@ final class XdsResources {
   /** The inbound policies in force, by service qualified name. */
   Map<String, AuthorizationPolicy> inboundPolicies() {
     return Map.copyOf(inboundPolicies);
+  }
+
+  /** The services the outbound Listeners declare, qualified ({@code hello.default}). */
+  Set<String> declaredServices() {
+    Set<String> out = new TreeSet<>();
+    for (XdsDecoder.ListenerInfo l : listeners.values()) {
+      out.add(XdsNames.service(l.service(), l.namespace()));
+    }
+    return out;
   }
 
   /** The routes, cluster and endpoints to ask for: those of every watched service declared. */

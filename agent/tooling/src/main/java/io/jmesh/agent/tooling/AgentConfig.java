@@ -48,6 +48,8 @@ public final class AgentConfig {
       key("jmesh.xds.initial.wait.ms", "2000", "Controller mode: how long the agent holds the application's start until the controller has said which services are meshed, in ms (0..60000; 0: do not wait).");
   public static final Key XDS_FIRST_USE_TIMEOUT_MS =
       key("jmesh.xds.first.use.timeout.ms", "2000", "Controller mode: how long the first call to a service waits for its routes and endpoints, in ms (0..60000).");
+  public static final Key XDS_PREFETCH_SERVICES =
+      key("jmesh.xds.prefetch.services", "16", "Controller mode: when the controller declares at most this many services, fetch the routes and endpoints of all of them at start rather than at each one's first call (0..10000; 0: only at first use).");
   public static final Key XDS_RECONNECT_MAX_MS =
       key("jmesh.xds.reconnect.max.ms", "30000", "Controller mode: the longest wait between reconnects to the controller, in ms (250..600000); the first is 250 ms, doubling, jitter 0.5.");
   public static final Key SERVICE =
@@ -123,6 +125,7 @@ public final class AgentConfig {
           CONTROLLER_INSECURE_PLAINTEXT,
           XDS_INITIAL_WAIT_MS,
           XDS_FIRST_USE_TIMEOUT_MS,
+          XDS_PREFETCH_SERVICES,
           XDS_RECONNECT_MAX_MS,
           SERVICE,
           NAMESPACE,
@@ -174,6 +177,7 @@ public final class AgentConfig {
   final long xdsInitialWaitMillis;
   final long xdsFirstUseTimeoutMillis;
   final long xdsReconnectMaxMillis;
+  final int xdsPrefetchServices;
   final String service;
   final String namespace;
   final String clusterDomain;
@@ -226,6 +230,7 @@ public final class AgentConfig {
     this.xdsInitialWaitMillis = longIn(XDS_INITIAL_WAIT_MS, 0, 60_000);
     this.xdsFirstUseTimeoutMillis = longIn(XDS_FIRST_USE_TIMEOUT_MS, 0, 60_000);
     this.xdsReconnectMaxMillis = longIn(XDS_RECONNECT_MAX_MS, 250, 600_000);
+    this.xdsPrefetchServices = (int) longIn(XDS_PREFETCH_SERVICES, 0, 10_000);
     this.service = raw(SERVICE);
     this.namespace = dnsLabel(NAMESPACE);
     this.clusterDomain = raw(CLUSTER_DOMAIN).isEmpty() ? CLUSTER_DOMAIN.defaultValue() : raw(CLUSTER_DOMAIN);
@@ -578,6 +583,10 @@ public final class AgentConfig {
 
   public long xdsReconnectMaxMillis() {
     return xdsReconnectMaxMillis;
+  }
+
+  public int xdsPrefetchServices() {
+    return xdsPrefetchServices;
   }
 
   public long configPollMillis() {

@@ -74,6 +74,7 @@ final class ControllerPrelude {
       if (xdsTls == null) {
         xdsTls = caTls; // the file was readable a moment ago; present no certificate then
       }
+      long identityDone = System.nanoTime();
       try {
         prepared = XdsClient.Prepared.connect(config.controllers().get(0), xdsTls, scheduler);
       } catch (RuntimeException e) {
@@ -81,7 +82,9 @@ final class ControllerPrelude {
         AgentLog.debug("xDS: no early channel: " + e);
       }
       AgentLog.debug(
-          "xDS channel prepared in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
+          "xDS channel prepared in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms (trust anchors and"
+              + " identity " + (identityDone - startNanos) / 1_000_000 + " ms"
+              + (prepared == null ? "" : ", " + prepared.timings()) + ")");
     } catch (Throwable t) {
       failure = t;
     } finally {

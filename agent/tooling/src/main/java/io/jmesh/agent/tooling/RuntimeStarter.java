@@ -97,7 +97,8 @@ final class RuntimeStarter {
                 new XdsClient.NodeIdentity(nodeId(config), serviceName(config), config.namespace(), nodeMetadata),
                 Duration.ofMillis(250),
                 Duration.ofMillis(config.xdsReconnectMaxMillis()),
-                xdsTls),
+                xdsTls,
+                config.xdsPrefetchServices()),
             scheduler,
             () -> ThreadLocalRandom.current().nextLong(),
             prelude.prepared());
