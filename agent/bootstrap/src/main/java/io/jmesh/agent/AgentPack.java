@@ -59,6 +59,9 @@ final class AgentPack implements Closeable {
   /** u16 name length, u8 method, u32 size, u32 CRC: a member's header without its name. */
   static final int MEMBER_HEADER = 11;
 
+  /** Deflate's largest expansion is about 1032 to 1: any larger size is a damaged header. */
+  static final long MAX_INFLATE_RATIO = 1032;
+
   /** Input buffers: most compressed classes fit whole (members average 1.5 KiB). */
   private static final int BUFFER = 16 * 1024;
   /** Pooled inflaters kept; more threads reading at once get a temporary one. */
@@ -329,23 +332,26 @@ final class AgentPack implements Closeable {
     int size = getInt(buf, 3 + nameLength);
     int crc = getInt(buf, 7 + nameLength);
     long dataLength = end - start - headerLength;
-    if (size < 0) {
-      throw damaged(name, "a size of 0 to 2 GiB, not " + size);
+    // Checked before the array is made: a damaged size must not allocate gigabytes.
+    if (method != STORED && method != DEFLATED) {
+      throw damaged(name, "method " + STORED + " or " + DEFLATED + ", not " + method);
+    }
+    if (method == STORED && dataLength != size) {
+      throw damaged(name, size + " stored bytes, not " + dataLength);
+    }
+    if (size < 0 || (method == DEFLATED && size > dataLength * MAX_INFLATE_RATIO + 1024)) {
+      throw damaged(name, "a size of at most " + MAX_INFLATE_RATIO + " times its " + dataLength
+          + " deflated bytes, not " + size);
     }
     byte[] out = new byte[size];
     if (method == STORED) {
-      if (dataLength != size) {
-        throw damaged(name, size + " stored bytes, not " + dataLength);
-      }
       int inBuffer = chunk - headerLength;
       System.arraycopy(buf, headerLength, out, 0, inBuffer);
       if (inBuffer < size) {
         readAt(file, base + start + chunk, out, inBuffer, size - inBuffer, where);
       }
-    } else if (method == DEFLATED) {
-      inflate(slot, name, out, headerLength, chunk, base + start + chunk, base + end);
     } else {
-      throw damaged(name, "method " + STORED + " or " + DEFLATED + ", not " + method);
+      inflate(slot, name, out, headerLength, chunk, base + start + chunk, base + end);
     }
     CRC32 check = new CRC32();
     check.update(out, 0, out.length);

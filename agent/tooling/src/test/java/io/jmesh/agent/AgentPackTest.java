@@ -195,6 +195,20 @@ class AgentPackTest {
   }
 
   @Test
+  void aDamagedSizeFailsTheReadBeforeAnyArrayIsMade() throws Exception {
+    File jar = jar(members());
+    try (AgentPack pack = AgentPack.open(jar)) {
+      // The top byte of big.txt's u32 size (after u16 name length, the name and u8 method):
+      // about 1.5 GB, which its deflated data cannot hold.
+      flip(jar, pack.base() + pack.memberStart(pack.indexOf("big.txt")) + 2 + "big.txt".length() + 1);
+
+      assertThatThrownBy(() -> pack.read("big.txt"))
+          .isInstanceOf(IOException.class)
+          .hasMessageContaining("member big.txt is damaged (expected: a size of at most 1032 times its");
+    }
+  }
+
+  @Test
   void aJarWithoutAPackOrWithACompressedOneIsRefused() throws Exception {
     File plain = dir.resolve("plain.jar").toFile();
     try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(plain.toPath()))) {
