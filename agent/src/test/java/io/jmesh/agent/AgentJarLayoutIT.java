@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.jar.JarFile;
 import java.util.spi.ToolProvider;
 import java.util.stream.Collectors;
+import java.util.zip.ZipEntry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,28 +23,41 @@ class AgentJarLayoutIT {
 
   private static List<String> entries() throws Exception {
     try (JarFile jar = new JarFile(JAR.toFile())) {
-      return jar.stream().map(e -> e.getName()).filter(n -> !n.endsWith("/")).collect(Collectors.toList());
+      return jar.stream().map(e -> e.getName()).collect(Collectors.toList());
+    }
+  }
+
+  private static List<String> packed() throws Exception {
+    try (AgentPack pack = AgentPack.open(JAR.toFile())) {
+      return pack.names();
     }
   }
 
   @Test
-  void rootHoldsOnlyTheLauncherAndTheBridge() throws Exception {
-    List<String> root = entries().stream().filter(n -> !n.startsWith("inst/")).collect(Collectors.toList());
+  void rootHoldsOnlyTheLauncherTheBridgeAndOneStoredPack() throws Exception {
+    List<String> root = entries();
 
-    assertThat(root).contains("io/jmesh/agent/JmeshAgent.class", "io/jmesh/bridge/MeshBridge.class", "META-INF/MANIFEST.MF");
+    assertThat(root)
+        .contains("io/jmesh/agent/JmeshAgent.class", "io/jmesh/bridge/MeshBridge.class", "META-INF/MANIFEST.MF", AgentPack.ENTRY);
     assertThat(root)
         .allSatisfy(
-            n -> assertThat(n).matches("META-INF/MANIFEST\\.MF|io/jmesh/agent/[^/]+\\.class|io/jmesh/bridge/[^/]+\\.class"));
+            n -> assertThat(n).matches("META-INF/MANIFEST\\.MF|io/jmesh/agent/[^/]+\\.class|io/jmesh/bridge/[^/]+\\.class|inst\\.pack"));
+    // Every JVM that sees the jar (a skipped JDK tool too) opens it and indexes each entry: 12,164
+    // entries cost keytool and jcmd 15-20 % of their run; a few dozen cost nothing measurable.
+    assertThat(root).as("entries of %s", JAR).hasSizeLessThan(100);
+    try (JarFile jar = new JarFile(JAR.toFile())) {
+      assertThat(jar.getEntry(AgentPack.ENTRY).getMethod()).as("inst.pack is read in place").isEqualTo(ZipEntry.STORED);
+    }
   }
 
   @Test
-  void everyOtherClassIsHiddenAndThirdPartyClassesAreRelocated() throws Exception {
-    List<String> hidden = entries().stream().filter(n -> n.startsWith("inst/")).collect(Collectors.toList());
+  void everyOtherClassIsPackedAndThirdPartyClassesAreRelocated() throws Exception {
+    List<String> packed = packed();
 
-    // Nothing the system class loader could load: no .class under inst/.
-    assertThat(hidden).noneMatch(n -> n.endsWith(".class"));
-    List<String> classes =
-        hidden.stream().filter(n -> n.endsWith(".classdata")).map(n -> n.substring("inst/".length())).collect(Collectors.toList());
+    // The launcher and the bridge only at the root, where the system class loader finds them.
+    assertThat(packed).noneMatch(n -> n.matches("io/jmesh/agent/[^/]+\\.class|io/jmesh/bridge/.*"));
+    assertThat(packed).hasSizeGreaterThan(10_000).contains("META-INF/services/io.jmesh.agent.tooling.InstrumentationModule");
+    List<String> classes = packed.stream().filter(n -> n.endsWith(".class")).collect(Collectors.toList());
     assertThat(classes).anyMatch(n -> n.startsWith("io/jmesh/shaded/net/bytebuddy/"));
     assertThat(classes).anyMatch(n -> n.startsWith("io/jmesh/shaded/org/yaml/snakeyaml/"));
     // Third-party code only under the relocated prefix; ours under io/jmesh.
@@ -53,12 +67,14 @@ class AgentJarLayoutIT {
   @Test
   void shipsNoTestHooks() throws Exception {
     // The conformance suites' fixture lives in agent-tooling's test-jar, outside the agent's API.
-    assertThat(entries()).isNotEmpty().noneMatch(n -> n.contains("AgentTestHooks"));
+    assertThat(packed()).isNotEmpty().noneMatch(n -> n.contains("AgentTestHooks"));
   }
 
-  private static String classText(String entry) throws Exception {
-    try (JarFile jar = new JarFile(JAR.toFile())) {
-      return new String(jar.getInputStream(jar.getEntry(entry)).readAllBytes(), StandardCharsets.ISO_8859_1);
+  private static String classText(String member) throws Exception {
+    try (AgentPack pack = AgentPack.open(JAR.toFile())) {
+      byte[] bytes = pack.read(member);
+      assertThat(bytes).as("member %s of %s", member, JAR).isNotNull();
+      return new String(bytes, StandardCharsets.ISO_8859_1);
     }
   }
 
@@ -66,13 +82,13 @@ class AgentJarLayoutIT {
   void grpcHelpersKeepTheApplicationsIoGrpcAndTheModuleUsesTheShadedByteBuddy() throws Exception {
     // The helpers are defined beside the application's gRPC: the relocation of the agent's own
     // io.grpc must not reach them. The module class runs in the agent with its ByteBuddy.
-    String helper = classText("inst/io/jmesh/instrumentation/grpc/v1_60/MeshLoadBalancer.classdata");
-    String module = classText("inst/io/jmesh/instrumentation/grpc/v1_60/GrpcInstrumentationModule.classdata");
+    String helper = classText("io/jmesh/instrumentation/grpc/v1_60/MeshLoadBalancer.class");
+    String module = classText("io/jmesh/instrumentation/grpc/v1_60/GrpcInstrumentationModule.class");
 
     assertThat(helper).contains("io/grpc/LoadBalancer").doesNotContain("io/jmesh/shaded/io/grpc");
     assertThat(module).contains("io/jmesh/shaded/net/bytebuddy").doesNotContain("io/jmesh/shaded/io/grpc");
     // The advice is read by the agent's ByteBuddy: its @Advice annotations must be the relocated ones.
-    String advice = classText("inst/io/jmesh/instrumentation/grpc/v1_60/ChannelBuildAdvice.classdata");
+    String advice = classText("io/jmesh/instrumentation/grpc/v1_60/ChannelBuildAdvice.class");
     assertThat(advice).contains("io/jmesh/shaded/net/bytebuddy/asm/Advice$OnMethodEnter");
   }
 
@@ -81,7 +97,7 @@ class AgentJarLayoutIT {
     List<Path> rootClasses = new ArrayList<>();
     try (JarFile jar = new JarFile(JAR.toFile())) {
       for (String name : Collections.list(jar.entries()).stream().map(e -> e.getName()).collect(Collectors.toList())) {
-        if (name.endsWith(".class") && !name.startsWith("inst/")) {
+        if (name.endsWith(".class")) {
           Path out = dir.resolve(name);
           Files.createDirectories(out.getParent());
           Files.write(out, jar.getInputStream(jar.getEntry(name)).readAllBytes());

@@ -43,14 +43,13 @@ public final class JmeshAgent {
         return;
       }
       started = true;
-      // Resolve the agent class loader's class through the system class loader now, before the
+      // Resolve the agent class loader's classes through the system class loader now, before the
       // jar is appended to the bootstrap path: after that, a first reference would resolve to a
       // second copy in the bootstrap loader, in another runtime package.
-      Class<?> loaderClass = AgentClassLoader.class;
+      Class<?> loaderClass = AgentClassLoader.loadLauncherClasses();
       File jar = agentJar();
       JarFile jarFile = new JarFile(jar);
-      boolean packaged = jarFile.getJarEntry(AgentClassLoader.PREFIX) != null
-          || jarFile.getJarEntry(AgentClassLoader.PREFIX + "io/jmesh/agent/tooling/AgentInstaller" + AgentClassLoader.CLASS_SUFFIX) != null;
+      boolean packaged = jarFile.getJarEntry(AgentPack.ENTRY) != null;
       inst.appendToBootstrapClassLoaderSearch(jarFile);
       ClassLoader loader;
       if (packaged) {
