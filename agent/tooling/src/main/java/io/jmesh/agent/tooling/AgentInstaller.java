@@ -17,6 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Starts jmesh inside a workload JVM by composing its parts: reads the settings, registers the
@@ -52,8 +56,9 @@ public final class AgentInstaller {
         continue;
       }
       modules.add(module);
-      for (TypeInstrumentation type : module.typeInstrumentations()) {
-        targets.add(type.typeName().replace('.', '/'));
+      // Names only: the modules' ByteBuddy matchers are built on jmesh-start, off this thread.
+      for (String type : module.targetTypeNames()) {
+        targets.add(type.replace('.', '/'));
       }
     }
     // Inbound capture: the hook is in the bridge from now on, and waits for the runtime's decision.
@@ -72,6 +77,9 @@ public final class AgentInstaller {
     StartGate gate =
         new StartGate(
             Set.copyOf(targets), capture != null ? InboundCaptureModule::isTarget : name -> false, START_WAIT_MILLIS);
+    // A class that waits for the agent builds its advice meanwhile, on its own (waiting) thread.
+    List<InstrumentationModule> gated = List.copyOf(modules);
+    gate.whileWaiting(name -> Weaver.prepare(gated, name));
     inst.addTransformer(gate, true);
     BindCapture finalCapture = capture;
     // Controller mode: the xDS channel and the identity start now, in parallel with ByteBuddy.
@@ -114,12 +122,24 @@ public final class AgentInstaller {
     // is missing while the runtime waits for the controller and the CA. In file mode nothing waits:
     // it opens once the gate is open, off the path to the application's first call.
     boolean adminFirst = !config.controllers().isEmpty();
-    Metrics metrics = metrics(config);
+    // The registry (Micrometer and Prometheus, about 150 classes) builds on its own thread while
+    // this one starts the tracer and reads the config file (SnakeYAML, about 160 classes): the
+    // runtime needs both, and neither needs the other.
+    FutureTask<Metrics> metricsTask = new FutureTask<>(() -> metrics(config));
+    Thread metricsThread = new Thread(metricsTask, "jmesh-metrics");
+    metricsThread.setDaemon(true); // No agent thread keeps a JVM alive.
+    metricsThread.start();
+    Metrics metrics = null;
     if (adminFirst) {
+      metrics = awaitMetrics(metricsTask);
       openAdmin(config, metrics, readiness);
     }
     try {
       Tracing tracing = TracingStarter.start(config);
+      RuntimeStarter.warmUpConfig(config);
+      if (metrics == null) {
+        metrics = awaitMetrics(metricsTask);
+      }
       runtime = RuntimeStarter.start(
           config, metrics.meshMetrics(), tracing, nodeMetadata(), readiness, prelude);
       readiness.runtimeStarted(runtime);
@@ -136,7 +156,7 @@ public final class AgentInstaller {
     } finally {
       gate.open(weaver);
       if (!adminFirst) {
-        openAdmin(config, metrics, readiness);
+        openAdmin(config, metrics != null ? metrics : awaitMetrics(metricsTask), readiness);
       }
       // No decision by now (file mode, no controller, a failed start): binds are left alone.
       if (capture != null ? capture.off() : captureWanted(config)) {
@@ -147,7 +167,7 @@ public final class AgentInstaller {
     if (weaver == null) {
       return;
     }
-    retransformLoadedTargets(inst, gate::isTarget);
+    retransformLoadedTargets(inst, gate, gate::isTarget);
     readiness.started();
     AgentLog.info(
         "agent started"
@@ -188,7 +208,7 @@ public final class AgentInstaller {
     try {
       ClassFileTransformer early = weaver(inst, List.of(new InboundCaptureModule()), null, new ArrayList<>());
       gate.openEarly(early);
-      retransformLoadedTargets(inst, gate::isEarlyTarget);
+      retransformLoadedTargets(inst, gate, gate::isEarlyTarget);
     } catch (Throwable t) {
       gate.openEarly(null);
       capture.off();
@@ -204,13 +224,15 @@ public final class AgentInstaller {
   }
 
   /**
-   * Weaves targets that loaded before the gate existed: the agent was attached to a running JVM,
-   * or another agent used an HTTP client first.
+   * Weaves targets that loaded before the gate existed (the agent was attached to a running JVM,
+   * or another agent used an HTTP client first) or passed it unwoven; not those the gate's weaver
+   * already saw as they loaded.
    */
-  private static void retransformLoadedTargets(Instrumentation inst, java.util.function.Predicate<String> isTarget) {
+  private static void retransformLoadedTargets(
+      Instrumentation inst, StartGate gate, java.util.function.Predicate<String> isTarget) {
     List<Class<?>> loaded = new ArrayList<>();
     for (Class<?> c : inst.getAllLoadedClasses()) {
-      if (isTarget.test(c.getName()) && inst.isModifiableClass(c)) {
+      if (isTarget.test(c.getName()) && inst.isModifiableClass(c) && !gate.wovenAtLoad(c)) {
         loaded.add(c);
       }
     }
@@ -257,6 +279,22 @@ public final class AgentInstaller {
       AgentLog.warn("metrics are off: the Prometheus registry could not start", t);
       return new Metrics(null, MeshMetrics.noop());
     }
+  }
+
+  /**
+   * The registry built on {@code jmesh-metrics}. {@link #metrics} never throws, so this waits
+   * for it to finish (bounded like the gate); the no-op metrics if it cannot be had.
+   */
+  private static Metrics awaitMetrics(FutureTask<Metrics> task) {
+    try {
+      return task.get(START_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      AgentLog.warn("metrics are off: interrupted while the Prometheus registry started");
+    } catch (ExecutionException | TimeoutException e) {
+      AgentLog.warn("metrics are off: the Prometheus registry did not start within " + START_WAIT_MILLIS + " ms", e);
+    }
+    return new Metrics(null, MeshMetrics.noop());
   }
 
   /** Opens the admin endpoint on the registry. Never throws: without it the application runs. */

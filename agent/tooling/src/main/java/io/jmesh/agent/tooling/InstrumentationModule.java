@@ -1,5 +1,6 @@
 package io.jmesh.agent.tooling;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -14,7 +15,23 @@ public interface InstrumentationModule {
   String supportedVersions();
 
   /**
-   * The types to weave. Called in {@code premain}: build descriptions only, do no work.
+   * The binary names of the types this module weaves: the start gate's targets, read in {@code
+   * premain}. Override with constants: the default builds {@link #typeInstrumentations()}, whose
+   * method matchers load about 140 ByteBuddy classes on the application's main thread. Must name
+   * every {@link TypeInstrumentation#typeName()} of this module (the weaver warns of one missing:
+   * it would never be woven).
+   */
+  default List<String> targetTypeNames() {
+    List<String> names = new ArrayList<>();
+    for (TypeInstrumentation type : typeInstrumentations()) {
+      names.add(type.typeName());
+    }
+    return names;
+  }
+
+  /**
+   * The types to weave. Called on the agent's start thread, off the application's: build
+   * descriptions only, do no work.
    */
   List<TypeInstrumentation> typeInstrumentations();
 

@@ -2,6 +2,7 @@ package io.jmesh.agent.tooling;
 
 import io.jmesh.bridge.AgentLog;
 import io.jmesh.runtime.MeshRuntime;
+import io.jmesh.runtime.config.MeshConfigParser;
 import io.jmesh.runtime.identity.ControllerTls;
 import io.jmesh.runtime.identity.MeshTls;
 import io.jmesh.runtime.telemetry.MeshMetrics;
@@ -67,6 +68,22 @@ final class RuntimeStarter {
         .metrics(metrics)
         .configFile(config.configFile(), scheduler, config.configPollMillis())
         .build();
+  }
+
+  /**
+   * In file mode, parses the config file once and drops the result, so that SnakeYAML and the
+   * config classes load while the metrics registry builds on another thread; the runtime reads
+   * the file again as it starts. Never throws: a bad file is reported by that read.
+   */
+  static void warmUpConfig(AgentConfig config) {
+    if (!config.controllers().isEmpty() || config.configFile() == null) {
+      return;
+    }
+    try {
+      MeshConfigParser.parse(config.configFile(), config.namespace());
+    } catch (Exception | LinkageError e) {
+      AgentLog.debug("config warm-up: " + e);
+    }
   }
 
   private static MeshRuntime startControllerMode(

@@ -66,8 +66,14 @@ final class Weaver implements ClassFileTransformer {
         AgentLog.error("instrumentation " + module.name() + " failed to install; skipped", t);
         continue;
       }
-      HelperInjector helpers = new HelperInjector(module.name(), module.helperClassNames(), agentLoader);
+      HelperInjector helpers = new HelperInjector(module.name(), module.helperClassNames(), agentLoader, inst);
+      List<String> gated = module.targetTypeNames();
       for (TypeInstrumentation type : module.typeInstrumentations()) {
+        if (!gated.contains(type.typeName())) {
+          // The gate hands the weaver only the classes it was told of in premain.
+          AgentLog.warn("instrumentation " + module.name() + " weaves " + type.typeName()
+              + " but its targetTypeNames " + gated + " do not name it: it is never woven");
+        }
         rules.add(new Rule(module, type, helpers));
       }
       installed.add(module.name());
@@ -77,7 +83,7 @@ final class Weaver implements ClassFileTransformer {
 
   /**
    * Weaves a class of the agent's own, once, on a daemon thread {@code jmesh-weave-warmup}, so that
-   * the ByteBuddy classes weaving needs (about 500: type pool, advice, class writer) are loaded
+   * the ByteBuddy classes weaving needs (about 600: type pool, advice, class writer) are loaded
    * while the runtime starts on the start thread, not later on the application's thread that
    * loads the first class to weave, which waits for them. Costs that thread about 30 ms of CPU
    * more than it saves; never throws, and a failure changes nothing but the timing.
@@ -104,8 +110,53 @@ final class Weaver implements ClassFileTransformer {
     t.start();
   }
 
-  /** What the warm-up weaves: shaped like the clients' hooks (arguments, a result, a throwable). */
-  static final class WarmUpTarget {
+  /**
+   * Builds the {@link Advice} that weaving {@code internalName} will need, on the application's
+   * thread that waits at the start gate for that class: the wait then does the weaving's slowest
+   * part (each advice class is read reflectively: 50-250 ms, most for OkHttp's), which only a
+   * class the application really loads pays for. Never throws; a failure changes nothing but the
+   * timing (the weaving builds what is missing).
+   */
+  static void prepare(List<InstrumentationModule> modules, String internalName) {
+    String name = internalName.replace('/', '.');
+    for (InstrumentationModule module : modules) {
+      if (!module.targetTypeNames().contains(name)) {
+        continue;
+      }
+      try {
+        for (TypeInstrumentation type : module.typeInstrumentations()) {
+          if (type.typeName().equals(name)) {
+            for (TypeInstrumentation.AdviceBinding binding : type.adviceBindings()) {
+              advice(binding.advice());
+            }
+          }
+        }
+      } catch (Throwable e) {
+        AgentLog.debug("advice of " + module.name() + " for " + name + " not prepared (timing only): " + e);
+      }
+    }
+  }
+
+  /** Advice built once per advice class, by the warm-up or the first weave that needs it. */
+  private static final Map<Class<?>, Advice> ADVICE = new ConcurrentHashMap<>();
+
+  /** The advice of {@code adviceClass}; immutable, so one instance serves every type and thread. */
+  private static Advice advice(Class<?> adviceClass) {
+    return ADVICE.computeIfAbsent(adviceClass, Advice::to);
+  }
+
+  /**
+   * What the warm-up weaves: shaped like the clients' hooks (arguments, a result, a throwable),
+   * with generic signatures as library classes have, so that the type pool's signature readers
+   * load here too.
+   */
+  static final class WarmUpTarget<T extends Comparable<? super T>> {
+    java.util.Map<String, java.util.List<T>> byName;
+
+    <R extends T> java.util.List<? extends R> first(java.util.List<R>[] lists) {
+      return lists.length == 0 ? null : lists[0];
+    }
+
     Object call(Object request, int attempt) throws java.io.IOException {
       return attempt > 0 ? request : null;
     }
@@ -209,7 +260,7 @@ final class Weaver implements ClassFileTransformer {
       return builder;
     }
     for (TypeInstrumentation.AdviceBinding binding : rule.type().adviceBindings()) {
-      builder = builder.visit(Advice.to(binding.advice()).on(binding.methods()));
+      builder = builder.visit(advice(binding.advice()).on(binding.methods()));
     }
     AgentLog.debug("wove " + rule.module().name() + " into " + type.getName() + " in " + loader);
     return builder;

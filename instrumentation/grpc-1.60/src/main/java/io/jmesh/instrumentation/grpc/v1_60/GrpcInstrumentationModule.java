@@ -58,6 +58,12 @@ public final class GrpcInstrumentationModule implements InstrumentationModule {
   }
 
   @Override
+  public List<String> targetTypeNames() {
+    // Constants, so that premain builds no ByteBuddy matcher (typeInstrumentations does).
+    return List.of(CHANNEL_BUILDER);
+  }
+
+  @Override
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(

@@ -49,6 +49,12 @@ public final class HttpUrlConnectionInstrumentationModule implements Instrumenta
   }
 
   @Override
+  public List<String> targetTypeNames() {
+    // Constants, so that premain builds no ByteBuddy matcher (typeInstrumentations does).
+    return List.of("sun.net.www.http.HttpClient", "sun.net.NetworkClient", "sun.net.www.protocol.http.HttpURLConnection");
+  }
+
+  @Override
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(

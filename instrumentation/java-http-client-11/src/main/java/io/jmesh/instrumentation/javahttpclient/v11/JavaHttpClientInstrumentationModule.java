@@ -38,6 +38,12 @@ public final class JavaHttpClientInstrumentationModule implements Instrumentatio
   }
 
   @Override
+  public List<String> targetTypeNames() {
+    // Constants, so that premain builds no ByteBuddy matcher (typeInstrumentations does).
+    return List.of("jdk.internal.net.http.HttpClientImpl", "jdk.internal.net.http.HttpRequestImpl");
+  }
+
+  @Override
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(

@@ -43,6 +43,12 @@ public final class OkHttpInstrumentationModule implements InstrumentationModule 
   }
 
   @Override
+  public List<String> targetTypeNames() {
+    // Constants, so that premain builds no ByteBuddy matcher (typeInstrumentations does).
+    return List.of("okhttp3.OkHttpClient");
+  }
+
+  @Override
   public List<TypeInstrumentation> typeInstrumentations() {
     return List.of(
         TypeInstrumentation.of(
