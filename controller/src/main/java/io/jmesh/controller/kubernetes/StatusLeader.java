@@ -47,7 +47,6 @@ public final class StatusLeader implements AutoCloseable {
   private volatile String leader; // the holder last observed, null before the first look
   private CompletableFuture<?> election; // guarded by this
   private boolean closed; // guarded by this
-  private int campaigns; // guarded by this; for tests
 
   /** An election on {@code client} (not closed with it), not started. */
   public StatusLeader(KubernetesClient client, Settings settings) {
@@ -96,7 +95,6 @@ public final class StatusLeader implements AutoCloseable {
     if (closed) {
       return;
     }
-    campaigns++;
     LeaderElectionConfig config =
         new LeaderElectionConfig(
             new LeaseLock(settings.namespace(), settings.leaseName(), settings.identity()),
@@ -120,11 +118,6 @@ public final class StatusLeader implements AutoCloseable {
           long retryMs = settings.retryPeriod().toMillis();
           CompletableFuture.delayedExecutor(retryMs, TimeUnit.MILLISECONDS).execute(this::campaign);
         });
-  }
-
-  /** How many elections this replica has started, for tests. */
-  synchronized int campaigns() {
-    return campaigns;
   }
 
   /** Whether this replica holds the Lease, as last seen by the election. */
